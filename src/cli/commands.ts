@@ -1,0 +1,18 @@
+// The command table: one row per top-level verb, each implemented in its own file and loaded
+// only when used, so that `nemoclaw sandbox run` does not pay for the TUI or the audit code.
+import type { Command } from 'commander';
+
+export interface CommandModule {
+  /** Adds the verb (and its sub-verbs) to the program. */
+  register(program: Command): void;
+}
+
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load: () => Promise<CommandModule>;
+}
+
+export const COMMANDS: readonly CommandEntry[] = [
+  // One row per verb; each helper file exports `register`. Keep rows sorted by importance.
+];

@@ -1,0 +1,66 @@
+// Contract types of the policy component: what it hands to the sandbox (SandboxSpec) and to the
+// egress proxy (EgressRuleSet + decideEgress). Other components import these through
+// src/policy/index.ts only. Extend by adding fields; never change a field's meaning.
+
+/** Static sections of a policy compiled for one sandbox; src/sandbox turns it into helper argv. */
+export interface SandboxSpec {
+  filesystem: {
+    /** Absolute host paths bound read-only (read + execute). */
+    readOnly: string[];
+    /** Absolute paths bound read-write. `/tmp`, `/var/tmp` mean the sandbox's private tmpfs. */
+    readWrite: string[];
+    /** Whether the workspace (workdir) is bound read-write and used as cwd. */
+    includeWorkdir: boolean;
+  };
+  landlock: 'hard_requirement' | 'best_effort';
+  /** Name of the unprivileged user the workload runs as (never root). */
+  runAsUser: string;
+  limits: {
+    memoryBytes?: number;
+    pids?: number;
+    nofile?: number;
+    fileSizeBytes?: number;
+    /** 0 or absent: no wall-time limit. */
+    wallTimeMs?: number;
+    cpuPercent?: number;
+  };
+  exec: {
+    /** Globs (`*` within a segment, `**` across). Empty: every exec Landlock permits is allowed. */
+    allow: string[];
+    unmatched: 'allow' | 'ask' | 'deny';
+  };
+  syscalls: { deny: string[]; log: string[] };
+  /** Loopback TCP ports the agent's own servers use (e.g. an agent gateway). */
+  loopback: { bind: number[]; connect: number[] };
+}
+
+export type EgressVerdict = 'allow' | 'deny' | 'ask' | 'audit';
+
+/** One request as the proxy sees it, after canonicalisation of the host. */
+export interface EgressRequest {
+  /** Canonical host (see canonicalizeHost): lower-case, no trailing dot, IDNA A-label or IP literal. */
+  host: string;
+  port: number;
+  /** Executable path of the calling process inside the sandbox; null when unknown. */
+  binary: string | null;
+  /** Absent at connection level (CONNECT before any L7 request is seen). */
+  method?: string;
+  path?: string;
+  query?: string;
+}
+
+export interface EgressDecision {
+  verdict: EgressVerdict;
+  /**
+   * True when the verdict for this host/port/binary depends on method, path or query (an
+   * endpoint with L7 rules): the proxy must inspect each request (terminating TLS for HTTPS)
+   * and call decideEgress again with method/path/query set.
+   */
+  inspect: boolean;
+  /** The rule that decided, e.g. `network_policies.github_ro.endpoints[0]`; null when none matched. */
+  rule: string | null;
+  /** One human sentence, e.g. "POST not permitted by read-only access on api.github.com:443". */
+  reason: string;
+  /** Addresses/CIDRs the matched endpoint allows even though they are private/loopback. */
+  allowedIps: string[];
+}
