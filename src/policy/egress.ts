@@ -1,0 +1,294 @@
+// The dynamic half of a policy: egress decisions for the proxy. compileEgressRules precompiles
+// every endpoint into maps keyed by host:port (exact hosts) and suffix:port (wildcards), with
+// regexes built once, so decideEgress is a handful of map lookups plus a short candidate list —
+// fast enough to call on every request (bench/policy.ts; target p99 < 10 µs at 500 rules).
+//
+// Decision order, for the endpoints whose host, port and binaries match the request:
+//   1. a matching deny rule on an enforcing endpoint -> deny (deny always wins)
+//   2. an endpoint that allows the request -> allow
+//   3. a violated endpoint in `enforcement: audit` (deny rule or no allow rule) -> audit
+//   4. otherwise `approvals.unmatched_egress` (ask | deny | audit; default deny)
+// At connection level (no method yet) the answer is final only when no candidate looks at
+// requests; otherwise the verdict is `allow` with `inspect: true`, meaning "open the connection,
+// inspect it, and ask again for every request with method/path/query set".
+import { globToRegExp } from './glob.ts';
+import { parseHostPattern } from './host.ts';
+import type { Endpoint, Policy, RestRule } from './schema.ts';
+import type { EgressDecision, EgressRequest, EgressVerdict } from './types.ts';
+import { parseDuration } from './units.ts';
+
+/** Method sets of the access presets (OpenShell's expansion). `null`: every method. */
+export const ACCESS_METHODS: Record<'read-only' | 'read-write' | 'full', ReadonlySet<string> | null> = {
+  'read-only': new Set(['GET', 'HEAD', 'OPTIONS']),
+  'read-write': new Set(['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH']),
+  full: null,
+};
+
+interface CompiledRule {
+  id: string;
+  method: string | null;
+  path: RegExp | null;
+  query: [string, RegExp[]][];
+}
+
+interface CompiledEndpoint {
+  id: string;
+  policy: string;
+  hostText: string;
+  port: number;
+  /** null: any calling binary, including an unknown one. */
+  binaries: RegExp[] | null;
+  audit: boolean;
+  /** Looks at individual requests (REST/WebSocket with access limits or rules). */
+  l7: boolean;
+  access: 'read-only' | 'read-write' | 'full';
+  allowRules: CompiledRule[] | null;
+  denyRules: CompiledRule[];
+  allowedIps: string[];
+  allowEncodedSlash: boolean;
+}
+
+export interface EgressRuleSet {
+  /** `host:port` -> endpoints naming that exact host. */
+  exact: Map<string, CompiledEndpoint[]>;
+  /** `suffix:port` -> endpoints `*.suffix` (exactly one extra label). */
+  one: Map<string, CompiledEndpoint[]>;
+  /** `suffix:port` -> endpoints `**.suffix` (one or more extra labels). */
+  many: Map<string, CompiledEndpoint[]>;
+  unmatched: 'ask' | 'deny' | 'audit';
+  /** How long an ask waits for the operator before it is denied. */
+  approvalTimeoutMs: number;
+  /** Number of compiled endpoint entries (one per host pattern and port). */
+  size: number;
+}
+
+function compileRule(rule: RestRule, id: string): CompiledRule {
+  const method = rule.method === undefined || rule.method === '*' ? null : rule.method.toUpperCase();
+  const path = rule.path === undefined || rule.path === '/**' ? null : globToRegExp(rule.path);
+  const query = Object.entries(rule.query ?? {}).map(([name, v]): [string, RegExp[]] => [
+    name,
+    (typeof v === 'string' ? [v] : v.any).map((g) => globToRegExp(g)),
+  ]);
+  return { id, method, path, query };
+}
+
+function compileEndpoint(e: Endpoint, policyName: string, index: number, binaries: RegExp[] | null, port: number): CompiledEndpoint {
+  const id = `network_policies.${policyName}.endpoints[${index}]`;
+  const access = e.access ?? 'full';
+  const inspected = e.protocol === 'rest' || e.protocol === 'websocket';
+  const allowRules = e.rules ? e.rules.map((r, j) => compileRule(r.allow, `${id}.rules[${j}]`)) : null;
+  const denyRules = (e.deny_rules ?? []).map((r, j) => compileRule(r, `${id}.deny_rules[${j}]`));
+  return {
+    id,
+    policy: policyName,
+    hostText: e.host,
+    port,
+    binaries,
+    audit: e.enforcement === 'audit',
+    l7: inspected && (allowRules !== null || denyRules.length > 0 || access !== 'full'),
+    access,
+    allowRules,
+    denyRules,
+    allowedIps: e.allowed_ips ?? [],
+    allowEncodedSlash: e.allow_encoded_slash ?? false,
+  };
+}
+
+function push(map: Map<string, CompiledEndpoint[]>, key: string, e: CompiledEndpoint): void {
+  const list = map.get(key);
+  if (list) list.push(e);
+  else map.set(key, [e]);
+}
+
+export function compileEgressRules(policy: Policy): EgressRuleSet {
+  const set: EgressRuleSet = {
+    exact: new Map(),
+    one: new Map(),
+    many: new Map(),
+    unmatched: policy.approvals?.unmatched_egress ?? 'deny',
+    approvalTimeoutMs: parseDuration(policy.approvals?.timeout ?? '60s') ?? 60_000,
+    size: 0,
+  };
+  for (const [name, np] of Object.entries(policy.network_policies ?? {})) {
+    const binaries = np.binaries && np.binaries.length > 0 ? np.binaries.map((b) => globToRegExp(b.path)) : null;
+    np.endpoints.forEach((e, i) => {
+      const parsed = parseHostPattern(e.host);
+      // The schema already rejected bad hosts; a policy built in code could still carry one.
+      if (!parsed.ok) throw new Error(`network_policies.${name}.endpoints[${i}].host: ${parsed.reason}`);
+      for (const port of e.ports ?? (e.port === undefined ? [] : [e.port])) {
+        const c = compileEndpoint(e, name, i, binaries, port);
+        const p = parsed.pattern;
+        if (p.kind === 'exact') push(set.exact, `${p.host}:${port}`, c);
+        else push(p.kind === 'one' ? set.one : set.many, `${p.suffix}:${port}`, c);
+        set.size++;
+      }
+    });
+  }
+  return set;
+}
+
+/** Endpoints whose host pattern and port match; binaries are checked by the caller. */
+function hostCandidates(rules: EgressRuleSet, host: string, port: number): CompiledEndpoint[] {
+  const out: CompiledEndpoint[] = [];
+  const exact = rules.exact.get(`${host}:${port}`);
+  if (exact) out.push(...exact);
+  if (rules.one.size === 0 && rules.many.size === 0) return out;
+  // Walk the suffixes: after stripping k labels, `*.suffix` matches when k = 1, `**.suffix` for k >= 1.
+  let dot = host.indexOf('.');
+  let first = true;
+  while (dot >= 0) {
+    const key = `${host.slice(dot + 1)}:${port}`;
+    if (first) {
+      const one = rules.one.get(key);
+      if (one) out.push(...one);
+      first = false;
+    }
+    const many = rules.many.get(key);
+    if (many) out.push(...many);
+    dot = host.indexOf('.', dot + 1);
+  }
+  return out;
+}
+
+function binaryMatches(e: CompiledEndpoint, binary: string | null): boolean {
+  if (e.binaries === null) return true;
+  if (binary === null) return false;
+  for (const re of e.binaries) if (re.test(binary)) return true;
+  return false;
+}
+
+// Unreserved characters may be percent-encoded without changing meaning (RFC 3986 2.3); decode
+// them so `/%61dmin` cannot slip past a deny rule on `/admin`.
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+
+/** Normalised request path, or null when it cannot be matched safely (dot segments, encoded
+ *  slash without `allow_encoded_slash`, backslashes, bad escapes). */
+export function normalizeRequestPath(path: string, allowEncodedSlash: boolean): string | null {
+  if (!path.startsWith('/') || path.includes('\\') || /[\0-\x20\x7f]/.test(path)) return null;
+  let out = '';
+  for (let i = 0; i < path.length; i++) {
+    const c = path[i] as string;
+    if (c !== '%') {
+      out += c;
+      continue;
+    }
+    const hex = path.slice(i + 1, i + 3);
+    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return null;
+    const ch = String.fromCharCode(parseInt(hex, 16));
+    if (UNRESERVED.test(ch)) out += ch;
+    else if ((ch === '/' || ch === '\\') && !allowEncodedSlash) return null;
+    else out += `%${hex.toUpperCase()}`;
+    i += 2;
+  }
+  out = out.replace(/\/{2,}/g, '/');
+  if (out.split('/').some((s) => s === '.' || s === '..')) return null;
+  return out;
+}
+
+type Query = Map<string, string[]> | null;
+
+function parseQuery(query: string | undefined): Query {
+  const out = new Map<string, string[]>();
+  if (!query) return out;
+  for (const part of query.replace(/^\?/, '').split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    let name: string;
+    let value: string;
+    try {
+      name = decodeURIComponent((eq < 0 ? part : part.slice(0, eq)).replace(/\+/g, ' '));
+      value = eq < 0 ? '' : decodeURIComponent(part.slice(eq + 1).replace(/\+/g, ' '));
+    } catch {
+      return null;
+    }
+    const list = out.get(name);
+    if (list) list.push(value);
+    else out.set(name, [value]);
+  }
+  return out;
+}
+
+/** Allow rules need every named parameter present with every value matching (a repeated
+ *  parameter cannot smuggle a second value); deny rules fire when any value matches. */
+function ruleMatches(r: CompiledRule, method: string, path: string, query: Map<string, string[]>, mode: 'allow' | 'deny'): boolean {
+  if (r.method !== null && r.method !== method) return false;
+  if (r.path !== null && !r.path.test(path)) return false;
+  for (const [name, globs] of r.query) {
+    const values = query.get(name);
+    if (!values || values.length === 0) return false;
+    const ok = (v: string) => globs.some((g) => g.test(v));
+    if (mode === 'allow' ? !values.every(ok) : !values.some(ok)) return false;
+  }
+  return true;
+}
+
+function decision(verdict: EgressVerdict, rule: string | null, reason: string, allowedIps: string[] = [], inspect = false): EgressDecision {
+  return { verdict, inspect, rule, reason, allowedIps };
+}
+
+function unmatched(rules: EgressRuleSet, reason: string, rule: string | null = null): EgressDecision {
+  return decision(rules.unmatched, rule, `${reason}; unmatched egress is ${rules.unmatched === 'ask' ? 'asked' : rules.unmatched === 'deny' ? 'denied' : 'audited'}`);
+}
+
+function describeCaller(binary: string | null): string {
+  return binary === null ? 'an unknown program' : binary;
+}
+
+export function decideEgress(rules: EgressRuleSet, req: EgressRequest): EgressDecision {
+  const where = `${req.host}:${req.port}`;
+  const candidates = hostCandidates(rules, req.host, req.port).filter((e) => binaryMatches(e, req.binary));
+  if (candidates.length === 0) return unmatched(rules, `no rule allows ${where} for ${describeCaller(req.binary)}`);
+
+  if (req.method === undefined) {
+    const l4 = candidates.find((e) => !e.l7);
+    const anyDeny = candidates.some((e) => e.denyRules.length > 0);
+    if (l4 && !anyDeny) return decision('allow', l4.id, `${where} allowed by ${l4.policy}`, l4.allowedIps);
+    const ips = [...new Set(candidates.flatMap((e) => e.allowedIps))];
+    return decision('allow', candidates[0]?.id ?? null, `${where}: each request is checked against the rules of ${[...new Set(candidates.map((e) => e.policy))].join(', ')}`, ips, true);
+  }
+
+  const method = req.method.toUpperCase();
+  const query = parseQuery(req.query);
+  // Deny rules first: an enforcing deny wins over every allow; an audit one is remembered.
+  let auditHit: { e: CompiledEndpoint; why: string; rule: string } | null = null;
+  const pathFor = new Map<boolean, string | null>();
+  const normal = (e: CompiledEndpoint): string | null => {
+    if (!pathFor.has(e.allowEncodedSlash)) pathFor.set(e.allowEncodedSlash, normalizeRequestPath(req.path ?? '/', e.allowEncodedSlash));
+    return pathFor.get(e.allowEncodedSlash) ?? null;
+  };
+  for (const e of candidates) {
+    if (!e.l7) continue;
+    const path = normal(e);
+    if (path === null || query === null) {
+      const why = `request path or query on ${where} is not in a form rules can be checked against`;
+      if (!e.audit) return decision('deny', e.id, why);
+      auditHit ??= { e, why, rule: e.id };
+      continue;
+    }
+    for (const r of e.denyRules) {
+      if (!ruleMatches(r, method, path, query, 'deny')) continue;
+      const why = `${method} ${path} on ${where} matches a deny rule of ${e.policy}`;
+      if (!e.audit) return decision('deny', r.id, why);
+      auditHit ??= { e, why, rule: r.id };
+    }
+  }
+  let violated: { e: CompiledEndpoint; why: string; rule: string } | null = null;
+  for (const e of candidates) {
+    if (!e.l7) return decision('allow', e.id, `${where} allowed by ${e.policy}`, e.allowedIps);
+    const path = normal(e);
+    if (path === null || query === null) continue; // already recorded as an audit hit above
+    if (e.allowRules) {
+      const hit = e.allowRules.find((r) => ruleMatches(r, method, path, query, 'allow'));
+      if (hit && auditHit?.e !== e) return decision('allow', hit.id, `${method} ${path} on ${where} allowed by ${e.policy}`, e.allowedIps);
+      violated ??= { e, why: `${method} ${path} not permitted by the rules of ${e.policy} on ${where}`, rule: e.id };
+    } else {
+      const methods = ACCESS_METHODS[e.access];
+      if ((methods === null || methods.has(method)) && auditHit?.e !== e) return decision('allow', e.id, `${method} on ${where} allowed by ${e.access} access (${e.policy})`, e.allowedIps);
+      violated ??= { e, why: `${method} not permitted by ${e.access} access on ${where} (${e.policy})`, rule: e.id };
+    }
+  }
+  if (auditHit) return decision('audit', auditHit.rule, `${auditHit.why} (audit only: let through)`, auditHit.e.allowedIps);
+  const auditing = candidates.find((e) => e.audit);
+  if (auditing) return decision('audit', auditing.id, `${violated?.why ?? `${method} on ${where}`} (audit only: let through)`, auditing.allowedIps);
+  return unmatched(rules, violated?.why ?? `no rule allows ${method} on ${where}`, violated?.rule ?? null);
+}

@@ -1,0 +1,161 @@
+// YAML loading with positioned errors. Syntax errors come from the yaml parser; schema errors come
+// from zod with a path into the data, which we map back to the node in the YAML document (its
+// key for unknown keys, its value otherwise) and then to line:col with a LineCounter.
+import { readFile } from 'node:fs/promises';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { Document, Node, Pair } from 'yaml';
+import type { z } from 'zod';
+import { policySchema, presetSchema } from './schema.ts';
+import type { Policy, Preset } from './schema.ts';
+
+export interface Diagnostic {
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  col: number;
+  message: string;
+  /** The source line the position is on (without newline). */
+  snippet: string;
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.col}: ${d.message}`;
+}
+
+/** Renders a diagnostic as the message line, the source line and a caret under the column. */
+export function renderDiagnostic(d: Diagnostic): string {
+  const caret = `${' '.repeat(Math.max(0, d.col - 1))}^`;
+  return `${formatDiagnostic(d)}\n  ${d.snippet}\n  ${caret}`;
+}
+
+export class PolicyError extends Error {
+  readonly diagnostics: Diagnostic[];
+  constructor(diagnostics: Diagnostic[]) {
+    super(diagnostics.map(formatDiagnostic).join('\n'));
+    this.name = 'PolicyError';
+    this.diagnostics = diagnostics;
+  }
+}
+
+// Bounded so that a hostile file (alias bombs, gigantic documents) fails fast instead of hanging.
+const MAX_BYTES = 4 * 1024 * 1024;
+const MAX_ALIAS_COUNT = 100;
+
+type PathKey = string | number | symbol;
+
+/** Finds the YAML node at a zod path; returns the deepest node found and whether it is exact. */
+function nodeAt(doc: Document, path: readonly PathKey[], preferKey: boolean): { node: Node | Pair | null; exact: boolean } {
+  let node: unknown = doc.contents;
+  let last: Node | Pair | null = (doc.contents as Node | null) ?? null;
+  for (let i = 0; i < path.length; i++) {
+    const key = path[i];
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key));
+      if (!pair) return { node: last, exact: false };
+      if (i === path.length - 1 && preferKey) return { node: pair, exact: true };
+      node = pair.value;
+      last = (pair.value as Node | null) ?? pair;
+    } else if (isSeq(node) && typeof key === 'number') {
+      const item = node.items[key];
+      if (item === undefined) return { node: last, exact: false };
+      node = item;
+      last = item as Node;
+    } else return { node: last, exact: false };
+  }
+  return { node: last, exact: true };
+}
+
+function offsetOf(n: Node | Pair | null): number {
+  if (!n) return 0;
+  if (isPair(n)) {
+    const k = n.key as Node | null;
+    return k?.range?.[0] ?? 0;
+  }
+  return n.range?.[0] ?? 0;
+}
+
+function lineText(text: string, line: number): string {
+  return (text.split(/\r?\n/)[line - 1] ?? '').replace(/\t/g, ' ');
+}
+
+function makeDiag(text: string, file: string, lc: LineCounter, offset: number, message: string): Diagnostic {
+  const { line, col } = lc.linePos(Math.min(offset, text.length));
+  return { file, line, col, message, snippet: lineText(text, line) };
+}
+
+function pathLabel(path: readonly PathKey[]): string {
+  return path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('').replace(/^\./, '');
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  const where = pathLabel(issue.path);
+  const prefix = where ? `${where}: ` : '';
+  if (issue.code === 'unrecognized_keys') return `${prefix}unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `\`${k}\``).join(', ')}`;
+  if (issue.code === 'invalid_type' && issue.path.length === 0) {
+    return issue.message.includes('received null') || issue.message.includes('received undefined')
+      ? 'empty document: expected a mapping starting with `version: 1`'
+      : `the document must be a mapping (${issue.message})`;
+  }
+  if (issue.code === 'invalid_type' && issue.message.includes('received undefined')) {
+    return `${prefix}missing required key`;
+  }
+  return `${prefix}${issue.message}`;
+}
+
+/** Parses YAML text and validates it against a schema; throws PolicyError with positions. */
+export function parseWithSchema<T>(text: string, file: string, schema: z.ZodType<T>): T {
+  const lc = new LineCounter();
+  if (typeof text !== 'string') throw new PolicyError([{ file, line: 1, col: 1, message: 'not text', snippet: '' }]);
+  if (text.length > MAX_BYTES) throw new PolicyError([{ file, line: 1, col: 1, message: `file larger than ${MAX_BYTES} bytes`, snippet: '' }]);
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, strict: true, version: '1.2' });
+  const syntax = [...doc.errors];
+  if (syntax.length > 0) {
+    throw new PolicyError(syntax.map((e) => makeDiag(text, file, lc, e.pos[0], e.message.split('\n')[0] ?? e.message)));
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    throw new PolicyError([makeDiag(text, file, lc, 0, err instanceof Error ? err.message : String(err))]);
+  }
+  const res = schema.safeParse(data);
+  if (res.success) return res.data;
+  const diags = res.error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      // One diagnostic per unknown key, each pointing at the key itself.
+      return issue.keys.map((k) => {
+        const { node } = nodeAt(doc, [...issue.path, k], true);
+        return makeDiag(text, file, lc, offsetOf(node), `${pathLabel([...issue.path, k])}: unknown key \`${k}\``);
+      });
+    }
+    const { node, exact } = nodeAt(doc, issue.path, false);
+    let msg = issueMessage(issue);
+    if (!exact && issue.path.length > 0 && issue.code === 'invalid_type') msg = `${pathLabel(issue.path)}: missing required key`;
+    return [makeDiag(text, file, lc, offsetOf(node), msg)];
+  });
+  // Stable order: by position, then message.
+  diags.sort((a, b) => a.line - b.line || a.col - b.col || a.message.localeCompare(b.message));
+  throw new PolicyError(diags);
+}
+
+export function parsePolicy(text: string, file: string): Policy {
+  return parseWithSchema(text, file, policySchema);
+}
+
+export function parsePreset(text: string, file: string): Preset {
+  return parseWithSchema(text, file, presetSchema);
+}
+
+export async function readPolicyText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new PolicyError([{ file: path, line: 1, col: 1, message: `cannot read file (${code})`, snippet: '' }]);
+  }
+}
+
+export async function loadPolicyFile(path: string): Promise<Policy> {
+  return parsePolicy(await readPolicyText(path), path);
+}
