@@ -1,0 +1,268 @@
+// Lifecycle of one sandbox: spawn the helper with an events pipe (fd 3) and a control pipe
+// (fd 4), parse its events, verify the enforcement report before anything else is trusted, answer
+// exec asks, and turn the helper's end into one exit status (README "Exit codes").
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import type { Readable } from 'node:stream';
+import type { SandboxSpec } from '../policy/types.ts';
+import { PRIVATE_TMPFS, compileBinds, specToHelperArgv, workloadEnv } from './argv.ts';
+import type { ExecAskEvent, HelperEvent, ReadyEvent } from './events.ts';
+import { LineSplitter, parseHelperEvent } from './events.ts';
+import { helperInsideWritable, helperPath, realOrSelf } from './helper.ts';
+import { enforcementWarnings, verifyEnforcement } from './verify.ts';
+
+export const EVENTS_FD = 3;
+export const CONTROL_FD = 4;
+
+/** Exit statuses the sandbox itself produces (the rest are the workload's). */
+export const SANDBOX_FAILED = 125;
+export const NOT_FOUND = 127;
+
+/** An event as published by nemoclaw: the helper's fields plus when and which sandbox. */
+export type SandboxEvent = HelperEvent & { ts: string; sandbox: string };
+
+export type ExecDecision = 'allow' | 'deny';
+
+export interface RunSandboxOptions {
+  spec: SandboxSpec;
+  /** CMD and ARGS, resolved inside the sandbox. */
+  command: string[];
+  workspace: string;
+  sandboxId?: string;
+  home?: string;
+  proxySocket?: string;
+  tty?: boolean;
+  uid?: number;
+  gid?: number;
+  /** Added to the workload environment (never the caller's environment as a whole). */
+  extraEnv?: Record<string, string>;
+  /** `inherit` (default): the workload uses our stdin/stdout/stderr. `pipe`: read them from the result. */
+  stdio?: 'inherit' | 'pipe';
+  /** Helper binary; default helperPath(). */
+  helper?: string;
+  /** Every event, in order, stamped. Called synchronously from the events pipe. */
+  onEvent?: (event: SandboxEvent) => void;
+  /** Lines on the events pipe that are not valid events. */
+  onProtocolError?: (error: string, line: string) => void;
+  /** Answers an exec ask; default: deny (no supervisor). Rejections count as deny. */
+  onExecAsk?: (ask: ExecAskEvent) => Promise<ExecDecision>;
+}
+
+export type EndReason = 'exited' | 'signaled' | 'refused' | 'start_failed' | 'wall_time' | 'memory' | 'seccomp_kill';
+
+export interface SandboxResult {
+  /** The status `nemoclaw sandbox run` exits with. */
+  status: number;
+  reason: EndReason;
+  /** Workload exit code, when it exited. */
+  code: number | null;
+  /** Signal name, when killed. */
+  signal: string | null;
+  ready: ReadyEvent | null;
+  /** Policy requirements the helper did not meet (non-empty: refused, status 125). */
+  mismatches: string[];
+  /** Degraded layers under best_effort. */
+  warnings: string[];
+  /** Why the sandbox did not start (status 125), one line. */
+  failure: string | null;
+  /** Whether the helper itself already printed the failure line on stderr. */
+  failurePrinted: boolean;
+}
+
+export interface RunningSandbox {
+  id: string;
+  /** Host pid of the helper (the monitor). */
+  pid: number | undefined;
+  stdout: Readable | null;
+  stderr: Readable | null;
+  /** The enforcement report, once verified; null when the sandbox never became ready. */
+  ready: Promise<ReadyEvent | null>;
+  result: Promise<SandboxResult>;
+  /** Ends the whole sandbox (the helper kills its tree when it dies). */
+  kill(signal?: NodeJS.Signals): void;
+}
+
+function signalNumber(name: string | null): number | null {
+  if (name === null) return null;
+  const n = (osConstants.signals as Record<string, number | undefined>)[name];
+  return typeof n === 'number' ? n : null;
+}
+
+/** A fresh sandbox name: short, unique enough for events, audit and proxy routing. */
+export function newSandboxId(): string {
+  const rand = Math.floor(Math.random() * 0x1_0000_0000).toString(16).padStart(8, '0');
+  return `sb-${Date.now().toString(36)}-${rand}`;
+}
+
+/** Status for a helper exit event (or the process's own end when the helper sent none). */
+export function statusOf(code: number | null, signal: string | null): number {
+  if (code !== null) return code;
+  const n = signalNumber(signal);
+  return n === null ? SANDBOX_FAILED : 128 + n;
+}
+
+const EXIT_REASONS: readonly string[] = ['exited', 'signaled', 'wall_time', 'memory', 'seccomp_kill'];
+
+/** Starts one sandbox. Throws (synchronously) only for configuration errors and a missing helper. */
+export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
+  const id = opts.sandboxId ?? newSandboxId();
+  const helper = opts.helper ?? helperPath();
+  const workspace = realOrSelf(opts.workspace);
+  const argv = specToHelperArgv(opts.spec, {
+    workspace,
+    home: opts.home,
+    proxySocket: opts.proxySocket,
+    eventsFd: EVENTS_FD,
+    controlFd: CONTROL_FD,
+    tty: opts.tty ?? false,
+    env: workloadEnv({ TERM: process.env.TERM, LANG: process.env.LANG }, opts.extraEnv),
+    sandboxId: id,
+    uid: opts.uid,
+    gid: opts.gid,
+    exists: existsSync,
+  });
+  const writable = [
+    ...(opts.spec.filesystem.includeWorkdir ? [workspace] : []),
+    ...compileBinds(opts.spec, workspace, existsSync)
+      .binds.filter((b) => b.mode === 'rw' && !PRIVATE_TMPFS.includes(b.path))
+      .map((b) => realOrSelf(b.path)),
+    ...(opts.home !== undefined ? [realOrSelf(opts.home)] : []),
+  ];
+  const inside = helperInsideWritable(realOrSelf(helper), writable);
+  if (inside !== null) {
+    throw new Error(`refusing to start: the helper ${helper} lies inside ${inside}, which the sandbox could write; use another workspace`);
+  }
+
+  const pipeStdio = opts.stdio === 'pipe';
+  const child: ChildProcess = spawn(helper, [...argv, '--', ...opts.command], {
+    stdio: [pipeStdio ? 'pipe' : 'inherit', pipeStdio ? 'pipe' : 'inherit', pipeStdio ? 'pipe' : 'inherit', 'pipe', 'pipe'],
+    cwd: '/',
+    env: {}, // the helper never passes its environment on; give it nothing to leak
+  });
+  if (pipeStdio) child.stdin?.end();
+
+  let ready: ReadyEvent | null = null;
+  let mismatches: string[] = [];
+  let warnings: string[] = [];
+  let helperExit: { code: number | null; signal: string | null; reason: string } | null = null;
+  let helperError: { step: string; errno: number; message: string } | null = null;
+  let spawnError: Error | null = null;
+  let refused = false;
+  let resolveReady: (r: ReadyEvent | null) => void = () => {};
+  const readyP = new Promise<ReadyEvent | null>((r) => (resolveReady = r));
+
+  const control = child.stdio[CONTROL_FD] as import('node:net').Socket | null;
+  control?.on('error', () => {}); // the helper may close its end first; asks then fail closed there
+  const stamp = (e: HelperEvent): SandboxEvent => ({ ...e, ts: new Date().toISOString(), sandbox: id });
+  const publish = (e: HelperEvent): void => opts.onEvent?.(stamp(e));
+
+  const refuse = (why: string): void => {
+    if (refused) return;
+    refused = true;
+    child.kill('SIGKILL');
+    publish({ type: 'error', step: 'verify_enforcement', errno: 0, message: why });
+  };
+
+  const answer = (ask: ExecAskEvent): void => {
+    const decide = opts.onExecAsk ?? (async () => 'deny' as const);
+    decide(ask)
+      .catch(() => 'deny' as const)
+      .then((decision) => {
+        if (control && !control.destroyed) control.write(`${JSON.stringify({ id: ask.id, decision })}\n`);
+      });
+  };
+
+  const onLine = (line: string): void => {
+    const parsed = parseHelperEvent(line);
+    if (!parsed.ok) {
+      opts.onProtocolError?.(parsed.error, line);
+      // A malformed report cannot be verified: fail closed before the workload is trusted.
+      if (ready === null) refuse(`helper sent an unreadable event before ready (${parsed.error})`);
+      return;
+    }
+    const e = parsed.event;
+    if (e.type === 'ready') {
+      if (ready !== null) return; // only the first report counts
+      ready = e;
+      mismatches = verifyEnforcement(e, opts.spec, {
+        expectUserNamespace: process.getuid?.() !== 0,
+        uid: opts.uid,
+        gid: opts.gid,
+      });
+      warnings = enforcementWarnings(e, opts.spec);
+      publish(e);
+      if (mismatches.length > 0) refuse(`enforcement mismatch: ${mismatches.join('; ')}`);
+      resolveReady(mismatches.length > 0 ? null : e);
+      return;
+    }
+    if (e.type === 'exit') {
+      helperExit = { code: e.code, signal: e.signal, reason: e.reason };
+      return; // published once, below, with the status we settle on
+    }
+    if (e.type === 'error') helperError = { step: e.step, errno: e.errno, message: e.message };
+    publish(e);
+    if (e.type === 'exec_ask' && ready !== null && !refused) answer(e);
+    else if (e.type === 'exec_ask' && control && !control.destroyed) control.write(`${JSON.stringify({ id: e.id, decision: 'deny' })}\n`);
+  };
+
+  const events = child.stdio[EVENTS_FD] as Readable | null;
+  const splitter = new LineSplitter(onLine, {
+    onOverflow: () => {
+      opts.onProtocolError?.('line too long', '');
+      if (ready === null) refuse('helper sent an oversized event before ready');
+    },
+  });
+  events?.setEncoding('utf8');
+  events?.on('data', (chunk: string) => splitter.push(chunk));
+  events?.on('end', () => splitter.end());
+  events?.on('error', () => {});
+  child.on('error', (err) => {
+    spawnError = err;
+  });
+
+  const result = new Promise<SandboxResult>((resolve) => {
+    child.on('close', (code, signal) => {
+      splitter.end();
+      control?.destroy();
+      const base = { ready, mismatches, warnings, failurePrinted: false };
+      let out: SandboxResult;
+      if (spawnError !== null) {
+        out = { ...base, status: SANDBOX_FAILED, reason: 'start_failed', code: null, signal: null, failure: `spawn helper: ${(spawnError as Error).message}` };
+      } else if (refused) {
+        const why = mismatches.length > 0 ? `enforcement mismatch: ${mismatches.join('; ')}` : 'helper protocol error before ready';
+        out = { ...base, status: SANDBOX_FAILED, reason: 'refused', code: null, signal: null, failure: why };
+      } else if (helperError !== null || (ready === null && code === SANDBOX_FAILED)) {
+        const he = helperError as { step: string; errno: number; message: string } | null;
+        const failure = he ? `${he.step}: ${he.message} (errno ${he.errno})` : 'helper failed before the sandbox was ready';
+        out = { ...base, status: SANDBOX_FAILED, reason: 'start_failed', code: null, signal: null, failure, failurePrinted: true };
+      } else if (ready === null) {
+        // The workload must never run unverified; if the helper ended without a report, say so.
+        const how = signal ? `killed by ${signal}` : `exit ${code}`;
+        out = { ...base, status: SANDBOX_FAILED, reason: 'start_failed', code: null, signal: null, failure: `helper ended before reporting enforcement (${how})` };
+      } else {
+        const he = helperExit as { code: number | null; signal: string | null; reason: string } | null;
+        const c = he ? he.code : code;
+        const s = he ? he.signal : signal;
+        const reason = (he && EXIT_REASONS.includes(he.reason) ? he.reason : s ? 'signaled' : 'exited') as EndReason;
+        out = { ...base, status: statusOf(c, s), reason, code: c, signal: s, failure: null };
+      }
+      publish({ type: 'exit', code: out.code, signal: out.signal, reason: out.reason });
+      resolveReady(mismatches.length > 0 ? null : ready);
+      resolve(out);
+    });
+  });
+
+  return {
+    id,
+    pid: child.pid,
+    stdout: child.stdout,
+    stderr: child.stderr,
+    ready: readyP,
+    result,
+    kill: (signal = 'SIGTERM') => {
+      child.kill(signal);
+    },
+  };
+}
