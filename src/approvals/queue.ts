@@ -1,0 +1,220 @@
+// The approval queue: pending actions the policy does not cover (unmatched egress, exec asks)
+// waiting for an operator's decision. Identical pending requests share one item; the first
+// decision wins; a timeout denies; close() denies everything pending (fail closed).
+// Everything is timers and promises: nothing here blocks the event loop.
+
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+
+export type ApprovalKind = 'egress' | 'exec';
+export type ApprovalVerdict = 'allow' | 'deny';
+
+export interface ApprovalRequest {
+  sandbox: string;
+  kind: ApprovalKind;
+  binary: string | null;
+  host?: string;
+  port?: number;
+  method?: string;
+  path?: string;
+  /** Overrides the queue's default timeout for this item (ms). */
+  timeoutMs?: number;
+}
+
+export interface ApprovalItem {
+  id: string;
+  sandbox: string;
+  kind: ApprovalKind;
+  binary: string | null;
+  host: string | null;
+  port: number | null;
+  method: string | null;
+  path: string | null;
+  /** ms since the epoch */
+  firstSeen: number;
+  lastSeen: number;
+  count: number;
+  expiresAt: number;
+}
+
+export interface DecidedBy {
+  /** OS user name */
+  user: string;
+  /** Where the decision came from: `tty:/dev/pts/3`, `ssh:10.0.0.5`, `tui`, `headless`, `timeout`, `shutdown` */
+  origin: string;
+}
+
+export interface ApprovalDecisionInput {
+  verdict: ApprovalVerdict;
+  always: boolean;
+  by: DecidedBy;
+}
+
+export interface ApprovalResult {
+  id: string;
+  verdict: ApprovalVerdict;
+  always: boolean;
+  by: DecidedBy;
+  reason: 'operator' | 'timeout' | 'closed';
+  /** For `always` decisions: whether the persistence hook succeeded. */
+  persisted?: boolean;
+  persistError?: string;
+}
+
+/** Called for `always` decisions before waiters are released (e.g. PolicyStore.addAlwaysRule). */
+export type PersistHook = (item: ApprovalItem, decision: ApprovalDecisionInput) => Promise<void> | void;
+
+export interface ApprovalQueueOptions {
+  /** Default time an item waits before it is denied (ms). Default 60 000. */
+  timeoutMs?: number;
+  persist?: PersistHook;
+  now?: () => number;
+}
+
+export interface ApprovalQueueEvents {
+  added: [ApprovalItem];
+  updated: [ApprovalItem];
+  decided: [ApprovalItem, ApprovalResult];
+}
+
+interface Entry {
+  item: ApprovalItem;
+  key: string;
+  waiters: Array<(r: ApprovalResult) => void>;
+  timer: NodeJS.Timeout;
+  deciding: boolean;
+}
+
+function keyOf(r: ApprovalRequest): string {
+  return JSON.stringify([r.sandbox, r.kind, r.binary, r.host ?? null, r.port ?? null, r.method ?? null, r.path ?? null]);
+}
+
+export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
+  private readonly entries = new Map<string, Entry>();
+  private readonly byKey = new Map<string, Entry>();
+  private readonly timeoutMs: number;
+  private persist: PersistHook | undefined;
+  private readonly now: () => number;
+  private closed = false;
+
+  constructor(opts: ApprovalQueueOptions = {}) {
+    super();
+    this.timeoutMs = opts.timeoutMs ?? 60_000;
+    this.persist = opts.persist;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Sets (or replaces) the persistence hook used for `always` decisions. */
+  setPersistHook(hook: PersistHook | undefined): void {
+    this.persist = hook;
+  }
+
+  /** Queues a request (or joins an identical pending one) and resolves with the decision. */
+  request(req: ApprovalRequest): Promise<ApprovalResult> {
+    if (this.closed) {
+      return Promise.resolve({ id: '', verdict: 'deny', always: false, by: { user: 'nemoclaw', origin: 'shutdown' }, reason: 'closed' });
+    }
+    const key = keyOf(req);
+    const existing = this.byKey.get(key);
+    const t = this.now();
+    if (existing && !existing.deciding) {
+      existing.item.count++;
+      existing.item.lastSeen = t;
+      const p = new Promise<ApprovalResult>((resolve) => existing.waiters.push(resolve));
+      this.emit('updated', { ...existing.item });
+      return p;
+    }
+    const timeout = req.timeoutMs ?? this.timeoutMs;
+    let id = randomBytes(4).toString('hex');
+    while (this.entries.has(id)) id = randomBytes(4).toString('hex');
+    const item: ApprovalItem = {
+      id,
+      sandbox: req.sandbox,
+      kind: req.kind,
+      binary: req.binary,
+      host: req.host ?? null,
+      port: req.port ?? null,
+      method: req.method ?? null,
+      path: req.path ?? null,
+      firstSeen: t,
+      lastSeen: t,
+      count: 1,
+      expiresAt: t + timeout,
+    };
+    const entry: Entry = {
+      item,
+      key,
+      waiters: [],
+      deciding: false,
+      timer: setTimeout(() => {
+        this.finish(entry, { verdict: 'deny', always: false, by: { user: 'nemoclaw', origin: 'timeout' } }, 'timeout');
+      }, timeout),
+    };
+    entry.timer.unref();
+    const p = new Promise<ApprovalResult>((resolve) => entry.waiters.push(resolve));
+    this.entries.set(id, entry);
+    this.byKey.set(key, entry);
+    this.emit('added', { ...item });
+    return p;
+  }
+
+  /** Pending items, oldest first. */
+  list(): ApprovalItem[] {
+    return [...this.entries.values()].filter((e) => !e.deciding).map((e) => ({ ...e.item }));
+  }
+
+  get(id: string): ApprovalItem | undefined {
+    const e = this.entries.get(id);
+    return e ? { ...e.item } : undefined;
+  }
+
+  /**
+   * Decides a pending item. The first decision wins: a later one (or an unknown id) returns null.
+   * For `always`, the persistence hook runs before the waiters are released.
+   */
+  async decide(id: string, decision: ApprovalDecisionInput): Promise<ApprovalResult | null> {
+    const entry = this.entries.get(id);
+    if (!entry || entry.deciding) return null;
+    entry.deciding = true;
+    clearTimeout(entry.timer);
+    // New identical requests arriving while we persist start a fresh item (they will see the new rule).
+    this.byKey.delete(entry.key);
+    let persisted: boolean | undefined;
+    let persistError: string | undefined;
+    if (decision.always && this.persist) {
+      try {
+        await this.persist({ ...entry.item }, decision);
+        persisted = true;
+      } catch (err) {
+        persisted = false;
+        persistError = err instanceof Error ? err.message : String(err);
+      }
+    } else if (decision.always) {
+      persisted = false;
+      persistError = 'no persistence hook configured';
+    }
+    return this.finish(entry, decision, 'operator', persisted, persistError);
+  }
+
+  /** Denies every pending item (fail closed) and refuses new ones. */
+  close(): void {
+    this.closed = true;
+    for (const entry of [...this.entries.values()]) {
+      if (entry.deciding) continue;
+      this.finish(entry, { verdict: 'deny', always: false, by: { user: 'nemoclaw', origin: 'shutdown' } }, 'closed');
+    }
+  }
+
+  private finish(entry: Entry, d: ApprovalDecisionInput, reason: ApprovalResult['reason'], persisted?: boolean, persistError?: string): ApprovalResult {
+    clearTimeout(entry.timer);
+    this.entries.delete(entry.item.id);
+    if (this.byKey.get(entry.key) === entry) this.byKey.delete(entry.key);
+    const result: ApprovalResult = { id: entry.item.id, verdict: d.verdict, always: d.always, by: d.by, reason };
+    if (persisted !== undefined) result.persisted = persisted;
+    if (persistError !== undefined) result.persistError = persistError;
+    for (const w of entry.waiters) w(result);
+    entry.waiters = [];
+    this.emit('decided', { ...entry.item }, result);
+    return result;
+  }
+}

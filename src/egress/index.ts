@@ -1,0 +1,43 @@
+// The egress component's only public door: the per-sandbox proxy, the CA environment for the
+// sandbox, and the pieces other components and tests may use (address classification, the
+// request-head parser, the certificate builder).
+export { startEgressProxy, INFERENCE_HOST } from './proxy.ts';
+export type {
+  EgressProxy,
+  EgressProxyOptions,
+  EgressEvent,
+  EgressEventType,
+  CallerIdentity,
+  AuditSink,
+  InferenceRouter,
+  InferenceRequest,
+  InferenceResponse,
+} from './proxy.ts';
+export { caEnvironment, loadOrCreateCa, CA_CERT_FILE, CA_KEY_FILE } from './ca.ts';
+export { classifyAddress, checkAddress, parseIp, formatIp, parseCidr, addressAllowed } from './address.ts';
+export type { AddressClass, AddressCheck } from './address.ts';
+export { parseRequestHead, parseAuthority, parseAbsoluteTarget, ChunkedDecoder } from './http1.ts';
+export type { RequestHead, ParseResult } from './http1.ts';
+export { createCertificateAuthority, issueLeafCertificate, buildCertificate, toPem } from './x509.ts';
+export type { CertificateAuthority } from './x509.ts';
+
+/** Environment for a sandboxed workload whose proxy relay listens on 127.0.0.1:3128. */
+export function proxyEnvironment(caCertPath: string, port = 3128): Record<string, string> {
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    HTTP_PROXY: url,
+    HTTPS_PROXY: url,
+    ALL_PROXY: url,
+    http_proxy: url,
+    https_proxy: url,
+    all_proxy: url,
+    NO_PROXY: '',
+    no_proxy: '',
+    NODE_USE_ENV_PROXY: '1',
+    SSL_CERT_FILE: caCertPath,
+    NODE_EXTRA_CA_CERTS: caCertPath,
+    REQUESTS_CA_BUNDLE: caCertPath,
+    CURL_CA_BUNDLE: caCertPath,
+    GIT_SSL_CAINFO: caCertPath,
+  };
+}
