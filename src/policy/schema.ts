@@ -104,11 +104,23 @@ export const endpointSchema = z
 
 export const binarySchema = z.strictObject({ path: absGlob.describe('absolute executable path; `*` and `**` globs allowed') });
 
-export const networkPolicySchema = z.strictObject({
-  name: z.string().optional(),
-  endpoints: z.array(endpointSchema).min(1),
-  binaries: z.array(binarySchema).optional().describe('absent: any calling program'),
-});
+export const networkPolicySchema = z
+  .strictObject({
+    name: z.string().optional(),
+    // Ours: `deny` blocks the endpoints outright (what "deny always" approvals write), winning
+    // over every allow; OpenShell has no connection-level deny.
+    action: z.enum(['allow', 'deny']).optional().describe('default allow; `deny` blocks these endpoints for these binaries'),
+    endpoints: z.array(endpointSchema).min(1),
+    binaries: z.array(binarySchema).optional().describe('absent: any calling program'),
+  })
+  .superRefine((np, ctx) => {
+    if (np.action !== 'deny') return;
+    np.endpoints.forEach((e, i) => {
+      for (const key of ['access', 'rules', 'deny_rules', 'allowed_ips'] as const) {
+        if (e[key] !== undefined) ctx.addIssue({ code: 'custom', message: `\`${key}\` has no meaning in an \`action: deny\` entry`, path: ['endpoints', i, key] });
+      }
+    });
+  });
 
 export const networkPoliciesSchema = z.record(z.string().regex(NAME_RE, 'rule names use letters, digits, `_`, `.` and `-` (max 63)'), networkPolicySchema);
 

@@ -1,0 +1,235 @@
+// Blueprints (how an agent environment is built) and presets (policy fragments), both shipped
+// under blueprints/ at the repository root. A blueprint's digest is the sha256 of its file bytes,
+// recorded by whoever applies it, so a sandbox can say exactly which blueprint built it.
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { defaultPolicy } from './compile.ts';
+import { parsePolicy, parsePreset, parseWithSchema, PolicyError } from './load.ts';
+import { approvalsSchema, duration, networkPoliciesSchema } from './schema.ts';
+import type { NetworkPolicy, Policy, Preset } from './schema.ts';
+import { parseSize } from './units.ts';
+
+/** The shipped blueprints/ directory (overridable for tests with NEMOCLAW_BLUEPRINTS). */
+export function blueprintsDir(): string {
+  return process.env['NEMOCLAW_BLUEPRINTS'] ?? fileURLToPath(new URL('../../blueprints/', import.meta.url));
+}
+
+function presetsDir(): string {
+  return join(blueprintsDir(), 'presets');
+}
+
+const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+const sizeText = z.union([z.string(), z.number()]).superRefine((v, ctx) => {
+  if (parseSize(v) === null) ctx.addIssue({ code: 'custom', message: `not a size: ${JSON.stringify(v)}` });
+});
+
+const eventName = z.enum([
+  'egress.denied',
+  'egress.asked',
+  'egress.audited',
+  'exec.denied',
+  'exec.asked',
+  'syscall.denied',
+  'approval.timeout',
+  'inference.redacted',
+  'inference.blocked',
+  'sandbox.degraded',
+  'sandbox.exited',
+]);
+
+export const blueprintSchema = z.strictObject({
+  name: z.string().regex(NAME, 'blueprint names are lower-case letters, digits and `-`'),
+  version: z.string().regex(SEMVER, 'version must be semver (e.g. 1.2.0)'),
+  description: z.string().min(1),
+  agent: z.strictObject({
+    name: z.string().min(1),
+    /** argv of the agent inside the sandbox. */
+    command: z.array(z.string().min(1)).min(1),
+    /** Steps run (in a sandbox with the install policy) to put the agent in place. */
+    install: z
+      .array(
+        z.strictObject({
+          run: z.array(z.string().min(1)).min(1).describe('argv, no shell'),
+          description: z.string().optional(),
+        }),
+      )
+      .default([]),
+    config_template: z
+      .strictObject({
+        path: z.string().min(1).describe('relative to the sandbox HOME'),
+        content: z.string(),
+      })
+      .optional(),
+    env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string()).default({}),
+  }),
+  policy: z.strictObject({
+    base: z.string().min(1).default('default').describe('`default` or a policy file relative to the blueprint'),
+    presets: z.array(z.string().regex(NAME)).default([]),
+    network_policies: networkPoliciesSchema.optional().describe('extra rules on top of base and presets'),
+  }),
+  inference: z.strictObject({
+    profile: z.string().min(1),
+    provider: z.enum(['nvidia', 'openai', 'nim-local', 'vllm', 'none']),
+    endpoint: z.string().url().optional(),
+    model: z.string().min(1).optional(),
+    credential_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+    routing: z.enum(['local-only', 'cloud-with-redaction', 'cloud-allowed']),
+  }),
+  models: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(NAME),
+        engine: z.enum(['nim', 'vllm']),
+        model: z.string().min(1),
+        gpus: z.union([z.literal('all'), z.number().int().min(0)]).default('all'),
+        port: z.number().int().min(1024).max(65535).optional(),
+      }),
+    )
+    .default([]),
+  monitoring: z
+    .strictObject({
+      alerts: z
+        .array(
+          z.strictObject({
+            event: eventName,
+            severity: z.enum(['info', 'warning', 'critical']),
+            threshold: z.number().int().min(1).default(1).describe('alert after this many events'),
+            window: duration.optional().describe('within this long'),
+          }),
+        )
+        .default([]),
+    })
+    .default({ alerts: [] }),
+  approvals: approvalsSchema
+    .extend({
+      approvers: z.array(z.string().min(1)).min(1).default(['operator']).describe('who may answer asks'),
+      allow_always: z.boolean().default(true).describe('whether "always" answers may write policy revisions'),
+    })
+    .default({ approvers: ['operator'], allow_always: true }),
+  resources: z
+    .strictObject({
+      memory: sizeText.optional(),
+      cpu: z.string().regex(/^[0-9]+(?:\.[0-9]+)?%$/, 'cpu is a percentage of one core, e.g. 200%').optional(),
+      pids: z.number().int().min(1).optional(),
+      gpus: z.union([z.literal('all'), z.number().int().min(0)]).optional(),
+    })
+    .default({}),
+});
+
+export type BlueprintSpec = z.output<typeof blueprintSchema>;
+
+export interface Blueprint {
+  /** Absolute path of the file it was loaded from. */
+  file: string;
+  /** sha256 (hex) of the file bytes. */
+  digest: string;
+  spec: BlueprintSpec;
+  /** The base policy, resolved at load time (`default` or the referenced file). */
+  base: Policy;
+  /** The presets named in `policy.presets`, loaded. */
+  presets: Preset[];
+}
+
+export async function listPresets(): Promise<{ name: string; description: string; file: string }[]> {
+  const dir = presetsDir();
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort();
+  const out: { name: string; description: string; file: string }[] = [];
+  for (const f of files) {
+    const p = await loadPresetFile(join(dir, f));
+    out.push({ name: p.preset.name, description: p.preset.description, file: join(dir, f) });
+  }
+  return out;
+}
+
+async function loadPresetFile(file: string): Promise<Preset> {
+  return parsePreset(await readFile(file, 'utf8'), file);
+}
+
+/** A shipped preset by name, or a preset file by path. */
+export async function loadPreset(nameOrPath: string): Promise<Preset> {
+  const looksLikePath = nameOrPath.includes('/') || nameOrPath.endsWith('.yaml');
+  if (!looksLikePath && !NAME.test(nameOrPath)) throw new Error(`not a preset name: ${JSON.stringify(nameOrPath)}`);
+  const file = looksLikePath ? resolve(nameOrPath) : join(presetsDir(), `${nameOrPath}.yaml`);
+  try {
+    return await loadPresetFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      const known = (await readdir(presetsDir()).catch(() => [])).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5));
+      throw new Error(`no preset ${JSON.stringify(nameOrPath)}; known presets: ${known.join(', ')}`);
+    }
+    throw err;
+  }
+}
+
+/** A shipped blueprint by name (`openclaw`, `strict`, `dev`) or a blueprint file by path. */
+export async function loadBlueprint(nameOrPath: string): Promise<Blueprint> {
+  const looksLikePath = nameOrPath.includes('/') || nameOrPath.endsWith('.yaml');
+  const file = looksLikePath ? resolve(nameOrPath) : join(blueprintsDir(), `${nameOrPath}.yaml`);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !looksLikePath) throw new Error(`no blueprint ${JSON.stringify(nameOrPath)} in ${blueprintsDir()}`);
+    throw new PolicyError([{ file, line: 1, col: 1, message: `cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, snippet: '' }]);
+  }
+  const spec = parseWithSchema(bytes.toString('utf8'), file, blueprintSchema);
+  let base: Policy;
+  if (spec.policy.base === 'default') base = defaultPolicy();
+  else {
+    const basePath = isAbsolute(spec.policy.base) ? spec.policy.base : join(dirname(file), spec.policy.base);
+    base = parsePolicy(await readFile(basePath, 'utf8'), basePath);
+  }
+  const presets = await Promise.all(spec.policy.presets.map((p) => loadPreset(p)));
+  return { file, digest: createHash('sha256').update(bytes).digest('hex'), spec, base, presets };
+}
+
+export function blueprintDigest(bp: Blueprint): string {
+  return bp.digest;
+}
+
+/**
+ * The policy a blueprint builds: base, then each preset's rules, then the blueprint's own rules,
+ * then its approval settings and resources (as limits). Pure: everything was read at load time.
+ * A rule name defined twice with different content is an error, never a silent override.
+ */
+export function blueprintPolicy(bp: Blueprint): Policy {
+  const policy: Policy = structuredClone(bp.base);
+  const rules: Record<string, NetworkPolicy> = { ...(policy.network_policies ?? {}) };
+  const add = (from: string, more: Record<string, NetworkPolicy>) => {
+    for (const [name, np] of Object.entries(more)) {
+      if (rules[name] !== undefined && JSON.stringify(rules[name]) !== JSON.stringify(np)) {
+        throw new Error(`blueprint ${bp.spec.name}: rule ${name} from ${from} conflicts with an earlier rule of the same name`);
+      }
+      rules[name] = np;
+    }
+  };
+  for (const p of bp.presets) add(`preset ${p.preset.name}`, p.network_policies);
+  add('the blueprint', bp.spec.policy.network_policies ?? {});
+  if (Object.keys(rules).length > 0) policy.network_policies = rules;
+  const a = bp.spec.approvals;
+  policy.approvals = {
+    ...(policy.approvals ?? {}),
+    ...(a.unmatched_egress !== undefined ? { unmatched_egress: a.unmatched_egress } : {}),
+    ...(a.timeout !== undefined ? { timeout: a.timeout } : {}),
+    ...(a.on_timeout !== undefined ? { on_timeout: a.on_timeout } : {}),
+  };
+  const r = bp.spec.resources;
+  if (r.memory !== undefined || r.cpu !== undefined || r.pids !== undefined) {
+    policy.limits = {
+      ...(policy.limits ?? {}),
+      ...(r.memory !== undefined ? { memory: r.memory } : {}),
+      ...(r.cpu !== undefined ? { cpu: r.cpu } : {}),
+      ...(r.pids !== undefined ? { pids: r.pids } : {}),
+    };
+  }
+  return policy;
+}
+
+export async function listBlueprints(): Promise<string[]> {
+  return (await readdir(blueprintsDir())).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
+}

@@ -1,0 +1,282 @@
+// Numbered policy revisions of one sandbox, on disk:
+//   <dir>/revisions/NNNN.yaml   the policy text exactly as applied
+//   <dir>/revisions/NNNN.json   {rev, author, reason, time, sha256}, written last
+// A revision exists only when its .json exists and its sha256 matches the .yaml, so a crash at
+// any point leaves the previous revision current. Each file is written to a temp name, fsynced,
+// renamed into place, and the directory fsynced. Writers take an exclusive lock file so that the
+// approvals queue ("always") and the CLI cannot claim the same number.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parsePolicy } from './load.ts';
+import { droppedRules, mergeNetworkPolicies, removeNetworkPolicies, unifiedDiff } from './merge.ts';
+import type { NetworkPolicy, Policy } from './schema.ts';
+
+export interface RevisionMeta {
+  rev: number;
+  author: string;
+  reason: string;
+  /** ISO 8601. */
+  time: string;
+  /** sha256 (hex) of the revision's YAML bytes. */
+  sha256: string;
+  /** Where the text came from when not typed by hand: `blueprint:<name>@<sha256>`, `preset:<name>`, `approval`. */
+  source?: string;
+}
+
+export interface Revision {
+  meta: RevisionMeta;
+  text: string;
+  policy: Policy;
+}
+
+export interface ChangeOptions {
+  author: string;
+  reason: string;
+  source?: string;
+}
+
+export interface SetResult {
+  applied: boolean;
+  /** Grants and restrictions of the current revision that the new text does not have. */
+  dropped: string[];
+  meta?: RevisionMeta;
+}
+
+export interface AlwaysRule {
+  verdict: 'allow' | 'deny';
+  host: string;
+  port: number;
+  /** The calling program; null applies the rule to any program. */
+  binary: string | null;
+  author: string;
+  reason: string;
+}
+
+const REV_RE = /^(\d{4,})\.json$/;
+const LOCK_STALE_MS = 30_000;
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function revName(rev: number): string {
+  return String(rev).padStart(4, '0');
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Writes a file atomically: temp file in the same directory, fsync, rename, fsync directory. */
+export async function writeFileAtomic(path: string, data: string, dir: string): Promise<void> {
+  const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const fh = await open(tmp, 'wx', 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await fsyncDir(dir);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class PolicyStore {
+  readonly dir: string;
+  readonly revisionsDir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+    this.revisionsDir = join(dir, 'revisions');
+  }
+
+  /** Complete revisions, oldest first. Torn writes (yaml without meta, bad hash) are skipped. */
+  async history(): Promise<RevisionMeta[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.revisionsDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const revs = names.flatMap((n) => {
+      const m = REV_RE.exec(n);
+      return m ? [Number(m[1])] : [];
+    });
+    revs.sort((a, b) => a - b);
+    const out: RevisionMeta[] = [];
+    for (const rev of revs) {
+      const r = await this.readRevision(rev);
+      if (r) out.push(r.meta);
+    }
+    return out;
+  }
+
+  private async readRevision(rev: number): Promise<{ meta: RevisionMeta; text: string } | null> {
+    try {
+      const meta = JSON.parse(await readFile(join(this.revisionsDir, `${revName(rev)}.json`), 'utf8')) as RevisionMeta;
+      const text = await readFile(join(this.revisionsDir, `${revName(rev)}.yaml`), 'utf8');
+      if (meta.rev !== rev || meta.sha256 !== sha256Hex(text)) return null;
+      return { meta, text };
+    } catch {
+      return null;
+    }
+  }
+
+  /** A revision (the latest when rev is omitted); null when there is none. */
+  async get(rev?: number): Promise<Revision | null> {
+    let n = rev;
+    if (n === undefined) {
+      const h = await this.history();
+      const last = h[h.length - 1];
+      if (!last) return null;
+      n = last.rev;
+    }
+    const r = await this.readRevision(n);
+    if (!r) return null;
+    return { ...r, policy: parsePolicy(r.text, `${this.revisionsDir}/${revName(n)}.yaml`) };
+  }
+
+  private async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    await mkdir(this.revisionsDir, { recursive: true, mode: 0o700 });
+    const lock = join(this.dir, '.lock');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const fh = await open(lock, 'wx', 0o600);
+        await fh.writeFile(String(process.pid));
+        await fh.close();
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        // A lock left by a dead process (or a very old one) is taken over.
+        const holder = Number(await readFile(lock, 'utf8').catch(() => ''));
+        const age = Date.now() - (await stat(lock).then((s) => s.mtimeMs).catch(() => Date.now()));
+        if ((holder > 0 && !isAlive(holder)) || age > LOCK_STALE_MS) {
+          await rm(lock, { force: true });
+          continue;
+        }
+        if (attempt > 200) throw new Error(`policy store ${this.dir} is locked by pid ${holder}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await rm(lock, { force: true });
+    }
+  }
+
+  /** Validates and writes `text` as the next revision (caller holds the lock). */
+  private async write(text: string, opts: ChangeOptions): Promise<RevisionMeta> {
+    parsePolicy(text, '<new revision>');
+    const h = await this.history();
+    const rev = (h[h.length - 1]?.rev ?? 0) + 1;
+    const meta: RevisionMeta = {
+      rev,
+      author: opts.author,
+      reason: opts.reason,
+      time: new Date().toISOString(),
+      sha256: sha256Hex(text),
+      ...(opts.source ? { source: opts.source } : {}),
+    };
+    await writeFileAtomic(join(this.revisionsDir, `${revName(rev)}.yaml`), text, this.revisionsDir);
+    // The meta file is the commit point: until it lands, the revision does not exist.
+    await writeFileAtomic(join(this.revisionsDir, `${revName(rev)}.json`), `${JSON.stringify(meta, null, 2)}\n`, this.revisionsDir);
+    return meta;
+  }
+
+  /** Replaces the policy. When it would drop anything and `confirm` is not set, nothing is
+   *  written and the dropped rules are returned for the operator to review. */
+  async set(text: string, opts: ChangeOptions & { confirm?: boolean }): Promise<SetResult> {
+    const next = parsePolicy(text, '<new policy>');
+    return this.withLock(async () => {
+      const cur = await this.get();
+      const dropped = cur ? droppedRules(cur.policy, next) : [];
+      if (dropped.length > 0 && !opts.confirm) return { applied: false, dropped };
+      return { applied: true, dropped, meta: await this.write(text, opts) };
+    });
+  }
+
+  /** Merges named network policies (a preset fragment or a single rule) into the current one. */
+  async add(fragment: Record<string, NetworkPolicy>, opts: ChangeOptions): Promise<{ meta: RevisionMeta | null; added: string[]; unchanged: string[] }> {
+    return this.withLock(async () => {
+      const cur = await this.requireCurrent();
+      const res = mergeNetworkPolicies(cur.text, 'current policy', fragment);
+      if (res.added.length === 0) return { meta: null, added: [], unchanged: res.unchanged };
+      return { meta: await this.write(res.text, opts), added: res.added, unchanged: res.unchanged };
+    });
+  }
+
+  async remove(names: readonly string[], opts: ChangeOptions): Promise<{ meta: RevisionMeta | null; removed: string[]; missing: string[] }> {
+    return this.withLock(async () => {
+      const cur = await this.requireCurrent();
+      const res = removeNetworkPolicies(cur.text, 'current policy', names);
+      if (res.removed.length === 0) return { meta: null, removed: [], missing: res.missing };
+      return { meta: await this.write(res.text, opts), removed: res.removed, missing: res.missing };
+    });
+  }
+
+  /** A new revision with the text of an older one (history is never rewritten). */
+  async rollback(rev: number, opts: Partial<ChangeOptions> & { author: string }): Promise<RevisionMeta> {
+    return this.withLock(async () => {
+      const target = await this.readRevision(rev);
+      if (!target) throw new Error(`no revision ${rev}`);
+      return this.write(target.text, { author: opts.author, reason: opts.reason ?? `rollback to revision ${rev}`, source: `rollback:${rev}` });
+    });
+  }
+
+  async diff(a: number, b?: number): Promise<string> {
+    const ra = await this.readRevision(a);
+    if (!ra) throw new Error(`no revision ${a}`);
+    const rb = b === undefined ? await this.get() : await this.readRevision(b);
+    if (!rb) throw new Error(`no revision ${b ?? 'current'}`);
+    return unifiedDiff(ra.text, rb.text, `revision ${a}`, `revision ${rb.meta.rev}`);
+  }
+
+  /** Records an approval answered "always": an allow or deny entry for host:port (and binary). */
+  async addAlwaysRule(rule: AlwaysRule): Promise<{ meta: RevisionMeta | null; name: string }> {
+    const name = alwaysRuleName(rule);
+    const entry: NetworkPolicy = {
+      ...(rule.verdict === 'deny' ? { action: 'deny' as const } : {}),
+      endpoints: [{ host: rule.host, port: rule.port }],
+      // The binary is a literal path; escape glob characters so it matches only itself.
+      ...(rule.binary !== null ? { binaries: [{ path: rule.binary.replace(/[*?[\]\\]/g, '\\$&') }] } : {}),
+    };
+    const res = await this.add({ [name]: entry }, { author: rule.author, reason: rule.reason, source: 'approval' });
+    return { meta: res.meta, name };
+  }
+
+  private async requireCurrent(): Promise<{ text: string }> {
+    const cur = await this.get();
+    if (!cur) throw new Error(`no policy revision in ${this.dir} yet; use \`policy set\` first`);
+    return cur;
+  }
+}
+
+/** Stable, readable rule name for an "always" decision, e.g. `always_allow_api_github_com_443_gh`. */
+export function alwaysRuleName(rule: Pick<AlwaysRule, 'verdict' | 'host' | 'port' | 'binary'>): string {
+  const bin = rule.binary === null ? 'any' : (rule.binary.split('/').pop() ?? 'bin');
+  const raw = `always_${rule.verdict}_${rule.host}_${rule.port}_${bin}`.replace(/[^A-Za-z0-9_]/g, '_');
+  const hash = sha256Hex(`${rule.verdict}\0${rule.host}\0${rule.port}\0${rule.binary ?? ''}`).slice(0, 8);
+  return raw.length <= 54 ? raw : `${raw.slice(0, 54)}_${hash}`;
+}
