@@ -1,0 +1,89 @@
+// Signed checkpoints: a C2SP tlog-checkpoint style note over the RFC 6962 root of the whole log.
+// The signed text is
+//   <origin>\n<tree size>\n<base64 root>\nlast <hex hash of last line>\nsegment <n> <byte offset>\nkey <key id> <epoch>\nts <RFC 3339>\nreason <why>\n
+// and the checkpoint is stored as one JSON line carrying those fields plus the Merkle frontier
+// (unsigned; a writer checks it against the signed root before resuming from it).
+import { sign, verify } from 'node:crypto';
+import type { EpochKey, Keyring, Signer } from './keys.ts';
+import { keyIdOf, publicKeyFromRaw } from './keys.ts';
+
+export type CheckpointReason = 'interval' | 'count' | 'rotation' | 'shutdown' | 'heartbeat' | 'key-rotation' | 'recovery' | 'open';
+
+export interface CheckpointBody {
+  v: 1;
+  origin: string;
+  size: number;
+  root: string;
+  last_hash: string;
+  segment: number;
+  offset: number;
+  key_id: string;
+  epoch: number;
+  ts: string;
+  reason: CheckpointReason;
+}
+
+export interface Checkpoint extends CheckpointBody {
+  /** Merkle frontier after `size` leaves (hex subtree roots, largest first). */
+  frontier: string[];
+  /** Ed25519 signature over checkpointText(), base64. */
+  sig: string;
+}
+
+export function checkpointText(b: CheckpointBody): string {
+  return (
+    `${b.origin}\n${b.size}\n${Buffer.from(b.root, 'hex').toString('base64')}\n` +
+    `last ${b.last_hash}\nsegment ${b.segment} ${b.offset}\nkey ${b.key_id} ${b.epoch}\nts ${b.ts}\nreason ${b.reason}\n`
+  );
+}
+
+export function signCheckpoint(body: CheckpointBody, frontier: string[], signer: Signer): Checkpoint {
+  const sig = sign(null, Buffer.from(checkpointText(body)), signer.privateKey).toString('base64');
+  return { ...body, frontier, sig };
+}
+
+/** Parses a checkpoint JSON object; throws on a malformed one. */
+export function parseCheckpoint(value: unknown): Checkpoint {
+  const c = value as Checkpoint;
+  const ok =
+    c !== null &&
+    typeof c === 'object' &&
+    c.v === 1 &&
+    typeof c.origin === 'string' &&
+    Number.isSafeInteger(c.size) &&
+    c.size >= 0 &&
+    typeof c.root === 'string' &&
+    /^[0-9a-f]{64}$/.test(c.root) &&
+    typeof c.last_hash === 'string' &&
+    Number.isSafeInteger(c.segment) &&
+    Number.isSafeInteger(c.offset) &&
+    typeof c.key_id === 'string' &&
+    Number.isSafeInteger(c.epoch) &&
+    typeof c.ts === 'string' &&
+    typeof c.sig === 'string' &&
+    Array.isArray(c.frontier);
+  if (!ok) throw new Error('not a nemoclaw audit checkpoint');
+  return c;
+}
+
+/** Why a checkpoint is not trustworthy under the keyring, or null when it is. */
+export function checkpointProblem(c: Checkpoint, ring: Keyring | null): string | null {
+  if (ring === null) return 'no keyring to check signatures against';
+  const key: EpochKey | undefined = ring.epochs.find((e) => e.keyId === c.key_id);
+  if (key === undefined) return `signed by unknown key ${c.key_id}`;
+  if (keyIdOf(Buffer.from(key.publicKey, 'base64')) !== key.keyId) return `keyring entry ${key.keyId} does not match its public key`;
+  if (key.epoch !== c.epoch) return `key ${c.key_id} belongs to epoch ${key.epoch}, checkpoint claims ${c.epoch}`;
+  let good: boolean;
+  try {
+    good = verify(null, Buffer.from(checkpointText(c)), publicKeyFromRaw(key.publicKey), Buffer.from(c.sig, 'base64'));
+  } catch {
+    good = false;
+  }
+  if (!good) return 'bad signature';
+  // A key may only sign inside its epoch: a retired (or stolen) key cannot vouch for records
+  // written after its rotation record.
+  if (c.size < key.fromSize || (key.toSize !== null && c.size > key.toSize)) {
+    return `key ${c.key_id} (epoch ${key.epoch}) may sign sizes ${key.fromSize}..${key.toSize ?? '∞'}, not ${c.size}`;
+  }
+  return null;
+}

@@ -1,0 +1,259 @@
+// verifyAudit: recomputes the hash chain, seq continuity, RFC 6962 roots and checkpoint
+// signatures of a whole audit directory, and reports the first problem. Read-only; safe to run
+// while writers append (a partial last line may then read as torn-tail).
+import { hash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Checkpoint } from './checkpoint.ts';
+import { checkpointProblem, parseCheckpoint } from './checkpoint.ts';
+import { auditDir } from './files.ts';
+import type { Keyring } from './keys.ts';
+import { readKeyring } from './keys.ts';
+import { CHECKPOINTS_FILE, LOG_ID_FILE, listSegments, segmentName } from './log.ts';
+import { EMPTY_ROOT, MerkleFrontier, leafHash } from './merkle.ts';
+import { GENESIS_PREV, parseHead } from './record.ts';
+
+export type VerifyStatus =
+  | { kind: 'ok' }
+  | { kind: 'tampered'; seq: number }
+  | { kind: 'truncated'; expected: number; found: number }
+  | { kind: 'torn-tail' }
+  | { kind: 'unauthenticated-tail'; count: number };
+
+export interface VerifyReport {
+  /** One of the documented statuses as a string: ok, tampered(seq), truncated(expected>=N, found M), torn-tail, unauthenticated-tail(k). */
+  summary: string;
+  status: VerifyStatus;
+  /** Records read (tree size). */
+  records: number;
+  /** Merkle root of what was read. */
+  root: string;
+  segments: number[];
+  checkpoints: { total: number; valid: number; invalid: number; latestSize: number | null };
+  /** Largest tree size covered by a matching, validly signed checkpoint (or the trusted one). */
+  authenticatedSize: number;
+  /** Human-readable details, most important first. */
+  problems: string[];
+}
+
+export interface VerifyOptions {
+  home: string;
+  /** A checkpoint held outside this machine (object, JSON text, or a path to a file holding one or more). */
+  trustedCheckpoint?: Checkpoint | string;
+}
+
+export function formatStatus(s: VerifyStatus): string {
+  switch (s.kind) {
+    case 'ok':
+      return 'ok';
+    case 'tampered':
+      return `tampered(${s.seq})`;
+    case 'truncated':
+      return `truncated(expected>=${s.expected}, found ${s.found})`;
+    case 'torn-tail':
+      return 'torn-tail';
+    case 'unauthenticated-tail':
+      return `unauthenticated-tail(${s.count})`;
+  }
+}
+
+/** Reads checkpoints from JSONL, a JSON array or a single JSON object. A cut last line is skipped. */
+export function parseCheckpointText(text: string): { cps: Checkpoint[]; bad: number; torn: boolean } {
+  const t = text.trim();
+  if (t.startsWith('[')) return { cps: (JSON.parse(t) as unknown[]).map(parseCheckpoint), bad: 0, torn: false };
+  const cps: Checkpoint[] = [];
+  let bad = 0;
+  const lines = text.split('\n');
+  const torn = lines.length > 0 && lines[lines.length - 1] !== '' && !text.endsWith('\n') && lines.length > 1;
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    if (torn && i === lines.length - 1) return;
+    try {
+      cps.push(parseCheckpoint(JSON.parse(line)));
+    } catch {
+      // A single pretty-printed object spans lines; try the whole text once below.
+      bad += 1;
+    }
+  });
+  if (cps.length === 0 && bad > 0) {
+    try {
+      return { cps: [parseCheckpoint(JSON.parse(t))], bad: 0, torn: false };
+    } catch {
+      // fall through
+    }
+  }
+  return { cps, bad, torn };
+}
+
+function loadTrusted(tc: Checkpoint | string): Checkpoint {
+  if (typeof tc !== 'string') return parseCheckpoint(tc);
+  const text = tc.trimStart().startsWith('{') || tc.trimStart().startsWith('[') ? tc : readFileSync(tc, 'utf8');
+  const { cps } = parseCheckpointText(text);
+  if (cps.length === 0) throw new Error('trusted checkpoint: no checkpoint found');
+  return cps.reduce((a, b) => (b.size >= a.size ? b : a));
+}
+
+interface Anchor {
+  cp: Checkpoint;
+  trusted: boolean;
+}
+
+const ROTATION_MARK = Buffer.from('"kind":"audit.key_rotation"');
+
+export async function verifyAudit(opts: VerifyOptions): Promise<VerifyReport> {
+  return verifyAuditSync(opts);
+}
+
+export function verifyAuditSync(opts: VerifyOptions): VerifyReport {
+  const dir = auditDir(opts.home);
+  const problems: string[] = [];
+  let tampered: number | null = null;
+  const tamper = (seq: number, why: string): void => {
+    if (tampered === null || seq < tampered) tampered = seq;
+    problems.push(`tampered at seq ${seq}: ${why}`);
+  };
+
+  const ring: Keyring | null = readKeyring(opts.home);
+  const logIdPath = join(dir, LOG_ID_FILE);
+  const origin = existsSync(logIdPath) ? `nemoclaw-audit/${readFileSync(logIdPath, 'utf8').trim()}` : null;
+
+  // Checkpoints: every line must be a validly signed checkpoint of this log.
+  const anchors: Anchor[] = [];
+  let total = 0;
+  let invalid = 0;
+  const cpPath = join(dir, CHECKPOINTS_FILE);
+  if (existsSync(cpPath)) {
+    const parsed = parseCheckpointText(readFileSync(cpPath, 'utf8'));
+    total = parsed.cps.length + parsed.bad;
+    if (parsed.bad > 0) {
+      invalid += parsed.bad;
+      tamper(0, `${parsed.bad} unreadable line(s) in ${CHECKPOINTS_FILE}`);
+    }
+    if (parsed.torn) problems.push(`${CHECKPOINTS_FILE} ends with a partial line (crash while writing a checkpoint)`);
+    for (const cp of parsed.cps) {
+      const why = origin !== null && cp.origin !== origin ? `origin ${cp.origin} is not this log (${origin})` : checkpointProblem(cp, ring);
+      if (why === null) anchors.push({ cp, trusted: false });
+      else {
+        invalid += 1;
+        tamper(cp.size, `checkpoint of size ${cp.size} (${cp.ts}): ${why}`);
+      }
+    }
+  }
+  if (opts.trustedCheckpoint !== undefined) {
+    const tc = loadTrusted(opts.trustedCheckpoint);
+    const why = origin !== null && tc.origin !== origin ? `origin ${tc.origin} is not this log` : checkpointProblem(tc, ring);
+    if (why === null) anchors.push({ cp: tc, trusted: true });
+    else tamper(tc.size, `trusted checkpoint of size ${tc.size}: ${why}`);
+  }
+  anchors.sort((a, b) => a.cp.size - b.cp.size);
+
+  // Scan the chain.
+  const segments = listSegments(dir);
+  const frontier = new MerkleFrontier();
+  let lastHash = GENESIS_PREV;
+  let count = 0;
+  let torn = false;
+  let ai = 0;
+  let authenticated = 0;
+  const rotations: { seq: number; from: string; to: string }[] = [];
+  const checkAnchors = (segment: number, offset: number): void => {
+    while (ai < anchors.length && (anchors[ai] as Anchor).cp.size === count) {
+      const { cp, trusted } = anchors[ai] as Anchor;
+      ai++;
+      const root = count === 0 ? EMPTY_ROOT : frontier.root();
+      const where = count === 0 || (cp.segment === segment && cp.offset === offset);
+      if (cp.root !== root || (count > 0 && cp.last_hash !== lastHash) || !where) {
+        tamper(authenticated + 1, `records ${authenticated + 1}..${count} do not match the ${trusted ? 'trusted ' : ''}checkpoint of size ${cp.size} signed ${cp.ts}`);
+      } else authenticated = count;
+    }
+  };
+  checkAnchors(segments[0] ?? 1, 0);
+  scan: for (let si = 0; si < segments.length; si++) {
+    const seg = segments[si] as number;
+    const buf = readFileSync(join(dir, segmentName(seg)));
+    let rot = buf.indexOf(ROTATION_MARK);
+    let start = 0;
+    while (start < buf.length) {
+      const nl = buf.indexOf(10, start);
+      const expected = count + 1;
+      if (nl < 0) {
+        if (si === segments.length - 1) {
+          torn = true;
+          problems.push(`segment ${seg} ends with a partial record after seq ${count} (${buf.length - start} bytes; a writer crashed mid-write)`);
+        } else tamper(expected, `segment ${seg} ends with a partial record`);
+        break;
+      }
+      const head = parseHead(buf, start, nl);
+      if (head === null) {
+        tamper(expected, `record in segment ${seg} at byte ${start} is not a well-formed audit record`);
+        break scan;
+      }
+      if (head.seq !== expected) {
+        tamper(expected, head.seq > expected ? `seq jumps from ${count} to ${head.seq} (records or a segment deleted)` : `seq ${head.seq} where ${expected} was expected (records reordered or duplicated)`);
+        break scan;
+      }
+      if (buf.toString('latin1', head.prevAt, head.prevAt + 64) !== lastHash) {
+        const at = Math.max(1, count);
+        tamper(at, `record ${expected} does not chain to record ${count} (one of them was edited)`);
+        break scan;
+      }
+      const h = hash('sha256', buf.subarray(start, nl + 1), 'hex');
+      frontier.push(leafHash(h));
+      lastHash = h;
+      count = expected;
+      if (rot >= 0 && rot < nl) {
+        try {
+          const r = JSON.parse(buf.toString('utf8', start, nl)) as { event: { detail?: { from_key?: string; to_key?: string } } };
+          rotations.push({ seq: count, from: String(r.event.detail?.from_key), to: String(r.event.detail?.to_key) });
+        } catch {
+          // a malformed record still hashes; the chain decides
+        }
+        rot = buf.indexOf(ROTATION_MARK, nl);
+      }
+      start = nl + 1;
+      checkAnchors(seg, start);
+    }
+  }
+
+  // The keyring must agree with the rotation records the log itself carries (keys.json is not
+  // signed; the log is): each rotation closes the old key's range at its seq.
+  if (ring !== null) {
+    for (const r of rotations) {
+      const from = ring.epochs.find((e) => e.keyId === r.from);
+      const to = ring.epochs.find((e) => e.keyId === r.to);
+      if (from === undefined || to === undefined || from.toSize !== r.seq || to.fromSize !== r.seq) {
+        // A crash between the rotation record and publishing the key leaves `to` unknown: that is
+        // not tampering if no checkpoint was signed by it.
+        if (from !== undefined && to === undefined && from.toSize === null) continue;
+        tamper(r.seq, `keys.json disagrees with the key rotation recorded at seq ${r.seq}`);
+      }
+    }
+    for (const e of ring.epochs.slice(1)) {
+      if (!rotations.some((r) => r.to === e.keyId) && e.fromSize <= count) tamper(e.fromSize, `key ${e.keyId} (epoch ${e.epoch}) has no rotation record in the log`);
+    }
+  }
+
+  const expectedSize = anchors.reduce((m, a) => Math.max(m, a.cp.size), 0);
+  let status: VerifyStatus;
+  if (tampered !== null) status = { kind: 'tampered', seq: tampered };
+  else if (expectedSize > count) {
+    status = { kind: 'truncated', expected: expectedSize, found: count };
+    problems.unshift(`a checkpoint covers ${expectedSize} records but only ${count} are present`);
+  } else if (torn) status = { kind: 'torn-tail' };
+  else if (count > authenticated) {
+    status = { kind: 'unauthenticated-tail', count: count - authenticated };
+    problems.push(`${count - authenticated} record(s) after the last signed checkpoint are chained but not yet signed`);
+  } else status = { kind: 'ok' };
+  if (ring === null && count > 0) problems.push('no keyring found: signatures could not be checked');
+
+  return {
+    summary: formatStatus(status),
+    status,
+    records: count,
+    root: frontier.root(),
+    segments,
+    checkpoints: { total, valid: anchors.filter((a) => !a.trusted).length, invalid, latestSize: anchors.length > 0 ? expectedSize : null },
+    authenticatedSize: authenticated,
+    problems,
+  };
+}
