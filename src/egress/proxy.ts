@@ -331,7 +331,11 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       const approval = { id: r.id, by: r.by, always: r.always, reason: r.reason };
       if (r.verdict === 'allow') {
         emit({ type: 'egress_allowed', ...baseEvent(t, target, req), verdict: 'allow', rule: null, reason: `approved by ${r.by.user} (${r.by.origin})`, scope, approval });
-        return { d: { verdict: 'allow', inspect: false, rule: null, reason: 'approved by operator', allowedIps: [] }, approvedOnce: true };
+        // An approval never widens the SSRF guard: only allowed_ips of endpoints that already
+        // match this host, port and binary (an L7 ask) apply.
+        const conn = decideEgress(rules, { host: target.host, port: target.port, binary: t.binary });
+        const allowedIps = conn.verdict === 'allow' ? conn.allowedIps : [];
+        return { d: { verdict: 'allow', inspect: false, rule: null, reason: 'approved by operator', allowedIps }, approvedOnce: true };
       }
       const reason = r.reason === 'timeout' ? 'no operator decision before the approval timeout' : r.reason === 'closed' ? 'the approval queue was closed' : `denied by ${r.by.user} (${r.by.origin})`;
       emit({ type: 'egress_denied', ...baseEvent(t, target, req), verdict: 'deny', rule: d.rule, reason, scope, approval });

@@ -1,0 +1,401 @@
+// The egress proxy driven directly over its unix socket by a client that writes the relay
+// preamble itself (what the helper's relay does in a real sandbox). Origins run on 127.0.0.1;
+// test names (*.test) resolve to 127.0.0.1 through an injected resolver that records lookups.
+import { readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApprovalQueue } from '../../src/approvals/index.ts';
+import { connectTunnel, forward, httpsViaTunnel, rawExchange, parseRaw, rulesFrom, startOrigins, startProxy } from './harness.ts';
+import type { Origin, ProxyFixture } from './harness.ts';
+
+let origin: Origin;
+beforeAll(async () => {
+  origin = await startOrigins();
+});
+afterAll(async () => {
+  await origin.close();
+});
+
+function policy(o: Origin): string {
+  return `
+network_policies:
+  api_l4:
+    endpoints:
+      - { host: api.test, port: ${o.httpPort}, allowed_ips: [127.0.0.1] }
+      - { host: api.test, port: ${o.httpsPort}, allowed_ips: [127.0.0.1] }
+    binaries: [{ path: /usr/bin/curl }]
+  wild:
+    endpoints:
+      - { host: "*.wild.test", port: ${o.httpsPort}, allowed_ips: [127.0.0.1] }
+      - { host: "**.wild.test", port: ${o.httpPort}, allowed_ips: [127.0.0.1] }
+    binaries: [{ path: /usr/bin/curl }]
+  ro:
+    endpoints:
+      - { host: other.test, port: ${o.httpsPort}, protocol: rest, access: read-only, allowed_ips: [127.0.0.1] }
+      - { host: other.test, port: ${o.httpPort}, protocol: rest, access: read-only, allowed_ips: [127.0.0.1] }
+    binaries: [{ path: /usr/bin/curl }, { path: /usr/bin/python3* }]
+  paths:
+    endpoints:
+      - host: localhost
+        port: ${o.httpPort}
+        protocol: rest
+        allowed_ips: [127.0.0.1]
+        rules:
+          - allow: { method: GET, path: "/repos/**" }
+          - allow: { method: GET, path: "/search", query: { q: "nemo*" } }
+    binaries: [{ path: /usr/bin/curl }]
+  audited:
+    endpoints:
+      - { host: audit.test, port: ${o.httpPort}, protocol: rest, access: read-only, enforcement: audit, allowed_ips: [127.0.0.1] }
+  no_ips:
+    endpoints:
+      - { host: internal.test, port: ${o.httpPort} }
+      - { host: 127.0.0.1, port: ${o.httpPort} }
+      - { host: 169.254.169.254, port: 80 }
+      - { host: 10.1.2.3, port: 80 }
+    binaries: [{ path: /usr/bin/curl }]
+  ip_ok:
+    endpoints:
+      - { host: 127.0.0.1, port: ${o.httpsPort}, allowed_ips: [127.0.0.0/8] }
+    binaries: [{ path: /usr/bin/curl }]
+`;
+}
+
+describe('egress proxy over its unix socket (direct client, no sandbox)', () => {
+  let fx: ProxyFixture;
+  beforeAll(async () => {
+    fx = await startProxy(rulesFrom(policy(origin)), origin);
+  });
+  afterAll(async () => {
+    await fx.close();
+  });
+
+  it('serves its socket with mode 0600 inside a 0700 directory', () => {
+    expect(statSync(fx.proxy.socketPath).mode & 0o777).toBe(0o600);
+    expect(statSync(dirname(fx.proxy.socketPath)).mode & 0o777).toBe(0o700);
+    expect(statSync(fx.proxy.caCertPath).mode & 0o777).toBe(0o644);
+    expect(statSync(`${dirname(fx.proxy.caCertPath)}/ca-key.pem`).mode & 0o777).toBe(0o600);
+  });
+
+  it('forwards an allowed absolute-form request', async () => {
+    const r = await forward(fx.proxy.socketPath, `http://api.test:${origin.httpPort}/hello?x=1`);
+    expect(r.status).toBe(200);
+    const body = JSON.parse(r.body) as { url: string; host: string };
+    expect(body.url).toBe('/hello?x=1');
+    expect(body.host).toBe(`api.test:${origin.httpPort}`);
+  });
+
+  it('denies by host with the 403 JSON body, before any DNS lookup', async () => {
+    const before = fx.lookups.length;
+    const r = await forward(fx.proxy.socketPath, `http://secret-data.evil.test:${origin.httpPort}/`);
+    expect(r.status).toBe(403);
+    const body = JSON.parse(r.body) as Record<string, unknown>;
+    expect(body).toMatchObject({ error: 'policy_denied', host: 'secret-data.evil.test', port: origin.httpPort, binary: '/usr/bin/curl', method: 'GET', path: '/' });
+    expect(typeof body.rule_missing).toBe('string');
+    expect(String(body.hint)).toMatch(/^nemoclaw policy add /);
+    expect(fx.lookups.slice(before)).toEqual([]);
+  });
+
+  it('denies by port and by binary', async () => {
+    const wrongPort = await connectTunnel(fx.proxy.socketPath, 'api.test:4444');
+    expect(wrongPort.status).toBe(403);
+    const wrongBin = await forward(fx.proxy.socketPath, `http://api.test:${origin.httpPort}/`, { caller: { exe: '/usr/bin/wget' } });
+    expect(wrongBin.status).toBe(403);
+    expect(JSON.parse(wrongBin.body)).toMatchObject({ binary: '/usr/bin/wget' });
+    const unknown = await forward(fx.proxy.socketPath, `http://api.test:${origin.httpPort}/`, { caller: { exe: null, pid: 0 } });
+    expect(unknown.status).toBe(403);
+    expect(JSON.parse(unknown.body)).toMatchObject({ binary: null });
+  });
+
+  it('relays CONNECT for an L4 endpoint and TLS to the origin works end to end', async () => {
+    const r = await httpsViaTunnel(fx.proxy.socketPath, `api.test:${origin.httpsPort}`, 'api.test', origin.caPem);
+    expect(r.tunnelStatus).toBe(200);
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toMatchObject({ scheme: 'https', method: 'GET' });
+  });
+
+  it('matches wildcard hosts: *.x one label, **.x one or more', async () => {
+    expect((await connectTunnel(fx.proxy.socketPath, `a.wild.test:${origin.httpsPort}`)).status).toBe(200);
+    expect((await connectTunnel(fx.proxy.socketPath, `b.c.wild.test:${origin.httpsPort}`)).status).toBe(403);
+    expect((await forward(fx.proxy.socketPath, `http://b.c.wild.test:${origin.httpPort}/`)).status).toBe(200);
+    expect((await forward(fx.proxy.socketPath, `http://wild.test:${origin.httpPort}/`)).status).toBe(403);
+  });
+
+  it('L7 read-only over HTTPS: GET passes, POST is refused with 403 inside the tunnel', async () => {
+    const get = await httpsViaTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`, 'other.test', readFileCa(fx));
+    expect(get.status).toBe(200);
+    const seenBefore = origin.seen.length;
+    const post = await httpsViaTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`, 'other.test', readFileCa(fx), { method: 'POST', path: '/upload', body: 'secret' });
+    expect(post.tunnelStatus).toBe(200);
+    expect(post.status).toBe(403);
+    expect(JSON.parse(post.body)).toMatchObject({ error: 'policy_denied', method: 'POST', path: '/upload', host: 'other.test' });
+    expect(origin.seen.slice(seenBefore).some((s) => s.method === 'POST')).toBe(false);
+  });
+
+  it('L7 read-only over plain HTTP forward', async () => {
+    expect((await forward(fx.proxy.socketPath, `http://other.test:${origin.httpPort}/x`)).status).toBe(200);
+    expect((await forward(fx.proxy.socketPath, `http://other.test:${origin.httpPort}/x`, { method: 'DELETE' })).status).toBe(403);
+  });
+
+  it('inspected TLS presents a leaf from the sandbox CA and refuses an SNI that differs from the CONNECT target', async () => {
+    const t = await connectTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`);
+    expect(t.status).toBe(200);
+    const { connect } = await import('node:tls');
+    const err = await new Promise<Error | null>((resolve) => {
+      const s = connect({ socket: t.socket, servername: 'api.test', ca: [readFileCa(fx)] });
+      s.on('secureConnect', () => resolve(null));
+      s.on('error', (e) => resolve(e));
+    });
+    expect(err).not.toBeNull();
+    expect(fx.events.some((e) => e.reason.includes('SNI'))).toBe(true);
+  });
+
+  it('path and query rules', async () => {
+    const base = `http://localhost:${origin.httpPort}`;
+    expect((await forward(fx.proxy.socketPath, `${base}/repos/a/b`)).status).toBe(200);
+    expect((await forward(fx.proxy.socketPath, `${base}/users/a`)).status).toBe(403);
+    expect((await forward(fx.proxy.socketPath, `${base}/search?q=nemoclaw`)).status).toBe(200);
+    expect((await forward(fx.proxy.socketPath, `${base}/search?q=other`)).status).toBe(403);
+    expect((await forward(fx.proxy.socketPath, `${base}/search?q=nemoclaw&q=evil`)).status).toBe(403);
+    expect((await forward(fx.proxy.socketPath, `${base}/repos/../users/a`)).status).toBe(403);
+  });
+
+  it('audit mode lets a violation through and records it', async () => {
+    const r = await forward(fx.proxy.socketPath, `http://audit.test:${origin.httpPort}/x`, { method: 'POST', body: 'x' });
+    expect(r.status).toBe(200);
+    expect(fx.events.some((e) => e.type === 'egress_audit' && e.host === 'audit.test' && e.method === 'POST')).toBe(true);
+  });
+
+  it('SSRF: loopback, private and metadata addresses are refused without allowed_ips', async () => {
+    for (const target of [`127.0.0.1:${origin.httpPort}`, '169.254.169.254:80', '10.1.2.3:80', `internal.test:${origin.httpPort}`]) {
+      const t = await connectTunnel(fx.proxy.socketPath, target);
+      expect(t.status, target).toBe(403);
+      expect(JSON.parse(t.response.body).rule_missing, target).toMatch(/allowed_ips/);
+    }
+  });
+
+  it('SSRF: allowed_ips admits the listed range, and every spelling of it', async () => {
+    for (const spelling of ['127.0.0.1', '127.1', '0x7f.0.0.1', '2130706433', '017700000001', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]']) {
+      const t = await connectTunnel(fx.proxy.socketPath, `${spelling}:${origin.httpsPort}`);
+      expect(t.status, spelling).toBe(200);
+      t.socket.destroy();
+    }
+  });
+
+  it('alternate spellings of an allowed name reach the same decision', async () => {
+    for (const spelling of ['API.TEST', 'api.test.', 'Api.Test.']) {
+      const r = await connectTunnel(fx.proxy.socketPath, `${spelling}:${origin.httpsPort}`);
+      expect(r.status, spelling).toBe(200);
+      r.socket.destroy();
+    }
+  });
+
+  it('rejects malformed hosts: NUL, userinfo, percent-encoding, over-long labels', async () => {
+    const bad = [
+      `CONNECT api.test%00.evil.test:443 HTTP/1.1\r\nHost: x\r\n\r\n`,
+      `CONNECT api.test@evil.test:443 HTTP/1.1\r\nHost: api.test@evil.test:443\r\n\r\n`,
+      `GET http://api.test@evil.test/ HTTP/1.1\r\nHost: evil.test\r\n\r\n`,
+      `GET http://%61pi.test/ HTTP/1.1\r\nHost: %61pi.test\r\n\r\n`,
+      `CONNECT ${'a'.repeat(64)}.test:443 HTTP/1.1\r\nHost: ${'a'.repeat(64)}.test:443\r\n\r\n`,
+    ];
+    for (const b of bad) {
+      const r = parseRaw(await rawExchange(fx.proxy.socketPath, b));
+      expect(r.status, b).toBe(400);
+    }
+    const nul = parseRaw(await rawExchange(fx.proxy.socketPath, Buffer.from(`CONNECT evil.test\0.api.test:${origin.httpsPort} HTTP/1.1\r\nHost: x\r\n\r\n`, 'latin1')));
+    expect(nul.status).toBe(400);
+  });
+
+  it('rejects an absolute-form request whose Host header names another host', async () => {
+    const r = parseRaw(await rawExchange(fx.proxy.socketPath, `GET http://api.test:${origin.httpPort}/ HTTP/1.1\r\nHost: evil.test\r\n\r\n`));
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body)).toMatchObject({ error: 'host_mismatch' });
+    const c = await connectTunnel(fx.proxy.socketPath, `api.test:${origin.httpsPort}`, {}, 'evil.test:443');
+    expect(c.status).toBe(400);
+  });
+
+  it('parser differentials are refused, and nothing reaches the origin', async () => {
+    const u = `http://api.test:${origin.httpPort}`;
+    const h = `api.test:${origin.httpPort}`;
+    const cases = [
+      `GET ${u}/ HTTP/1.1\r\nHost: ${h}\r\nX-A: 1\r\n folded\r\n\r\n`, // obs-fold
+      `GET ${u}/ HTTP/1.1\r\nHost: ${h}\r\nHost: evil.test\r\n\r\n`, // duplicate Host
+      `POST ${u}/ HTTP/1.1\r\nHost: ${h}\r\nContent-Length: 3\r\nContent-Length: 30\r\n\r\nabc`, // dup CL
+      `POST ${u}/ HTTP/1.1\r\nHost: ${h}\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, // CL+TE
+      `POST ${u}/ HTTP/1.1\r\nHost: ${h}\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n`, // other coding
+      `GET ${u}/ HTTP/1.1\nHost: ${h}\n\n`, // bare LF
+      `GET ${u}/ HTTP/1.1\r\nHost: ${h}\rX: y\r\n\r\n`, // bare CR
+      `GET ${u}/ HTTP/1.1\r\nHost : ${h}\r\n\r\n`, // space before colon
+      `GET ${u}/ x HTTP/1.1\r\nHost: ${h}\r\n\r\n`, // space in target
+      `GET ${u}/ HTTP/2.0\r\nHost: ${h}\r\n\r\n`,
+      `GET ${u}/ HTTP/1.1\r\nHost: ${h}\r\nX: ${'a'.repeat(20000)}\r\n\r\n`, // over-long head
+      `POST ${u}/ HTTP/1.1\r\nHost: ${h}\r\nContent-Length: +3\r\n\r\nabc`,
+      `POST ${u}/ HTTP/1.1\r\nHost: ${h}\r\nTransfer-Encoding: chunked\r\n\r\n3 \r\nabc\r\n0\r\n\r\n`, // bad chunk size
+    ];
+    const before = origin.seen.length;
+    for (const c of cases) {
+      const r = parseRaw(await rawExchange(fx.proxy.socketPath, c));
+      expect(r.status, JSON.stringify(c.slice(0, 80))).toBeGreaterThanOrEqual(400);
+    }
+    expect(origin.seen.length).toBe(before);
+  });
+
+  it('keep-alive and pipelining: three pipelined requests get three responses in order', async () => {
+    const h = `api.test:${origin.httpPort}`;
+    const one = (p: string, close = false) => `GET http://${h}${p} HTTP/1.1\r\nHost: ${h}\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
+    const post = `POST http://${h}/p2 HTTP/1.1\r\nHost: ${h}\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n`;
+    const raw = await rawExchange(fx.proxy.socketPath, one('/p1') + post + one('/p3', true));
+    const urls = [...raw.matchAll(/"url":"([^"]+)"/g)].map((m) => m[1]);
+    expect(urls).toEqual(['/p1', '/p2', '/p3']);
+    expect(raw).toContain('"body":4');
+  });
+
+  it('streams chunked responses back with valid framing', async () => {
+    const r = await forward(fx.proxy.socketPath, `http://api.test:${origin.httpPort}/chunked`);
+    expect(r.status).toBe(200);
+    expect(r.body).toBe('part1-part2');
+  });
+
+  it('origin-form requests to the proxy and https absolute-form are refused', async () => {
+    expect(parseRaw(await rawExchange(fx.proxy.socketPath, `GET / HTTP/1.1\r\nHost: api.test\r\n\r\n`)).status).toBe(400);
+    expect(parseRaw(await rawExchange(fx.proxy.socketPath, `GET https://api.test/ HTTP/1.1\r\nHost: api.test\r\n\r\n`)).status).toBe(400);
+  });
+
+  it('inference.local answers 503 with a clear message until a router is configured, then routes', async () => {
+    const r = await forward(fx.proxy.socketPath, 'http://inference.local/v1/models');
+    expect(r.status).toBe(503);
+    expect(JSON.parse(r.body)).toMatchObject({ error: 'inference_unavailable' });
+    fx.proxy.setInferenceRouter({
+      async handle(req, res) {
+        let n = 0;
+        for await (const c of req.body) n += (c as Buffer).length;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        await res.end(JSON.stringify({ routed: true, url: req.url, n, binary: req.binary }));
+      },
+    });
+    const r2 = await forward(fx.proxy.socketPath, 'http://inference.local/v1/chat/completions', { method: 'POST', body: '{"a":1}' });
+    expect(r2.status).toBe(200);
+    expect(JSON.parse(r2.body)).toEqual({ routed: true, url: '/v1/chat/completions', n: 7, binary: '/usr/bin/curl' });
+    fx.proxy.setInferenceRouter(undefined);
+  });
+
+  it('CONNECT inside an inspected tunnel is refused; CONNECT to the proxy address itself is SSRF-refused', async () => {
+    const r = await httpsViaTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`, 'other.test', readFileCa(fx), { method: 'CONNECT', path: 'evil.test:443' });
+    expect(r.status).toBe(400);
+    const self = await connectTunnel(fx.proxy.socketPath, '127.0.0.1:3128');
+    expect(self.status).toBe(403);
+  });
+
+  it('a preamble for another sandbox (cross-sandbox use of the socket) is refused and reported', async () => {
+    const r = parseRaw(await rawExchange(fx.proxy.socketPath, `GET http://api.test:${origin.httpPort}/ HTTP/1.1\r\nHost: api.test\r\n\r\n`, { sandbox: 'sb2' }));
+    expect(r.status).toBe(403);
+    expect(JSON.parse(r.body)).toMatchObject({ error: 'proxy_refused' });
+    expect(fx.events.some((e) => e.type === 'preamble_rejected')).toBe(true);
+    const s = await import('node:net').then((n) => n.connect(fx.proxy.socketPath));
+    const out = await new Promise<string>((resolve) => {
+      let d = '';
+      s.on('data', (b: Buffer) => (d += b.toString()));
+      s.on('close', () => resolve(d));
+      s.write(`CONNECT api.test:${origin.httpsPort} HTTP/1.1\r\nHost: api.test\r\n\r\n`);
+    });
+    expect(parseRaw(out).status).toBe(403);
+  });
+
+  it('pins binaries on first use; a replaced binary is denied and reported', async () => {
+    const exe = '/usr/bin/curl';
+    const ok = await forward(fx.proxy.socketPath, `http://api.test:${origin.httpPort}/`, { caller: { exe, sha256: 'a'.repeat(64) } });
+    expect(ok.status).toBe(200);
+    const replaced = await forward(fx.proxy.socketPath, `http://api.test:${origin.httpPort}/`, { caller: { exe, sha256: 'b'.repeat(64) } });
+    expect(replaced.status).toBe(403);
+    expect(JSON.parse(replaced.body)).toMatchObject({ error: 'binary_replaced' });
+    expect(fx.events.some((e) => e.type === 'binary_replaced')).toBe(true);
+    expect(fx.proxy.pins().get(exe)).toBe('a'.repeat(64));
+  });
+});
+
+function readFileCa(fx: ProxyFixture): string {
+  return readFileSync(fx.proxy.caCertPath, 'utf8');
+}
+
+describe('hot reload', () => {
+  it('closes a tunnel whose allowing rule disappeared and keeps the others', async () => {
+    let current = rulesFrom(policy(origin));
+    const fx = await startProxy(() => current, origin);
+    try {
+      const keep = await connectTunnel(fx.proxy.socketPath, `a.wild.test:${origin.httpsPort}`);
+      const drop = await connectTunnel(fx.proxy.socketPath, `api.test:${origin.httpsPort}`);
+      expect(keep.status).toBe(200);
+      expect(drop.status).toBe(200);
+      const dropped = new Promise<void>((r) => drop.socket.once('close', () => r()));
+      current = rulesFrom(policy(origin).replace(/  api_l4:[\s\S]*?(?=  wild:)/, ''));
+      expect(fx.proxy.reload()).toBe(1);
+      await dropped;
+      expect(keep.socket.destroyed).toBe(false);
+      expect((await connectTunnel(fx.proxy.socketPath, `api.test:${origin.httpsPort}`)).status).toBe(403);
+      keep.socket.destroy();
+    } finally {
+      await fx.close();
+    }
+  });
+});
+
+describe('approvals for unmatched egress (ask)', () => {
+  const askPolicy = (o: Origin) => `
+approvals: { unmatched_egress: ask, timeout: 2s }
+network_policies:
+  base:
+    endpoints:
+      - { host: other.test, port: ${o.httpPort}, protocol: rest, rules: [{ allow: { method: GET, path: /ok } }], allowed_ips: [127.0.0.1] }
+`;
+  it('waits for the operator: allow -> passes, deny -> 403, timeout -> 403; identical requests share one item', async () => {
+    const queue = new ApprovalQueue();
+    const fx = await startProxy(rulesFrom(askPolicy(origin)), origin, { approvals: queue });
+    try {
+      // allow (an L7 ask: approvals never widen the SSRF guard, so the host's endpoint lists 127.0.0.1)
+      const p1 = forward(fx.proxy.socketPath, `http://other.test:${origin.httpPort}/a`);
+      const p2 = forward(fx.proxy.socketPath, `http://other.test:${origin.httpPort}/a`);
+      await until(() => queue.list().length === 1 && (queue.list()[0]?.count ?? 0) === 2);
+      const item = queue.list()[0];
+      expect(item).toMatchObject({ kind: 'egress', sandbox: 'sb1', host: 'other.test', port: origin.httpPort, method: 'GET', path: '/a', binary: '/usr/bin/curl' });
+      await queue.decide(item?.id ?? '', { verdict: 'allow', always: false, by: { user: 'tester', origin: 'test' } });
+      expect((await p1).status).toBe(200);
+      expect((await p2).status).toBe(200);
+      // deny
+      const p3 = connectTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`);
+      await until(() => queue.list().length === 1);
+      await queue.decide(queue.list()[0]?.id ?? '', { verdict: 'deny', always: false, by: { user: 'tester', origin: 'test' } });
+      const denied = await p3;
+      expect(denied.status).toBe(403);
+      expect(JSON.parse(denied.response.body).reason).toMatch(/denied by tester/);
+      // timeout (2s from the policy)
+      const p4 = await connectTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`);
+      expect(p4.status).toBe(403);
+      expect(JSON.parse(p4.response.body).reason).toMatch(/timeout/);
+    } finally {
+      queue.close();
+      await fx.close();
+    }
+  });
+
+  it('close() of the queue fails pending connections closed', async () => {
+    const queue = new ApprovalQueue();
+    const fx = await startProxy(rulesFrom(askPolicy(origin)), origin, { approvals: queue });
+    try {
+      const p = connectTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`);
+      await until(() => queue.list().length === 1);
+      queue.close();
+      expect((await p).status).toBe(403);
+    } finally {
+      await fx.close();
+    }
+  });
+});
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > ms) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
