@@ -160,7 +160,7 @@ export async function loadPreset(nameOrPath: string): Promise<Preset> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       const known = (await readdir(presetsDir()).catch(() => [])).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5));
-      throw new Error(`no preset ${JSON.stringify(nameOrPath)}; known presets: ${known.join(', ')}`);
+      throw new Error(`no preset ${JSON.stringify(nameOrPath)}; known presets: ${known.join(', ')}`, { cause: err });
     }
     throw err;
   }
@@ -174,8 +174,8 @@ export async function loadBlueprint(nameOrPath: string): Promise<Blueprint> {
   try {
     bytes = await readFile(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !looksLikePath) throw new Error(`no blueprint ${JSON.stringify(nameOrPath)} in ${blueprintsDir()}`);
-    throw new PolicyError([{ file, line: 1, col: 1, message: `cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, snippet: '' }]);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !looksLikePath) throw new Error(`no blueprint ${JSON.stringify(nameOrPath)} in ${blueprintsDir()}`, { cause: err });
+    throw new PolicyError([{ file, line: 1, col: 1, message: `cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, snippet: '' }], { cause: err });
   }
   const spec = parseWithSchema(bytes.toString('utf8'), file, blueprintSchema);
   let base: Policy;

@@ -1,5 +1,9 @@
 // The policy component's only public door. Other components import from here, never from the
 // files beside it.
+import { z } from 'zod';
+import { blueprintSchema } from './blueprint.ts';
+import { policySchema, presetSchema } from './schema.ts';
+
 export type { SandboxSpec, EgressRequest, EgressDecision, EgressVerdict } from './types.ts';
 export type { Policy, NetworkPolicy, Endpoint, RestRule, Preset } from './schema.ts';
 export { policySchema, presetSchema } from './schema.ts';
@@ -11,3 +15,25 @@ export { compileEgressRules, decideEgress, normalizeRequestPath, ACCESS_METHODS 
 export type { CanonicalHost, HostPattern } from './host.ts';
 export { canonicalizeHost, parseHostPattern, hostMatches } from './host.ts';
 export { parseSize, parseDuration } from './units.ts';
+export type { RevisionMeta, Revision, ChangeOptions, SetResult, AlwaysRule } from './store.ts';
+export { PolicyStore, alwaysRuleName, writeFileAtomic } from './store.ts';
+export { MergeConflictError, mergeNetworkPolicies, removeNetworkPolicies, ruleInventory, droppedRules, unifiedDiff } from './merge.ts';
+export type { Blueprint, BlueprintSpec } from './blueprint.ts';
+export { blueprintSchema, loadBlueprint, blueprintPolicy, blueprintDigest, listPresets, loadPreset, listBlueprints, blueprintsDir } from './blueprint.ts';
+export type { TraceEvent } from './trace.ts';
+export { parseTraceLine } from './trace.ts';
+export type { Simulation, SimulationResult, Outcome } from './simulate.ts';
+export { simulate } from './simulate.ts';
+export type { LearnResult, LearnedRule } from './learn.ts';
+export { learn } from './learn.ts';
+export type { Explanation } from './explain.ts';
+export { explainPolicy, renderExplanation } from './explain.ts';
+
+/** JSON Schema (draft 2020-12) of policy files, generated from the zod schema, for editors. */
+export function policyJsonSchema(kind: 'policy' | 'preset' | 'blueprint' = 'policy'): Record<string, unknown> {
+  const schema = { policy: policySchema, preset: presetSchema, blueprint: blueprintSchema }[kind];
+  return {
+    ...z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
+    title: `nemoclaw ${kind}`,
+  };
+}

@@ -31,8 +31,8 @@ export function renderDiagnostic(d: Diagnostic): string {
 
 export class PolicyError extends Error {
   readonly diagnostics: Diagnostic[];
-  constructor(diagnostics: Diagnostic[]) {
-    super(diagnostics.map(formatDiagnostic).join('\n'));
+  constructor(diagnostics: Diagnostic[], options?: ErrorOptions) {
+    super(diagnostics.map(formatDiagnostic).join('\n'), options);
     this.name = 'PolicyError';
     this.diagnostics = diagnostics;
   }
@@ -117,7 +117,7 @@ export function parseWithSchema<T>(text: string, file: string, schema: z.ZodType
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
-    throw new PolicyError([makeDiag(text, file, lc, 0, err instanceof Error ? err.message : String(err))]);
+    throw new PolicyError([makeDiag(text, file, lc, 0, err instanceof Error ? err.message : String(err))], { cause: err });
   }
   const res = schema.safeParse(data);
   if (res.success) return res.data;
@@ -152,7 +152,7 @@ export async function readPolicyText(path: string): Promise<string> {
     return await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new PolicyError([{ file: path, line: 1, col: 1, message: `cannot read file (${code})`, snippet: '' }]);
+    throw new PolicyError([{ file: path, line: 1, col: 1, message: `cannot read file (${code})`, snippet: '' }], { cause: err });
   }
 }
 

@@ -175,7 +175,7 @@ export class PolicyStore {
           await rm(lock, { force: true });
           continue;
         }
-        if (attempt > 200) throw new Error(`policy store ${this.dir} is locked by pid ${holder}`);
+        if (attempt > 200) throw new Error(`policy store ${this.dir} is locked by pid ${holder}`, { cause: err });
         await new Promise((r) => setTimeout(r, 25));
       }
     }

@@ -1,0 +1,148 @@
+// Learning mode: from the events of a run (typically in audit mode), propose the smallest policy
+// that would have allowed what happened. Starting from a base policy, only what the base did not
+// already allow is added; hosts are always exact (never a wildcard broader than what was seen),
+// binaries are the exact programs seen, REST rules are the exact method+path pairs seen (up to a
+// limit, beyond which the narrowest access preset covering the methods is used, and said so).
+import { Document, isMap, isScalar } from 'yaml';
+import { compileSandboxSpec, decideExec, defaultPolicy } from './compile.ts';
+import { ACCESS_METHODS, compileEgressRules, decideEgress, normalizeRequestPath } from './egress.ts';
+import type { Endpoint, NetworkPolicy, Policy } from './schema.ts';
+import { parseTraceLine, traceLines } from './trace.ts';
+
+const MAX_EXACT_RULES = 16;
+
+export interface LearnedRule {
+  name: string;
+  host: string;
+  port: number;
+  hits: number;
+  /** Programs seen, with their hit counts; `null` stands for an unknown program. */
+  binaries: { path: string | null; hits: number }[];
+  /** How requests are limited: `connection` (no request seen), `exact` rules or an access preset. */
+  shape: 'connection' | 'exact' | 'read-only' | 'read-write' | 'full';
+}
+
+export interface LearnResult {
+  policy: Policy;
+  /** The policy as YAML with a comment on each learned rule (hits and programs). */
+  yaml: string;
+  rules: LearnedRule[];
+  exec: { path: string; hits: number }[];
+  /** Events already allowed by the base policy. */
+  alreadyAllowed: number;
+  /** Trace lines that could not be read, with the reason. */
+  skipped: { line: number; error: string }[];
+}
+
+/** Escapes glob characters so a seen path matches only itself. */
+function literal(path: string): string {
+  return path.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+function ruleName(host: string, port: number, taken: Set<string>): string {
+  const base = `learned_${host.replace(/[^A-Za-z0-9]+/g, '_')}_${port}`.slice(0, 60);
+  let name = base;
+  for (let i = 2; taken.has(name); i++) name = `${base}_${i}`;
+  taken.add(name);
+  return name;
+}
+
+interface Group {
+  host: string;
+  port: number;
+  hits: number;
+  binaries: Map<string | null, number>;
+  requests: Map<string, { method: string; path: string }>;
+  connectOnly: number;
+}
+
+export function learn(events: string | readonly string[], base: Policy = defaultPolicy()): LearnResult {
+  const lines = typeof events === 'string' ? traceLines(events) : traceLines(events.join('\n'));
+  const rules = compileEgressRules(base);
+  const spec = compileSandboxSpec(base);
+  const groups = new Map<string, Group>();
+  const execs = new Map<string, number>();
+  const skipped: { line: number; error: string }[] = [];
+  let alreadyAllowed = 0;
+
+  for (const { line, text } of lines) {
+    const parsed = parseTraceLine(text);
+    if (!parsed.ok) {
+      skipped.push({ line, error: parsed.error });
+      continue;
+    }
+    const e = parsed.event;
+    if (e.type === 'exec') {
+      if (decideExec(spec, e.path) === 'allow') alreadyAllowed++;
+      else execs.set(e.path, (execs.get(e.path) ?? 0) + 1);
+      continue;
+    }
+    if (decideEgress(rules, e).verdict === 'allow') {
+      alreadyAllowed++;
+      continue;
+    }
+    const key = `${e.host}:${e.port}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = { host: e.host, port: e.port, hits: 0, binaries: new Map(), requests: new Map(), connectOnly: 0 };
+      groups.set(key, g);
+    }
+    g.hits++;
+    g.binaries.set(e.binary, (g.binaries.get(e.binary) ?? 0) + 1);
+    if (e.method === undefined) g.connectOnly++;
+    else {
+      const path = normalizeRequestPath(e.path ?? '/', false) ?? (e.path ?? '/');
+      g.requests.set(`${e.method} ${path}`, { method: e.method, path });
+    }
+  }
+
+  const policy: Policy = structuredClone(base);
+  const network: Record<string, NetworkPolicy> = { ...(policy.network_policies ?? {}) };
+  const taken = new Set(Object.keys(network));
+  const learned: LearnedRule[] = [];
+  for (const g of [...groups.values()].sort((a, b) => a.host.localeCompare(b.host) || a.port - b.port)) {
+    const endpoint: Endpoint = { host: g.host, port: g.port };
+    let shape: LearnedRule['shape'] = 'connection';
+    if (g.requests.size > 0) {
+      endpoint.protocol = 'rest';
+      const reqs = [...g.requests.values()].sort((a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method));
+      if (reqs.length <= MAX_EXACT_RULES) {
+        shape = 'exact';
+        endpoint.rules = reqs.map((r) => ({ allow: { method: r.method, path: literal(r.path) } }));
+      } else {
+        const methods = new Set(reqs.map((r) => r.method));
+        const fits = (name: 'read-only' | 'read-write') => [...methods].every((m) => (ACCESS_METHODS[name] as ReadonlySet<string>).has(m));
+        shape = fits('read-only') ? 'read-only' : fits('read-write') ? 'read-write' : 'full';
+        endpoint.access = shape;
+      }
+    }
+    const name = ruleName(g.host, g.port, taken);
+    const bins = [...g.binaries.entries()].sort((a, b) => b[1] - a[1]);
+    // An unknown program can only be allowed by a rule without binaries.
+    const anyProgram = g.binaries.has(null);
+    network[name] = { endpoints: [endpoint], ...(anyProgram ? {} : { binaries: bins.map(([p]) => ({ path: literal(p as string) })) }) };
+    learned.push({ name, host: g.host, port: g.port, hits: g.hits, binaries: bins.map(([path, hits]) => ({ path, hits })), shape });
+  }
+  if (Object.keys(network).length > 0) policy.network_policies = network;
+  const execList = [...execs.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([path, hits]) => ({ path, hits }));
+  if (execList.length > 0) {
+    policy.exec = { allow: [...(policy.exec?.allow ?? []), ...execList.map((x) => literal(x.path))], unmatched: policy.exec?.unmatched ?? 'ask' };
+  }
+
+  const doc = new Document(policy);
+  const np = doc.getIn(['network_policies']);
+  if (isMap(np)) {
+    for (const pair of np.items) {
+      const key = pair.key;
+      const rule = learned.find((r) => isScalar(key) && r.name === key.value);
+      if (!rule || !isScalar(key)) continue;
+      const who = rule.binaries.map((b) => `${b.path ?? 'unknown program'} (${b.hits})`).join(', ');
+      const how = rule.shape === 'exact' ? 'exact requests seen' : rule.shape === 'connection' ? 'connections only, no request inspected' : `more than ${MAX_EXACT_RULES} distinct requests: ${rule.shape} access covers the methods seen`;
+      key.commentBefore = ` learned: ${rule.hits} hit${rule.hits === 1 ? '' : 's'}; ${how}; by ${who}${rule.binaries.some((b) => b.path === null) ? ' — an unknown program was seen, so no binaries restriction' : ''}`;
+    }
+  }
+  if (execList.length > 0) {
+    doc.commentBefore = ` learned exec: ${execList.map((x) => `${x.path} (${x.hits})`).join(', ')}`;
+  }
+  return { policy, yaml: doc.toString({ lineWidth: 0 }), rules: learned, exec: execList, alreadyAllowed, skipped };
+}

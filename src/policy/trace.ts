@@ -1,0 +1,90 @@
+// Trace events for `policy simulate` and `policy learn`: one JSON object per line, either
+//   {"type":"egress","host":"api.github.com","port":443,"binary":"/usr/bin/gh","method":"GET","path":"/user","query":"a=1"}
+//   {"type":"egress","url":"https://api.github.com/user?a=1","method":"GET","binary":"/usr/bin/curl"}
+//   {"type":"exec","path":"/usr/bin/git"}
+// `kind` or `event` may stand for `type` and `exe` for `binary`, so that audit and proxy events
+// can be fed in as they are (any extra fields are ignored). Hosts are canonicalised exactly as
+// the proxy does before deciding.
+import { canonicalizeHost } from './host.ts';
+
+export type TraceEvent =
+  | { type: 'egress'; host: string; port: number; binary: string | null; method?: string; path?: string; query?: string }
+  | { type: 'exec'; path: string; binary?: string | null };
+
+export type ParsedLine = { ok: true; event: TraceEvent } | { ok: false; error: string };
+
+const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443, 'ws:': 80, 'wss:': 443 };
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function kindOf(o: Record<string, unknown>): 'egress' | 'exec' | null {
+  for (const key of ['type', 'kind', 'event']) {
+    const v = str(o[key])?.toLowerCase();
+    if (v === undefined) continue;
+    if (v.startsWith('egress') || v.startsWith('net') || v === 'connect' || v === 'http') return 'egress';
+    if (v.startsWith('exec')) return 'exec';
+  }
+  return null;
+}
+
+export function parseTraceLine(line: string): ParsedLine {
+  let o: unknown;
+  try {
+    o = JSON.parse(line);
+  } catch {
+    return { ok: false, error: 'not a JSON object' };
+  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return { ok: false, error: 'not a JSON object' };
+  const rec = o as Record<string, unknown>;
+  const kind = kindOf(rec);
+  const binary = str(rec['binary']) ?? str(rec['exe']) ?? null;
+  if (kind === 'exec') {
+    const path = str(rec['path']) ?? str(rec['exe']);
+    if (!path) return { ok: false, error: 'exec event without `path`' };
+    return { ok: true, event: { type: 'exec', path } };
+  }
+  if (kind !== 'egress') return { ok: false, error: 'unknown event type (want "egress" or "exec" in `type`)' };
+  let host = str(rec['host']);
+  let port = typeof rec['port'] === 'number' ? rec['port'] : undefined;
+  let path = str(rec['path']);
+  let query = str(rec['query']);
+  const url = str(rec['url']);
+  if (url !== undefined) {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      return { ok: false, error: `bad url ${JSON.stringify(url)}` };
+    }
+    host ??= u.hostname;
+    port ??= u.port ? Number(u.port) : DEFAULT_PORTS[u.protocol];
+    path ??= u.pathname;
+    query ??= u.search.replace(/^\?/, '') || undefined;
+  }
+  if (host === undefined) return { ok: false, error: 'egress event without `host` or `url`' };
+  if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) return { ok: false, error: 'egress event without a valid `port`' };
+  const canon = canonicalizeHost(host);
+  if (!canon.ok) return { ok: false, error: `host ${JSON.stringify(host)}: ${canon.reason}` };
+  const method = str(rec['method'])?.toUpperCase();
+  const event: TraceEvent = { type: 'egress', host: canon.host, port, binary };
+  if (method !== undefined) {
+    event.method = method;
+    event.path = path ?? '/';
+    if (query !== undefined) event.query = query;
+  }
+  return { ok: true, event };
+}
+
+/** Non-empty, non-comment lines with their 1-based line numbers. */
+export function traceLines(text: string): { line: number; text: string }[] {
+  return text.split(/\r?\n/).flatMap((t, i) => (t.trim() === '' || t.trimStart().startsWith('#') ? [] : [{ line: i + 1, text: t }]));
+}
+
+export function describeEvent(e: TraceEvent): string {
+  if (e.type === 'exec') return `exec ${e.path}`;
+  const target = `${e.host}:${e.port}`;
+  const req = e.method ? ` ${e.method} ${e.path ?? '/'}${e.query ? `?${e.query}` : ''}` : ' (connect)';
+  return `egress ${target}${req} by ${e.binary ?? 'unknown program'}`;
+}
