@@ -30,3 +30,5 @@ export { helperPath, defaultHelperPath, HelperMissingError, HELPER_ENV, helperIn
 export type { RunSandboxOptions, RunningSandbox, SandboxResult, SandboxEvent, ExecDecision, EndReason } from './run.ts';
 export { runSandbox, newSandboxId, statusOf, SANDBOX_FAILED, NOT_FOUND, EVENTS_FD, CONTROL_FD } from './run.ts';
 export { defaultSandboxSpec } from './defaults.ts';
+export type { CheckStatus, CheckResult, DoctorContext, DoctorReport, UserNsFacts, CgroupFacts } from './doctor.ts';
+export { runDoctor, doctorContext, CHECKS, kernelVerdict, landlockVerdict, seccompVerdict, userNsVerdict, cgroupVerdict } from './doctor.ts';

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { SandboxSpec } from '../policy/types.ts';
 import { PRIVATE_TMPFS, compileBinds, specToHelperArgv, workloadEnv } from './argv.ts';
 import type { ExecAskEvent, HelperEvent, ReadyEvent } from './events.ts';
@@ -19,6 +19,9 @@ export const CONTROL_FD = 4;
 /** Exit statuses the sandbox itself produces (the rest are the workload's). */
 export const SANDBOX_FAILED = 125;
 export const NOT_FOUND = 127;
+
+/** How long the events pipe may stay open after the helper exited. */
+const PIPE_DRAIN_MS = 200;
 
 /** An event as published by nemoclaw: the helper's fields plus when and which sandbox. */
 export type SandboxEvent = HelperEvent & { ts: string; sandbox: string };
@@ -153,7 +156,7 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
   let resolveReady: (r: ReadyEvent | null) => void = () => {};
   const readyP = new Promise<ReadyEvent | null>((r) => (resolveReady = r));
 
-  const control = child.stdio[CONTROL_FD] as import('node:net').Socket | null;
+  const control = child.stdio[CONTROL_FD] as Writable | null;
   control?.on('error', () => {}); // the helper may close its end first; asks then fail closed there
   const stamp = (e: HelperEvent): SandboxEvent => ({ ...e, ts: new Date().toISOString(), sandbox: id });
   const publish = (e: HelperEvent): void => opts.onEvent?.(stamp(e));
@@ -220,6 +223,16 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
   events?.on('error', () => {});
   child.on('error', (err) => {
     spawnError = err;
+  });
+
+  // The helper's end closes both pipes at once; a stray process that kept a copy must not keep
+  // us waiting, so after the helper exits the pipes get a short grace to drain and are closed.
+  child.on('exit', () => {
+    const t = setTimeout(() => {
+      events?.destroy();
+      control?.destroy();
+    }, PIPE_DRAIN_MS);
+    t.unref();
   });
 
   const result = new Promise<SandboxResult>((resolve) => {

@@ -1,0 +1,345 @@
+// `nemoclaw sandbox run`: one command in a fresh sandbox. Glue only: pick the spec (default,
+// --policy or --blueprint), hand it to src/sandbox, write events, ask the operator about execs,
+// append to the audit log, and exit with the workload's status. Start-up time is a feature:
+// nothing heavy is imported unless the options need it (the policy loader pulls in zod + yaml).
+import type { Command } from 'commander';
+import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { SandboxSpec } from '../policy/types.ts';
+import type { ExecAskEvent, ExecDecision, SandboxEvent, SandboxResult } from '../sandbox/index.ts';
+import { HelperMissingError, SANDBOX_FAILED, SandboxConfigError, defaultSandboxSpec, runSandbox } from '../sandbox/index.ts';
+
+interface RunFlags {
+  policy?: string;
+  blueprint?: string;
+  workspace?: string;
+  events?: string;
+  tty?: boolean;
+  json?: boolean;
+}
+
+/** A reason the sandbox did not start; printed as one line, exit 125. */
+class StartError extends Error {}
+
+interface SpecSource {
+  spec: SandboxSpec;
+  /** What the audit log records about where the policy came from. */
+  origin: { kind: 'default' | 'policy' | 'blueprint'; name?: string; digest?: string };
+}
+
+// The blueprint functions arrive in src/policy separately; typed here by what we call.
+interface BlueprintApi {
+  loadBlueprint(name: string): Promise<unknown> | unknown;
+  blueprintPolicy(bp: unknown): unknown;
+  blueprintDigest(bp: unknown): string;
+}
+
+async function chooseSpec(flags: RunFlags): Promise<SpecSource> {
+  if (flags.policy !== undefined && flags.blueprint !== undefined) throw new StartError('use --policy or --blueprint, not both');
+  if (flags.policy === undefined && flags.blueprint === undefined) {
+    return { spec: defaultSandboxSpec(), origin: { kind: 'default' } };
+  }
+  const policy = await import('../policy/index.ts');
+  try {
+    if (flags.policy !== undefined) {
+      const loaded = await policy.loadPolicyFile(flags.policy);
+      return { spec: policy.compileSandboxSpec(loaded), origin: { kind: 'policy', name: resolve(flags.policy) } };
+    }
+    const api = policy as unknown as Partial<BlueprintApi>;
+    if (typeof api.loadBlueprint !== 'function' || typeof api.blueprintPolicy !== 'function' || typeof api.blueprintDigest !== 'function') {
+      throw new StartError('blueprints are not available in this build of src/policy');
+    }
+    const bp = await api.loadBlueprint(flags.blueprint as string);
+    const spec = policy.compileSandboxSpec(api.blueprintPolicy(bp) as Parameters<typeof policy.compileSandboxSpec>[0]);
+    return { spec, origin: { kind: 'blueprint', name: flags.blueprint, digest: api.blueprintDigest(bp) } };
+  } catch (err) {
+    if (err instanceof policy.PolicyError) throw new StartError(err.message);
+    throw err;
+  }
+}
+
+function checkWorkspace(dir: string): string {
+  const abs = resolve(dir);
+  try {
+    if (!statSync(abs).isDirectory()) throw new StartError(`workspace: ${abs} is not a directory (errno ENOTDIR)`);
+  } catch (err) {
+    if (err instanceof StartError) throw err;
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
+    throw new StartError(`workspace: ${abs}: cannot use it (errno ${code})`);
+  }
+  return abs;
+}
+
+/** NDJSON writer for --events: `type`, `ts`, `sandbox` first, then the event's fields. */
+function eventSink(target: string | undefined): { write(e: SandboxEvent): void; close(): void } | null {
+  if (target === undefined) return null;
+  const fd = target === '-' ? 1 : openSync(target, 'w', 0o600);
+  return {
+    write(e) {
+      const { type, ts, sandbox, ...rest } = e;
+      const record =
+        type === 'unknown'
+          ? { type: (rest as { originalType: string }).originalType, ts, sandbox, ...(rest as { fields: object }).fields }
+          : { type, ts, sandbox, ...rest };
+      try {
+        writeSync(fd, `${JSON.stringify(record)}\n`);
+      } catch {
+        // A closed stdout (e.g. `| head`) must not kill the sandbox's bookkeeping.
+      }
+    },
+    close() {
+      if (fd !== 1) closeSync(fd);
+    },
+  };
+}
+
+/** Strips terminal control characters from workload-controlled text before showing it. */
+function printable(s: string): string {
+  return JSON.stringify(s).slice(1, -1);
+}
+
+/**
+ * Exec asks without a supervisor: on an interactive terminal the operator answers on /dev/tty
+ * (one question at a time, 60 s, default no); anywhere else every ask is denied.
+ */
+function execAsker(interactive: boolean): (ask: ExecAskEvent) => Promise<ExecDecision> {
+  if (!interactive) return async () => 'deny';
+  let queue: Promise<unknown> = Promise.resolve();
+  return (ask) => {
+    const next = queue.then(() => promptTty(`nemoclaw: allow exec of ${printable(ask.path)} (pid ${ask.pid})? [y/N] `));
+    queue = next.catch(() => undefined);
+    return next;
+  };
+}
+
+async function promptTty(question: string): Promise<ExecDecision> {
+  const { createReadStream, openSync: open } = await import('node:fs');
+  let fd: number;
+  try {
+    fd = open('/dev/tty', 'r+');
+  } catch {
+    return 'deny';
+  }
+  writeSync(fd, question);
+  const input = createReadStream('', { fd, autoClose: true });
+  return new Promise<ExecDecision>((done) => {
+    let answered = false;
+    const finish = (d: ExecDecision): void => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(timer);
+      input.destroy();
+      done(d);
+    };
+    const timer = setTimeout(() => {
+      try {
+        writeSync(fd, '\nnemoclaw: no answer in 60 s; denied\n');
+      } catch {
+        /* terminal gone */
+      }
+      finish('deny');
+    }, 60_000);
+    input.on('data', (chunk) => finish(/^\s*y(es)?\s*$/i.test(String(chunk)) ? 'allow' : 'deny'));
+    input.on('error', () => finish('deny'));
+    input.on('end', () => finish('deny'));
+  });
+}
+
+// ---- audit: lifecycle, enforcement and denials of each one-shot run ----------------------------
+
+/** What src/audit's openAuditLog returns, as far as this command uses it. */
+interface AuditWriter {
+  append(event: Record<string, unknown>, opts?: { durable?: boolean }): Promise<unknown>;
+  close(): Promise<void>;
+}
+interface AuditModule {
+  openAuditLog(opts: { home: string }): AuditWriter | Promise<AuditWriter>;
+}
+
+interface RunInfo {
+  sandbox: string;
+  command: string[];
+  workspace: string;
+  origin: SpecSource['origin'];
+}
+
+/** Audit record (src/audit's AuditEventInput) for each event worth keeping; null: not audited. */
+function auditRecord(e: SandboxEvent): { record: Record<string, unknown>; durable: boolean } | null {
+  const base = { sandbox: e.sandbox, actor: { process: 'nemoclaw sandbox run', uid: process.getuid?.() } };
+  switch (e.type) {
+    case 'ready': {
+      const en = e.enforcement;
+      const detail = {
+        landlock_abi: en.landlock.abi,
+        landlock_net: en.landlock.net,
+        seccomp_filters: en.seccomp.filters,
+        seccomp_notify: en.seccomp.notify,
+        no_new_privs: en.no_new_privs,
+        cap_eff: en.cap_eff,
+        namespaces: en.namespaces.join(','),
+        cgroup_version: en.cgroup?.version ?? null,
+        uid: en.uid,
+        degraded: e.degraded.join('; ') || null,
+      };
+      return { record: { ...base, kind: 'sandbox.enforcement', activity: 'report', detail }, durable: false };
+    }
+    case 'syscall_denied':
+      return { record: { ...base, kind: 'syscall.denied', activity: 'deny', target: e.syscall, binary: e.exe ?? undefined, decision: 'deny', severity: 'medium', detail: { nr: e.nr, action: e.action } }, durable: false };
+    case 'exec_denied':
+      return { record: { ...base, kind: 'exec.denied', activity: 'deny', target: e.path, decision: 'deny', severity: 'medium', detail: { reason: e.reason } }, durable: false };
+    case 'limit_hit':
+      return { record: { ...base, kind: 'sandbox.lifecycle', activity: 'limit_hit', target: e.limit, severity: 'medium' }, durable: false };
+    case 'egress_refused':
+      return { record: { ...base, kind: 'egress.denied', activity: 'refuse', decision: 'deny', severity: 'medium', detail: { reason: e.reason } }, durable: false };
+    case 'error':
+      return { record: { ...base, kind: 'sandbox.lifecycle', activity: 'start_failed', severity: 'high', detail: { step: e.step, errno: e.errno } }, durable: true };
+    case 'exit':
+      return { record: { ...base, kind: 'sandbox.lifecycle', activity: 'exit', detail: { code: e.code, signal: e.signal, reason: e.reason } }, durable: true };
+    default:
+      return null;
+  }
+}
+
+/**
+ * Queues audit records from the start and loads src/audit only after the helper is spawned, so
+ * the log's crypto never delays the sandbox. Without src/audit (or with an unusable log) the run
+ * goes on and one warning says the run was not audited.
+ */
+function runAudit(report: (line: string) => void) {
+  const queue: Array<{ record: Record<string, unknown>; durable: boolean }> = [];
+  let writer: Promise<AuditWriter | null> | null = null;
+  const home = process.env.NEMOCLAW_HOME || join(homedir(), '.nemoclaw');
+  return {
+    start(info: RunInfo): void {
+      queue.unshift({
+        record: {
+          kind: 'sandbox.lifecycle',
+          activity: 'start',
+          sandbox: info.sandbox,
+          actor: { process: 'nemoclaw sandbox run', uid: process.getuid?.() },
+          // Only the program's name: arguments may hold anything, secrets included.
+          binary: info.command[0],
+          target: info.workspace,
+          detail: { argc: info.command.length, policy: info.origin.kind, policy_name: info.origin.name ?? null, blueprint_digest: info.origin.digest ?? null },
+        },
+        durable: false,
+      });
+      const path = '../audit/index.ts';
+      writer = (import(path) as Promise<AuditModule>)
+        .then((m) => m.openAuditLog({ home }))
+        .catch((err: unknown) => {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'ERR_MODULE_NOT_FOUND') report(`audit log unavailable, run not audited: ${(err as Error).message}`);
+          return null;
+        });
+    },
+    event(e: SandboxEvent): void {
+      const r = auditRecord(e);
+      if (r !== null) queue.push(r);
+    },
+    async close(): Promise<void> {
+      const log = writer === null ? null : await writer;
+      if (log === null) return;
+      try {
+        for (const { record, durable } of queue) await log.append(record, { durable });
+      } catch (err) {
+        report(`audit append failed: ${(err as Error).message}`);
+      } finally {
+        await log.close().catch(() => undefined);
+      }
+    },
+  };
+}
+
+function report(flags: RunFlags, line: string, extra: Record<string, unknown> = {}): void {
+  process.stderr.write(flags.json ? `${JSON.stringify({ nemoclaw: line, ...extra })}\n` : `nemoclaw: ${line}\n`);
+}
+
+// Signals the operator sends to `nemoclaw` are meant for the sandbox: forward, keep waiting.
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+
+export async function sandboxRun(command: string[], flags: RunFlags): Promise<number> {
+  let source: SpecSource;
+  let workspace: string;
+  try {
+    source = await chooseSpec(flags);
+    workspace = checkWorkspace(flags.workspace ?? process.cwd());
+  } catch (err) {
+    if (err instanceof StartError) {
+      report(flags, `sandbox not started: ${err.message}`);
+      return SANDBOX_FAILED;
+    }
+    throw err;
+  }
+  const sink = eventSink(flags.events);
+  const audit = runAudit((line) => report(flags, line));
+  const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  let running;
+  try {
+    running = runSandbox({
+      spec: source.spec,
+      command,
+      workspace,
+      tty: flags.tty ?? false,
+      onEvent: (e) => {
+        sink?.write(e);
+        audit.event(e);
+      },
+      onExecAsk: execAsker(interactive),
+    });
+  } catch (err) {
+    if (err instanceof HelperMissingError || err instanceof SandboxConfigError || err instanceof Error) {
+      report(flags, `sandbox not started: ${err.message}`);
+      sink?.close();
+      return SANDBOX_FAILED;
+    }
+    throw err;
+  }
+  audit.start({ sandbox: running.id, command, workspace, origin: source.origin });
+  const forward = (sig: NodeJS.Signals): void => running.kill(sig);
+  for (const s of FORWARDED) process.on(s, forward);
+  let result: SandboxResult;
+  try {
+    result = await running.result;
+  } finally {
+    for (const s of FORWARDED) process.off(s, forward);
+  }
+  for (const w of result.warnings) report(flags, `DEGRADED: ${w}`);
+  if (result.status === SANDBOX_FAILED && result.failure !== null && !result.failurePrinted) {
+    report(flags, `sandbox refused: ${result.failure}`);
+  }
+  if (flags.json) {
+    report(flags, 'sandbox ended', {
+      sandbox: running.id,
+      status: result.status,
+      reason: result.reason,
+      code: result.code,
+      signal: result.signal,
+      failure: result.failure,
+      mismatches: result.mismatches,
+      warnings: result.warnings,
+      enforcement: result.ready?.enforcement ?? null,
+    });
+  }
+  sink?.close();
+  await audit.close();
+  return result.status;
+}
+
+export function register(program: Command): void {
+  const sandbox = program.command('sandbox').description('run commands in kernel-enforced sandboxes');
+  sandbox
+    .command('run')
+    .description('run one command in a fresh sandbox; exits with its status (125: sandbox refused, 127: not found, 128+N: signal N)')
+    .option('--policy <file>', 'policy YAML (default: the built-in default policy)')
+    .option('--blueprint <name>', 'use the policy of a blueprint')
+    .option('--workspace <dir>', 'directory bound read-write at the same path and used as cwd (default: the current directory)')
+    .option('--events <file>', 'write NDJSON events to FILE (`-`: standard output)')
+    .option('--tty', 'run the command on a pseudo-terminal owned by the sandbox')
+    .option('--json', "nemoclaw's own messages as JSON lines on standard error")
+    .argument('<command...>', 'command and arguments (after --)')
+    .action(async (command: string[], flags: RunFlags) => {
+      process.exitCode = await sandboxRun(command, flags);
+    });
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { cgroupVerdict, kernelVerdict, landlockVerdict, seccompVerdict, userNsVerdict } from './doctor.ts';
+
+describe('doctor verdicts', () => {
+  it('kernel: pass from 6.12, warn between 5.13 and 6.12, fail before Landlock', () => {
+    expect(kernelVerdict('6.18.44-fc').status).toBe('pass');
+    expect(kernelVerdict('6.1.0-28-amd64').status).toBe('warn');
+    expect(kernelVerdict('5.10.0').status).toBe('fail');
+  });
+
+  it('landlock: ABI decides, a missing probe is explained', () => {
+    expect(landlockVerdict(7, null)).toMatchObject({ status: 'pass', detail: 'ABI 7' });
+    expect(landlockVerdict(3, null).status).toBe('warn');
+    expect(landlockVerdict(0, null)).toMatchObject({ status: 'fail' });
+    expect(landlockVerdict(0, null).fix).toContain('lsm=landlock');
+    expect(landlockVerdict(null, 'lockdown,capability,landlock').status).toBe('warn');
+    expect(landlockVerdict(null, null).status).toBe('fail');
+  });
+
+  it('seccomp: user notification is required', () => {
+    expect(seccompVerdict('kill_process kill_thread trap errno user_notif trace log allow').status).toBe('pass');
+    expect(seccompVerdict('kill_process errno allow').status).toBe('fail');
+    expect(seccompVerdict(null).status).toBe('fail');
+  });
+
+  it('user namespaces: Ubuntu AppArmor restriction fails for ordinary users with the exact sysctl', () => {
+    const v = userNsVerdict({ uid: 1000, unprivilegedClone: null, maxUserNamespaces: '63000', apparmorRestrict: '1' });
+    expect(v.status).toBe('fail');
+    expect(v.fix).toContain('sysctl -w kernel.apparmor_restrict_unprivileged_userns=0');
+    expect(userNsVerdict({ uid: 0, unprivilegedClone: null, maxUserNamespaces: '63000', apparmorRestrict: '1' }).status).toBe('warn');
+  });
+
+  it('user namespaces: Debian switch and a zero maximum are named', () => {
+    const v = userNsVerdict({ uid: 1000, unprivilegedClone: '0', maxUserNamespaces: '0', apparmorRestrict: null });
+    expect(v.status).toBe('fail');
+    expect(v.fix).toContain('sysctl -w kernel.unprivileged_userns_clone=1');
+    expect(v.fix).toContain('sysctl -w user.max_user_namespaces=15000');
+    expect(userNsVerdict({ uid: 1000, unprivilegedClone: '1', maxUserNamespaces: '63000', apparmorRestrict: '0' }).status).toBe('pass');
+  });
+
+  it('cgroups: version, controllers and delegation', () => {
+    const base = { uid: 0, v2Controllers: null, v1Controllers: ['cpu', 'memory', 'pids'], writable: true, hybrid: true };
+    expect(cgroupVerdict(base)).toMatchObject({ status: 'pass', detail: 'v1 (hybrid): cpu, memory, pids; delegated (writable)' });
+    expect(cgroupVerdict({ ...base, v2Controllers: 'cpuset cpu io memory pids', v1Controllers: [], hybrid: false }).detail).toMatch(/^v2: cpu, memory, pids/);
+    expect(cgroupVerdict({ ...base, v1Controllers: ['cpu'] }).status).toBe('warn');
+    expect(cgroupVerdict({ ...base, uid: 1000, writable: false })).toMatchObject({ status: 'warn' });
+    expect(cgroupVerdict({ ...base, v1Controllers: [] }).status).toBe('warn');
+  });
+});

@@ -1,0 +1,306 @@
+// `nemoclaw doctor`: what this host offers the sandbox. The checks are a table of data (name,
+// whether the sandbox cannot work without it, how to probe, how to fix); the probes read /proc
+// and /sys or ask a program, and the verdicts are pure functions of what was read so that each
+// rule is unit-tested with made-up facts.
+import { execFile } from 'node:child_process';
+import { accessSync, constants, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { release } from 'node:os';
+import { HELPER_ENV, defaultHelperPath } from './helper.ts';
+
+export type CheckStatus = 'pass' | 'warn' | 'fail';
+
+export interface CheckResult {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  /** Exact command(s) that fix it; empty when nothing is to be done. */
+  fix: string;
+  /** A failing required check makes `doctor` exit 1: the sandbox cannot run here. */
+  required: boolean;
+}
+
+type Verdict = Omit<CheckResult, 'name' | 'required'>;
+
+export interface DoctorContext {
+  /** Our uid: as root the helper needs no unprivileged user namespaces. */
+  uid: number;
+  helper: string;
+}
+
+function read(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+function run(cmd: string, args: string[], timeoutMs: number): Promise<{ ok: boolean; out: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout) => resolve({ ok: err === null, out: String(stdout).trim() }));
+  });
+}
+
+const pass = (detail: string): Verdict => ({ status: 'pass', detail, fix: '' });
+
+// ---- pure verdicts --------------------------------------------------------------------------
+
+/** Landlock 5.13+, ABI 4 (TCP) 6.7+, ABI 6 (scoping) 6.12+: the kernel line says what to expect. */
+export function kernelVerdict(rel: string): Verdict {
+  const m = /^(\d+)\.(\d+)/.exec(rel);
+  if (!m) return { status: 'warn', detail: `unrecognised kernel release ${rel}`, fix: '' };
+  const v = Number(m[1]) * 1000 + Number(m[2]);
+  if (v >= 6012) return pass(`Linux ${rel}`);
+  if (v >= 5013) return { status: 'warn', detail: `Linux ${rel}: Landlock network rules need 6.7, scoping 6.12`, fix: 'apt-get install -y -t bookworm-backports linux-image-amd64 && reboot' };
+  return { status: 'fail', detail: `Linux ${rel}: no Landlock before 5.13`, fix: 'apt-get install -y -t bookworm-backports linux-image-amd64 && reboot' };
+}
+
+export function landlockVerdict(abi: number | null, lsmList: string | null): Verdict {
+  const enable = 'add lsm=landlock,lockdown,yama,integrity,apparmor to GRUB_CMDLINE_LINUX in /etc/default/grub, then: update-grub && reboot';
+  if (abi === null) {
+    if (lsmList !== null && lsmList.split(',').includes('landlock')) return { status: 'warn', detail: 'enabled (lsm list) but ABI not probed (python3 missing)', fix: 'apt-get install -y python3' };
+    return { status: 'fail', detail: 'could not probe Landlock', fix: 'apt-get install -y python3' };
+  }
+  if (abi <= 0) return { status: 'fail', detail: 'Landlock not enabled in this kernel', fix: enable };
+  if (abi < 4) return { status: 'warn', detail: `ABI ${abi}: no TCP rules (policies with hard_requirement refuse to run)`, fix: 'apt-get install -y -t bookworm-backports linux-image-amd64 && reboot' };
+  if (abi < 6) return { status: 'warn', detail: `ABI ${abi}: no signal/abstract-socket scoping`, fix: 'apt-get install -y -t bookworm-backports linux-image-amd64 && reboot' };
+  return pass(`ABI ${abi}`);
+}
+
+export function seccompVerdict(actionsAvail: string | null): Verdict {
+  if (actionsAvail === null) return { status: 'fail', detail: 'seccomp filters not available (/proc/sys/kernel/seccomp missing)', fix: 'use a kernel built with CONFIG_SECCOMP_FILTER=y' };
+  const actions = actionsAvail.split(/\s+/);
+  if (!actions.includes('user_notif')) return { status: 'fail', detail: `no user notification (actions: ${actionsAvail})`, fix: 'use Linux 5.5 or later' };
+  return pass(`filter + user_notif (${actions.length} actions)`);
+}
+
+export interface UserNsFacts {
+  uid: number;
+  /** Debian's kernel.unprivileged_userns_clone; null when the kernel has no such switch. */
+  unprivilegedClone: string | null;
+  maxUserNamespaces: string | null;
+  /** Ubuntu 23.10+: kernel.apparmor_restrict_unprivileged_userns. */
+  apparmorRestrict: string | null;
+}
+
+export function userNsVerdict(f: UserNsFacts): Verdict {
+  const problems: Array<[string, string]> = [];
+  if (f.maxUserNamespaces === '0') problems.push(['user.max_user_namespaces=0', 'sysctl -w user.max_user_namespaces=15000']);
+  if (f.unprivilegedClone === '0') problems.push(['kernel.unprivileged_userns_clone=0', 'sysctl -w kernel.unprivileged_userns_clone=1']);
+  if (f.apparmorRestrict === '1') {
+    problems.push([
+      'kernel.apparmor_restrict_unprivileged_userns=1 (Ubuntu AppArmor restriction)',
+      "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 && echo 'kernel.apparmor_restrict_unprivileged_userns=0' > /etc/sysctl.d/60-nemoclaw-userns.conf",
+    ]);
+  }
+  if (problems.length === 0) {
+    return pass(f.uid === 0 ? 'root: not needed; unprivileged ones also allowed' : `allowed for unprivileged users (max ${f.maxUserNamespaces ?? '?'})`);
+  }
+  const detail = problems.map(([p]) => p).join('; ');
+  const fix = problems.map(([, c]) => c).join(' && ');
+  // As root the helper creates namespaces without a user namespace; only ordinary users need it.
+  if (f.uid === 0) return { status: 'warn', detail: `${detail}: fine as root, ordinary users cannot run sandboxes`, fix: `as root: ${fix}` };
+  return { status: 'fail', detail: `${detail}: unprivileged users cannot create the sandbox`, fix: `as root: ${fix}` };
+}
+
+export interface CgroupFacts {
+  uid: number;
+  /** /sys/fs/cgroup/cgroup.controllers (unified hierarchy), null when absent. */
+  v2Controllers: string | null;
+  /** Controllers mounted as cgroup v1 hierarchies (directory names under /sys/fs/cgroup). */
+  v1Controllers: string[];
+  /** Whether our own cgroup (v2) or the v1 controllers' roots are writable by us. */
+  writable: boolean;
+  /** v1 controllers plus an empty unified hierarchy at /sys/fs/cgroup/unified. */
+  hybrid: boolean;
+}
+
+const CGROUP_NEEDED = ['memory', 'pids', 'cpu'];
+
+export function cgroupVerdict(f: CgroupFacts): Verdict {
+  const v2 = f.v2Controllers === null ? [] : f.v2Controllers.split(/\s+/).filter(Boolean);
+  const version = v2.length > 0 ? 2 : f.v1Controllers.length > 0 ? 1 : 0;
+  const have = version === 2 ? v2 : f.v1Controllers;
+  const missing = CGROUP_NEEDED.filter((c) => !have.includes(c));
+  if (version === 0) return { status: 'warn', detail: 'no cgroup controllers: memory/pids/cpu limits cannot be enforced', fix: 'mount -t cgroup2 none /sys/fs/cgroup' };
+  const delegated = f.writable ? 'delegated (writable)' : 'not delegated to this user';
+  const detail = `v${version}${version === 1 && f.hybrid ? ' (hybrid)' : ''}: ${have.filter((c) => CGROUP_NEEDED.includes(c)).join(', ') || 'none of memory/pids/cpu'}; ${delegated}`;
+  if (missing.length > 0) return { status: 'warn', detail: `${detail}; missing ${missing.join(', ')}`, fix: 'enable the controllers: echo "+memory +pids +cpu" > /sys/fs/cgroup/cgroup.subtree_control' };
+  if (!f.writable) {
+    return { status: 'warn', detail, fix: f.uid === 0 ? 'mount -o remount,rw /sys/fs/cgroup' : 'systemd-run --user --scope -p Delegate=yes nemoclaw ...  (or run as root)' };
+  }
+  return pass(detail);
+}
+
+// ---- probes ---------------------------------------------------------------------------------
+
+const LIB_DIRS = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/lib64', '/lib'];
+
+function findLibrary(prefix: string): string | null {
+  for (const dir of LIB_DIRS) {
+    try {
+      const hit = readdirSync(dir).find((n) => n.startsWith(prefix));
+      if (hit !== undefined) return `${dir}/${hit}`;
+    } catch {
+      /* no such dir */
+    }
+  }
+  return null;
+}
+
+// Landlock's ABI comes from landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+// Node cannot make raw syscalls, python3's ctypes can (444 on x86_64 and arm64 alike).
+const LANDLOCK_PROBE = 'import ctypes;l=ctypes.CDLL(None,use_errno=True);print(l.syscall(444,None,0,1))';
+
+async function landlockAbi(): Promise<number | null> {
+  const r = await run('python3', ['-c', LANDLOCK_PROBE], 5000);
+  if (!r.ok) return null;
+  const n = Number(r.out);
+  return Number.isInteger(n) ? Math.max(n, 0) : null;
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function cgroupFacts(uid: number): CgroupFacts {
+  const v2Controllers = read('/sys/fs/cgroup/cgroup.controllers');
+  let v1Controllers: string[] = [];
+  try {
+    v1Controllers = readdirSync('/sys/fs/cgroup').flatMap((n) => n.split(','));
+  } catch {
+    /* no cgroupfs */
+  }
+  v1Controllers = v1Controllers.filter((n) => CGROUP_NEEDED.includes(n) && existsSync(`/sys/fs/cgroup/${n}/tasks`));
+  // v2: our own cgroup must be writable to create a leaf; v1: the controllers' roots.
+  const own = /^0::(.*)$/m.exec(read('/proc/self/cgroup') ?? '');
+  const ok =
+    v2Controllers !== null && (v2Controllers.length > 0 || v1Controllers.length === 0)
+      ? writable(`/sys/fs/cgroup${own?.[1] === '/' ? '' : (own?.[1] ?? '')}`)
+      : v1Controllers.length > 0 && v1Controllers.every((c) => writable(`/sys/fs/cgroup/${c}`));
+  return { uid, v2Controllers: v2Controllers === '' ? null : v2Controllers, v1Controllers, writable: ok, hybrid: existsSync('/sys/fs/cgroup/unified/cgroup.controllers') };
+}
+
+function dockerPing(socket: string): Promise<boolean> {
+  return import('node:http').then(
+    (http) =>
+      new Promise<boolean>((resolve) => {
+        const req = http.request({ socketPath: socket, path: '/_ping', timeout: 2000 }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve(res.statusCode === 200 && body.trim() === 'OK'));
+        });
+        req.on('timeout', () => req.destroy());
+        req.on('error', () => resolve(false));
+        req.end();
+      }),
+  );
+}
+
+interface Check {
+  name: string;
+  required: (ctx: DoctorContext) => boolean;
+  probe: (ctx: DoctorContext) => Promise<Verdict> | Verdict;
+}
+
+const DOCKER_SOCKET = '/var/run/docker.sock';
+
+export const CHECKS: readonly Check[] = [
+  { name: 'kernel', required: () => true, probe: () => kernelVerdict(release()) },
+  { name: 'landlock', required: () => true, probe: async () => landlockVerdict(await landlockAbi(), read('/sys/kernel/security/lsm')) },
+  { name: 'seccomp', required: () => true, probe: () => seccompVerdict(read('/proc/sys/kernel/seccomp/actions_avail')) },
+  {
+    name: 'user namespaces',
+    required: (ctx) => ctx.uid !== 0,
+    probe: (ctx) =>
+      userNsVerdict({
+        uid: ctx.uid,
+        unprivilegedClone: read('/proc/sys/kernel/unprivileged_userns_clone'),
+        maxUserNamespaces: read('/proc/sys/user/max_user_namespaces'),
+        apparmorRestrict: read('/proc/sys/kernel/apparmor_restrict_unprivileged_userns'),
+      }),
+  },
+  { name: 'cgroups', required: () => false, probe: (ctx) => cgroupVerdict(cgroupFacts(ctx.uid)) },
+  {
+    name: 'libseccomp',
+    required: () => true,
+    probe: () => {
+      const header = existsSync('/usr/include/seccomp.h');
+      const lib = findLibrary('libseccomp.so.2');
+      if (header && lib) return pass(`header /usr/include/seccomp.h, library ${lib}`);
+      const missing = [...(header ? [] : ['header']), ...(lib ? [] : ['library'])].join(' and ');
+      return { status: 'fail', detail: `${missing} missing`, fix: 'apt-get install -y libseccomp-dev' };
+    },
+  },
+  {
+    name: 'helper',
+    required: () => true,
+    probe: (ctx) => {
+      if (!existsSync(ctx.helper)) return { status: 'fail', detail: `${ctx.helper} not built`, fix: 'make -C native  (or: npm run setup)' };
+      try {
+        accessSync(ctx.helper, constants.X_OK);
+      } catch {
+        return { status: 'fail', detail: `${ctx.helper} is not executable`, fix: `chmod 755 ${ctx.helper}` };
+      }
+      return pass(ctx.helper);
+    },
+  },
+  {
+    name: 'docker engine',
+    required: () => false,
+    probe: async () => {
+      if (!existsSync(DOCKER_SOCKET)) return { status: 'warn', detail: `${DOCKER_SOCKET} missing (needed only for local models)`, fix: 'apt-get install -y docker.io && (dockerd >/var/log/dockerd.log 2>&1 &)' };
+      return (await dockerPing(DOCKER_SOCKET))
+        ? pass(`${DOCKER_SOCKET} answers /_ping`)
+        : { status: 'warn', detail: `${DOCKER_SOCKET} present but /_ping did not answer OK`, fix: 'systemctl restart docker  (or: pkill -x dockerd; dockerd >/var/log/dockerd.log 2>&1 &)' };
+    },
+  },
+  {
+    name: 'gpu',
+    required: () => false,
+    probe: async () => {
+      const r = await run('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader'], 10_000);
+      if (r.ok && r.out !== '') return pass(r.out.split('\n').join('; '));
+      return { status: 'warn', detail: 'nvidia-smi missing or not answering (needed only for local GPU models)', fix: 'apt-get install -y nvidia-driver nvidia-smi  (Debian non-free), then reboot' };
+    },
+  },
+  {
+    name: 'bubblewrap',
+    required: () => false,
+    probe: async () => {
+      const r = await run('bwrap', ['--version'], 5000);
+      return r.ok ? pass(`${r.out} (benchmark baseline only)`) : { status: 'warn', detail: 'bwrap missing (only bench/sandbox-start uses it)', fix: 'apt-get install -y bubblewrap' };
+    },
+  },
+];
+
+export interface DoctorReport {
+  ok: boolean;
+  checks: CheckResult[];
+}
+
+/** Runs every check concurrently; `ok` is false when a required check fails. */
+export function doctorContext(env: NodeJS.ProcessEnv = process.env): DoctorContext {
+  return { uid: process.getuid?.() ?? -1, helper: env[HELPER_ENV] || defaultHelperPath() };
+}
+
+export async function runDoctor(ctx: DoctorContext = doctorContext()): Promise<DoctorReport> {
+  const checks = await Promise.all(
+    CHECKS.map(async (c): Promise<CheckResult> => {
+      let v: Verdict;
+      try {
+        v = await c.probe(ctx);
+      } catch (err) {
+        v = { status: 'fail', detail: `probe failed: ${(err as Error).message}`, fix: '' };
+      }
+      return { name: c.name, ...v, required: c.required(ctx) };
+    }),
+  );
+  return { ok: !checks.some((c) => c.required && c.status === 'fail'), checks };
+}
