@@ -107,10 +107,18 @@ export async function verifyAudit(opts: VerifyOptions): Promise<VerifyReport> {
 export function verifyAuditSync(opts: VerifyOptions): VerifyReport {
   const dir = auditDir(opts.home);
   const problems: string[] = [];
-  let tampered: number | null = null;
+  // Tampering evidence comes in two precisions: a chain break pins one record, a checkpoint
+  // whose root does not match only says "somewhere in (a, b]". Report the pinned record when it
+  // falls in that range.
+  const pinned: number[] = [];
+  const ranges: { from: number; to: number }[] = [];
   const tamper = (seq: number, why: string): void => {
-    if (tampered === null || seq < tampered) tampered = seq;
+    pinned.push(seq);
     problems.push(`tampered at seq ${seq}: ${why}`);
+  };
+  const tamperRange = (from: number, to: number, why: string): void => {
+    ranges.push({ from, to });
+    problems.push(`tampered in seq ${from}..${to}: ${why}`);
   };
 
   const ring: Keyring | null = readKeyring(opts.home);
@@ -163,7 +171,7 @@ export function verifyAuditSync(opts: VerifyOptions): VerifyReport {
       const root = count === 0 ? EMPTY_ROOT : frontier.root();
       const where = count === 0 || (cp.segment === segment && cp.offset === offset);
       if (cp.root !== root || (count > 0 && cp.last_hash !== lastHash) || !where) {
-        tamper(authenticated + 1, `records ${authenticated + 1}..${count} do not match the ${trusted ? 'trusted ' : ''}checkpoint of size ${cp.size} signed ${cp.ts}`);
+        tamperRange(authenticated + 1, count, `records ${authenticated + 1}..${count} do not match the ${trusted ? 'trusted ' : ''}checkpoint of size ${cp.size} signed ${cp.ts}`);
       } else authenticated = count;
     }
   };
@@ -234,6 +242,12 @@ export function verifyAuditSync(opts: VerifyOptions): VerifyReport {
   }
 
   const expectedSize = anchors.reduce((m, a) => Math.max(m, a.cp.size), 0);
+  const candidates = [...pinned];
+  for (const r of ranges) {
+    const inside = pinned.filter((p) => p >= r.from && p <= r.to + 1);
+    candidates.push(inside.length > 0 ? Math.min(...inside) : r.from);
+  }
+  const tampered = candidates.length > 0 ? Math.min(...candidates) : null;
   let status: VerifyStatus;
   if (tampered !== null) status = { kind: 'tampered', seq: tampered };
   else if (expectedSize > count) {
