@@ -327,7 +327,7 @@ describe('hot reload', () => {
       expect(keep.status).toBe(200);
       expect(drop.status).toBe(200);
       const dropped = new Promise<void>((r) => drop.socket.once('close', () => r()));
-      current = rulesFrom(policy(origin).replace(/  api_l4:[\s\S]*?(?=  wild:)/, ''));
+      current = rulesFrom(policy(origin).replace(/ {2}api_l4:[\s\S]*?(?= {2}wild:)/, ''));
       expect(fx.proxy.reload()).toBe(1);
       await dropped;
       expect(keep.socket.destroyed).toBe(false);

@@ -1,0 +1,91 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ApprovalQueue } from './index.ts';
+import type { ApprovalItem } from './index.ts';
+
+const by = { user: 'op', origin: 'tty:/dev/pts/1' };
+const req = { sandbox: 's', kind: 'egress' as const, binary: '/usr/bin/curl', host: 'a.test', port: 443 };
+
+describe('ApprovalQueue', () => {
+  it('identical pending requests share one item and all waiters get the decision', async () => {
+    const q = new ApprovalQueue();
+    const added: ApprovalItem[] = [];
+    q.on('added', (i) => added.push(i));
+    const p1 = q.request(req);
+    const p2 = q.request(req);
+    const p3 = q.request({ ...req, port: 80 });
+    expect(q.list()).toHaveLength(2);
+    expect(added).toHaveLength(2);
+    const item = q.list().find((i) => i.port === 443);
+    expect(item?.count).toBe(2);
+    expect(item).toMatchObject({ sandbox: 's', kind: 'egress', binary: '/usr/bin/curl', host: 'a.test', port: 443, method: null, path: null });
+    const r = await q.decide(item?.id ?? '', { verdict: 'allow', always: false, by });
+    expect(r?.verdict).toBe('allow');
+    expect(await p1).toMatchObject({ verdict: 'allow', reason: 'operator', by });
+    expect(await p2).toMatchObject({ verdict: 'allow' });
+    q.close();
+    expect(await p3).toMatchObject({ verdict: 'deny', reason: 'closed' });
+  });
+
+  it('the first decision wins', async () => {
+    const q = new ApprovalQueue();
+    const p = q.request(req);
+    const id = q.list()[0]?.id ?? '';
+    const [a, b] = await Promise.all([q.decide(id, { verdict: 'deny', always: false, by }), q.decide(id, { verdict: 'allow', always: false, by })]);
+    expect(a?.verdict).toBe('deny');
+    expect(b).toBeNull();
+    expect((await p).verdict).toBe('deny');
+    expect(await q.decide('nope', { verdict: 'allow', always: false, by })).toBeNull();
+  });
+
+  it('times out to deny (default from options, per-item override)', async () => {
+    vi.useFakeTimers();
+    try {
+      const q = new ApprovalQueue({ timeoutMs: 1000 });
+      const p = q.request(req);
+      const p2 = q.request({ ...req, host: 'b.test', timeoutMs: 5000 });
+      expect(q.list()[0]?.expiresAt).toBe((q.list()[0]?.firstSeen ?? 0) + 1000);
+      vi.advanceTimersByTime(1001);
+      expect(await p).toMatchObject({ verdict: 'deny', reason: 'timeout', by: { origin: 'timeout' } });
+      expect(q.list()).toHaveLength(1);
+      vi.advanceTimersByTime(4000);
+      expect(await p2).toMatchObject({ verdict: 'deny', reason: 'timeout' });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('always runs the persistence hook before releasing waiters', async () => {
+    const order: string[] = [];
+    const q = new ApprovalQueue({
+      persist: async (item, d) => {
+        await new Promise((r) => setTimeout(r, 5));
+        order.push(`persist ${item.host} ${d.verdict}`);
+      },
+    });
+    const p = q.request(req).then((r) => {
+      order.push('released');
+      return r;
+    });
+    const r = await q.decide(q.list()[0]?.id ?? '', { verdict: 'allow', always: true, by });
+    expect(r).toMatchObject({ always: true, persisted: true });
+    await p;
+    expect(order).toEqual(['persist a.test allow', 'released']);
+  });
+
+  it('a failing persistence hook is reported, and the decision still applies once', async () => {
+    const q = new ApprovalQueue({ persist: () => Promise.reject(new Error('disk full')) });
+    const p = q.request(req);
+    const r = await q.decide(q.list()[0]?.id ?? '', { verdict: 'deny', always: true, by });
+    expect(r).toMatchObject({ verdict: 'deny', persisted: false, persistError: 'disk full' });
+    expect((await p).verdict).toBe('deny');
+  });
+
+  it('close() denies pending and later requests (fail closed)', async () => {
+    const q = new ApprovalQueue();
+    const p = q.request(req);
+    q.close();
+    expect((await p).verdict).toBe('deny');
+    expect((await q.request(req)).verdict).toBe('deny');
+    expect(q.list()).toEqual([]);
+  });
+});
