@@ -1,0 +1,104 @@
+// UI state, effects and key-binding types shared by the dispatcher, the keymap and the widgets.
+import type { LayoutName, SizeAdjust } from '../layout/layout.ts';
+import type { PaneId } from '../layout/panes.ts';
+import type { PendingApproval, Verdict } from '../store/events.ts';
+
+export interface PaneFilter {
+  text: string;
+  invert: boolean;
+}
+
+export type ConfirmAction = { type: 'decide'; id: string; verdict: Verdict; always: boolean } | { type: 'quit' };
+
+/** Modes stack on top of normal navigation; Esc pops one. */
+export type Mode =
+  | { kind: 'help'; scroll: number }
+  | { kind: 'filter'; pane: PaneId; text: string }
+  | { kind: 'command'; text: string }
+  | { kind: 'confirm'; action: ConfirmAction; prompt: string; detail?: string }
+  | { kind: 'details'; approvalId: string };
+
+export interface UiMessage {
+  text: string;
+  tone: 'info' | 'ok' | 'warn' | 'error';
+}
+
+export interface UiState {
+  layout: LayoutName;
+  focus: PaneId;
+  zoomed: PaneId | null;
+  hidden: readonly PaneId[];
+  adjust: Partial<Record<PaneId, SizeAdjust>>;
+  modes: readonly Mode[];
+  filters: Partial<Record<PaneId, PaneFilter>>;
+  /** Approvals: selected row. Feeds: rows scrolled away from the newest. */
+  cursor: Partial<Record<PaneId, number>>;
+  paused: boolean;
+  theme: string;
+  /** Egress pane shows allowed connections too. */
+  showAllowed: boolean;
+  /** Logs pane shows only this sandbox (null = all). */
+  sandbox: string | null;
+  message: UiMessage | null;
+}
+
+export type Effect =
+  | { type: 'decide'; id: string; verdict: Verdict; always: boolean }
+  | { type: 'quit' };
+
+/** What key handlers may read about the data (derived from the shown snapshot). */
+export interface DispatchCtx {
+  /** Pending approvals as the approvals pane lists them (after its filter). */
+  pending: readonly PendingApproval[];
+  /** Number of rows each list pane has after filtering. */
+  rowCounts: Partial<Record<PaneId, number>>;
+  /** Visible panes in focus order. */
+  visible: readonly PaneId[];
+  themes: readonly string[];
+  sandboxes: readonly string[];
+  /** Rows a page-up/down moves. */
+  pageSize: number;
+}
+
+export interface Result {
+  state: UiState;
+  effects: Effect[];
+}
+
+export type Handler = (state: UiState, ctx: DispatchCtx) => Result;
+
+export type Context = 'global' | PaneId | 'help' | 'confirm' | 'command' | 'filter' | 'details';
+
+/** One row of the keymap table. The help overlay is generated from these rows. */
+export interface KeyBinding {
+  /** Key tokens: 'a', 'A', '?', 'enter', 'escape', 'tab', 'shift+tab', 'up', 'ctrl+c', … */
+  keys: readonly string[];
+  context: Context;
+  /** Name of the handler in the action registry. */
+  action: string;
+  description: string;
+}
+
+export function ok(state: UiState, effects: Effect[] = []): Result {
+  return { state, effects };
+}
+
+export function topMode(state: UiState): Mode | undefined {
+  return state.modes[state.modes.length - 1];
+}
+
+export function pushMode(state: UiState, mode: Mode): UiState {
+  return { ...state, modes: [...state.modes, mode] };
+}
+
+export function popMode(state: UiState): UiState {
+  return { ...state, modes: state.modes.slice(0, -1) };
+}
+
+export function replaceTop(state: UiState, mode: Mode): UiState {
+  return { ...state, modes: [...state.modes.slice(0, -1), mode] };
+}
+
+export function say(state: UiState, text: string, tone: UiMessage['tone'] = 'info'): UiState {
+  return { ...state, message: { text, tone } };
+}

@@ -1,0 +1,96 @@
+// The contract between the TUI and whatever feeds it (the supervisor client later, the
+// ScriptedDataSource now). Plain data only: every event is JSON-serialisable so it can cross the
+// supervisor's control socket unchanged.
+import type { GpuProcess, GpuSample, GpuStatus, HostSample } from '../../telemetry/types.ts';
+
+export type SandboxState = 'creating' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+export interface SandboxInfo {
+  name: string;
+  state: SandboxState;
+  blueprint: string;
+  /** Policy revision number currently applied. */
+  policyRevision: number;
+  /** Epoch ms when the workload started, if it has. */
+  startedAt?: number;
+  pid?: number;
+  /** Percent of one core. */
+  cpuPercent?: number;
+  memoryBytes?: number;
+  /** Degraded enforcement (best_effort) reasons, shown loudly. */
+  degraded?: string[];
+}
+
+export type ApprovalKind = 'egress' | 'exec' | 'syscall';
+export type Verdict = 'allow' | 'deny';
+
+export interface PendingApproval {
+  id: string;
+  sandbox: string;
+  kind: ApprovalKind;
+  /** One line, e.g. "curl -> api.example.com:443". */
+  summary: string;
+  binary?: string;
+  /** host:port for egress, path for exec, syscall name for syscall. */
+  target?: string;
+  /** Epoch ms. */
+  createdAt: number;
+  /** Epoch ms at which the supervisor decides on_timeout (usually deny). */
+  timeoutAt: number;
+  /** The policy rule an "always" decision would write, as the supervisor will write it (YAML). */
+  alwaysRule?: { allow: string; deny: string };
+}
+
+export interface DecidedApproval {
+  id: string;
+  sandbox: string;
+  summary: string;
+  verdict: Verdict;
+  always: boolean;
+  /** Who decided: 'tui', 'cli', 'timeout', 'policy', an operator name... */
+  by: string;
+  ts: number;
+}
+
+export type TuiEvent =
+  | { type: 'sandbox_state'; ts: number; sandbox: SandboxInfo }
+  | { type: 'sandbox_removed'; ts: number; sandbox: string }
+  | { type: 'sandbox_stats'; ts: number; sandbox: string; cpuPercent: number; memoryBytes: number }
+  | { type: 'syscall_denied'; ts: number; sandbox: string; pid: number; binary: string; syscall: string; rule: string }
+  | { type: 'exec_denied'; ts: number; sandbox: string; pid: number; binary: string; path: string; rule: string }
+  | { type: 'egress_denied'; ts: number; sandbox: string; binary: string; host: string; port: number; rule: string; reason?: string }
+  | { type: 'egress_allowed'; ts: number; sandbox: string; binary: string; host: string; port: number; rule: string }
+  | { type: 'approval_pending'; ts: number; approval: PendingApproval }
+  | { type: 'approval_decided'; ts: number; decision: DecidedApproval }
+  | { type: 'limit_hit'; ts: number; sandbox: string; limit: string; value: string }
+  | { type: 'log'; ts: number; sandbox: string; stream: 'stdout' | 'stderr' | 'system'; line: string }
+  | { type: 'inference'; ts: number; sandbox: string; backend: string; model: string; decision: string; latencyMs: number; tokens?: number }
+  | { type: 'audit'; ts: number; seq: number; kind: string; summary: string }
+  | { type: 'gpu_sample'; ts: number; gpus: GpuSample[] }
+  | { type: 'gpu_processes'; ts: number; processes: GpuProcess[] }
+  | { type: 'gpu_status'; ts: number; status: GpuStatus }
+  | { type: 'host_sample'; ts: number; sample: HostSample };
+
+export type TuiEventType = TuiEvent['type'];
+
+export interface DecisionResult {
+  ok: boolean;
+  /** Why it failed (already decided, unknown id, timed out...). */
+  error?: string;
+}
+
+/**
+ * What the TUI needs from its backend. The supervisor's client implements this over the control
+ * socket; ScriptedDataSource implements it for the demo and tests.
+ */
+export interface TuiDataSource {
+  /** Start delivering events; returns a function that stops delivery. Events may arrive in bursts. */
+  events(onEvent: (event: TuiEvent) => void): () => void;
+  /**
+   * Decide a pending approval. The source must later emit `approval_decided` for it (also when the
+   * decision came from elsewhere: another TUI, the CLI, a timeout), which is what updates the UI.
+   */
+  decide(approvalId: string, verdict: Verdict, always: boolean): Promise<DecisionResult>;
+  /** Current sandboxes (used to seed the sandboxes pane on attach). */
+  sandboxes(): Promise<readonly SandboxInfo[]>;
+}

@@ -1,0 +1,78 @@
+// Terminal cell widths, sanitising and truncation. Everything a pane shows goes through here, so
+// nothing can overflow a pane or smuggle control sequences into the terminal.
+
+/** Is this code point two cells wide (East Asian wide/fullwidth, most emoji)? Approximate, table-free. */
+function isWide(cp: number): boolean {
+  return (
+    (cp >= 0x1100 && cp <= 0x115f) ||
+    (cp >= 0x2e80 && cp <= 0x303e) ||
+    (cp >= 0x3041 && cp <= 0x33ff) ||
+    (cp >= 0x3400 && cp <= 0x4dbf) ||
+    (cp >= 0x4e00 && cp <= 0x9fff) ||
+    (cp >= 0xa000 && cp <= 0xa4cf) ||
+    (cp >= 0xac00 && cp <= 0xd7a3) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0xfe30 && cp <= 0xfe4f) ||
+    (cp >= 0xff00 && cp <= 0xff60) ||
+    (cp >= 0xffe0 && cp <= 0xffe6) ||
+    (cp >= 0x1f300 && cp <= 0x1f64f) ||
+    (cp >= 0x1f900 && cp <= 0x1f9ff) ||
+    (cp >= 0x20000 && cp <= 0x3fffd)
+  );
+}
+
+/** Zero-width: combining marks, ZWJ, variation selectors. */
+function isZeroWidth(cp: number): boolean {
+  return (cp >= 0x300 && cp <= 0x36f) || cp === 0x200b || cp === 0x200c || cp === 0x200d || (cp >= 0xfe00 && cp <= 0xfe0f);
+}
+
+export function charWidth(cp: number): number {
+  if (isZeroWidth(cp)) return 0;
+  return isWide(cp) ? 2 : 1;
+}
+
+/**
+ * Make untrusted text safe to draw on one line: tabs become a space; every other C0/C1 control
+ * character and DEL is removed (ESC included, so no escape sequence reaches the terminal).
+ */
+export function sanitize(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\t/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
+}
+
+export function cellWidth(text: string): number {
+  let w = 0;
+  for (const ch of text) w += charWidth(ch.codePointAt(0) ?? 0);
+  return w;
+}
+
+/** Cut `text` to at most `width` cells, ending in `ellipsis` when cut. */
+export function truncate(text: string, width: number, ellipsis = '…'): string {
+  if (width <= 0) return '';
+  if (cellWidth(text) <= width) return text;
+  const ew = cellWidth(ellipsis);
+  const room = Math.max(0, width - ew);
+  let out = '';
+  let w = 0;
+  for (const ch of text) {
+    const cw = charWidth(ch.codePointAt(0) ?? 0);
+    if (w + cw > room) break;
+    out += ch;
+    w += cw;
+  }
+  return ew <= width ? out + ellipsis : out;
+}
+
+/** Exactly `width` cells: truncated, then padded with spaces. */
+export function fit(text: string, width: number): string {
+  const t = truncate(text, width);
+  const w = cellWidth(t);
+  return w < width ? t + ' '.repeat(width - w) : t;
+}
+
+/** Right-align in exactly `width` cells. */
+export function fitRight(text: string, width: number): string {
+  const t = truncate(text, width);
+  const w = cellWidth(t);
+  return w < width ? ' '.repeat(width - w) + t : t;
+}

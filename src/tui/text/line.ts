@@ -1,0 +1,43 @@
+// A line is a list of styled segments; fitLine makes it exactly `width` cells.
+import type { Token } from '../theme/theme.ts';
+import { cellWidth, sanitize, truncate } from './cells.ts';
+
+export interface Seg {
+  text: string;
+  tone?: Token;
+  bold?: boolean;
+  inverse?: boolean;
+  dim?: boolean;
+}
+export type Line = Seg[];
+
+export function seg(text: string, tone?: Token, extra: Omit<Seg, 'text' | 'tone'> = {}): Seg {
+  return tone === undefined ? { text, ...extra } : { text, tone, ...extra };
+}
+
+/** Sanitised, truncated (ellipsis on the last visible segment), padded to exactly `width` cells. */
+export function fitLine(line: Line, width: number, padTone?: Token): Line {
+  const out: Line = [];
+  let used = 0;
+  for (const s of line) {
+    if (used >= width) break;
+    const text = sanitize(s.text);
+    const w = cellWidth(text);
+    const room = width - used;
+    if (w <= room) {
+      out.push({ ...s, text });
+      used += w;
+    } else {
+      const t = truncate(text, room);
+      out.push({ ...s, text: t });
+      used += cellWidth(t);
+      break;
+    }
+  }
+  if (used < width) out.push(padTone === undefined ? { text: ' '.repeat(width - used) } : { text: ' '.repeat(width - used), tone: padTone });
+  return out;
+}
+
+export function lineText(line: Line): string {
+  return line.map((s) => s.text).join('');
+}

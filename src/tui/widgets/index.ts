@@ -1,0 +1,32 @@
+// The widget registry: one entry per pane.
+import type { PaneId } from '../layout/panes.ts';
+import { approvalsActions, approvalsKeys, approvalsRowCount } from './approvals/keys.ts';
+import { approvalsBody } from './approvals/view.ts';
+import { auditActions, auditKeys, auditRowCount } from './audit/keys.ts';
+import { auditBody } from './audit/view.ts';
+import { chatActions, chatKeys } from './chat/keys.ts';
+import { chatBody } from './chat/view.ts';
+import { egressActions, egressKeys, egressRowCount } from './egress/keys.ts';
+import { egressBody } from './egress/view.ts';
+import { gpuActions, gpuKeys } from './gpu/keys.ts';
+import { gpuBody } from './gpu/view.ts';
+import { logsActions, logsKeys, logsRowCount } from './logs/keys.ts';
+import { logsBody } from './logs/view.ts';
+import { sandboxesActions, sandboxesKeys, sandboxesRowCount } from './sandboxes/keys.ts';
+import { sandboxesBody } from './sandboxes/view.ts';
+import { syscallsActions, syscallsKeys, syscallsRowCount } from './syscalls/keys.ts';
+import { syscallsBody } from './syscalls/view.ts';
+import type { Widget } from './types.ts';
+
+export const WIDGETS: Readonly<Record<PaneId, Widget>> = {
+  sandboxes: { body: sandboxesBody, rowCount: sandboxesRowCount, keys: sandboxesKeys, actions: sandboxesActions },
+  approvals: { body: approvalsBody, rowCount: approvalsRowCount, keys: approvalsKeys, actions: approvalsActions },
+  syscalls: { body: syscallsBody, rowCount: syscallsRowCount, keys: syscallsKeys, actions: syscallsActions },
+  egress: { body: egressBody, rowCount: egressRowCount, keys: egressKeys, actions: egressActions },
+  gpu: { body: gpuBody, keys: gpuKeys, actions: gpuActions },
+  logs: { body: logsBody, rowCount: logsRowCount, keys: logsKeys, actions: logsActions },
+  audit: { body: auditBody, rowCount: auditRowCount, keys: auditKeys, actions: auditActions },
+  chat: { body: chatBody, keys: chatKeys, actions: chatActions },
+};
+
+export type { Widget, BodyProps, PaneBody } from './types.ts';
