@@ -1,0 +1,392 @@
+// `nemoclaw policy ...`: validate, explain, schema, simulate, learn, presets, and the revision verbs
+// (get/set/add/remove/diff/rollback/history) on a sandbox's policy store. All logic lives in
+// src/policy; this file parses arguments and prints.
+import { readFile, writeFile } from 'node:fs/promises';
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { parseDocument } from 'yaml';
+import {
+  blueprintPolicy,
+  explainPolicy,
+  learn,
+  listPresets,
+  loadBlueprint,
+  loadPreset,
+  parsePolicy,
+  parsePreset,
+  policyJsonSchema,
+  PolicyError,
+  PolicyStore,
+  renderDiagnostic,
+  renderExplanation,
+  simulate,
+} from '../policy/index.ts';
+import type { Diagnostic, NetworkPolicy, Policy } from '../policy/index.ts';
+import { exitCodes, printJson, UsageError } from './output.ts';
+
+type Kind = 'policy' | 'preset' | 'blueprint';
+
+/** Guesses what a YAML file is from its top-level keys (a preset has `preset:`, a blueprint `agent:`). */
+function detectKind(text: string): Kind {
+  try {
+    const data: unknown = parseDocument(text).toJS({ maxAliasCount: 100 });
+    if (data && typeof data === 'object' && !Array.isArray(data)) {
+      if ('preset' in data) return 'preset';
+      if ('agent' in data) return 'blueprint';
+    }
+  } catch {
+    // Not parseable: let the policy loader report the syntax error with its position.
+  }
+  return 'policy';
+}
+
+async function readText(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new PolicyError([{ file, line: 1, col: 1, message: `cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, snippet: '' }], { cause: err });
+  }
+}
+
+/** A policy from a policy file or a blueprint file (its composed policy). */
+async function loadAnyPolicy(file: string): Promise<Policy> {
+  const text = await readText(file);
+  if (detectKind(text) === 'blueprint') return blueprintPolicy(await loadBlueprint(file.includes('/') ? file : `./${file}`));
+  return parsePolicy(text, file);
+}
+
+function reportErrors(err: unknown): number {
+  if (err instanceof PolicyError) {
+    for (const d of err.diagnostics) process.stderr.write(`${renderDiagnostic(d)}\n`);
+    return exitCodes.failure;
+  }
+  if (err instanceof UsageError) throw err;
+  process.stderr.write(`nemoclaw: ${err instanceof Error ? err.message : String(err)}\n`);
+  return exitCodes.failure;
+}
+
+/** Runs an action; maps policy errors to printed diagnostics and exit 1. */
+function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    let code: number;
+    try {
+      code = (await fn(...args)) ?? exitCodes.ok;
+    } catch (err) {
+      code = reportErrors(err);
+    }
+    if (code !== exitCodes.ok) process.exitCode = code;
+  };
+}
+
+function storeFor(sandbox: string | undefined): PolicyStore {
+  if (!sandbox) throw new UsageError('--sandbox NAME is required');
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(sandbox)) throw new UsageError(`bad sandbox name ${JSON.stringify(sandbox)}`);
+  const home = process.env['NEMOCLAW_HOME'] ?? join(homedir(), '.nemoclaw');
+  return new PolicyStore(join(home, 'sandboxes', sandbox, 'policy'));
+}
+
+function author(opts: { author?: string }): string {
+  if (opts.author) return opts.author;
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env['USER'] ?? 'unknown';
+  }
+}
+
+function revNumber(text: string): number {
+  if (!/^[0-9]+$/.test(text)) throw new UsageError(`not a revision number: ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+async function validateFile(file: string, kind: Kind | 'auto'): Promise<{ file: string; kind: Kind; ok: boolean; diagnostics: Diagnostic[] }> {
+  let k: Kind = kind === 'auto' ? 'policy' : kind;
+  try {
+    const text = await readText(file);
+    k = kind === 'auto' ? detectKind(text) : kind;
+    if (k === 'policy') parsePolicy(text, file);
+    else if (k === 'preset') parsePreset(text, file);
+    else blueprintPolicy(await loadBlueprint(file.includes('/') ? file : `./${file}`));
+    return { file, kind: k, ok: true, diagnostics: [] };
+  } catch (err) {
+    if (err instanceof PolicyError) return { file, kind: k, ok: false, diagnostics: err.diagnostics };
+    return { file, kind: k, ok: false, diagnostics: [{ file, line: 1, col: 1, message: err instanceof Error ? err.message : String(err), snippet: '' }] };
+  }
+}
+
+function parseKind(v: string): Kind | 'auto' {
+  if (v === 'auto' || v === 'policy' || v === 'preset' || v === 'blueprint') return v;
+  throw new UsageError(`--kind must be auto, policy, preset or blueprint (got ${JSON.stringify(v)})`);
+}
+
+export function register(program: Command): void {
+  const policy = program.command('policy').description('validate, explain, simulate, learn and revise sandbox policies');
+
+  policy
+    .command('validate')
+    .description('check policy, preset or blueprint files; exit 1 on any error')
+    .argument('<files...>', 'YAML files')
+    .option('--kind <kind>', 'auto | policy | preset | blueprint', 'auto')
+    .option('--json', 'machine-readable result')
+    .action(
+      action(async (files: string[], opts: { kind: string; json?: boolean }) => {
+        const kind = parseKind(opts.kind);
+        const results = [];
+        for (const f of files) results.push(await validateFile(f, kind));
+        if (opts.json) printJson(results);
+        else {
+          for (const r of results) {
+            if (r.ok) process.stdout.write(`ok ${r.file} (${r.kind})\n`);
+            else for (const d of r.diagnostics) process.stderr.write(`${renderDiagnostic(d)}\n`);
+          }
+        }
+        return results.every((r) => r.ok) ? exitCodes.ok : exitCodes.failure;
+      }),
+    );
+
+  policy
+    .command('explain')
+    .description('plain-language summary: what it can read, write, execute, reach, and what is asked')
+    .argument('<file>', 'policy or blueprint file')
+    .option('--json')
+    .action(
+      action(async (file: string, opts: { json?: boolean }) => {
+        const x = explainPolicy(await loadAnyPolicy(file));
+        if (opts.json) printJson(x);
+        else process.stdout.write(renderExplanation(x));
+      }),
+    );
+
+  policy
+    .command('schema')
+    .description('print the JSON Schema of policy files (for editors)')
+    .option('--kind <kind>', 'policy | preset | blueprint', 'policy')
+    .action(
+      action(async (opts: { kind: string }) => {
+        const kind = parseKind(opts.kind);
+        printJson(policyJsonSchema(kind === 'auto' ? 'policy' : kind));
+      }),
+    );
+
+  policy
+    .command('simulate')
+    .description('evaluate a recorded trace against a policy without running anything')
+    .requiredOption('--policy <file>', 'policy or blueprint file')
+    .requiredOption('--trace <file>', 'JSON lines of egress/exec events')
+    .option('--json')
+    .option('--fail-on-block', 'exit 1 when any event is blocked')
+    .action(
+      action(async (opts: { policy: string; trace: string; json?: boolean; failOnBlock?: boolean }) => {
+        const p = await loadAnyPolicy(opts.policy);
+        const sim = simulate(p, await readText(opts.trace));
+        if (opts.json) printJson(sim);
+        else {
+          for (const r of sim.results) {
+            const rule = r.rule ? ` [${r.rule}]` : '';
+            const line = `${opts.trace}:${r.line}: ${r.outcome.padEnd(7)} ${r.summary}${rule} — ${r.reason}${r.inspect ? ' (inspected per request)' : ''}\n`;
+            (r.outcome === 'ERROR' ? process.stderr : process.stdout).write(line);
+          }
+          const c = sim.counts;
+          process.stdout.write(`${c.ALLOWED} allowed, ${c.BLOCKED} blocked, ${c.ASK} asked, ${c.AUDIT} audited, ${c.ERROR} unreadable\n`);
+        }
+        if (sim.counts.ERROR > 0) return exitCodes.failure;
+        if (opts.failOnBlock && sim.counts.BLOCKED > 0) return exitCodes.failure;
+        return exitCodes.ok;
+      }),
+    );
+
+  policy
+    .command('learn')
+    .description('propose the smallest policy that would have allowed the recorded events')
+    .requiredOption('--events <file>', 'JSON lines of egress/exec events (e.g. from an audit-mode run)')
+    .option('--base <file>', 'start from this policy instead of the default one')
+    .option('-o, --output <file>', 'write the proposed policy here instead of stdout')
+    .option('--json')
+    .action(
+      action(async (opts: { events: string; base?: string; output?: string; json?: boolean }) => {
+        const base = opts.base ? await loadAnyPolicy(opts.base) : undefined;
+        const res = learn(await readText(opts.events), base);
+        for (const s of res.skipped) process.stderr.write(`${opts.events}:${s.line}: skipped: ${s.error}\n`);
+        if (opts.output) await writeFile(opts.output, res.yaml);
+        if (opts.json) printJson({ rules: res.rules, exec: res.exec, alreadyAllowed: res.alreadyAllowed, skipped: res.skipped, policy: res.policy });
+        else if (!opts.output) process.stdout.write(res.yaml);
+      }),
+    );
+
+  policy
+    .command('presets')
+    .description('list the shipped presets')
+    .option('--json')
+    .action(
+      action(async (opts: { json?: boolean }) => {
+        const list = await listPresets();
+        if (opts.json) printJson(list.map(({ name, description }) => ({ name, description })));
+        else for (const p of list) process.stdout.write(`${p.name.padEnd(18)} ${p.description}\n`);
+      }),
+    );
+
+  // ------------------------------------------------------------------ revision verbs
+  const sandboxOpt = (c: Command) => c.option('--sandbox <name>', 'sandbox whose policy to use');
+  const changeOpts = (c: Command) => c.option('--author <name>', 'recorded author (default: current user)').option('--reason <text>', 'recorded reason');
+
+  sandboxOpt(policy.command('get').description('print the current (or a given) revision'))
+    .option('--rev <n>', 'revision number')
+    .option('--json')
+    .action(
+      action(async (opts: { sandbox?: string; rev?: string; json?: boolean }) => {
+        const store = storeFor(opts.sandbox);
+        const r = await store.get(opts.rev === undefined ? undefined : revNumber(opts.rev));
+        if (!r) {
+          process.stderr.write(`nemoclaw: no policy revision${opts.rev ? ` ${opts.rev}` : ''} for sandbox ${opts.sandbox}\n`);
+          return exitCodes.failure;
+        }
+        if (opts.json) printJson({ meta: r.meta, policy: r.policy });
+        else process.stdout.write(r.text);
+      }),
+    );
+
+  changeOpts(sandboxOpt(policy.command('set').description('replace the policy (lists what it drops; needs --yes to drop anything)')))
+    .argument('<file>', 'policy or blueprint file')
+    .option('--yes', 'confirm dropping rules')
+    .option('--json')
+    .action(
+      action(async (file: string, opts: { sandbox?: string; yes?: boolean; json?: boolean; author?: string; reason?: string }) => {
+        const store = storeFor(opts.sandbox);
+        const text = await readText(file);
+        let body = text;
+        let source: string | undefined;
+        if (detectKind(text) === 'blueprint') {
+          // A blueprint's composed policy is stored, with the blueprint's digest as the source.
+          const bp = await loadBlueprint(file.includes('/') ? file : `./${file}`);
+          const { stringify } = await import('yaml');
+          body = `# from blueprint ${bp.spec.name} ${bp.spec.version} sha256:${bp.digest}\n${stringify(blueprintPolicy(bp), { lineWidth: 0 })}`;
+          source = `blueprint:${bp.spec.name}@sha256:${bp.digest}`;
+        } else parsePolicy(text, file);
+        const res = await store.set(body, { author: author(opts), reason: opts.reason ?? `set from ${file}`, confirm: opts.yes === true, ...(source ? { source } : {}) });
+        if (opts.json) printJson(res);
+        else {
+          if (res.dropped.length > 0) {
+            process.stdout.write(`${res.applied ? 'dropped' : 'would drop'}:\n${res.dropped.map((d) => `  - ${d}`).join('\n')}\n`);
+          }
+          if (res.applied) process.stdout.write(`revision ${res.meta?.rev} written\n`);
+          else process.stderr.write('nemoclaw: nothing written; re-run with --yes to drop the rules above\n');
+        }
+        return res.applied ? exitCodes.ok : exitCodes.failure;
+      }),
+    );
+
+  changeOpts(sandboxOpt(policy.command('add').description('merge presets, fragment files or one rule into the policy')))
+    .argument('[presets...]', 'preset names or preset files')
+    .option('--name <rule>', 'name of a single rule to add')
+    .option('--host <host>', 'host of the single rule')
+    .option('--port <port>', 'port of the single rule', '443')
+    .option('--binary <path>', 'calling program of the single rule (glob)')
+    .option('--access <access>', 'read-only | read-write | full (read-only/read-write inspect requests)')
+    .option('--deny', 'make the single rule a deny rule')
+    .option('--json')
+    .action(
+      action(
+        async (
+          presets: string[],
+          opts: { sandbox?: string; name?: string; host?: string; port: string; binary?: string; access?: string; deny?: boolean; json?: boolean; author?: string; reason?: string },
+        ) => {
+          const store = storeFor(opts.sandbox);
+          const fragment: Record<string, NetworkPolicy> = {};
+          const names: string[] = [];
+          for (const p of presets) {
+            const preset = await loadPreset(p);
+            names.push(preset.preset.name);
+            Object.assign(fragment, preset.network_policies);
+          }
+          if (opts.host !== undefined) {
+            if (!/^[0-9]+$/.test(opts.port)) throw new UsageError('--port must be a number');
+            const name = opts.name ?? `rule_${opts.host.replace(/[^A-Za-z0-9]+/g, '_')}_${opts.port}`;
+            const access = opts.access;
+            if (access !== undefined && access !== 'read-only' && access !== 'read-write' && access !== 'full') throw new UsageError('--access must be read-only, read-write or full');
+            const endpoint: NetworkPolicy['endpoints'][number] = { host: opts.host, port: Number(opts.port) };
+            if (access === 'read-only' || access === 'read-write') Object.assign(endpoint, { protocol: 'rest', access });
+            const rule: NetworkPolicy = { ...(opts.deny ? { action: 'deny' as const } : {}), endpoints: [endpoint], ...(opts.binary ? { binaries: [{ path: opts.binary }] } : {}) };
+            // Validate the single rule as a policy so errors come out positioned and worded like a file's.
+            const { stringify } = await import('yaml');
+            parsePolicy(stringify({ version: 1, network_policies: { [name]: rule } }), '<command line rule>');
+            fragment[name] = rule;
+            names.push(name);
+          }
+          if (names.length === 0) throw new UsageError('name at least one preset, or a rule with --host');
+          const res = await store.add(fragment, { author: author(opts), reason: opts.reason ?? `add ${names.join(', ')}`, source: presets.length ? `preset:${presets.join(',')}` : 'cli' });
+          if (opts.json) printJson(res);
+          else if (res.meta) process.stdout.write(`added ${res.added.join(', ')}; revision ${res.meta.rev} written\n`);
+          else process.stdout.write(`nothing to add (${res.unchanged.join(', ')} already present)\n`);
+        },
+      ),
+    );
+
+  changeOpts(sandboxOpt(policy.command('remove').description('remove rules (by rule name or preset name)')))
+    .argument('<names...>', 'rule names or preset names')
+    .option('--json')
+    .action(
+      action(async (names: string[], opts: { sandbox?: string; json?: boolean; author?: string; reason?: string }) => {
+        const store = storeFor(opts.sandbox);
+        const cur = await store.get();
+        const targets: string[] = [];
+        for (const n of names) {
+          if (cur?.policy.network_policies?.[n] !== undefined) targets.push(n);
+          else {
+            // Not a rule name: maybe a preset, whose rules are removed.
+            const preset = await loadPreset(n).catch(() => null);
+            if (preset) targets.push(...Object.keys(preset.network_policies));
+            else targets.push(n);
+          }
+        }
+        const res = await store.remove(targets, { author: author(opts), reason: opts.reason ?? `remove ${names.join(', ')}` });
+        if (opts.json) printJson(res);
+        else {
+          if (res.missing.length) process.stderr.write(`nemoclaw: not in the policy: ${res.missing.join(', ')}\n`);
+          if (res.meta) process.stdout.write(`removed ${res.removed.join(', ')}; revision ${res.meta.rev} written\n`);
+        }
+        return res.removed.length > 0 ? exitCodes.ok : exitCodes.failure;
+      }),
+    );
+
+  sandboxOpt(policy.command('diff').description('unified diff between two revisions (default: previous and current)'))
+    .argument('[from]', 'revision number')
+    .argument('[to]', 'revision number (default: current)')
+    .action(
+      action(async (from: string | undefined, to: string | undefined, opts: { sandbox?: string }) => {
+        const store = storeFor(opts.sandbox);
+        let a: number;
+        if (from === undefined) {
+          const h = await store.history();
+          if (h.length < 2) {
+            process.stdout.write('fewer than two revisions: nothing to compare\n');
+            return exitCodes.ok;
+          }
+          a = (h[h.length - 2] as { rev: number }).rev;
+        } else a = revNumber(from);
+        process.stdout.write(await store.diff(a, to === undefined ? undefined : revNumber(to)));
+      }),
+    );
+
+  changeOpts(sandboxOpt(policy.command('rollback').description('make an earlier revision current again (as a new revision)')))
+    .argument('<rev>', 'revision number')
+    .option('--json')
+    .action(
+      action(async (rev: string, opts: { sandbox?: string; json?: boolean; author?: string; reason?: string }) => {
+        const store = storeFor(opts.sandbox);
+        const meta = await store.rollback(revNumber(rev), { author: author(opts), ...(opts.reason ? { reason: opts.reason } : {}) });
+        if (opts.json) printJson(meta);
+        else process.stdout.write(`revision ${meta.rev} written (same text as revision ${rev})\n`);
+      }),
+    );
+
+  sandboxOpt(policy.command('history').description('list revisions with author, time and reason'))
+    .option('--json')
+    .action(
+      action(async (opts: { sandbox?: string; json?: boolean }) => {
+        const h = await storeFor(opts.sandbox).history();
+        if (opts.json) printJson(h);
+        else for (const m of h) process.stdout.write(`${String(m.rev).padStart(4)}  ${m.time}  ${m.author.padEnd(12)} ${m.reason}${m.source ? ` (${m.source})` : ''}\n`);
+      }),
+    );
+}
