@@ -1,7 +1,7 @@
 // The egress component's only public door: the per-sandbox proxy, the CA environment for the
 // sandbox, and the pieces other components and tests may use (address classification, the
 // request-head parser, the certificate builder).
-export { startEgressProxy, INFERENCE_HOST } from './proxy.ts';
+export { startEgressProxy, egressAuditRecord, INFERENCE_HOST } from './proxy.ts';
 export type {
   EgressProxy,
   EgressProxyOptions,

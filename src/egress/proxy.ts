@@ -20,6 +20,7 @@ import type { SecureContext } from 'node:tls';
 import { canonicalizeHost, decideEgress } from '../policy/index.ts';
 import type { EgressDecision, EgressRequest, EgressRuleSet } from '../policy/index.ts';
 import type { ApprovalQueue } from '../approvals/index.ts';
+import type { AppendOptions, AuditEventInput } from '../audit/index.ts';
 import { checkAddress } from './address.ts';
 import { LeafCache, caEnvironment, loadOrCreateCa } from './ca.ts';
 import { ChunkedDecoder, headerTokens, headerValue, parseAbsoluteTarget, parseAuthority, parseOriginTarget, parseRequestHead } from './http1.ts';
@@ -73,9 +74,35 @@ export interface EgressEvent {
   approval?: { id: string; by: { user: string; origin: string }; always: boolean; reason: string };
 }
 
-/** Audit log sink (src/audit's openAuditLog(...) fits). */
+/** Audit log sink: the AuditLog returned by src/audit's openAuditLog({home}) fits. */
 export interface AuditSink {
-  append(event: Record<string, unknown>, opts?: { durable?: boolean }): unknown;
+  append(event: AuditEventInput, opts?: AppendOptions): Promise<unknown>;
+}
+
+/** Maps a proxy event to an audit record (never query strings, headers or bodies). */
+export function egressAuditRecord(ev: EgressEvent): { event: AuditEventInput; durable: boolean } | null {
+  const denied = ev.type === 'egress_denied' || ev.type === 'binary_replaced' || ev.type === 'preamble_rejected' || ev.type === 'egress_closed_by_reload';
+  const kind: AuditEventInput['kind'] = ev.approval ? 'approval.decision' : denied ? 'egress.denied' : 'egress.allowed';
+  if (ev.type === 'egress_ask' || ev.type === 'egress_error') return null;
+  const event: AuditEventInput = { kind, activity: ev.type.replace(/^egress_/, ''), sandbox: ev.sandbox };
+  if (ev.binary !== null) event.binary = ev.binary;
+  if (ev.host !== null) event.target = `${ev.host}:${ev.port ?? ''}`;
+  const decision = ev.approval
+    ? `${ev.verdict === 'allow' ? 'allow' : 'deny'}_${ev.approval.reason === 'operator' ? (ev.approval.always ? 'always' : 'once') : ev.approval.reason}`
+    : (ev.verdict ?? undefined);
+  if (decision) event.decision = decision;
+  if (ev.rule) event.rule = ev.rule;
+  if (ev.approval) event.actor = { user: ev.approval.by.user };
+  event.severity = denied ? 'medium' : 'info';
+  const detail: Record<string, string | number | boolean | null> = { reason: ev.reason };
+  if (ev.method) detail.method = ev.method;
+  if (ev.path) detail.path = ev.path;
+  if (ev.address) detail.address = ev.address;
+  if (ev.pid !== null) detail.pid = ev.pid;
+  if (ev.scope) detail.scope = ev.scope;
+  if (ev.approval) detail.origin = ev.approval.by.origin;
+  event.detail = detail;
+  return { event, durable: denied || ev.approval !== undefined };
 }
 
 export interface InferenceRequest {
@@ -262,10 +289,13 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     opts.onEvent?.(ev);
     events.emit('event', ev);
     if (opts.audit) {
-      try {
-        opts.audit.append({ kind: 'egress', ...ev } as Record<string, unknown>, { durable: ev.type === 'egress_denied' || ev.type === 'binary_replaced' });
-      } catch {
-        // the audit component reports its own failures
+      const rec = egressAuditRecord(ev);
+      if (rec) {
+        try {
+          opts.audit.append(rec.event, { durable: rec.durable }).catch(() => {});
+        } catch {
+          // the audit component reports its own failures
+        }
       }
     }
   };
@@ -284,9 +314,8 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     const missing = req?.method
       ? `a rule allowing ${req.method} ${req.path ?? '/'} on ${hostPort}${t.binary ? ` for ${t.binary}` : ''}`
       : `an endpoint ${hostPort}${t.binary ? ` for binary ${t.binary}` : ' (caller unknown)'}`;
-    const hint = req?.method
-      ? `nemoclaw policy add --sandbox ${sandbox} --host ${target.host} --port ${target.port} --protocol rest --method ${req.method} --path '${req.path ?? '/'}'${t.binary ? ` --binary ${t.binary}` : ''}`
-      : `nemoclaw policy add --sandbox ${sandbox} --host ${target.host} --port ${target.port}${t.binary ? ` --binary ${t.binary}` : ''}`;
+    const access = req?.method === undefined ? null : ['GET', 'HEAD', 'OPTIONS'].includes(req.method) ? 'read-only' : ['POST', 'PUT', 'PATCH'].includes(req.method) ? 'read-write' : 'full';
+    const hint = `nemoclaw policy add --sandbox ${sandbox} --name allow_${target.host.replace(/[^A-Za-z0-9_]/g, '_')}_${target.port} --host ${target.host} --port ${target.port}${t.binary ? ` --binary ${t.binary}` : ''}${access ? ` --access ${access}` : ''}`;
     return new Refusal(403, {
       error,
       host: target.host,

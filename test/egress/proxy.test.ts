@@ -399,3 +399,36 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
+
+describe('audit sink', () => {
+  it('writes denials and approvals into the real hash-chained audit log, which then verifies', async () => {
+    const { openAuditLog, verifyAudit } = await import('../../src/audit/index.ts');
+    const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const home = mkdtempSync(join(tmpdir(), 'nc-egress-audit-'));
+    const log = await openAuditLog({ home, aggregateDenials: false, heartbeatMs: 0 });
+    const fx = await startProxy(rulesFrom(policy(origin)), origin, { audit: log });
+    try {
+      expect((await forward(fx.proxy.socketPath, `http://denied.test:${origin.httpPort}/secret?token=abc`)).status).toBe(403);
+      expect((await forward(fx.proxy.socketPath, `http://api.test:${origin.httpPort}/ok`)).status).toBe(200);
+    } finally {
+      await fx.close();
+      await log.close();
+    }
+    const texts: string[] = [];
+    const walk = (d: string): void => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(d, e.name));
+        else texts.push(readFileSync(join(d, e.name), 'latin1'));
+      }
+    };
+    walk(home);
+    const all = texts.join('\n');
+    expect(all).toContain('denied.test:');
+    expect(all).toContain('egress.denied');
+    expect(all).not.toContain('token=abc');
+    expect((await verifyAudit({ home })).status).toEqual({ kind: 'ok' });
+    rmSync(home, { recursive: true, force: true });
+  });
+});
