@@ -1,0 +1,137 @@
+/* pid 1 of the sandbox: finishes the namespaces, builds the filesystem view, hands the proxy
+ * listener to the monitor, forks the workload, reaps, forwards signals. Its exit tears the
+ * whole pid namespace down, so it never outlives the workload nor the monitor. */
+#include "sandbox.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+void workload_main(struct setup *s) __attribute__((noreturn));
+
+/* getppid() is 0 for a pid-ns init whoever the parent is, so the death re-check after
+ * PR_SET_PDEATHSIG looks at the channel instead: the monitor's end closes when it dies. */
+static void monitor_alive_or_exit(int chan)
+{
+    struct pollfd p = {chan, POLLIN, 0};
+    if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR)))
+        _exit(EXIT_SETUP);
+}
+
+static int make_listener(void)
+{
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (l < 0)
+        child_fail("proxy listener socket", errno);
+    int one = 1;
+    if (setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0)
+        child_fail("proxy listener setsockopt", errno);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(PROXY_PORT);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(l, (struct sockaddr *)&a, sizeof a) < 0)
+        child_fail("proxy listener bind 127.0.0.1:3128", errno);
+    if (listen(l, 128) < 0)
+        child_fail("proxy listener listen", errno);
+    return l;
+}
+
+int ns_init_main(void *arg)
+{
+    struct setup *s = arg;
+    child_set_chan(s->chan);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+        child_fail("init prctl(PDEATHSIG)", errno);
+    char go = 0;
+    ssize_t r;
+    do
+        r = read(s->go_fd, &go, 1);
+    while (r < 0 && errno == EINTR);
+    if (r != 1 || go != 'G')
+        _exit(EXIT_SETUP); /* the monitor is gone or gave up; it already said why */
+    close(s->go_fd);
+
+    if (!s->rootless) {
+        /* Root mode: our host creds are uid 0, unmapped in this userns; become the mapped
+         * workload id so files we create on tmpfs are representable, keeping our userns caps. */
+        if (prctl(PR_SET_KEEPCAPS, 1) < 0)
+            child_fail("init prctl(KEEPCAPS)", errno);
+        if (setgroups(0, NULL) < 0)
+            child_fail("init setgroups", errno);
+        if (setresgid(s->cfg->gid, s->cfg->gid, s->cfg->gid) < 0)
+            child_fail("init setresgid", errno);
+        if (setresuid(s->cfg->uid, s->cfg->uid, s->cfg->uid) < 0)
+            child_fail("init setresuid", errno);
+        /* A credential change clears the death signal: set it again and re-check. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+            child_fail("init prctl(PDEATHSIG)", errno);
+        monitor_alive_or_exit(s->chan);
+    }
+    /* The workload shares our uid in rootless mode: keep it from reading our memory. */
+    if (prctl(PR_SET_DUMPABLE, 0) < 0)
+        child_fail("init prctl(DUMPABLE)", errno);
+    /* After the monitor moved us into the cgroup leaf, so the leaf is the namespace root. */
+    if (unshare(CLONE_NEWCGROUP) < 0)
+        child_fail("unshare(CLONE_NEWCGROUP)", errno);
+    if (sethostname(s->cfg->hostname, strlen(s->cfg->hostname)) < 0)
+        child_fail("sethostname", errno);
+    if (ns_lo_up() < 0)
+        child_fail("bring up lo", errno);
+    int listener = make_listener();
+
+    mounts_build(s);
+
+    int tcp = open("/proc/self/net/tcp", O_RDONLY | O_CLOEXEC);
+    if (tcp < 0)
+        child_fail("open /proc/self/net/tcp", errno);
+    int fds[2] = {listener, tcp};
+    if (chan_send(s->chan, MSG_NETFDS, NULL, 0, fds, 2) < 0)
+        child_fail("send listener to monitor", errno);
+    close(listener);
+    close(tcp);
+
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, NULL);
+    pid_t w = fork();
+    if (w < 0)
+        child_fail("fork workload", errno);
+    if (w == 0)
+        workload_main(s);
+    if (s->tty_slave >= 0)
+        close(s->tty_slave);
+
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&all, &si);
+        if (sig < 0)
+            continue;
+        if (sig == SIGCHLD) {
+            int st;
+            pid_t p;
+            while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+                if (p == w) {
+                    chan_send(s->chan, MSG_STATUS, &st, sizeof st, NULL, 0);
+                    _exit(0);
+                }
+            }
+            continue;
+        }
+        if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT || sig == SIGUSR1 ||
+            sig == SIGUSR2 || sig == SIGWINCH || sig == SIGCONT)
+            kill(w, sig);
+    }
+}

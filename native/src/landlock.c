@@ -1,0 +1,181 @@
+/* Landlock at the highest ABI the kernel offers. Debian 12's UAPI header stops at ABI 2, so the
+ * constants and structs for ABI 1-7 are spelled out here (values from the kernel UAPI). */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define LL_CREATE_RULESET_VERSION (1U << 0)
+#define LL_RULE_PATH_BENEATH 1
+#define LL_RULE_NET_PORT 2
+
+#define LL_FS_EXECUTE (1ULL << 0)
+#define LL_FS_WRITE_FILE (1ULL << 1)
+#define LL_FS_READ_FILE (1ULL << 2)
+#define LL_FS_READ_DIR (1ULL << 3)
+#define LL_FS_REMOVE_DIR (1ULL << 4)
+#define LL_FS_REMOVE_FILE (1ULL << 5)
+#define LL_FS_MAKE_CHAR (1ULL << 6)
+#define LL_FS_MAKE_DIR (1ULL << 7)
+#define LL_FS_MAKE_REG (1ULL << 8)
+#define LL_FS_MAKE_SOCK (1ULL << 9)
+#define LL_FS_MAKE_FIFO (1ULL << 10)
+#define LL_FS_MAKE_BLOCK (1ULL << 11)
+#define LL_FS_MAKE_SYM (1ULL << 12)
+#define LL_FS_REFER (1ULL << 13)    /* ABI 2 */
+#define LL_FS_TRUNCATE (1ULL << 14) /* ABI 3 */
+#define LL_FS_IOCTL_DEV (1ULL << 15) /* ABI 5 */
+
+#define LL_NET_BIND_TCP (1ULL << 0)    /* ABI 4 */
+#define LL_NET_CONNECT_TCP (1ULL << 1) /* ABI 4 */
+
+#define LL_SCOPE_ABSTRACT_UNIX (1ULL << 0) /* ABI 6 */
+#define LL_SCOPE_SIGNAL (1ULL << 1)        /* ABI 6 */
+
+struct ll_ruleset_attr {
+    uint64_t handled_access_fs;
+    uint64_t handled_access_net;
+    uint64_t scoped;
+};
+
+struct ll_path_beneath_attr {
+    uint64_t allowed_access;
+    int32_t parent_fd;
+} __attribute__((packed));
+
+struct ll_net_port_attr {
+    uint64_t allowed_access;
+    uint64_t port;
+};
+
+#ifndef SYS_landlock_create_ruleset
+#define SYS_landlock_create_ruleset 444
+#define SYS_landlock_add_rule 445
+#define SYS_landlock_restrict_self 446
+#endif
+
+#define FILE_RIGHTS (LL_FS_EXECUTE | LL_FS_WRITE_FILE | LL_FS_READ_FILE | LL_FS_TRUNCATE | LL_FS_IOCTL_DEV)
+
+int landlock_abi(void)
+{
+    long v = syscall(SYS_landlock_create_ruleset, NULL, 0, LL_CREATE_RULESET_VERSION);
+    return v < 0 ? 0 : (int)v;
+}
+
+static uint64_t fs_for_abi(int abi)
+{
+    uint64_t r = (LL_FS_MAKE_SYM << 1) - 1;
+    if (abi >= 2)
+        r |= LL_FS_REFER;
+    if (abi >= 3)
+        r |= LL_FS_TRUNCATE;
+    if (abi >= 5)
+        r |= LL_FS_IOCTL_DEV;
+    return r;
+}
+
+static void degrade(struct ll_result *r, const char *what)
+{
+    size_t n = strlen(r->degraded);
+    snprintf(r->degraded + n, sizeof r->degraded - n, "%s\"%s\"", n ? "," : "", what);
+}
+
+static void add_path(int rs, const char *path, uint64_t rights, uint64_t handled, int missing_ok)
+{
+    int fd = open(path, O_PATH | O_CLOEXEC);
+    if (fd < 0) {
+        if (missing_ok && (errno == ENOENT || errno == ENOTDIR))
+            return;
+        child_fail("landlock open rule path", errno);
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        child_fail("landlock fstat rule path", errno);
+    /* Directory-only rights on a file make the rule invalid; keep what applies to files. */
+    if (!S_ISDIR(st.st_mode))
+        rights &= FILE_RIGHTS;
+    struct ll_path_beneath_attr pb = {rights & handled, fd};
+    if (pb.allowed_access && syscall(SYS_landlock_add_rule, rs, LL_RULE_PATH_BENEATH, &pb, 0) < 0)
+        child_fail("landlock_add_rule(path)", errno);
+    close(fd);
+}
+
+static void add_port(int rs, uint64_t right, uint16_t port)
+{
+    struct ll_net_port_attr np = {right, port};
+    if (syscall(SYS_landlock_add_rule, rs, LL_RULE_NET_PORT, &np, 0) < 0)
+        child_fail("landlock_add_rule(port)", errno);
+}
+
+/* Called in the workload after pivot_root, so paths are those of the sandbox view. */
+void landlock_apply(struct config *c, struct ll_result *r)
+{
+    memset(r, 0, sizeof *r);
+    int abi = landlock_abi();
+    r->abi = abi;
+    if (c->landlock_hard && abi < 6)
+        child_fail(abi ? "landlock: ABI < 6 (network rules and scoping need 4 and 6)" : "landlock: not available",
+                   abi ? EOPNOTSUPP : ENOSYS);
+    if (abi < 1) {
+        degrade(r, "landlock");
+        return;
+    }
+    uint64_t fs = fs_for_abi(abi);
+    struct ll_ruleset_attr ra = {0};
+    ra.handled_access_fs = fs;
+    if (abi < 2)
+        degrade(r, "landlock_refer");
+    if (abi < 3)
+        degrade(r, "landlock_truncate");
+    if (abi >= 4)
+        ra.handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
+    else
+        degrade(r, "landlock_net");
+    if (abi < 5)
+        degrade(r, "landlock_ioctl_dev");
+    if (abi >= 6)
+        ra.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;
+    else
+        degrade(r, "landlock_scope");
+    size_t sz = abi >= 6 ? sizeof ra : abi >= 4 ? 16 : 8;
+    int rs = (int)syscall(SYS_landlock_create_ruleset, &ra, sz, 0);
+    if (rs < 0)
+        child_fail("landlock_create_ruleset", errno);
+
+    const uint64_t RX = LL_FS_READ_FILE | LL_FS_READ_DIR | LL_FS_EXECUTE;
+    const uint64_t RW = fs;
+    for (int i = 0; i < c->ro.n; i++)
+        add_path(rs, c->ro.v[i], RX, fs, 1);
+    for (int i = 0; i < c->rw.n; i++)
+        add_path(rs, c->rw.v[i], RW, fs, 1);
+    if (c->workspace)
+        add_path(rs, c->workspace, RW, fs, 0);
+    add_path(rs, "/home/sandbox", RW, fs, 0);
+    add_path(rs, "/tmp", RW, fs, 0);
+    add_path(rs, "/var/tmp", RW, fs, 0);
+    add_path(rs, "/dev/shm", RW & ~LL_FS_EXECUTE, fs, 0);
+    add_path(rs, "/dev", LL_FS_READ_FILE | LL_FS_WRITE_FILE | LL_FS_READ_DIR | LL_FS_TRUNCATE | LL_FS_IOCTL_DEV, fs, 0);
+    add_path(rs, "/proc", LL_FS_READ_FILE | LL_FS_READ_DIR, fs, 0);
+
+    if (abi >= 4) {
+        add_port(rs, LL_NET_CONNECT_TCP, PROXY_PORT);
+        for (int i = 0; i < c->tcp_connect.n; i++)
+            add_port(rs, LL_NET_CONNECT_TCP, c->tcp_connect.v[i]);
+        for (int i = 0; i < c->tcp_bind.n; i++)
+            add_port(rs, LL_NET_BIND_TCP, c->tcp_bind.v[i]);
+        r->net = 1;
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        child_fail("prctl(NO_NEW_PRIVS)", errno);
+    if (syscall(SYS_landlock_restrict_self, rs, 0) < 0)
+        child_fail("landlock_restrict_self", errno);
+    close(rs);
+    r->fs_handled = fs;
+    r->scoped_signal = r->scoped_abstract = abi >= 6;
+}

@@ -1,0 +1,177 @@
+/* nemoclaw-sandbox: the monitor process. Prepares what must be done from outside (cgroup leaf,
+ * idmapped workspace, id maps), clones the sandbox's init and then runs the monitor loop. */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+struct config g_cfg;
+
+static struct cgroup_state cg;
+
+static void check_fd(int fd, const char *step)
+{
+    if (fd >= 0 && fcntl(fd, F_GETFD) < 0)
+        die_setup(step, errno);
+}
+
+/* Root mode: only we (root in the initial userns) may create an idmapped mount. */
+static int workspace_tree(struct config *c, uid_t host_uid, gid_t host_gid)
+{
+    struct open_how how = {0};
+    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    int fd = (int)syscall(SYS_openat2, AT_FDCWD, c->workspace, &how, sizeof how);
+    if (fd < 0)
+        die_setup("open workspace (openat2 RESOLVE_NO_SYMLINKS)", errno);
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        die_setup("stat workspace", errno);
+    close(fd);
+    int userns = -1;
+    if (st.st_uid != host_uid || st.st_gid != host_gid) {
+        userns = ns_make_idmap_userns(st.st_uid, st.st_gid, host_uid, host_gid);
+        if (userns < 0)
+            die_setup("idmap user namespace for workspace", errno);
+    }
+    int tree = mounts_open_workspace_tree(c->workspace, userns);
+    if (tree < 0)
+        die_setup(userns >= 0 ? "idmapped workspace mount (mount_setattr MOUNT_ATTR_IDMAP)" : "workspace mount", errno);
+    if (userns >= 0)
+        close(userns);
+    return tree;
+}
+
+int main(int argc, char **argv)
+{
+    struct config *c = &g_cfg;
+    cli_parse(argc, argv, c);
+    check_fd(c->events_fd, "--events-fd");
+    ev_init(c->events_fd);
+    check_fd(c->control_fd, "--control-fd");
+    if (c->events_fd >= 0)
+        fcntl(c->events_fd, F_SETFD, FD_CLOEXEC);
+    if (c->control_fd >= 0)
+        fcntl(c->control_fd, F_SETFD, FD_CLOEXEC);
+    if (seccomp_prepare(c) < 0)
+        die_setup("syscall names", EINVAL);
+    signal(SIGPIPE, SIG_IGN);
+
+    pid_t parent = getppid();
+    if (c->die_with_parent) {
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+            die_setup("prctl(PDEATHSIG)", errno);
+        if (getppid() != parent)
+            die_setup("parent exited during start-up", ESRCH);
+    }
+
+    struct setup s = {0};
+    s.cfg = c;
+    s.ws_tree_fd = -1;
+    s.tty_slave = -1;
+    s.rootless = geteuid() != 0;
+    s.host_uid = s.rootless ? getuid() : c->host_uid;
+    s.host_gid = s.rootless ? getgid() : (gid_t)c->host_uid;
+
+    char degraded_cg[64] = "";
+    cgroup_setup(c, &cg, degraded_cg, sizeof degraded_cg);
+
+    if (c->workspace && !s.rootless)
+        s.ws_tree_fd = workspace_tree(c, s.host_uid, s.host_gid);
+
+    int chan[2], go[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0)
+        die_setup("socketpair", errno);
+    int one = 1;
+    /* The kernel then tells us the workload's host pid with each message. */
+    if (setsockopt(chan[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0)
+        die_setup("setsockopt(SO_PASSCRED)", errno);
+    if (pipe2(go, O_CLOEXEC) < 0)
+        die_setup("pipe2", errno);
+    int master = -1;
+    if (c->tty) {
+        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0)
+            die_setup("open pty", errno);
+        s.tty_slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+        if (s.tty_slave < 0)
+            die_setup("open pty peer", errno);
+        struct winsize ws;
+        if (isatty(0) && ioctl(0, TIOCGWINSZ, &ws) == 0)
+            ioctl(master, TIOCSWINSZ, &ws);
+    }
+    s.chan = chan[1];
+    s.go_fd = go[0];
+
+    /* Signals the monitor forwards arrive through its signalfd, so block them before cloning;
+     * the workload unblocks everything before exec. */
+    sigset_t ss;
+    sigemptyset(&ss);
+    int fwd[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+    for (int i = 0; i < 7; i++)
+        sigaddset(&ss, fwd[i]);
+    sigprocmask(SIG_BLOCK, &ss, NULL);
+
+    fflush(NULL);
+    long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+    pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
+    if (pid < 0)
+        die_setup("clone(CLONE_NEWUSER|NEWNS|NEWPID|NEWNET|NEWIPC|NEWUTS)", errno);
+    if (pid == 0) {
+        close(chan[0]);
+        close(go[1]);
+        if (master >= 0)
+            close(master);
+        if (c->events_fd >= 0)
+            close(c->events_fd);
+        if (c->control_fd >= 0)
+            close(c->control_fd);
+        _exit(ns_init_main(&s));
+    }
+    close(chan[1]);
+    close(go[0]);
+    if (s.tty_slave >= 0)
+        close(s.tty_slave);
+    if (s.ws_tree_fd >= 0)
+        close(s.ws_tree_fd);
+    int pidfd = pidfd_open(pid, 0);
+    if (pidfd < 0) {
+        kill(pid, SIGKILL);
+        die_setup("pidfd_open", errno);
+    }
+    if (ns_write_maps(pid, &s) < 0) {
+        int e = errno;
+        kill(pid, SIGKILL);
+        die_setup("write uid/gid maps", e);
+    }
+    if (cg.version && cgroup_attach(&cg, pid) < 0) {
+        int e = errno;
+        kill(pid, SIGKILL);
+        cgroup_cleanup(&cg);
+        die_setup("attach to cgroup", e);
+    }
+    if (write(go[1], "G", 1) != 1) {
+        int e = errno;
+        kill(pid, SIGKILL);
+        die_setup("start init", e);
+    }
+    close(go[1]);
+    int code = monitor_run(&s, pid, pidfd, chan[0], master, &cg, degraded_cg);
+    cgroup_cleanup(&cg);
+    return code;
+}

@@ -1,0 +1,306 @@
+/* The sandbox's one way out: connections to 127.0.0.1:3128 inside the sandbox's netns are
+ * accepted here, outside, and relayed to the supervisor's proxy socket behind a preamble line
+ * naming the calling process. The caller is found from kernel tables (the netns's
+ * /proc/net/tcp inode and /proc/<pid>/fd), never from anything the caller says. */
+#include "sandbox.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define MAX_CONN 64
+#define BUF 65536
+
+struct conn {
+    int c, p;
+    char c2p[BUF], p2c[BUF];
+    size_t c2p_len, c2p_off, p2c_len, p2c_off;
+    int c_eof, p_eof, closed_w_p, closed_w_c;
+    int ci, pi; /* pollfd slots this round */
+};
+
+static struct conn *conns[MAX_CONN];
+static int lfd = -1, tcpfd = -1;
+static char netns[64];
+static const char *sandbox_id, *proxy_path;
+
+static struct {
+    dev_t dev;
+    ino_t ino;
+    struct timespec mtime;
+    off_t size;
+    char hex[65];
+} cache[16];
+static int ncache;
+
+void relay_setup(int listen_fd, int tcp_fd, const char *ns_id, const char *id, const char *proxy)
+{
+    lfd = listen_fd;
+    tcpfd = tcp_fd;
+    snprintf(netns, sizeof netns, "%s", ns_id);
+    sandbox_id = id;
+    proxy_path = proxy;
+    fcntl(lfd, F_SETFL, O_NONBLOCK);
+}
+
+int relay_listen_fd(void) { return lfd; }
+
+static unsigned long find_inode(unsigned port, unsigned *uid)
+{
+    static char buf[1 << 20];
+    size_t o = 0;
+    if (lseek(tcpfd, 0, SEEK_SET) < 0)
+        return 0;
+    for (;;) {
+        ssize_t r = read(tcpfd, buf + o, sizeof buf - 1 - o);
+        if (r <= 0)
+            break;
+        o += (size_t)r;
+        if (o >= sizeof buf - 1)
+            break;
+    }
+    buf[o] = 0;
+    char *save;
+    for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        unsigned la, lp, ra, rp, st, u;
+        unsigned long ino;
+        if (sscanf(l, " %*d: %8X:%4X %8X:%4X %2X %*X:%*X %*X:%*X %*X %u %*d %lu", &la, &lp, &ra, &rp, &st, &u, &ino) == 7 &&
+            lp == port && rp == PROXY_PORT) {
+            *uid = u;
+            return ino;
+        }
+    }
+    return 0;
+}
+
+static pid_t find_owner(unsigned long ino)
+{
+    char want[64];
+    snprintf(want, sizeof want, "socket:[%lu]", ino);
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    pid_t found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d))) {
+        if (!isdigit((unsigned char)e->d_name[0]))
+            continue;
+        char p[300], l[128];
+        snprintf(p, sizeof p, "/proc/%s/ns/net", e->d_name);
+        ssize_t n = readlink(p, l, sizeof l - 1);
+        if (n <= 0)
+            continue;
+        l[n] = 0;
+        if (strcmp(l, netns))
+            continue;
+        snprintf(p, sizeof p, "/proc/%s/fd", e->d_name);
+        DIR *fdd = opendir(p);
+        if (!fdd)
+            continue;
+        struct dirent *f;
+        while ((f = readdir(fdd))) {
+            char fp[600];
+            snprintf(fp, sizeof fp, "/proc/%s/fd/%s", e->d_name, f->d_name);
+            n = readlink(fp, l, sizeof l - 1);
+            if (n <= 0)
+                continue;
+            l[n] = 0;
+            if (!strcmp(l, want)) {
+                found = atoi(e->d_name);
+                break;
+            }
+        }
+        closedir(fdd);
+    }
+    closedir(d);
+    return found;
+}
+
+/* Big binaries (node is ~100 MB) are hashed once per inode+mtime, not once per connection. */
+static int exe_sha(pid_t pid, char hex[65])
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/exe", (int)pid);
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        close(fd);
+        return -1;
+    }
+    for (int i = 0; i < ncache; i++)
+        if (cache[i].dev == st.st_dev && cache[i].ino == st.st_ino && cache[i].size == st.st_size &&
+            cache[i].mtime.tv_sec == st.st_mtim.tv_sec && cache[i].mtime.tv_nsec == st.st_mtim.tv_nsec) {
+            memcpy(hex, cache[i].hex, 65);
+            close(fd);
+            return 0;
+        }
+    int r = sha256_fd(fd, hex);
+    close(fd);
+    if (r == 0) {
+        int slot = ncache < 16 ? ncache++ : (int)(st.st_ino % 16);
+        cache[slot].dev = st.st_dev;
+        cache[slot].ino = st.st_ino;
+        cache[slot].size = st.st_size;
+        cache[slot].mtime = st.st_mtim;
+        memcpy(cache[slot].hex, hex, 65);
+    }
+    return r;
+}
+
+static void conn_free(struct conn *k)
+{
+    if (k->c >= 0)
+        close(k->c);
+    if (k->p >= 0)
+        close(k->p);
+    free(k);
+}
+
+void relay_accept(void)
+{
+    for (int loops = 0; loops < 16; loops++) {
+        struct sockaddr_in peer;
+        socklen_t pl = sizeof peer;
+        int c = accept4(lfd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (c < 0)
+            return;
+        unsigned port = ntohs(peer.sin_port), uid = 0;
+        unsigned long ino = find_inode(port, &uid);
+        pid_t pid = ino ? find_owner(ino) : 0;
+        char exe[4096] = "", hex[65] = "", qexe[8300], qid[600], qhex[80];
+        int have_exe = 0, have_hex = 0;
+        if (pid) {
+            char p[64];
+            snprintf(p, sizeof p, "/proc/%d/exe", (int)pid);
+            ssize_t n = readlink(p, exe, sizeof exe - 1);
+            if (n > 0) {
+                exe[n] = 0;
+                have_exe = 1;
+            }
+            have_hex = exe_sha(pid, hex) == 0;
+        }
+        json_str(qexe, sizeof qexe, have_exe ? exe : NULL);
+        json_str(qhex, sizeof qhex, have_hex ? hex : NULL);
+        int slot = -1;
+        for (int i = 0; i < MAX_CONN; i++)
+            if (!conns[i]) {
+                slot = i;
+                break;
+            }
+        const char *refuse = !proxy_path ? "no proxy configured" : slot < 0 ? "too many connections" : NULL;
+        int p = -1;
+        if (!refuse) {
+            p = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            struct sockaddr_un ua = {0};
+            ua.sun_family = AF_UNIX;
+            snprintf(ua.sun_path, sizeof ua.sun_path, "%s", proxy_path);
+            if (p < 0 || connect(p, (struct sockaddr *)&ua, sizeof ua) < 0) {
+                refuse = "proxy unreachable";
+                if (p >= 0)
+                    close(p);
+                p = -1;
+            }
+        }
+        if (refuse) {
+            close(c);
+            ev_emit("{\"type\":\"egress_refused\",\"pid\":%d,\"exe\":%s,\"reason\":\"%s\"}", (int)pid, qexe, refuse);
+            continue;
+        }
+        fcntl(p, F_SETFL, O_NONBLOCK);
+        struct conn *k = calloc(1, sizeof *k);
+        if (!k) {
+            close(c);
+            close(p);
+            continue;
+        }
+        k->c = c;
+        k->p = p;
+        json_str(qid, sizeof qid, sandbox_id);
+        int n = snprintf(k->c2p, sizeof k->c2p, "NEMOCLAW/1 {\"sandbox\":%s,\"pid\":%d,\"exe\":%s,\"sha256\":%s,\"uid\":%u}\n",
+                         qid, (int)pid, qexe, qhex, uid);
+        k->c2p_len = n > 0 && n < BUF ? (size_t)n : 0;
+        conns[slot] = k;
+        ev_emit("{\"type\":\"egress_connection\",\"pid\":%d,\"exe\":%s,\"sha256\":%s,\"port\":%u}", (int)pid, qexe, qhex, port);
+    }
+}
+
+int relay_fill(struct pollfd *pf, int n, int max)
+{
+    for (int i = 0; i < MAX_CONN && n + 2 <= max; i++) {
+        struct conn *k = conns[i];
+        if (!k)
+            continue;
+        short ce = 0, pe = 0;
+        if (!k->c_eof && k->c2p_len == 0)
+            ce |= POLLIN;
+        if (k->p2c_len > k->p2c_off)
+            ce |= POLLOUT;
+        if (!k->p_eof && k->p2c_len == 0)
+            pe |= POLLIN;
+        if (k->c2p_len > k->c2p_off)
+            pe |= POLLOUT;
+        k->ci = n;
+        pf[n++] = (struct pollfd){k->c, ce, 0};
+        k->pi = n;
+        pf[n++] = (struct pollfd){k->p, pe, 0};
+    }
+    return n;
+}
+
+/* One direction: returns -1 when the connection must be torn down. */
+static int pump(int from, int to, char *buf, size_t *len, size_t *off, int *eof, int *wclosed, short rev_from, short rev_to)
+{
+    if ((rev_from & (POLLIN | POLLHUP | POLLERR)) && *len == 0 && !*eof) {
+        ssize_t r = read(from, buf, BUF);
+        if (r > 0)
+            *len = (size_t)r, *off = 0;
+        else if (r == 0 || (errno != EAGAIN && errno != EINTR))
+            *eof = 1;
+    }
+    if (*len > *off && (rev_to & (POLLOUT | POLLERR | POLLHUP))) {
+        ssize_t w = send(to, buf + *off, *len - *off, MSG_NOSIGNAL);
+        if (w > 0)
+            *off += (size_t)w;
+        else if (w < 0 && errno != EAGAIN && errno != EINTR)
+            return -1;
+        if (*off == *len)
+            *len = *off = 0;
+    }
+    if (*eof && *len == 0 && !*wclosed) {
+        shutdown(to, SHUT_WR);
+        *wclosed = 1;
+    }
+    return 0;
+}
+
+void relay_handle(struct pollfd *pf)
+{
+    for (int i = 0; i < MAX_CONN; i++) {
+        struct conn *k = conns[i];
+        if (!k || !k->ci)
+            continue;
+        short cr = pf[k->ci].revents, pr = pf[k->pi].revents;
+        k->ci = k->pi = 0;
+        if (!cr && !pr)
+            continue;
+        int bad = pump(k->c, k->p, k->c2p, &k->c2p_len, &k->c2p_off, &k->c_eof, &k->closed_w_p, cr, pr) < 0 ||
+                  pump(k->p, k->c, k->p2c, &k->p2c_len, &k->p2c_off, &k->p_eof, &k->closed_w_c, pr, cr) < 0;
+        if (bad || (k->c_eof && k->p_eof && !k->c2p_len && !k->p2c_len)) {
+            conn_free(k);
+            conns[i] = NULL;
+        }
+    }
+}

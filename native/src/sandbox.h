@@ -1,0 +1,142 @@
+/* Shared declarations of the nemoclaw-sandbox helper. See ../PROTOCOL.md for the interface. */
+#ifndef NEMOCLAW_SANDBOX_H
+#define NEMOCLAW_SANDBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define EXIT_SETUP 125
+#define PROXY_PORT 3128
+/* Host uid/gid the workload gets when the helper runs as root (documented in PROTOCOL.md). */
+#define ROOT_MODE_HOST_ID 64000
+#define MAX_LIST 256
+
+struct strlist {
+    const char *v[MAX_LIST];
+    int n;
+};
+
+struct portlist {
+    uint16_t v[MAX_LIST];
+    int n;
+};
+
+struct config {
+    struct strlist ro, rw, env, exec_allow, deny_syscall, log_syscall;
+    struct portlist tcp_bind, tcp_connect;
+    const char *workspace, *home, *proxy_socket, *hostname, *sandbox_id;
+    uid_t uid;
+    gid_t gid;
+    uid_t host_uid; /* root mode only */
+    int landlock_hard;
+    int exec_unmatched; /* EXEC_ALLOW/ASK/DENY */
+    long long nofile, fsize, nproc, memory, pids, cpu, wall_ms, ask_timeout_ms;
+    int events_fd, control_fd;
+    int tty;
+    int die_with_parent;
+    char **argv; /* CMD ARGS..., NULL-terminated */
+};
+
+enum { EXEC_ALLOW, EXEC_ASK, EXEC_DENY };
+
+/* Messages on the SOCK_SEQPACKET channel from init/workload to the monitor. */
+enum {
+    MSG_NETFDS = 'N',   /* init: listener + /proc/net/tcp fds */
+    MSG_READY = 'R',    /* workload: enforcement JSON fragments + notify fd */
+    MSG_FAIL = 'F',     /* init/workload: step\0errno */
+    MSG_STATUS = 'W',   /* init: workload's wait status */
+    MSG_EXECFAIL = 'X', /* workload: execve errno */
+};
+
+/* Everything the sandbox side needs, prepared before clone(). */
+struct setup {
+    struct config *cfg;
+    int chan;           /* child end of the seqpacket channel */
+    int go_fd;          /* read end: monitor says maps and cgroup are in place */
+    int ws_tree_fd;     /* detached (maybe idmapped) workspace mount, root mode; -1 otherwise */
+    int tty_slave;      /* -1 without --tty */
+    int rootless;       /* helper is not root: unprivileged user namespace */
+    uid_t host_uid;
+    gid_t host_gid;
+};
+
+extern struct config g_cfg;
+
+/* cli.c */
+int cli_parse(int argc, char **argv, struct config *cfg);
+
+/* events.c */
+void ev_init(int fd);
+void ev_emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void json_str(char *out, size_t outsz, const char *s); /* writes a quoted JSON string or null */
+void die_setup(const char *step, int err) __attribute__((noreturn));
+void child_fail(const char *step, int err) __attribute__((noreturn));
+void child_set_chan(int fd);
+int chan_send(int chan, char type, const void *data, size_t len, const int *fds, int nfds);
+ssize_t chan_recv(int chan, char *buf, size_t len, int *fds, int *nfds, pid_t *sender);
+
+/* namespaces.c */
+int ns_init_main(void *arg);
+int ns_write_maps(pid_t pid, struct setup *s);
+int ns_make_idmap_userns(uid_t inside_uid, gid_t inside_gid, uid_t out_uid, gid_t out_gid);
+int ns_lo_up(void);
+
+/* mounts.c */
+int mounts_open_workspace_tree(const char *path, int idmap_userns);
+void mounts_build(struct setup *s);
+extern struct strlist g_skipped;
+
+/* landlock.c */
+struct ll_result {
+    int abi;
+    unsigned long long fs_handled;
+    int net, scoped_signal, scoped_abstract;
+    char degraded[512];
+};
+void landlock_apply(struct config *cfg, struct ll_result *r);
+int landlock_abi(void);
+
+/* seccomp.c */
+int seccomp_apply(struct config *cfg, int *notify_fd);
+const char *seccomp_name(int nr, char *buf, size_t len);
+int seccomp_is_logged(int nr);
+int seccomp_prepare(struct config *cfg);
+enum { SV_CONTINUE, SV_DENY, SV_EXEC, SV_CONNECT };
+int seccomp_verdict(int nr, const uint64_t *args);
+
+/* limits.c */
+void limits_rlimits(struct config *cfg);
+struct cgroup_state {
+    int version;
+    char path[4][512]; /* v1: one dir per controller; v2: path[0] */
+    const char *ctrl[4];
+    int n;
+    char json[1024];
+};
+int cgroup_setup(struct config *cfg, struct cgroup_state *cg, char *degraded, size_t dlen);
+int cgroup_attach(struct cgroup_state *cg, pid_t pid);
+const char *cgroup_check_limits(struct cgroup_state *cg);
+void cgroup_kill(struct cgroup_state *cg);
+void cgroup_cleanup(struct cgroup_state *cg);
+
+/* relay.c */
+struct pollfd;
+void relay_setup(int listen_fd, int tcp_fd, const char *ns_id, const char *id, const char *proxy);
+int relay_listen_fd(void);
+void relay_accept(void);
+int relay_fill(struct pollfd *pf, int n, int max);
+void relay_handle(struct pollfd *pf);
+
+/* monitor.c */
+int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int tty_master, struct cgroup_state *cg,
+                const char *degraded_cg);
+
+/* sha256.c */
+int sha256_fd(int fd, char hex[65]);
+
+/* util */
+int read_file(const char *path, char *buf, size_t len);
+int write_file(const char *path, const char *data);
+
+#endif

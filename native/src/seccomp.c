@@ -1,0 +1,220 @@
+/* The seccomp filter. Baseline denies go through user notification so the monitor can report
+ * them and answer EPERM; if the monitor (and so the listener fd) is gone, the kernel answers
+ * ENOSYS instead: a dead monitor never turns a notified syscall into an allowed one.
+ * The BPF is a prefilter; seccomp_verdict() below is the one place that decides. */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+#define NS_FLAGS (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
+#define TIOCSTI_ 0x5412
+#define TIOCLINUX_ 0x541C
+#define NETLINK_ROUTE_ 0
+
+static const int baseline[] = {
+    SYS_ptrace, SYS_process_vm_readv, SYS_process_vm_writev, SYS_bpf, SYS_perf_event_open,
+    SYS_userfaultfd, SYS_keyctl, SYS_add_key, SYS_request_key, SYS_mount, SYS_umount2,
+    SYS_fsopen, SYS_fsmount, SYS_fsconfig, SYS_fspick, SYS_move_mount, SYS_open_tree,
+    SYS_mount_setattr, SYS_pivot_root, SYS_chroot, SYS_setns, SYS_io_uring_setup,
+    SYS_io_uring_enter, SYS_io_uring_register, SYS_kexec_load, SYS_kexec_file_load,
+    SYS_init_module, SYS_finit_module, SYS_delete_module, SYS_execveat, SYS_syslog, SYS_reboot,
+    SYS_swapon, SYS_swapoff, SYS_acct, SYS_quotactl, 443 /* quotactl_fd */, SYS_iopl, SYS_ioperm,
+    SYS_vhangup, SYS_uselib, SYS_open_by_handle_at, SYS_name_to_handle_at, SYS_pidfd_getfd,
+    SYS_kcmp, SYS_process_madvise, SYS_fanotify_init, SYS_settimeofday, SYS_clock_settime,
+    SYS_clock_adjtime, SYS_adjtimex, SYS_modify_ldt, SYS_lookup_dcookie, SYS__sysctl,
+    SYS_nfsservctl,
+};
+#define NBASE ((int)(sizeof baseline / sizeof baseline[0]))
+
+static int extra_deny[MAX_LIST], n_extra;
+static int logged[MAX_LIST], n_logged;
+static int exec_notify;
+
+static int resolve(const char *name)
+{
+    int nr = seccomp_syscall_resolve_name(name);
+    if (nr == __NR_SCMP_ERROR) {
+        char *end;
+        long v = strtol(name, &end, 10); /* raw numbers for syscalls newer than libseccomp */
+        if (*name && !*end && v >= 0 && v < 1024)
+            return (int)v;
+        return -1;
+    }
+    return nr;
+}
+
+/* Runs in the monitor before clone(), so both sides share the resolved lists. */
+int seccomp_prepare(struct config *c)
+{
+    for (int i = 0; i < c->deny_syscall.n; i++) {
+        if ((extra_deny[n_extra++] = resolve(c->deny_syscall.v[i])) < 0) {
+            fprintf(stderr, "nemoclaw-sandbox: --deny-syscall: unknown syscall '%s' (errno %d)\n", c->deny_syscall.v[i], EINVAL);
+            return -1;
+        }
+    }
+    for (int i = 0; i < c->log_syscall.n; i++) {
+        if ((logged[n_logged++] = resolve(c->log_syscall.v[i])) < 0) {
+            fprintf(stderr, "nemoclaw-sandbox: --log-syscall: unknown syscall '%s' (errno %d)\n", c->log_syscall.v[i], EINVAL);
+            return -1;
+        }
+    }
+    exec_notify = c->exec_allow.n > 0;
+    return 0;
+}
+
+static int in(const int *a, int n, int nr)
+{
+    for (int i = 0; i < n; i++)
+        if (a[i] == nr)
+            return 1;
+    return 0;
+}
+
+int seccomp_is_logged(int nr) { return in(logged, n_logged, nr); }
+
+/* The decision for one notified call, from register values only (never target memory). */
+int seccomp_verdict(int nr, const uint64_t *a)
+{
+    if (in(baseline, NBASE, nr) || in(extra_deny, n_extra, nr))
+        return SV_DENY;
+    switch (nr) {
+    case SYS_clone:
+        if (a[0] & NS_FLAGS)
+            return SV_DENY;
+        break;
+    case SYS_unshare:
+        if (a[0] & (NS_FLAGS | CLONE_NEWTIME))
+            return SV_DENY;
+        break;
+    case SYS_ioctl:
+        if ((uint32_t)a[1] == TIOCSTI_ || (uint32_t)a[1] == TIOCLINUX_)
+            return SV_DENY;
+        break;
+    case SYS_personality:
+        if ((uint32_t)a[0] != 0 && (uint32_t)a[0] != 0xffffffffu)
+            return SV_DENY;
+        break;
+    case SYS_socket: {
+        uint64_t fam = a[0], type = a[1] & 0xf;
+        if (type == SOCK_RAW || type == SOCK_PACKET)
+            return SV_DENY;
+        if (fam == AF_UNIX || fam == AF_INET || fam == AF_INET6)
+            break;
+        if (fam == AF_NETLINK && a[2] == NETLINK_ROUTE_)
+            break;
+        return SV_DENY;
+    }
+    case SYS_execve:
+        if (exec_notify)
+            return SV_EXEC;
+        break;
+    case SYS_connect:
+        return SV_CONNECT;
+    }
+    return SV_CONTINUE;
+}
+
+#define RULE(act, nr, cnt, ...)                                                          \
+    do {                                                                                 \
+        int _r = seccomp_rule_add(ctx, act, nr, cnt, ##__VA_ARGS__);                     \
+        if (_r < 0 && _r != -EEXIST)                                                     \
+            child_fail("seccomp_rule_add", -_r);                                         \
+    } while (0)
+
+int seccomp_apply(struct config *c, int *notify_fd)
+{
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    if (!ctx)
+        child_fail("seccomp_init", ENOMEM);
+    /* Foreign-arch (i386 int 0x80) and x32 calls die: no argument check can be trusted there. */
+    int r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    if (r < 0)
+        child_fail("seccomp badarch", -r);
+    const uint32_t N = SCMP_ACT_NOTIFY;
+    for (int i = 0; i < NBASE; i++)
+        RULE(N, baseline[i], 0);
+    for (int i = 0; i < n_extra; i++)
+        RULE(N, extra_deny[i], 0);
+    for (int i = 0; i < n_logged; i++)
+        RULE(N, logged[i], 0);
+    /* glibc falls back to clone(2) on ENOSYS, whose flags we can inspect; clone3's are in memory. */
+    RULE(SCMP_ACT_ERRNO(ENOSYS), SYS_clone3, 0);
+    const uint64_t ns[] = {CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+                           CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWTIME};
+    for (int i = 0; i < 8; i++) {
+        if (ns[i] != CLONE_NEWTIME) /* 0x80 is part of the exit signal for clone(2) */
+            RULE(N, SYS_clone, 1, SCMP_A0(SCMP_CMP_MASKED_EQ, ns[i], ns[i]));
+        RULE(N, SYS_unshare, 1, SCMP_A0(SCMP_CMP_MASKED_EQ, ns[i], ns[i]));
+    }
+    RULE(N, SYS_ioctl, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI_));
+    RULE(N, SYS_ioctl, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX_));
+    RULE(N, SYS_personality, 0);
+    RULE(N, SYS_socket, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW));
+    RULE(N, SYS_socket, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_PACKET));
+    /* Families as full 64-bit values: anything with high bits set is > AF_NETLINK and denied. */
+    RULE(N, SYS_socket, 1, SCMP_A0(SCMP_CMP_EQ, AF_UNSPEC));
+    for (int f = 3; f < AF_NETLINK; f++)
+        if (f != AF_INET6)
+            RULE(N, SYS_socket, 1, SCMP_A0(SCMP_CMP_EQ, (uint64_t)f));
+    RULE(N, SYS_socket, 1, SCMP_A0(SCMP_CMP_GT, AF_NETLINK));
+    RULE(N, SYS_socket, 2, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK), SCMP_A2(SCMP_CMP_NE, NETLINK_ROUTE_));
+    RULE(N, SYS_connect, 0);
+    if (exec_notify)
+        RULE(N, SYS_execve, 0);
+
+    /* Export and load ourselves: we need NEW_LISTENER's fd and WAIT_KILLABLE_RECV. */
+    int mfd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
+    if (mfd < 0)
+        child_fail("memfd_create(seccomp export)", errno);
+    r = seccomp_export_bpf(ctx, mfd);
+    if (r < 0)
+        child_fail("seccomp_export_bpf", -r);
+    seccomp_release(ctx);
+    off_t len = lseek(mfd, 0, SEEK_END);
+    if (len <= 0 || len % (off_t)sizeof(struct sock_filter))
+        child_fail("seccomp export size", EINVAL);
+    struct sock_filter *insns = malloc((size_t)len);
+    if (!insns)
+        child_fail("seccomp malloc", ENOMEM);
+    if (pread(mfd, insns, (size_t)len, 0) != len)
+        child_fail("seccomp read export", errno ? errno : EIO);
+    close(mfd);
+    struct sock_fprog prog = {(unsigned short)(len / (off_t)sizeof(struct sock_filter)), insns};
+    long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                      SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
+    if (fd < 0 && errno == EINVAL)
+        fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+    if (fd < 0)
+        child_fail("seccomp(SET_MODE_FILTER)", errno);
+    free(insns);
+    *notify_fd = (int)fd;
+    return 0;
+}
+
+const char *seccomp_name(int nr, char *buf, size_t len)
+{
+    char *n = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+    if (n) {
+        snprintf(buf, len, "%s", n);
+        free(n);
+    } else {
+        snprintf(buf, len, "syscall_%d", nr);
+    }
+    return buf;
+}
