@@ -19,4 +19,5 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'sandbox', summary: 'run a command in a kernel-enforced sandbox', load: () => import('./sandbox.ts') },
   { name: 'doctor', summary: 'check what this host offers the sandbox', load: () => import('./doctor.ts') },
   { name: 'demo', summary: 'show an allowed and a denied action in real sandboxes', load: () => import('./demo.ts') },
+  { name: 'audit', summary: 'verify, tail and export the tamper-evident audit trail', load: () => import('./audit.ts') },
 ];

@@ -1,0 +1,168 @@
+// `nemoclaw audit ...`: verify, tail, export, checkpoints, keys rotate. Formatting only; the log
+// logic lives in src/audit.
+import type { Command } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UsageError, exitCodes, printJson } from './output.ts';
+import { openAuditLog, verifyAudit } from '../audit/index.ts';
+import { defaultHome } from '../audit/files.ts';
+import { endCursor, lastRecords, readCheckpoints, readRecords, readSince } from '../audit/reader.ts';
+import type { RawRecord } from '../audit/reader.ts';
+import { checkpointToOtlp, postOtlp, recordToOtlp, toCef, toOcsf } from '../audit/export.ts';
+import type { OtlpLogRecord } from '../audit/export.ts';
+import { parseRecord } from '../audit/record.ts';
+
+function home(): string {
+  return defaultHome();
+}
+
+/** "2026-11-22T01:00:00Z", "2026-11-22", or a relative age: 30s, 10m, 2h, 7d. */
+export function parseSince(value: string, nowMs: number): number {
+  const rel = /^(\d+)([smhd])$/.exec(value);
+  if (rel !== null) {
+    const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[rel[2] as 's' | 'm' | 'h' | 'd'];
+    return nowMs - Number(rel[1]) * unit;
+  }
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new UsageError(`--since: not a time: ${value} (use RFC 3339, a date, or 10m/2h/7d)`);
+  return t;
+}
+
+/** One human line per record: seq, time, kind/activity, decision, who, where. */
+export function humanLine(r: RawRecord): string {
+  const rec = parseRecord(r.line);
+  const e = rec.event;
+  const parts = [String(rec.seq).padStart(6), rec.ts, `${e.kind}/${e.activity}`];
+  if (e.decision !== undefined) parts.push(e.decision);
+  if (e.actor?.user !== undefined) parts.push(`by=${e.actor.user}`);
+  if (e.sandbox !== undefined) parts.push(`sandbox=${e.sandbox}`);
+  if (e.binary !== undefined) parts.push(`bin=${e.binary}`);
+  if (e.target !== undefined) parts.push(`target=${e.target}`);
+  if (e.rule !== undefined) parts.push(`rule=${e.rule}`);
+  if (e.policy_revision !== undefined) parts.push(`rev=${e.policy_revision}`);
+  if (e.count !== undefined) parts.push(`count=${e.count}`);
+  return parts.join('  ');
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`not a count: ${v}`);
+  return n;
+}
+
+export function register(program: Command): void {
+  const audit = program.command('audit').description('tamper-evident audit trail: verify, tail, export, checkpoints, keys');
+
+  audit
+    .command('verify')
+    .description('check the hash chain, Merkle roots and checkpoint signatures (exit 0 only when ok)')
+    .option('--trusted-checkpoint <file>', 'a checkpoint kept outside this machine (detects truncation even if local checkpoints are gone)')
+    .option('--json', 'print the full report as JSON')
+    .action(async (o: { trustedCheckpoint?: string; json?: boolean }) => {
+      const opts = o.trustedCheckpoint === undefined ? { home: home() } : { home: home(), trustedCheckpoint: o.trustedCheckpoint };
+      const report = await verifyAudit(opts);
+      if (o.json === true) printJson(report);
+      else {
+        process.stdout.write(`${report.summary}\n`);
+        process.stdout.write(`records ${report.records}, signed up to ${report.authenticatedSize}, checkpoints ${report.checkpoints.valid} valid / ${report.checkpoints.invalid} invalid, root ${report.root}\n`);
+        for (const p of report.problems) process.stdout.write(`  ${p}\n`);
+      }
+      process.exitCode = report.status.kind === 'ok' ? exitCodes.ok : exitCodes.failure;
+    });
+
+  audit
+    .command('tail')
+    .description('show the last records')
+    .option('-n, --lines <n>', 'how many records', '20')
+    .option('-f, --follow', 'keep printing new records until interrupted')
+    .option('--json', 'print the raw JSONL records')
+    .action(async (o: { lines: string; follow?: boolean; json?: boolean }) => {
+      const n = positiveInt(o.lines);
+      const print = (r: RawRecord): void => {
+        process.stdout.write(`${o.json === true ? r.line : humanLine(r)}\n`);
+      };
+      const cursor = endCursor(home());
+      for (const r of lastRecords(home(), n)) print(r);
+      if (o.follow !== true) return;
+      let stop = false;
+      const onSig = (): void => {
+        stop = true;
+      };
+      process.once('SIGINT', onSig);
+      process.once('SIGTERM', onSig);
+      while (!stop) {
+        for (const r of readSince(home(), cursor)) print(r);
+        await sleep(200);
+      }
+    });
+
+  audit
+    .command('export')
+    .description('write records in a SIEM format to stdout, or send them and the checkpoints to an OTLP/HTTP endpoint')
+    .option('--format <fmt>', 'jsonl | ocsf | cef', 'jsonl')
+    .option('--since <time>', 'only records at or after this time (RFC 3339, or 10m/2h/7d ago)')
+    .option('--otlp-endpoint <url>', 'POST records and checkpoints as OTLP/HTTP JSON logs (e.g. http://127.0.0.1:4318)')
+    .action(async (o: { format: string; since?: string; otlpEndpoint?: string }) => {
+      if (!['jsonl', 'ocsf', 'cef'].includes(o.format)) throw new UsageError(`--format must be jsonl, ocsf or cef, not ${o.format}`);
+      const now = Date.now();
+      const since = o.since === undefined ? undefined : parseSince(o.since, now);
+      if (o.otlpEndpoint !== undefined) {
+        try {
+          new URL(o.otlpEndpoint);
+        } catch {
+          throw new UsageError(`--otlp-endpoint: not a URL: ${o.otlpEndpoint}`);
+        }
+        const out: OtlpLogRecord[] = [];
+        for (const r of readRecords(home(), since)) out.push(recordToOtlp(r.line, now));
+        const cps = readCheckpoints(home()).filter((c) => since === undefined || Date.parse(c.ts) >= since);
+        for (const c of cps) out.push(checkpointToOtlp(c, now));
+        try {
+          const sent = await postOtlp(o.otlpEndpoint, out);
+          process.stderr.write(`sent ${sent - cps.length} records and ${cps.length} checkpoints to ${o.otlpEndpoint}\n`);
+        } catch (err) {
+          process.stderr.write(`nemoclaw: OTLP export failed: ${(err as Error).message}\n`);
+          process.exitCode = exitCodes.failure;
+        }
+        return;
+      }
+      let buf = '';
+      for (const r of readRecords(home(), since)) {
+        buf += o.format === 'jsonl' ? `${r.line}\n` : o.format === 'ocsf' ? `${JSON.stringify(toOcsf(parseRecord(r.line)))}\n` : `${toCef(parseRecord(r.line))}\n`;
+        if (buf.length > 1 << 20) {
+          process.stdout.write(buf);
+          buf = '';
+        }
+      }
+      process.stdout.write(buf);
+    });
+
+  audit
+    .command('checkpoints')
+    .description('list signed checkpoints (copy the last one off this machine: it is your truncation anchor)')
+    .option('--json', 'print them as a JSON array')
+    .option('--last', 'only the newest one (with --json: a file for verify --trusted-checkpoint)')
+    .action((o: { json?: boolean; last?: boolean }) => {
+      let cps = readCheckpoints(home());
+      if (o.last === true) cps = cps.slice(-1);
+      if (o.json === true) {
+        printJson(o.last === true ? (cps[0] ?? null) : cps);
+        return;
+      }
+      for (const c of cps) process.stdout.write(`${String(c.size).padStart(8)}  ${c.ts}  ${c.reason.padEnd(12)}  key ${c.key_id} (epoch ${c.epoch})  seg ${c.segment}  root ${c.root}\n`);
+    });
+
+  const keys = audit.command('keys').description('signing keys');
+  keys
+    .command('rotate')
+    .description('start a new signing epoch; the rotation is recorded in the log and the old private key deleted')
+    .option('--json', 'print the new key as JSON')
+    .action(async (o: { json?: boolean }) => {
+      const log = await openAuditLog({ home: home(), heartbeatMs: 0 });
+      try {
+        const k = await log.rotateKey();
+        if (o.json === true) printJson(k);
+        else process.stdout.write(`new signing key ${k.keyId} (epoch ${k.epoch})\n`);
+      } finally {
+        await log.close();
+      }
+    });
+}
