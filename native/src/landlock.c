@@ -161,6 +161,8 @@ void landlock_apply(struct config *c, struct ll_result *r)
     add_path(rs, "/var/tmp", RW, fs, 0);
     add_path(rs, "/dev/shm", RW & ~LL_FS_EXECUTE, fs, 0);
     add_path(rs, "/dev", LL_FS_READ_FILE | LL_FS_WRITE_FILE | LL_FS_READ_DIR | LL_FS_TRUNCATE | LL_FS_IOCTL_DEV, fs, 0);
+    /* Listing the root only shows mount points: the mount view, not Landlock, hides the host. */
+    add_path(rs, "/", LL_FS_READ_DIR, fs, 0);
     add_path(rs, "/proc", LL_FS_READ_FILE | LL_FS_READ_DIR, fs, 0);
 
     if (abi >= 4) {

@@ -86,8 +86,32 @@ static int put(const char *dir, const char *file, long long v, const char *raw)
     return write_file(p, val);
 }
 
+/* A helper that was SIGKILLed could not remove its leaf; the next one sweeps empty leaves
+ * whose monitor pid is gone (rmdir refuses non-empty cgroups, so live sandboxes are safe). */
+static void sweep(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int pid;
+        if (sscanf(e->d_name, "nemoclaw-%d", &pid) != 1 || pid <= 0)
+            continue;
+        if (kill(pid, 0) < 0 && errno == ESRCH) {
+            char p[1024];
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            rmdir(p);
+        }
+    }
+    closedir(d);
+}
+
 static int mkleaf(char *out, size_t len, const char *mnt, const char *own)
 {
+    char parent[600];
+    snprintf(parent, sizeof parent, "%s%s", mnt, own);
+    sweep(parent);
     snprintf(out, len, "%s%s/nemoclaw-%d", mnt, own, (int)getpid());
     return mkdir(out, 0755);
 }

@@ -23,6 +23,14 @@
 struct config g_cfg;
 
 static struct cgroup_state cg;
+static pid_t monitor_pid;
+
+/* die_setup() exits through here too: a failed start must not leave a cgroup leaf behind. */
+static void cleanup_at_exit(void)
+{
+    if (getpid() == monitor_pid)
+        cgroup_cleanup(&cg);
+}
 
 static void check_fd(int fd, const char *step)
 {
@@ -89,7 +97,9 @@ int main(int argc, char **argv)
     s.host_gid = s.rootless ? getgid() : (gid_t)c->host_uid;
 
     char degraded_cg[64] = "";
+    monitor_pid = getpid();
     cgroup_setup(c, &cg, degraded_cg, sizeof degraded_cg);
+    atexit(cleanup_at_exit);
 
     if (c->workspace && !s.rootless)
         s.ws_tree_fd = workspace_tree(c, s.host_uid, s.host_gid);

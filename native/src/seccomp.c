@@ -112,7 +112,8 @@ int seccomp_verdict(int nr, const uint64_t *a)
         break;
     case SYS_socket: {
         uint64_t fam = a[0], type = a[1] & 0xf;
-        if (type == SOCK_RAW || type == SOCK_PACKET)
+        /* Raw netlink stays: getifaddrs() (Node's os.networkInterfaces) opens it that way. */
+        if ((fam == AF_INET || fam == AF_INET6) && (type == SOCK_RAW || type == SOCK_PACKET))
             return SV_DENY;
         if (fam == AF_UNIX || fam == AF_INET || fam == AF_INET6)
             break;
@@ -165,8 +166,11 @@ int seccomp_apply(struct config *c, int *notify_fd)
     RULE(N, SYS_ioctl, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI_));
     RULE(N, SYS_ioctl, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX_));
     RULE(N, SYS_personality, 0);
-    RULE(N, SYS_socket, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW));
-    RULE(N, SYS_socket, 1, SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_PACKET));
+    const int inet[] = {AF_INET, AF_INET6}, bad_types[] = {SOCK_RAW, SOCK_PACKET};
+    for (int f = 0; f < 2; f++)
+        for (int t = 0; t < 2; t++)
+            RULE(N, SYS_socket, 2, SCMP_A0(SCMP_CMP_EQ, (uint64_t)inet[f]),
+                 SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (uint64_t)bad_types[t]));
     /* Families as full 64-bit values: anything with high bits set is > AF_NETLINK and denied. */
     RULE(N, SYS_socket, 1, SCMP_A0(SCMP_CMP_EQ, AF_UNSPEC));
     for (int f = 3; f < AF_NETLINK; f++)

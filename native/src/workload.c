@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -175,6 +176,13 @@ void workload_main(struct setup *s)
     if (chan_send(s->chan, MSG_READY, msg, (size_t)m + 1, &nfd, 1) < 0)
         child_fail("send ready to monitor", errno);
     close(nfd);
+    char ack;
+    ssize_t ar;
+    do
+        ar = recv(s->chan, &ack, 1, 0);
+    while (ar < 0 && errno == EINTR);
+    if (ar != 1)
+        _exit(EXIT_SETUP); /* monitor gone */
 
     /* Only 0-2 cross execve; the channel stays just long enough to report an exec failure. */
     if (s->chan > 3 && syscall(SYS_close_range, 3, s->chan - 1, 0) < 0)
