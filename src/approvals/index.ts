@@ -12,3 +12,6 @@ export type {
   ApprovalQueueOptions,
   ApprovalQueueEvents,
 } from './queue.ts';
+export { serveApprovals, approvalsClient, defaultApprovalsSocket, currentDecider, ApprovalsUnavailableError } from './control.ts';
+export type { ApprovalsServer } from './control.ts';
+export { policyStorePersistHook } from './persist.ts';

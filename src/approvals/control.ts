@@ -1,0 +1,177 @@
+// The approvals control API: HTTP/1.1 over a unix socket (mode 0600 in a 0700 directory), served
+// by whoever owns the queue (`nemoclaw serve` / the supervisor) and used by the CLI.
+//
+//   GET  /v1/approvals                      -> 200 {"items": ApprovalItem[]}
+//   POST /v1/approvals/<id>/decision        body {"verdict":"allow"|"deny","always":bool,"by":{"user","origin"}}
+//                                           -> 200 {"result": ApprovalResult}
+//                                           -> 404 {"error":"not_pending"}   (unknown id, or already decided: first decision wins)
+//                                           -> 400 {"error":"bad_request","reason":...}
+//
+// Who may call: only our uid (and root) can open the socket (file 0600, directory 0700). Node
+// cannot read SO_PEERCRED, so the `by.user` a client sends is recorded as claimed; it is
+// cross-checked against nothing but the file permissions.
+
+import { chmodSync, lstatSync, mkdirSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { homedir, userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { ApprovalQueue } from './queue.ts';
+import type { ApprovalDecisionInput, ApprovalItem, ApprovalResult, DecidedBy } from './queue.ts';
+
+/** `$NEMOCLAW_HOME/run/approvals.sock` (NEMOCLAW_HOME defaults to ~/.nemoclaw). */
+export function defaultApprovalsSocket(env: NodeJS.ProcessEnv = process.env): string {
+  const home = env.NEMOCLAW_HOME !== undefined && env.NEMOCLAW_HOME !== '' ? env.NEMOCLAW_HOME : join(homedir(), '.nemoclaw');
+  return join(home, 'run', 'approvals.sock');
+}
+
+/** Who is deciding: the OS user and the terminal or SSH origin of this process. */
+export function currentDecider(env: NodeJS.ProcessEnv = process.env): DecidedBy {
+  let user = env.USER ?? 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry: keep $USER
+  }
+  const ssh = env.SSH_CONNECTION?.split(' ')[0];
+  const tty = ttyName();
+  const origin = ssh ? `ssh:${ssh}${tty ? ` ${tty}` : ''}` : tty ? `tty:${tty}` : 'cli';
+  return { user, origin };
+}
+
+/** The terminal on standard input (Linux: /proc/self/fd/0), or null. */
+function ttyName(): string | null {
+  for (const fd of [0, 1, 2]) {
+    try {
+      const p = `/proc/self/fd/${fd}`;
+      if (statSync(p).isCharacterDevice()) {
+        const name = readlinkSync(p);
+        if (name.startsWith('/dev/pts/') || name.startsWith('/dev/tty')) return name;
+      }
+    } catch {
+      // not a terminal
+    }
+  }
+  return null;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readJson(req: IncomingMessage, max = 16 * 1024): Promise<unknown> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const c of req as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > max) throw new Error('body too large');
+    chunks.push(c);
+  }
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+}
+
+function parseDecision(v: unknown): ApprovalDecisionInput | string {
+  if (typeof v !== 'object' || v === null) return 'body must be a JSON object';
+  const o = v as Record<string, unknown>;
+  if (o.verdict !== 'allow' && o.verdict !== 'deny') return 'verdict must be "allow" or "deny"';
+  const by = o.by as Record<string, unknown> | undefined;
+  if (!by || typeof by.user !== 'string' || typeof by.origin !== 'string' || by.user.length > 256 || by.origin.length > 256) return 'by must be {user, origin}';
+  return { verdict: o.verdict, always: o.always === true, by: { user: by.user, origin: by.origin } };
+}
+
+export interface ApprovalsServer {
+  socketPath: string;
+  close(): Promise<void>;
+}
+
+/** Serves the control API for `queue` on a unix socket. */
+export async function serveApprovals(queue: ApprovalQueue, socketPath: string = defaultApprovalsSocket()): Promise<ApprovalsServer> {
+  const dir = dirname(socketPath);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  try {
+    if (lstatSync(socketPath).isSocket()) unlinkSync(socketPath);
+  } catch {
+    // absent
+  }
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const url = req.url ?? '/';
+      if (req.method === 'GET' && url === '/v1/approvals') return send(res, 200, { items: queue.list() });
+      const m = /^\/v1\/approvals\/([0-9a-f]{1,32})\/decision$/.exec(url);
+      if (req.method === 'POST' && m) {
+        let body: unknown;
+        try {
+          body = await readJson(req);
+        } catch (err) {
+          return send(res, 400, { error: 'bad_request', reason: (err as Error).message });
+        }
+        const d = parseDecision(body);
+        if (typeof d === 'string') return send(res, 400, { error: 'bad_request', reason: d });
+        const result = await queue.decide(m[1] as string, d);
+        if (!result) return send(res, 404, { error: 'not_pending', reason: `no pending approval ${m[1]} (unknown, timed out, or already decided)` });
+        return send(res, 200, { result });
+      }
+      send(res, 404, { error: 'not_found' });
+    })().catch((err: unknown) => send(res, 500, { error: 'internal', reason: String(err) }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  chmodSync(socketPath, 0o600);
+  return {
+    socketPath,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        try {
+          unlinkSync(socketPath);
+        } catch {
+          // gone
+        }
+      }),
+  };
+}
+
+export class ApprovalsUnavailableError extends Error {}
+
+function call(socketPath: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = request({ socketPath, method, path, headers: data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> });
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
+        reject(new ApprovalsUnavailableError(`no approval queue is being served at ${socketPath}: start \`nemoclaw serve\` (or the TUI), which owns the queue`));
+      } else reject(err);
+    });
+    req.end(data);
+  });
+}
+
+/** Client side of the control API (used by `nemoclaw approvals`). */
+export const approvalsClient = {
+  async list(socketPath: string): Promise<ApprovalItem[]> {
+    const r = await call(socketPath, 'GET', '/v1/approvals');
+    return (r.body.items as ApprovalItem[]) ?? [];
+  },
+  async decide(socketPath: string, id: string, d: ApprovalDecisionInput): Promise<{ ok: true; result: ApprovalResult } | { ok: false; status: number; reason: string }> {
+    const r = await call(socketPath, 'POST', `/v1/approvals/${encodeURIComponent(id)}/decision`, d);
+    if (r.status === 200) return { ok: true, result: r.body.result as ApprovalResult };
+    return { ok: false, status: r.status, reason: String(r.body.reason ?? r.body.error) };
+  },
+};

@@ -1,0 +1,84 @@
+// `nemoclaw approvals list | approve ID [--always] | deny ID [--always]`: talks to the approval
+// queue's control API (src/approvals/control.ts) on $NEMOCLAW_HOME/run/approvals.sock, served by
+// whoever owns the queue (`nemoclaw serve` / the TUI). Without one it says so and exits 1.
+import type { Command } from 'commander';
+import { exitCodes, printJson } from './output.ts';
+
+interface Flags {
+  socket?: string;
+  json?: boolean;
+  always?: boolean;
+}
+
+function age(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 120 ? `${s}s` : `${Math.round(s / 60)}m`;
+}
+
+async function run(fn: () => Promise<number>): Promise<void> {
+  const { ApprovalsUnavailableError } = await import('../approvals/index.ts');
+  try {
+    process.exitCode = await fn();
+  } catch (err) {
+    if (err instanceof ApprovalsUnavailableError) {
+      process.stderr.write(`nemoclaw: ${err.message}\n`);
+      process.exitCode = exitCodes.failure;
+      return;
+    }
+    throw err;
+  }
+}
+
+export function register(program: Command): void {
+  const cmd = program.command('approvals').description('list and decide pending approvals (needs a running `nemoclaw serve`)');
+  const socketOpt = (c: Command) => c.option('--socket <path>', 'control socket of the approval queue (default: $NEMOCLAW_HOME/run/approvals.sock)');
+
+  socketOpt(cmd.command('list').description('pending approvals, oldest first'))
+    .option('--json', 'print JSON')
+    .action((flags: Flags) =>
+      run(async () => {
+        const { approvalsClient, defaultApprovalsSocket } = await import('../approvals/index.ts');
+        const items = await approvalsClient.list(flags.socket ?? defaultApprovalsSocket());
+        if (flags.json) {
+          printJson(items);
+          return exitCodes.ok;
+        }
+        if (items.length === 0) {
+          process.stdout.write('no pending approvals\n');
+          return exitCodes.ok;
+        }
+        const now = Date.now();
+        for (const i of items) {
+          const what = i.kind === 'egress' ? `${i.method ? `${i.method} ` : ''}${i.host}:${i.port}${i.path ?? ''}` : (i.path ?? '');
+          process.stdout.write(
+            `${i.id}  ${i.kind.padEnd(6)} ${i.sandbox}  ${i.binary ?? '(unknown binary)'} -> ${what}  x${i.count}  waiting ${age(now - i.firstSeen)}, expires in ${age(i.expiresAt - now)}\n`,
+          );
+        }
+        return exitCodes.ok;
+      }),
+    );
+
+  for (const verdict of ['allow', 'deny'] as const) {
+    const name = verdict === 'allow' ? 'approve' : 'deny';
+    socketOpt(cmd.command(`${name} <id>`).description(`${verdict} a pending request${verdict === 'allow' ? ' once' : ''}; --always records a policy rule`))
+      .option('--always', `${verdict} always: writes a policy revision`)
+      .option('--json', 'print JSON')
+      .action((id: string, flags: Flags) =>
+        run(async () => {
+          const { approvalsClient, currentDecider, defaultApprovalsSocket } = await import('../approvals/index.ts');
+          const r = await approvalsClient.decide(flags.socket ?? defaultApprovalsSocket(), id, { verdict, always: flags.always === true, by: currentDecider() });
+          if (!r.ok) {
+            if (flags.json) printJson({ ok: false, reason: r.reason });
+            else process.stderr.write(`nemoclaw: ${r.reason}\n`);
+            return exitCodes.failure;
+          }
+          if (flags.json) printJson(r.result);
+          else {
+            const persisted = r.result.always ? (r.result.persisted ? ' (policy revision written)' : ` (policy NOT written: ${r.result.persistError ?? 'unknown error'})`) : '';
+            process.stdout.write(`${id}: ${verdict}${r.result.always ? ' always' : ' once'} by ${r.result.by.user} (${r.result.by.origin})${persisted}\n`);
+          }
+          return r.result.always && r.result.persisted === false ? exitCodes.failure : exitCodes.ok;
+        }),
+      );
+  }
+}
