@@ -1,4 +1,133 @@
+// `nemoclaw demo` (what `npm run demo` runs): real sandboxes in a temporary workspace, showing
+// actions the default policy allows and actions it denies, then the enforcement report the
+// helper sent before exec. Exits 0 when every case behaved as expected, 1 otherwise, 125 when
+// no sandbox could start.
 import type { Command } from 'commander';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ReadyEvent, SandboxEvent, SandboxResult } from '../sandbox/index.ts';
+import { SANDBOX_FAILED, defaultSandboxSpec, helperPath, runSandbox } from '../sandbox/index.ts';
+import { exitCodes } from './output.ts';
+
+interface DemoCase {
+  expect: 'allowed' | 'denied';
+  what: string;
+  command: string[];
+  /** Host-side proof, checked after the run (e.g. the file exists and belongs to the workspace owner). */
+  hostCheck?: (workspace: string) => string | null;
+}
+
+const CASES: readonly DemoCase[] = [
+  {
+    expect: 'allowed',
+    what: 'write a file in the workspace',
+    command: ['sh', '-c', 'echo "written inside the sandbox" > note.txt && cat note.txt'],
+    hostCheck: (ws) => {
+      const f = statSync(join(ws, 'note.txt'), { throwIfNoEntry: false });
+      const owner = statSync(ws).uid;
+      if (!f) return 'note.txt missing on the host';
+      return f.uid === owner ? null : `note.txt belongs to uid ${f.uid}, workspace owner is ${owner}`;
+    },
+  },
+  { expect: 'allowed', what: 'list /usr (read-only system path)', command: ['sh', '-c', 'ls /usr | head -4 | tr "\\n" " "'] },
+  { expect: 'allowed', what: 'run as an unprivileged user', command: ['id', '-u'] },
+  { expect: 'denied', what: 'read /etc/shadow', command: ['cat', '/etc/shadow'] },
+  { expect: 'denied', what: "list /root (the host's home)", command: ['ls', '/root'] },
+  { expect: 'denied', what: 'write outside the workspace (/usr)', command: ['touch', '/usr/nemoclaw-demo'] },
+  { expect: 'denied', what: 'direct TCP connect to 1.1.1.1:80, ignoring the proxy', command: ['bash', '-c', 'exec 3<>/dev/tcp/1.1.1.1/80'] },
+  { expect: 'denied', what: 'create a user namespace (privilege games)', command: ['unshare', '--user', 'true'] },
+];
+
+interface Outcome {
+  result: SandboxResult;
+  stdout: string;
+  stderr: string;
+  events: SandboxEvent[];
+}
+
+async function runCase(c: DemoCase, workspace: string): Promise<Outcome> {
+  const events: SandboxEvent[] = [];
+  const sb = runSandbox({ spec: defaultSandboxSpec(), command: c.command, workspace, stdio: 'pipe', onEvent: (e) => events.push(e) });
+  let stdout = '';
+  let stderr = '';
+  sb.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  sb.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const result = await sb.result;
+  return { result, stdout, stderr, events };
+}
+
+function firstLine(s: string): string {
+  const line = s.trim().split('\n')[0] ?? '';
+  return JSON.stringify(line.length > 90 ? `${line.slice(0, 90)}...` : line).slice(1, -1);
+}
+
+export function enforcementLines(r: ReadyEvent): string[] {
+  const e = r.enforcement;
+  const cg = e.cgroup ? `v${e.cgroup.version} ${e.cgroup.path} (${e.cgroup.controllers.join(', ') || 'no controllers'})` : 'none (the default policy sets no limits)';
+  return [
+    `Landlock      ABI ${e.landlock.abi}, fs rights handled ${e.landlock.fs_rights_handled}, TCP rules ${e.landlock.net ? 'on' : 'off'}, scoped: ${e.landlock.scoped.join(', ') || 'none'}`,
+    `seccomp       ${e.seccomp.mode}, ${e.seccomp.filters} filter(s), user notification ${e.seccomp.notify ? 'on' : 'off'}`,
+    `NoNewPrivs    ${e.no_new_privs ? 'on' : 'OFF'}`,
+    `capabilities  eff=${e.cap_eff} prm=${e.cap_prm} bnd=${e.cap_bnd} amb=${e.cap_amb}`,
+    `namespaces    ${e.namespaces.join(', ')}`,
+    `cgroup        ${cg}`,
+    `workload      uid ${e.uid}, gid ${e.gid}`,
+    ...(r.skipped.length > 0 ? [`not present    ${r.skipped.join(', ')} (skipped)`] : []),
+    ...r.degraded.map((d) => `DEGRADED      ${d}`),
+  ];
+}
+
+export async function demo(): Promise<number> {
+  try {
+    helperPath();
+  } catch (err) {
+    process.stderr.write(`nemoclaw demo: ${(err as Error).message}\n`);
+    return SANDBOX_FAILED;
+  }
+  const workspace = mkdtempSync(join(tmpdir(), 'nemoclaw-demo-'));
+  const out = (s: string): boolean => process.stdout.write(`${s}\n`);
+  out(`nemoclaw demo: each line below is a fresh sandbox (default policy), workspace ${workspace}\n`);
+  let ready: ReadyEvent | null = null;
+  let failures = 0;
+  let started = 0;
+  try {
+    for (const c of CASES) {
+      const o = await runCase(c, workspace);
+      if (o.result.ready) ready ??= o.result.ready;
+      if (o.result.status === SANDBOX_FAILED && o.result.ready === null) {
+        out(`  ERROR    ${c.what}: sandbox did not start: ${o.result.failure ?? firstLine(o.stderr)}`);
+        failures++;
+        continue;
+      }
+      started++;
+      const ok = o.result.status === 0;
+      const hostProblem = ok && c.hostCheck ? c.hostCheck(workspace) : null;
+      const asExpected = (c.expect === 'allowed') === ok && hostProblem === null;
+      if (!asExpected) failures++;
+      const denials = o.events.filter((e) => e.type === 'syscall_denied' || e.type === 'exec_denied').map((e) => (e.type === 'syscall_denied' ? `seccomp denied ${e.syscall}` : `exec denied`));
+      const said = firstLine(c.expect === 'allowed' ? o.stdout : o.stderr || o.stdout);
+      const mark = asExpected ? (c.expect === 'allowed' ? 'allowed' : 'DENIED ') : 'UNEXPECTED';
+      out(`  ${mark}  ${c.what}`);
+      out(`           $ ${c.command.join(' ')}  -> exit ${o.result.status}${said ? `: ${said}` : ''}${denials.length ? `  [${[...new Set(denials)].join(', ')}]` : ''}${hostProblem ? `  (${hostProblem})` : ''}`);
+    }
+  } finally {
+    rmSync(workspace, { recursive: true, force: true });
+  }
+  if (ready !== null) {
+    out('\nWhat the helper reported before exec (and nemoclaw verified against the policy):');
+    for (const l of enforcementLines(ready)) out(`  ${l}`);
+  }
+  out(failures === 0 ? '\nEvery case behaved as expected.' : `\n${failures} case(s) did not behave as expected.`);
+  if (started === 0) return SANDBOX_FAILED;
+  return failures === 0 ? exitCodes.ok : exitCodes.failure;
+}
+
 export function register(program: Command): void {
-  program.command('demo').description('show an allowed and a denied action in real sandboxes');
+  program
+    .command('demo')
+    .description('show allowed and denied actions in real sandboxes, then what was enforced')
+    .action(async () => {
+      process.exitCode = await demo();
+    });
 }

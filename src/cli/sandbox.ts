@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { AuditEventInput, AuditLog } from '../audit/index.ts';
 import type { SandboxSpec } from '../policy/types.ts';
 import type { ExecAskEvent, ExecDecision, SandboxEvent, SandboxResult } from '../sandbox/index.ts';
 import { HelperMissingError, SANDBOX_FAILED, SandboxConfigError, defaultSandboxSpec, runSandbox } from '../sandbox/index.ts';
@@ -28,13 +29,6 @@ interface SpecSource {
   origin: { kind: 'default' | 'policy' | 'blueprint'; name?: string; digest?: string };
 }
 
-// The blueprint functions arrive in src/policy separately; typed here by what we call.
-interface BlueprintApi {
-  loadBlueprint(name: string): Promise<unknown> | unknown;
-  blueprintPolicy(bp: unknown): unknown;
-  blueprintDigest(bp: unknown): string;
-}
-
 async function chooseSpec(flags: RunFlags): Promise<SpecSource> {
   if (flags.policy !== undefined && flags.blueprint !== undefined) throw new StartError('use --policy or --blueprint, not both');
   if (flags.policy === undefined && flags.blueprint === undefined) {
@@ -46,13 +40,9 @@ async function chooseSpec(flags: RunFlags): Promise<SpecSource> {
       const loaded = await policy.loadPolicyFile(flags.policy);
       return { spec: policy.compileSandboxSpec(loaded), origin: { kind: 'policy', name: resolve(flags.policy) } };
     }
-    const api = policy as unknown as Partial<BlueprintApi>;
-    if (typeof api.loadBlueprint !== 'function' || typeof api.blueprintPolicy !== 'function' || typeof api.blueprintDigest !== 'function') {
-      throw new StartError('blueprints are not available in this build of src/policy');
-    }
-    const bp = await api.loadBlueprint(flags.blueprint as string);
-    const spec = policy.compileSandboxSpec(api.blueprintPolicy(bp) as Parameters<typeof policy.compileSandboxSpec>[0]);
-    return { spec, origin: { kind: 'blueprint', name: flags.blueprint, digest: api.blueprintDigest(bp) } };
+    const bp = await policy.loadBlueprint(flags.blueprint as string);
+    const spec = policy.compileSandboxSpec(policy.blueprintPolicy(bp));
+    return { spec, origin: { kind: 'blueprint', name: flags.blueprint, digest: policy.blueprintDigest(bp) } };
   } catch (err) {
     if (err instanceof policy.PolicyError) throw new StartError(err.message);
     throw err;
@@ -148,15 +138,6 @@ async function promptTty(question: string): Promise<ExecDecision> {
 
 // ---- audit: lifecycle, enforcement and denials of each one-shot run ----------------------------
 
-/** What src/audit's openAuditLog returns, as far as this command uses it. */
-interface AuditWriter {
-  append(event: Record<string, unknown>, opts?: { durable?: boolean }): Promise<unknown>;
-  close(): Promise<void>;
-}
-interface AuditModule {
-  openAuditLog(opts: { home: string }): AuditWriter | Promise<AuditWriter>;
-}
-
 interface RunInfo {
   sandbox: string;
   command: string[];
@@ -165,7 +146,7 @@ interface RunInfo {
 }
 
 /** Audit record (src/audit's AuditEventInput) for each event worth keeping; null: not audited. */
-function auditRecord(e: SandboxEvent): { record: Record<string, unknown>; durable: boolean } | null {
+function auditRecord(e: SandboxEvent): { record: AuditEventInput; durable: boolean } | null {
   const base = { sandbox: e.sandbox, actor: { process: 'nemoclaw sandbox run', uid: process.getuid?.() } };
   switch (e.type) {
     case 'ready': {
@@ -193,9 +174,9 @@ function auditRecord(e: SandboxEvent): { record: Record<string, unknown>; durabl
     case 'egress_refused':
       return { record: { ...base, kind: 'egress.denied', activity: 'refuse', decision: 'deny', severity: 'medium', detail: { reason: e.reason } }, durable: false };
     case 'error':
-      return { record: { ...base, kind: 'sandbox.lifecycle', activity: 'start_failed', severity: 'high', detail: { step: e.step, errno: e.errno } }, durable: true };
+      return { record: { ...base, kind: 'sandbox.lifecycle', activity: 'start_failed', severity: 'high', detail: { step: e.step, errno: e.errno, why: e.message } }, durable: true };
     case 'exit':
-      return { record: { ...base, kind: 'sandbox.lifecycle', activity: 'exit', detail: { code: e.code, signal: e.signal, reason: e.reason } }, durable: true };
+      return { record: { ...base, kind: 'sandbox.lifecycle', activity: 'exit', detail: { code: e.code, signal: e.signal, reason: e.reason } }, durable: false };
     default:
       return null;
   }
@@ -203,12 +184,12 @@ function auditRecord(e: SandboxEvent): { record: Record<string, unknown>; durabl
 
 /**
  * Queues audit records from the start and loads src/audit only after the helper is spawned, so
- * the log's crypto never delays the sandbox. Without src/audit (or with an unusable log) the run
- * goes on and one warning says the run was not audited.
+ * the log's crypto never delays the sandbox. With an unusable log the run goes on and one warning
+ * says the run was not audited (the sandbox's own exit status stays the command's).
  */
 function runAudit(report: (line: string) => void) {
-  const queue: Array<{ record: Record<string, unknown>; durable: boolean }> = [];
-  let writer: Promise<AuditWriter | null> | null = null;
+  const queue: Array<{ record: AuditEventInput; durable: boolean }> = [];
+  let writer: Promise<AuditLog | null> | null = null;
   const home = process.env.NEMOCLAW_HOME || join(homedir(), '.nemoclaw');
   return {
     start(info: RunInfo): void {
@@ -225,12 +206,10 @@ function runAudit(report: (line: string) => void) {
         },
         durable: false,
       });
-      const path = '../audit/index.ts';
-      writer = (import(path) as Promise<AuditModule>)
+      writer = import('../audit/index.ts')
         .then((m) => m.openAuditLog({ home }))
         .catch((err: unknown) => {
-          const code = (err as NodeJS.ErrnoException).code;
-          if (code !== 'ERR_MODULE_NOT_FOUND') report(`audit log unavailable, run not audited: ${(err as Error).message}`);
+          report(`audit log unavailable, run not audited: ${(err as Error).message}`);
           return null;
         });
     },
@@ -241,13 +220,11 @@ function runAudit(report: (line: string) => void) {
     async close(): Promise<void> {
       const log = writer === null ? null : await writer;
       if (log === null) return;
-      try {
-        for (const { record, durable } of queue) await log.append(record, { durable });
-      } catch (err) {
-        report(`audit append failed: ${(err as Error).message}`);
-      } finally {
-        await log.close().catch(() => undefined);
+      // One bad record must not cost the others.
+      for (const { record, durable } of queue) {
+        await log.append(record, { durable }).catch((err: unknown) => report(`audit append failed: ${(err as Error).message}`));
       }
+      await log.close().catch((err: unknown) => report(`audit close failed: ${(err as Error).message}`));
     },
   };
 }

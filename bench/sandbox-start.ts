@@ -1,0 +1,95 @@
+// Start-up cost of a sandbox, measured side by side in one run (run: node bench/sandbox-start.ts
+// on the project's Node 24, e.g. `npx node bench/sandbox-start.ts`; N=50 by default, first arg
+// overrides). Rows:
+//   helper  native/build/nemoclaw-sandbox with the default policy's binds on /bin/true
+//   bwrap   bwrap --unshare-all --die-with-parent with the same binds, fresh /proc, minimal /dev,
+//           tmpfs /tmp, the workspace bound read-write, a new session
+//   cli     bin/nemoclaw sandbox run -- true (Node start-up, policy, verification, audit included)
+// The helper and bwrap are interleaved so both see the same machine state; medians and the
+// helper/bwrap ratio are printed (targets: ratio <= 1.0, cli median < 150 ms).
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultSandboxSpec, helperPath, specToHelperArgv, workloadEnv } from '../src/sandbox/index.ts';
+
+const N = Number(process.argv[2] ?? 50);
+const WARMUP = 5;
+const root = fileURLToPath(new URL('..', import.meta.url));
+const workspace = mkdtempSync(join(tmpdir(), 'nemoclaw-bench-'));
+const home = mkdtempSync(join(tmpdir(), 'nemoclaw-bench-home-'));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+function time(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env, cwd: workspace });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 6).join(' ')} ... exited ${r.status ?? r.signal}: ${String(r.stderr).trim()}`);
+  return ms;
+}
+
+const spec = defaultSandboxSpec();
+const helper = helperPath();
+const helperArgs = [
+  ...specToHelperArgv(spec, { workspace, eventsFd: 3, controlFd: 4, tty: false, env: workloadEnv({}), sandboxId: 'bench', exists: existsSync }).filter(
+    (a, i, all) => !['--events-fd', '--control-fd'].includes(a) && !['--events-fd', '--control-fd'].includes(all[i - 1] ?? ''),
+  ),
+  '--',
+  '/bin/true',
+];
+
+// bwrap with the same view: symlinks (merged /usr) as symlinks, everything else bound read-only.
+const bwrapArgs = ['--unshare-all', '--die-with-parent', '--new-session', '--clearenv'];
+for (const p of spec.filesystem.readOnly) {
+  if (!existsSync(p)) continue;
+  if (lstatSync(p).isSymbolicLink()) bwrapArgs.push('--symlink', readlinkSync(p), p);
+  else bwrapArgs.push('--ro-bind', p, p);
+}
+bwrapArgs.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--bind', workspace, workspace, '--chdir', workspace);
+for (const [k, v] of Object.entries(workloadEnv({}))) bwrapArgs.push('--setenv', k, v);
+bwrapArgs.push('/bin/true');
+
+const cli = join(root, 'bin', 'nemoclaw');
+const cliEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, NEMOCLAW_HOME: home };
+
+try {
+  for (let i = 0; i < WARMUP; i++) {
+    time(helper, helperArgs);
+    time('bwrap', bwrapArgs);
+    time(cli, ['sandbox', 'run', '--workspace', workspace, '--', 'true'], cliEnv);
+  }
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  for (let i = 0; i < N; i++) {
+    ours.push(time(helper, helperArgs));
+    theirs.push(time('bwrap', bwrapArgs));
+  }
+  const full: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < N; i++) {
+    full.push(time(cli, ['sandbox', 'run', '--workspace', workspace, '--', 'true'], cliEnv));
+    bare.push(time(process.execPath, ['-e', '0']));
+  }
+  const f = (x: number): string => `${x.toFixed(2)} ms`;
+  const ratio = median(ours) / median(theirs);
+  process.stdout.write(
+    [
+      `sandbox start-up, /bin/true, N=${N} each (medians)`,
+      `  helper (nemoclaw-sandbox)        ${f(median(ours))}`,
+      `  bwrap --unshare-all              ${f(median(theirs))}`,
+      `  ratio helper/bwrap               ${ratio.toFixed(2)}   (target <= 1.00) ${ratio <= 1 ? 'ok' : 'MISSED'}`,
+      `  nemoclaw sandbox run -- true     ${f(median(full))}   (target < 150 ms) ${median(full) < 150 ? 'ok' : 'MISSED'}`,
+      `  node -e 0 (Node start-up alone)  ${f(median(bare))}`,
+      '',
+    ].join('\n'),
+  );
+} finally {
+  rmSync(workspace, { recursive: true, force: true });
+  rmSync(home, { recursive: true, force: true });
+}

@@ -1,0 +1,200 @@
+// Integration: the real CLI (bin/nemoclaw) driving the real native helper. The helper is built
+// with `make -C native` first; when it does not build, the first test fails with make's output
+// and the rest are skipped (they would only repeat that failure).
+import { spawnSync } from 'node:child_process';
+import type { SpawnSyncReturns } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const bin = join(root, 'bin', 'nemoclaw');
+const fakeNnpOff = join(root, 'test', 'sandbox', 'fixtures', 'fake-helper-nnp-off.sh');
+
+const build = spawnSync('make', ['-s', '-C', join(root, 'native')], { encoding: 'utf8' });
+const helperBuilt = build.status === 0 && existsSync(join(root, 'native', 'build', 'nemoclaw-sandbox'));
+
+const scratch = mkdtempSync(join(tmpdir(), 'nemoclaw-test-sandbox-'));
+const home = join(scratch, 'home');
+let ws = '';
+let n = 0;
+
+beforeEach(() => {
+  ws = mkdtempSync(join(scratch, `ws${n++}-`));
+});
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function nemoclaw(args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> {
+  return spawnSync(bin, args, {
+    encoding: 'utf8',
+    cwd: ws,
+    timeout: 60_000,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, NEMOCLAW_HOME: home, ...env },
+  });
+}
+
+function run(cmd: string[], extra: string[] = [], env: Record<string, string> = {}): SpawnSyncReturns<string> {
+  return nemoclaw(['sandbox', 'run', '--workspace', ws, ...extra, '--', ...cmd], env);
+}
+
+function events(file: string): Array<Record<string, unknown>> {
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe('nemoclaw sandbox run (real helper)', () => {
+  it('the native helper builds with make -C native', () => {
+    expect(build.stderr + build.stdout, 'make -C native failed').toBe(build.status === 0 ? build.stderr + build.stdout : '');
+    expect(helperBuilt).toBe(true);
+  });
+
+  describe.skipIf(!helperBuilt)('with the helper', () => {
+    it('exits 0 with the command', () => {
+      const r = run(['true']);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    });
+
+    it("exits with the command's own status", () => {
+      expect(run(['sh', '-c', 'exit 3']).status).toBe(3);
+    });
+
+    it('exits 127 when the command is not found inside', () => {
+      expect(run(['no-such-command-nemoclaw']).status).toBe(127);
+    });
+
+    it('exits 128+9 when the command is killed by SIGKILL, with an exit event saying so', () => {
+      const file = join(scratch, `ev-kill-${n}.ndjson`);
+      const r = run(['sh', '-c', 'kill -9 $$'], ['--events', file]);
+      expect(r.status).toBe(137);
+      const exit = events(file).at(-1);
+      expect(exit).toMatchObject({ type: 'exit', signal: 'SIGKILL', code: null });
+      expect(['signaled', 'seccomp_kill', 'memory']).toContain(exit?.reason);
+    });
+
+    it('writes the documented NDJSON events: ready first, exit last, each with ts, sandbox, type', () => {
+      const file = join(scratch, `ev-${n}.ndjson`);
+      expect(run(['true'], ['--events', file]).status).toBe(0);
+      const evs = events(file);
+      for (const e of evs) {
+        expect(Object.keys(e).slice(0, 3)).toEqual(['type', 'ts', 'sandbox']);
+        expect(Number.isNaN(Date.parse(String(e.ts)))).toBe(false);
+        expect(e.sandbox).toBe(evs[0]?.sandbox);
+      }
+      expect(evs[0]).toMatchObject({ type: 'ready', enforcement: { no_new_privs: true, seccomp: { mode: 'filter' } } });
+      expect(evs.at(-1)).toMatchObject({ type: 'exit', code: 0, signal: null, reason: 'exited' });
+    });
+
+    it('runs as an unprivileged uid with no capabilities and a private HOME', () => {
+      const r = run(['sh', '-c', 'id -u; grep -E "^(CapEff|NoNewPrivs)" /proc/self/status; echo "$HOME"']);
+      expect(r.status).toBe(0);
+      const [uid, ...rest] = r.stdout.trim().split('\n');
+      expect(Number(uid)).toBeGreaterThan(0);
+      expect(rest.join('\n')).toMatch(/CapEff:\s+0+\n/);
+      expect(rest.join('\n')).toMatch(/NoNewPrivs:\s+1/);
+      expect(rest.at(-1)).toBe('/home/sandbox');
+    });
+
+    it("never passes the caller's environment in, and points the proxy variables at the sandbox listener", () => {
+      const r = run(['env'], [], { OPENAI_API_KEY: 'sk-nemoclaw-test-secret', AWS_SECRET_ACCESS_KEY: 'nemoclaw-test-aws' });
+      expect(r.status).toBe(0);
+      expect(r.stdout).not.toContain('nemoclaw-test');
+      expect(r.stdout).toContain('HTTPS_PROXY=http://127.0.0.1:3128');
+      expect(r.stdout).toContain('NODE_USE_ENV_PROXY=1');
+    });
+
+    it('keeps the workspace writable and what it creates owned by the workspace owner on the host', () => {
+      const r = run(['sh', '-c', 'echo hi > made.txt && mkdir dir && pwd']);
+      expect(r.status).toBe(0);
+      expect(r.stdout.trim()).toBe(ws);
+      expect(readFileSync(join(ws, 'made.txt'), 'utf8')).toBe('hi\n');
+      expect(statSync(join(ws, 'made.txt')).uid).toBe(statSync(ws).uid);
+      expect(statSync(join(ws, 'dir')).uid).toBe(statSync(ws).uid);
+    });
+
+    it.skipIf(process.getuid?.() !== 0)('a 0700 workspace of another owner stays theirs (idmapped), nothing is chmodded', () => {
+      chownSync(ws, 4321, 4321);
+      chmodSync(ws, 0o700);
+      const r = run(['sh', '-c', 'echo hi > owned.txt']);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(statSync(join(ws, 'owned.txt')).uid).toBe(4321);
+      expect(statSync(ws).mode & 0o777).toBe(0o700);
+    });
+
+    it('runs a normal build tool: cc compiles and runs hello world in the workspace', () => {
+      writeFileSync(join(ws, 'hello.c'), '#include <stdio.h>\nint main(void) { puts("hello from the sandbox"); return 0; }\n');
+      const r = run(['sh', '-c', 'cc -o hello hello.c && ./hello']);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('hello from the sandbox\n');
+      expect(r.status).toBe(0);
+    });
+
+    it('denies reading host secrets and writing outside the workspace', () => {
+      expect(run(['cat', '/etc/shadow']).status).not.toBe(0);
+      const r = run(['touch', '/usr/nemoclaw-test-marker']);
+      expect(r.status).not.toBe(0);
+      expect(existsSync('/usr/nemoclaw-test-marker')).toBe(false);
+    });
+
+    it('appends lifecycle and enforcement to the audit log under NEMOCLAW_HOME', () => {
+      const file = join(scratch, `ev-audit-${n}.ndjson`);
+      expect(run(['cat', '/etc/shadow'], ['--events', file]).status).not.toBe(0);
+      const id = events(file)[0]?.sandbox;
+      const dir = join(home, 'audit');
+      const records = readdirSync(dir)
+        .filter((f) => f.startsWith('seg-'))
+        .flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n'))
+        .map((l) => (JSON.parse(l) as { event: { kind: string; activity: string; sandbox?: string } }).event)
+        .filter((e) => e.sandbox === id);
+      expect(records.map((e) => `${e.kind}:${e.activity}`)).toEqual(['sandbox.lifecycle:start', 'sandbox.enforcement:report', 'sandbox.lifecycle:exit']);
+    });
+  });
+
+  it('exits 125 with one line when the workspace does not exist', () => {
+    const r = nemoclaw(['sandbox', 'run', '--workspace', join(scratch, 'missing'), '--', 'true']);
+    expect(r.status).toBe(125);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/workspace: .*missing.*errno ENOENT/);
+  });
+
+  it('exits 125 naming the step when the helper is missing', () => {
+    const r = run(['true'], [], { NEMOCLAW_HELPER: join(scratch, 'no-helper') });
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/helper not built/);
+  });
+
+  it('refuses (125, one line naming the mismatch) when a FAKE helper reports NoNewPrivs off', () => {
+    const file = join(scratch, `ev-fake-${n}.ndjson`);
+    const marker = join(ws, 'ran');
+    const r = run(['touch', marker], ['--events', file], { NEMOCLAW_HELPER: fakeNnpOff });
+    expect(r.status).toBe(125);
+    expect(r.stderr.trim().split('\n')).toEqual(['nemoclaw: sandbox refused: enforcement mismatch: no_new_privs: off']);
+    expect(existsSync(marker)).toBe(false);
+    const evs = events(file);
+    expect(evs.map((e) => e.type)).toEqual(['ready', 'error', 'exit']);
+    expect(evs.at(-1)).toMatchObject({ reason: 'refused' });
+  });
+});
+
+describe('nemoclaw doctor --json', () => {
+  it('lists every check with name, status, detail, fix, required', () => {
+    const r = nemoclaw(['doctor', '--json']);
+    const report = JSON.parse(r.stdout) as { ok: boolean; checks: Array<Record<string, unknown>> };
+    expect(typeof report.ok).toBe('boolean');
+    expect(r.status).toBe(report.ok ? 0 : 1);
+    const names = report.checks.map((c) => c.name);
+    for (const want of ['kernel', 'landlock', 'seccomp', 'user namespaces', 'cgroups', 'libseccomp', 'helper', 'docker engine', 'gpu']) {
+      expect(names).toContain(want);
+    }
+    for (const c of report.checks) {
+      expect(Object.keys(c).sort()).toEqual(['detail', 'fix', 'name', 'required', 'status']);
+      expect(['pass', 'warn', 'fail']).toContain(c.status);
+      if (c.status !== 'pass') expect(String(c.fix).length).toBeGreaterThan(0);
+    }
+  });
+});
