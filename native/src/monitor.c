@@ -420,18 +420,20 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
             if (r > 0) {
                 switch (msg[0]) {
                 case MSG_NETFDS:
-                    if (nf == 2) {
-                        char p[64], ns[64] = "";
-                        snprintf(p, sizeof p, "/proc/%d/ns/net", (int)init_pid);
-                        ssize_t k = readlink(p, ns, sizeof ns - 1);
-                        ns[k > 0 ? k : 0] = 0;
-                        relay_setup(fds[0], fds[1], ns, C->sandbox_id, C->proxy_socket);
-                    }
+                    if (nf == 2)
+                        relay_setup(fds[0], fds[1], C->sandbox_id, C->proxy_socket);
                     break;
                 case MSG_READY:
                     if (nf == 1) {
                         notify_fd = fds[0];
                         workload_pid = sender;
+                        /* From the workload, not init: a non-dumpable init hides its ns links
+                         * from an unprivileged monitor. */
+                        char p[64], ns[64] = "";
+                        snprintf(p, sizeof p, "/proc/%d/ns/net", (int)sender);
+                        ssize_t k = readlink(p, ns, sizeof ns - 1);
+                        ns[k > 0 ? k : 0] = 0;
+                        relay_set_netns(ns);
                         emit_ready(msg + 1, (size_t)r - 1, sender, cg, degraded_cg);
                         chan_send(chan, 'A', NULL, 0, NULL, 0); /* the workload execs only after ready is out */
                     }

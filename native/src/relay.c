@@ -44,11 +44,12 @@ static struct {
 } cache[16];
 static int ncache;
 
-void relay_setup(int listen_fd, int tcp_fd, const char *ns_id, const char *id, const char *proxy)
+void relay_set_netns(const char *ns_id) { snprintf(netns, sizeof netns, "%s", ns_id); }
+
+void relay_setup(int listen_fd, int tcp_fd, const char *id, const char *proxy)
 {
     lfd = listen_fd;
     tcpfd = tcp_fd;
-    snprintf(netns, sizeof netns, "%s", ns_id);
     sandbox_id = id;
     proxy_path = proxy;
     fcntl(lfd, F_SETFL, O_NONBLOCK);
@@ -102,7 +103,7 @@ static pid_t find_owner(unsigned long ino)
         if (n <= 0)
             continue;
         l[n] = 0;
-        if (strcmp(l, netns))
+        if (!netns[0] || strcmp(l, netns))
             continue;
         snprintf(p, sizeof p, "/proc/%s/fd", e->d_name);
         DIR *fdd = opendir(p);

@@ -94,6 +94,10 @@ void workload_main(struct setup *s)
         child_fail("workload prctl(PDEATHSIG)", errno);
     if (getppid() != 1)
         _exit(EXIT_SETUP); /* init died before we armed the death signal */
+    /* init is non-dumpable and we inherited that; execve would reset it anyway, but the
+     * (possibly unprivileged) monitor must read our /proc/<pid>/ns before that. */
+    if (prctl(PR_SET_DUMPABLE, 1) < 0)
+        child_fail("prctl(DUMPABLE)", errno);
     for (int i = 1; i < _NSIG; i++)
         signal(i, SIG_DFL);
     sigset_t none;
