@@ -129,9 +129,15 @@ export function parseWithSchema<T>(text: string, file: string, schema: z.ZodType
         return makeDiag(text, file, lc, offsetOf(node), `${pathLabel([...issue.path, k])}: unknown key \`${k}\``);
       });
     }
+    if (issue.code === 'invalid_key') {
+      // A bad map key (e.g. a rule name): point at the key and say what is wrong with it.
+      const { node } = nodeAt(doc, issue.path, true);
+      const why = issue.issues.map((i) => i.message).join('; ') || issue.message;
+      return [makeDiag(text, file, lc, offsetOf(node), `${pathLabel(issue.path)}: ${why}`)];
+    }
     const { node, exact } = nodeAt(doc, issue.path, false);
     let msg = issueMessage(issue);
-    if (!exact && issue.path.length > 0 && issue.code === 'invalid_type') msg = `${pathLabel(issue.path)}: missing required key`;
+    if (!exact && issue.path.length > 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_value')) msg = `${pathLabel(issue.path)}: missing required key`;
     return [makeDiag(text, file, lc, offsetOf(node), msg)];
   });
   // Stable order: by position, then message.
