@@ -1,0 +1,75 @@
+// A pane: border with number and title on top, footer in the bottom border, body lines inside.
+// Drawn from text (not Ink's Box border) so that every row is exactly the rectangle's width.
+import { Box, Text } from 'ink';
+import type { Rect } from '../layout/layout.ts';
+import { cellWidth, truncate } from '../text/cells.ts';
+import type { Line } from '../text/line.ts';
+import type { Theme } from '../theme/theme.ts';
+import { h } from './h.ts';
+import { LineView } from './line-view.ts';
+import { tokenStyle } from './style.ts';
+
+export interface Glyphs {
+  tl: string;
+  tr: string;
+  bl: string;
+  br: string;
+  hz: string;
+  vt: string;
+}
+export const BOX: Glyphs = { tl: '┌', tr: '┐', bl: '└', br: '┘', hz: '─', vt: '│' };
+export const BOX_FOCUS: Glyphs = { tl: '┏', tr: '┓', bl: '┗', br: '┛', hz: '━', vt: '┃' };
+export const ASCII_BOX: Glyphs = { tl: '+', tr: '+', bl: '+', br: '+', hz: '-', vt: '|' };
+export const ASCII_BOX_FOCUS: Glyphs = { tl: '#', tr: '#', bl: '#', br: '#', hz: '=', vt: '#' };
+
+/** Top border "┌ 2 Approvals ───── info ┐" of exactly `width` cells. */
+export function borderLine(width: number, g: Glyphs, left: string, right: string, top: boolean): string {
+  if (width < 2) return g.hz.repeat(Math.max(0, width));
+  const inner = width - 2;
+  const l = left === '' ? '' : truncate(` ${left} `, Math.max(0, inner - 1));
+  const rRoom = inner - cellWidth(l) - 2;
+  const r = right === '' || rRoom < 4 ? '' : truncate(` ${right} `, rRoom);
+  const fill = inner - cellWidth(l) - cellWidth(r) - (l === '' ? 0 : 1);
+  const body = (l === '' ? '' : g.hz + l) + g.hz.repeat(Math.max(0, fill)) + r;
+  return (top ? g.tl : g.bl) + body + (top ? g.tr : g.br);
+}
+
+export interface FrameProps {
+  rect: Rect;
+  title: string;
+  info?: string;
+  footer?: string;
+  focused: boolean;
+  lines: Line[];
+  theme: Theme;
+  ascii?: boolean;
+}
+
+export function Frame({ rect, title, info, footer, focused, lines, theme, ascii }: FrameProps) {
+  const g = ascii === true ? (focused ? ASCII_BOX_FOCUS : ASCII_BOX) : focused ? BOX_FOCUS : BOX;
+  const border = tokenStyle(theme, focused ? 'borderFocus' : 'border', { bold: focused });
+  const titleStyle = tokenStyle(theme, focused ? 'titleFocus' : 'title', { bold: focused, inverse: focused && theme.tokens.borderFocus === null });
+  const innerW = Math.max(0, rect.width - 2);
+  const innerH = Math.max(0, rect.height - 2);
+  const top = borderLine(rect.width, g, title, info ?? '', true);
+  const titleEnd = 1 + cellWidth(truncate(` ${title} `, Math.max(0, rect.width - 3))) + 1;
+  const rows = [];
+  for (let i = 0; i < innerH; i++) {
+    rows.push(
+      h(
+        Text,
+        { key: i, wrap: 'truncate-end' },
+        h(Text, border, g.vt),
+        h(LineView, { line: lines[i] ?? [], width: innerW, theme }),
+        h(Text, border, g.vt),
+      ),
+    );
+  }
+  return h(
+    Box,
+    { position: 'absolute', top: rect.y, left: rect.x, width: rect.width, height: rect.height, flexDirection: 'column', overflow: 'hidden' },
+    h(Text, { wrap: 'truncate-end' }, h(Text, border, [...top].slice(0, 2).join('')), h(Text, titleStyle, [...top].slice(2, titleEnd).join('')), h(Text, border, [...top].slice(titleEnd).join(''))),
+    ...rows,
+    rect.height >= 2 ? h(Text, { key: 'bottom', wrap: 'truncate-end' }, h(Text, border, borderLine(rect.width, g, '', footer ?? '', false))) : null,
+  );
+}

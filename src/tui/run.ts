@@ -1,0 +1,221 @@
+// startTui / runTui: wire a TuiDataSource (and local telemetry) into the store, render the app
+// full screen, and restore the terminal however it ends (quit, SIGTERM/SIGHUP/SIGINT, crash).
+import { render, type Instance } from 'ink';
+import { startGpuMonitor, type GpuMonitor } from '../telemetry/nvidia-smi.ts';
+import { startHostMonitor, type HostMonitor } from '../telemetry/host.ts';
+import { App } from './app/app.ts';
+import { h } from './app/h.ts';
+import type { Effect } from './input/types.ts';
+import { initialUiState, UiStore } from './input/ui-state.ts';
+import { LAYOUT_NAMES, isLayoutName, type LayoutName } from './layout/layout.ts';
+import type { TuiDataSource, TuiEvent } from './store/events.ts';
+import { TuiStore, type TuiStoreOptions } from './store/tui-store.ts';
+import { builtinNoColour, chooseThemeName, loadThemes, NO_COLOUR_THEME, type Theme } from './theme/theme.ts';
+
+export interface TelemetryOptions {
+  /** nvidia-smi to run (default $NEMOCLAW_NVIDIA_SMI, then `nvidia-smi`). */
+  nvidiaSmi?: string;
+  gpuIntervalMs?: number;
+  hostIntervalMs?: number;
+}
+
+export interface RunTuiOptions {
+  source: TuiDataSource;
+  /** Theme name from themes/; default: no-colour when NO_COLOR is set, else ansi. */
+  theme?: string;
+  layout?: LayoutName;
+  /** Local GPU/host telemetry (default on). The supervisor may instead send gpu_sample/host_sample events. */
+  telemetry?: boolean | TelemetryOptions;
+  /** ASCII borders and charts (for terminals/fonts without box drawing). */
+  ascii?: boolean;
+  stdin?: NodeJS.ReadStream;
+  stdout?: NodeJS.WriteStream;
+  stderr?: NodeJS.WriteStream;
+  /** Use the alternate screen (default: when stdout is a TTY). */
+  alternateScreen?: boolean;
+  /** Install SIGTERM/SIGHUP/SIGINT and uncaught-exception handlers that restore the terminal (default true). */
+  handleProcessEvents?: boolean;
+  /** Route console.* into the Logs pane while the TUI runs (default true): stray prints would corrupt the screen. */
+  captureConsole?: boolean;
+  store?: TuiStoreOptions;
+  themesDir?: string;
+  maxFps?: number;
+  now?: () => number;
+}
+
+export type TuiExit = { reason: 'quit' } | { reason: 'signal'; signal: NodeJS.Signals } | { reason: 'error'; error: unknown };
+
+export interface TuiHandle {
+  store: TuiStore;
+  ui: UiStore;
+  /** Resolves once the app has unmounted and the terminal is restored. */
+  exited: Promise<TuiExit>;
+  /** Quit programmatically. */
+  quit(): void;
+}
+
+/** Leave the alternate screen, show the cursor, turn autowrap back on. Safe to write twice. */
+export const RESTORE_SEQUENCE = '\u001b[?1049l\u001b[?25h\u001b[?7h';
+
+export function startTui(options: RunTuiOptions): TuiHandle {
+  const stdout = options.stdout ?? process.stdout;
+  const stdin = options.stdin ?? process.stdin;
+  const stderr = options.stderr ?? process.stderr;
+  const isTTY = Boolean(stdout.isTTY);
+  const alt = options.alternateScreen ?? isTTY;
+  const now = options.now ?? Date.now;
+
+  let themes: Map<string, Theme>;
+  try {
+    themes = loadThemes(options.themesDir);
+  } catch (err) {
+    themes = new Map([[NO_COLOUR_THEME, builtinNoColour]]);
+    stderr.write(`nemoclaw tui: themes not loaded (${err instanceof Error ? err.message : String(err)}); using no-colour\n`);
+  }
+  if (!themes.has(NO_COLOUR_THEME)) themes.set(NO_COLOUR_THEME, builtinNoColour);
+  let themeName = chooseThemeName(options.theme);
+  if (!themes.has(themeName)) themeName = themes.has('ansi') ? 'ansi' : NO_COLOUR_THEME;
+  const layout = options.layout !== undefined && isLayoutName(options.layout) ? options.layout : LAYOUT_NAMES[0];
+
+  const store = new TuiStore({ ...options.store, now });
+  const ui = new UiStore(initialUiState({ theme: themeName, ...(layout !== undefined ? { layout } : {}) }));
+  const ingest = (e: TuiEvent): void => store.ingest(e);
+
+  // Data source: subscribe first (miss nothing), then seed sandboxes the stream has not mentioned.
+  const seen = new Set<string>();
+  const stopEvents = options.source.events((e) => {
+    if (e.type === 'sandbox_state') seen.add(e.sandbox.name);
+    ingest(e);
+  });
+  options.source.sandboxes().then(
+    (list) => {
+      for (const s of list) if (!seen.has(s.name)) ingest({ type: 'sandbox_state', ts: now(), sandbox: s });
+    },
+    (err: unknown) => ingest({ type: 'log', ts: now(), sandbox: 'nemoclaw', stream: 'system', line: `sandboxes: ${err instanceof Error ? err.message : String(err)}` }),
+  );
+
+  // Telemetry, off the render path.
+  let gpu: GpuMonitor | undefined;
+  let host: HostMonitor | undefined;
+  if (options.telemetry !== false) {
+    const t = typeof options.telemetry === 'object' ? options.telemetry : {};
+    gpu = startGpuMonitor({
+      ...(t.nvidiaSmi !== undefined ? { command: t.nvidiaSmi } : {}),
+      intervalMs: t.gpuIntervalMs ?? 1000,
+      onSample: (gpus) => ingest({ type: 'gpu_sample', ts: now(), gpus }),
+      onProcesses: (processes) => ingest({ type: 'gpu_processes', ts: now(), processes }),
+      onStatus: (status) => ingest({ type: 'gpu_status', ts: now(), status }),
+      now,
+    });
+    host = startHostMonitor({ intervalMs: t.hostIntervalMs ?? 1000, onSample: (sample) => ingest({ type: 'host_sample', ts: now(), sample }), now });
+  }
+
+  // console.* would write over the screen: send it to the Logs pane instead.
+  const restoreConsole = options.captureConsole === false ? () => {} : captureConsole(ingest, now);
+
+  let resolveExit!: (e: TuiExit) => void;
+  const exited = new Promise<TuiExit>((r) => {
+    resolveExit = r;
+  });
+  let finished = false;
+  const ink: { instance?: Instance } = {};
+  const offs: (() => void)[] = [];
+
+  const finish = (exit: TuiExit): void => {
+    if (finished) return;
+    finished = true;
+    stopEvents();
+    gpu?.stop();
+    host?.stop();
+    store.dispose();
+    try {
+      ink.instance?.unmount();
+    } catch {
+      // fall through to the raw restore below
+    }
+    restoreConsole();
+    for (const off of offs) off();
+    if (exit.reason !== 'quit' && alt && isTTY) stdout.write(RESTORE_SEQUENCE);
+    const done = (): void => resolveExit(exit);
+    if (ink.instance !== undefined) ink.instance.waitUntilExit().then(done, done);
+    else done();
+  };
+
+  const onEffect = (e: Effect): void => {
+    if (e.type === 'quit') {
+      finish({ reason: 'quit' });
+      return;
+    }
+    options.source.decide(e.id, e.verdict, e.always).then(
+      (r) => {
+        if (!r.ok) ui.update((s) => ({ ...s, message: { text: `${e.id}: ${r.error ?? 'decision failed'}`, tone: 'error' } }));
+      },
+      (err: unknown) => ui.update((s) => ({ ...s, message: { text: `${e.id}: ${err instanceof Error ? err.message : String(err)}`, tone: 'error' } })),
+    );
+  };
+
+  if (options.handleProcessEvents !== false) {
+    for (const sig of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) {
+      const fn = (): void => finish({ reason: 'signal', signal: sig });
+      process.on(sig, fn);
+      offs.push(() => process.off(sig, fn));
+    }
+    const onCrash = (error: unknown): void => finish({ reason: 'error', error });
+    process.on('uncaughtException', onCrash);
+    offs.push(() => process.off('uncaughtException', onCrash));
+  }
+
+  store.flush();
+  const instance = render(h(App, { store, ui, themes, onEffect, ascii: options.ascii === true, now }), {
+    stdout,
+    stdin,
+    stderr,
+    interactive: isTTY, // Ink renders nothing on a TTY under CI=true without this
+    alternateScreen: alt,
+    incrementalRendering: true,
+    maxFps: options.maxFps ?? 24,
+    patchConsole: false,
+    exitOnCtrlC: false,
+  });
+  ink.instance = instance;
+  instance.waitUntilExit().then(
+    () => finish({ reason: 'quit' }),
+    (error: unknown) => finish({ reason: 'error', error }),
+  );
+
+  return { store, ui, exited, quit: () => finish({ reason: 'quit' }) };
+}
+
+/** Run the TUI until it exits; resolves with how it ended (the caller picks the exit code). */
+export function runTui(options: RunTuiOptions): Promise<TuiExit> {
+  return startTui(options).exited;
+}
+
+/** Exit status for a TuiExit: 0 quit, 128+n for a signal, 70 (EX_SOFTWARE) for a crash. */
+export function exitCodeFor(exit: TuiExit): number {
+  if (exit.reason === 'quit') return 0;
+  if (exit.reason === 'signal') return 128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as Record<string, number>)[exit.signal]!;
+  return 70;
+}
+
+function captureConsole(ingest: (e: TuiEvent) => void, now: () => number): () => void {
+  const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
+  const saved = methods.map((m) => [m, console[m]] as const);
+  for (const m of methods) {
+    console[m] = (...args: unknown[]) => {
+      const line = args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? (a.stack ?? a.message) : safeJson(a))).join(' ');
+      for (const l of line.split('\n').slice(0, 50)) ingest({ type: 'log', ts: now(), sandbox: 'nemoclaw', stream: m === 'error' || m === 'warn' ? 'stderr' : 'system', line: l });
+    };
+  }
+  return () => {
+    for (const [m, fn] of saved) console[m] = fn;
+  };
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
