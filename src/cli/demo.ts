@@ -57,6 +57,11 @@ async function runCase(c: DemoCase, workspace: string): Promise<Outcome> {
   return { result, stdout, stderr, events };
 }
 
+/** Shell-style quoting for display only. */
+function shellWords(argv: readonly string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ');
+}
+
 function firstLine(s: string): string {
   const line = s.trim().split('\n')[0] ?? '';
   return JSON.stringify(line.length > 90 ? `${line.slice(0, 90)}...` : line).slice(1, -1);
@@ -109,7 +114,7 @@ export async function demo(): Promise<number> {
       const said = firstLine(c.expect === 'allowed' ? o.stdout : o.stderr || o.stdout);
       const mark = asExpected ? (c.expect === 'allowed' ? 'allowed' : 'DENIED ') : 'UNEXPECTED';
       out(`  ${mark}  ${c.what}`);
-      out(`           $ ${c.command.join(' ')}  -> exit ${o.result.status}${said ? `: ${said}` : ''}${denials.length ? `  [${[...new Set(denials)].join(', ')}]` : ''}${hostProblem ? `  (${hostProblem})` : ''}`);
+      out(`           $ ${shellWords(c.command)}  -> exit ${o.result.status}${said ? `: ${said}` : ''}${denials.length ? `  [${[...new Set(denials)].join(', ')}]` : ''}${hostProblem ? `  (${hostProblem})` : ''}`);
     }
   } finally {
     rmSync(workspace, { recursive: true, force: true });
