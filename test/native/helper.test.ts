@@ -1,0 +1,331 @@
+// Runs the real nemoclaw-sandbox helper and checks what a workload can observe and do.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, chmodSync, chownSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const HELPER = join(ROOT, 'native/build/nemoclaw-sandbox');
+const SYS = ['--ro', '/usr', '--ro', '/lib', '--ro', '/lib64', '--ro', '/bin', '--ro', '/etc'];
+const IS_ROOT = process.getuid?.() === 0;
+
+type Ev = Record<string, unknown> & { type: string };
+
+interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  events: Ev[];
+}
+
+interface RunOpts {
+  onEvent?: (ev: Ev, control: Writable) => void;
+  wrap?: string[]; // e.g. setpriv ... in front of the helper
+  onSpawn?: (pid: number) => void;
+}
+
+function run(args: string[], opts: RunOpts = {}): Promise<RunResult> {
+  return new Promise((done, fail) => {
+    const argv = [...(opts.wrap ?? []), HELPER, '--events-fd', '3', '--control-fd', '4', ...args];
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
+    let stdout = '';
+    let stderr = '';
+    let evbuf = '';
+    const events: Ev[] = [];
+    const control = child.stdio[4] as Writable;
+    control.on('error', () => {});
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    (child.stdio[3] as Readable).on('data', (d: Buffer) => {
+      evbuf += d.toString();
+      let nl: number;
+      while ((nl = evbuf.indexOf('\n')) >= 0) {
+        const line = evbuf.slice(0, nl);
+        evbuf = evbuf.slice(nl + 1);
+        const ev = JSON.parse(line) as Ev;
+        events.push(ev);
+        opts.onEvent?.(ev, control);
+      }
+    });
+    child.on('error', fail);
+    child.on('close', (code, signal) => done({ code: code ?? (signal ? -1 : null), stdout, stderr, events }));
+  });
+}
+
+const sh = (script: string, extra: string[] = [], opts: RunOpts = {}) =>
+  run([...SYS, ...extra, '--', '/bin/sh', '-c', script], opts);
+
+const byType = (r: RunResult, t: string) => r.events.filter((e) => e.type === t);
+
+function sandboxProcsWith(marker: string): number {
+  let n = 0;
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker)) n++;
+    } catch {
+      // raced with exit
+    }
+  }
+  return n;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let scratch = '';
+
+beforeAll(() => {
+  execFileSync('make', ['-C', join(ROOT, 'native')], { stdio: 'pipe' });
+  scratch = mkdtempSync(join(tmpdir(), 'nemoclaw-native-'));
+});
+
+afterAll(() => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('nemoclaw-sandbox helper', () => {
+  it('reports what it enforced in the ready event before exec', async () => {
+    const r = await sh('true');
+    expect(r.code).toBe(0);
+    expect(r.events[0]?.type).toBe('ready');
+    const ready = r.events[0] as Ev & { enforcement: Record<string, any>; pid: number };
+    const e = ready.enforcement;
+    expect(e.no_new_privs).toBe(true);
+    expect([e.cap_eff, e.cap_prm, e.cap_bnd, e.cap_amb]).toEqual(['0', '0', '0', '0']);
+    expect(e.seccomp).toMatchObject({ mode: 'filter', notify: true });
+    expect(e.seccomp.filters).toBeGreaterThanOrEqual(1);
+    expect(e.landlock.abi).toBeGreaterThanOrEqual(6);
+    expect(e.landlock.net).toBe(true);
+    expect(e.landlock.scoped).toEqual(expect.arrayContaining(['signal', 'abstract_unix_socket']));
+    expect(e.namespaces).toEqual(expect.arrayContaining(['user', 'mnt', 'pid', 'net', 'ipc', 'uts', 'cgroup']));
+    expect(e.uid).toBe(1000);
+    expect(ready.pid).toBeGreaterThan(1);
+    expect(r.events.at(-1)).toMatchObject({ type: 'exit', code: 0, reason: 'exited' });
+  });
+
+  it('runs the workload unprivileged, NoNewPrivs, no capabilities, only lo', async () => {
+    const r = await sh('id -u; grep -E "^(NoNewPrivs|CapEff|CapBnd|Seccomp):" /proc/self/status; echo ---; cat /proc/net/dev');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).not.toBe('0');
+    expect(r.stdout).toMatch(/NoNewPrivs:\s+1/);
+    expect(r.stdout).toMatch(/CapEff:\s+0000000000000000/);
+    expect(r.stdout).toMatch(/CapBnd:\s+0000000000000000/);
+    expect(r.stdout).toMatch(/Seccomp:\s+2/);
+    const netdev = r.stdout.split('---\n')[1]?.split('\n') ?? [];
+    const ifaces = netdev.filter((l) => l.includes(':') && !l.includes('|')).map((l) => l.split(':')[0]?.trim());
+    expect(ifaces).toEqual(['lo']);
+  });
+
+  it('gives the sandbox a private /tmp and refuses writes outside rw paths', async () => {
+    const marker = `nemoclaw-marker-${process.pid}`;
+    writeFileSync(join(tmpdir(), `${marker}-host`), 'host');
+    const r = await sh(
+      `ls /tmp; echo x > /tmp/${marker}; echo tmp=$?; echo x > /etc/${marker} 2>/dev/null; echo etc=$?; ` +
+        `echo x > /usr/${marker} 2>/dev/null; echo usr=$?; echo x > /${marker} 2>/dev/null; echo root=$?`,
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain(`${marker}-host`);
+    expect(r.stdout).toContain('tmp=0');
+    expect(r.stdout).toMatch(/etc=[1-9]/);
+    expect(r.stdout).toMatch(/usr=[1-9]/);
+    expect(r.stdout).toMatch(/root=[1-9]/);
+    expect(existsSync(join('/tmp', marker))).toBe(false);
+    expect(existsSync(join('/etc', marker))).toBe(false);
+    rmSync(join(tmpdir(), `${marker}-host`), { force: true });
+  });
+
+  it('maps exit statuses: N, 127 not found, 128+N signal, 125 setup failure', async () => {
+    expect((await sh('exit 0')).code).toBe(0);
+    expect((await sh('exit 7')).code).toBe(7);
+    const nf = await run([...SYS, '--', 'no-such-command-here']);
+    expect(nf.code).toBe(127);
+    expect(byType(nf, 'exit')[0]).toMatchObject({ code: 127, exec_errno: 2 });
+    const sig = await sh('kill -TERM $$');
+    expect(sig.code).toBe(128 + 15);
+    expect(byType(sig, 'exit')[0]).toMatchObject({ signal: 'SIGTERM', reason: 'signaled' });
+    const bad = await run([...SYS, '--workspace', join(scratch, 'does-not-exist'), '--', '/bin/true']);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/^nemoclaw-sandbox: .+: .+ \(errno \d+\)$/m);
+    expect(byType(bad, 'error')[0]).toMatchObject({ errno: 2 });
+    expect(byType(bad, 'ready')).toHaveLength(0);
+  });
+
+  it('denies baseline and extra syscalls with EPERM and reports them', async () => {
+    const r = await run([
+      ...SYS,
+      '--deny-syscall',
+      'uname',
+      '--',
+      '/usr/bin/python3',
+      '-c',
+      'import ctypes,os\nl=ctypes.CDLL(None,use_errno=True)\nprint(l.ptrace(16,1,0,0),ctypes.get_errno())\n' +
+        'print(l.unshare(0x10000000),ctypes.get_errno())\n' +
+        'try:\n os.uname()\nexcept OSError as e:\n print("uname",e.errno)',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('-1 1\n-1 1\nuname 1');
+    const denied = byType(r, 'syscall_denied').map((e) => e.syscall);
+    expect(denied).toEqual(expect.arrayContaining(['ptrace', 'unshare', 'uname']));
+    expect(byType(r, 'syscall_denied')[0]).toMatchObject({ action: 'errno', exe: '/usr/bin/python3.11' });
+  });
+
+  it('asks the operator about an exec outside the allowlist (allow and deny)', async () => {
+    const r = await sh('/usr/bin/id -u; /usr/bin/whoami; echo who=$?', ['--exec-allow', '/bin/sh', '--exec-unmatched', 'ask'], {
+      onEvent: (ev, control) => {
+        if (ev.type !== 'exec_ask') return;
+        const decision = String(ev.path).endsWith('/id') ? 'allow' : 'deny';
+        control.write(`${JSON.stringify({ id: ev.id, decision })}\n`);
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('1000\n');
+    expect(r.stdout).toMatch(/who=12[67]/);
+    expect(byType(r, 'exec_ask').map((e) => e.path)).toEqual(['/usr/bin/id', '/usr/bin/whoami']);
+    expect(byType(r, 'exec_allowed')[0]).toMatchObject({ path: '/usr/bin/id', via: 'operator' });
+    expect(byType(r, 'exec_denied')[0]).toMatchObject({ path: '/usr/bin/whoami', reason: 'denied_by_operator' });
+  });
+
+  describe('egress relay', () => {
+    let server: Server;
+    let sock = '';
+    const preambles: string[] = [];
+    beforeAll(async () => {
+      sock = join(scratch, 'proxy.sock');
+      server = createServer((c: Socket) => {
+        let buf = '';
+        c.on('data', (d: Buffer) => {
+          buf += d.toString('latin1');
+          if (!buf.includes('\r\n\r\n')) return;
+          preambles.push(buf.slice(0, buf.indexOf('\n')));
+          c.end('HTTP/1.1 200 OK\r\nContent-Length: 11\r\nConnection: close\r\n\r\nvia-relay-1');
+        });
+      });
+      await new Promise<void>((r) => server.listen(sock, r));
+    });
+    afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+    it('writes the preamble naming the caller, then relays bytes', async () => {
+      const r = await sh('curl -sS -x http://127.0.0.1:3128 http://example.test/path', [
+        '--proxy-socket',
+        sock,
+        '--sandbox-id',
+        'sb-test',
+      ]);
+      expect(r.stdout).toBe('via-relay-1');
+      expect(r.code).toBe(0);
+      expect(preambles).toHaveLength(1);
+      const line = preambles[0] as string;
+      expect(line.startsWith('NEMOCLAW/1 ')).toBe(true);
+      const meta = JSON.parse(line.slice('NEMOCLAW/1 '.length)) as Record<string, unknown>;
+      const digest = execFileSync('sha256sum', ['/usr/bin/curl']).toString().split(' ')[0];
+      expect(meta).toMatchObject({ sandbox: 'sb-test', exe: '/usr/bin/curl', sha256: digest, uid: 1000 });
+      expect(meta.pid).toBeGreaterThan(1);
+      expect(byType(r, 'egress_connection')[0]).toMatchObject({ exe: '/usr/bin/curl', sha256: digest });
+    });
+
+    it('refuses proxy connections when no proxy is configured, and direct egress has no route', async () => {
+      const r = await sh('curl -sS -m 5 http://127.0.0.1:3128/; echo proxy=$?; curl -sS -m 5 http://192.0.2.1/; echo direct=$?');
+      expect(r.stdout).toMatch(/proxy=(52|56|7)/);
+      expect(r.stdout).toMatch(/direct=[1-9]/);
+      expect(byType(r, 'egress_refused')[0]).toMatchObject({ reason: 'no proxy configured', exe: '/usr/bin/curl' });
+      expect(byType(r, 'egress_direct')[0]).toMatchObject({ addr: '192.0.2.1', port: 80 });
+    });
+  });
+
+  it('kills the whole sandbox at the wall-time limit', async () => {
+    const r = await sh('trap "" TERM; sleep 30 & sleep 31', ['--wall-time', '300']);
+    expect(r.code).toBe(128 + 9);
+    expect(byType(r, 'limit_hit')[0]).toMatchObject({ limit: 'wall_time' });
+    expect(byType(r, 'exit')[0]).toMatchObject({ reason: 'wall_time', signal: 'SIGKILL' });
+  });
+
+  it.runIf(IS_ROOT)('stops a fork bomb at the pids limit, inside the sandbox only', async () => {
+    const r = await sh('i=0; while [ $i -lt 64 ]; do sleep 5 & i=$((i+1)); done 2>/dev/null; echo spawned', ['--pids', '16']);
+    expect(byType(r, 'ready')[0]).toMatchObject({ enforcement: { cgroup: { controllers: expect.arrayContaining(['pids']) } } });
+    expect(byType(r, 'limit_hit').map((e) => e.limit)).toContain('pids');
+  });
+
+  it.runIf(IS_ROOT)('OOM-kills only the sandbox at the memory limit', async () => {
+    const r = await run([
+      ...SYS,
+      '--memory',
+      String(64 * 1024 * 1024),
+      '--',
+      '/usr/bin/python3',
+      '-c',
+      'a=[]\nfor i in range(100): a.append(bytearray(10*1024*1024))\nprint("survived")',
+    ]);
+    expect(r.stdout).not.toContain('survived');
+    expect(r.code).toBe(128 + 9);
+    expect(byType(r, 'exit')[0]).toMatchObject({ reason: 'memory' });
+    expect(byType(r, 'limit_hit').map((e) => e.limit)).toContain('memory');
+  });
+
+  it.runIf(IS_ROOT)('makes a root-owned 0700 workspace writable through an idmapped mount', async () => {
+    const ws = mkdtempSync(join(scratch, 'ws-'));
+    chmodSync(ws, 0o700);
+    chownSync(ws, 0, 0);
+    const r = await sh('pwd; echo hello > made-inside.txt && mkdir sub && echo ok', ['--workspace', ws]);
+    expect(r.stdout).toBe(`${ws}\nok\n`);
+    expect(r.code).toBe(0);
+    const st = statSync(join(ws, 'made-inside.txt'));
+    expect(st.uid).toBe(0);
+    expect(st.gid).toBe(0);
+    expect(statSync(ws).mode & 0o777).toBe(0o700);
+    expect(readFileSync(join(ws, 'made-inside.txt'), 'utf8')).toBe('hello\n');
+  });
+
+  it('refuses a workspace reached through a symlink', async () => {
+    const real = mkdtempSync(join(scratch, 'real-'));
+    const link = join(scratch, `link-${process.pid}`);
+    execFileSync('ln', ['-s', real, link]);
+    const r = await sh('true', ['--workspace', link]);
+    expect(r.code).toBe(125);
+    expect(byType(r, 'error')[0]).toMatchObject({ errno: 40 });
+  });
+
+  it('leaves no sandbox process behind when the helper is SIGKILLed', async () => {
+    const marker = `${9000 + (process.pid % 900)}.25`;
+    let helperPid = 0;
+    let readySeen!: () => void;
+    const ready = new Promise<void>((r) => (readySeen = r));
+    const finished = sh(`sleep ${marker} & sleep ${marker}`, [], {
+      onSpawn: (pid) => (helperPid = pid),
+      onEvent: (ev) => ev.type === 'ready' && readySeen(),
+    });
+    await ready;
+    for (let i = 0; i < 50 && sandboxProcsWith(`sleep\0${marker}`) < 2; i++) await sleep(20);
+    expect(sandboxProcsWith(`sleep\0${marker}`)).toBe(2);
+    process.kill(helperPid, 'SIGKILL');
+    await finished;
+    let left = -1;
+    for (let i = 0; i < 20; i++) {
+      left = sandboxProcsWith(`sleep\0${marker}`);
+      if (left === 0) break;
+      await sleep(50);
+    }
+    expect(left).toBe(0);
+  });
+
+  it.runIf(IS_ROOT)('works for an ordinary user through an unprivileged user namespace', async () => {
+    const ws = mkdtempSync(join(scratch, 'ws-nobody-'));
+    chownSync(ws, 65534, 65534);
+    // scratch itself is root-only 0700; let nobody traverse to its workspace.
+    chmodSync(scratch, 0o711);
+    const r = await sh('id -u; echo hi > f && echo wrote', ['--workspace', ws], {
+      wrap: ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups'],
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('1000\nwrote\n');
+    expect(statSync(join(ws, 'f')).uid).toBe(65534);
+    const ready = byType(r, 'ready')[0] as Ev & { enforcement: Record<string, unknown> };
+    expect(ready.enforcement.namespaces).toEqual(expect.arrayContaining(['user', 'net', 'pid']));
+  });
+});
