@@ -11,7 +11,6 @@
 //    is never part of a torn tail.
 //  - Resuming is cheap: each checkpoint carries the Merkle frontier and the byte position it
 //    covers, so a new writer reads only the records after the last checkpoint.
-import { hash } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -34,7 +33,7 @@ import { auditDir, createFileExclusive, ensurePrivateDirs, fsyncDir } from './fi
 import type { Signer } from './keys.ts';
 import { cleanOrphanKeys, commitRotation, createEpochKey, currentSigner, fingerprint } from './keys.ts';
 import { cleanLockLeftovers, DirLock } from './lock.ts';
-import { MerkleFrontier, leafHash } from './merkle.ts';
+import { MerkleFrontier, leafHash, leafHashAt } from './merkle.ts';
 import type { AuditEventInput, RecordEvent } from './record.ts';
 import { DENIAL_KINDS, GENESIS_PREV, formatLine, normalizeEvent, parseHead } from './record.ts';
 
@@ -137,10 +136,6 @@ function datasync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fdatasync(fd, (err) => (err === null ? resolve() : reject(err))));
 }
 
-function lineHash(line: string | Buffer): string {
-  return hash('sha256', line, 'hex');
-}
-
 class Writer implements AuditLog {
   readonly home: string;
   readonly dir: string;
@@ -214,10 +209,16 @@ class Writer implements AuditLog {
     } finally {
       this.lock.release();
     }
+    // Records left unsigned by a writer that exited without close() (or crashed) get signed now,
+    // so the unauthenticated window stays short.
     if (this.recoveries.length > 0) await this.enqueueRequest({ checkpoint: 'recovery' });
+    else if (this.sinceCp > 0) await this.enqueueRequest({ checkpoint: 'open' });
     if (this.heartbeatMs > 0) {
       this.heartbeat = setInterval(() => {
-        if (!this.running && this.pending.length === 0) this.enqueueRequest({ checkpoint: 'heartbeat' }).catch(() => undefined);
+        // Seal idle periods too, so that a gap in checkpoints is visible (journald CVE-2023-31438).
+        if (!this.running && this.pending.length === 0) {
+          this.enqueueRequest({ checkpoint: this.sinceCp > 0 ? 'interval' : 'heartbeat' }).catch(() => undefined);
+        }
       }, this.heartbeatMs);
       this.heartbeat.unref();
     }
@@ -366,23 +367,24 @@ class Writer implements AuditLog {
 
   private absorb(fd: number, size: number): void {
     const len = size - this.offset;
-    const buf = Buffer.alloc(len);
+    // One spare leading byte so that leafHashAt can prefix the first line with 0x00 in place.
+    const buf = Buffer.alloc(len + 1);
     let got = 0;
     while (got < len) {
-      const n = readSync(fd, buf, got, len - got, this.offset + got);
+      const n = readSync(fd, buf, 1 + got, len - got, this.offset + got);
       if (n === 0) break;
       got += n;
     }
-    let start = 0;
+    got += 1;
+    let start = 1;
     let anomaly = false;
     for (;;) {
       const nl = buf.indexOf(10, start);
       if (nl < 0) break;
-      const line = buf.subarray(start, nl + 1);
       const head = parseHead(buf, start, nl);
       if (head === null || head.seq !== this.size + 1 || buf.toString('latin1', head.prevAt, head.prevAt + 64) !== this.lastHash) anomaly = true;
-      const h = lineHash(line);
-      this.frontier.push(leafHash(h));
+      const h = leafHashAt(buf, start, nl + 1);
+      this.frontier.push(h);
       this.size = head?.seq ?? this.size + 1;
       if (this.frontier.size !== this.size) anomaly = true;
       this.lastHash = h;
@@ -394,14 +396,14 @@ class Writer implements AuditLog {
     }
     if (start < got) {
       // Torn tail: the writer that held the lock died mid-write. Nothing in it was acknowledged.
-      ftruncateSync(fd, this.offset + start);
+      ftruncateSync(fd, this.offset + start - 1);
       this.recoveries.push({
         kind: 'audit.recovery',
         activity: 'torn-tail',
         detail: { segment: this.segment, truncated_bytes: got - start, after_seq: this.size },
       });
     }
-    this.offset += start;
+    this.offset += start - 1;
     if (this.sinceCp > 0 && this.firstUncheckpointedAt === 0) this.firstUncheckpointedAt = this.now();
   }
 
@@ -577,8 +579,8 @@ class Writer implements AuditLog {
     for (const ev of events) {
       this.size += 1;
       const line = formatLine(this.size, ts, this.lastHash, ev);
-      const h = lineHash(line);
-      this.frontier.push(leafHash(h));
+      const h = leafHash(line);
+      this.frontier.push(h);
       this.lastHash = h;
       text += line;
     }

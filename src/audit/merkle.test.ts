@@ -6,18 +6,22 @@ import {
   consistencyProof,
   inclusionProof,
   leafHash,
+  leafHashAt,
   merkleRoot,
   nodeHash,
   verifyConsistency,
   verifyInclusion,
 } from './merkle.ts';
 
-const leaves = Array.from({ length: 300 }, (_, i) => leafHash(hash('sha256', `line ${i}\n`, 'hex')));
+const leaves = Array.from({ length: 300 }, (_, i) => leafHash(`line ${i}\n`));
 
 describe('RFC 6962 Merkle tree', () => {
   it('uses the 0x00/0x01 domain separation', () => {
     const h = hash('sha256', 'x', 'hex');
-    expect(leafHash(h)).toBe(hash('sha256', Buffer.concat([Buffer.from([0]), Buffer.from(h, 'hex')]), 'hex'));
+    expect(leafHash('x')).toBe(hash('sha256', Buffer.from([0, 0x78]), 'hex'));
+    const b = Buffer.from('\nabc\n');
+    expect(leafHashAt(b, 1, 5)).toBe(leafHash('abc\n'));
+    expect(b.toString()).toBe('\nabc\n');
     expect(nodeHash(h, h)).toBe(hash('sha256', Buffer.concat([Buffer.from([1]), Buffer.from(h, 'hex'), Buffer.from(h, 'hex')]), 'hex'));
     expect(EMPTY_ROOT).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
   });

@@ -2,25 +2,33 @@
 // SHA-256(0x01 || left || right). The 0x00/0x01 prefixes keep a leaf from being passed off as an
 // inner node (second-preimage attack). Hashes travel as lowercase hex strings because Node's
 // one-shot crypto.hash() with hex output is about twice as fast as Buffer output, and verify
-// throughput is a benchmarked feature.
+// throughput is a benchmarked feature. The log's entries are its lines' exact bytes.
 import { hash } from 'node:crypto';
 
 /** SHA-256 of the empty string: the RFC 6962 root of an empty tree. */
 export const EMPTY_ROOT = hash('sha256', '', 'hex');
 
-const leafScratch = Buffer.alloc(33);
 const nodeScratch = Buffer.alloc(65);
 nodeScratch[0] = 1;
 
 /**
- * Leaf hash of one log line. The log's entries are the 32-byte SHA-256 digests of the exact line
- * bytes (`lineHashHex`), so a leaf costs one short hash on top of the line hash that the `prev`
- * chain needs anyway.
+ * Leaf hash of one entry (a log line, as a string: hashed as its UTF-8 bytes). This same value is
+ * the next record's `prev`, so each record costs one hash for both the chain and the tree.
  */
-export function leafHash(lineHashHex: string): string {
-  leafScratch[0] = 0;
-  leafScratch.write(lineHashHex, 1, 32, 'hex');
-  return hash('sha256', leafScratch, 'hex');
+export function leafHash(entry: string): string {
+  return hash('sha256', `\0${entry}`, 'hex');
+}
+
+/**
+ * Leaf hash of the bytes buf[start, end) without copying them: the byte before start (a newline,
+ * or a spare byte the caller reserved) is set to 0x00 for the duration of the hash. start >= 1.
+ */
+export function leafHashAt(buf: Buffer, start: number, end: number): string {
+  const saved = buf[start - 1] as number;
+  buf[start - 1] = 0;
+  const h = hash('sha256', buf.subarray(start - 1, end), 'hex');
+  buf[start - 1] = saved;
+  return h;
 }
 
 export function nodeHash(leftHex: string, rightHex: string): string {

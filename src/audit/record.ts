@@ -1,7 +1,10 @@
 // Record format of the audit log: pure functions only (event validation, OCSF class mapping,
 // line formatting and the fast head parser used by verify and by writers catching up).
 //
-// One record is one line: {"v":1,"seq":N,"ts":"RFC 3339","prev":"<hex sha256 of previous line>","event":{...}}\n
+// One record is one line: {"v":1,"seq":N,"ts":"RFC 3339","prev":"<hex>","event":{...}}\n
+// prev = SHA-256(0x00 || exact bytes of the previous line, newline included): the RFC 6962 leaf
+// hash of that line, so one hash per record serves both the chain and the Merkle tree. The first
+// record's prev is 64 zeros.
 // The head (everything before "event") has a fixed shape because we write it ourselves; that
 // lets verify read seq and prev straight from the bytes without JSON.parse of every line.
 
@@ -255,8 +258,15 @@ export function parseHead(buf: Buffer, start: number, end: number): LineHead | n
     p++;
   }
   if (p === digits || p - digits > 15 || (buf[digits] === 48 && p - digits > 1)) return null;
-  // ,"ts":"<...>"  then ,"prev":"
-  const prevKey = buf.indexOf(PREV_KEY, p);
+  // ,"ts":"<24 chars of toISOString()>"  then ,"prev":" — checked in place first (verify speed),
+  // searched for when the timestamp has another length.
+  let prevKey = p + 7 + 24 + 1;
+  for (let i = 0; i < PREV_KEY.length; i++) {
+    if (buf[prevKey + i] !== PREV_KEY[i]) {
+      prevKey = buf.indexOf(PREV_KEY, p);
+      break;
+    }
+  }
   if (prevKey < 0 || prevKey > p + 64) return null;
   const prevAt = prevKey + PREV_KEY.length;
   if (prevAt + 64 + 11 > end || buf[prevAt + 64] !== 34) return null;

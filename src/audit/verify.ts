@@ -1,8 +1,7 @@
 // verifyAudit: recomputes the hash chain, seq continuity, RFC 6962 roots and checkpoint
 // signatures of a whole audit directory, and reports the first problem. Read-only; safe to run
 // while writers append (a partial last line may then read as torn-tail).
-import { hash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Checkpoint } from './checkpoint.ts';
 import { checkpointProblem, parseCheckpoint } from './checkpoint.ts';
@@ -10,7 +9,7 @@ import { auditDir } from './files.ts';
 import type { Keyring } from './keys.ts';
 import { readKeyring } from './keys.ts';
 import { CHECKPOINTS_FILE, LOG_ID_FILE, listSegments, segmentName } from './log.ts';
-import { EMPTY_ROOT, MerkleFrontier, leafHash } from './merkle.ts';
+import { EMPTY_ROOT, MerkleFrontier, leafHashAt } from './merkle.ts';
 import { GENESIS_PREV, parseHead } from './record.ts';
 
 export type VerifyStatus =
@@ -100,6 +99,25 @@ interface Anchor {
 
 const ROTATION_MARK = Buffer.from('"kind":"audit.key_rotation"');
 
+/** The file's bytes at [1, size]; byte 0 is spare so leafHashAt can prefix the first line in place. */
+function readWithSpareByte(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.allocUnsafe(size + 1);
+    buf[0] = 10;
+    let got = 0;
+    while (got < size) {
+      const n = readSync(fd, buf, 1 + got, size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got + 1);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export async function verifyAudit(opts: VerifyOptions): Promise<VerifyReport> {
   return verifyAuditSync(opts);
 }
@@ -178,9 +196,9 @@ export function verifyAuditSync(opts: VerifyOptions): VerifyReport {
   checkAnchors(segments[0] ?? 1, 0);
   scan: for (let si = 0; si < segments.length; si++) {
     const seg = segments[si] as number;
-    const buf = readFileSync(join(dir, segmentName(seg)));
+    const buf = readWithSpareByte(join(dir, segmentName(seg)));
     let rot = buf.indexOf(ROTATION_MARK);
-    let start = 0;
+    let start = 1;
     while (start < buf.length) {
       const nl = buf.indexOf(10, start);
       const expected = count + 1;
@@ -193,7 +211,7 @@ export function verifyAuditSync(opts: VerifyOptions): VerifyReport {
       }
       const head = parseHead(buf, start, nl);
       if (head === null) {
-        tamper(expected, `record in segment ${seg} at byte ${start} is not a well-formed audit record`);
+        tamper(expected, `record in segment ${seg} at byte ${start - 1} is not a well-formed audit record`);
         break scan;
       }
       if (head.seq !== expected) {
@@ -205,8 +223,8 @@ export function verifyAuditSync(opts: VerifyOptions): VerifyReport {
         tamper(at, `record ${expected} does not chain to record ${count} (one of them was edited)`);
         break scan;
       }
-      const h = hash('sha256', buf.subarray(start, nl + 1), 'hex');
-      frontier.push(leafHash(h));
+      const h = leafHashAt(buf, start, nl + 1);
+      frontier.push(h);
       lastHash = h;
       count = expected;
       if (rot >= 0 && rot < nl) {
@@ -219,7 +237,7 @@ export function verifyAuditSync(opts: VerifyOptions): VerifyReport {
         rot = buf.indexOf(ROTATION_MARK, nl);
       }
       start = nl + 1;
-      checkAnchors(seg, start);
+      checkAnchors(seg, start - 1);
     }
   }
 

@@ -135,7 +135,7 @@ describe('verifyAudit', () => {
       const r = JSON.parse(l) as AuditRecord;
       if (r.seq === 10) r.event.decision = 'deny';
       const line = formatLine(r.seq, r.ts, prev, r.event);
-      prev = hash('sha256', line, 'hex');
+      prev = hash('sha256', `\0${line}`, 'hex');
       out.push(line.slice(0, -1));
     }
     writeLines(seg, out);
