@@ -2,12 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalizeHost, compileEgressRules, decideEgress, hostMatches, parseHostPattern, parsePolicy } from './index.ts';
 
-const ok = (input: string) => {
-  const r = canonicalizeHost(input);
-  if (!r.ok) throw new Error(`${input}: ${r.reason}`);
-  return r;
-};
-
 describe('canonicalizeHost', () => {
   it.each([
     ['Example.COM', 'example.com', 'dns'],
