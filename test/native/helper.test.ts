@@ -92,7 +92,18 @@ describe('nemoclaw-sandbox helper', () => {
     const r = await sh('true');
     expect(r.code).toBe(0);
     expect(r.events[0]?.type).toBe('ready');
-    const ready = r.events[0] as Ev & { enforcement: Record<string, any>; pid: number };
+    interface Enforcement {
+      no_new_privs: boolean;
+      cap_eff: string;
+      cap_prm: string;
+      cap_bnd: string;
+      cap_amb: string;
+      seccomp: { mode: string; filters: number; notify: boolean };
+      landlock: { abi: number; net: boolean; scoped: string[] };
+      namespaces: string[];
+      uid: number;
+    }
+    const ready = r.events[0] as Ev & { enforcement: Enforcement; pid: number };
     const e = ready.enforcement;
     expect(e.no_new_privs).toBe(true);
     expect([e.cap_eff, e.cap_prm, e.cap_bnd, e.cap_amb]).toEqual(['0', '0', '0', '0']);
