@@ -1,0 +1,117 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { appsQueryArgs, gpuQueryArgs, parseAppLine, parseGpuLine, parseNumber, startGpuMonitor } from '../../src/telemetry/nvidia-smi.ts';
+import { readHostSample } from '../../src/telemetry/host.ts';
+import type { GpuProcess, GpuSample, GpuStatus } from '../../src/telemetry/types.ts';
+import { waitFor } from './helpers/wait.ts';
+
+const fake = fileURLToPath(new URL('./fixtures/fake-nvidia-smi', import.meta.url));
+
+describe('nvidia-smi parsing (pure)', () => {
+  it('parses a query-gpu csv line', () => {
+    expect(parseGpuLine('0, NVIDIA H100 80GB HBM3, 37, 10240, 81559, 41, 118.52', 5)).toEqual({
+      index: 0,
+      name: 'NVIDIA H100 80GB HBM3',
+      utilization: 37,
+      memoryUsed: 10240,
+      memoryTotal: 81559,
+      temperature: 41,
+      powerDraw: 118.52,
+      ts: 5,
+    });
+  });
+
+  it('maps [N/A] and [Not Supported] to null and keeps commas in names', () => {
+    const g = parseGpuLine('1, Tesla T4, Rev, B, [N/A], 15, 15360, [Not Supported], [N/A]', 0);
+    expect(g).toMatchObject({ index: 1, name: 'Tesla T4, Rev, B', utilization: null, memoryUsed: 15, memoryTotal: 15360, temperature: null, powerDraw: null });
+  });
+
+  it('rejects lines that are not GPU rows', () => {
+    expect(parseGpuLine('', 0)).toBeNull();
+    expect(parseGpuLine("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.", 0)).toBeNull();
+    expect(parseGpuLine('x, a, 1, 2, 3, 4, 5', 0)).toBeNull();
+    expect(parseNumber(' [N/A] ')).toBeNull();
+    expect(parseNumber('N/A')).toBeNull();
+    expect(parseNumber(' 12.5 ')).toBe(12.5);
+  });
+
+  it('parses compute-apps lines', () => {
+    expect(parseAppLine('48213, /usr/bin/python3, 30720, GPU-5c3f9a0e')).toEqual({ pid: 48213, name: '/usr/bin/python3', usedMemory: 30720, gpuUuid: 'GPU-5c3f9a0e' });
+    expect(parseAppLine('7, a, b, [N/A], GPU-1')).toEqual({ pid: 7, name: 'a, b', usedMemory: null, gpuUuid: 'GPU-1' });
+    expect(parseAppLine('No running processes found')).toBeNull();
+  });
+
+  it('asks nvidia-smi for exactly the documented fields', () => {
+    expect(gpuQueryArgs(1000)).toEqual(['--query-gpu=index,name,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw', '--format=csv,noheader,nounits', '-lms', '1000']);
+    expect(appsQueryArgs()).toEqual(['--query-compute-apps=pid,process_name,used_memory,gpu_uuid', '--format=csv,noheader,nounits']);
+  });
+});
+
+describe('GPU monitor (against test/tui/fixtures/fake-nvidia-smi)', () => {
+  it('streams batches of all GPUs and per-process memory', async () => {
+    const batches: GpuSample[][] = [];
+    const statuses: GpuStatus[] = [];
+    let procs: GpuProcess[] | undefined;
+    process.env['FAKE_NVIDIA_SMI_LOOPS'] = '5';
+    const mon = startGpuMonitor({ command: fake, intervalMs: 100, appsIntervalMs: 60_000, onSample: (b) => batches.push(b), onProcesses: (p) => (procs = p), onStatus: (s) => statuses.push(s) });
+    try {
+      await waitFor(() => batches.length >= 3 && procs !== undefined, 'three GPU batches and a process list');
+      expect(batches[0]?.map((g) => g.index)).toEqual([0, 1]);
+      expect(batches[0]?.[0]?.name).toBe('NVIDIA H100 80GB HBM3');
+      expect(statuses[0]).toEqual({ state: 'starting' });
+      expect(statuses[1]).toEqual({ state: 'ok' });
+      expect(procs?.map((p) => p.pid)).toEqual([48213, 48377, 50102]);
+    } finally {
+      mon.stop();
+      delete process.env['FAKE_NVIDIA_SMI_LOOPS'];
+    }
+  });
+
+  it('takes the command from NEMOCLAW_NVIDIA_SMI', async () => {
+    const statuses: GpuStatus[] = [];
+    process.env['NEMOCLAW_NVIDIA_SMI'] = fake;
+    process.env['FAKE_NVIDIA_SMI_LOOPS'] = '2';
+    const mon = startGpuMonitor({ intervalMs: 100, appsIntervalMs: 0, onSample: () => {}, onStatus: (s) => statuses.push(s) });
+    try {
+      await waitFor(() => statuses.some((s) => s.state === 'ok'), 'ok status');
+    } finally {
+      mon.stop();
+      delete process.env['NEMOCLAW_NVIDIA_SMI'];
+      delete process.env['FAKE_NVIDIA_SMI_LOOPS'];
+    }
+  });
+
+  it('says "not found" when nvidia-smi is missing', async () => {
+    const statuses: GpuStatus[] = [];
+    const mon = startGpuMonitor({ command: '/nonexistent/nvidia-smi', onSample: () => {}, onStatus: (s) => statuses.push(s) });
+    try {
+      const s = await waitFor(() => statuses.find((x) => x.state === 'unavailable'), 'unavailable status');
+      expect(s).toEqual({ state: 'unavailable', reason: '/nonexistent/nvidia-smi not found' });
+    } finally {
+      mon.stop();
+    }
+  });
+
+  it('reports the driver failure nvidia-smi prints', async () => {
+    const statuses: GpuStatus[] = [];
+    process.env['FAKE_NVIDIA_SMI_FAIL'] = '1';
+    const mon = startGpuMonitor({ command: fake, appsIntervalMs: 0, onSample: () => {}, onStatus: (s) => statuses.push(s) });
+    try {
+      const s = await waitFor(() => statuses.find((x) => x.state === 'unavailable'), 'unavailable status');
+      expect(s.state === 'unavailable' && s.reason).toContain("couldn't communicate with the NVIDIA driver");
+    } finally {
+      mon.stop();
+      delete process.env['FAKE_NVIDIA_SMI_FAIL'];
+    }
+  });
+});
+
+describe('host telemetry', () => {
+  it('reads CPU and memory without touching the GPU', async () => {
+    const s = await readHostSample();
+    expect(s.cpu).toBeGreaterThanOrEqual(0);
+    expect(s.cpu).toBeLessThanOrEqual(100);
+    expect(s.memTotal).toBeGreaterThan(0);
+    expect(s.memUsed).toBeGreaterThan(0);
+  });
+});
