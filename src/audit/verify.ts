@@ -1,13 +1,14 @@
 // verifyAudit: recomputes the hash chain, seq continuity, RFC 6962 roots and checkpoint
 // signatures of a whole audit directory, and reports the first problem. Read-only; safe to run
 // while writers append (a partial last line may then read as torn-tail).
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Checkpoint } from './checkpoint.ts';
 import { checkpointProblem, parseCheckpoint } from './checkpoint.ts';
 import { auditDir } from './files.ts';
 import type { Keyring } from './keys.ts';
 import { readKeyring } from './keys.ts';
+import { DirLock } from './lock.ts';
 import { CHECKPOINTS_FILE, LOG_ID_FILE, listSegments, segmentName } from './log.ts';
 import { EMPTY_ROOT, MerkleFrontier, leafHashAt } from './merkle.ts';
 import { GENESIS_PREV, parseHead } from './record.ts';
@@ -39,6 +40,8 @@ export interface VerifyOptions {
   home: string;
   /** A checkpoint held outside this machine (object, JSON text, or a path to a file holding one or more). */
   trustedCheckpoint?: Checkpoint | string;
+  /** keys.json to check signatures with (default home/keys/audit/keys.json; it holds public keys only). */
+  keys?: string;
 }
 
 export function formatStatus(s: VerifyStatus): string {
@@ -99,11 +102,16 @@ interface Anchor {
 
 const ROTATION_MARK = Buffer.from('"kind":"audit.key_rotation"');
 
+function readPrefix(path: string, limit?: number): Buffer {
+  const b = readWithSpareByte(path, limit);
+  return b.subarray(1);
+}
+
 /** The file's bytes at [1, size]; byte 0 is spare so leafHashAt can prefix the first line in place. */
-function readWithSpareByte(path: string): Buffer {
+function readWithSpareByte(path: string, limit?: number): Buffer {
   const fd = openSync(path, 'r');
   try {
-    const size = fstatSync(fd).size;
+    const size = Math.min(fstatSync(fd).size, limit ?? Infinity);
     const buf = Buffer.allocUnsafe(size + 1);
     buf[0] = 10;
     let got = 0;
@@ -118,11 +126,43 @@ function readWithSpareByte(path: string): Buffer {
   }
 }
 
-export async function verifyAudit(opts: VerifyOptions): Promise<VerifyReport> {
-  return verifyAuditSync(opts);
+/** Sizes of the files as of one instant, taken under the writers' lock. */
+interface Snapshot {
+  segments: Map<number, number>;
+  checkpoints: number;
 }
 
-export function verifyAuditSync(opts: VerifyOptions): VerifyReport {
+/**
+ * Takes the byte sizes of every segment and of the checkpoint file while holding the writers'
+ * lock, so that verify reads a consistent log even while writers append (no half-written line
+ * looks like a torn tail). Null when the lock cannot be had (read-only copy, busy writer).
+ */
+async function snapshot(dir: string): Promise<Snapshot | null> {
+  const lock = new DirLock(dir);
+  try {
+    await lock.acquire(2000);
+  } catch {
+    lock.dispose();
+    return null;
+  }
+  try {
+    const segments = new Map<number, number>();
+    for (const seg of listSegments(dir)) segments.set(seg, statSync(join(dir, segmentName(seg))).size);
+    const cp = join(dir, CHECKPOINTS_FILE);
+    return { segments, checkpoints: existsSync(cp) ? statSync(cp).size : 0 };
+  } finally {
+    lock.dispose();
+  }
+}
+
+export async function verifyAudit(opts: VerifyOptions): Promise<VerifyReport> {
+  const dir = auditDir(opts.home);
+  const snap = existsSync(dir) ? await snapshot(dir) : null;
+  return verifyAuditSync({ ...opts, snapshot: snap });
+}
+
+/** verifyAudit without the lock snapshot (reads the files as they are). */
+export function verifyAuditSync(opts: VerifyOptions & { snapshot?: Snapshot | null }): VerifyReport {
   const dir = auditDir(opts.home);
   const problems: string[] = [];
   // Tampering evidence comes in two precisions: a chain break pins one record, a checkpoint
@@ -139,7 +179,9 @@ export function verifyAuditSync(opts: VerifyOptions): VerifyReport {
     problems.push(`tampered in seq ${from}..${to}: ${why}`);
   };
 
-  const ring: Keyring | null = readKeyring(opts.home);
+  const ring: Keyring | null = opts.keys !== undefined ? (JSON.parse(readFileSync(opts.keys, 'utf8')) as Keyring) : readKeyring(opts.home);
+  if (ring === null) problems.push('no keyring (keys/audit/keys.json): signatures cannot be checked, so nothing counts as signed');
+  const limits = opts.snapshot ?? null;
   const logIdPath = join(dir, LOG_ID_FILE);
   const origin = existsSync(logIdPath) ? `nemoclaw-audit/${readFileSync(logIdPath, 'utf8').trim()}` : null;
 
@@ -149,7 +191,7 @@ export function verifyAuditSync(opts: VerifyOptions): VerifyReport {
   let invalid = 0;
   const cpPath = join(dir, CHECKPOINTS_FILE);
   if (existsSync(cpPath)) {
-    const parsed = parseCheckpointText(readFileSync(cpPath, 'utf8'));
+    const parsed = parseCheckpointText(readPrefix(cpPath, limits?.checkpoints).toString('utf8'));
     total = parsed.cps.length + parsed.bad;
     if (parsed.bad > 0) {
       invalid += parsed.bad;
@@ -157,6 +199,10 @@ export function verifyAuditSync(opts: VerifyOptions): VerifyReport {
     }
     if (parsed.torn) problems.push(`${CHECKPOINTS_FILE} ends with a partial line (crash while writing a checkpoint)`);
     for (const cp of parsed.cps) {
+      if (ring === null) {
+        invalid += 1;
+        continue;
+      }
       const why = origin !== null && cp.origin !== origin ? `origin ${cp.origin} is not this log (${origin})` : checkpointProblem(cp, ring);
       if (why === null) anchors.push({ cp, trusted: false });
       else {
@@ -167,14 +213,15 @@ export function verifyAuditSync(opts: VerifyOptions): VerifyReport {
   }
   if (opts.trustedCheckpoint !== undefined) {
     const tc = loadTrusted(opts.trustedCheckpoint);
-    const why = origin !== null && tc.origin !== origin ? `origin ${tc.origin} is not this log` : checkpointProblem(tc, ring);
+    // With no keyring the operator's own anchor is still taken at its word (it came from outside).
+    const why = origin !== null && tc.origin !== origin ? `origin ${tc.origin} is not this log` : ring === null ? null : checkpointProblem(tc, ring);
     if (why === null) anchors.push({ cp: tc, trusted: true });
     else tamper(tc.size, `trusted checkpoint of size ${tc.size}: ${why}`);
   }
   anchors.sort((a, b) => a.cp.size - b.cp.size);
 
   // Scan the chain.
-  const segments = listSegments(dir);
+  const segments = limits === null ? listSegments(dir) : [...limits.segments.keys()];
   const frontier = new MerkleFrontier();
   let lastHash = GENESIS_PREV;
   let count = 0;
@@ -196,7 +243,7 @@ export function verifyAuditSync(opts: VerifyOptions): VerifyReport {
   checkAnchors(segments[0] ?? 1, 0);
   scan: for (let si = 0; si < segments.length; si++) {
     const seg = segments[si] as number;
-    const buf = readWithSpareByte(join(dir, segmentName(seg)));
+    const buf = readWithSpareByte(join(dir, segmentName(seg)), limits?.segments.get(seg));
     let rot = buf.indexOf(ROTATION_MARK);
     let start = 1;
     while (start < buf.length) {
@@ -247,10 +294,10 @@ export function verifyAuditSync(opts: VerifyOptions): VerifyReport {
     for (const r of rotations) {
       const from = ring.epochs.find((e) => e.keyId === r.from);
       const to = ring.epochs.find((e) => e.keyId === r.to);
-      if (from === undefined || to === undefined || from.toSize !== r.seq || to.fromSize !== r.seq) {
-        // A crash between the rotation record and publishing the key leaves `to` unknown: that is
-        // not tampering if no checkpoint was signed by it.
-        if (from !== undefined && to === undefined && from.toSize === null) continue;
+      // A crash between the rotation record and publishing the new key leaves `to` unknown: an
+      // aborted rotation. Nothing can be signed by an unpublished key, so that is not tampering.
+      if (to === undefined) continue;
+      if (from === undefined || from.toSize !== r.seq || to.fromSize !== r.seq) {
         tamper(r.seq, `keys.json disagrees with the key rotation recorded at seq ${r.seq}`);
       }
     }
@@ -276,7 +323,6 @@ export function verifyAuditSync(opts: VerifyOptions): VerifyReport {
     status = { kind: 'unauthenticated-tail', count: count - authenticated };
     problems.push(`${count - authenticated} record(s) after the last signed checkpoint are chained but not yet signed`);
   } else status = { kind: 'ok' };
-  if (ring === null && count > 0) problems.push('no keyring found: signatures could not be checked');
 
   return {
     summary: formatStatus(status),

@@ -56,10 +56,14 @@ export function register(program: Command): void {
     .command('verify')
     .description('check the hash chain, Merkle roots and checkpoint signatures (exit 0 only when ok)')
     .option('--trusted-checkpoint <file>', 'a checkpoint kept outside this machine (detects truncation even if local checkpoints are gone)')
+    .option('--keys <file>', 'keys.json to check signatures with (for a copy of the log on another machine)')
     .option('--json', 'print the full report as JSON')
-    .action(async (o: { trustedCheckpoint?: string; json?: boolean }) => {
-      const opts = o.trustedCheckpoint === undefined ? { home: home() } : { home: home(), trustedCheckpoint: o.trustedCheckpoint };
-      const report = await verifyAudit(opts);
+    .action(async (o: { trustedCheckpoint?: string; keys?: string; json?: boolean }) => {
+      const report = await verifyAudit({
+        home: home(),
+        ...(o.trustedCheckpoint === undefined ? {} : { trustedCheckpoint: o.trustedCheckpoint }),
+        ...(o.keys === undefined ? {} : { keys: o.keys }),
+      });
       if (o.json === true) printJson(report);
       else {
         process.stdout.write(`${report.summary}\n`);

@@ -1,6 +1,6 @@
 // verify must catch every way of editing the log that the design claims to catch, and must not
 // cry wolf on a crash.
-import { copyFileSync, appendFileSync, readFileSync, rmSync, truncateSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { cpSync, copyFileSync, appendFileSync, readFileSync, rmSync, truncateSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPrivateKey, hash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -243,5 +243,38 @@ describe('verifyAudit', () => {
     await w.close();
     expect((await verifyAudit({ home })).summary).toBe('ok');
     truncateSync(cpPath(home), 0);
+  });
+
+  it('checks a copied audit directory with an exported keys.json, and is never ok without keys', async () => {
+    const home = await log(300);
+    const keys = join(home, 'keys', 'audit', 'keys.json');
+    const copy = tempHome();
+    homes.push(copy);
+    cpSync(join(home, 'audit'), join(copy, 'audit'), { recursive: true });
+    expect((await verifyAudit({ home: copy, keys })).summary).toBe('ok');
+    const bare = await verifyAudit({ home: copy });
+    expect(bare.status).toEqual({ kind: 'unauthenticated-tail', count: 300 });
+    expect(bare.problems.join(' ')).toMatch(/no keyring/);
+    // The exported anchor still catches a cut tail.
+    const anchor = lastCheckpoint(home);
+    writeLines(segPath(copy, 1), readLines(segPath(copy, 1)).slice(0, 200));
+    expect((await verifyAudit({ home: copy, trustedCheckpoint: anchor })).status.kind).toBe('truncated');
+  });
+
+  it('reads a consistent snapshot while a writer appends (no false torn-tail)', async () => {
+    const home = tempHome();
+    homes.push(home);
+    const w = await openAuditLog({ home, heartbeatMs: 0 });
+    let stop = false;
+    const writer = (async () => {
+      for (let i = 0; i < 400 && !stop; i++) await fill(w, 50, i * 50);
+    })();
+    const seen = new Set<string>();
+    for (let i = 0; i < 15; i++) seen.add((await verifyAudit({ home })).status.kind);
+    stop = true;
+    await writer;
+    await w.close();
+    for (const k of seen) expect(['ok', 'unauthenticated-tail']).toContain(k);
+    expect((await verifyAudit({ home })).summary).toBe('ok');
   });
 });
