@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -97,11 +98,22 @@ int ns_init_main(void *arg)
     int tcp = open("/proc/self/net/tcp", O_RDONLY | O_CLOEXEC);
     if (tcp < 0)
         child_fail("open /proc/self/net/tcp", errno);
-    int fds[2] = {listener, tcp};
-    if (chan_send(s->chan, MSG_NETFDS, NULL, 0, fds, 2) < 0)
+    /* The pty comes from the sandbox's own devpts instance, so ttyname() resolves inside and
+     * no host pty is ever reachable; the monitor holds the master. */
+    int fds[3] = {listener, tcp, -1};
+    if (s->cfg->tty) {
+        fds[2] = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (fds[2] < 0 || unlockpt(fds[2]) < 0)
+            child_fail("open /dev/ptmx (sandbox devpts)", errno);
+        s->tty_slave = ioctl(fds[2], TIOCGPTPEER, O_RDWR | O_NOCTTY);
+        if (s->tty_slave < 0)
+            child_fail("open pty peer", errno);
+    }
+    if (chan_send(s->chan, MSG_NETFDS, NULL, 0, fds, s->cfg->tty ? 3 : 2) < 0)
         child_fail("send listener to monitor", errno);
-    close(listener);
-    close(tcp);
+    for (int i = 0; i < 3; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
 
     sigset_t all;
     sigfillset(&all);

@@ -113,18 +113,7 @@ int main(int argc, char **argv)
         die_setup("setsockopt(SO_PASSCRED)", errno);
     if (pipe2(go, O_CLOEXEC) < 0)
         die_setup("pipe2", errno);
-    int master = -1;
-    if (c->tty) {
-        master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0)
-            die_setup("open pty", errno);
-        s.tty_slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
-        if (s.tty_slave < 0)
-            die_setup("open pty peer", errno);
-        struct winsize ws;
-        if (isatty(0) && ioctl(0, TIOCGWINSZ, &ws) == 0)
-            ioctl(master, TIOCSWINSZ, &ws);
-    }
+    int master = -1; /* with --tty, init sends the master of a pty from the sandbox's devpts */
     s.chan = chan[1];
     s.go_fd = go[0];
 

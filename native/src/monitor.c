@@ -373,14 +373,12 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
     int have_status = 0, wstatus = 0, exec_err = 0, failed = 0, wall_hit = 0, init_done = 0;
     struct termios saved;
     int raw = 0;
-    if (tty_master >= 0 && isatty(0) && tcgetattr(0, &saved) == 0) {
+    if (C->tty && isatty(0) && tcgetattr(0, &saved) == 0) {
         struct termios t = saved;
         cfmakeraw(&t);
         raw = tcsetattr(0, TCSANOW, &t) == 0;
     }
-    if (tty_master >= 0)
-        fcntl(tty_master, F_SETFL, O_NONBLOCK);
-    int stdin_open = tty_master >= 0;
+    int stdin_open = 0;
 
     while (!init_done) {
         struct pollfd pf[8 + 128];
@@ -420,8 +418,16 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
             if (r > 0) {
                 switch (msg[0]) {
                 case MSG_NETFDS:
-                    if (nf == 2)
+                    if (nf >= 2)
                         relay_setup(fds[0], fds[1], C->sandbox_id, C->proxy_socket);
+                    if (nf == 3) {
+                        tty_master = fds[2];
+                        fcntl(tty_master, F_SETFL, O_NONBLOCK);
+                        struct winsize ws;
+                        if (isatty(0) && ioctl(0, TIOCGWINSZ, &ws) == 0)
+                            ioctl(tty_master, TIOCSWINSZ, &ws);
+                        stdin_open = 1;
+                    }
                     break;
                 case MSG_READY:
                     if (nf == 1) {
@@ -521,6 +527,13 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
     int ist = 0;
     while (waitpid(init_pid, &ist, __WALL) < 0 && errno == EINTR)
         ;
+    /* Output the workload wrote just before exiting is still in the pty: bounded drain. */
+    for (int i = 0; tty_master >= 0 && i < 256; i++) {
+        char b[4096];
+        ssize_t r = read(tty_master, b, sizeof b);
+        if (r <= 0 || write(1, b, (size_t)r) < 0)
+            break;
+    }
     /* The last channel messages may have raced the exit notification. */
     for (;;) {
         char msg[16384];

@@ -324,6 +324,23 @@ describe('nemoclaw-sandbox helper', () => {
     expect(left).toBe(0);
   });
 
+  it('runs the workload on a pty from its own devpts with --tty', () => {
+    const cmd = [HELPER, ...SYS, '--tty', '--', '/bin/sh', '-c', 'tty; test -t 0 && echo stdin-is-tty; exit 4'];
+    const quoted = cmd.map((a) => `'${a}'`).join(' ');
+    let out = '';
+    let code = 0;
+    try {
+      out = execFileSync('script', ['-qec', quoted, '/dev/null'], { encoding: 'utf8', timeout: 20_000 });
+    } catch (e) {
+      const err = e as { status: number; stdout: string };
+      code = err.status;
+      out = err.stdout;
+    }
+    expect(code).toBe(4);
+    expect(out).toContain('/dev/pts/0');
+    expect(out).toContain('stdin-is-tty');
+  });
+
   it.runIf(IS_ROOT)('works for an ordinary user through an unprivileged user namespace', async () => {
     const ws = mkdtempSync(join(scratch, 'ws-nobody-'));
     chownSync(ws, 65534, 65534);
