@@ -104,32 +104,34 @@ function execAsker(interactive: boolean): (ask: ExecAskEvent) => Promise<ExecDec
 }
 
 async function promptTty(question: string): Promise<ExecDecision> {
-  const { createReadStream, openSync: open } = await import('node:fs');
+  const { ReadStream } = await import('node:tty');
   let fd: number;
   try {
-    fd = open('/dev/tty', 'r+');
+    fd = openSync('/dev/tty', 'r+');
   } catch {
     return 'deny';
   }
   writeSync(fd, question);
-  const input = createReadStream('', { fd, autoClose: true });
+  // A tty.ReadStream reads without blocking a thread-pool worker, so it can be dropped mid-read.
+  // It owns fd from here and closes it when destroyed.
+  const input = new ReadStream(fd);
   return new Promise<ExecDecision>((done) => {
     let answered = false;
-    const finish = (d: ExecDecision): void => {
+    const finish = (d: ExecDecision, note?: string): void => {
       if (answered) return;
       answered = true;
       clearTimeout(timer);
+      if (note) {
+        try {
+          writeSync(fd, note);
+        } catch {
+          /* terminal gone */
+        }
+      }
       input.destroy();
       done(d);
     };
-    const timer = setTimeout(() => {
-      try {
-        writeSync(fd, '\nnemoclaw: no answer in 60 s; denied\n');
-      } catch {
-        /* terminal gone */
-      }
-      finish('deny');
-    }, 60_000);
+    const timer = setTimeout(() => finish('deny', '\nnemoclaw: no answer in 60 s; denied\n'), 60_000);
     input.on('data', (chunk) => finish(/^\s*y(es)?\s*$/i.test(String(chunk)) ? 'allow' : 'deny'));
     input.on('error', () => finish('deny'));
     input.on('end', () => finish('deny'));

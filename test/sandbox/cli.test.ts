@@ -141,6 +141,33 @@ describe('nemoclaw sandbox run (real helper)', () => {
       expect(existsSync('/usr/nemoclaw-test-marker')).toBe(false);
     });
 
+    it('denies exec asks when no terminal can answer, with exec_denied events', () => {
+      const policy = join(ws, 'exec-ask.yaml');
+      writeFileSync(
+        policy,
+        [
+          'version: 1',
+          'filesystem_policy: { include_workdir: true, read_only: [/usr, /bin, /lib, /lib64], read_write: [/tmp] }',
+          'exec: { allow: ["/usr/bin/sh", "/usr/bin/dash"], unmatched: ask }',
+          '',
+        ].join('\n'),
+      );
+      const file = join(scratch, `ev-ask-${n}.ndjson`);
+      const r = run(['sh', '-c', 'ls / >/dev/null; echo "ls=$?"'], ['--policy', policy, '--events', file]);
+      expect(r.status).toBe(0);
+      expect(r.stdout.trim()).not.toBe('ls=0');
+      const evs = events(file);
+      expect(evs.some((e) => e.type === 'exec_ask' && String(e.path).endsWith('/ls'))).toBe(true);
+      expect(evs.some((e) => e.type === 'exec_denied' && String(e.path).endsWith('/ls'))).toBe(true);
+      expect(evs.some((e) => e.type === 'exec_allowed' && String(e.path).endsWith('/ls'))).toBe(false);
+    });
+
+    it('runs with a shipped blueprint', () => {
+      const r = run(['sh', '-c', 'echo ok'], ['--blueprint', 'strict']);
+      expect(r.stdout).toBe('ok\n');
+      expect(r.status).toBe(0);
+    });
+
     it('appends lifecycle and enforcement to the audit log under NEMOCLAW_HOME', () => {
       const file = join(scratch, `ev-audit-${n}.ndjson`);
       expect(run(['cat', '/etc/shadow'], ['--events', file]).status).not.toBe(0);
@@ -162,6 +189,14 @@ describe('nemoclaw sandbox run (real helper)', () => {
     expect(r.stderr).toMatch(/workspace: .*missing.*errno ENOENT/);
   });
 
+  it('exits 125 naming file:line:col when the policy is invalid', () => {
+    const policy = join(ws, 'bad.yaml');
+    writeFileSync(policy, 'version: 1\nlandlock: { compat: hard }\n');
+    const r = run(['true'], ['--policy', policy]);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toContain('bad.yaml:2:');
+  });
+
   it('exits 125 naming the step when the helper is missing', () => {
     const r = run(['true'], [], { NEMOCLAW_HELPER: join(scratch, 'no-helper') });
     expect(r.status).toBe(125);
@@ -178,6 +213,16 @@ describe('nemoclaw sandbox run (real helper)', () => {
     const evs = events(file);
     expect(evs.map((e) => e.type)).toEqual(['ready', 'error', 'exit']);
     expect(evs.at(-1)).toMatchObject({ reason: 'refused' });
+  });
+});
+
+describe.skipIf(!helperBuilt)('nemoclaw demo', () => {
+  it('shows allowed and denied actions and the enforcement report, exit 0', () => {
+    const r = nemoclaw(['demo']);
+    expect(r.stdout).toContain('Every case behaved as expected.');
+    expect(r.stdout).toMatch(/DENIED\s+read \/etc\/shadow/);
+    expect(r.stdout).toMatch(/Landlock\s+ABI \d+/);
+    expect(r.status).toBe(0);
   });
 });
 

@@ -1,0 +1,70 @@
+// Exec asks without a supervisor, on a real pseudo-terminal: the operator answers on /dev/tty.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawn } from '@lydell/node-pty';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const bin = join(root, 'bin', 'nemoclaw');
+const build = spawnSync('make', ['-s', '-C', join(root, 'native')], { encoding: 'utf8' });
+const helperBuilt = build.status === 0 && existsSync(join(root, 'native', 'build', 'nemoclaw-sandbox'));
+const scratch = mkdtempSync(join(tmpdir(), 'nemoclaw-test-tty-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Runs the CLI on a PTY, answering every exec question with `answer`; resolves with exit code and screen text. */
+function runOnPty(args: string[], answer: string): Promise<{ code: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(bin, args, {
+      cols: 120,
+      rows: 30,
+      cwd: scratch,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: scratch, NEMOCLAW_HOME: join(scratch, 'home'), TERM: 'xterm' },
+    });
+    let text = '';
+    let answered = 0;
+    const timer = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`no exit; screen so far: ${text}`));
+    }, 30_000);
+    p.onData((d) => {
+      text += d;
+      // The shell tries each PATH entry after a denial: every question gets the same answer.
+      const asked = text.split('[y/N]').length - 1;
+      for (; answered < asked; answered++) p.write(`${answer}\r`);
+    });
+    p.onExit(({ exitCode }) => {
+      clearTimeout(timer);
+      resolve({ code: exitCode, text });
+    });
+  });
+}
+
+describe.skipIf(!helperBuilt)('exec asks on a terminal (real helper, real PTY)', () => {
+  const policy = join(scratch, 'ask.yaml');
+  writeFileSync(
+    policy,
+    [
+      'version: 1',
+      'filesystem_policy: { include_workdir: true, read_only: [/usr, /bin, /lib, /lib64], read_write: [/tmp] }',
+      'exec: { allow: ["/usr/bin/sh", "/usr/bin/dash"], unmatched: ask }',
+      '',
+    ].join('\n'),
+  );
+
+  it.each([
+    ['y', 'allowed', 'exec_allowed'],
+    ['n', 'denied', 'exec_denied'],
+  ])('answer %s: the exec is %s', async (answer, _what, eventType) => {
+    const events = join(scratch, `ev-${answer}.ndjson`);
+    const cmd = 'id -u >/dev/null; echo "id=$?"';
+    const r = await runOnPty(['sandbox', 'run', '--policy', policy, '--workspace', scratch, '--events', events, '--', 'sh', '-c', cmd], answer);
+    expect(r.text).toMatch(/allow exec of .*\/id \(pid \d+\)\? \[y\/N\]/);
+    expect(r.code).toBe(0);
+    expect(r.text).toContain(answer === 'y' ? 'id=0' : 'id=126');
+    const types = readFileSync(events, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
+    expect(types).toContain(eventType);
+  });
+});
