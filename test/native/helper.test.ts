@@ -327,7 +327,7 @@ describe('nemoclaw-sandbox helper', () => {
   it('runs the workload on a pty from its own devpts with --tty', () => {
     const cmd = [HELPER, ...SYS, '--tty', '--', '/bin/sh', '-c', 'tty; test -t 0 && echo stdin-is-tty; exit 4'];
     const quoted = cmd.map((a) => `'${a}'`).join(' ');
-    let out = '';
+    let out: string;
     let code = 0;
     try {
       out = execFileSync('script', ['-qec', quoted, '/dev/null'], { encoding: 'utf8', timeout: 20_000 });
