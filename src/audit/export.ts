@@ -209,3 +209,78 @@ export async function postOtlp(endpoint: string, records: OtlpLogRecord[], batch
   }
   return sent;
 }
+
+export interface OtlpExporter {
+  /** Pass as openAuditLog's onRecords. */
+  records(lines: string[]): void;
+  /** Pass as openAuditLog's onCheckpoint. */
+  checkpoint(cp: Checkpoint): void;
+  /** Sends what is queued now. */
+  flush(): Promise<void>;
+  /** Flushes and stops the timer. */
+  close(): Promise<void>;
+  /** Records dropped because the receiver was unreachable and the queue was full. */
+  readonly dropped: number;
+}
+
+/**
+ * Live OTLP/HTTP export for a long-running writer (the supervisor): queues records and
+ * checkpoints and posts them every intervalMs. The queue is bounded (maxQueue, oldest dropped
+ * first and counted) so an unreachable collector can never grow memory or slow the log.
+ */
+export function createOtlpExporter(opts: { endpoint: string; intervalMs?: number; maxQueue?: number; onError?: (err: Error) => void }): OtlpExporter {
+  const url = otlpLogsUrl(opts.endpoint);
+  const maxQueue = opts.maxQueue ?? 10_000;
+  let queue: OtlpLogRecord[] = [];
+  let dropped = 0;
+  let sending: Promise<void> | null = null;
+  const push = (r: OtlpLogRecord): void => {
+    queue.push(r);
+    if (queue.length > maxQueue) {
+      dropped += queue.length - maxQueue;
+      queue = queue.slice(queue.length - maxQueue);
+    }
+  };
+  const send = async (): Promise<void> => {
+    while (queue.length > 0) {
+      const chunk = queue.slice(0, 1000);
+      try {
+        await postOtlp(url, chunk);
+        queue = queue.slice(chunk.length);
+      } catch (err) {
+        opts.onError?.(err as Error);
+        return; // retried at the next tick
+      }
+    }
+  };
+  const flush = (): Promise<void> => {
+    if (sending === null) {
+      sending = send().finally(() => {
+        sending = null;
+      });
+    }
+    return sending;
+  };
+  const timer = setInterval(() => {
+    void flush();
+  }, opts.intervalMs ?? 1000);
+  timer.unref();
+  return {
+    records(lines) {
+      const now = Date.now();
+      for (const l of lines) push(recordToOtlp(l, now));
+    },
+    checkpoint(cp) {
+      push(checkpointToOtlp(cp, Date.now()));
+    },
+    flush,
+    async close() {
+      clearInterval(timer);
+      await flush();
+      if (queue.length > 0) await flush();
+    },
+    get dropped() {
+      return dropped;
+    },
+  };
+}

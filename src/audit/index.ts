@@ -11,3 +11,5 @@ export type { AuditEventInput, AuditKind, AuditActor, AuditRecord, RecordEvent, 
 export { DenialAggregator } from './aggregate.ts';
 export { fingerprint } from './keys.ts';
 export type { Checkpoint } from './checkpoint.ts';
+export { createOtlpExporter, toOcsf, toCef } from './export.ts';
+export type { OtlpExporter } from './export.ts';

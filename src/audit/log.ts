@@ -75,6 +75,8 @@ export interface OpenOptions {
   aggregateDenials?: boolean;
   /** Called with every checkpoint this writer signs (e.g. to export it over OTLP). */
   onCheckpoint?: (cp: Checkpoint) => void;
+  /** Called after each commit with the exact lines (no newline) this writer just wrote. */
+  onRecords?: (lines: string[]) => void;
   /** Clock for record timestamps and aggregation windows (tests). */
   now?: () => number;
 }
@@ -146,6 +148,8 @@ class Writer implements AuditLog {
   private readonly heartbeatMs: number;
   private readonly lockTimeoutMs: number;
   private readonly onCheckpoint: ((cp: Checkpoint) => void) | undefined;
+  private readonly onRecords: ((lines: string[]) => void) | undefined;
+  private written: string[] = [];
   private readonly now: () => number;
   private readonly aggregator: DenialAggregator | null;
 
@@ -183,6 +187,7 @@ class Writer implements AuditLog {
     this.heartbeatMs = o.heartbeatMs ?? 60_000;
     this.lockTimeoutMs = o.lockTimeoutMs ?? 10_000;
     this.onCheckpoint = o.onCheckpoint;
+    this.onRecords = o.onRecords;
     this.now = o.now ?? Date.now;
     this.aggregator = o.aggregateDenials === false ? null : new DenialAggregator();
   }
@@ -550,6 +555,7 @@ class Writer implements AuditLog {
       } catch {
         // best effort
       }
+      this.written = [];
       Object.assign(this, { segment: saved.segment, offset: saved.offset, size: saved.size, lastHash: saved.lastHash, frontier: saved.frontier, sinceCp: saved.sinceCp });
       this.lock.release();
       for (const p of batch) p.reject(err);
@@ -560,11 +566,20 @@ class Writer implements AuditLog {
     batch.forEach((p, i) => p.resolve({ seq: results[i] as number }));
     const lastCp = cps[cps.length - 1] ?? this.lastCp;
     for (const r of reqs) r.done.resolve(r.rotate === true ? rotated : lastCp);
+    // Exporters run after the records are safe; their failures must not affect the log.
+    const lines = this.written.splice(0);
+    if (lines.length > 0) {
+      try {
+        this.onRecords?.(lines);
+      } catch {
+        // ignored
+      }
+    }
     for (const cp of cps) {
       try {
         this.onCheckpoint?.(cp);
       } catch {
-        // an exporter's failure must not affect the log
+        // ignored
       }
     }
     this.armCheckpointTimer();
@@ -583,6 +598,7 @@ class Writer implements AuditLog {
       this.frontier.push(h);
       this.lastHash = h;
       text += line;
+      if (this.onRecords !== undefined) this.written.push(line.slice(0, -1));
     }
     const buf = Buffer.from(text);
     this.offset += buf.length;
