@@ -188,7 +188,7 @@ export function register(program: Command): void {
             (r.outcome === 'ERROR' ? process.stderr : process.stdout).write(line);
           }
           const c = sim.counts;
-          process.stdout.write(`${c.ALLOWED} allowed, ${c.BLOCKED} blocked, ${c.ASK} asked, ${c.AUDIT} audited, ${c.ERROR} unreadable\n`);
+          process.stdout.write(`${c.ALLOWED} allowed, ${c.BLOCKED} blocked, ${c.ASK} asked, ${c.AUDIT} audited, ${c.ERROR} unreadable${sim.ignored ? `, ${sim.ignored} other events skipped` : ''}\n`);
         }
         if (sim.counts.ERROR > 0) return exitCodes.failure;
         if (opts.failOnBlock && sim.counts.BLOCKED > 0) return exitCodes.failure;

@@ -67,6 +67,7 @@ export function learn(events: string | readonly string[], base: Policy = default
 
   for (const { line, text } of lines) {
     const parsed = parseTraceLine(text);
+    if (!parsed.ok && parsed.ignore) continue;
     if (!parsed.ok) {
       skipped.push({ line, error: parsed.error });
       continue;

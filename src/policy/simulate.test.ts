@@ -52,6 +52,25 @@ describe('simulate', () => {
     expect(sim.results[0]).toMatchObject({ outcome: 'ALLOWED', inspect: true });
   });
 
+  it('reads the event streams of sandbox run and the egress proxy as they are', () => {
+    const events = [
+      '{"type":"ready","ts":"2026-11-22T02:00:00Z","sandbox":"s1","landlockAbi":7}',
+      '{"type":"egress_allowed","ts":"t","pid":42,"binary":"/usr/bin/gh","host":"api.github.com","port":443,"method":"GET","path":"/user","verdict":"allow","rule":"x","reason":"r","scope":"request"}',
+      '{"type":"egress_denied","ts":"t","pid":42,"binary":"/usr/bin/curl","host":"evil.example.com","port":443,"method":null,"path":null,"verdict":"deny","rule":null,"reason":"r","scope":"connection"}',
+      '{"type":"preamble_rejected","pid":null,"binary":null,"host":null,"port":null,"method":null,"path":null,"verdict":"deny","rule":null,"reason":"r"}',
+      '{"type":"exec_denied","pid":7,"path":"/tmp/x","reason":"not in exec.allow"}',
+      '{"type":"exit","code":0}',
+    ];
+    const sim = simulate(POLICY, events);
+    expect(sim.results.map((r) => [r.line, r.outcome])).toEqual([
+      [2, 'ALLOWED'],
+      [3, 'BLOCKED'],
+      [5, 'ASK'],
+    ]);
+    expect(sim.ignored).toBe(3);
+    expect(learn(events).skipped).toEqual([]);
+  });
+
   it('parses url ports and queries', () => {
     expect(parseTraceLine('{"type":"egress","url":"http://Example.com:8080/a?b=c","method":"GET"}')).toEqual({
       ok: true,

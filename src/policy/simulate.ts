@@ -25,6 +25,8 @@ export interface SimulationResult {
 export interface Simulation {
   results: SimulationResult[];
   counts: Record<Outcome, number>;
+  /** Well-formed lines that are not egress/exec decisions (other event types). */
+  ignored: number;
 }
 
 const OUTCOME: Record<EgressDecision['verdict'], Outcome> = { allow: 'ALLOWED', deny: 'BLOCKED', ask: 'ASK', audit: 'AUDIT' };
@@ -36,8 +38,13 @@ export function simulate(policy: Policy, trace: string | readonly string[]): Sim
   const rules = compileEgressRules(policy);
   const spec = compileSandboxSpec(policy);
   const results: SimulationResult[] = [];
+  let ignored = 0;
   for (const { line, text } of lines) {
     const parsed = parseTraceLine(text);
+    if (!parsed.ok && parsed.ignore) {
+      ignored++;
+      continue;
+    }
     if (!parsed.ok) {
       results.push({ line, outcome: 'ERROR', event: null, summary: text.slice(0, 120), rule: null, reason: parsed.error });
       continue;
@@ -54,5 +61,5 @@ export function simulate(policy: Policy, trace: string | readonly string[]): Sim
   }
   const counts: Record<Outcome, number> = { ALLOWED: 0, BLOCKED: 0, ASK: 0, AUDIT: 0, ERROR: 0 };
   for (const r of results) counts[r.outcome]++;
-  return { results, counts };
+  return { results, counts, ignored };
 }

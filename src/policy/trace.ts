@@ -2,8 +2,9 @@
 //   {"type":"egress","host":"api.github.com","port":443,"binary":"/usr/bin/gh","method":"GET","path":"/user","query":"a=1"}
 //   {"type":"egress","url":"https://api.github.com/user?a=1","method":"GET","binary":"/usr/bin/curl"}
 //   {"type":"exec","path":"/usr/bin/git"}
-// `kind` or `event` may stand for `type` and `exe` for `binary`, so that audit and proxy events
-// can be fed in as they are (any extra fields are ignored). Hosts are canonicalised exactly as
+// `kind` or `event` may stand for `type` and `exe` for `binary`, so that the event streams of
+// `sandbox run --events` and of the egress proxy (`egress_allowed`, `exec_denied`, ...) can be fed
+// in as they are: extra fields are ignored, and other event types (`ready`, `exit`, ...) skipped. Hosts are canonicalised exactly as
 // the proxy does before deciding.
 import { canonicalizeHost } from './host.ts';
 
@@ -11,7 +12,9 @@ export type TraceEvent =
   | { type: 'egress'; host: string; port: number; binary: string | null; method?: string; path?: string; query?: string }
   | { type: 'exec'; path: string; binary?: string | null };
 
-export type ParsedLine = { ok: true; event: TraceEvent } | { ok: false; error: string };
+/** `ignore`: a well-formed event that is not a decision input (e.g. `ready`, `exit`, or a proxy
+ *  event without a host): skipped by simulate and learn instead of being an error. */
+export type ParsedLine = { ok: true; event: TraceEvent } | { ok: false; error: string; ignore?: boolean };
 
 const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443, 'ws:': 80, 'wss:': 443 };
 
@@ -45,7 +48,10 @@ export function parseTraceLine(line: string): ParsedLine {
     if (!path) return { ok: false, error: 'exec event without `path`' };
     return { ok: true, event: { type: 'exec', path } };
   }
-  if (kind !== 'egress') return { ok: false, error: 'unknown event type (want "egress" or "exec" in `type`)' };
+  if (kind !== 'egress') {
+    const named = ['type', 'kind', 'event'].some((k) => typeof rec[k] === 'string');
+    return named ? { ok: false, error: `not an egress or exec event`, ignore: true } : { ok: false, error: 'event without `type` (want "egress" or "exec")' };
+  }
   let host = str(rec['host']);
   let port = typeof rec['port'] === 'number' ? rec['port'] : undefined;
   let path = str(rec['path']);
@@ -63,7 +69,8 @@ export function parseTraceLine(line: string): ParsedLine {
     path ??= u.pathname;
     query ??= u.search.replace(/^\?/, '') || undefined;
   }
-  if (host === undefined) return { ok: false, error: 'egress event without `host` or `url`' };
+  // Proxy events about a connection that never named a destination carry `host: null`.
+  if (host === undefined) return rec['host'] === null ? { ok: false, error: 'egress event without a destination', ignore: true } : { ok: false, error: 'egress event without `host` or `url`' };
   if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) return { ok: false, error: 'egress event without a valid `port`' };
   const canon = canonicalizeHost(host);
   if (!canon.ok) return { ok: false, error: `host ${JSON.stringify(host)}: ${canon.reason}` };
