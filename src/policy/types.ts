@@ -54,7 +54,9 @@ export interface EgressDecision {
   /**
    * True when the verdict for this host/port/binary depends on method, path or query (an
    * endpoint with L7 rules): the proxy must inspect each request (terminating TLS for HTTPS)
-   * and call decideEgress again with method/path/query set.
+   * and call decideEgress again with method/path/query set. A connection-level decision with
+   * `inspect: true` always has verdict `allow` (open and inspect); the per-request decisions
+   * are the ones that allow, deny, ask or audit.
    */
   inspect: boolean;
   /** The rule that decided, e.g. `network_policies.github_ro.endpoints[0]`; null when none matched. */
