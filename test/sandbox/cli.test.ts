@@ -1,7 +1,7 @@
 // Integration: the real CLI (bin/nemoclaw) driving the real native helper. The helper is built
 // with `make -C native` first; when it does not build, the first test fails with make's output
 // and the rest are skipped (they would only repeat that failure).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -166,6 +166,31 @@ describe('nemoclaw sandbox run (real helper)', () => {
       const r = run(['sh', '-c', 'echo ok'], ['--blueprint', 'strict']);
       expect(r.stdout).toBe('ok\n');
       expect(r.status).toBe(0);
+    });
+
+    it('forwards SIGTERM to the sandbox: exit 143, and SIGKILL of nemoclaw leaves no workload behind', async () => {
+      for (const [signal, expectStatus] of [['SIGTERM', 143], ['SIGKILL', null]] as const) {
+        const file = join(scratch, `ev-sig-${signal}-${n}.ndjson`);
+        const child = spawn(bin, ['sandbox', 'run', '--workspace', ws, '--events', file, '--', 'sleep', '30'], {
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, NEMOCLAW_HOME: home },
+          stdio: 'ignore',
+        });
+        const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+        let pid = 0;
+        for (let i = 0; i < 200 && pid === 0; i++) {
+          await new Promise((r) => setTimeout(r, 25));
+          if (existsSync(file) && readFileSync(file, 'utf8').includes('"ready"')) pid = Number(events(file)[0]?.pid);
+        }
+        expect(pid).toBeGreaterThan(0);
+        child.kill(signal);
+        expect(await exited).toBe(expectStatus);
+        let alive = true;
+        for (let i = 0; i < 200 && alive; i++) {
+          alive = existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+          if (alive) await new Promise((r) => setTimeout(r, 25));
+        }
+        expect(alive, `workload ${pid} survived ${signal} of nemoclaw`).toBe(false);
+      }
     });
 
     it('appends lifecycle and enforcement to the audit log under NEMOCLAW_HOME', () => {

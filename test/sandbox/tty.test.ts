@@ -67,4 +67,12 @@ describe.skipIf(!helperBuilt)('exec asks on a terminal (real helper, real PTY)',
     const types = readFileSync(events, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
     expect(types).toContain(eventType);
   });
+
+  it('--tty gives the command a terminal owned by the sandbox (without it: none)', async () => {
+    const withTty = await runOnPty(['sandbox', 'run', '--tty', '--workspace', scratch, '--', 'sh', '-c', 'test -t 0 && test -t 1 && echo tty-ok'], 'n');
+    expect(withTty.code).toBe(0);
+    expect(withTty.text).toContain('tty-ok');
+    const without = await runOnPty(['sandbox', 'run', '--workspace', scratch, '--', 'sh', '-c', 'tty || echo no-ctty'], 'n');
+    expect(without.text).toContain('no-ctty');
+  });
 });
