@@ -170,6 +170,16 @@ int main(int argc, char **argv)
         die_setup("start init", e);
     }
     close(go[1]);
+    void *bpf = NULL;
+    size_t bpf_len = 0;
+    const char *bstep = "seccomp";
+    int berr = seccomp_build(c, &bpf, &bpf_len, &bstep);
+    if (berr || chan_send(chan[0], MSG_BPF, bpf, bpf_len, NULL, 0) < 0) {
+        int e = berr ? berr : errno;
+        kill(pid, SIGKILL);
+        die_setup(berr ? bstep : "send seccomp filter", e);
+    }
+    free(bpf);
     int code = monitor_run(&s, pid, pidfd, chan[0], master, &cg, degraded_cg);
     cgroup_cleanup(&cg);
     return code;

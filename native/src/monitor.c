@@ -441,7 +441,7 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
                         ns[k > 0 ? k : 0] = 0;
                         relay_set_netns(ns);
                         emit_ready(msg + 1, (size_t)r - 1, sender, cg, degraded_cg);
-                        chan_send(chan, 'A', NULL, 0, NULL, 0); /* the workload execs only after ready is out */
+                        chan_send(chan, MSG_ACK, NULL, 0, NULL, 0); /* the workload execs only after ready is out */
                     }
                     break;
                 case MSG_FAIL: {

@@ -47,6 +47,8 @@ enum {
     MSG_FAIL = 'F',     /* init/workload: step\0errno */
     MSG_STATUS = 'W',   /* init: workload's wait status */
     MSG_EXECFAIL = 'X', /* workload: execve errno */
+    MSG_BPF = 'B',      /* monitor -> workload: the compiled seccomp program */
+    MSG_ACK = 'A',      /* monitor -> workload: ready is out, go ahead and exec */
 };
 
 /* Everything the sandbox side needs, prepared before clone(). */
@@ -98,7 +100,8 @@ void landlock_apply(struct config *cfg, struct ll_result *r);
 int landlock_abi(void);
 
 /* seccomp.c */
-int seccomp_apply(struct config *cfg, int *notify_fd);
+int seccomp_build(struct config *cfg, void **out, size_t *outlen, const char **step);
+void seccomp_install(void *insns, size_t len, int *notify_fd);
 const char *seccomp_name(int nr, char *buf, size_t len);
 int seccomp_is_logged(int nr);
 int seccomp_prepare(struct config *cfg);

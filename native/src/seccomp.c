@@ -134,19 +134,28 @@ int seccomp_verdict(int nr, const uint64_t *a)
 #define RULE(act, nr, cnt, ...)                                                          \
     do {                                                                                 \
         int _r = seccomp_rule_add(ctx, act, nr, cnt, ##__VA_ARGS__);                     \
-        if (_r < 0 && _r != -EEXIST)                                                     \
-            child_fail("seccomp_rule_add", -_r);                                         \
+        if (_r < 0 && _r != -EEXIST) {                                                   \
+            *step = "seccomp_rule_add";                                                  \
+            seccomp_release(ctx);                                                        \
+            return -_r;                                                                  \
+        }                                                                                \
     } while (0)
 
-int seccomp_apply(struct config *c, int *notify_fd)
+/* Compiled by the monitor while init builds the mounts (the two run in parallel), then sent
+ * to the workload, which only loads it. Returns 0 or an errno, with *step naming the call. */
+int seccomp_build(struct config *c, void **out, size_t *outlen, const char **step)
 {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    *step = "seccomp_init";
     if (!ctx)
-        child_fail("seccomp_init", ENOMEM);
+        return ENOMEM;
     /* Foreign-arch (i386 int 0x80) and x32 calls die: no argument check can be trusted there. */
     int r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-    if (r < 0)
-        child_fail("seccomp badarch", -r);
+    *step = "seccomp badarch";
+    if (r < 0) {
+        seccomp_release(ctx);
+        return -r;
+    }
     const uint32_t N = SCMP_ACT_NOTIFY;
     for (int i = 0; i < NBASE; i++)
         RULE(N, baseline[i], 0);
@@ -182,33 +191,44 @@ int seccomp_apply(struct config *c, int *notify_fd)
     if (exec_notify)
         RULE(N, SYS_execve, 0);
 
-    /* Export and load ourselves: we need NEW_LISTENER's fd and WAIT_KILLABLE_RECV. */
+    /* Exported and loaded by hand: we need NEW_LISTENER's fd and WAIT_KILLABLE_RECV. */
+    *step = "seccomp export";
     int mfd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
-    if (mfd < 0)
-        child_fail("memfd_create(seccomp export)", errno);
+    if (mfd < 0) {
+        seccomp_release(ctx);
+        return errno;
+    }
     r = seccomp_export_bpf(ctx, mfd);
-    if (r < 0)
-        child_fail("seccomp_export_bpf", -r);
     seccomp_release(ctx);
     off_t len = lseek(mfd, 0, SEEK_END);
-    if (len <= 0 || len % (off_t)sizeof(struct sock_filter))
-        child_fail("seccomp export size", EINVAL);
-    struct sock_filter *insns = malloc((size_t)len);
-    if (!insns)
-        child_fail("seccomp malloc", ENOMEM);
-    if (pread(mfd, insns, (size_t)len, 0) != len)
-        child_fail("seccomp read export", errno ? errno : EIO);
+    if (r < 0 || len <= 0 || len % (off_t)sizeof(struct sock_filter) || len > 60000) {
+        close(mfd);
+        return r < 0 ? -r : EINVAL;
+    }
+    void *insns = malloc((size_t)len);
+    if (!insns || pread(mfd, insns, (size_t)len, 0) != len) {
+        close(mfd);
+        free(insns);
+        return EIO;
+    }
     close(mfd);
-    struct sock_fprog prog = {(unsigned short)(len / (off_t)sizeof(struct sock_filter)), insns};
+    *out = insns;
+    *outlen = (size_t)len;
+    return 0;
+}
+
+void seccomp_install(void *insns, size_t len, int *notify_fd)
+{
+    if (len % sizeof(struct sock_filter) || len == 0)
+        child_fail("seccomp filter from monitor", EINVAL);
+    struct sock_fprog prog = {(unsigned short)(len / sizeof(struct sock_filter)), insns};
     long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
                       SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
     if (fd < 0 && errno == EINVAL)
         fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
     if (fd < 0)
         child_fail("seccomp(SET_MODE_FILTER)", errno);
-    free(insns);
     *notify_fd = (int)fd;
-    return 0;
 }
 
 const char *seccomp_name(int nr, char *buf, size_t len)

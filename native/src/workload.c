@@ -138,8 +138,15 @@ void workload_main(struct setup *s)
     int rerr = 0;
     const char *path = resolve_cmd(c->argv[0], envp, pathbuf, sizeof pathbuf, &rerr);
 
+    static char bpf[65536];
+    ssize_t bl;
+    do
+        bl = recv(s->chan, bpf, sizeof bpf, 0);
+    while (bl < 0 && errno == EINTR);
+    if (bl < 1 || bpf[0] != MSG_BPF)
+        _exit(EXIT_SETUP); /* the monitor is gone or failed; it reports why */
     int nfd = -1;
-    seccomp_apply(c, &nfd);
+    seccomp_install(bpf + 1, (size_t)bl - 1, &nfd);
 
     char st[8192];
     ssize_t n = pread(status_fd, st, sizeof st - 1, 0);
@@ -185,7 +192,7 @@ void workload_main(struct setup *s)
     do
         ar = recv(s->chan, &ack, 1, 0);
     while (ar < 0 && errno == EINTR);
-    if (ar != 1)
+    if (ar != 1 || ack != MSG_ACK)
         _exit(EXIT_SETUP); /* monitor gone */
 
     /* Only 0-2 cross execve; the channel stays just long enough to report an exec failure. */
