@@ -1,0 +1,241 @@
+// The probe table: one row per escape probe. Data only; runner.ts turns a row into a run.
+//   source       the probe program in probes/ (C compiled static by the suite, or sh/python3)
+//   args         its arguments, built from the run's context (host targets, ports, victims)
+//   unsandboxed  what a run directly on the host must show: 'escaped' proves the probe detects
+//                the escape (as root, or as UNPRIV_UID when needsRoot is false)
+//   sandboxed    the acceptable outcomes inside `nemoclaw sandbox run`: 'blocked' (the probe saw
+//                every route fail), 'refused' (the sandbox would not start, exit 125) or
+//                'killed:N' (a defence killed it with signal N, exit 128+N)
+//   anchors      case numbers of the red-team suite (shared/anchors/sandboxes.md section 11)
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { kernelHasX32, run, type RunResult, type RunTargets, type SharedFixtures, type Victim } from './harness.ts';
+
+export type Mode = 'unsandboxed' | 'sandboxed';
+export type Expect = 'escaped' | 'blocked' | 'refused' | `killed:${number}`;
+export type Category = 'terminal' | 'process' | 'privilege' | 'filesystem' | 'network' | 'resources' | 'namespace';
+export type PolicyName = 'limits' | 'walltime' | 'exec-allowlist' | 'planted-rw';
+
+export interface ProbeCtx {
+  mode: Mode;
+  /** The workspace (cwd of the probe; the sandbox's --workspace). */
+  ws: string;
+  t: RunTargets;
+  s: SharedFixtures;
+  victim: Victim | null;
+  /** File the victim writes when a signal reaches it (inside the workspace). */
+  receipt: string;
+  /** Directory of the built probes. */
+  build: string;
+  /** Values computed by a row's prepare step. */
+  extra: Record<string, string>;
+}
+
+export interface ProbeRow {
+  id: string;
+  category: Category;
+  anchors: number[];
+  source: string;
+  args: (c: ProbeCtx) => string[];
+  unsandboxed: Expect;
+  sandboxed: Expect[];
+  /** false: the unsandboxed run drops to an unprivileged uid (the escape needs a non-root caller). */
+  needsRoot: boolean;
+  /** Start a host victim process (uid UNPRIV_UID unsandboxed, SANDBOX_UID sandboxed). */
+  victim?: boolean;
+  /** Run under a fresh pseudo-terminal (pty-run.py) that reports injected input. */
+  tty?: boolean;
+  policy?: PolicyName;
+  /** Uses much CPU, memory or time: runs alone, not concurrently. */
+  heavy?: boolean;
+  /** Hand the probe an fd of the host secret file and of the host dir (fds 3 and 4). */
+  passFds?: boolean;
+  /** The workspace argument is a symlink to the host dir that holds the secret. */
+  symlinkWorkspace?: boolean;
+  prepare?: (c: ProbeCtx) => void | Promise<void>;
+  /** Host-side evidence of an escape the probe cannot see itself; a string names it. */
+  hostCheck?: (c: ProbeCtx, r: RunResult) => string | null | Promise<string | null>;
+  /** The probe only sets the scene (exit 0); hostCheck alone decides escaped or blocked. */
+  hostVerdict?: boolean;
+}
+
+/** The host file a write probe creates when it gets through. */
+const wroteInto = (dir: string): string | null => {
+  const f = path.join(dir, 'escaped-by-probe');
+  return fs.existsSync(f) ? `${f} exists on the host` : null;
+};
+
+const SANDBOX_DEFENCE: Expect[] = ['blocked'];
+const FOREIGN_ABI: Expect[] = ['blocked', 'killed:31'];
+
+export const PROBES: ProbeRow[] = [
+  // ---- terminal -------------------------------------------------------------------------------
+  { id: 'tty-tiocsti', category: 'terminal', anchors: [1], source: 'tty.c', args: () => ['tiocsti'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true },
+  { id: 'tty-tiocsti-high-bits', category: 'terminal', anchors: [2], source: 'tty.c', args: () => ['tiocsti-high'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true },
+  { id: 'tty-tioclinux-consoles', category: 'terminal', anchors: [3], source: 'tty.c', args: () => ['tioclinux'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true },
+  { id: 'tty-host-pts-console', category: 'terminal', anchors: [3], source: 'tty.c', args: () => ['pts'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true },
+
+  // ---- process tree, signals, ptrace, memory ---------------------------------------------------
+  { id: 'proc-daemon-outlives-sandbox', category: 'process', anchors: [4], source: 'proc.c', args: (c) => ['daemon', c.extra['daemonArg'] as string],
+    unsandboxed: 'escaped', sandboxed: ['blocked'], needsRoot: true, heavy: true, hostVerdict: true,
+    prepare: (c) => { c.extra['daemonArg'] = `1000.${Date.now() % 1e9}${Math.floor(Math.random() * 1e6)}`; },
+    // The workload exits at once; a double-forked setsid `sleep` must not be left on the host.
+    hostCheck: async (c) => {
+      const r = await run(path.join(c.build, 'proc'), ['survivors', c.extra['daemonArg'] as string, '3000'], { cwd: c.ws, timeoutMs: 15_000 });
+      return r.code === 0 ? r.stdout.trim() : null;
+    } },
+  { id: 'proc-signal-host-pid', category: 'process', anchors: [7], source: 'proc.c', args: (c) => ['kill-pid', String(c.victim?.pid), c.receipt], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, victim: true },
+  { id: 'proc-kill-minus-one', category: 'process', anchors: [7], source: 'proc.c', args: (c) => ['kill-all', c.receipt], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: false, victim: true },
+  { id: 'proc-see-host-pids', category: 'process', anchors: [8], source: 'proc.c', args: (c) => ['see-pids', (c.victim?.argMarker as string).slice(0, 6), (c.victim?.argMarker as string).slice(6)], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, victim: true },
+  { id: 'proc-ptrace-child', category: 'process', anchors: [9], source: 'proc.c', args: () => ['ptrace-child'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'proc-ptrace-host-pid', category: 'process', anchors: [9], source: 'proc.c', args: (c) => ['ptrace-pid', String(c.victim?.pid)], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, victim: true },
+  { id: 'proc-ptrace-parent', category: 'process', anchors: [9], source: 'proc.c', args: () => ['ptrace-parent'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'proc-mem-host-pid', category: 'process', anchors: [10], source: 'proc.c', args: (c) => ['mem-pid', String(c.victim?.pid)], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, victim: true },
+  { id: 'proc-mem-parent-and-init', category: 'process', anchors: [10], source: 'proc.c', args: () => ['mem-parent'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'proc-process-vm-child', category: 'process', anchors: [10], source: 'proc.c', args: () => ['vm-child'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'proc-process-vm-host-pid', category: 'process', anchors: [10], source: 'proc.c', args: (c) => ['vm-pid', String(c.victim?.pid)], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, victim: true },
+
+  // ---- privilege and syscall surface -------------------------------------------------------------
+  { id: 'priv-status-caps-nnp-seccomp', category: 'privilege', anchors: [16], source: 'priv.c', args: () => ['status'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'priv-setuid-root-binary', category: 'privilege', anchors: [15], source: 'priv.c', args: (c) => ['suid', path.join(c.ws, 'suid-priv')], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: false,
+    prepare: (c) => {
+      const f = path.join(c.ws, 'suid-priv');
+      fs.copyFileSync(path.join(c.build, 'priv'), f);
+      fs.chownSync(f, 0, 0);
+      fs.chmodSync(f, 0o4755);
+    } },
+  { id: 'priv-file-capability-binary', category: 'privilege', anchors: [15], source: 'priv.c', args: (c) => ['filecap', path.join(c.ws, 'fcap-priv')], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: false,
+    prepare: async (c) => {
+      const f = path.join(c.ws, 'fcap-priv');
+      fs.copyFileSync(path.join(c.build, 'priv'), f);
+      fs.chmodSync(f, 0o755);
+      const r = await run('/usr/sbin/setcap', ['cap_dac_read_search+ep', f], { cwd: c.ws, timeoutMs: 10_000 });
+      if (r.code !== 0) throw new Error(`setcap failed: ${r.stderr}`);
+    } },
+  { id: 'priv-unshare-user-namespace', category: 'privilege', anchors: [17], source: 'priv.c', args: () => ['userns-unshare'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'priv-clone-namespaces', category: 'privilege', anchors: [17], source: 'priv.c', args: () => ['userns-clone'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'priv-clone3-namespaces', category: 'privilege', anchors: [24], source: 'priv.c', args: () => ['clone3'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'priv-nested-userns-caps-mount', category: 'privilege', anchors: [17], source: 'priv.c', args: (c) => ['unshare-mount', path.join(c.ws, 'mnt')], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,
+    prepare: (c) => fs.mkdirSync(path.join(c.ws, 'mnt')) },
+  { id: 'priv-setns-host-namespaces', category: 'privilege', anchors: [17], source: 'priv.c', args: (c) => ['setns', String(c.victim?.pid)], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, victim: true },
+  { id: 'priv-mount-tmpfs', category: 'privilege', anchors: [18], source: 'priv.c', args: (c) => ['mount', path.join(c.ws, 'mnt')], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,
+    prepare: (c) => fs.mkdirSync(path.join(c.ws, 'mnt')) },
+  { id: 'priv-new-mount-api', category: 'privilege', anchors: [18], source: 'priv.c', args: () => ['newmount'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'priv-chroot', category: 'privilege', anchors: [18], source: 'priv.c', args: () => ['chroot', '.'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'priv-keyctl', category: 'privilege', anchors: [19], source: 'priv.c', args: () => ['keyctl'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'priv-bpf', category: 'privilege', anchors: [20], source: 'priv.c', args: () => ['bpf'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'priv-io-uring', category: 'privilege', anchors: [21], source: 'priv.c', args: () => ['io-uring'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'priv-userfaultfd', category: 'privilege', anchors: [20], source: 'priv.c', args: () => ['userfaultfd'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'priv-perf-event-open', category: 'privilege', anchors: [20], source: 'priv.c', args: () => ['perf'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'priv-personality', category: 'privilege', anchors: [27], source: 'priv.c', args: () => ['personality'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'priv-syslog-kernel-log', category: 'privilege', anchors: [20], source: 'priv.c', args: () => ['syslog'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'priv-admin-syscalls-reachable', category: 'privilege', anchors: [20], source: 'priv.c', args: () => ['admin'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'priv-int80-32bit-syscalls', category: 'privilege', anchors: [22], source: 'priv.c', args: () => ['int80'], unsandboxed: 'escaped', sandboxed: FOREIGN_ABI, needsRoot: true },
+  // Without CONFIG_X86_X32_ABI the kernel itself refuses x32 calls, so unsandboxed this can only
+  // show BLOCKED; on an x32 kernel the same row demands ESCAPED.
+  { id: 'priv-x32-syscalls', category: 'privilege', anchors: [22], source: 'priv.c', args: () => ['x32'], unsandboxed: kernelHasX32() ? 'escaped' : 'blocked', sandboxed: FOREIGN_ABI, needsRoot: true },
+  { id: 'priv-memfd-exec-outside-allowlist', category: 'privilege', anchors: [26], source: 'priv.c', args: () => ['memfd-exec'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist' },
+  { id: 'priv-exec-written-copy-outside-allowlist', category: 'privilege', anchors: [26, 40], source: 'priv.c', args: (c) => ['exec-copy', c.ws, '/tmp'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist' },
+
+  // ---- filesystem ------------------------------------------------------------------------------
+  { id: 'fs-write-etc', category: 'filesystem', anchors: [28], source: 'fs.c', args: (c) => ['write', c.t.etcDir, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, hostCheck: (c) => wroteInto(c.t.etcDir) },
+  { id: 'fs-write-usr', category: 'filesystem', anchors: [28], source: 'fs.c', args: (c) => ['write', c.t.usrDir, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, hostCheck: (c) => wroteInto(c.t.usrDir) },
+  { id: 'fs-write-host-tmp', category: 'filesystem', anchors: [28], source: 'fs.c', args: (c) => ['write', c.t.hostDir, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, hostCheck: (c) => wroteInto(c.t.hostDir) },
+  { id: 'fs-write-home', category: 'filesystem', anchors: [28], source: 'fs.c', args: (c) => ['write', c.t.homeDir, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, hostCheck: (c) => wroteInto(c.t.homeDir) },
+  { id: 'fs-read-ssh-key', category: 'filesystem', anchors: [29], source: 'fs.c', args: (c) => ['read', c.t.sshSecret, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'fs-read-host-secret', category: 'filesystem', anchors: [29], source: 'fs.c', args: (c) => ['read', c.t.secret, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'fs-read-etc-shadow', category: 'filesystem', anchors: [29], source: 'fs.c', args: () => ['read', '/etc/shadow', 'root:'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'fs-symlink-out-of-workspace', category: 'filesystem', anchors: [30], source: 'fs.c', args: (c) => ['symlink', c.t.secret, c.t.hostDir, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, hostCheck: (c) => wroteInto(c.t.hostDir) },
+  { id: 'fs-hardlink-out-of-workspace', category: 'filesystem', anchors: [33], source: 'fs.c', args: (c) => ['hardlink', c.t.secret, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'fs-planted-symlink-in-workspace', category: 'filesystem', anchors: [30, 34], source: 'fs.c', args: (c) => ['planted', path.join(c.ws, 'planted'), c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,
+    prepare: (c) => fs.symlinkSync(c.t.hostDir, path.join(c.ws, 'planted')), hostCheck: (c) => wroteInto(c.t.hostDir) },
+  // A policy path inside the workspace was swapped for a symlink to a host dir between runs.
+  { id: 'fs-planted-symlink-at-policy-path', category: 'filesystem', anchors: [34], source: 'fs.c', args: (c) => ['planted', path.join(c.ws, '.cache'), c.t.marker], unsandboxed: 'escaped', sandboxed: ['blocked', 'refused'], needsRoot: true, policy: 'planted-rw',
+    prepare: (c) => fs.symlinkSync(c.t.hostDir, path.join(c.ws, '.cache')), hostCheck: (c) => wroteInto(c.t.hostDir) },
+  // The workspace argument itself is a symlink (planted by an earlier run) to a dir with a secret.
+  { id: 'fs-workspace-is-planted-symlink', category: 'filesystem', anchors: [34], source: 'fs.c', args: (c) => ['read', 'secret', c.t.marker], unsandboxed: 'escaped', sandboxed: ['refused', 'blocked'], needsRoot: true, symlinkWorkspace: true },
+  { id: 'fs-proc-root-and-cwd', category: 'filesystem', anchors: [35], source: 'fs.c', args: (c) => ['procroot', c.t.secret, String(c.victim?.pid), c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, victim: true },
+  { id: 'fs-proc-sys-write', category: 'filesystem', anchors: [35], source: 'fs.c', args: () => ['procsys'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'fs-proc-kcore-kallsyms-kmsg', category: 'filesystem', anchors: [35], source: 'fs.c', args: () => ['procread'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'fs-sys-write', category: 'filesystem', anchors: [36], source: 'fs.c', args: () => ['syswrite'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'fs-mknod', category: 'filesystem', anchors: [37], source: 'fs.c', args: () => ['mknod'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'fs-dev-block-devices', category: 'filesystem', anchors: [37], source: 'fs.c', args: () => ['devblock'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'fs-dev-sensitive-devices', category: 'filesystem', anchors: [37], source: 'fs.c', args: () => ['devsens'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'fs-dev-minimal', category: 'filesystem', anchors: [37], source: 'fs.c', args: () => ['devlist'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'fs-inherited-fds', category: 'filesystem', anchors: [38], source: 'fs.c', args: (c) => ['fds', c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, passFds: true },
+  { id: 'fs-open-by-handle-at', category: 'filesystem', anchors: [38], source: 'fs.c', args: (c) => ['handle-open', c.extra['handle'] as string, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,
+    prepare: async (c) => {
+      const r = await run(path.join(c.build, 'fs'), ['handle-print', c.t.secret], { cwd: c.ws, timeoutMs: 10_000 });
+      if (r.code !== 0) throw new Error(`handle-print failed: ${r.stdout}${r.stderr}`);
+      c.extra['handle'] = r.stdout.trim();
+    } },
+
+  // ---- network ---------------------------------------------------------------------------------
+  { id: 'net-tcp-host-loopback', category: 'network', anchors: [41, 49], source: 'net.c', args: (c) => ['tcp', '127.0.0.1', String(c.s.tcpPort), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'net-tcp6-host-loopback', category: 'network', anchors: [41, 49], source: 'net.c', args: (c) => ['tcp', '::1', String(c.s.tcp6Port ?? c.s.tcpPort), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'net-mptcp-host-loopback', category: 'network', anchors: [48], source: 'net.c', args: (c) => ['mptcp', String(c.s.tcpPort), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'net-udp-host-loopback', category: 'network', anchors: [43], source: 'net.c', args: (c) => ['udp', String(c.s.udpPort), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'net-bash-dev-tcp', category: 'network', anchors: [41], source: 'devtcp.sh', args: (c) => [String(c.s.tcpPort), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'net-curl-noproxy', category: 'network', anchors: [41], source: 'curl-noproxy.sh', args: (c) => [String(c.s.tcpPort), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'net-dns-to-resolver', category: 'network', anchors: [43, 44], source: 'dns.py', args: (c) => [String(c.s.dnsPort), c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,
+    hostCheck: (c) => {
+      const q = c.s.dnsQueries.find((n) => n.includes(c.t.marker));
+      return q ? `the host's resolver received a query for ${q}` : null;
+    } },
+  { id: 'net-raw-sockets', category: 'network', anchors: [42], source: 'net.c', args: () => ['raw'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'net-packet-sockets', category: 'network', anchors: [42], source: 'net.c', args: () => ['packet'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'net-netlink-not-route', category: 'network', anchors: [47], source: 'net.c', args: () => ['netlink'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'net-vsock', category: 'network', anchors: [47], source: 'net.c', args: () => ['vsock'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'net-other-families', category: 'network', anchors: [47], source: 'net.c', args: () => ['families'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'net-socket-family-high-bits', category: 'network', anchors: [23], source: 'net.c', args: () => ['highbits'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'net-host-abstract-unix-socket', category: 'network', anchors: [45], source: 'net.c', args: (c) => ['abstract', c.s.abstractName, c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'net-host-pathname-unix-sockets', category: 'network', anchors: [46], source: 'net.c',
+    args: (c) => ['unix', c.s.unixSocket, c.s.serverMarker, '/run/dbus/system_bus_socket', '/var/run/docker.sock', '/run/docker.sock', '/run/containerd/containerd.sock', '/run/systemd/private', '/run/user/0/bus', '/tmp/.X11-unix/X0'],
+    unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+
+  // ---- resources (a policy with limits; bounded probes) ----------------------------------------------
+  { id: 'res-fork-bomb', category: 'resources', anchors: [11], source: 'res.c', args: () => ['forkbomb', '2000'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:9'], needsRoot: true, policy: 'limits', heavy: true },
+  { id: 'res-memory-bomb', category: 'resources', anchors: [12], source: 'res.c', args: () => ['memory', '512'], unsandboxed: 'escaped', sandboxed: ['killed:9', 'blocked'], needsRoot: true, policy: 'limits', heavy: true },
+  { id: 'res-fd-exhaustion', category: 'resources', anchors: [13], source: 'res.c', args: () => ['fds', '4096'], unsandboxed: 'escaped', sandboxed: ['blocked'], needsRoot: true, policy: 'limits', heavy: true },
+  { id: 'res-file-size', category: 'resources', anchors: [13], source: 'res.c', args: () => ['fsize', '64'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:25'], needsRoot: true, policy: 'limits', heavy: true },
+  { id: 'res-wall-time-ignoring-sigterm', category: 'resources', anchors: [14], source: 'res.c', args: () => ['walltime', '6'], unsandboxed: 'escaped', sandboxed: ['killed:9'], needsRoot: true, policy: 'walltime', heavy: true },
+  { id: 'res-cpu-spin-wall-time', category: 'resources', anchors: [14], source: 'res.c', args: () => ['cpuspin', '6'], unsandboxed: 'escaped', sandboxed: ['killed:9'], needsRoot: true, policy: 'walltime', heavy: true },
+
+  // ---- namespaces -------------------------------------------------------------------------------------
+  { id: 'ns-hostname-visible-on-host', category: 'namespace', anchors: [], source: 'ns.c', args: (c) => ['hostname', c.s.utsNs], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,
+    hostCheck: (c) => {
+      return os.hostname() !== c.s.hostname ? `the host's hostname changed to ${os.hostname()}` : null;
+    } },
+  { id: 'ns-sysv-shm-visible', category: 'namespace', anchors: [], source: 'ns.c', args: (c) => ['sysv-shm', String(c.s.shmId), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'ns-posix-shm-visible', category: 'namespace', anchors: [], source: 'ns.c', args: (c) => ['posix-shm', c.s.posixShm, c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+];
+
+/** The policy files (OpenShell v1 vocabulary + our extensions) used by rows that name one. */
+export function policyYaml(name: PolicyName, ws: string): string {
+  const base = [
+    'version: 1',
+    'filesystem_policy:',
+    '  include_workdir: true',
+    '  read_only: [/usr, /bin, /lib, /lib64]',
+    'landlock: { compatibility: hard_requirement }',
+  ];
+  switch (name) {
+    case 'limits':
+      return [...base, 'limits: { memory: 256MiB, pids: 64, nofile: 256, file_size: 16MiB, wall_time: 30s }', ''].join('\n');
+    case 'walltime':
+      return [...base, 'limits: { wall_time: 2s }', ''].join('\n');
+    case 'exec-allowlist':
+      return [...base, `exec: { allow: [${JSON.stringify(path.join(ws, 'priv'))}, "/usr/bin/*", "/bin/*"], unmatched: deny }`, ''].join('\n');
+    case 'planted-rw':
+      return [
+        'version: 1',
+        'filesystem_policy:',
+        '  include_workdir: true',
+        '  read_only: [/usr, /bin, /lib, /lib64]',
+        `  read_write: [${JSON.stringify(path.join(ws, '.cache'))}]`,
+        'landlock: { compatibility: hard_requirement }',
+        '',
+      ].join('\n');
+  }
+}

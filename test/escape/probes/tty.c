@@ -1,0 +1,93 @@
+/* Terminal injection probes (anchors 11.1 #1-#3).
+ *   tty tiocsti        TIOCSTI on fds 0-2 and /dev/tty: types "#nemoclaw-escape-sti" into the terminal
+ *   tty tiocsti-high   the same with bits above 31 set in the ioctl cmd (CVE-2019-10063)
+ *   tty tioclinux      TIOCLINUX on fds 0-2 and the virtual consoles; read /dev/vcs (screen dump)
+ *   tty pts            open the host's /dev/pts/N and /dev/console by path */
+#include "probe.h"
+#include <dirent.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <termios.h>
+
+static const char INJECT[] = "#nemoclaw-escape-sti\n";
+
+static int sti(int fd, const char *name, int high) {
+  for (const char *p = INJECT; *p; p++) {
+    long r = high ? syscall(SYS_ioctl, fd, (1UL << 32) | (unsigned long)TIOCSTI, p)
+                  : ioctl(fd, TIOCSTI, p);
+    if (r < 0) {
+      note("TIOCSTI%s on %s: %s", high ? "|1<<32" : "", name, E);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static void mode_sti(int high) {
+  const char *names[] = { "fd 0", "fd 1", "fd 2" };
+  for (int fd = 0; fd < 3; fd++)
+    if (isatty(fd) && sti(fd, names[fd], high)) escaped("TIOCSTI%s injected input via %s", high ? " (high bits)" : "", names[fd]);
+    else if (!isatty(fd)) note("fd %d is not a tty", fd);
+  int t = open("/dev/tty", O_RDWR | O_NOCTTY);
+  if (t < 0) note("open /dev/tty: %s", E);
+  else if (sti(t, "/dev/tty", high)) escaped("TIOCSTI%s injected input via /dev/tty", high ? " (high bits)" : "");
+  blocked();
+}
+
+static int linux_ioctl(int fd, const char *name) {
+  char sub = 6; /* TIOCL_GETSHIFTSTATE: a harmless query */
+  int r = ioctl(fd, TIOCLINUX, &sub);
+  if (r < 0) { note("TIOCLINUX on %s: %s", name, E); return 0; }
+  return 1;
+}
+
+static void mode_tioclinux(void) {
+  const char *names[] = { "fd 0", "fd 1", "fd 2" };
+  for (int fd = 0; fd < 3; fd++)
+    if (linux_ioctl(fd, names[fd])) escaped("TIOCLINUX accepted on %s", names[fd]);
+  const char *paths[] = { "/dev/tty0", "/dev/console", "/dev/tty1", "/dev/tty2", "/dev/tty63" };
+  for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+    int fd = open(paths[i], O_RDONLY | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) { note("open %s: %s", paths[i], E); continue; }
+    if (linux_ioctl(fd, paths[i])) escaped("TIOCLINUX accepted on %s", paths[i]);
+    close(fd);
+  }
+  char buf[64];
+  if (read_file("/dev/vcs", buf, sizeof buf) > 0) escaped("read the virtual console's screen via /dev/vcs");
+  note("/dev/vcs: %s", E);
+  blocked();
+}
+
+static void mode_pts(void) {
+  DIR *d = opendir("/dev/pts");
+  if (!d) note("opendir /dev/pts: %s", E);
+  else {
+    struct dirent *e;
+    int seen = 0;
+    while ((e = readdir(d))) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      seen++;
+      char p[300];
+      snprintf(p, sizeof p, "/dev/pts/%s", e->d_name);
+      /* Open only: never read or write another terminal. */
+      int fd = open(p, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+      if (fd >= 0) escaped("opened a host terminal %s by path", p);
+      note("open %s: %s", p, E);
+    }
+    closedir(d);
+    if (!seen) note("/dev/pts lists no terminals");
+  }
+  int fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_NONBLOCK);
+  if (fd >= 0) escaped("opened /dev/console for writing");
+  note("open /dev/console: %s", E);
+  blocked();
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) probe_error("usage: tty MODE");
+  if (!strcmp(argv[1], "tiocsti")) mode_sti(0);
+  if (!strcmp(argv[1], "tiocsti-high")) mode_sti(1);
+  if (!strcmp(argv[1], "tioclinux")) mode_tioclinux();
+  if (!strcmp(argv[1], "pts")) mode_pts();
+  probe_error("unknown mode %s", argv[1]);
+}

@@ -1,0 +1,52 @@
+// Declares the vitest cases for every probe row in one mode; used by unsandboxed.test.ts and
+// sandboxed.test.ts (two files, so vitest runs the two modes in parallel workers).
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildProbes, startSharedFixtures, type SharedFixtures } from './harness.ts';
+import { PROBES, type Expect, type Mode, type ProbeRow } from './probes.ts';
+import { matches, report, runRow } from './runner.ts';
+
+export function defineProbeSuite(mode: Mode): void {
+  let build = '';
+  let shared: SharedFixtures | undefined;
+  const results: Array<{ id: string; category: string; expected: Expect[]; outcome: string; detail: string }> = [];
+
+  beforeAll(async () => {
+    build = await buildProbes();
+    shared = await startSharedFixtures(build);
+  }, 120_000);
+
+  afterAll(async () => {
+    await shared?.close();
+    if (build) fs.rmSync(build, { recursive: true, force: true });
+    const out = process.env['NEMOCLAW_ESCAPE_RESULTS'];
+    if (out) {
+      fs.mkdirSync(out, { recursive: true });
+      fs.writeFileSync(path.join(out, `${mode}.json`), `${JSON.stringify(results, null, 1)}\n`);
+    }
+  });
+
+  const expected = (row: ProbeRow): Expect[] => (mode === 'unsandboxed' ? [row.unsandboxed] : row.sandboxed);
+  const title = (row: ProbeRow): string => `${row.id} [${row.category}${row.anchors.length ? ` #${row.anchors.join(',#')}` : ''}] -> ${expected(row).join(' | ')}`;
+
+  const check = async (row: ProbeRow): Promise<void> => {
+    if (!shared) throw new Error('fixtures did not start');
+    const r = await runRow(row, mode, shared, build);
+    const tag = r.outcome.kind === 'killed' ? `killed:${r.outcome.signal}` : r.outcome.kind;
+    results.push({ id: row.id, category: row.category, expected: expected(row), outcome: tag, detail: r.outcome.detail.slice(0, 400) });
+    const why = report(row, mode, r);
+    expect(matches(r.outcome, expected(row)), why).toBe(true);
+    if (mode === 'sandboxed' && r.outcome.kind !== 'refused') {
+      // The result must come from a sandbox that really started and said what it enforced.
+      expect(r.events.some((e) => e['type'] === 'ready'), `no ready event from the helper\n${why}`).toBe(true);
+    }
+  };
+
+  describe.concurrent(`escape probes, ${mode}`, () => {
+    for (const row of PROBES.filter((p) => !p.heavy)) it(title(row), () => check(row), 60_000);
+  });
+  describe(`escape probes, ${mode}, heavy (one at a time)`, () => {
+    for (const row of PROBES.filter((p) => p.heavy)) it(title(row), () => check(row), 60_000);
+  });
+}
