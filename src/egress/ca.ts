@@ -4,20 +4,46 @@
 
 import { generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, getCACertificates, rootCertificates } from 'node:tls';
 import type { SecureContext } from 'node:tls';
 import { createCertificateAuthority, issueLeafCertificate, loadCertificateAuthority } from './x509.ts';
 import type { CertificateAuthority } from './x509.ts';
 
 export const CA_CERT_FILE = 'ca.pem';
 export const CA_KEY_FILE = 'ca-key.pem';
+export const CA_BUNDLE_FILE = 'bundle.pem';
 
-/** Loads the CA in `dir` or creates one there (dir 0700, key 0600, certificate 0644). */
+/**
+ * Writes the trust bundle a sandbox uses: the inspection CA plus the system roots (SSL_CERT_FILE
+ * replaces a TLS stack's default trust, and endpoints that are byte relays still present their
+ * real certificates) plus any extra CAs. Rewritten atomically; mode 0644.
+ */
+export function writeTrustBundle(dir: string, caPem: string, extra: readonly string[] = []): string {
+  const path = join(dir, CA_BUNDLE_FILE);
+  let system: string[] = [];
+  try {
+    system = getCACertificates('system');
+  } catch {
+    system = [];
+  }
+  if (system.length === 0) system = [...rootCertificates];
+  const text = [caPem, ...extra, ...system].map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('');
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text, { mode: 0o644 });
+  renameSync(tmp, path);
+  return path;
+}
+
+/**
+ * Loads the CA in `dir` or creates one there. The directory is 0711 (traversable, not listable) so
+ * that the sandbox helper can bind the certificate file (0644) read-only; the key is 0600 and is
+ * never bound into a sandbox.
+ */
 export function loadOrCreateCa(dir: string, label: string): { ca: CertificateAuthority; certPath: string } {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  mkdirSync(dir, { recursive: true, mode: 0o711 });
+  chmodSync(dir, 0o711);
   const certPath = join(dir, CA_CERT_FILE);
   const keyPath = join(dir, CA_KEY_FILE);
   if (existsSync(certPath) && existsSync(keyPath)) {

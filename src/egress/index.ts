@@ -13,7 +13,7 @@ export type {
   InferenceRequest,
   InferenceResponse,
 } from './proxy.ts';
-export { caEnvironment, loadOrCreateCa, CA_CERT_FILE, CA_KEY_FILE } from './ca.ts';
+export { caEnvironment, loadOrCreateCa, writeTrustBundle, CA_CERT_FILE, CA_KEY_FILE, CA_BUNDLE_FILE } from './ca.ts';
 export { classifyAddress, checkAddress, parseIp, formatIp, parseCidr, addressAllowed } from './address.ts';
 export type { AddressClass, AddressCheck } from './address.ts';
 export { parseRequestHead, parseAuthority, parseAbsoluteTarget, ChunkedDecoder } from './http1.ts';

@@ -22,7 +22,7 @@ import type { EgressDecision, EgressRequest, EgressRuleSet } from '../policy/ind
 import type { ApprovalQueue } from '../approvals/index.ts';
 import type { AppendOptions, AuditEventInput } from '../audit/index.ts';
 import { checkAddress } from './address.ts';
-import { LeafCache, caEnvironment, loadOrCreateCa } from './ca.ts';
+import { LeafCache, caEnvironment, loadOrCreateCa, writeTrustBundle } from './ca.ts';
 import { ChunkedDecoder, headerTokens, headerValue, parseAbsoluteTarget, parseAuthority, parseOriginTarget, parseRequestHead } from './http1.ts';
 import type { RequestHead } from './http1.ts';
 import { StreamReader } from './reader.ts';
@@ -137,6 +137,8 @@ export interface EgressProxyOptions {
   caDir?: string;
   /** Extra CA certificates (PEM) trusted for upstream TLS, in addition to the system and bundled roots. */
   upstreamCa?: string[];
+  /** Extra CA certificates (PEM) added to the sandbox's trust bundle (e.g. a private origin's CA for byte-relayed TLS). */
+  sandboxExtraCa?: string[];
   resolver?: (host: string) => Promise<string[]>;
   onEvent?: (e: EgressEvent) => void;
   audit?: AuditSink;
@@ -146,9 +148,11 @@ export interface EgressProxyOptions {
 export interface EgressProxy {
   readonly socketPath: string;
   readonly sandboxId: string;
-  /** PEM file of the inspection CA (bind it into the sandbox read-only). */
+  /** PEM file of the inspection CA alone. */
   readonly caCertPath: string;
-  /** caEnvironment(caCertPath) */
+  /** Trust bundle for the sandbox (inspection CA + system roots + sandboxExtraCa): bind it read-only. */
+  readonly caBundlePath: string;
+  /** caEnvironment(caBundlePath) */
   readonly caEnv: Record<string, string>;
   /** Applies a new rule set atomically (or re-reads the getter) and closes connections it no longer allows. Returns how many were closed. */
   reload(next?: EgressRuleSet): number;
@@ -274,7 +278,9 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
   const getter = typeof opts.rules === 'function' ? opts.rules : null;
   let rules: EgressRuleSet = typeof opts.rules === 'function' ? opts.rules() : opts.rules;
   const resolver = opts.resolver ?? defaultResolver;
-  const { ca, certPath } = loadOrCreateCa(opts.caDir ?? `${dirname(opts.socketPath)}/ca`, opts.sandboxId);
+  const caDir = opts.caDir ?? `${dirname(opts.socketPath)}/ca`;
+  const { ca, certPath } = loadOrCreateCa(caDir, opts.sandboxId);
+  const bundlePath = writeTrustBundle(caDir, ca.certPem, opts.sandboxExtraCa);
   const leaves = new LeafCache(ca);
   const upstreamCa = [...new Set([...rootCertificates, ...safeSystemCas(), ...(opts.upstreamCa ?? [])])];
   const pins = new Map<string, string>();
@@ -311,10 +317,11 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
 
   function denial(t: Tracked, target: Target, d: Pick<EgressDecision, 'rule' | 'reason'> & { verdict: string }, req?: { method?: string; path?: string; query?: string }, error = 'policy_denied'): Refusal {
     const hostPort = `${target.host}:${target.port}`;
-    const missing = req?.method
+    const l7 = req?.method !== undefined && d.rule !== null;
+    const missing = l7 && req
       ? `a rule allowing ${req.method} ${req.path ?? '/'} on ${hostPort}${t.binary ? ` for ${t.binary}` : ''}`
       : `an endpoint ${hostPort}${t.binary ? ` for binary ${t.binary}` : ' (caller unknown)'}`;
-    const access = req?.method === undefined ? null : ['GET', 'HEAD', 'OPTIONS'].includes(req.method) ? 'read-only' : ['POST', 'PUT', 'PATCH'].includes(req.method) ? 'read-write' : 'full';
+    const access = !l7 || req?.method === undefined ? null : ['GET', 'HEAD', 'OPTIONS'].includes(req.method) ? 'read-only' : ['POST', 'PUT', 'PATCH'].includes(req.method) ? 'read-write' : 'full';
     const hint = `nemoclaw policy add --sandbox ${sandbox} --name allow_${target.host.replace(/[^A-Za-z0-9_]/g, '_')}_${target.port} --host ${target.host} --port ${target.port}${t.binary ? ` --binary ${t.binary}` : ''}${access ? ` --access ${access}` : ''}`;
     return new Refusal(403, {
       error,
@@ -822,7 +829,8 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       socketPath: opts.socketPath,
       sandboxId: sandbox,
       caCertPath: certPath,
-      caEnv: caEnvironment(certPath),
+      caBundlePath: bundlePath,
+      caEnv: caEnvironment(bundlePath),
       events,
       reload(next?: EgressRuleSet): number {
         rules = next ?? (getter ? getter() : rules);

@@ -2,7 +2,7 @@
 // unix socket, and clients that write the relay preamble themselves (the helper's job in a real
 // sandbox).
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -116,6 +116,9 @@ export interface ProxyFixture {
 
 export async function startProxy(rules: EgressRuleSet | (() => EgressRuleSet), origin: Origin, extra: Partial<EgressProxyOptions> = {}): Promise<ProxyFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'nc-egress-'));
+  // Traversable, so that a sandbox helper can bind the trust bundle under ca/ (the socket's own
+  // directory run/ stays 0700).
+  chmodSync(dir, 0o755);
   const events: EgressEvent[] = [];
   const lookups: string[] = [];
   const proxy = await startEgressProxy({
