@@ -462,6 +462,13 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
                     if ((size_t)r >= 1 + sizeof wstatus) {
                         memcpy(&wstatus, msg + 1, sizeof wstatus);
                         have_status = 1;
+                        /* init exits right after this; the kernel's teardown of its namespaces
+                         * (mount table, RCU grace periods) need not delay our answer. Without a
+                         * cgroup leaf to remove there is nothing left to wait for. */
+                        if (!cg->version) {
+                            pidfd_send_signal(init_pidfd, SIGKILL, NULL, 0);
+                            init_done = 2;
+                        }
                     }
                     break;
                 case MSG_EXECFAIL:
@@ -469,6 +476,8 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
                         memcpy(&exec_err, msg + 1, sizeof exec_err);
                     break;
                 }
+                if (init_done)
+                    break;
                 continue; /* drain the channel before looking at init's exit */
             }
         }
@@ -525,7 +534,7 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
             init_done = 1;
     }
     int ist = 0;
-    while (waitpid(init_pid, &ist, __WALL) < 0 && errno == EINTR)
+    while (init_done == 1 && waitpid(init_pid, &ist, __WALL) < 0 && errno == EINTR)
         ;
     /* Output the workload wrote just before exiting is still in the pty: bounded drain. */
     for (int i = 0; tty_master >= 0 && i < 256; i++) {
