@@ -73,3 +73,8 @@ export function basename(path: string): string {
   const i = path.lastIndexOf('/');
   return i >= 0 ? path.slice(i + 1) : path;
 }
+
+/** Feeds show a time column only when the pane is wide enough for the rest of the row. */
+export function showTime(width: number): boolean {
+  return width >= 44;
+}

@@ -20,10 +20,9 @@ export function approvalsBody({ snapshot, ui, width, height, now, focused }: Bod
     lines.push([
       seg(pointer, 'accent', { bold: selected }),
       seg(p.id, 'warn', { bold: true, inverse: selected && focused }),
-      seg(` ${p.sandbox} ${p.kind} `, 'muted'),
+      seg(` ⏱ ${countdown} `, left < 15_000 ? 'error' : 'warn'),
       seg(p.summary, 'text', { bold: selected }),
-      seg(`  age ${duration(now - p.createdAt)}`, 'muted'),
-      seg(` ⏱ ${countdown}`, left < 15_000 ? 'error' : 'warn'),
+      seg(`  ${p.sandbox} ${p.kind} age ${duration(now - p.createdAt)}`, 'muted'),
     ]);
   }
   if (snapshot.decided.items.length > 0 && lines.length < height - 1) {

@@ -1,10 +1,10 @@
 import { seg, type Line } from '../../text/line.ts';
-import { basename, clamp, count, hhmmss } from '../common.ts';
+import { basename, clamp, count, hhmmss, showTime } from '../common.ts';
 import { feedFooter } from '../feed-footer.ts';
 import type { BodyProps, PaneBody } from '../types.ts';
 import { egressRows } from './reducer.ts';
 
-export function egressBody({ snapshot, ui, height }: BodyProps): PaneBody {
+export function egressBody({ snapshot, ui, width, height }: BodyProps): PaneBody {
   const rows = egressRows(snapshot, ui);
   const lines: Line[] = [];
   if (rows.length === 0) lines.push([seg(ui.showAllowed ? 'No egress yet.' : 'No denied egress. (e: show allowed)', 'muted')]);
@@ -15,12 +15,12 @@ export function egressBody({ snapshot, ui, height }: BodyProps): PaneBody {
     const e = r.event;
     const denied = e.type === 'egress_denied';
     lines.push([
-      seg(`${hhmmss(r.lastTs)} `, 'muted'),
+      ...(showTime(width) ? [seg(`${hhmmss(r.lastTs)} `, 'muted')] : []),
       seg(denied ? '✗ ' : '✓ ', denied ? 'deny' : 'allow', { bold: true }),
-      seg(e.sandbox, 'text'),
-      seg(` ${basename(e.binary)} → `, 'info'),
       seg(`${e.host}:${e.port}`, denied ? 'deny' : 'allow'),
       seg(count(r.count), 'warn', { bold: true }),
+      seg(` ${e.sandbox}`, 'text'),
+      seg(` ${basename(e.binary)}`, 'info'),
       seg(` ${e.rule}`, 'muted'),
     ]);
   }

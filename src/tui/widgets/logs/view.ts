@@ -1,10 +1,10 @@
 import { seg, type Line } from '../../text/line.ts';
-import { clamp, count, hhmmss } from '../common.ts';
+import { clamp, count, hhmmss, showTime } from '../common.ts';
 import { feedFooter } from '../feed-footer.ts';
 import type { BodyProps, PaneBody } from '../types.ts';
 import { logRows } from './reducer.ts';
 
-export function logsBody({ snapshot, ui, height }: BodyProps): PaneBody {
+export function logsBody({ snapshot, ui, width, height }: BodyProps): PaneBody {
   const rows = logRows(snapshot, ui);
   const lines: Line[] = [];
   if (rows.length === 0) lines.push([seg(ui.sandbox === null ? 'No log lines yet.' : `No log lines from ${ui.sandbox}.`, 'muted')]);
@@ -14,7 +14,7 @@ export function logsBody({ snapshot, ui, height }: BodyProps): PaneBody {
     if (r === undefined) break;
     const e = r.event;
     lines.push([
-      seg(`${hhmmss(r.lastTs)} `, 'muted'),
+      ...(showTime(width) ? [seg(`${hhmmss(r.lastTs)} `, 'muted')] : []),
       ...(ui.sandbox === null ? [seg(`${e.sandbox} `, 'info')] : []),
       seg(e.line, e.stream === 'stderr' ? 'error' : e.stream === 'system' ? 'accent' : 'text'),
       seg(count(r.count), 'warn', { bold: true }),

@@ -10,25 +10,25 @@ export function sandboxesBody({ snapshot, ui, width, height, now, focused }: Bod
   const rows = sandboxRows(snapshot, ui);
   const lines: Line[] = [];
   if (rows.length === 0) return { lines: [[seg('No sandboxes yet.', 'muted')]] };
-  const nameW = clamp(width - 44, 6, 24);
-  lines.push([seg(`${'NAME'.padEnd(nameW)} ${'STATE'.padEnd(8)} ${'BLUEPRINT'.padEnd(9)} REV ${'UP'.padStart(6)} DEN APR ${'CPU'.padStart(4)} ${'MEM'.padStart(5)}`, 'muted')]);
+  const nameW = clamp(width - 46, 6, 24);
+  lines.push([seg(`${' NAME'.padEnd(nameW)} ${'STATE'.padEnd(8)} ${'UP'.padStart(6)} DEN APR ${'CPU'.padStart(4)} ${'MEM'.padStart(5)} BLUEPRINT REV`, 'muted')]);
   const cursor = clamp(ui.cursor.sandboxes ?? 0, 0, rows.length - 1);
   const start = windowStart(cursor, height - 1, rows.length);
   for (let i = start; i < rows.length && lines.length < height; i++) {
     const s = rows[i];
     if (s === undefined) break;
-    const selected = focused && i === cursor;
+    const sel = { inverse: focused && i === cursor };
     const up = s.startedAt !== undefined && s.state === 'running' ? duration(now - s.startedAt) : '-';
     const cpu = s.cpuPercent !== undefined ? `${Math.round(s.cpuPercent)}%` : '-';
     const marker = ui.sandbox === s.name ? '*' : ' ';
     lines.push([
-      seg(`${(marker + s.name).slice(0, nameW).padEnd(nameW)} `, undefined, { inverse: selected }),
-      seg(s.state.padEnd(8), STATE_TONE[s.state] ?? 'text', { inverse: selected }),
-      seg(` ${s.blueprint.slice(0, 9).padEnd(9)} ${String(s.policyRevision).padStart(3)} ${up.padStart(6)} `, undefined, { inverse: selected }),
-      seg(String(s.denials).padStart(3), s.denials > 0 ? 'deny' : 'muted', { inverse: selected }),
-      seg(' ', undefined, { inverse: selected }),
-      seg(String(s.pendingApprovals).padStart(3), s.pendingApprovals > 0 ? 'warn' : 'muted', { inverse: selected }),
-      seg(` ${cpu.padStart(4)} ${bytes(s.memoryBytes).padStart(5)}`, undefined, { inverse: selected }),
+      seg(`${(marker + s.name).slice(0, nameW).padEnd(nameW)} `, undefined, sel),
+      seg(s.state.padEnd(8), STATE_TONE[s.state] ?? 'text', sel),
+      seg(` ${up.padStart(6)} `, undefined, sel),
+      seg(String(s.denials).padStart(3), s.denials > 0 ? 'deny' : 'muted', sel),
+      seg(' ', undefined, sel),
+      seg(String(s.pendingApprovals).padStart(3), s.pendingApprovals > 0 ? 'warn' : 'muted', sel),
+      seg(` ${cpu.padStart(4)} ${bytes(s.memoryBytes).padStart(5)} ${s.blueprint.slice(0, 9).padEnd(9)} ${String(s.policyRevision).padStart(3)}`, undefined, sel),
       ...(s.lastLimit !== undefined ? [seg(` limit ${s.lastLimit}`, 'warn')] : []),
       ...(s.degraded !== undefined && s.degraded.length > 0 ? [seg(' DEGRADED', 'error', { bold: true })] : []),
     ]);

@@ -1,10 +1,10 @@
 import { seg, type Line } from '../../text/line.ts';
-import { basename, clamp, count, hhmmss } from '../common.ts';
+import { basename, clamp, count, hhmmss, showTime } from '../common.ts';
 import { feedFooter } from '../feed-footer.ts';
 import type { BodyProps, PaneBody } from '../types.ts';
 import { syscallRows } from './reducer.ts';
 
-export function syscallsBody({ snapshot, ui, height }: BodyProps): PaneBody {
+export function syscallsBody({ snapshot, ui, width, height }: BodyProps): PaneBody {
   const rows = syscallRows(snapshot, ui);
   const lines: Line[] = [];
   if (rows.length === 0) lines.push([seg('No syscall or exec denials.', 'muted')]);
@@ -14,11 +14,11 @@ export function syscallsBody({ snapshot, ui, height }: BodyProps): PaneBody {
     if (r === undefined) break;
     const e = r.event;
     lines.push([
-      seg(`${hhmmss(r.lastTs)} `, 'muted'),
-      seg(e.sandbox, 'text'),
-      seg(` ${basename(e.binary)} `, 'info'),
+      ...(showTime(width) ? [seg(`${hhmmss(r.lastTs)} `, 'muted')] : []),
       seg(e.type === 'syscall_denied' ? e.syscall : `exec ${e.path}`, 'deny', { bold: true }),
       seg(count(r.count), 'warn', { bold: true }),
+      seg(` ${e.sandbox}`, 'text'),
+      seg(` ${basename(e.binary)}`, 'info'),
       seg(` ${e.rule}`, 'muted'),
     ]);
   }
