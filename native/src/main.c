@@ -174,11 +174,12 @@ int main(int argc, char **argv)
     size_t bpf_len = 0;
     const char *bstep = "seccomp";
     int berr = seccomp_build(c, &bpf, &bpf_len, &bstep);
-    if (berr || chan_send(chan[0], MSG_BPF, bpf, bpf_len, NULL, 0) < 0) {
-        int e = berr ? berr : errno;
+    if (berr) {
         kill(pid, SIGKILL);
-        die_setup(berr ? bstep : "send seccomp filter", e);
+        die_setup(bstep, berr);
     }
+    /* A send failure means the sandbox side already gave up; the monitor loop reports why. */
+    chan_send(chan[0], MSG_BPF, bpf, bpf_len, NULL, 0);
     free(bpf);
     int code = monitor_run(&s, pid, pidfd, chan[0], master, &cg, degraded_cg);
     cgroup_cleanup(&cg);

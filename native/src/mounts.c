@@ -130,7 +130,19 @@ static void add_host_bind(const char *path, int kind, struct config *c)
         }
     }
     b->is_dir = S_ISDIR(st.st_mode);
-    b->tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    /* Writable binds, and anything inside the workspace or home, are places a sandbox may have
+     * planted a symlink in an earlier run: those must be reached without following one.
+     * Read-only system paths (/bin -> usr/bin) are host configuration and may be followed. */
+    int strict = kind != B_RO || (c->workspace && beneath(path, c->workspace)) || (c->home && beneath(path, c->home));
+    if (strict) {
+        int fd = openat2_nofollow(AT_FDCWD, path, O_PATH, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+        if (fd < 0)
+            child_fail("open bind source (openat2 RESOLVE_NO_SYMLINKS)", errno);
+        b->tree = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+        close(fd);
+    } else {
+        b->tree = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    }
     if (b->tree < 0)
         child_fail("open_tree bind source", errno);
     unsigned long long set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
