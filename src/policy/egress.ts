@@ -131,11 +131,13 @@ export function compileEgressRules(policy: Policy): EgressRuleSet {
   return set;
 }
 
-/** Endpoints whose host pattern and port match; binaries are checked by the caller. */
-function hostCandidates(rules: EgressRuleSet, host: string, port: number): CompiledEndpoint[] {
+/** Endpoints whose host pattern, port and binaries match, in policy order within each bucket. */
+function candidatesFor(rules: EgressRuleSet, host: string, port: number, binary: string | null): CompiledEndpoint[] {
   const out: CompiledEndpoint[] = [];
-  const exact = rules.exact.get(`${host}:${port}`);
-  if (exact) out.push(...exact);
+  const add = (list: CompiledEndpoint[] | undefined) => {
+    if (list) for (const e of list) if (binaryMatches(e, binary)) out.push(e);
+  };
+  add(rules.exact.get(`${host}:${port}`));
   if (rules.one.size === 0 && rules.many.size === 0) return out;
   // Walk the suffixes: after stripping k labels, `*.suffix` matches when k = 1, `**.suffix` for k >= 1.
   let dot = host.indexOf('.');
@@ -143,12 +145,10 @@ function hostCandidates(rules: EgressRuleSet, host: string, port: number): Compi
   while (dot >= 0) {
     const key = `${host.slice(dot + 1)}:${port}`;
     if (first) {
-      const one = rules.one.get(key);
-      if (one) out.push(...one);
+      add(rules.one.get(key));
       first = false;
     }
-    const many = rules.many.get(key);
-    if (many) out.push(...many);
+    add(rules.many.get(key));
     dot = host.indexOf('.', dot + 1);
   }
   return out;
@@ -240,7 +240,7 @@ function describeCaller(binary: string | null): string {
 
 export function decideEgress(rules: EgressRuleSet, req: EgressRequest): EgressDecision {
   const where = `${req.host}:${req.port}`;
-  const candidates = hostCandidates(rules, req.host, req.port).filter((e) => binaryMatches(e, req.binary));
+  const candidates = candidatesFor(rules, req.host, req.port, req.binary);
   if (candidates.length === 0) return unmatched(rules, `no rule allows ${where} for ${describeCaller(req.binary)}`);
   const blocker = candidates.find((e) => e.denyAll);
   if (blocker) {
@@ -260,10 +260,12 @@ export function decideEgress(rules: EgressRuleSet, req: EgressRequest): EgressDe
   const query = parseQuery(req.query);
   // Deny rules first: an enforcing deny wins over every allow; an audit one is remembered.
   let auditHit: { e: CompiledEndpoint; why: string; rule: string } | null = null;
-  const pathFor = new Map<boolean, string | null>();
+  // The normalised path depends only on allow_encoded_slash; compute each variant at most once.
+  let strict: string | null | undefined;
+  let lenient: string | null | undefined;
   const normal = (e: CompiledEndpoint): string | null => {
-    if (!pathFor.has(e.allowEncodedSlash)) pathFor.set(e.allowEncodedSlash, normalizeRequestPath(req.path ?? '/', e.allowEncodedSlash));
-    return pathFor.get(e.allowEncodedSlash) ?? null;
+    if (e.allowEncodedSlash) return (lenient ??= normalizeRequestPath(req.path ?? '/', true));
+    return (strict ??= normalizeRequestPath(req.path ?? '/', false));
   };
   for (const e of candidates) {
     if (!e.l7) continue;
