@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -17,6 +18,7 @@
 #include <sys/pidfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -135,6 +137,32 @@ static int glob_match(const char *pat, const char *s)
     return *s == 0;
 }
 
+/* The file an absolute exec path names inside the sandbox (symlinks such as /bin -> usr/bin
+ * resolved in the sandbox's root), for allowlist matching only: the caller can still swap the
+ * path after we looked, so this never widens anything Landlock does not already allow. */
+static void resolve_in_sandbox(pid_t pid, const char *path, char *out, size_t len)
+{
+    out[0] = 0;
+    if (path[0] != '/')
+        return;
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/root", (int)pid);
+    int root = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return;
+    struct open_how how = {0};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    int fd = (int)syscall(SYS_openat2, root, path + 1, &how, sizeof how);
+    close(root);
+    if (fd < 0)
+        return;
+    snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(p, out, len - 1);
+    out[n > 0 ? n : 0] = 0;
+    close(fd);
+}
+
 static void exec_decided(struct pending *p, int allow, const char *why)
 {
     char q[8300];
@@ -161,8 +189,10 @@ static void handle_exec(struct seccomp_notif *n)
         respond(n->id, EACCES, 0);
         return;
     }
+    char canon[4096] = "";
+    resolve_in_sandbox(n->pid, tmp.path, canon, sizeof canon);
     for (int i = 0; i < C->exec_allow.n; i++)
-        if (glob_match(C->exec_allow.v[i], tmp.path)) {
+        if (glob_match(C->exec_allow.v[i], tmp.path) || (canon[0] && glob_match(C->exec_allow.v[i], canon))) {
             exec_decided(&tmp, 1, "allowlist");
             return;
         }
