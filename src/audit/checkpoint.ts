@@ -24,8 +24,12 @@ export interface CheckpointBody {
 }
 
 export interface Checkpoint extends CheckpointBody {
-  /** Merkle frontier after `size` leaves (hex subtree roots, largest first). */
-  frontier: string[];
+  /**
+   * Merkle frontier after `size` leaves (hex subtree roots, largest first). Carried by every
+   * checkpoint written at shutdown, rotation, open or recovery and at least every 1024 records,
+   * not by every one (it is up to ~2 KB); a writer resumes from the last checkpoint that has one.
+   */
+  frontier?: string[];
   /** Ed25519 signature over checkpointText(), base64. */
   sig: string;
 }
@@ -37,9 +41,9 @@ export function checkpointText(b: CheckpointBody): string {
   );
 }
 
-export function signCheckpoint(body: CheckpointBody, frontier: string[], signer: Signer): Checkpoint {
+export function signCheckpoint(body: CheckpointBody, frontier: string[] | undefined, signer: Signer): Checkpoint {
   const sig = sign(null, Buffer.from(checkpointText(body)), signer.privateKey).toString('base64');
-  return { ...body, frontier, sig };
+  return frontier === undefined ? { ...body, sig } : { ...body, frontier, sig };
 }
 
 /** Parses a checkpoint JSON object; throws on a malformed one. */
@@ -61,7 +65,7 @@ export function parseCheckpoint(value: unknown): Checkpoint {
     Number.isSafeInteger(c.epoch) &&
     typeof c.ts === 'string' &&
     typeof c.sig === 'string' &&
-    Array.isArray(c.frontier);
+    (c.frontier === undefined || Array.isArray(c.frontier));
   if (!ok) throw new Error('not a nemoclaw audit checkpoint');
   return c;
 }

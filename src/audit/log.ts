@@ -167,6 +167,8 @@ class Writer implements AuditLog {
   private sinceCp = 0;
   private firstUncheckpointedAt = 0;
   private lastCp: Checkpoint | null = null;
+  /** Tree size of the last checkpoint that carried the frontier (-1: none yet). */
+  private lastFrontierSize = -1;
   private recoveries: AuditEventInput[] = [];
 
   private pending: Pending[] = [];
@@ -277,24 +279,34 @@ class Writer implements AuditLog {
     }
   }
 
-  private readLastCheckpoint(): Checkpoint | null {
+  /**
+   * The newest checkpoint, and the newest one carrying a Merkle frontier (the resume point),
+   * reading the checkpoint file backwards in growing windows.
+   */
+  private readCheckpointTail(): { last: Checkpoint | null; resume: Checkpoint | null } {
     const path = this.cpPath();
-    if (!existsSync(path)) return null;
+    if (!existsSync(path)) return { last: null, resume: null };
     const fd = openSync(path, 'r');
     try {
       const size = fstatSync(fd).size;
-      const back = Math.min(size, 64 * 1024);
-      const buf = Buffer.alloc(back);
-      readSync(fd, buf, 0, back, size - back);
-      const lines = buf.toString('utf8').split('\n').filter((l) => l.length > 0);
-      for (let i = lines.length - 1; i >= 0; i--) {
-        try {
-          return parseCheckpoint(JSON.parse(lines[i] as string));
-        } catch {
-          // a line cut at the 64 KiB window, or garbage: look further back
+      let last: Checkpoint | null = null;
+      for (let back = Math.min(size, 64 * 1024); ; back = Math.min(size, back * 4)) {
+        const buf = Buffer.alloc(back);
+        readSync(fd, buf, 0, back, size - back);
+        const lines = buf.toString('utf8').split('\n').filter((l) => l.length > 0);
+        if (back < size) lines.shift(); // probably cut by the window
+        for (let i = lines.length - 1; i >= 0; i--) {
+          let cp: Checkpoint;
+          try {
+            cp = parseCheckpoint(JSON.parse(lines[i] as string));
+          } catch {
+            continue; // garbage; verify reports it
+          }
+          last ??= cp;
+          if (cp.frontier !== undefined) return { last, resume: cp };
         }
+        if (back >= size) return { last, resume: null };
       }
-      return null;
     } finally {
       closeSync(fd);
     }
@@ -302,9 +314,9 @@ class Writer implements AuditLog {
 
   /** Sets the chain state from the last checkpoint when it is consistent, else from the start. */
   private resume(): void {
-    const cp = this.readLastCheckpoint();
-    this.lastCp = cp;
-    if (cp !== null && cp.origin === this.origin) {
+    const { last, resume: cp } = this.readCheckpointTail();
+    this.lastCp = last;
+    if (cp !== null && cp.origin === this.origin && cp.frontier !== undefined) {
       try {
         const f = MerkleFrontier.from(cp.size, cp.frontier);
         const segPath = join(this.dir, segmentName(cp.segment));
@@ -315,6 +327,7 @@ class Writer implements AuditLog {
           this.segment = cp.segment;
           this.offset = cp.offset;
           this.firstUncheckpointedAt = 0;
+          this.lastFrontierSize = cp.size;
           return;
         }
       } catch {
@@ -322,6 +335,7 @@ class Writer implements AuditLog {
       }
       this.recoveries.push({ kind: 'audit.recovery', activity: 'rescan', detail: { reason: 'last checkpoint does not match the log' } });
     }
+    this.lastFrontierSize = -1;
     const segs = listSegments(this.dir);
     this.segment = segs[0] ?? 1;
     this.offset = 0;
@@ -505,9 +519,10 @@ class Writer implements AuditLog {
       for (const r of reqs) r.done.reject(err);
       return;
     }
-    const saved = { segment: this.segment, offset: this.offset, size: this.size, lastHash: this.lastHash, frontier: this.frontier.clone(), sinceCp: this.sinceCp };
+    let saved: { segment: number; offset: number; size: number; lastHash: string; frontier: MerkleFrontier; sinceCp: number } | null = null;
     try {
       this.catchUp();
+      saved = { segment: this.segment, offset: this.offset, size: this.size, lastHash: this.lastHash, frontier: this.frontier.clone(), sinceCp: this.sinceCp };
       const events: { event: RecordEvent; pending: Pending | null }[] = [];
       for (const r of this.recoveries.splice(0)) events.push({ event: normalizeEvent(r), pending: null });
       for (const p of batch) events.push({ event: p.event, pending: p });
@@ -549,14 +564,23 @@ class Writer implements AuditLog {
       }
       if (rotateSegment) await this.startSegment();
     } catch (err) {
-      // Undo a half-done batch so the file never holds records nobody was told about.
-      try {
-        if (this.segFd !== null && this.segment === saved.segment) ftruncateSync(this.segFd, saved.offset);
-      } catch {
-        // best effort
-      }
+      // Undo a half-done batch so the file never holds records nobody was told about, unless a
+      // checkpoint already covers them. Otherwise re-derive the state from disk at the next commit.
       this.written = [];
-      Object.assign(this, { segment: saved.segment, offset: saved.offset, size: saved.size, lastHash: saved.lastHash, frontier: saved.frontier, sinceCp: saved.sinceCp });
+      let undone = false;
+      if (saved !== null && cps.length === 0 && this.segFd !== null && this.segment === saved.segment) {
+        try {
+          ftruncateSync(this.segFd, saved.offset);
+          Object.assign(this, saved);
+          undone = true;
+        } catch {
+          // fall back to a re-read
+        }
+      }
+      if (!undone) {
+        this.closeSegFd();
+        this.resume();
+      }
       this.lock.release();
       for (const p of batch) p.reject(err);
       for (const r of reqs) r.done.reject(err);
@@ -609,6 +633,7 @@ class Writer implements AuditLog {
 
   private async signAndStore(reason: CheckpointReason, sync: boolean): Promise<Checkpoint> {
     const signer = this.signer as Signer;
+    const withFrontier = reason !== 'count' && reason !== 'interval' && reason !== 'heartbeat' ? true : this.lastFrontierSize < 0 || this.size - this.lastFrontierSize >= 1024;
     const cp = signCheckpoint(
       {
         v: 1,
@@ -623,7 +648,7 @@ class Writer implements AuditLog {
         ts: new Date(this.now()).toISOString(),
         reason,
       },
-      [...this.frontier.stack],
+      withFrontier ? [...this.frontier.stack] : undefined,
       signer,
     );
     if (this.cpFd === null) this.cpFd = openSync(this.cpPath(), 'a', 0o600);
@@ -632,6 +657,7 @@ class Writer implements AuditLog {
     this.sinceCp = 0;
     this.firstUncheckpointedAt = 0;
     this.lastCp = cp;
+    if (withFrontier) this.lastFrontierSize = this.size;
     return cp;
   }
 

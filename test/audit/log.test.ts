@@ -31,6 +31,20 @@ describe('openAuditLog', () => {
     expect(reasons.filter((r) => r === 'shutdown')).toHaveLength(2);
   });
 
+  it('carries the Merkle frontier only in some checkpoints, and resumes from the last one that has it', async () => {
+    const h = home();
+    const a = await openAuditLog({ home: h, heartbeatMs: 0, checkpointEvery: 10 });
+    for (let i = 0; i < 300; i++) await a.append({ kind: 'audit.note', target: String(i) });
+    // No close(): as if the process had exited. The next writer signs the leftover tail.
+    const cps = readLines(cpPath(h)).map((l) => JSON.parse(l) as { size: number; frontier?: string[] });
+    expect(cps.length).toBeGreaterThanOrEqual(30);
+    expect(cps.filter((c) => c.frontier !== undefined).length).toBe(1);
+    const b = await openAuditLog({ home: h, heartbeatMs: 0 });
+    expect((await b.append({ kind: 'audit.note' })).seq).toBe(301);
+    await b.close();
+    expect((await verifyAudit({ home: h })).summary).toBe('ok');
+  });
+
   it('writes records with seq, RFC 3339 ts, prev and an OCSF event, and nothing else', async () => {
     const h = home();
     const w = await openAuditLog({ home: h, heartbeatMs: 0 });
