@@ -186,6 +186,25 @@ describe('nemoclaw-sandbox helper', () => {
     expect(byType(r, 'syscall_denied')[0]).toMatchObject({ action: 'errno', exe: '/usr/bin/python3.11' });
   });
 
+  it('kills foreign-architecture (int 0x80) and x32 syscalls', async () => {
+    const src = join(scratch, 'abi-probe.c');
+    const bin = join(scratch, 'abi-probe');
+    writeFileSync(
+      src,
+      '#include <stdio.h>\n#include <string.h>\n#include <unistd.h>\n' +
+        'int main(int c, char **v) { long r = 0;\n' +
+        ' if (c > 1 && !strcmp(v[1], "int80")) __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");\n' +
+        ' else r = syscall(0x40000000L | 39);\n printf("survived %ld\\n", r); return 0; }\n',
+    );
+    execFileSync('gcc', ['-O2', '-o', bin, src]);
+    for (const mode of ['int80', 'x32']) {
+      const r = await run([...SYS, '--ro', bin, '--', bin, mode]);
+      expect(r.stdout).not.toContain('survived');
+      expect(r.code).toBe(128 + 31);
+      expect(byType(r, 'exit')[0]).toMatchObject({ signal: 'SIGSYS', reason: 'seccomp_kill' });
+    }
+  });
+
   it('asks the operator about an exec outside the allowlist (allow and deny)', async () => {
     const r = await sh('/usr/bin/id -u; /usr/bin/whoami; echo who=$?', ['--exec-allow', '/bin/sh', '--exec-unmatched', 'ask'], {
       onEvent: (ev, control) => {
