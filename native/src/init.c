@@ -50,6 +50,30 @@ static int make_listener(void)
     return l;
 }
 
+/* Root mode: our host creds are uid 0, unmapped in this userns. Bind sources are opened while
+ * we still are (so a root-only path can be bound read-only), then we become the mapped workload
+ * id before creating anything on tmpfs, where an unmapped owner cannot be represented. */
+void init_become_mapped(struct setup *s)
+{
+    if (s->rootless)
+        return;
+    if (prctl(PR_SET_KEEPCAPS, 1) < 0)
+        child_fail("init prctl(KEEPCAPS)", errno);
+    if (setgroups(0, NULL) < 0)
+        child_fail("init setgroups", errno);
+    if (setresgid(s->cfg->gid, s->cfg->gid, s->cfg->gid) < 0)
+        child_fail("init setresgid", errno);
+    if (setresuid(s->cfg->uid, s->cfg->uid, s->cfg->uid) < 0)
+        child_fail("init setresuid", errno);
+    /* A credential change clears the death signal: set it again and re-check. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+        child_fail("init prctl(PDEATHSIG)", errno);
+    monitor_alive_or_exit(s->chan);
+    /* The credential change also reset dumpability. */
+    if (prctl(PR_SET_DUMPABLE, 0) < 0)
+        child_fail("init prctl(DUMPABLE)", errno);
+}
+
 int ns_init_main(void *arg)
 {
     struct setup *s = arg;
@@ -65,22 +89,6 @@ int ns_init_main(void *arg)
         _exit(EXIT_SETUP); /* the monitor is gone or gave up; it already said why */
     close(s->go_fd);
 
-    if (!s->rootless) {
-        /* Root mode: our host creds are uid 0, unmapped in this userns; become the mapped
-         * workload id so files we create on tmpfs are representable, keeping our userns caps. */
-        if (prctl(PR_SET_KEEPCAPS, 1) < 0)
-            child_fail("init prctl(KEEPCAPS)", errno);
-        if (setgroups(0, NULL) < 0)
-            child_fail("init setgroups", errno);
-        if (setresgid(s->cfg->gid, s->cfg->gid, s->cfg->gid) < 0)
-            child_fail("init setresgid", errno);
-        if (setresuid(s->cfg->uid, s->cfg->uid, s->cfg->uid) < 0)
-            child_fail("init setresuid", errno);
-        /* A credential change clears the death signal: set it again and re-check. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-            child_fail("init prctl(PDEATHSIG)", errno);
-        monitor_alive_or_exit(s->chan);
-    }
     /* The workload shares our uid in rootless mode: keep it from reading our memory. */
     if (prctl(PR_SET_DUMPABLE, 0) < 0)
         child_fail("init prctl(DUMPABLE)", errno);

@@ -39,12 +39,12 @@ static void check_fd(int fd, const char *step)
 }
 
 /* Root mode: only we (root in the initial userns) may create an idmapped mount. */
-static int workspace_tree(struct config *c, uid_t host_uid, gid_t host_gid)
+static int workspace_tree(const char *path, uid_t host_uid, gid_t host_gid)
 {
     struct open_how how = {0};
     how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
     how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    int fd = (int)syscall(SYS_openat2, AT_FDCWD, c->workspace, &how, sizeof how);
+    int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
     if (fd < 0)
         die_setup("open workspace (openat2 RESOLVE_NO_SYMLINKS)", errno);
     struct stat st;
@@ -57,7 +57,7 @@ static int workspace_tree(struct config *c, uid_t host_uid, gid_t host_gid)
         if (userns < 0)
             die_setup("idmap user namespace for workspace", errno);
     }
-    int tree = mounts_open_workspace_tree(c->workspace, userns);
+    int tree = mounts_open_workspace_tree(path, userns);
     if (tree < 0)
         die_setup(userns >= 0 ? "idmapped workspace mount (mount_setattr MOUNT_ATTR_IDMAP)" : "workspace mount", errno);
     if (userns >= 0)
@@ -91,6 +91,7 @@ int main(int argc, char **argv)
     struct setup s = {0};
     s.cfg = c;
     s.ws_tree_fd = -1;
+    s.home_tree_fd = -1;
     s.tty_slave = -1;
     s.rootless = geteuid() != 0;
     s.host_uid = s.rootless ? getuid() : c->host_uid;
@@ -102,7 +103,9 @@ int main(int argc, char **argv)
     atexit(cleanup_at_exit);
 
     if (c->workspace && !s.rootless)
-        s.ws_tree_fd = workspace_tree(c, s.host_uid, s.host_gid);
+        s.ws_tree_fd = workspace_tree(c->workspace, s.host_uid, s.host_gid);
+    if (c->home && !s.rootless)
+        s.home_tree_fd = workspace_tree(c->home, s.host_uid, s.host_gid);
 
     int chan[2], go[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0)
@@ -148,6 +151,8 @@ int main(int argc, char **argv)
         close(s.tty_slave);
     if (s.ws_tree_fd >= 0)
         close(s.ws_tree_fd);
+    if (s.home_tree_fd >= 0)
+        close(s.home_tree_fd);
     int pidfd = pidfd_open(pid, 0);
     if (pidfd < 0) {
         kill(pid, SIGKILL);

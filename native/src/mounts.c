@@ -255,7 +255,7 @@ void mounts_build(struct setup *s)
         snprintf(b->path, sizeof b->path, "/home/sandbox");
         b->kind = B_HOME;
         b->is_dir = 1;
-        b->tree = mounts_open_workspace_tree(c->home, -1);
+        b->tree = s->home_tree_fd >= 0 ? s->home_tree_fd : mounts_open_workspace_tree(c->home, -1);
         if (b->tree < 0)
             child_fail("open home (openat2 RESOLVE_NO_SYMLINKS)", errno);
     }
@@ -264,6 +264,7 @@ void mounts_build(struct setup *s)
     for (int i = 0; i < 6; i++)
         devtree[i] = clone_dev(devs[i]);
     qsort(binds, (size_t)nbinds, sizeof binds[0], cmp_bind);
+    init_become_mapped(s);
 
     /* Every source is held as a detached mount now; covering the host's /tmp is harmless. */
     if (mount("tmpfs", NEWROOT, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=16m") < 0)

@@ -57,6 +57,7 @@ struct setup {
     int chan;           /* child end of the seqpacket channel */
     int go_fd;          /* read end: monitor says maps and cgroup are in place */
     int ws_tree_fd;     /* detached (maybe idmapped) workspace mount, root mode; -1 otherwise */
+    int home_tree_fd;   /* same for --home */
     int tty_slave;      /* -1 without --tty */
     int rootless;       /* helper is not root: unprivileged user namespace */
     uid_t host_uid;
@@ -80,6 +81,7 @@ ssize_t chan_recv(int chan, char *buf, size_t len, int *fds, int *nfds, pid_t *s
 
 /* namespaces.c */
 int ns_init_main(void *arg);
+void init_become_mapped(struct setup *s);
 int ns_write_maps(pid_t pid, struct setup *s);
 int ns_make_idmap_userns(uid_t inside_uid, gid_t inside_gid, uid_t out_uid, gid_t out_gid);
 int ns_lo_up(void);
