@@ -270,6 +270,9 @@ export function register(program: Command): void {
             process.stdout.write(`${res.applied ? 'dropped' : 'would drop'}:\n${res.dropped.map((d) => `  - ${d}`).join('\n')}\n`);
           }
           if (res.applied) process.stdout.write(`revision ${res.meta?.rev} written\n`);
+          if (res.applied && res.staticChanged.length > 0) {
+            process.stdout.write(`changed ${res.staticChanged.join(', ')}: takes effect when the sandbox is next created (network rules and approvals apply now)\n`);
+          }
           else process.stderr.write('nemoclaw: nothing written; re-run with --yes to drop the rules above\n');
         }
         return res.applied ? exitCodes.ok : exitCodes.failure;

@@ -17,7 +17,7 @@ export { canonicalizeHost, parseHostPattern, hostMatches } from './host.ts';
 export { parseSize, parseDuration } from './units.ts';
 export type { RevisionMeta, Revision, ChangeOptions, SetResult, AlwaysRule } from './store.ts';
 export { PolicyStore, alwaysRuleName, writeFileAtomic } from './store.ts';
-export { MergeConflictError, mergeNetworkPolicies, removeNetworkPolicies, ruleInventory, droppedRules, unifiedDiff } from './merge.ts';
+export { MergeConflictError, mergeNetworkPolicies, removeNetworkPolicies, ruleInventory, droppedRules, unifiedDiff, staticChanges, STATIC_SECTIONS } from './merge.ts';
 export type { Blueprint, BlueprintSpec } from './blueprint.ts';
 export { blueprintSchema, loadBlueprint, blueprintPolicy, blueprintDigest, listPresets, loadPreset, listBlueprints, blueprintsDir } from './blueprint.ts';
 export type { TraceEvent } from './trace.ts';

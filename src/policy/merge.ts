@@ -164,3 +164,12 @@ export function unifiedDiff(a: string, b: string, labelA: string, labelB: string
   }
   return `${out.join('\n')}\n`;
 }
+
+/** Sections applied when a sandbox is created; a new revision changes them only for the next one. */
+export const STATIC_SECTIONS = ['filesystem_policy', 'landlock', 'process', 'limits', 'exec', 'syscalls', 'loopback'] as const;
+
+/** Static sections that differ between two policies: these need the sandbox re-created, while
+ *  `network_policies` and `approvals` are hot-reloaded. */
+export function staticChanges(before: Policy, after: Policy): string[] {
+  return STATIC_SECTIONS.filter((k) => !isDeepStrictEqual(before[k], after[k]));
+}

@@ -33,7 +33,7 @@ describe('PolicyStore', () => {
 
   it('writes numbered revisions with meta and sha256', async () => {
     const r = await store.set(BASE, { ...who, reason: 'initial' });
-    expect(r).toMatchObject({ applied: true, dropped: [], meta: { rev: 1, author: 'alice', reason: 'initial' } });
+    expect(r).toMatchObject({ applied: true, dropped: [], staticChanged: [], meta: { rev: 1, author: 'alice', reason: 'initial' } });
     expect((await readdir(join(dir, 'revisions'))).sort()).toEqual(['0001.json', '0001.yaml']);
     expect(await readFile(join(dir, 'revisions', '0001.yaml'), 'utf8')).toBe(BASE);
     const meta = JSON.parse(await readFile(join(dir, 'revisions', '0001.json'), 'utf8'));
@@ -85,6 +85,7 @@ describe('PolicyStore', () => {
     expect((await store.history()).length).toBe(1);
     const ok = await store.set(replacement, { ...who, confirm: true });
     expect(ok.applied).toBe(true);
+    expect(ok.staticChanged).toEqual(['filesystem_policy']);
     expect(ok.meta?.rev).toBe(2);
   });
 

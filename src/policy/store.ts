@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parsePolicy } from './load.ts';
-import { droppedRules, mergeNetworkPolicies, removeNetworkPolicies, unifiedDiff } from './merge.ts';
+import { droppedRules, mergeNetworkPolicies, removeNetworkPolicies, staticChanges, unifiedDiff } from './merge.ts';
 import type { NetworkPolicy, Policy } from './schema.ts';
 
 export interface RevisionMeta {
@@ -38,6 +38,8 @@ export interface ChangeOptions {
 
 export interface SetResult {
   applied: boolean;
+  /** Static sections that changed: they apply when the sandbox is next created. */
+  staticChanged: string[];
   /** Grants and restrictions of the current revision that the new text does not have. */
   dropped: string[];
   meta?: RevisionMeta;
@@ -212,8 +214,9 @@ export class PolicyStore {
     return this.withLock(async () => {
       const cur = await this.get();
       const dropped = cur ? droppedRules(cur.policy, next) : [];
-      if (dropped.length > 0 && !opts.confirm) return { applied: false, dropped };
-      return { applied: true, dropped, meta: await this.write(text, opts) };
+      const staticChanged = cur ? staticChanges(cur.policy, next) : [];
+      if (dropped.length > 0 && !opts.confirm) return { applied: false, dropped, staticChanged };
+      return { applied: true, dropped, staticChanged, meta: await this.write(text, opts) };
     });
   }
 
