@@ -3,7 +3,7 @@
 // append to the audit log, and exit with the workload's status. Start-up time is a feature:
 // nothing heavy is imported unless the options need it (the policy loader pulls in zod + yaml).
 import type { Command } from 'commander';
-import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, openSync, statSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AuditEventInput, AuditLog } from '../audit/index.ts';
@@ -61,10 +61,26 @@ function checkWorkspace(dir: string): string {
   return abs;
 }
 
+/**
+ * Opens --events FILE without following a symlink in its last component: a file in a workspace
+ * may have been replaced by a link (to ~/.bashrc, say) by an earlier sandbox, and we run as the
+ * operator. Device paths (/dev/stderr, /dev/fd/N) are links by nature and stay allowed.
+ */
+function openEventsFile(target: string): number {
+  const abs = resolve(target);
+  const nofollow = abs.startsWith('/dev/') || abs.startsWith('/proc/self/fd/') ? 0 : fsConstants.O_NOFOLLOW;
+  try {
+    return openSync(abs, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC | nofollow, 0o600);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
+    throw new StartError(`events file: ${abs}: cannot open it${code === 'ELOOP' ? ' (a symlink)' : ''} (errno ${code})`);
+  }
+}
+
 /** NDJSON writer for --events: `type`, `ts`, `sandbox` first, then the event's fields. */
 function eventSink(target: string | undefined): { write(e: SandboxEvent): void; close(): void } | null {
   if (target === undefined) return null;
-  const fd = target === '-' ? 1 : openSync(target, 'w', 0o600);
+  const fd = target === '-' ? 1 : openEventsFile(target);
   return {
     write(e) {
       const { type, ts, sandbox, ...rest } = e;
@@ -241,9 +257,11 @@ const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SI
 export async function sandboxRun(command: string[], flags: RunFlags): Promise<number> {
   let source: SpecSource;
   let workspace: string;
+  let sink: ReturnType<typeof eventSink>;
   try {
     source = await chooseSpec(flags);
     workspace = checkWorkspace(flags.workspace ?? process.cwd());
+    sink = eventSink(flags.events);
   } catch (err) {
     if (err instanceof StartError) {
       report(flags, `sandbox not started: ${err.message}`);
@@ -251,7 +269,6 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
     }
     throw err;
   }
-  const sink = eventSink(flags.events);
   const audit = runAudit((line) => report(flags, line));
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
   let running;

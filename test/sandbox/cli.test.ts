@@ -3,7 +3,7 @@
 // and the rest are skipped (they would only repeat that failure).
 import { spawn, spawnSync } from 'node:child_process';
 import type { SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -220,6 +220,16 @@ describe('nemoclaw sandbox run (real helper)', () => {
     const r = run(['true'], ['--policy', policy]);
     expect(r.status).toBe(125);
     expect(r.stderr).toContain('bad.yaml:2:');
+  });
+
+  it('refuses an events file that is a symlink (planted in a workspace), leaving its target alone', () => {
+    const victim = join(scratch, `victim-${n}`);
+    writeFileSync(victim, 'keep\n');
+    symlinkSync(victim, join(ws, 'events.ndjson'));
+    const r = run(['true'], ['--events', join(ws, 'events.ndjson')]);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/events file: .*errno ELOOP/);
+    expect(readFileSync(victim, 'utf8')).toBe('keep\n');
   });
 
   it('exits 125 naming the step when the helper is missing', () => {
