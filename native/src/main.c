@@ -65,6 +65,25 @@ static int workspace_tree(const char *path, uid_t host_uid, gid_t host_gid)
     return tree;
 }
 
+static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+/* init is the only helper process left inside the sandbox: it keeps no fd it does not need
+ * (whatever our parent leaked to us stays outside). */
+static void close_all_but(struct setup *s)
+{
+    int keep[] = {2, s->chan, s->go_fd, s->ws_tree_fd, s->home_tree_fd};
+    qsort(keep, 5, sizeof keep[0], cmp_int);
+    unsigned lo = 3;
+    for (int i = 0; i < 5; i++) {
+        if (keep[i] < (int)lo)
+            continue;
+        if ((unsigned)keep[i] > lo)
+            syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
+        lo = (unsigned)keep[i] + 1;
+    }
+    syscall(SYS_close_range, lo, ~0U, 0);
+}
+
 int main(int argc, char **argv)
 {
     struct config *c = &g_cfg;
@@ -143,6 +162,7 @@ int main(int argc, char **argv)
             close(c->events_fd);
         if (c->control_fd >= 0)
             close(c->control_fd);
+        close_all_but(&s);
         _exit(ns_init_main(&s));
     }
     close(chan[1]);
