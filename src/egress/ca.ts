@@ -22,7 +22,7 @@ export const CA_BUNDLE_FILE = 'bundle.pem';
  */
 export function writeTrustBundle(dir: string, caPem: string, extra: readonly string[] = []): string {
   const path = join(dir, CA_BUNDLE_FILE);
-  let system: string[] = [];
+  let system: string[];
   try {
     system = getCACertificates('system');
   } catch {

@@ -561,7 +561,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
         return;
       }
       // byte relay
-      const upstream = netConnect({ host: address, port: target.port, noDelay: true });
+      const upstream = netConnect({ host: address, port: target.port, noDelay: true, allowHalfOpen: true });
       upstream.setNoDelay(true);
       await new Promise<void>((resolve, reject) => {
         upstream.once('connect', resolve);
@@ -575,12 +575,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       sock.setNoDelay(true);
       sock.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (rest.length) upstream.write(rest);
-      upstream.on('error', () => sock.destroy());
-      sock.on('error', () => upstream.destroy());
-      sock.on('close', () => upstream.destroy());
-      upstream.on('close', () => sock.destroy());
-      sock.pipe(upstream);
-      upstream.pipe(sock);
+      relay(sock, upstream);
       sock.resume();
     } catch (err) {
       if (err instanceof Refusal) {
@@ -810,7 +805,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
   // -------------------------------------------------------------------------------------------
 
   async function finishStart(): Promise<EgressProxy> {
-    const server: Server = createServer({ pauseOnConnect: false }, (sock) => {
+    const server: Server = createServer({ pauseOnConnect: false, allowHalfOpen: true }, (sock) => {
       sockets.add(sock);
       sock.once('close', () => sockets.delete(sock));
       void handleClient(sock).catch(() => sock.destroy());
@@ -866,6 +861,25 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     };
     return proxy;
   }
+}
+
+/**
+ * Byte relay between the client and the upstream, half-close aware: an end in one direction ends
+ * the other side's writable after its queued bytes are flushed (pipe), errors tear both down, and a
+ * side left open after the other closed is ended, then destroyed if it lingers.
+ */
+function relay(a: Socket, b: Socket): void {
+  const linger = (s: Socket) => {
+    if (s.destroyed) return;
+    if (!s.writableEnded) s.end();
+    setTimeout(() => s.destroy(), 30_000).unref();
+  };
+  a.on('error', () => b.destroy());
+  b.on('error', () => a.destroy());
+  a.on('close', (hadError) => (hadError ? b.destroy() : linger(b)));
+  b.on('close', (hadError) => (hadError ? a.destroy() : linger(a)));
+  a.pipe(b);
+  b.pipe(a);
 }
 
 function safeSystemCas(): string[] {
