@@ -1,0 +1,139 @@
+// Nothing survives its parent (DESIGN invariant 5, red-team cases #4-#6): a workload that
+// double-forks a setsid `sleep` and keeps running is SIGKILLed from outside (the nemoclaw process,
+// or the helper itself); within a bounded poll no process of the sandbox may be left on the host.
+// The same workload run without a sandbox proves that the check sees survivors.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, PROBE_ENV, TMP, buildProbes, classify, describeOutcome, run, token } from './harness.ts';
+
+let build = '';
+beforeAll(async () => {
+  build = await buildProbes();
+}, 120_000);
+afterAll(() => {
+  if (build) fs.rmSync(build, { recursive: true, force: true });
+});
+
+interface Scene {
+  ws: string;
+  /** Digits in the argv of every sleep of the scene (`sleep 1000.<digits>`, `sleep 999.<digits>`). */
+  digits: string;
+}
+
+function scene(): Scene {
+  const ws = fs.mkdtempSync(path.join(TMP, 'nemoclaw-escape-tree-'));
+  const digits = `${Date.now() % 1e9}${Number.parseInt(token(3), 16)}`;
+  fs.copyFileSync(path.join(build, 'proc'), path.join(ws, 'proc'));
+  fs.chmodSync(path.join(ws, 'proc'), 0o755);
+  // The marker lives in this file, not in any launcher's argv.
+  fs.writeFileSync(path.join(ws, 'tree.sh'), `#!/bin/sh\n./proc daemon 1000.${digits} || exit 3\n: > ready\nexec sleep 999.${digits}\n`);
+  return { ws, digits };
+}
+
+async function waitFor(file: string, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; ) {
+    if (fs.existsSync(file)) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+/** Host-side: does any process carry the scene's digits? (see-pids gets them in two halves.) */
+async function visible(s: Scene): Promise<string> {
+  const r = await run(path.join(build, 'proc'), ['see-pids', s.digits.slice(0, 4), s.digits.slice(4)], { cwd: s.ws, timeoutMs: 15_000 });
+  return describeOutcome(classify(r));
+}
+
+/** Host-side: polls up to 3 s for the scene's processes to be gone; kills and reports leftovers. */
+async function survivors(s: Scene): Promise<string> {
+  const r = await run(path.join(build, 'proc'), ['survivors', s.digits, '3000'], { cwd: s.ws, timeoutMs: 15_000 });
+  return describeOutcome(classify(r));
+}
+
+function start(s: Scene, sandboxed: boolean): ReturnType<typeof spawn> {
+  const argv = sandboxed ? [CLI, 'sandbox', 'run', '--workspace', s.ws, '--', '/bin/sh', './tree.sh'] : ['/bin/sh', './tree.sh'];
+  return spawn(argv[0] as string, argv.slice(1), {
+    cwd: s.ws,
+    env: sandboxed ? process.env : PROBE_ENV,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}
+
+const exited = (child: ReturnType<typeof spawn>, ms: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(true);
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+
+/** Host pids of processes whose parent is ppid and whose executable's name is name. */
+function childrenNamed(ppid: number, name: string): number[] {
+  const out: number[] = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (parent === ppid && path.basename(fs.readlinkSync(`/proc/${d}/exe`)) === name) out.push(Number(d));
+    } catch {
+      // raced with an exit
+    }
+  }
+  return out;
+}
+
+describe('process tree: no sandboxed process survives a SIGKILL of its parent', () => {
+  it('control: unsandboxed, the double-forked setsid daemon survives when its launcher is SIGKILLed', async () => {
+    const s = scene();
+    try {
+      const child = start(s, false);
+      expect(await waitFor(path.join(s.ws, 'ready'), 15_000)).toBe(true);
+      expect(await visible(s)).toMatch(/^escaped:/);
+      child.kill('SIGKILL');
+      expect(await exited(child, 10_000)).toBe(true);
+      expect(await survivors(s)).toMatch(/^escaped: .*outlived/); // and they are killed now
+    } finally {
+      fs.rmSync(s.ws, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('SIGKILL of the nemoclaw process kills the whole sandbox, setsid daemon included', async () => {
+    const s = scene();
+    try {
+      const child = start(s, true);
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      expect(await waitFor(path.join(s.ws, 'ready'), 20_000), `the sandboxed workload never got ready: ${stderr}`).toBe(true);
+      expect(await visible(s), 'the sandboxed sleeps are visible from the host before the kill').toMatch(/^escaped:/);
+      child.kill('SIGKILL');
+      expect(await exited(child, 10_000)).toBe(true);
+      expect(await survivors(s)).toMatch(/^blocked:/);
+    } finally {
+      fs.rmSync(s.ws, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('SIGKILL of the helper (nemoclaw-sandbox monitor) kills the whole sandbox, setsid daemon included', async () => {
+    const s = scene();
+    const child = start(s, true);
+    try {
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      expect(await waitFor(path.join(s.ws, 'ready'), 20_000), `the sandboxed workload never got ready: ${stderr}`).toBe(true);
+      const helpers = childrenNamed(child.pid as number, 'nemoclaw-sandbox');
+      expect(helpers.length, 'the helper is a child of the nemoclaw process').toBe(1);
+      expect(await visible(s)).toMatch(/^escaped:/);
+      process.kill(helpers[0] as number, 'SIGKILL');
+      expect(await survivors(s)).toMatch(/^blocked:/);
+      expect(await exited(child, 10_000), 'nemoclaw exits once its helper is gone').toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+      fs.rmSync(s.ws, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
