@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { SandboxSpec } from '../policy/types.ts';
-import { PRIVATE_TMPFS, compileBinds, specToHelperArgv, workloadEnv } from './argv.ts';
+import { PRIVATE_TMPFS, SandboxConfigError, compileBinds, specToHelperArgv, workloadEnv } from './argv.ts';
 import type { ExecAskEvent, HelperEvent, ReadyEvent } from './events.ts';
 import { LineSplitter, parseHelperEvent } from './events.ts';
 import { helperInsideWritable, helperPath, realOrSelf } from './helper.ts';
@@ -135,7 +135,7 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
   ];
   const inside = helperInsideWritable(realOrSelf(helper), writable);
   if (inside !== null) {
-    throw new Error(`refusing to start: the helper ${helper} lies inside ${inside}, which the sandbox could write; use another workspace`);
+    throw new SandboxConfigError(`helper: ${helper} lies inside ${inside}, which the sandbox could write; use another workspace`);
   }
 
   const pipeStdio = opts.stdio === 'pipe';

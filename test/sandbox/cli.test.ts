@@ -232,6 +232,12 @@ describe('nemoclaw sandbox run (real helper)', () => {
     expect(readFileSync(victim, 'utf8')).toBe('keep\n');
   });
 
+  it.skipIf(!helperBuilt)('refuses a workspace that contains the helper binary (the sandbox could replace it)', () => {
+    const r = nemoclaw(['sandbox', 'run', '--workspace', root, '--', 'true']);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toMatch(/lies inside .*which the sandbox could write/);
+  });
+
   it('exits 125 naming the step when the helper is missing', () => {
     const r = run(['true'], [], { NEMOCLAW_HELPER: join(scratch, 'no-helper') });
     expect(r.status).toBe(125);
