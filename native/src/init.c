@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 void workload_main(struct setup *s) __attribute__((noreturn));
+int g_memfd_exec_open;
 
 /* getppid() is 0 for a pid-ns init whoever the parent is, so the death re-check after
  * PR_SET_PDEATHSIG looks at the channel instead: the monitor's end closes when it dies. */
@@ -88,6 +89,10 @@ int ns_init_main(void *arg)
     if (r != 1 || go != 'G')
         _exit(EXIT_SETUP); /* the monitor is gone or gave up; it already said why */
     close(s->go_fd);
+    /* Landlock cannot see memfds (kernel-internal mount), so make them non-executable for the
+     * whole pid namespace (per-pidns since Linux 6.3): this closes memfd_create + execve. */
+    if (write_file("/proc/sys/vm/memfd_noexec", "2") < 0)
+        g_memfd_exec_open = 1;
 
     /* The workload shares our uid in rootless mode: keep it from reading our memory. */
     if (prctl(PR_SET_DUMPABLE, 0) < 0)

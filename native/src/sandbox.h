@@ -82,6 +82,7 @@ ssize_t chan_recv(int chan, char *buf, size_t len, int *fds, int *nfds, pid_t *s
 /* namespaces.c */
 int ns_init_main(void *arg);
 void init_become_mapped(struct setup *s);
+extern int g_memfd_exec_open;
 int ns_write_maps(pid_t pid, struct setup *s);
 int ns_make_idmap_userns(uid_t inside_uid, gid_t inside_gid, uid_t out_uid, gid_t out_gid);
 int ns_lo_up(void);

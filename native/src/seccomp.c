@@ -38,7 +38,7 @@ static const int baseline[] = {
     SYS_vhangup, SYS_uselib, SYS_open_by_handle_at, SYS_name_to_handle_at, SYS_pidfd_getfd,
     SYS_kcmp, SYS_process_madvise, SYS_fanotify_init, SYS_settimeofday, SYS_clock_settime,
     SYS_clock_adjtime, SYS_adjtimex, SYS_modify_ldt, SYS_lookup_dcookie, SYS__sysctl,
-    SYS_nfsservctl,
+    SYS_nfsservctl, 467 /* open_tree_attr */,
 };
 #define NBASE ((int)(sizeof baseline / sizeof baseline[0]))
 

@@ -183,7 +183,8 @@ void workload_main(struct setup *s)
     }
     m += snprintf(msg + m, sizeof msg - (size_t)m, "]");
     msg[m++] = 0;
-    m += snprintf(msg + m, sizeof msg - (size_t)m, "%s", ll.degraded);
+    m += snprintf(msg + m, sizeof msg - (size_t)m, "%s%s", ll.degraded,
+                  g_memfd_exec_open ? (ll.degraded[0] ? ",\"memfd_exec\"" : "\"memfd_exec\"") : "");
     if (chan_send(s->chan, MSG_READY, msg, (size_t)m + 1, &nfd, 1) < 0)
         child_fail("send ready to monitor", errno);
     close(nfd);
