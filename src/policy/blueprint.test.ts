@@ -116,6 +116,12 @@ describe('blueprints', () => {
       const clash = join(dir, 'clash.yaml');
       await writeFile(clash, text.replace('version: one', 'version: 1.0.0').replace('inference_router:', 'pypi:'));
       await expect(loadBlueprint(clash).then(blueprintPolicy)).rejects.toThrow(/rule pypi from the blueprint conflicts/);
+      const unknown = join(dir, 'unknown.yaml');
+      await writeFile(unknown, text.replace('version: one', 'version: 1.0.0').replace('presets: [npm, pypi, github-readonly]', 'presets: [npm, nope]'));
+      await expect(loadBlueprint(unknown)).rejects.toThrow(/unknown\.yaml:\d+:\d+: policy\.presets\[1\]: no preset "nope"; known presets: apt/);
+      const nobase = join(dir, 'nobase.yaml');
+      await writeFile(nobase, text.replace('version: one', 'version: 1.0.0').replace('base: default', 'base: missing.yaml'));
+      await expect(loadBlueprint(nobase)).rejects.toThrow(/nobase\.yaml:\d+:9: policy\.base: cannot read .*missing\.yaml \(ENOENT\)/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -7,7 +7,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { defaultPolicy } from './compile.ts';
-import { parsePolicy, parsePreset, parseWithSchema, PolicyError } from './load.ts';
+import { diagnosticAt, parsePolicy, parsePreset, parseWithSchema, PolicyError } from './load.ts';
 import { approvalsSchema, duration, networkPoliciesSchema } from './schema.ts';
 import type { NetworkPolicy, Policy, Preset } from './schema.ts';
 import { parseSize } from './units.ts';
@@ -177,14 +177,30 @@ export async function loadBlueprint(nameOrPath: string): Promise<Blueprint> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !looksLikePath) throw new Error(`no blueprint ${JSON.stringify(nameOrPath)} in ${blueprintsDir()}`, { cause: err });
     throw new PolicyError([{ file, line: 1, col: 1, message: `cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, snippet: '' }], { cause: err });
   }
-  const spec = parseWithSchema(bytes.toString('utf8'), file, blueprintSchema);
+  const text = bytes.toString('utf8');
+  const spec = parseWithSchema(text, file, blueprintSchema);
   let base: Policy;
   if (spec.policy.base === 'default') base = defaultPolicy();
   else {
     const basePath = isAbsolute(spec.policy.base) ? spec.policy.base : join(dirname(file), spec.policy.base);
-    base = parsePolicy(await readFile(basePath, 'utf8'), basePath);
+    let baseText: string;
+    try {
+      baseText = await readFile(basePath, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw new PolicyError([diagnosticAt(text, file, ['policy', 'base'], `cannot read ${basePath} (${code})`)], { cause: err });
+    }
+    base = parsePolicy(baseText, basePath);
   }
-  const presets = await Promise.all(spec.policy.presets.map((p) => loadPreset(p)));
+  const presets: Preset[] = [];
+  for (const [i, name] of spec.policy.presets.entries()) {
+    try {
+      presets.push(await loadPreset(name));
+    } catch (err) {
+      if (err instanceof PolicyError) throw err;
+      throw new PolicyError([diagnosticAt(text, file, ['policy', 'presets', i], err instanceof Error ? err.message : String(err))], { cause: err });
+    }
+  }
   return { file, digest: createHash('sha256').update(bytes).digest('hex'), spec, base, presets };
 }
 

@@ -25,6 +25,7 @@ export function formatDiagnostic(d: Diagnostic): string {
 
 /** Renders a diagnostic as the message line, the source line and a caret under the column. */
 export function renderDiagnostic(d: Diagnostic): string {
+  if (d.snippet.trim() === '') return formatDiagnostic(d);
   const caret = `${' '.repeat(Math.max(0, d.col - 1))}^`;
   return `${formatDiagnostic(d)}\n  ${d.snippet}\n  ${caret}`;
 }
@@ -164,4 +165,13 @@ export async function readPolicyText(path: string): Promise<string> {
 
 export async function loadPolicyFile(path: string): Promise<Policy> {
   return parsePolicy(await readPolicyText(path), path);
+}
+
+/** A diagnostic at the node a data path names in YAML text (for checks made after the schema,
+ *  such as a blueprint naming a preset that does not exist). */
+export function diagnosticAt(text: string, file: string, path: readonly (string | number)[], message: string): Diagnostic {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: false });
+  const { node } = nodeAt(doc, path, false);
+  return makeDiag(text, file, lc, offsetOf(node), `${pathLabel(path)}: ${message}`);
 }
