@@ -519,6 +519,7 @@ class Writer implements AuditLog {
       for (const r of reqs) r.done.reject(err);
       return;
     }
+    let acked = false;
     let saved: { segment: number; offset: number; size: number; lastHash: string; frontier: MerkleFrontier; sinceCp: number } | null = null;
     try {
       this.catchUp();
@@ -545,6 +546,13 @@ class Writer implements AuditLog {
       const seqs = this.writeEvents(events.map((e) => e.event));
       if (events.length > 0) await writeAll(this.openSegFd(), seqs.buf);
       for (let i = 0; i < events.length; i++) if (events[i]?.pending !== null) results.push(seqs.first + i);
+      // Non-durable appends are acknowledged as soon as write(2) returned: the bytes are in the
+      // kernel, so no crash of this process can lose them, and the caller need not wait for the
+      // fsync and the signature (the next group commit gathers meanwhile).
+      batch.forEach((p, i) => {
+        if (!p.durable) p.resolve({ seq: results[i] as number });
+      });
+      acked = events.length > 0;
 
       const t = this.now();
       let reason: CheckpointReason | null = reqs.find((r) => r.checkpoint !== undefined)?.checkpoint ?? null;
@@ -568,7 +576,7 @@ class Writer implements AuditLog {
       // checkpoint already covers them. Otherwise re-derive the state from disk at the next commit.
       this.written = [];
       let undone = false;
-      if (saved !== null && cps.length === 0 && this.segFd !== null && this.segment === saved.segment) {
+      if (saved !== null && !acked && cps.length === 0 && this.segFd !== null && this.segment === saved.segment) {
         try {
           ftruncateSync(this.segFd, saved.offset);
           Object.assign(this, saved);
@@ -587,7 +595,9 @@ class Writer implements AuditLog {
       return;
     }
     this.lock.release();
-    batch.forEach((p, i) => p.resolve({ seq: results[i] as number }));
+    batch.forEach((p, i) => {
+      if (p.durable) p.resolve({ seq: results[i] as number });
+    });
     const lastCp = cps[cps.length - 1] ?? this.lastCp;
     for (const r of reqs) r.done.resolve(r.rotate === true ? rotated : lastCp);
     // Exporters run after the records are safe; their failures must not affect the log.

@@ -37,7 +37,7 @@ describe('openAuditLog', () => {
     for (let i = 0; i < 300; i++) await a.append({ kind: 'audit.note', target: String(i) });
     // No close(): as if the process had exited. The next writer signs the leftover tail.
     const cps = readLines(cpPath(h)).map((l) => JSON.parse(l) as { size: number; frontier?: string[] });
-    expect(cps.length).toBeGreaterThanOrEqual(30);
+    expect(cps.length).toBeGreaterThanOrEqual(10);
     expect(cps.filter((c) => c.frontier !== undefined).length).toBe(1);
     const b = await openAuditLog({ home: h, heartbeatMs: 0 });
     expect((await b.append({ kind: 'audit.note' })).seq).toBe(301);
