@@ -320,6 +320,28 @@ describe('nemoclaw-sandbox helper', () => {
     expect(byType(r, 'error')[0]).toMatchObject({ errno: 40 });
   });
 
+  it.runIf(IS_ROOT)('makes memfds non-executable (Landlock cannot see them)', async () => {
+    const r = await run([
+      ...SYS,
+      '--',
+      '/usr/bin/python3',
+      '-c',
+      'import os\nfd=os.memfd_create("x",0)\nos.write(fd,open("/usr/bin/true","rb").read())\n' +
+        'try:\n os.execv(f"/proc/self/fd/{fd}",["x"])\nexcept OSError as e:\n print("refused",e.errno)',
+    ]);
+    expect(r.stdout).toBe('refused 13\n');
+    expect(byType(r, 'ready')[0]).toMatchObject({ degraded: [] });
+  });
+
+  it('refuses a --rw bind reached through a symlink', async () => {
+    const real = mkdtempSync(join(scratch, 'rw-real-'));
+    const link = join(scratch, `rw-link-${process.pid}`);
+    execFileSync('ln', ['-s', real, link]);
+    const r = await sh('true', ['--rw', link]);
+    expect(r.code).toBe(125);
+    expect(byType(r, 'error')[0]).toMatchObject({ errno: 40 });
+  });
+
   it('leaves no sandbox process behind when the helper is SIGKILLed', async () => {
     const marker = `${9000 + (process.pid % 900)}.25`;
     let helperPid = 0;
