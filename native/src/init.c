@@ -130,7 +130,8 @@ int ns_init_main(void *arg)
 
     sigset_t all;
     sigfillset(&all);
-    sigprocmask(SIG_BLOCK, &all, NULL);
+    if (sigprocmask(SIG_BLOCK, &all, NULL) < 0)
+        child_fail("init sigprocmask", errno);
     pid_t w = fork();
     if (w < 0)
         child_fail("fork workload", errno);

@@ -146,7 +146,8 @@ int main(int argc, char **argv)
     int fwd[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
     for (int i = 0; i < 7; i++)
         sigaddset(&ss, fwd[i]);
-    sigprocmask(SIG_BLOCK, &ss, NULL);
+    if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0)
+        die_setup("sigprocmask", errno);
 
     fflush(NULL);
     long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;

@@ -391,6 +391,10 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
     for (int i = 0; i < 7; i++)
         sigaddset(&ss, fwd[i]);
     int sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sfd < 0) {
+        pidfd_send_signal(init_pidfd, SIGKILL, NULL, 0);
+        die_setup("signalfd", errno);
+    }
     int tfd = -1;
     if (C->wall_ms > 0) {
         tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -411,7 +415,7 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
     int stdin_open = 0;
 
     while (!init_done) {
-        struct pollfd pf[8 + 128];
+        struct pollfd pf[16 + 2 * 64]; /* fixed slots + two per relayed connection */
         int n = 0;
         pf[n++] = (struct pollfd){chan, POLLIN, 0};
         pf[n++] = (struct pollfd){init_pidfd, POLLIN, 0};

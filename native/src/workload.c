@@ -102,7 +102,8 @@ void workload_main(struct setup *s)
         signal(i, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+        child_fail("workload sigprocmask", errno);
 
     /* A new session has no controlling terminal: TIOCSTI on the host tty is out of reach. */
     if (setsid() < 0)
