@@ -6,15 +6,14 @@ import type { SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { buildHelper, root } from './build-helper.ts';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = join(root, 'bin', 'nemoclaw');
 const fakeNnpOff = join(root, 'test', 'sandbox', 'fixtures', 'fake-helper-nnp-off.sh');
 
-const build = spawnSync('make', ['-s', '-C', join(root, 'native')], { encoding: 'utf8' });
-const helperBuilt = build.status === 0 && existsSync(join(root, 'native', 'build', 'nemoclaw-sandbox'));
+const build = buildHelper();
+const helperBuilt = build.ok;
 
 const scratch = mkdtempSync(join(tmpdir(), 'nemoclaw-test-sandbox-'));
 const home = join(scratch, 'home');
@@ -48,8 +47,7 @@ function events(file: string): Array<Record<string, unknown>> {
 
 describe('nemoclaw sandbox run (real helper)', () => {
   it('the native helper builds with make -C native', () => {
-    expect(build.stderr + build.stdout, 'make -C native failed').toBe(build.status === 0 ? build.stderr + build.stdout : '');
-    expect(helperBuilt).toBe(true);
+    expect(helperBuilt, `make -C native failed:\n${build.output}`).toBe(true);
   });
 
   describe.skipIf(!helperBuilt)('with the helper', () => {

@@ -1,16 +1,13 @@
 // Exec asks without a supervisor, on a real pseudo-terminal: the operator answers on /dev/tty.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { buildHelper, root } from './build-helper.ts';
 import { spawn } from '@lydell/node-pty';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = join(root, 'bin', 'nemoclaw');
-const build = spawnSync('make', ['-s', '-C', join(root, 'native')], { encoding: 'utf8' });
-const helperBuilt = build.status === 0 && existsSync(join(root, 'native', 'build', 'nemoclaw-sandbox'));
+const helperBuilt = buildHelper().ok;
 const scratch = mkdtempSync(join(tmpdir(), 'nemoclaw-test-tty-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
