@@ -280,7 +280,7 @@ export function register(program: Command): void {
     );
 
   changeOpts(sandboxOpt(policy.command('add').description('merge presets, fragment files or one rule into the policy')))
-    .argument('[presets...]', 'preset names or preset files')
+    .argument('[presets...]', 'preset names, preset files, or policy files (their network rules)')
     .option('--name <rule>', 'name of a single rule to add')
     .option('--host <host>', 'host of the single rule')
     .option('--port <port>', 'port of the single rule', '443')
@@ -298,6 +298,14 @@ export function register(program: Command): void {
           const fragment: Record<string, NetworkPolicy> = {};
           const names: string[] = [];
           for (const p of presets) {
+            const isFile = p.includes('/') || p.endsWith('.yaml');
+            if (isFile && detectKind(await readText(p)) === 'policy') {
+              // A policy file: its network rules are the fragment.
+              const rules = parsePolicy(await readText(p), p).network_policies ?? {};
+              names.push(...Object.keys(rules));
+              Object.assign(fragment, rules);
+              continue;
+            }
             const preset = await loadPreset(p);
             names.push(preset.preset.name);
             Object.assign(fragment, preset.network_policies);

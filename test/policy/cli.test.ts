@@ -143,19 +143,22 @@ describe('nemoclaw policy revision verbs', () => {
     expect(nemoclaw('add', ...S, 'npm', 'github-readonly').out).toBe('added npm_registry, github_git_ro, github_api_ro; revision 2 written\n');
     expect(nemoclaw('add', ...S, '--host', 'api.example.com', '--port', '8443', '--binary', '/usr/bin/curl', '--access', 'read-only').out).toBe('added rule_api_example_com_8443; revision 3 written\n');
     expect(nemoclaw('add', ...S, '--host', '*.com').code).toBe(1);
-    expect(nemoclaw('remove', ...S, 'github-readonly').out).toBe('removed github_git_ro, github_api_ro; revision 4 written\n');
+    const extra = file('extra.yaml', 'version: 1\nnetwork_policies:\n  extra:\n    endpoints: [{ host: extra.example.com, port: 443 }]\n');
+    expect(nemoclaw('add', ...S, extra).out).toBe('added extra; revision 4 written\n');
+    expect(nemoclaw('remove', ...S, 'extra').out).toBe('removed extra; revision 5 written\n');
+    expect(nemoclaw('remove', ...S, 'github-readonly').out).toBe('removed github_git_ro, github_api_ro; revision 6 written\n');
 
     const hist = JSON.parse(nemoclaw('history', ...S, '--json').out) as { rev: number; author: string; reason: string }[];
-    expect(hist.map((h) => h.rev)).toEqual([1, 2, 3, 4]);
+    expect(hist.map((h) => h.rev)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(hist[0]).toMatchObject({ author: 'alice', reason: 'initial' });
 
     const diff = nemoclaw('diff', ...S);
-    expect(diff.out).toContain('--- revision 3\n+++ revision 4\n');
+    expect(diff.out).toContain('--- revision 5\n+++ revision 6\n');
     expect(diff.out).toContain('-  github_git_ro:');
 
     expect(nemoclaw('get', ...S, '--rev', '1').out).toBe(readFileSync(base, 'utf8'));
     const cur = JSON.parse(nemoclaw('get', ...S, '--json').out) as { meta: { rev: number }; policy: { network_policies: Record<string, unknown> } };
-    expect(cur.meta.rev).toBe(4);
+    expect(cur.meta.rev).toBe(6);
     expect(Object.keys(cur.policy.network_policies)).toEqual(['npm_registry', 'rule_api_example_com_8443']);
 
     // set would drop rules: refused without --yes, nothing written.
@@ -165,8 +168,8 @@ describe('nemoclaw policy revision verbs', () => {
     expect(refused.err).toContain('re-run with --yes');
     expect(nemoclaw('set', ...S, base, '--yes')).toMatchObject({ code: 0 });
 
-    expect(nemoclaw('rollback', ...S, '2').out).toBe('revision 6 written (same text as revision 2)\n');
-    expect(nemoclaw('diff', ...S, '2', '6').out).toBe('');
+    expect(nemoclaw('rollback', ...S, '2').out).toBe('revision 8 written (same text as revision 2)\n');
+    expect(nemoclaw('diff', ...S, '2', '8').out).toBe('');
   });
 
   it('set from a blueprint records its digest as the source', () => {
