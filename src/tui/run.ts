@@ -134,9 +134,13 @@ export function startTui(options: RunTuiOptions): TuiHandle {
       // fall through to the raw restore below
     }
     restoreConsole();
-    for (const off of offs) off();
     if (exit.reason !== 'quit' && alt && isTTY) stdout.write(RESTORE_SEQUENCE);
-    const done = (): void => resolveExit(exit);
+    // Our signal handlers stay until the app is gone: removing them while a signal is being
+    // dispatched would let signal-exit (Ink's) re-raise it and kill the process mid-restore.
+    const done = (): void => {
+      for (const off of offs) off();
+      resolveExit(exit);
+    };
     if (ink.instance !== undefined) ink.instance.waitUntilExit().then(done, done);
     else done();
   };

@@ -11,10 +11,10 @@ export class XtermStdout extends EventEmitter {
   readonly term: Term;
   /** Everything written, for checking control sequences (alternate screen enter/leave). */
   raw = '';
-  constructor(cols: number, rows: number) {
+  constructor(cols: number, rows: number, opts: { convertEol?: boolean } = {}) {
     super();
-    // convertEol: without a PTY nothing turns "\n" into "\r\n".
-    this.term = new Terminal({ cols, rows, allowProposedApi: true, convertEol: true, scrollback: 0 });
+    // convertEol: without a PTY nothing turns "\n" into "\r\n" (a real PTY does it: pass false).
+    this.term = new Terminal({ cols, rows, allowProposedApi: true, convertEol: opts.convertEol ?? true, scrollback: 0 });
   }
   get columns(): number {
     return this.term.cols;

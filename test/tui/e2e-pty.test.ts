@@ -1,0 +1,92 @@
+// End to end in a real pseudo-terminal: scripts/tui-preview.ts (the demo workload) under
+// @lydell/node-pty, its output fed to @xterm/headless. CI=true on purpose: Ink would render
+// nothing to the TTY if runTui did not pass `interactive`.
+import { fileURLToPath } from 'node:url';
+import pty from '@lydell/node-pty';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from './helpers/wait.ts';
+import { XtermStdout } from './helpers/xterm.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const preview = fileURLToPath(new URL('../../scripts/tui-preview.ts', import.meta.url));
+
+interface Run {
+  p: pty.IPty;
+  screen: XtermStdout;
+  exit: Promise<{ exitCode: number; signal?: number }>;
+}
+
+const running: Run[] = [];
+afterEach(() => {
+  for (const r of running.splice(0)) {
+    try {
+      r.p.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+    r.screen.dispose();
+  }
+});
+
+function launch(cols: number, rows: number): Run {
+  // The screen emulator (convertEol off here: the PTY already turns \n into \r\n).
+  const screen = new XtermStdout(cols, rows, { convertEol: false });
+  const p = pty.spawn(process.execPath, ['--disable-warning=ExperimentalWarning', preview, '--fake-gpu'], {
+    name: 'xterm-256color',
+    cols,
+    rows,
+    cwd: root,
+    env: { ...process.env, CI: 'true', TERM: 'xterm-256color', FAKE_NVIDIA_SMI_LOOPS: '300' } as Record<string, string>,
+  });
+  p.onData((d) => screen.write(d));
+  const exit = new Promise<{ exitCode: number; signal?: number }>((resolve) => p.onExit(resolve));
+  const run = { p, screen, exit };
+  running.push(run);
+  return run;
+}
+
+async function see(r: Run, text: string): Promise<void> {
+  await waitFor(() => r.screen.text().includes(text), `"${text}" on the screen:\n${r.screen.text()}`, { tries: 600 });
+}
+
+describe('tui-preview in a real pseudo-terminal', () => {
+  it('pending approval -> a -> curl succeeds; resize; q quits and restores the terminal', async () => {
+    const r = launch(100, 30);
+    await see(r, 'curl -> api.example.com:443');
+    await see(r, '● 1 pending');
+    expect(r.screen.bufferType).toBe('alternate');
+
+    r.p.write('a');
+    await see(r, '✓ allow');
+    await see(r, 'curl succeeded');
+    await see(r, '○ 0 pending');
+
+    r.p.resize(130, 40);
+    r.screen.resize(130, 40);
+    await waitFor(() => [...(r.screen.lines()[0] ?? '')].length === 130 && r.screen.text().includes('8 Agent chat'), 'layout at 130x40');
+    r.p.resize(70, 20);
+    r.screen.resize(70, 20);
+    await see(r, 'need 80x24, have 70x20');
+    r.p.resize(100, 30);
+    r.screen.resize(100, 30);
+    await see(r, '8 Agent chat');
+
+    r.p.write('q');
+    const { exitCode } = await r.exit;
+    expect(exitCode).toBe(0);
+    await r.screen.flush();
+    expect(r.screen.raw).toContain('\u001b[?1049l');
+    expect(r.screen.bufferType).toBe('normal');
+  });
+
+  it('SIGTERM restores the terminal and exits 143', async () => {
+    const r = launch(80, 24);
+    await see(r, 'curl -> api.example.com:443');
+    r.p.kill('SIGTERM');
+    const result = await r.exit;
+    expect(result).toMatchObject({ exitCode: 143 });
+    await r.screen.flush();
+    expect(r.screen.raw).toContain('\u001b[?1049l');
+    expect(r.screen.bufferType).toBe('normal');
+  });
+});
