@@ -93,6 +93,26 @@ describe('canonicalizeHost', () => {
     );
   });
 
+  it('every inet_aton spelling of an address canonicalises to that address (property)', () => {
+    const spell = (n: number, style: number, width: number) => {
+      if (style === 0) return String(n);
+      if (style === 1) return `0x${n.toString(16)}`;
+      if (style === 2) return `0X${n.toString(16).toUpperCase()}`;
+      return `0${n.toString(8)}`.padStart(width, '0');
+    };
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }), fc.integer({ min: 1, max: 4 }), fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 4, maxLength: 4 }), fc.integer({ min: 1, max: 6 }), (bytes, parts, styles, width) => {
+        const [a, b, c, d] = bytes as [number, number, number, number];
+        // 1 part: a 32-bit number; 2: a.(24 bits); 3: a.b.(16 bits); 4: a.b.c.d.
+        const nums = parts === 1 ? [((a << 24) >>> 0) + (b << 16) + (c << 8) + d] : parts === 2 ? [a, (b << 16) + (c << 8) + d] : parts === 3 ? [a, b, (c << 8) + d] : [a, b, c, d];
+        const text = nums.map((n, i) => spell(n, styles[i] as number, width)).join('.');
+        expect(canonicalizeHost(text)).toEqual({ ok: true, kind: 'ipv4', host: `${a}.${b}.${c}.${d}` });
+        expect(canonicalizeHost(`[::ffff:${a}.${b}.${c}.${d}]`)).toEqual({ ok: true, kind: 'ipv4', host: `${a}.${b}.${c}.${d}` });
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('never crashes and never returns a host with forbidden characters', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (s) => {
