@@ -15,7 +15,7 @@ import type { Server, Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
-import { TLSSocket, getCACertificates, rootCertificates } from 'node:tls';
+import { TLSSocket, createSecureContext, getCACertificates, rootCertificates } from 'node:tls';
 import type { SecureContext } from 'node:tls';
 import { canonicalizeHost, decideEgress } from '../policy/index.ts';
 import type { EgressDecision, EgressRequest, EgressRuleSet } from '../policy/index.ts';
@@ -282,7 +282,11 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
   const { ca, certPath } = loadOrCreateCa(caDir, opts.sandboxId);
   const bundlePath = writeTrustBundle(caDir, ca.certPem, opts.sandboxExtraCa);
   const leaves = new LeafCache(ca);
-  const upstreamCa = [...new Set([...rootCertificates, ...safeSystemCas(), ...(opts.upstreamCa ?? [])])];
+  // One secure context for every upstream TLS connection (bundled + system roots + test CAs), built
+  // on first use: parsing ~150 roots per connection would cost milliseconds and megabytes.
+  let upstreamContext: SecureContext | null = null;
+  const upstreamTls = (): SecureContext =>
+    (upstreamContext ??= createSecureContext({ ca: [...new Set([...rootCertificates, ...safeSystemCas(), ...(opts.upstreamCa ?? [])])], minVersion: 'TLSv1.2' }));
   const pins = new Map<string, string>();
   const tracked = new Set<Tracked>();
   const sockets = new Set<Socket>();
@@ -710,7 +714,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     const common = { host: address, port: target.port, method: head.method, path: originForm, headers: out, setHost: false };
     let upstreamReq: ClientRequest;
     if (scheme === 'https') {
-      agents.https ??= new HttpsAgent({ keepAlive: true, maxSockets: 1, ca: upstreamCa });
+      agents.https ??= new HttpsAgent({ keepAlive: true, maxSockets: 1, secureContext: upstreamTls() } as ConstructorParameters<typeof HttpsAgent>[0]);
       upstreamReq = httpsRequest({ ...common, agent: agents.https, servername: target.kind === 'dns' ? target.host : '' });
     } else {
       agents.http ??= new HttpAgent({ keepAlive: true, maxSockets: 1 });

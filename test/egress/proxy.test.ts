@@ -301,6 +301,32 @@ describe('egress proxy over its unix socket (direct client, no sandbox)', () => 
     expect(parseRaw(out).status).toBe(403);
   });
 
+  it('a tunnel delivers every byte when the upstream closes right after its last write (5 rounds x 8 MiB)', async () => {
+    const { createServer } = await import('node:net');
+    const size = 8 * 1024 * 1024;
+    const src = createServer((s) => s.end(Buffer.alloc(size, 0x62)));
+    await new Promise<void>((r) => src.listen(0, '127.0.0.1', () => r()));
+    const port = (src.address() as import('node:net').AddressInfo).port;
+    const fx2 = await startProxy(rulesFrom(`network_policies:\n  src:\n    endpoints: [{ host: 127.0.0.1, port: ${port}, allowed_ips: [127.0.0.1] }]\n`), origin);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const t = await connectTunnel(fx2.proxy.socketPath, `127.0.0.1:${port}`);
+        expect(t.status).toBe(200);
+        const n = await new Promise<number>((resolve) => {
+          let got = 0;
+          t.socket.on('data', (d: Buffer) => (got += d.length));
+          t.socket.on('end', () => resolve(got));
+          t.socket.resume();
+        });
+        expect(n).toBe(size);
+        t.socket.destroy();
+      }
+    } finally {
+      await fx2.close();
+      src.close();
+    }
+  });
+
   it('pins binaries on first use; a replaced binary is denied and reported', async () => {
     const exe = '/usr/bin/curl';
     const ok = await forward(fx.proxy.socketPath, `http://api.test:${origin.httpPort}/`, { caller: { exe, sha256: 'a'.repeat(64) } });
@@ -316,6 +342,22 @@ describe('egress proxy over its unix socket (direct client, no sandbox)', () => 
 function readFileCa(fx: ProxyFixture): string {
   return readFileSync(fx.proxy.caCertPath, 'utf8');
 }
+
+describe('upstream TLS verification', () => {
+  it('an inspected request to an origin whose certificate is not trusted fails with 502, not a silent downgrade', async () => {
+    const fx = await startProxy(rulesFrom(policy(origin)), origin, { upstreamCa: [] });
+    try {
+      const before = origin.seen.length;
+      const r = await httpsViaTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`, 'other.test', readFileCa(fx));
+      expect(r.status).toBe(502);
+      expect(JSON.parse(r.body)).toMatchObject({ error: 'upstream_error' });
+      expect(JSON.parse(r.body).reason).toMatch(/CERT|certificate|SELF_SIGNED|UNABLE/i);
+      expect(origin.seen.length).toBe(before);
+    } finally {
+      await fx.close();
+    }
+  });
+});
 
 describe('hot reload', () => {
   it('closes a tunnel whose allowing rule disappeared and keeps the others', async () => {
