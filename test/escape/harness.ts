@@ -173,6 +173,8 @@ export interface SharedFixtures {
   serverMarker: string;
   tcpPort: number;
   tcp6Port: number | null;
+  /** A loopback port nothing listens on (and no policy declares). */
+  freePort: number;
   udpPort: number;
   dnsPort: number;
   /** Names the DNS stand-in was asked for. */
@@ -210,6 +212,10 @@ export async function startSharedFixtures(buildDir: string): Promise<SharedFixtu
   const tcpPort = await listenTcp(tcp, '127.0.0.1');
   const tcp6 = net.createServer(answer);
   const tcp6Port = await listenTcp(tcp6, '::1').catch(() => null);
+
+  const probePort = net.createServer();
+  const freePort = await listenTcp(probePort, '127.0.0.1');
+  await new Promise<void>((resolve) => probePort.close(() => resolve()));
 
   const udp = dgram.createSocket('udp4');
   udp.on('message', (_m, rinfo) => udp.send(serverMarker, rinfo.port, rinfo.address));
@@ -291,6 +297,7 @@ export async function startSharedFixtures(buildDir: string): Promise<SharedFixtu
     serverMarker,
     tcpPort,
     tcp6Port,
+    freePort,
     udpPort,
     dnsPort,
     dnsQueries,

@@ -56,6 +56,8 @@ export interface ProbeRow {
   prepare?: (c: ProbeCtx) => void | Promise<void>;
   /** Host-side evidence of an escape the probe cannot see itself; a string names it. */
   hostCheck?: (c: ProbeCtx, r: RunResult) => string | null | Promise<string | null>;
+  /** Put secrets (OPENAI_API_KEY, NVIDIA_API_KEY, ... = the run's marker) in the launcher's environment. */
+  envSecrets?: boolean;
   /** The probe only sets the scene (exit 0); hostCheck alone decides escaped or blocked. */
   hostVerdict?: boolean;
 }
@@ -105,9 +107,25 @@ export const PROBES: ProbeRow[] = [
       fs.chownSync(f, 0, 0);
       fs.chmodSync(f, 0o4755);
     } },
+  // The same setuid-root binary on a read-only system path (/usr/local): root-owned inside the sandbox too.
+  { id: 'priv-setuid-root-binary-system-path', category: 'privilege', anchors: [15], source: 'priv.c', args: (c) => ['suid', path.join(c.t.usrDir, 'suid-priv')], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: false,
+    prepare: (c) => {
+      const f = path.join(c.t.usrDir, 'suid-priv');
+      fs.copyFileSync(path.join(c.build, 'priv'), f);
+      fs.chownSync(f, 0, 0);
+      fs.chmodSync(f, 0o4755);
+    } },
   { id: 'priv-file-capability-binary', category: 'privilege', anchors: [15], source: 'priv.c', args: (c) => ['filecap', path.join(c.ws, 'fcap-priv')], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: false,
     prepare: async (c) => {
       const f = path.join(c.ws, 'fcap-priv');
+      fs.copyFileSync(path.join(c.build, 'priv'), f);
+      fs.chmodSync(f, 0o755);
+      const r = await run('/usr/sbin/setcap', ['cap_dac_read_search+ep', f], { cwd: c.ws, timeoutMs: 10_000 });
+      if (r.code !== 0) throw new Error(`setcap failed: ${r.stderr}`);
+    } },
+  { id: 'priv-file-capability-binary-system-path', category: 'privilege', anchors: [15], source: 'priv.c', args: (c) => ['filecap', path.join(c.t.usrDir, 'fcap-priv')], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: false,
+    prepare: async (c) => {
+      const f = path.join(c.t.usrDir, 'fcap-priv');
       fs.copyFileSync(path.join(c.build, 'priv'), f);
       fs.chmodSync(f, 0o755);
       const r = await run('/usr/sbin/setcap', ['cap_dac_read_search+ep', f], { cwd: c.ws, timeoutMs: 10_000 });
@@ -189,6 +207,7 @@ export const PROBES: ProbeRow[] = [
   { id: 'net-vsock', category: 'network', anchors: [47], source: 'net.c', args: () => ['vsock'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'net-other-families', category: 'network', anchors: [47], source: 'net.c', args: () => ['families'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'net-socket-family-high-bits', category: 'network', anchors: [23], source: 'net.c', args: () => ['highbits'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'net-bind-undeclared-port', category: 'network', anchors: [49], source: 'net.c', args: (c) => ['bind', String(c.s.freePort)], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'net-host-abstract-unix-socket', category: 'network', anchors: [45], source: 'net.c', args: (c) => ['abstract', c.s.abstractName, c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'net-host-pathname-unix-sockets', category: 'network', anchors: [46], source: 'net.c',
     args: (c) => ['unix', c.s.unixSocket, c.s.serverMarker, '/run/dbus/system_bus_socket', '/var/run/docker.sock', '/run/docker.sock', '/run/containerd/containerd.sock', '/run/systemd/private', '/run/user/0/bus', '/tmp/.X11-unix/X0'],
@@ -207,6 +226,8 @@ export const PROBES: ProbeRow[] = [
     hostCheck: (c) => {
       return os.hostname() !== c.s.hostname ? `the host's hostname changed to ${os.hostname()}` : null;
     } },
+  // Invariant 6: credentials never enter a sandbox. The launcher's environment carries secrets.
+  { id: 'ns-launcher-env-secrets', category: 'namespace', anchors: [], source: 'ns.c', args: (c) => ['env', c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, envSecrets: true },
   { id: 'ns-sysv-shm-visible', category: 'namespace', anchors: [], source: 'ns.c', args: (c) => ['sysv-shm', String(c.s.shmId), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'ns-posix-shm-visible', category: 'namespace', anchors: [], source: 'ns.c', args: (c) => ['posix-shm', c.s.posixShm, c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
 ];

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   CLI,
+  PROBE_ENV,
   PTY_RUN,
   PYTHON,
   SANDBOX_UID,
@@ -104,7 +105,11 @@ export async function runRow(row: ProbeRow, mode: Mode, shared: SharedFixtures, 
     if (row.tty) argv = [PYTHON, PTY_RUN, ...argv];
 
     const asUser = mode === 'unsandboxed' && !row.needsRoot ? { uid: UNPRIV_UID, gid: UNPRIV_UID } : {};
-    const env = mode === 'sandboxed' ? ({ ...process.env } as Record<string, string>) : undefined;
+    const secrets: Record<string, string> = row.envSecrets
+      ? { OPENAI_API_KEY: `sk-${t.marker}`, NVIDIA_API_KEY: `nvapi-${t.marker}`, GITHUB_TOKEN: `ghp_${t.marker}`, NEMOCLAW_ESCAPE_SECRET: t.marker }
+      : {};
+    const env: Record<string, string> | undefined =
+      mode === 'sandboxed' ? { ...(process.env as Record<string, string>), ...secrets } : row.envSecrets ? { ...PROBE_ENV, ...secrets } : undefined;
     const result = await run(argv[0] as string, argv.slice(1), { cwd, timeoutMs: 45_000, extraFds, ...asUser, ...(env ? { env } : {}) });
     let outcome = classify(result);
 

@@ -9,6 +9,7 @@
  *   net vsock                    AF_VSOCK stream and datagram sockets
  *   net families                 every address family other than unix/inet/inet6/netlink
  *   net highbits                 socket() with bits above 31 set in the family (32-bit masked compare)
+ *   net bind PORT                bind and listen on 127.0.0.1:PORT and [::1]:PORT (a port no policy declared)
  *   net abstract NAME MARKER     connect to the host's abstract unix socket @NAME
  *   net unix PATH MARKER [PATH...]  connect to the host's pathname unix sockets */
 #include "probe.h"
@@ -204,8 +205,27 @@ static void mode_unix(const char *name, const char *marker, int abstract, int ex
   blocked();
 }
 
+static void mode_bind(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in s = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+  inet_pton(AF_INET, "127.0.0.1", &s.sin_addr);
+  if (fd < 0) note("socket: %s", E);
+  else if (bind(fd, (struct sockaddr *)&s, sizeof s) < 0) note("bind 127.0.0.1:%d: %s", port, E);
+  else if (listen(fd, 1) < 0) note("listen 127.0.0.1:%d: %s", port, E);
+  else escaped("listening on 127.0.0.1:%d, a port no policy declared", port);
+  int f6 = socket(AF_INET6, SOCK_STREAM, 0);
+  struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port) };
+  inet_pton(AF_INET6, "::1", &s6.sin6_addr);
+  if (f6 < 0) note("socket6: %s", E);
+  else if (bind(f6, (struct sockaddr *)&s6, sizeof s6) < 0) note("bind [::1]:%d: %s", port, E);
+  else if (listen(f6, 1) < 0) note("listen [::1]:%d: %s", port, E);
+  else escaped("listening on [::1]:%d, a port no policy declared", port);
+  blocked();
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) probe_error("usage: net MODE ...");
+  if (!strcmp(argv[1], "bind") && argc >= 3) mode_bind(atoi(argv[2]));
   const char *m = argv[1];
   if (!strcmp(m, "tcp") && argc >= 5) mode_tcp(argv[2], atoi(argv[3]), argv[4], 0);
   if (!strcmp(m, "mptcp") && argc >= 4) mode_tcp("127.0.0.1", atoi(argv[2]), argv[3], IPPROTO_MPTCP);

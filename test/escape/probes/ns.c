@@ -5,7 +5,8 @@
  *                                probe sets a new name and the test checks the host's is unchanged
  *   ns sysv-shm SHMID MARKER     attach the host's System V shared memory segment SHMID
  *   ns sysv-create MARKER        (host side) create a 0666 segment holding MARKER, print its id
- *   ns posix-shm NAME MARKER     shm_open the host's /dev/shm/NAME */
+ *   ns posix-shm NAME MARKER     shm_open the host's /dev/shm/NAME
+ *   ns env MARKER                the launcher's environment (API keys, tokens) reached the workload */
 #include "probe.h"
 #include <sys/ipc.h>
 #include <sys/mman.h>
@@ -48,6 +49,17 @@ int main(int argc, char **argv) {
     shmdt(p);
     if (hit) escaped("attached the host's System V shared memory segment %d", id);
     note("segment %d is not the host's (no marker)", id);
+    blocked();
+  }
+  if (!strcmp(m, "env")) {
+    extern char **environ;
+    for (char **e = environ; *e; e++)
+      if (strstr(*e, argv[2])) {
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)strcspn(*e, "="), *e);
+        escaped("the launcher's secret reached the workload's environment as %s", name);
+      }
+    note("no environment variable carries the launcher's secret");
     blocked();
   }
   if (!strcmp(m, "posix-shm") && argc >= 4) {
