@@ -3,6 +3,7 @@
 #include "sandbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -49,10 +50,16 @@ static const struct option opts[] = {
     {0, 0, 0, 0},
 };
 
+static struct config *cur;
+
 static void bad(const char *opt, const char *val)
 {
-    fprintf(stderr, "nemoclaw-sandbox: argv: invalid value for %s: '%s' (errno %d)\n", opt, val ? val : "", EINVAL);
-    exit(EXIT_SETUP);
+    /* An --events-fd seen before the bad option still gets its error event. */
+    if (cur && cur->events_fd >= 0 && fcntl(cur->events_fd, F_GETFD) >= 0)
+        ev_init(cur->events_fd);
+    char step[512];
+    snprintf(step, sizeof step, "argv: invalid value for %s: '%s'", opt, val ? val : "");
+    die_setup(step, EINVAL);
 }
 
 static long long num(const char *opt, const char *s, long long min, long long max)
@@ -82,6 +89,7 @@ static void push_abs(struct strlist *l, const char *opt, const char *v)
 int cli_parse(int argc, char **argv, struct config *c)
 {
     memset(c, 0, sizeof *c);
+    cur = c;
     c->uid = 1000;
     c->gid = 1000;
     c->host_uid = ROOT_MODE_HOST_ID;
@@ -95,6 +103,7 @@ int cli_parse(int argc, char **argv, struct config *c)
     int o;
     const long long big = LLONG_MAX / 2;
     optind = 1;
+    opterr = 0; /* one line on stderr, ours */
     while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         const char *a = optarg;
         const char *name = o >= 256 ? opts[o - 256].name : "?";
@@ -144,7 +153,7 @@ int cli_parse(int argc, char **argv, struct config *c)
         case O_HOSTNAME: if (strlen(a) > 64) bad(name, a); c->hostname = a; break;
         case O_ID: c->sandbox_id = a; break;
         case O_NODWP: c->die_with_parent = 0; break;
-        default: bad("option", argv[optind - 1]);
+        default: bad("unknown option", argv[optind - 1]);
         }
     }
     if (optind >= argc)

@@ -95,8 +95,12 @@ int main(int argc, char **argv)
         fcntl(c->events_fd, F_SETFD, FD_CLOEXEC);
     if (c->control_fd >= 0)
         fcntl(c->control_fd, F_SETFD, FD_CLOEXEC);
-    if (seccomp_prepare(c) < 0)
-        die_setup("syscall names", EINVAL);
+    const char *badname = NULL;
+    if (seccomp_prepare(c, &badname) < 0) {
+        char step[300];
+        snprintf(step, sizeof step, "unknown syscall name '%s'", badname);
+        die_setup(step, EINVAL);
+    }
     signal(SIGPIPE, SIG_IGN);
 
     pid_t parent = getppid();

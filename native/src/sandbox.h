@@ -107,7 +107,7 @@ int seccomp_build(struct config *cfg, void **out, size_t *outlen, const char **s
 void seccomp_install(void *insns, size_t len, int *notify_fd);
 const char *seccomp_name(int nr, char *buf, size_t len);
 int seccomp_is_logged(int nr);
-int seccomp_prepare(struct config *cfg);
+int seccomp_prepare(struct config *cfg, const char **bad);
 enum { SV_CONTINUE, SV_DENY, SV_EXEC, SV_CONNECT };
 int seccomp_verdict(int nr, const uint64_t *args);
 

@@ -59,21 +59,20 @@ static int resolve(const char *name)
     return nr;
 }
 
-/* Runs in the monitor before clone(), so both sides share the resolved lists. */
-int seccomp_prepare(struct config *c)
+/* Runs in the monitor before clone(), so both sides share the resolved lists. On an unknown
+ * name, *bad names it and -1 is returned. */
+int seccomp_prepare(struct config *c, const char **bad)
 {
-    for (int i = 0; i < c->deny_syscall.n; i++) {
+    for (int i = 0; i < c->deny_syscall.n; i++)
         if ((extra_deny[n_extra++] = resolve(c->deny_syscall.v[i])) < 0) {
-            fprintf(stderr, "nemoclaw-sandbox: --deny-syscall: unknown syscall '%s' (errno %d)\n", c->deny_syscall.v[i], EINVAL);
+            *bad = c->deny_syscall.v[i];
             return -1;
         }
-    }
-    for (int i = 0; i < c->log_syscall.n; i++) {
+    for (int i = 0; i < c->log_syscall.n; i++)
         if ((logged[n_logged++] = resolve(c->log_syscall.v[i])) < 0) {
-            fprintf(stderr, "nemoclaw-sandbox: --log-syscall: unknown syscall '%s' (errno %d)\n", c->log_syscall.v[i], EINVAL);
+            *bad = c->log_syscall.v[i];
             return -1;
         }
-    }
     exec_notify = c->exec_allow.n > 0;
     return 0;
 }
