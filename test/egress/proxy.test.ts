@@ -2,6 +2,7 @@
 // preamble itself (what the helper's relay does in a real sandbox). Origins run on 127.0.0.1;
 // test names (*.test) resolve to 127.0.0.1 through an injected resolver that records lookups.
 import { readFileSync, statSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalQueue } from '../../src/approvals/index.ts';
@@ -306,7 +307,7 @@ describe('egress proxy over its unix socket (direct client, no sandbox)', () => 
     const size = 8 * 1024 * 1024;
     const src = createServer((s) => s.end(Buffer.alloc(size, 0x62)));
     await new Promise<void>((r) => src.listen(0, '127.0.0.1', () => r()));
-    const port = (src.address() as import('node:net').AddressInfo).port;
+    const port = (src.address() as AddressInfo).port;
     const fx2 = await startProxy(rulesFrom(`network_policies:\n  src:\n    endpoints: [{ host: 127.0.0.1, port: ${port}, allowed_ips: [127.0.0.1] }]\n`), origin);
     try {
       for (let i = 0; i < 5; i++) {
