@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import type { AuditEventInput, AuditLog } from '../audit/index.ts';
 import type { SandboxSpec } from '../policy/types.ts';
 import type { ExecAskEvent, ExecDecision, SandboxEvent, SandboxResult } from '../sandbox/index.ts';
-import { HelperMissingError, SANDBOX_FAILED, SandboxConfigError, defaultSandboxSpec, runSandbox } from '../sandbox/index.ts';
+import { UsageError } from './output.ts';
+import { SANDBOX_FAILED, defaultSandboxSpec, runSandbox } from '../sandbox/index.ts';
 
 interface RunFlags {
   policy?: string;
@@ -30,7 +31,6 @@ interface SpecSource {
 }
 
 async function chooseSpec(flags: RunFlags): Promise<SpecSource> {
-  if (flags.policy !== undefined && flags.blueprint !== undefined) throw new StartError('use --policy or --blueprint, not both');
   if (flags.policy === undefined && flags.blueprint === undefined) {
     return { spec: defaultSandboxSpec(), origin: { kind: 'default' } };
   }
@@ -44,8 +44,8 @@ async function chooseSpec(flags: RunFlags): Promise<SpecSource> {
     const spec = policy.compileSandboxSpec(policy.blueprintPolicy(bp));
     return { spec, origin: { kind: 'blueprint', name: flags.blueprint, digest: policy.blueprintDigest(bp) } };
   } catch (err) {
-    if (err instanceof policy.PolicyError) throw new StartError(err.message);
-    throw err;
+    // Diagnostics (file:line:col) or a missing file/blueprint: either way nothing started.
+    throw new StartError(err instanceof Error ? err.message : String(err));
   }
 }
 
@@ -255,6 +255,7 @@ function report(flags: RunFlags, line: string, extra: Record<string, unknown> = 
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
 export async function sandboxRun(command: string[], flags: RunFlags): Promise<number> {
+  if (flags.policy !== undefined && flags.blueprint !== undefined) throw new UsageError('sandbox run: use --policy or --blueprint, not both');
   let source: SpecSource;
   let workspace: string;
   let sink: ReturnType<typeof eventSink>;
@@ -285,12 +286,10 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
       onExecAsk: execAsker(interactive),
     });
   } catch (err) {
-    if (err instanceof HelperMissingError || err instanceof SandboxConfigError || err instanceof Error) {
-      report(flags, `sandbox not started: ${err.message}`);
-      sink?.close();
-      return SANDBOX_FAILED;
-    }
-    throw err;
+    // HelperMissingError (names `make -C native`), SandboxConfigError, or spawn trouble.
+    report(flags, `sandbox not started: ${err instanceof Error ? err.message : String(err)}`);
+    sink?.close();
+    return SANDBOX_FAILED;
   }
   audit.start({ sandbox: running.id, command, workspace, origin: source.origin });
   const forward = (sig: NodeJS.Signals): void => running.kill(sig);
