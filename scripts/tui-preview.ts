@@ -1,6 +1,7 @@
 // Dev preview of the TUI on the scripted demo workload (no supervisor needed).
 //   node_modules/.bin/node scripts/tui-preview.ts [--theme NAME] [--layout NAME] [--fake-gpu] [--ascii]
 //                                                 [--no-telemetry] [--speed N] [--approval-timeout S]
+//                                                 [--crash-after-ms N]   (throws, to check the terminal is restored)
 // --fake-gpu points GPU telemetry at test/tui/fixtures/fake-nvidia-smi (or set NEMOCLAW_NVIDIA_SMI).
 // Components are plain .ts using React.createElement (src/tui/app/h.ts): Node 24 strips types from
 // .ts files but does not run .tsx, and the CLI runs its sources without a build step.
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     'no-telemetry': { type: 'boolean', default: false },
     speed: { type: 'string', default: '1' },
     'approval-timeout': { type: 'string', default: '300' },
+    'crash-after-ms': { type: 'string' },
   },
 });
 
@@ -27,6 +29,12 @@ if (values.layout !== undefined && !(LAYOUT_NAMES as string[]).includes(values.l
 
 const source = new ScriptedDataSource(demoScript({ approvalTimeoutS: Number(values['approval-timeout']) }), { speed: Number(values.speed) });
 const fakeGpu = fileURLToPath(new URL('../test/tui/fixtures/fake-nvidia-smi', import.meta.url));
+
+if (values['crash-after-ms'] !== undefined) {
+  setTimeout(() => {
+    throw new Error('simulated crash (--crash-after-ms)');
+  }, Number(values['crash-after-ms']));
+}
 
 const exit = await runTui({
   source,

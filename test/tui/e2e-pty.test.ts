@@ -28,10 +28,10 @@ afterEach(() => {
   }
 });
 
-function launch(cols: number, rows: number): Run {
+function launch(cols: number, rows: number, args: string[] = []): Run {
   // The screen emulator (convertEol off here: the PTY already turns \n into \r\n).
   const screen = new XtermStdout(cols, rows, { convertEol: false });
-  const p = pty.spawn(process.execPath, ['--disable-warning=ExperimentalWarning', preview, '--fake-gpu'], {
+  const p = pty.spawn(process.execPath, ['--disable-warning=ExperimentalWarning', preview, '--fake-gpu', ...args], {
     name: 'xterm-256color',
     cols,
     rows,
@@ -88,5 +88,16 @@ describe('tui-preview in a real pseudo-terminal', () => {
     await r.screen.flush();
     expect(r.screen.raw).toContain('\u001b[?1049l');
     expect(r.screen.bufferType).toBe('normal');
+  });
+
+  it('a crash restores the terminal, then reports the error (exit 70)', async () => {
+    const r = launch(80, 24, ['--crash-after-ms', '2500']);
+    await see(r, '2 Approvals');
+    const result = await r.exit;
+    expect(result).toMatchObject({ exitCode: 70 });
+    await r.screen.flush();
+    expect(r.screen.bufferType).toBe('normal');
+    expect(r.screen.raw).toContain('\u001b[?1049l');
+    expect(r.screen.text()).toContain('simulated crash');
   });
 });

@@ -86,7 +86,8 @@ export function App({ store, ui: uiStore, themes, onEffect, ascii = false, now =
     for (const e of r.effects) onEffect(e);
   });
 
-  if (layout.tooSmall) return h(TooSmall, { cols: columns, rows, theme });
+  const top = ui.modes[ui.modes.length - 1];
+  if (layout.tooSmall) return h(TooSmall, { cols: columns, rows, theme, ...(top?.kind === 'confirm' ? { prompt: top.prompt } : {}) });
 
   const children = [];
   for (const { id, rect } of layout.panes) {
@@ -100,7 +101,6 @@ export function App({ store, ui: uiStore, themes, onEffect, ascii = false, now =
     children.push(h(Box, { key: 'empty', position: 'absolute', top: 0, left: 0 }, h(LineView, { line: [{ text: 'All panes hidden: X shows them again.' }], width: columns, theme })));
   }
 
-  const top = ui.modes[ui.modes.length - 1];
   const screen = { x: 0, y: 0, width: columns, height: rows - 1 };
   if (top?.kind === 'help') children.push(h(HelpOverlay, { key: 'help', state: ui, screen, theme, ascii }));
   if (top?.kind === 'confirm') children.push(h(ConfirmOverlay, { key: 'confirm', prompt: top.prompt, ...(top.detail !== undefined ? { detail: top.detail } : {}), screen, theme, ascii }));

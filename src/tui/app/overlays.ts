@@ -83,11 +83,11 @@ export function DetailsOverlay({ approval, now, screen, theme, ascii }: { approv
 }
 
 /** Below 80x24: say so, and what is needed; q still quits. */
-export function TooSmall({ cols, rows, theme }: { cols: number; rows: number; theme: Theme }) {
+export function TooSmall({ cols, rows, theme, prompt }: { cols: number; rows: number; theme: Theme; prompt?: string }) {
   const msg: Line[] = [
     [seg('terminal too small', 'error', { bold: true })],
     [seg(`need ${MIN_COLS}x${MIN_ROWS}, have `, 'text'), seg(`${cols}x${rows}`, 'warn', { bold: true })],
-    [seg('resize the terminal, or q to quit', 'muted')],
+    prompt !== undefined ? [seg(prompt, 'warn', { bold: true }), seg(' y/n', 'accent')] : [seg('resize the terminal, or q to quit', 'muted')],
   ];
   const top = Math.max(0, Math.floor((rows - msg.length) / 2));
   const children = [];
