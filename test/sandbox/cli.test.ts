@@ -160,6 +160,17 @@ describe('nemoclaw sandbox run (real helper)', () => {
       expect(evs.some((e) => e.type === 'exec_allowed' && String(e.path).endsWith('/ls'))).toBe(false);
     });
 
+    it('kills the tree at the wall-time limit: 128+9, a limit_hit event and an exit event saying why', () => {
+      const policy = join(ws, 'wall.yaml');
+      writeFileSync(policy, 'version: 1\nfilesystem_policy: { include_workdir: true, read_only: [/usr, /bin, /lib, /lib64], read_write: [/tmp] }\nlimits: { wall_time: 300ms, pids: 64 }\n');
+      const file = join(scratch, `ev-wall-${n}.ndjson`);
+      const r = run(['sh', '-c', 'sleep 30 & sleep 30'], ['--policy', policy, '--events', file]);
+      expect(r.status).toBe(137);
+      const evs = events(file);
+      expect(evs).toContainEqual(expect.objectContaining({ type: 'limit_hit', limit: 'wall_time' }));
+      expect(evs.at(-1)).toMatchObject({ type: 'exit', signal: 'SIGKILL', reason: 'wall_time' });
+    });
+
     it('runs with a shipped blueprint', () => {
       const r = run(['sh', '-c', 'echo ok'], ['--blueprint', 'strict']);
       expect(r.stdout).toBe('ok\n');
