@@ -205,6 +205,26 @@ describe('nemoclaw-sandbox helper', () => {
     }
   });
 
+  it('reports --log-syscall calls and lets them through', async () => {
+    const r = await run([...SYS, '--log-syscall', 'uname', '--', '/bin/uname', '-s']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('Linux\n');
+    expect(byType(r, 'syscall_logged')[0]).toMatchObject({ syscall: 'uname', exe: '/usr/bin/uname' });
+  });
+
+  it('lets the workload bind and connect only the loopback ports the policy names', async () => {
+    const py =
+      'import socket\n' +
+      'def tryit(f):\n try:\n  f(); return "ok"\n except OSError as e:\n  return e.errno\n' +
+      's=socket.socket(); print("bind8080", tryit(lambda: s.bind(("127.0.0.1",8080)))); s.listen(1)\n' +
+      'print("bind8081", tryit(lambda: socket.socket().bind(("127.0.0.1",8081))))\n' +
+      'print("conn8080", tryit(lambda: socket.create_connection(("127.0.0.1",8080))))\n' +
+      'print("conn22", tryit(lambda: socket.create_connection(("127.0.0.1",22))))\n';
+    const r = await run([...SYS, '--tcp-bind', '8080', '--tcp-connect', '8080', '--', '/usr/bin/python3', '-c', py]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('bind8080 ok\nbind8081 13\nconn8080 ok\nconn22 13\n');
+  });
+
   it('asks the operator about an exec outside the allowlist (allow and deny)', async () => {
     const r = await sh('/usr/bin/id -u; /usr/bin/whoami; echo who=$?', ['--exec-allow', '/bin/sh', '--exec-unmatched', 'ask'], {
       onEvent: (ev, control) => {
