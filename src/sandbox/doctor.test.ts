@@ -47,3 +47,28 @@ describe('doctor verdicts', () => {
     expect(cgroupVerdict({ ...base, v1Controllers: [] }).status).toBe('warn');
   });
 });
+
+describe('doctor gpu row with a FAKE nvidia-smi (no GPU on this machine)', () => {
+  it('passes with what nvidia-smi answers, warns with the fix when it is missing', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { CHECKS } = await import('./doctor.ts');
+    const gpu = CHECKS.find((c) => c.name === 'gpu');
+    if (!gpu) throw new Error('no gpu check');
+    const dir = mkdtempSync(join(tmpdir(), 'nemoclaw-fake-nvidia-smi-'));
+    const savedPath = process.env.PATH;
+    try {
+      writeFileSync(join(dir, 'nvidia-smi'), '#!/bin/sh\necho "NVIDIA H100 80GB HBM3, 550.54.15"\n', { mode: 0o755 });
+      process.env.PATH = `${dir}:${savedPath ?? ''}`;
+      expect(await gpu.probe({ uid: 0, helper: '/x' })).toMatchObject({ status: 'pass', detail: 'NVIDIA H100 80GB HBM3, 550.54.15' });
+      process.env.PATH = dir.replace(/$/, '-empty');
+      const missing = await gpu.probe({ uid: 0, helper: '/x' });
+      expect(missing.status).toBe('warn');
+      expect(missing.fix).toContain('nvidia');
+    } finally {
+      process.env.PATH = savedPath;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
