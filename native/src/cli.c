@@ -79,9 +79,37 @@ static void push(struct strlist *l, const char *opt, const char *v)
     l->v[l->n++] = v;
 }
 
+/* Paths are compared as strings later (prefixes, duplicates), so they must be canonical in
+ * form: absolute, no "." or ".." components, no doubled or trailing slash. */
+static int canonical_abs(const char *v)
+{
+    size_t n = strlen(v);
+    if (v[0] != '/' || n >= PATH_MAX || (n > 1 && v[n - 1] == '/') || strstr(v, "//"))
+        return 0;
+    for (const char *p = v; (p = strstr(p, "/.")); p++)
+        if (p[2] == '/' || p[2] == 0 || (p[2] == '.' && (p[3] == '/' || p[3] == 0)))
+            return 0;
+    return 1;
+}
+
+/* A trailing slash is harmless spelling (Node's path.normalize keeps it): drop it. */
+static const char *strip_slash(const char *v)
+{
+    size_t n = strlen(v);
+    if (n <= 1 || v[n - 1] != '/')
+        return v;
+    char *c = strdup(v);
+    if (!c)
+        bad("path", v);
+    while (n > 1 && c[n - 1] == '/')
+        c[--n] = 0;
+    return c;
+}
+
 static void push_abs(struct strlist *l, const char *opt, const char *v)
 {
-    if (v[0] != '/' || strlen(v) >= PATH_MAX)
+    v = strip_slash(v);
+    if (!canonical_abs(v))
         bad(opt, v);
     push(l, opt, v);
 }
@@ -110,8 +138,16 @@ int cli_parse(int argc, char **argv, struct config *c)
         switch (o) {
         case O_RO: push_abs(&c->ro, name, a); break;
         case O_RW: push_abs(&c->rw, name, a); break;
-        case O_WS: if (a[0] != '/') bad(name, a); c->workspace = a; break;
-        case O_HOME: if (a[0] != '/') bad(name, a); c->home = a; break;
+        case O_WS:
+            a = strip_slash(a);
+            if (!canonical_abs(a) || !strcmp(a, "/")) bad(name, a);
+            c->workspace = a;
+            break;
+        case O_HOME:
+            a = strip_slash(a);
+            if (!canonical_abs(a) || !strcmp(a, "/")) bad(name, a);
+            c->home = a;
+            break;
         case O_UID: c->uid = (uid_t)num(name, a, 1, 65533); break;
         case O_GID: c->gid = (gid_t)num(name, a, 1, 65533); break;
         case O_HOSTUID: c->host_uid = (uid_t)num(name, a, 1, 0x7ffffffe); break;

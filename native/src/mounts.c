@@ -100,6 +100,11 @@ static void add_host_bind(const char *path, int kind, struct config *c)
         return; /* private tmpfs / fresh proc / minimal dev: the host's are never bound */
     if (!strcmp(path, "/"))
         child_fail("bind /: refusing to expose the whole host filesystem", EINVAL);
+    if (c->workspace && !strcmp(path, c->workspace))
+        return; /* the workspace mount (maybe idmapped) must not be covered by a plain bind */
+    for (int i = 0; i < nbinds; i++)
+        if (!strcmp(binds[i].path, path))
+            child_fail("bind: path given twice (--ro and --rw?)", EINVAL);
     struct bind *b = &binds[nbinds];
     struct stat st;
     if (lstat(path, &st) < 0) {
