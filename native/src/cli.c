@@ -148,8 +148,8 @@ int cli_parse(int argc, char **argv, struct config *c)
             if (!canonical_abs(a) || !strcmp(a, "/")) bad(name, a);
             c->home = a;
             break;
-        case O_UID: c->uid = (uid_t)num(name, a, 1, 65533); break;
-        case O_GID: c->gid = (gid_t)num(name, a, 1, 65533); break;
+        case O_UID: c->uid = (uid_t)num(name, a, 1, 0xfffffffeLL); break;
+        case O_GID: c->gid = (gid_t)num(name, a, 1, 0xfffffffeLL); break;
         case O_HOSTUID: c->host_uid = (uid_t)num(name, a, 1, 0x7ffffffe); break;
         case O_LANDLOCK:
             if (!strcmp(a, "hard")) c->landlock_hard = 1;
