@@ -171,6 +171,14 @@ describe('nemoclaw sandbox run (real helper)', () => {
       expect(evs.at(-1)).toMatchObject({ type: 'exit', signal: 'SIGKILL', reason: 'wall_time' });
     });
 
+    it('--json ends with a JSON summary on stderr (status, reason, enforcement)', () => {
+      const r = run(['sh', '-c', 'exit 4'], ['--json']);
+      expect(r.status).toBe(4);
+      const last = JSON.parse(r.stderr.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+      expect(last).toMatchObject({ nemoclaw: 'sandbox ended', status: 4, reason: 'exited', code: 4, mismatches: [] });
+      expect(last.enforcement).toMatchObject({ no_new_privs: true });
+    });
+
     it('runs with a shipped blueprint', () => {
       const r = run(['sh', '-c', 'echo ok'], ['--blueprint', 'strict']);
       expect(r.stdout).toBe('ok\n');
