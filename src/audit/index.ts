@@ -5,11 +5,22 @@
 //   const report = await verifyAudit({ home });
 export { openAuditLog } from './log.ts';
 export type { AuditLog, AppendOptions, OpenOptions } from './log.ts';
-export { verifyAudit, formatStatus } from './verify.ts';
-export type { VerifyReport, VerifyStatus, VerifyOptions } from './verify.ts';
+export { formatStatus } from './status.ts';
+export type { VerifyStatus } from './status.ts';
+import type { VerifyReport, VerifyOptions } from './verify.ts';
+export type { VerifyReport, VerifyOptions } from './verify.ts';
 export type { AuditEventInput, AuditKind, AuditActor, AuditRecord, RecordEvent, Severity } from './record.ts';
 export { DenialAggregator } from './aggregate.ts';
 export { fingerprint } from './keys.ts';
 export type { Checkpoint } from './checkpoint.ts';
 export { createOtlpExporter, toOcsf, toCef } from './export.ts';
 export type { OtlpExporter } from './export.ts';
+
+/**
+ * Verifies the audit log under opts.home (see verify.ts). Loaded on first use so that writers
+ * (one-shot `nemoclaw sandbox run`s) do not pay for the verifier at start-up.
+ */
+export async function verifyAudit(opts: VerifyOptions): Promise<VerifyReport> {
+  const { verifyAudit: verify } = await import('./verify.ts');
+  return verify(opts);
+}

@@ -67,6 +67,9 @@ export class DirLock {
     try {
       linkSync(this.mine, this.path);
       this.held = true;
+      // LOCK now names the inode; dropping our private name leaves nothing behind if this
+      // process exits without close().
+      this.dropMine();
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -96,14 +99,18 @@ export class DirLock {
     unlinkSync(this.path);
   }
 
-  /** Removes our own link source (call at close). */
-  dispose(): void {
-    this.release();
+  private dropMine(): void {
     try {
       unlinkSync(this.mine);
     } catch {
       // already gone
     }
+  }
+
+  /** Releases the lock and removes our own link source (call at close). */
+  dispose(): void {
+    this.release();
+    this.dropMine();
   }
 
   /**

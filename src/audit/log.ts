@@ -175,6 +175,9 @@ class Writer implements AuditLog {
   private requests: Request[] = [];
   private running = false;
   private closed = false;
+  /** Set when close() starts: appends are refused from then on, so none lands after the shutdown checkpoint. */
+  private closing = false;
+  private closePromise: Promise<void> | null = null;
   private cpTimer: NodeJS.Timeout | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private aggTimer: NodeJS.Timeout | null = null;
@@ -205,7 +208,12 @@ class Writer implements AuditLog {
   async open(): Promise<void> {
     ensurePrivateDirs(this.dir);
     cleanLockLeftovers(this.dir);
-    await this.lock.acquire(this.lockTimeoutMs);
+    try {
+      await this.lock.acquire(this.lockTimeoutMs);
+    } catch (err) {
+      this.lock.dispose();
+      throw err;
+    }
     try {
       this.origin = `nemoclaw-audit/${this.logId()}`;
       this.loadSigner(true);
@@ -213,9 +221,12 @@ class Writer implements AuditLog {
       this.repairCheckpointFile();
       this.resume();
       this.catchUp();
-    } finally {
-      this.lock.release();
+    } catch (err) {
+      this.closeSegFd();
+      this.lock.dispose();
+      throw err;
     }
+    this.lock.release();
     // Records left unsigned by a writer that exited without close() (or crashed) get signed now,
     // so the unauthenticated window stays short.
     if (this.recoveries.length > 0) await this.enqueueRequest({ checkpoint: 'recovery' });
@@ -432,7 +443,7 @@ class Writer implements AuditLog {
   }
 
   append(input: AuditEventInput, opts: AppendOptions = {}): Promise<{ seq: number }> {
-    if (this.closed) return Promise.reject(new Error('audit log is closed'));
+    if (this.closing) return Promise.reject(new Error('audit log is closed'));
     let event: RecordEvent;
     try {
       event = normalizeEvent(input);
@@ -712,8 +723,13 @@ class Writer implements AuditLog {
     return (await this.enqueueRequest({ rotate: true })) as { keyId: string; epoch: number };
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    this.closePromise ??= this.doClose();
+    return this.closePromise;
+  }
+
+  private async doClose(): Promise<void> {
+    this.closing = true;
     this.flushAggregates(Infinity);
     try {
       await this.enqueueRequest({ checkpoint: 'shutdown' });

@@ -12,13 +12,11 @@ import { DirLock } from './lock.ts';
 import { CHECKPOINTS_FILE, LOG_ID_FILE, listSegments, segmentName } from './log.ts';
 import { EMPTY_ROOT, MerkleFrontier, leafHashAt } from './merkle.ts';
 import { GENESIS_PREV, parseHead } from './record.ts';
+import type { VerifyStatus } from './status.ts';
+import { formatStatus } from './status.ts';
 
-export type VerifyStatus =
-  | { kind: 'ok' }
-  | { kind: 'tampered'; seq: number }
-  | { kind: 'truncated'; expected: number; found: number }
-  | { kind: 'torn-tail' }
-  | { kind: 'unauthenticated-tail'; count: number };
+export type { VerifyStatus } from './status.ts';
+export { formatStatus } from './status.ts';
 
 export interface VerifyReport {
   /** One of the documented statuses as a string: ok, tampered(seq), truncated(expected>=N, found M), torn-tail, unauthenticated-tail(k). */
@@ -42,21 +40,6 @@ export interface VerifyOptions {
   trustedCheckpoint?: Checkpoint | string;
   /** keys.json to check signatures with (default home/keys/audit/keys.json; it holds public keys only). */
   keys?: string;
-}
-
-export function formatStatus(s: VerifyStatus): string {
-  switch (s.kind) {
-    case 'ok':
-      return 'ok';
-    case 'tampered':
-      return `tampered(${s.seq})`;
-    case 'truncated':
-      return `truncated(expected>=${s.expected}, found ${s.found})`;
-    case 'torn-tail':
-      return 'torn-tail';
-    case 'unauthenticated-tail':
-      return `unauthenticated-tail(${s.count})`;
-  }
 }
 
 /** Reads checkpoints from JSONL, a JSON array or a single JSON object. A cut last line is skipped. */

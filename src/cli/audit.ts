@@ -49,7 +49,16 @@ function positiveInt(v: string): number {
   return n;
 }
 
+/** `nemoclaw audit export | head` must end quietly when the reader goes away. */
+function quietOnEpipe(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(exitCodes.ok);
+    throw err;
+  });
+}
+
 export function register(program: Command): void {
+  quietOnEpipe();
   const audit = program.command('audit').description('tamper-evident audit trail: verify, tail, export, checkpoints, keys');
 
   audit
