@@ -16,17 +16,26 @@ import { sandboxesActions, sandboxesKeys, sandboxesRowCount } from './sandboxes/
 import { sandboxesBody } from './sandboxes/view.ts';
 import { syscallsActions, syscallsKeys, syscallsRowCount } from './syscalls/keys.ts';
 import { syscallsBody } from './syscalls/view.ts';
-import type { Widget } from './types.ts';
+import type { BodyProps, PaneBody, Widget } from './types.ts';
+
+/** Guard the contract for every widget: never more rows than the pane has. */
+function clamped(body: (p: BodyProps) => PaneBody): (p: BodyProps) => PaneBody {
+  return (p) => {
+    if (p.height <= 0 || p.width <= 0) return { lines: [] };
+    const b = body(p);
+    return b.lines.length <= p.height ? b : { ...b, lines: b.lines.slice(0, p.height) };
+  };
+}
 
 export const WIDGETS: Readonly<Record<PaneId, Widget>> = {
-  sandboxes: { body: sandboxesBody, rowCount: sandboxesRowCount, keys: sandboxesKeys, actions: sandboxesActions },
-  approvals: { body: approvalsBody, rowCount: approvalsRowCount, keys: approvalsKeys, actions: approvalsActions },
-  syscalls: { body: syscallsBody, rowCount: syscallsRowCount, keys: syscallsKeys, actions: syscallsActions },
-  egress: { body: egressBody, rowCount: egressRowCount, keys: egressKeys, actions: egressActions },
-  gpu: { body: gpuBody, keys: gpuKeys, actions: gpuActions },
-  logs: { body: logsBody, rowCount: logsRowCount, keys: logsKeys, actions: logsActions },
-  audit: { body: auditBody, rowCount: auditRowCount, keys: auditKeys, actions: auditActions },
-  chat: { body: chatBody, keys: chatKeys, actions: chatActions },
+  sandboxes: { body: clamped(sandboxesBody), rowCount: sandboxesRowCount, keys: sandboxesKeys, actions: sandboxesActions },
+  approvals: { body: clamped(approvalsBody), rowCount: approvalsRowCount, keys: approvalsKeys, actions: approvalsActions },
+  syscalls: { body: clamped(syscallsBody), rowCount: syscallsRowCount, keys: syscallsKeys, actions: syscallsActions },
+  egress: { body: clamped(egressBody), rowCount: egressRowCount, keys: egressKeys, actions: egressActions },
+  gpu: { body: clamped(gpuBody), keys: gpuKeys, actions: gpuActions },
+  logs: { body: clamped(logsBody), rowCount: logsRowCount, keys: logsKeys, actions: logsActions },
+  audit: { body: clamped(auditBody), rowCount: auditRowCount, keys: auditKeys, actions: auditActions },
+  chat: { body: clamped(chatBody), keys: chatKeys, actions: chatActions },
 };
 
 export type { Widget, BodyProps, PaneBody } from './types.ts';
