@@ -31,6 +31,7 @@ export const INFERENCE_HOST = 'inference.local';
 const PREAMBLE_MAX = 4096;
 const PREAMBLE_TIMEOUT_MS = 10_000;
 const HEAD_IDLE_TIMEOUT_MS = 120_000;
+const CONNECT_TIMEOUT_MS = 30_000;
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -568,13 +569,28 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       const upstream = netConnect({ host: address, port: target.port, noDelay: true, allowHalfOpen: true });
       upstream.setNoDelay(true);
       await new Promise<void>((resolve, reject) => {
-        upstream.once('connect', resolve);
-        upstream.once('error', reject);
+        const timer = setTimeout(() => {
+          upstream.destroy();
+          reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
+        }, CONNECT_TIMEOUT_MS);
+        upstream.once('connect', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        upstream.once('error', (err) => {
+          clearTimeout(timer);
+          reject(err);
+        });
       }).catch((err: NodeJS.ErrnoException) => {
         const reason = `connect to ${address}:${target.port} failed: ${err.code ?? err.message}`;
         emit({ type: 'egress_error', ...baseEvent(t, target), verdict: null, rule: null, reason, address });
         throw new Refusal(502, { error: 'upstream_connect_failed', host: target.host, port: target.port, reason });
       });
+      if (sock.destroyed) {
+        // the client went away while we decided, asked or dialled
+        upstream.destroy();
+        return;
+      }
       const rest = reader.detach();
       sock.setNoDelay(true);
       sock.write('HTTP/1.1 200 Connection Established\r\n\r\n');
