@@ -98,6 +98,20 @@ describe('openAuditLog', () => {
     expect((await verifyAudit({ home: h })).summary).toBe('ok');
   });
 
+  it('a writer picks up a key rotated by another writer', async () => {
+    const h = home();
+    const a = await openAuditLog({ home: h, heartbeatMs: 0 });
+    await fill(a, 150);
+    const b = await openAuditLog({ home: h, heartbeatMs: 0 });
+    await b.rotateKey();
+    await b.close();
+    await fill(a, 150, 150);
+    const cp = await a.checkpoint();
+    expect(cp.epoch).toBe(2);
+    await a.close();
+    expect((await verifyAudit({ home: h })).summary).toBe('ok');
+  });
+
   it('rotates segments and links each new one to the previous', async () => {
     const h = home();
     const w = await openAuditLog({ home: h, heartbeatMs: 0, segmentBytes: 32 * 1024 });
