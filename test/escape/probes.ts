@@ -155,6 +155,8 @@ export const PROBES: ProbeRow[] = [
   { id: 'priv-x32-syscalls', category: 'privilege', anchors: [22], source: 'priv.c', args: () => ['x32'], unsandboxed: kernelHasX32() ? 'escaped' : 'blocked', sandboxed: FOREIGN_ABI, needsRoot: true },
   { id: 'priv-memfd-exec-outside-allowlist', category: 'privilege', anchors: [26], source: 'priv.c', args: () => ['memfd-exec'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist' },
   { id: 'priv-exec-written-copy-outside-allowlist', category: 'privilege', anchors: [26, 40], source: 'priv.c', args: (c) => ['exec-copy', c.ws, '/tmp'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist' },
+  { id: 'priv-exec-unlisted-via-path-spellings', category: 'privilege', anchors: [26, 40], source: 'priv.c', args: (c) => ['exec-tricks', c.ws], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist' },
+  { id: 'priv-exec-path-toctou-race', category: 'privilege', anchors: [56], source: 'priv.c', args: (c) => ['exec-race', c.ws], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist', heavy: true },
 
   // ---- filesystem ------------------------------------------------------------------------------
   { id: 'fs-write-etc', category: 'filesystem', anchors: [28], source: 'fs.c', args: (c) => ['write', c.t.etcDir, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, hostCheck: (c) => wroteInto(c.t.etcDir) },

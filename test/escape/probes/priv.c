@@ -19,8 +19,13 @@
  *   priv x32                an x32 syscall (nr | 0x40000000): unshare(CLONE_NEWUSER)
  *   priv memfd-exec         run a copy of this probe from a memfd (fexecve)
  *   priv exec-copy DIR...   copy this probe into each DIR and exec it there
+ *   priv exec-tricks DIR    exec a copy in DIR under other spellings: /usr/bin/../.., /proc/self/cwd,
+ *                           /proc/self/fd/N, /dev/fd/N, execveat(fd, "", AT_EMPTY_PATH), a symlink
+ *   priv exec-race DIR      race a thread rewriting the execve path between an allowed binary
+ *                           (/bin/false) and a copy in DIR (seccomp-notify TOCTOU, case #56)
  *   priv report             (exec target) print euid and CapEff */
 #include "probe.h"
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -379,6 +384,121 @@ static int ran_report(const char *how, int fd, const char *path) {
   return 0;
 }
 
+/* Runs the copy at path (or fd) with "report"; 1 when it ran (its output names euid). */
+static int exec_variant(const char *label, const char *path, int fd, int empty_path) {
+  int p[2];
+  if (pipe(p) < 0) probe_error("pipe: %s", E);
+  pid_t c = fork();
+  if (c == 0) {
+    dup2(p[1], 1);
+    close(p[0]);
+    char *const argv[] = { "priv", "report", NULL };
+    char *const envp[] = { NULL };
+    if (empty_path) syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+    else execve(path, argv, envp);
+    printf("exec-errno=%d\n", errno);
+    fflush(stdout);
+    _exit(126);
+  }
+  close(p[1]);
+  char out[256];
+  ssize_t n = read(p[0], out, sizeof out - 1);
+  out[n > 0 ? n : 0] = 0;
+  close(p[0]);
+  waitpid(c, NULL, 0);
+  if (strstr(out, "euid=")) return 1;
+  int e = 0;
+  if (sscanf(out, "exec-errno=%d", &e) == 1) note("%s: %s", label, strerror(e));
+  else note("%s: no report", label);
+  return 0;
+}
+
+static void make_copy(const char *path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+  if (fd < 0) probe_error("create %s: %s", path, E);
+  if (copy_self(fd) < 0) probe_error("copy to %s: %s", path, E);
+  close(fd);
+}
+
+static void mode_exec_tricks(const char *dir) {
+  char evil[400], p[600];
+  snprintf(evil, sizeof evil, "%s/evil-copy", dir);
+  make_copy(evil);
+  snprintf(p, sizeof p, "/usr/bin/../..%s", evil);
+  if (exec_variant(p, p, -1, 0)) escaped("exec of an unlisted binary as %s", p);
+  snprintf(p, sizeof p, "/bin/.%s", evil);
+  if (exec_variant(p, p, -1, 0)) escaped("exec of an unlisted binary as %s", p);
+  if (chdir(dir) == 0 && exec_variant("/proc/self/cwd/evil-copy", "/proc/self/cwd/evil-copy", -1, 0)) escaped("exec of an unlisted binary via /proc/self/cwd");
+  int fd = open(evil, O_RDONLY);
+  if (fd < 0) probe_error("open %s: %s", evil, E);
+  snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+  if (exec_variant(p, p, -1, 0)) escaped("exec of an unlisted binary via %s", p);
+  snprintf(p, sizeof p, "/dev/fd/%d", fd);
+  if (exec_variant(p, p, -1, 0)) escaped("exec of an unlisted binary via %s", p);
+  if (exec_variant("execveat(fd, \"\", AT_EMPTY_PATH)", NULL, fd, 1)) escaped("exec of an unlisted binary via execveat(AT_EMPTY_PATH)");
+  int pfd = open(evil, O_PATH);
+  if (pfd >= 0 && exec_variant("execveat(O_PATH fd, AT_EMPTY_PATH)", NULL, pfd, 1)) escaped("exec of an unlisted binary via execveat on an O_PATH fd");
+  snprintf(p, sizeof p, "%s/usr-bin-true", dir);
+  unlink(p);
+  if (symlink(evil, p) == 0 && exec_variant("symlink", p, -1, 0)) escaped("exec of an unlisted binary through a symlink %s", p);
+  unlink(p);
+  unlink(evil);
+  blocked();
+}
+
+static char race_path[512];
+static const char *race_evil;
+static volatile int race_stop;
+
+static void *race_flipper(void *arg) {
+  (void)arg;
+  while (!race_stop) {
+    strcpy(race_path, race_evil);
+    for (volatile int i = 0; i < 50; i++) {}
+    strcpy(race_path, "/bin/false");
+    for (volatile int i = 0; i < 50; i++) {}
+  }
+  return NULL;
+}
+
+static void mode_exec_race(const char *dir) {
+  char evil[400];
+  snprintf(evil, sizeof evil, "%s/evil-copy", dir);
+  make_copy(evil);
+  race_evil = evil;
+  long end = now_ms() + 4000;
+  int children = 0, allowed_runs = 0;
+  while (now_ms() < end && children < 200) {
+    int p[2];
+    if (pipe(p) < 0) probe_error("pipe: %s", E);
+    pid_t c = fork();
+    if (c == 0) {
+      dup2(p[1], 1);
+      close(p[0]);
+      strcpy(race_path, "/bin/false");
+      pthread_t t;
+      if (pthread_create(&t, NULL, race_flipper, NULL)) _exit(125);
+      char *const argv[] = { "priv", "report", NULL };
+      char *const envp[] = { NULL };
+      for (int i = 0; i < 3000; i++) execve(race_path, argv, envp);
+      _exit(124);
+    }
+    close(p[1]);
+    children++;
+    char out[256];
+    ssize_t n = read(p[0], out, sizeof out - 1);
+    out[n > 0 ? n : 0] = 0;
+    close(p[0]);
+    int st;
+    waitpid(c, &st, 0);
+    if (strstr(out, "euid=")) { unlink(evil); escaped("won the execve path race: an unlisted binary ran (after %d tries)", children); }
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 1) allowed_runs++;
+  }
+  unlink(evil);
+  note("%d racing children, %d ran only the allowed /bin/false, none ran the unlisted copy", children, allowed_runs);
+  blocked();
+}
+
 static void mode_memfd_exec(void) {
   int fd = (int)syscall(SYS_memfd_create, "nemoclaw-escape", 0);
   if (fd < 0) { note("memfd_create: %s", E); blocked(); }
@@ -468,5 +588,7 @@ int main(int argc, char **argv) {
   if (!strcmp(m, "x32")) mode_x32();
   if (!strcmp(m, "memfd-exec")) mode_memfd_exec();
   if (!strcmp(m, "exec-copy") && argc >= 3) mode_exec_copy(argc - 2, argv + 2);
+  if (!strcmp(m, "exec-tricks") && argc >= 3) mode_exec_tricks(argv[2]);
+  if (!strcmp(m, "exec-race") && argc >= 3) mode_exec_race(argv[2]);
   probe_error("unknown mode or missing args: %s", m);
 }
