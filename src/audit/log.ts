@@ -117,6 +117,8 @@ interface Pending {
 
 interface Request {
   checkpoint?: CheckpointReason;
+  /** fsync the segment (no checkpoint needed). */
+  sync?: boolean;
   rotate?: boolean;
   done: { resolve: (v: unknown) => void; reject: (e: unknown) => void };
 }
@@ -451,12 +453,20 @@ class Writer implements AuditLog {
       return Promise.reject(err);
     }
     const durable = opts.durable === true;
-    if (this.aggregator !== null && DENIAL_KINDS.has(input.kind) && input.count === undefined && !durable) {
+    if (this.aggregator !== null && DENIAL_KINDS.has(input.kind) && input.count === undefined) {
       const t = this.now();
       this.flushAggregates(t);
       const offer = this.aggregator.offer(input, t);
-      if (!offer.write) return offer.first;
-      const p = this.enqueue(event, false);
+      if (!offer.write) {
+        // Counted, not written: the minute's summary record will carry it. A durable caller
+        // gets the seq of the minute's first record once that record is on disk.
+        if (!durable) return offer.first;
+        return offer.first.then(async (r) => {
+          await this.enqueueRequest({ sync: true });
+          return r;
+        });
+      }
+      const p = this.enqueue(event, durable);
       this.aggregator.opened(input, t, p);
       this.armAggregateTimer();
       return p;
@@ -553,7 +563,7 @@ class Writer implements AuditLog {
           pending: null,
         });
       }
-      const durable = batch.some((p) => p.durable);
+      const durable = batch.some((p) => p.durable) || reqs.some((r) => r.sync === true);
       const seqs = this.writeEvents(events.map((e) => e.event));
       if (events.length > 0) await writeAll(this.openSegFd(), seqs.buf);
       for (let i = 0; i < events.length; i++) if (events[i]?.pending !== null) results.push(seqs.first + i);

@@ -146,6 +146,17 @@ describe('openAuditLog', () => {
     expect((await verifyAudit({ home: h })).summary).toBe('ok');
   });
 
+  it('aggregates durable denials too, resolving once the first record is on disk', async () => {
+    const h = home();
+    const w = await openAuditLog({ home: h, heartbeatMs: 0, now: () => Date.UTC(2026, 10, 22, 3, 0, 1) });
+    const e = { kind: 'egress.denied' as const, sandbox: 'sb', target: 'x:1', decision: 'deny' };
+    const r = await Promise.all(Array.from({ length: 20 }, () => w.append(e, { durable: true })));
+    expect(new Set(r.map((x) => x.seq))).toEqual(new Set([1]));
+    await w.close();
+    const denied = readLines(segPath(h, 1)).map((l) => (JSON.parse(l) as { event: { kind: string; count?: number } }).event).filter((ev) => ev.kind === 'egress.denied');
+    expect(denied.map((ev) => ev.count ?? 1)).toEqual([1, 19]);
+  });
+
   it('signs checkpoints on the count and the interval', async () => {
     const h = home();
     const seen: string[] = [];
