@@ -1,9 +1,10 @@
 // A pane: border with number and title on top, footer in the bottom border, body lines inside.
 // Drawn from text (not Ink's Box border) so that every row is exactly the rectangle's width.
 import { Box, Text } from 'ink';
+import { memo } from 'react';
 import type { Rect } from '../layout/layout.ts';
 import { cellWidth, truncate } from '../text/cells.ts';
-import type { Line } from '../text/line.ts';
+import type { Line, Seg } from '../text/line.ts';
 import type { Theme } from '../theme/theme.ts';
 import { h } from './h.ts';
 import { LineView } from './line-view.ts';
@@ -45,7 +46,7 @@ export interface FrameProps {
   ascii?: boolean;
 }
 
-export function Frame({ rect, title, info, footer, focused, lines, theme, ascii }: FrameProps) {
+function FrameView({ rect, title, info, footer, focused, lines, theme, ascii }: FrameProps) {
   const g = ascii === true ? (focused ? ASCII_BOX_FOCUS : ASCII_BOX) : focused ? BOX_FOCUS : BOX;
   const border = tokenStyle(theme, focused ? 'borderFocus' : 'border', { bold: focused });
   const titleStyle = tokenStyle(theme, focused ? 'titleFocus' : 'title', { bold: focused, inverse: focused && theme.tokens.borderFocus === null });
@@ -73,3 +74,34 @@ export function Frame({ rect, title, info, footer, focused, lines, theme, ascii 
     rect.height >= 2 ? h(Text, { key: 'bottom', wrap: 'truncate-end' }, h(Text, border, borderLine(rect.width, g, '', footer ?? '', false))) : null,
   );
 }
+
+function sameSeg(a: Seg, b: Seg): boolean {
+  return a.text === b.text && a.tone === b.tone && a.bold === b.bold && a.inverse === b.inverse && a.dim === b.dim;
+}
+
+export function sameLines(a: readonly Line[], b: readonly Line[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as Line;
+    const y = b[i] as Line;
+    if (x.length !== y.length) return false;
+    for (let j = 0; j < x.length; j++) if (!sameSeg(x[j] as Seg, y[j] as Seg)) return false;
+  }
+  return true;
+}
+
+/** Panes whose content did not change between two snapshots are not reconciled again. */
+export const Frame = memo(FrameView, (p, n) =>
+  p.rect.x === n.rect.x &&
+  p.rect.y === n.rect.y &&
+  p.rect.width === n.rect.width &&
+  p.rect.height === n.rect.height &&
+  p.title === n.title &&
+  p.info === n.info &&
+  p.footer === n.footer &&
+  p.focused === n.focused &&
+  p.theme === n.theme &&
+  p.ascii === n.ascii &&
+  sameLines(p.lines, n.lines),
+);
