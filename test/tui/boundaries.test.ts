@@ -22,5 +22,4 @@ describe('module boundaries', () => {
       }
     });
   }
-
 });
