@@ -113,8 +113,48 @@ static void add_port(int rs, uint64_t right, uint16_t port)
         child_fail("landlock_add_rule(port)", errno);
 }
 
-/* Called in the workload after pivot_root, so paths are those of the sandbox view. */
-void landlock_apply(struct config *c, struct ll_result *r)
+/* The directory (or file) an exec glob can match at most: its literal part up to the last
+ * slash before the first wildcard ("/usr/bin/" + star gives "/usr/bin"; a literal path is kept). */
+static int glob_literal_dir(const char *g, char *out, size_t len)
+{
+    if (g[0] != '/')
+        return 0;
+    size_t w = strcspn(g, "*?[");
+    if (!g[w]) {
+        snprintf(out, len, "%s", g);
+        return 1;
+    }
+    size_t cut = w;
+    while (cut > 0 && g[cut] != '/')
+        cut--;
+    snprintf(out, len, "%.*s", (int)(cut ? cut : 1), g);
+    return 1;
+}
+
+static int script_interpreter(const char *path, char *out, size_t len)
+{
+    char buf[512];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n < 3 || buf[0] != '#' || buf[1] != '!')
+        return 0;
+    buf[n] = 0;
+    char *p = buf + 2;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    size_t k = strcspn(p, " \t\n");
+    if (!k || p[0] != '/')
+        return 0;
+    snprintf(out, len, "%.*s", (int)k, p);
+    return 1;
+}
+
+/* Called in the workload after pivot_root, so paths are those of the sandbox view. cmd_path is
+ * the resolved CMD, which stays executable whatever the allowlist says. */
+void landlock_apply(struct config *c, struct ll_result *r, const char *cmd_path)
 {
     memset(r, 0, sizeof *r);
     int abi = landlock_abi();
@@ -148,8 +188,13 @@ void landlock_apply(struct config *c, struct ll_result *r)
     if (rs < 0)
         child_fail("landlock_create_ruleset", errno);
 
-    const uint64_t RX = LL_FS_READ_FILE | LL_FS_READ_DIR | LL_FS_EXECUTE;
-    const uint64_t RW = fs;
+    /* With an allowlist and no way to widen it (unmatched deny), Landlock's execute set is the
+     * allowlist itself: the notification check on the execve path can be raced by another
+     * thread, Landlock's check on the opened file cannot. */
+    const int exec_narrow = c->exec_allow.n > 0 && c->exec_unmatched == EXEC_DENY;
+    const uint64_t X = exec_narrow ? 0 : LL_FS_EXECUTE;
+    const uint64_t RX = LL_FS_READ_FILE | LL_FS_READ_DIR | X;
+    const uint64_t RW = fs & ~(LL_FS_EXECUTE & ~X);
     for (int i = 0; i < c->ro.n; i++)
         add_path(rs, c->ro.v[i], RX, fs, 1);
     for (int i = 0; i < c->rw.n; i++)
@@ -159,6 +204,24 @@ void landlock_apply(struct config *c, struct ll_result *r)
     add_path(rs, "/home/sandbox", RW, fs, 0);
     add_path(rs, "/tmp", RW, fs, 0);
     add_path(rs, "/var/tmp", RW, fs, 0);
+    if (exec_narrow) {
+        for (int i = 0; i < c->exec_allow.n; i++) {
+            char dir[4096];
+            if (glob_literal_dir(c->exec_allow.v[i], dir, sizeof dir))
+                add_path(rs, dir, LL_FS_EXECUTE, fs, 1);
+        }
+        /* execve also opens the ELF interpreter and a script's #! interpreter for execution. */
+        const char *loaders[] = {"/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1", "/lib/ld-musl-x86_64.so.1"};
+        for (int i = 0; i < 3; i++)
+            add_path(rs, loaders[i], LL_FS_EXECUTE, fs, 1);
+        if (cmd_path) {
+            add_path(rs, cmd_path, LL_FS_EXECUTE, fs, 1);
+            char interp[4096];
+            if (script_interpreter(cmd_path, interp, sizeof interp))
+                add_path(rs, interp, LL_FS_EXECUTE, fs, 1);
+        }
+        r->exec_restricted = 1;
+    }
     add_path(rs, "/dev/shm", RW & ~LL_FS_EXECUTE, fs, 0);
     add_path(rs, "/dev", LL_FS_READ_FILE | LL_FS_WRITE_FILE | LL_FS_READ_DIR | LL_FS_TRUNCATE | LL_FS_IOCTL_DEV, fs, 0);
     /* Listing the root only shows mount points: the mount view, not Landlock, hides the host. */

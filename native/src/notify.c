@@ -125,9 +125,18 @@ static int glob_match(const char *pat, const char *s)
 static void resolve_in_sandbox(pid_t pid, const char *path, char *out, size_t len)
 {
     out[0] = 0;
-    if (path[0] != '/')
-        return;
-    char p[64];
+    char p[64], abs[8192];
+    if (path[0] != '/') {
+        /* Relative to the caller's cwd, which readlink shows as a path in the sandbox view. */
+        char cwd[4096];
+        snprintf(p, sizeof p, "/proc/%d/cwd", (int)pid);
+        ssize_t k = readlink(p, cwd, sizeof cwd - 1);
+        if (k <= 0 || cwd[0] != '/')
+            return;
+        cwd[k] = 0;
+        snprintf(abs, sizeof abs, "%s/%s", k == 1 ? "" : cwd, path);
+        path = abs;
+    }
     snprintf(p, sizeof p, "/proc/%d/root", (int)pid);
     int root = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root < 0)

@@ -96,10 +96,10 @@ extern struct strlist g_skipped;
 struct ll_result {
     int abi;
     unsigned long long fs_handled;
-    int net, scoped_signal, scoped_abstract;
+    int net, scoped_signal, scoped_abstract, exec_restricted;
     char degraded[512];
 };
-void landlock_apply(struct config *cfg, struct ll_result *r);
+void landlock_apply(struct config *cfg, struct ll_result *r, const char *cmd_path);
 int landlock_abi(void);
 
 /* seccomp.c */

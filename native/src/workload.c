@@ -130,14 +130,14 @@ void workload_main(struct setup *s)
     for (int i = 0; i < c->env.n; i++)
         envp[i] = (char *)c->env.v[i];
 
-    drop_caps();
-    struct ll_result ll;
-    landlock_apply(c, &ll);
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        child_fail("prctl(NO_NEW_PRIVS)", errno);
     char pathbuf[4096];
     int rerr = 0;
     const char *path = resolve_cmd(c->argv[0], envp, pathbuf, sizeof pathbuf, &rerr);
+    drop_caps();
+    struct ll_result ll;
+    landlock_apply(c, &ll, path);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        child_fail("prctl(NO_NEW_PRIVS)", errno);
 
     static char bpf[65536];
     ssize_t bl;
@@ -166,13 +166,14 @@ void workload_main(struct setup *s)
 
     char msg[8192];
     int m = snprintf(msg, sizeof msg,
-                     "\"landlock\":{\"abi\":%d,\"fs_rights_handled\":%llu,\"net\":%s,\"scoped\":[%s%s%s]},"
+                     "\"landlock\":{\"abi\":%d,\"fs_rights_handled\":%llu,\"net\":%s,\"scoped\":[%s%s%s],\"exec_restricted\":%s},"
                      "\"seccomp\":{\"mode\":\"%s\",\"filters\":%d,\"notify\":true},"
                      "\"no_new_privs\":%s,\"cap_eff\":\"%s\",\"cap_prm\":\"%s\",\"cap_bnd\":\"%s\",\"cap_amb\":\"%s\","
                      "\"uid\":%u,\"gid\":%u",
                      ll.abi, ll.fs_handled, ll.net ? "true" : "false",
                      ll.scoped_abstract ? "\"abstract_unix_socket\"" : "",
                      ll.scoped_abstract && ll.scoped_signal ? "," : "", ll.scoped_signal ? "\"signal\"" : "",
+                     ll.exec_restricted ? "true" : "false",
                      atoi(sc) == 2 ? "filter" : "none", atoi(scf), atoi(nnp) == 1 ? "true" : "false",
                      ce, cp, cb, ca, (unsigned)getuid(), (unsigned)getgid());
     msg[m++] = 0;

@@ -241,6 +241,27 @@ describe('nemoclaw-sandbox helper', () => {
     expect(byType(r, 'exec_denied')[0]).toMatchObject({ path: '/usr/bin/whoami', reason: 'denied_by_operator' });
   });
 
+  it('narrows Landlock execute to the allowlist when unmatched execs are denied', async () => {
+    const ws = mkdtempSync(join(scratch, 'ws-exec-'));
+    execFileSync('cp', ['/usr/bin/true', join(ws, 'listed')]);
+    execFileSync('cp', ['/usr/bin/true', join(ws, 'unlisted')]);
+    const r = await sh('./listed && echo listed-ran; ./unlisted; echo unlisted=$?', [
+      '--workspace',
+      ws,
+      '--exec-allow',
+      join(ws, 'listed'),
+      '--exec-allow',
+      '/usr/bin/*',
+      '--exec-allow',
+      '/bin/*',
+      '--exec-unmatched',
+      'deny',
+    ]);
+    expect(r.stdout).toBe('listed-ran\nunlisted=126\n');
+    expect(byType(r, 'ready')[0]).toMatchObject({ enforcement: { landlock: { exec_restricted: true } } });
+    expect(byType(r, 'exec_denied')[0]).toMatchObject({ path: './unlisted', reason: 'not_allowed' });
+  });
+
   describe('egress relay', () => {
     let server: Server;
     let sock = '';
