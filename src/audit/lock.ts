@@ -4,12 +4,16 @@
 // checkpoint), never for a writer's whole life: that is what lets one-shot `nemoclaw sandbox
 // run`s log into the same chain while a supervisor runs. A lock whose pid is dead (SIGKILL,
 // power loss) is stale and broken by the next writer.
-import { closeSync, linkSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const LOCK_NAME = 'LOCK';
+/** How long a busy writer steps aside when another one is waiting. */
+const YIELD_MS = 8;
+/** A want marker older than this is ignored (its writer gave up or died). */
+const WANT_FRESH_MS = 250;
 
 export function pidAlive(pid: number): boolean {
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
@@ -78,18 +82,63 @@ export class DirLock {
     return false;
   }
 
-  /** Waits (polling with backoff, bounded by timeoutMs) for the lock. */
+  /**
+   * Waits (polling with backoff, bounded by timeoutMs) for the lock. Fairness: a writer that
+   * fails to get the lock leaves a `LOCK.want` marker; a busy writer that sees a fresh marker
+   * from someone else pauses before taking the lock again, so a one-shot `sandbox run` is not
+   * starved by a supervisor committing back to back.
+   */
   async acquire(timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    if (this.othersWaiting()) await sleep(YIELD_MS);
     let delay = 1;
+    let wanted = false;
     for (;;) {
-      if (this.tryAcquire()) return;
+      if (this.tryAcquire()) {
+        if (wanted) this.clearWant();
+        return;
+      }
+      if (!wanted || delay >= 4) {
+        this.markWant();
+        wanted = true;
+      }
       if (Date.now() >= deadline) {
+        if (wanted) this.clearWant();
         const pid = readPid(this.path);
         throw new Error(`audit lock ${this.path} still held by pid ${pid ?? '?'} after ${timeoutMs} ms`);
       }
       await sleep(delay);
-      delay = Math.min(delay * 2, 20);
+      delay = Math.min(delay * 2, 4);
+    }
+  }
+
+  private wantPath(): string {
+    return `${this.path}.want`;
+  }
+
+  private markWant(): void {
+    try {
+      writeFileSync(this.wantPath(), `${process.pid} ${this.mine}\n`, { mode: 0o600 });
+    } catch {
+      // fairness is best effort
+    }
+  }
+
+  private clearWant(): void {
+    try {
+      if (readFileSync(this.wantPath(), 'utf8').includes(this.mine)) unlinkSync(this.wantPath());
+    } catch {
+      // gone or someone else's
+    }
+  }
+
+  private othersWaiting(): boolean {
+    try {
+      const st = statSync(this.wantPath());
+      if (Date.now() - st.mtimeMs > WANT_FRESH_MS) return false;
+      return !readFileSync(this.wantPath(), 'utf8').includes(this.mine);
+    } catch {
+      return false;
     }
   }
 
@@ -164,7 +213,7 @@ export function cleanLockLeftovers(dir: string): void {
   }
   for (const name of names) {
     const m = /^LOCK\.(\d+)\.[0-9a-f]+$/.exec(name);
-    const stale = /^LOCK\.stale-[0-9a-f]+$/.test(name);
+    const stale = /^LOCK\.stale-[0-9a-f]+$/.test(name) || name === 'LOCK.want';
     if ((m !== null && !pidAlive(Number(m[1]))) || stale) {
       try {
         if (stale && Date.now() - statSync(join(dir, name)).mtimeMs < 10_000) continue;

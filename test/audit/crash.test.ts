@@ -117,4 +117,22 @@ describe('crash safety', () => {
     own.forEach(({ seq }, i) => expect(present.get(seq)).toBe(`sup-${i}`));
     expect((await verifyAudit({ home })).summary).toBe('ok');
   });
+
+  it('does not starve a one-shot writer while another commits back to back', async () => {
+    const home = tempHome();
+    homes.push(home);
+    const w = await openAuditLog({ home, heartbeatMs: 0, lockTimeoutMs: 20_000 });
+    let stop = false;
+    // A busy supervisor: durable appends one after another (each holds the lock through fsync).
+    const busy = (async () => {
+      for (let i = 0; i < 20_000 && !stop; i++) await w.append({ kind: 'audit.note', target: `busy-${i}` }, { durable: true });
+    })();
+    const run = await runChild(home, 'oneshot', 50, false, 0);
+    stop = true;
+    await busy;
+    await w.close();
+    expect(run.code).toBe(0);
+    expect(run.acks.size).toBe(50);
+    expect((await verifyAudit({ home })).summary).toBe('ok');
+  });
 });
