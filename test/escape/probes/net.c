@@ -11,7 +11,11 @@
  *   net highbits                 socket() with bits above 31 set in the family (32-bit masked compare)
  *   net bind PORT                bind and listen on 127.0.0.1:PORT and [::1]:PORT (a port no policy declared)
  *   net abstract NAME MARKER     connect to the host's abstract unix socket @NAME
- *   net unix PATH MARKER [PATH...]  connect to the host's pathname unix sockets */
+ *   net unix PATH MARKER [PATH...]  connect to the host's pathname unix sockets
+ * Scenes for the egress attribution test (the verdict is the sandbox's event, not an exit status):
+ *   net connect-only PORT        connect to 127.0.0.1:PORT, hold it 1 s
+ *   net connect-exec PORT BIN    connect, then exec BIN (an allowed binary) keeping the socket
+ *   net connect-fork-exec PORT BIN  connect; the child keeps using the socket, the parent execs BIN */
 #include "probe.h"
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
@@ -223,8 +227,34 @@ static void mode_bind(int port) {
   blocked();
 }
 
+static int connect_port(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in s = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+  inet_pton(AF_INET, "127.0.0.1", &s.sin_addr);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&s, sizeof s) < 0) probe_error("connect 127.0.0.1:%d: %s", port, E);
+  return fd;
+}
+
+static void mode_scene(const char *m, int port, const char *bin) {
+  int fd = connect_port(port);
+  if (!strcmp(m, "connect-only")) { sleep_ms(1000); printf("connected and held\n"); exit(0); }
+  if (dup2(fd, 5) < 0) probe_error("dup2: %s", E);
+  if (!strcmp(m, "connect-fork-exec")) {
+    pid_t c = fork();
+    if (c == 0) {
+      sleep_ms(1500);
+      (void)!write(5, "GET / HTTP/1.0\r\n\r\n", 18);
+      _exit(0);
+    }
+  }
+  execl(bin, bin, "1", (char *)NULL);
+  probe_error("exec %s: %s", bin, E);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) probe_error("usage: net MODE ...");
+  if (!strcmp(argv[1], "connect-only") && argc >= 3) mode_scene(argv[1], atoi(argv[2]), NULL);
+  if ((!strcmp(argv[1], "connect-exec") || !strcmp(argv[1], "connect-fork-exec")) && argc >= 4) mode_scene(argv[1], atoi(argv[2]), argv[3]);
   if (!strcmp(argv[1], "bind") && argc >= 3) mode_bind(atoi(argv[2]));
   const char *m = argv[1];
   if (!strcmp(m, "tcp") && argc >= 5) mode_tcp(argv[2], atoi(argv[3]), argv[4], 0);
