@@ -49,7 +49,7 @@ describe('App (ink-testing-library)', () => {
     const { frame } = setup();
     await waitFor(() => frame().includes('ap-7'), 'pending approval');
     for (const title of ['Sandboxes', 'Approvals', 'Syscall denials', 'Egress', 'GPU & host', 'Logs', 'Audit', 'Agent chat']) expect(frame()).toContain(title);
-    expect(frame()).toMatch(/⏱ 1m\d\ds/);
+    expect(frame()).toMatch(/ap-7 1m\d\ds left/);
     expect(frame()).toContain('ptrace ×2 demo gdb');
     expect(frame()).toContain('evil.example.net:80');
     expect(frame()).not.toContain('pypi.org'); // egress shows denied only by default

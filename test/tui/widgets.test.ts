@@ -68,7 +68,7 @@ describe('widget bodies', () => {
     const ui = initialUiState({ theme: 'ansi' });
     const text = approvalsBody({ snapshot, ui, width: 120, height: 40, now: NOW, focused: true }).lines.map(lineText).join('\n');
     expect(text).toContain('expired');
-    expect(text).toMatch(/⏱ \d+s/);
+    expect(text).toMatch(/ \d+s left /);
     expect(text).toContain('recent decisions');
   });
 

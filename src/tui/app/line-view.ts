@@ -9,15 +9,17 @@ export interface LineViewProps {
   line: Line;
   width: number;
   theme: Theme;
-  padTone?: Token;
+  /** Background token applied to the whole row (status bar). */
+  bg?: Token;
 }
 
 /** One terminal row, exactly `width` cells: sanitised, truncated, padded. */
-export const LineView = memo(function LineView({ line, width, theme, padTone }: LineViewProps) {
-  const segs = fitLine(line, width, padTone);
+export const LineView = memo(function LineView({ line, width, theme, bg }: LineViewProps) {
+  const segs = fitLine(line, width);
+  const background = bg === undefined ? null : theme.tokens[bg];
   return h(
     Text,
     { wrap: 'truncate-end' },
-    ...segs.map((s, i) => h(Text, { key: i, ...tokenStyle(theme, s.tone, s) }, s.text)),
+    ...segs.map((s, i) => h(Text, { key: i, ...tokenStyle(theme, s.tone ?? (bg === undefined ? undefined : 'statusFg'), s), ...(background !== null ? { backgroundColor: background } : {}) }, s.text)),
   );
 });

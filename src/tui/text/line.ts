@@ -16,7 +16,7 @@ export function seg(text: string, tone?: Token, extra: Omit<Seg, 'text' | 'tone'
 }
 
 /** Sanitised, truncated (ellipsis on the last visible segment), padded to exactly `width` cells. */
-export function fitLine(line: Line, width: number, padTone?: Token): Line {
+export function fitLine(line: Line, width: number): Line {
   const out: Line = [];
   let used = 0;
   for (const s of line) {
@@ -34,7 +34,7 @@ export function fitLine(line: Line, width: number, padTone?: Token): Line {
       break;
     }
   }
-  if (used < width) out.push(padTone === undefined ? { text: ' '.repeat(width - used) } : { text: ' '.repeat(width - used), tone: padTone });
+  if (used < width) out.push({ text: ' '.repeat(width - used) });
   return out;
 }
 

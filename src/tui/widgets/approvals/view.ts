@@ -15,12 +15,12 @@ export function approvalsBody({ snapshot, ui, width, height, now, focused }: Bod
     if (p === undefined) break;
     const selected = i === cursor;
     const left = p.timeoutAt - now;
-    const countdown = left > 0 ? duration(left) : 'expired';
+    const countdown = duration(left);
     const pointer = selected ? (focused ? '▶ ' : '> ') : '  ';
     lines.push([
       seg(pointer, 'accent', { bold: selected }),
       seg(p.id, 'warn', { bold: true, inverse: selected && focused }),
-      seg(` ⏱ ${countdown} `, left < 15_000 ? 'error' : 'warn'),
+      seg(left > 0 ? ` ${countdown} left ` : ' expired ', left < 15_000 ? 'error' : 'warn', { bold: left < 15_000 }),
       seg(p.summary, 'text', { bold: selected }),
       seg(`  ${p.sandbox} ${p.kind} age ${duration(now - p.createdAt)}`, 'muted'),
     ]);
