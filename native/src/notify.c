@@ -223,6 +223,8 @@ static void handle_connect(struct seccomp_notif *n)
     memset(&sa, 0, sizeof sa);
     size_t len = n->data.args[2] < sizeof sa ? (size_t)n->data.args[2] : sizeof sa;
     int ok = len >= sizeof(sa_family_t) && read_mem(n->pid, n->data.args[1], &sa, len) == 0 && id_valid(n->id);
+    if (ok && (sa.ss_family == AF_INET || sa.ss_family == AF_INET6))
+        relay_note_connect((pid_t)n->pid, (int)n->data.args[0]); /* before the connection can exist */
     respond(n->id, 0, 1); /* Landlock and the empty netns decide; we only report */
     if (!ok)
         return;

@@ -85,16 +85,19 @@ static unsigned long find_inode(unsigned port, unsigned *uid)
     return 0;
 }
 
+/* Every process holding the socket is considered: when they run different executables (a
+ * child keeps talking while its parent execs an allowed binary) the caller is unknown. */
 static pid_t find_owner(unsigned long ino)
 {
-    char want[64];
+    char want[64], first_exe[4096] = "";
     snprintf(want, sizeof want, "socket:[%lu]", ino);
     DIR *d = opendir("/proc");
     if (!d)
         return 0;
     pid_t found = 0;
+    int ambiguous = 0;
     struct dirent *e;
-    while (!found && (e = readdir(d))) {
+    while (!ambiguous && (e = readdir(d))) {
         if (!isdigit((unsigned char)e->d_name[0]))
             continue;
         char p[300], l[128];
@@ -110,22 +113,32 @@ static pid_t find_owner(unsigned long ino)
         if (!fdd)
             continue;
         struct dirent *f;
-        while ((f = readdir(fdd))) {
+        int holds = 0;
+        while (!holds && (f = readdir(fdd))) {
             char fp[600];
             snprintf(fp, sizeof fp, "/proc/%s/fd/%s", e->d_name, f->d_name);
             n = readlink(fp, l, sizeof l - 1);
             if (n <= 0)
                 continue;
             l[n] = 0;
-            if (!strcmp(l, want)) {
-                found = atoi(e->d_name);
-                break;
-            }
+            holds = !strcmp(l, want);
         }
         closedir(fdd);
+        if (!holds)
+            continue;
+        char exe[4096];
+        snprintf(p, sizeof p, "/proc/%s/exe", e->d_name);
+        n = readlink(p, exe, sizeof exe - 1);
+        exe[n > 0 ? n : 0] = 0;
+        if (!found) {
+            found = atoi(e->d_name);
+            snprintf(first_exe, sizeof first_exe, "%s", exe);
+        } else if (strcmp(first_exe, exe)) {
+            ambiguous = 1;
+        }
     }
     closedir(d);
-    return found;
+    return ambiguous ? 0 : found;
 }
 
 /* Big binaries (node is ~100 MB) are hashed once per inode+mtime, not once per connection. */
@@ -161,6 +174,52 @@ static int exe_sha(pid_t pid, char hex[65])
     return r;
 }
 
+/* Who called connect() on which socket, noted while that connect() waited in the seccomp
+ * notification: the process that made the connection, not whoever holds it later. */
+static struct {
+    unsigned long ino;
+    pid_t pid;
+    int have_exe, have_hex;
+    char exe[4096], hex[65];
+} recs[32];
+static int nrec;
+
+void relay_note_connect(pid_t pid, int fd)
+{
+    char p[64], l[128];
+    snprintf(p, sizeof p, "/proc/%d/fd/%d", (int)pid, fd);
+    ssize_t n = readlink(p, l, sizeof l - 1);
+    unsigned long ino;
+    if (n <= 0)
+        return;
+    l[n] = 0;
+    if (sscanf(l, "socket:[%lu]", &ino) != 1)
+        return;
+    int slot = nrec++ % 32;
+    recs[slot].ino = ino;
+    recs[slot].pid = pid;
+    snprintf(p, sizeof p, "/proc/%d/exe", (int)pid);
+    n = readlink(p, recs[slot].exe, sizeof recs[slot].exe - 1);
+    recs[slot].have_exe = n > 0;
+    recs[slot].exe[n > 0 ? n : 0] = 0;
+    recs[slot].have_hex = exe_sha(pid, recs[slot].hex) == 0;
+}
+
+static int take_record(unsigned long ino, pid_t *pid, char *exe, size_t elen, int *have_exe, char hex[65], int *have_hex)
+{
+    for (int i = 0; i < 32; i++)
+        if (recs[i].ino == ino && ino) {
+            *pid = recs[i].pid;
+            snprintf(exe, elen, "%s", recs[i].exe);
+            memcpy(hex, recs[i].hex, 65);
+            *have_exe = recs[i].have_exe;
+            *have_hex = recs[i].have_hex;
+            recs[i].ino = 0;
+            return 1;
+        }
+    return 0;
+}
+
 static void conn_free(struct conn *k)
 {
     if (k->c >= 0)
@@ -180,10 +239,12 @@ void relay_accept(void)
             return;
         unsigned port = ntohs(peer.sin_port), uid = 0;
         unsigned long ino = find_inode(port, &uid);
-        pid_t pid = ino ? find_owner(ino) : 0;
         char exe[4096] = "", hex[65] = "", qexe[8300], qid[600], qhex[80];
         int have_exe = 0, have_hex = 0;
-        if (pid) {
+        pid_t pid = 0;
+        if (ino && take_record(ino, &pid, exe, sizeof exe, &have_exe, hex, &have_hex)) {
+            /* attributed at connect() time */
+        } else if ((pid = ino ? find_owner(ino) : 0)) {
             char p[64];
             snprintf(p, sizeof p, "/proc/%d/exe", (int)pid);
             ssize_t n = readlink(p, exe, sizeof exe - 1);

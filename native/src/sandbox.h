@@ -130,6 +130,7 @@ void cgroup_cleanup(struct cgroup_state *cg);
 struct pollfd;
 void relay_setup(int listen_fd, int tcp_fd, const char *id, const char *proxy);
 void relay_set_netns(const char *ns_id);
+void relay_note_connect(pid_t pid, int fd);
 int relay_listen_fd(void);
 void relay_accept(void);
 int relay_fill(struct pollfd *pf, int n, int max);
