@@ -38,5 +38,5 @@ export function approvalsBody({ snapshot, ui, width, height, now, focused }: Bod
     }
   }
   void width;
-  return { lines, footer: rows.length > 0 ? `a allow · A always · d deny · D always · Enter details · ${rows.length} pending` : '0 pending' };
+  return { lines, footer: rows.length > 0 ? `a/A allow · d/D deny · Enter details · ${rows.length} pending` : '0 pending' };
 }

@@ -1,3 +1,4 @@
+import { fit } from '../../text/cells.ts';
 import { seg, type Line } from '../../text/line.ts';
 import type { Token } from '../../theme/theme.ts';
 import { bytes, clamp, duration, windowStart } from '../common.ts';
@@ -22,13 +23,13 @@ export function sandboxesBody({ snapshot, ui, width, height, now, focused }: Bod
     const cpu = s.cpuPercent !== undefined ? `${Math.round(s.cpuPercent)}%` : '-';
     const marker = ui.sandbox === s.name ? '*' : ' ';
     lines.push([
-      seg(`${(marker + s.name).slice(0, nameW).padEnd(nameW)} `, undefined, sel),
+      seg(`${fit(marker + s.name, nameW)} `, undefined, sel),
       seg(s.state.padEnd(8), STATE_TONE[s.state] ?? 'text', sel),
       seg(` ${up.padStart(6)} `, undefined, sel),
       seg(String(s.denials).padStart(3), s.denials > 0 ? 'deny' : 'muted', sel),
       seg(' ', undefined, sel),
       seg(String(s.pendingApprovals).padStart(3), s.pendingApprovals > 0 ? 'warn' : 'muted', sel),
-      seg(` ${cpu.padStart(4)} ${bytes(s.memoryBytes).padStart(5)} ${s.blueprint.slice(0, 9).padEnd(9)} ${String(s.policyRevision).padStart(3)}`, undefined, sel),
+      seg(` ${cpu.padStart(4)} ${bytes(s.memoryBytes).padStart(5)} ${fit(s.blueprint, 9)} ${String(s.policyRevision).padStart(3)}`, undefined, sel),
       ...(s.lastLimit !== undefined ? [seg(` limit ${s.lastLimit}`, 'warn')] : []),
       ...(s.degraded !== undefined && s.degraded.length > 0 ? [seg(' DEGRADED', 'error', { bold: true })] : []),
     ]);
