@@ -89,21 +89,39 @@ function split(n: number): number {
   return k;
 }
 
-/** MTH(D[n]) exactly as RFC 6962 section 2.1 defines it, over leaf hashes. Used by tests and proofs. */
+/** MTH(D[n]) exactly as RFC 6962 section 2.1 defines it, over leaf hashes. */
 export function merkleRoot(leaves: readonly string[]): string {
-  if (leaves.length === 0) return EMPTY_ROOT;
-  if (leaves.length === 1) return leaves[0] as string;
-  const k = split(leaves.length);
-  return nodeHash(merkleRoot(leaves.slice(0, k)), merkleRoot(leaves.slice(k)));
+  return rangeRoot(leaves, 0, leaves.length);
 }
 
-/** RFC 6962 section 2.1.1 audit path for leaf m in D[n]. */
+/** MTH of leaves[lo, hi) without copying the array. */
+function rangeRoot(leaves: readonly string[], lo: number, hi: number): string {
+  const n = hi - lo;
+  if (n === 0) return EMPTY_ROOT;
+  if (n === 1) return leaves[lo] as string;
+  const k = split(n);
+  return nodeHash(rangeRoot(leaves, lo, lo + k), rangeRoot(leaves, lo + k, hi));
+}
+
+/** RFC 6962 section 2.1.1 audit path PATH(m, D[n]) for leaf m of the whole array. */
 export function inclusionProof(leaves: readonly string[], m: number): string[] {
   if (m < 0 || m >= leaves.length) throw new Error('leaf index out of range');
-  if (leaves.length === 1) return [];
-  const k = split(leaves.length);
-  if (m < k) return [...inclusionProof(leaves.slice(0, k), m), merkleRoot(leaves.slice(k))];
-  return [...inclusionProof(leaves.slice(k), m - k), merkleRoot(leaves.slice(0, k))];
+  const out: string[] = [];
+  path(leaves, m, 0, leaves.length, out);
+  return out;
+}
+
+function path(leaves: readonly string[], m: number, lo: number, hi: number, out: string[]): void {
+  const n = hi - lo;
+  if (n <= 1) return;
+  const k = split(n);
+  if (m < k) {
+    path(leaves, m, lo, lo + k, out);
+    out.push(rangeRoot(leaves, lo + k, hi));
+  } else {
+    path(leaves, m - k, lo + k, hi, out);
+    out.push(rangeRoot(leaves, lo, lo + k));
+  }
 }
 
 /** Checks an audit path (RFC 9162 section 2.1.3.2 algorithm). */
@@ -134,15 +152,25 @@ export function verifyInclusion(leaf: string, m: number, n: number, proof: reado
 /** RFC 6962 section 2.1.2 consistency proof PROOF(m, D[n]). */
 export function consistencyProof(leaves: readonly string[], m: number): string[] {
   if (m < 1 || m > leaves.length) throw new Error('bad old size');
-  return subproof(leaves, m, true);
+  const out: string[] = [];
+  subproof(leaves, m, 0, leaves.length, true, out);
+  return out;
 }
 
-function subproof(leaves: readonly string[], m: number, complete: boolean): string[] {
-  const n = leaves.length;
-  if (m === n) return complete ? [] : [merkleRoot(leaves)];
+function subproof(leaves: readonly string[], m: number, lo: number, hi: number, complete: boolean, out: string[]): void {
+  const n = hi - lo;
+  if (m === n) {
+    if (!complete) out.push(rangeRoot(leaves, lo, hi));
+    return;
+  }
   const k = split(n);
-  if (m <= k) return [...subproof(leaves.slice(0, k), m, complete), merkleRoot(leaves.slice(k))];
-  return [...subproof(leaves.slice(k), m - k, false), merkleRoot(leaves.slice(0, k))];
+  if (m <= k) {
+    subproof(leaves, m, lo, lo + k, complete, out);
+    out.push(rangeRoot(leaves, lo + k, hi));
+  } else {
+    subproof(leaves, m - k, lo + k, hi, false, out);
+    out.push(rangeRoot(leaves, lo, lo + k));
+  }
 }
 
 /** Checks a consistency proof (RFC 9162 section 2.1.4.2 algorithm). */

@@ -1,6 +1,7 @@
 // `nemoclaw audit ...`: verify, tail, export, checkpoints, keys rotate. Formatting only; the log
 // logic lives in src/audit.
 import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError, exitCodes, printJson } from './output.ts';
 import { openAuditLog, verifyAudit } from '../audit/index.ts';
@@ -161,6 +162,39 @@ export function register(program: Command): void {
         return;
       }
       for (const c of cps) process.stdout.write(`${String(c.size).padStart(8)}  ${c.ts}  ${c.reason.padEnd(12)}  key ${c.key_id} (epoch ${c.epoch})  seg ${c.segment}  root ${c.root}\n`);
+    });
+
+  audit
+    .command('prove')
+    .description('inclusion proof of one record against a signed checkpoint (RFC 6962)')
+    .requiredOption('--seq <n>', 'the record')
+    .option('--checkpoint <file>', 'prove against this checkpoint (default: the newest signed one covering the record)')
+    .option('--json', 'print the proof as JSON')
+    .action(async (o: { seq: string; checkpoint?: string; json?: boolean }) => {
+      const seq = positiveInt(o.seq);
+      const { proveInclusion, checkInclusion } = await import('../audit/prove.ts');
+      const { parseCheckpointText } = await import('../audit/verify.ts');
+      let against;
+      if (o.checkpoint !== undefined) {
+        const { cps } = parseCheckpointText(readFileSync(o.checkpoint, 'utf8'));
+        against = cps[cps.length - 1];
+        if (against === undefined) throw new UsageError(`--checkpoint: no checkpoint in ${o.checkpoint}`);
+      }
+      let proof;
+      try {
+        proof = proveInclusion(home(), seq, against);
+      } catch (err) {
+        process.stderr.write(`nemoclaw: ${(err as Error).message}\n`);
+        process.exitCode = exitCodes.failure;
+        return;
+      }
+      const ok = checkInclusion(proof);
+      if (o.json === true) printJson({ ...proof, verified: ok });
+      else {
+        process.stdout.write(`${ok ? 'included' : 'NOT included'}: seq ${seq} in tree of size ${proof.tree_size}, root ${proof.root}\n`);
+        process.stdout.write(`checkpoint ${proof.checkpoint.ts} key ${proof.checkpoint.key_id}; path of ${proof.path.length} hashes\n`);
+      }
+      process.exitCode = ok ? exitCodes.ok : exitCodes.failure;
     });
 
   const keys = audit.command('keys').description('signing keys');
