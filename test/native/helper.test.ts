@@ -300,6 +300,21 @@ describe('nemoclaw-sandbox helper', () => {
       expect(byType(r, 'egress_connection')[0]).toMatchObject({ exe: '/usr/bin/curl', sha256: digest });
     });
 
+    it('attributes a connection to the process that called connect(), not a later holder', async () => {
+      const before = preambles.length;
+      const py =
+        'import socket,os,time\n' +
+        's=socket.create_connection(("127.0.0.1",3128))\n' +
+        'if os.fork()==0:\n' +
+        ' time.sleep(0.3); s.sendall(b"GET http://x.test/ HTTP/1.1\\r\\nHost: x.test\\r\\n\\r\\n"); print(s.recv(200).decode().split("\\r\\n")[-1]); os._exit(0)\n' +
+        'os.set_inheritable(s.fileno(),True); os.execv("/bin/sleep",["sleep","1"])\n';
+      const r = await run([...SYS, '--proxy-socket', sock, '--', '/usr/bin/python3', '-c', py]);
+      expect(r.code).toBe(0);
+      expect(preambles.length).toBe(before + 1);
+      const meta = JSON.parse((preambles.at(-1) as string).slice('NEMOCLAW/1 '.length)) as Record<string, unknown>;
+      expect(meta.exe).toBe('/usr/bin/python3.11');
+    });
+
     it('refuses proxy connections when no proxy is configured, and direct egress has no route', async () => {
       const r = await sh('curl -sS -m 5 http://127.0.0.1:3128/; echo proxy=$?; curl -sS -m 5 http://192.0.2.1/; echo direct=$?');
       expect(r.stdout).toMatch(/proxy=(52|56|7)/);
