@@ -232,24 +232,21 @@ static long long field(const char *dir, const char *file, const char *key)
     return 0;
 }
 
-const char *cgroup_check_limits(struct cgroup_state *cg)
+/* Cumulative counters: OOM kills and refused forks since the leaf was created. */
+void cgroup_counters(struct cgroup_state *cg, long long *oom_kills, long long *pids_max)
 {
+    *oom_kills = *pids_max = 0;
     for (int i = 0; i < cg->n; i++) {
         const char *d = cg->path[i];
         if (cg->version == 2) {
-            if (field(d, "memory.events", "oom_kill") > 0)
-                return "memory";
-            if (field(d, "pids.events", "max") > 0)
-                return "pids";
+            *oom_kills += field(d, "memory.events", "oom_kill");
+            *pids_max += field(d, "pids.events", "max");
         } else if (!strcmp(cg->ctrl[i], "memory")) {
-            if (field(d, "memory.oom_control", "oom_kill") > 0)
-                return "memory";
+            *oom_kills += field(d, "memory.oom_control", "oom_kill");
         } else if (!strcmp(cg->ctrl[i], "pids")) {
-            if (field(d, "pids.events", "max") > 0)
-                return "pids";
+            *pids_max += field(d, "pids.events", "max");
         }
     }
-    return NULL;
 }
 
 void cgroup_kill(struct cgroup_state *cg)

@@ -60,6 +60,24 @@ static void sig_name(int sig, char *out, size_t len)
         snprintf(out, len, "\"%d\"", sig);
 }
 
+/* limit_hit as it happens (a fork refused, a process OOM-killed), not only at exit. */
+static long long seen_oom, seen_pids;
+static void report_limits(struct cgroup_state *cg)
+{
+    if (!cg->version)
+        return;
+    long long oom, pids;
+    cgroup_counters(cg, &oom, &pids);
+    if (oom > seen_oom)
+        ev_emit("{\"type\":\"limit_hit\",\"limit\":\"memory\",\"detail\":\"cgroup memory limit: %lld process(es) OOM-killed\"}", oom);
+    if (pids > seen_pids)
+        ev_emit("{\"type\":\"limit_hit\",\"limit\":\"pids\",\"detail\":\"cgroup pids limit: %lld fork(s) refused\"}", pids);
+    if (oom > seen_oom)
+        seen_oom = oom;
+    if (pids > seen_pids)
+        seen_pids = pids;
+}
+
 int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int tty_master, struct cgroup_state *cg,
                 const char *degraded_cg)
 {
@@ -95,6 +113,7 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
         raw = tcsetattr(0, TCSANOW, &t) == 0;
     }
     int stdin_open = 0;
+    long long next_limits_check = 0;
 
     while (!init_done) {
         struct pollfd pf[16 + 2 * 64]; /* fixed slots + two per relayed connection */
@@ -121,6 +140,15 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
                 if (timeout < 0 || d < timeout)
                     timeout = (int)d;
             }
+        if (cg->version) {
+            if (now >= next_limits_check) {
+                report_limits(cg);
+                next_limits_check = now + 250;
+            }
+            long long d = next_limits_check - now;
+            if (timeout < 0 || d < timeout)
+                timeout = (int)d;
+        }
         if (poll(pf, (nfds_t)n, timeout) < 0) {
             if (errno == EINTR)
                 continue;
@@ -292,7 +320,8 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
 
     int code, sig = 0;
     const char *reason = "exited";
-    const char *lim = cgroup_check_limits(cg);
+    report_limits(cg);
+    int oom_hit = seen_oom > 0;
     if (failed) {
         code = EXIT_SETUP;
         reason = "setup_failed";
@@ -311,13 +340,11 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
                 sig = SIGKILL, code = 128 + SIGKILL;
         } else if (sig == SIGSYS) {
             reason = "seccomp_kill";
-        } else if (lim && !strcmp(lim, "memory") && sig == SIGKILL) {
+        } else if (oom_hit && sig == SIGKILL) {
             reason = "memory";
         } else if (sig == SIGXFSZ) {
             ev_emit("{\"type\":\"limit_hit\",\"limit\":\"fsize\",\"detail\":\"SIGXFSZ\"}");
         }
-        if (lim)
-            ev_emit("{\"type\":\"limit_hit\",\"limit\":\"%s\",\"detail\":\"cgroup %s limit reached\"}", lim, lim);
     }
     char sn[32] = "null";
     if (sig)

@@ -122,7 +122,7 @@ struct cgroup_state {
 };
 int cgroup_setup(struct config *cfg, struct cgroup_state *cg, char *degraded, size_t dlen);
 int cgroup_attach(struct cgroup_state *cg, pid_t pid);
-const char *cgroup_check_limits(struct cgroup_state *cg);
+void cgroup_counters(struct cgroup_state *cg, long long *oom_kills, long long *pids_max);
 void cgroup_kill(struct cgroup_state *cg);
 void cgroup_cleanup(struct cgroup_state *cg);
 
