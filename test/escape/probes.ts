@@ -15,7 +15,7 @@ import { kernelHasX32, run, type RunResult, type RunTargets, type SharedFixtures
 export type Mode = 'unsandboxed' | 'sandboxed';
 export type Expect = 'escaped' | 'blocked' | 'refused' | `killed:${number}`;
 export type Category = 'terminal' | 'process' | 'privilege' | 'filesystem' | 'network' | 'resources' | 'namespace';
-export type PolicyName = 'limits' | 'walltime' | 'exec-allowlist' | 'planted-rw';
+export type PolicyName = 'limits' | 'walltime' | 'exec-allowlist' | 'exec-allowlist-ask' | 'planted-rw';
 
 export interface ProbeCtx {
   mode: Mode;
@@ -47,6 +47,8 @@ export interface ProbeRow {
   /** Run under a fresh pseudo-terminal (pty-run.py) that reports injected input. */
   tty?: boolean;
   policy?: PolicyName;
+  /** Extra `sandbox run` flags (e.g. --tty). */
+  sandboxFlags?: string[];
   /** Uses much CPU, memory or time: runs alone, not concurrently. */
   heavy?: boolean;
   /** Hand the probe an fd of the host secret file and of the host dir (fds 3 and 4). */
@@ -75,6 +77,9 @@ export const PROBES: ProbeRow[] = [
   // ---- terminal -------------------------------------------------------------------------------
   { id: 'tty-tiocsti', category: 'terminal', anchors: [1], source: 'tty.c', args: () => ['tiocsti'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true },
   { id: 'tty-tiocsti-high-bits', category: 'terminal', anchors: [2], source: 'tty.c', args: () => ['tiocsti-high'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true },
+  // The same with `sandbox run --tty`: the workload now has a controlling terminal (the helper's PTY).
+  { id: 'tty-tiocsti-sandbox-pty', category: 'terminal', anchors: [1], source: 'tty.c', args: () => ['tiocsti'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true, sandboxFlags: ['--tty'] },
+  { id: 'tty-tiocsti-high-bits-sandbox-pty', category: 'terminal', anchors: [2], source: 'tty.c', args: () => ['tiocsti-high'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true, sandboxFlags: ['--tty'] },
   { id: 'tty-tioclinux-consoles', category: 'terminal', anchors: [3], source: 'tty.c', args: () => ['tioclinux'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true },
   { id: 'tty-host-pts-console', category: 'terminal', anchors: [3], source: 'tty.c', args: () => ['pts'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true },
 
@@ -157,6 +162,9 @@ export const PROBES: ProbeRow[] = [
   { id: 'priv-exec-written-copy-outside-allowlist', category: 'privilege', anchors: [26, 40], source: 'priv.c', args: (c) => ['exec-copy', c.ws, '/tmp'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist' },
   { id: 'priv-exec-unlisted-via-path-spellings', category: 'privilege', anchors: [26, 40], source: 'priv.c', args: (c) => ['exec-tricks', c.ws], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist' },
   { id: 'priv-exec-path-toctou-race', category: 'privilege', anchors: [56], source: 'priv.c', args: (c) => ['exec-race', c.ws], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist', heavy: true },
+  // The same race when unlisted execs are to be asked about (`unmatched: ask`, the default): the
+  // operator must be asked (and, with nobody to answer, the exec denied), never bypassed.
+  { id: 'priv-exec-path-toctou-race-ask', category: 'privilege', anchors: [56], source: 'priv.c', args: (c) => ['exec-race', c.ws], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist-ask', heavy: true },
 
   // ---- filesystem ------------------------------------------------------------------------------
   { id: 'fs-write-etc', category: 'filesystem', anchors: [28], source: 'fs.c', args: (c) => ['write', c.t.etcDir, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, hostCheck: (c) => wroteInto(c.t.etcDir) },
@@ -220,6 +228,7 @@ export const PROBES: ProbeRow[] = [
   { id: 'res-memory-bomb', category: 'resources', anchors: [12], source: 'res.c', args: () => ['memory', '512'], unsandboxed: 'escaped', sandboxed: ['killed:9', 'blocked'], needsRoot: true, policy: 'limits', heavy: true },
   { id: 'res-fd-exhaustion', category: 'resources', anchors: [13], source: 'res.c', args: () => ['fds', '4096'], unsandboxed: 'escaped', sandboxed: ['blocked'], needsRoot: true, policy: 'limits', heavy: true },
   { id: 'res-file-size', category: 'resources', anchors: [13], source: 'res.c', args: () => ['fsize', '64'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:25'], needsRoot: true, policy: 'limits', heavy: true },
+  { id: 'res-tmpfs-fill', category: 'resources', anchors: [13], source: 'res.c', args: () => ['tmpfs', '512'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:9'], needsRoot: true, policy: 'limits', heavy: true },
   { id: 'res-wall-time-ignoring-sigterm', category: 'resources', anchors: [14], source: 'res.c', args: () => ['walltime', '6'], unsandboxed: 'escaped', sandboxed: ['killed:9'], needsRoot: true, policy: 'walltime', heavy: true },
   { id: 'res-cpu-spin-wall-time', category: 'resources', anchors: [14], source: 'res.c', args: () => ['cpuspin', '6'], unsandboxed: 'escaped', sandboxed: ['killed:9'], needsRoot: true, policy: 'walltime', heavy: true },
 
@@ -249,7 +258,8 @@ export function policyYaml(name: PolicyName, ws: string): string {
     case 'walltime':
       return [...base, 'limits: { wall_time: 2s }', ''].join('\n');
     case 'exec-allowlist':
-      return [...base, `exec: { allow: [${JSON.stringify(path.join(ws, 'priv'))}, "/usr/bin/*", "/bin/*"], unmatched: deny }`, ''].join('\n');
+    case 'exec-allowlist-ask':
+      return [...base, `exec: { allow: [${JSON.stringify(path.join(ws, 'priv'))}, "/usr/bin/*", "/bin/*"], unmatched: ${name === 'exec-allowlist' ? 'deny' : 'ask'} }`, ''].join('\n');
     case 'planted-rw':
       return [
         'version: 1',

@@ -100,7 +100,7 @@ export async function runRow(row: ProbeRow, mode: Mode, shared: SharedFixtures, 
         fs.writeFileSync(file, policyYaml(row.policy, ws));
         policy.push('--policy', file);
       }
-      argv = [CLI, 'sandbox', 'run', '--workspace', cwd, ...policy, '--events', events, '--', ...probeArgv];
+      argv = [CLI, 'sandbox', 'run', '--workspace', cwd, ...policy, ...(row.sandboxFlags ?? []), '--events', events, '--', ...probeArgv];
     }
     if (row.tty) argv = [PYTHON, PTY_RUN, ...argv];
 

@@ -4,6 +4,7 @@
  *   res memory MIB     allocate and touch MIB MiB
  *   res fds N          hold N open fds (raising the soft limit up to the hard one first)
  *   res fsize MIB      write a MIB MiB file in cwd (SIGXFSZ ignored, so EFBIG is visible)
+ *   res tmpfs MIB      fill a fresh directory under /tmp with MIB MiB in 8 MiB files (removed again)
  *   res walltime SECS  ignore SIGTERM/SIGINT/SIGHUP and stay alive SECS seconds
  *   res cpuspin SECS   burn CPU for SECS seconds */
 #include "probe.h"
@@ -82,6 +83,37 @@ static void mode_fsize(int mib) {
   escaped("wrote a %d MiB file", mib);
 }
 
+static char fill_dir[128];
+static int fill_files;
+
+static void fill_cleanup(void) {
+  char p[256];
+  for (int i = 0; i < fill_files; i++) { snprintf(p, sizeof p, "%s/f%d", fill_dir, i); unlink(p); }
+  rmdir(fill_dir);
+}
+
+static void mode_tmpfs(int mib) {
+  signal(SIGXFSZ, SIG_IGN);
+  snprintf(fill_dir, sizeof fill_dir, "/tmp/nemoclaw-escape-fill-%d", getpid());
+  if (mkdir(fill_dir, 0700) < 0) probe_error("mkdir %s: %s", fill_dir, E);
+  char *buf = malloc(1 << 20);
+  if (!buf) probe_error("malloc");
+  memset(buf, 'f', 1 << 20);
+  int written = 0;
+  while (written < mib) {
+    char p[256];
+    snprintf(p, sizeof p, "%s/f%d", fill_dir, fill_files);
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0) { note("create %s after %d MiB: %s", p, written, E); fill_cleanup(); blocked(); }
+    fill_files++;
+    for (int i = 0; i < 8 && written < mib; i++, written++)
+      if (write(fd, buf, 1 << 20) != 1 << 20) { note("write after %d MiB: %s", written, E); close(fd); fill_cleanup(); blocked(); }
+    close(fd);
+  }
+  fill_cleanup();
+  escaped("stored %d MiB in /tmp", written);
+}
+
 static void mode_walltime(int secs) {
   signal(SIGTERM, SIG_IGN);
   signal(SIGINT, SIG_IGN);
@@ -109,6 +141,7 @@ int main(int argc, char **argv) {
   if (!strcmp(m, "fds")) mode_fds(n);
   if (!strcmp(m, "fsize")) mode_fsize(n);
   if (!strcmp(m, "walltime")) mode_walltime(n);
+  if (!strcmp(m, "tmpfs")) mode_tmpfs(n);
   if (!strcmp(m, "cpuspin")) mode_cpuspin(n);
   probe_error("unknown mode %s", m);
 }
