@@ -26,7 +26,9 @@ describe('normalizeEvent', () => {
     expect(() => normalizeEvent({ kind: 'audit.note', detail: { input_tokens: 5, model: 'm' } })).not.toThrow();
     expect(() => normalizeEvent({ kind: 'audit.note', fingerprints: { key: 'nvapi-123' } })).toThrow(TypeError);
     expect(() => normalizeEvent({ kind: 'nope' as 'audit.note' })).toThrow(TypeError);
-    expect(() => normalizeEvent({ kind: 'audit.note', decision: 'Allow Everything' })).toThrow(TypeError);
+    expect(normalizeEvent({ kind: 'audit.note', decision: 'Allow Everything' }).decision).toBe('allow_everything');
+    expect(normalizeEvent({ kind: 'audit.note', decision: '42' }).decision).toBe('other');
+    expect(normalizeEvent({ kind: 'audit.note', detail: { n: Number.NaN } }).detail).toEqual({ n: null });
   });
 
   it('clips long strings', () => {

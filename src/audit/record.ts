@@ -146,6 +146,8 @@ function clip(s: string): string {
 
 function optString(name: string, v: unknown): string | undefined {
   if (v === undefined || v === null) return undefined;
+  // Lenient on shape (a record with an odd field beats a lost record), strict on content rules.
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (typeof v !== 'string') throw new TypeError(`audit event: ${name} must be a string`);
   return clip(v);
 }
@@ -189,17 +191,17 @@ export function normalizeEvent(input: AuditEventInput): RecordEvent {
     const v = optString(k, input[k]);
     if (v !== undefined) ev[k] = v;
   }
-  if (input.decision !== undefined) {
-    if (typeof input.decision !== 'string' || !DECISION_RE.test(input.decision)) {
-      throw new TypeError('audit event: decision must be a short lowercase word');
-    }
-    ev.decision = input.decision;
+  if (input.decision !== undefined && input.decision !== null) {
+    if (typeof input.decision !== 'string') throw new TypeError('audit event: decision must be a string');
+    ev.decision = normalizeDecision(input.decision);
   }
   const count = optInt('count', input.count);
   if (count !== undefined) ev.count = count;
   if (input.fingerprints !== undefined) {
     const fps: Record<string, string> = {};
-    for (const [k, v] of Object.entries(input.fingerprints)) {
+    const entries = Object.entries(input.fingerprints);
+    if (entries.length > MAX_DETAIL_KEYS) throw new TypeError('audit event: too many fingerprints');
+    for (const [k, v] of entries) {
       if (typeof v !== 'string' || !FINGERPRINT_RE.test(v)) {
         throw new TypeError(`audit event: fingerprints.${k} is not a fingerprint() value`);
       }
@@ -215,11 +217,23 @@ export function normalizeEvent(input: AuditEventInput): RecordEvent {
       if (FORBIDDEN_KEY.test(k)) throw new TypeError(`audit event: detail.${k} looks like content or a credential; log a fingerprint instead`);
       if (typeof v === 'string') d[k] = clip(v);
       else if (v === null || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) d[k] = v;
+      else if (typeof v === 'number' || v === undefined) d[k] = null;
       else throw new TypeError(`audit event: detail.${k} must be a scalar`);
     }
     ev.detail = d;
   }
   return ev;
+}
+
+/** Decisions are short lowercase words ("allow_once"); anything else is folded into that shape. */
+export function normalizeDecision(d: string): string {
+  if (DECISION_RE.test(d)) return d;
+  const w = d
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '_')
+    .replace(/^[^a-z]+/, '')
+    .slice(0, 40);
+  return w === '' ? 'other' : w;
 }
 
 function defaultActivity(kind: AuditKind): string {
