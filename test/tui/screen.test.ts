@@ -15,7 +15,7 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
 
-function start(cols: number, rows: number, extra: { theme?: string } = {}): { handle: TuiHandle; out: XtermStdout; stdin: FakeStdin; source: ScriptedDataSource } {
+function start(cols: number, rows: number, extra: { theme?: string; ascii?: boolean } = {}): { handle: TuiHandle; out: XtermStdout; stdin: FakeStdin; source: ScriptedDataSource } {
   const out = new XtermStdout(cols, rows);
   const stdin = new FakeStdin();
   const source = new ScriptedDataSource(demoScript({ loopTimes: 20 }), { speed: 4 });
@@ -116,5 +116,16 @@ describe('full screen through @xterm/headless', () => {
     const sgr = [...out.raw.matchAll(/\u001b\[([0-9;]*)m/g)].map((m) => m[1] ?? '');
     const colours = sgr.filter((p) => p.split(';').some((n) => /^(3[0-8]|4[0-8]|9[0-7]|10[0-7])$/.test(n)));
     expect(colours).toEqual([]);
+  });
+
+  it('--ascii: nothing outside ASCII reaches the screen', async () => {
+    const { out, stdin } = start(120, 40, { ascii: true });
+    await screenHas(out, 'ap-1');
+    await screenHas(out, 'H100');
+    stdin.write('?');
+    await screenHas(out, 'Esc/? close');
+    await out.flush();
+    const odd = [...out.text()].filter((c) => (c.codePointAt(0) ?? 0) > 0x7e);
+    expect(odd).toEqual([]);
   });
 });

@@ -107,7 +107,7 @@ export function App({ store, ui: uiStore, themes, onEffect, ascii = false, now =
   if (top?.kind === 'details') children.push(h(DetailsOverlay, { key: 'details', approval: live.pending.find((p) => p.id === top.approvalId), now: t, screen, theme, ascii }));
 
   const status = statusLine(ui, { pending: live.pending.length, pausedBehind: live.totalEvents - frozen.current.totalEvents, width: columns });
-  children.push(h(Box, { key: 'status', position: 'absolute', top: layout.statusBar.y, left: 0, width: columns, height: 1 }, h(LineView, { line: status, width: columns, theme, bg: 'statusBg' })));
+  children.push(h(Box, { key: 'status', position: 'absolute', top: layout.statusBar.y, left: 0, width: columns, height: 1 }, h(LineView, { line: status, width: columns, theme, bg: 'statusBg', ascii })));
 
   return h(Box, { width: columns, height: rows, flexDirection: 'column', overflow: 'hidden' }, ...children);
 }

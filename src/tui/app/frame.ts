@@ -3,7 +3,7 @@
 import { Box, Text } from 'ink';
 import { memo } from 'react';
 import type { Rect } from '../layout/layout.ts';
-import { cellWidth, truncate } from '../text/cells.ts';
+import { cellWidth, toAscii, truncate } from '../text/cells.ts';
 import type { Line, Seg } from '../text/line.ts';
 import type { Theme } from '../theme/theme.ts';
 import { h } from './h.ts';
@@ -52,7 +52,8 @@ function FrameView({ rect, title, info, footer, focused, lines, theme, ascii }: 
   const titleStyle = tokenStyle(theme, focused ? 'titleFocus' : 'title', { bold: focused, inverse: focused && theme.tokens.borderFocus === null });
   const innerW = Math.max(0, rect.width - 2);
   const innerH = Math.max(0, rect.height - 2);
-  const top = borderLine(rect.width, g, title, info ?? '', true);
+  const asc = (s: string): string => (ascii === true ? toAscii(s) : s);
+  const top = asc(borderLine(rect.width, g, title, info ?? '', true));
   const titleEnd = 1 + cellWidth(truncate(` ${title} `, Math.max(0, rect.width - 3))) + 1;
   const rows = [];
   for (let i = 0; i < innerH; i++) {
@@ -61,7 +62,7 @@ function FrameView({ rect, title, info, footer, focused, lines, theme, ascii }: 
         Text,
         { key: i, wrap: 'truncate-end' },
         h(Text, border, g.vt),
-        h(LineView, { line: lines[i] ?? [], width: innerW, theme }),
+        h(LineView, { line: lines[i] ?? [], width: innerW, theme, ascii: ascii === true }),
         h(Text, border, g.vt),
       ),
     );
@@ -71,7 +72,7 @@ function FrameView({ rect, title, info, footer, focused, lines, theme, ascii }: 
     { position: 'absolute', top: rect.y, left: rect.x, width: rect.width, height: rect.height, flexDirection: 'column', overflow: 'hidden' },
     h(Text, { wrap: 'truncate-end' }, h(Text, border, [...top].slice(0, 2).join('')), h(Text, titleStyle, [...top].slice(2, titleEnd).join('')), h(Text, border, [...top].slice(titleEnd).join(''))),
     ...rows,
-    rect.height >= 2 ? h(Text, { key: 'bottom', wrap: 'truncate-end' }, h(Text, border, borderLine(rect.width, g, '', footer ?? '', false))) : null,
+    rect.height >= 2 ? h(Text, { key: 'bottom', wrap: 'truncate-end' }, h(Text, border, asc(borderLine(rect.width, g, '', footer ?? '', false)))) : null,
   );
 }
 

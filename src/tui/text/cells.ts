@@ -76,3 +76,20 @@ export function fitRight(text: string, width: number): string {
   const w = cellWidth(t);
   return w < width ? ' '.repeat(width - w) + t : t;
 }
+
+const ASCII_MAP: Record<string, string> = {
+  '▶': '>', '✓': '+', '✗': 'x', '●': '*', '○': 'o', '…': '~', '→': '>', '×': 'x', '°': '', '·': '-',
+  '┼': '+', '┤': '|', '├': '|', '╭': '.', '╮': '.', '╰': '`', '╯': "'", '─': '-', '│': '|', '━': '=', '┃': '|',
+  '▁': '_', '▂': '.', '▃': '-', '▄': '~', '▅': '=', '▆': '+', '▇': '*', '█': '#', '▏': '|', '▎': '|', '▍': '|', '▌': '|', '▋': '|', '▊': '|', '▉': '|',
+};
+
+/** For --ascii: the TUI's own glyphs become ASCII look-alikes, anything else outside ASCII becomes '?' (one cell per character, so widths only shrink). */
+export function toAscii(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    const cp = ch.codePointAt(0) ?? 0;
+    if (cp < 0x80) out += ch;
+    else out += ASCII_MAP[ch] ?? (charWidth(cp) === 0 ? '' : '?');
+  }
+  return out;
+}
