@@ -217,6 +217,9 @@ static void handle_exec(struct seccomp_notif *n)
     ev_emit("{\"type\":\"exec_ask\",\"id\":%ld,\"pid\":%d,\"path\":%s}", slot->ask_id, (int)slot->pid, q);
 }
 
+static int rate_ok(void);
+static const char *suppressed_field(char *buf, size_t len);
+
 static void handle_connect(struct seccomp_notif *n)
 {
     struct sockaddr_storage sa;
@@ -249,9 +252,43 @@ static void handle_connect(struct seccomp_notif *n)
         allowed |= C->tcp_connect.v[i] == port;
     if (allowed)
         return;
-    char q[4200];
+    if (!rate_ok())
+        return;
+    char q[4200], sup[64];
     exe_of(n->pid, q, sizeof q);
-    ev_emit("{\"type\":\"egress_direct\",\"pid\":%d,\"exe\":%s,\"addr\":\"%s\",\"port\":%u}", (int)n->pid, q, addr, port);
+    ev_emit("{\"type\":\"egress_direct\",\"pid\":%d,\"exe\":%s,\"addr\":\"%s\",\"port\":%u%s}", (int)n->pid, q, addr, port,
+            suppressed_field(sup, sizeof sup));
+}
+
+/* A workload looping on a denied call must not flood the supervisor: at most 200 observation
+ * events per second; the next one that gets through says how many were dropped. */
+static long long window_start;
+static int window_count;
+static long suppressed;
+
+static int rate_ok(void)
+{
+    long long now = now_ms();
+    if (now - window_start >= 1000) {
+        window_start = now;
+        window_count = 0;
+    }
+    if (window_count >= 200) {
+        suppressed++;
+        return 0;
+    }
+    window_count++;
+    return 1;
+}
+
+static const char *suppressed_field(char *buf, size_t len)
+{
+    buf[0] = 0;
+    if (suppressed) {
+        snprintf(buf, len, ",\"suppressed_before\":%ld", suppressed);
+        suppressed = 0;
+    }
+    return buf;
 }
 
 void handle_notify(void)
@@ -264,15 +301,19 @@ void handle_notify(void)
     char name[64], q[4200];
     if (v == SV_DENY) {
         respond(n.id, EPERM, 0);
+        if (!rate_ok())
+            return;
+        char sup[64];
         exe_of(n.pid, q, sizeof q);
-        ev_emit("{\"type\":\"syscall_denied\",\"pid\":%d,\"syscall\":\"%s\",\"nr\":%d,\"exe\":%s,\"action\":\"errno\"}",
-                (int)n.pid, seccomp_name(n.data.nr, name, sizeof name), n.data.nr, q);
+        ev_emit("{\"type\":\"syscall_denied\",\"pid\":%d,\"syscall\":\"%s\",\"nr\":%d,\"exe\":%s,\"action\":\"errno\"%s}",
+                (int)n.pid, seccomp_name(n.data.nr, name, sizeof name), n.data.nr, q, suppressed_field(sup, sizeof sup));
         return;
     }
-    if (seccomp_is_logged(n.data.nr)) {
+    if (seccomp_is_logged(n.data.nr) && rate_ok()) {
+        char sup[64];
         exe_of(n.pid, q, sizeof q);
-        ev_emit("{\"type\":\"syscall_logged\",\"pid\":%d,\"syscall\":\"%s\",\"nr\":%d,\"exe\":%s}",
-                (int)n.pid, seccomp_name(n.data.nr, name, sizeof name), n.data.nr, q);
+        ev_emit("{\"type\":\"syscall_logged\",\"pid\":%d,\"syscall\":\"%s\",\"nr\":%d,\"exe\":%s%s}",
+                (int)n.pid, seccomp_name(n.data.nr, name, sizeof name), n.data.nr, q, suppressed_field(sup, sizeof sup));
     }
     if (v == SV_EXEC)
         handle_exec(&n);
