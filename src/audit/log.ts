@@ -31,7 +31,7 @@ import type { Checkpoint, CheckpointReason } from './checkpoint.ts';
 import { parseCheckpoint, signCheckpoint } from './checkpoint.ts';
 import { auditDir, createFileExclusive, ensurePrivateDirs, fsyncDir } from './files.ts';
 import type { Signer } from './keys.ts';
-import { cleanOrphanKeys, commitRotation, createEpochKey, currentSigner, fingerprint } from './keys.ts';
+import { cleanOrphanKeys, commitRotation, createEpochKey, currentSigner, fingerprint, readKeyring } from './keys.ts';
 import { cleanLockLeftovers, DirLock } from './lock.ts';
 import { MerkleFrontier, leafHash, leafHashAt } from './merkle.ts';
 import type { AuditEventInput, RecordEvent } from './record.ts';
@@ -157,6 +157,8 @@ class Writer implements AuditLog {
 
   private origin = '';
   private signer: Signer | null = null;
+  /** Set when the current epoch's private key is missing: the next commit rotates. */
+  private lostKey: { keyId: string; epoch: number } | null = null;
   private keysStamp = '';
   // Chain state: what the log looks like up to (segment, offset).
   private segment = 1;
@@ -261,8 +263,20 @@ class Writer implements AuditLog {
     } catch {
       // created below
     }
-    if (!force && stamp === this.keysStamp && this.signer !== null) return;
-    this.signer = currentSigner(this.home);
+    if (!force && stamp === this.keysStamp && (this.signer !== null || this.lostKey !== null)) return;
+    try {
+      this.signer = currentSigner(this.home);
+      this.lostKey = null;
+    } catch (err) {
+      const ring = readKeyring(this.home);
+      const cur = ring?.epochs[ring.epochs.length - 1];
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || cur === undefined) throw err;
+      // The current private key is gone (deleted, or a restore without keys). Logging goes on:
+      // the next commit starts a new epoch, recorded in the log like any rotation.
+      this.signer = null;
+      this.lostKey = { keyId: cur.keyId, epoch: cur.epoch };
+      this.recoveries.push({ kind: 'audit.recovery', activity: 'lost-signing-key', detail: { key_id: cur.keyId, epoch: cur.epoch } });
+    }
     const st = statSync(join(this.home, 'keys', 'audit', 'keys.json'));
     this.keysStamp = `${st.ino}:${st.mtimeMs}:${st.size}`;
   }
@@ -548,15 +562,15 @@ class Writer implements AuditLog {
       const events: { event: RecordEvent; pending: Pending | null }[] = [];
       for (const r of this.recoveries.splice(0)) events.push({ event: normalizeEvent(r), pending: null });
       for (const p of batch) events.push({ event: p.event, pending: p });
-      const rotate = reqs.some((r) => r.rotate === true);
+      const rotate = reqs.some((r) => r.rotate === true) || this.signer === null;
       let next: ReturnType<typeof createEpochKey> | null = null;
       if (rotate) {
-        const signer = this.signer as Signer;
+        const signer = this.signer ?? (this.lostKey as { keyId: string; epoch: number });
         next = createEpochKey(this.home, signer.epoch + 1, 0);
         events.push({
           event: normalizeEvent({
             kind: 'audit.key_rotation',
-            activity: 'rotate',
+            activity: this.signer === null ? 'replace-lost-key' : 'rotate',
             actor: { pid: process.pid, process: 'nemoclaw' },
             detail: { from_key: signer.keyId, from_epoch: signer.epoch, to_key: next.info.keyId, to_epoch: next.info.epoch, to_public_key: next.info.publicKey },
           }),
@@ -583,10 +597,12 @@ class Writer implements AuditLog {
       if (rotate) reason = 'key-rotation';
       else if (rotateSegment) reason = 'rotation';
       if (reason !== null || durable) await datasync(this.openSegFd());
-      if (reason !== null) cps.push(await this.signAndStore(reason, reason === 'shutdown' || rotate || rotateSegment));
+      // The outgoing key signs its last checkpoint (over the rotation record), unless it is lost.
+      if (reason !== null && this.signer !== null) cps.push(await this.signAndStore(reason, reason === 'shutdown' || rotate || rotateSegment));
       if (rotate && next !== null) {
         commitRotation(this.home, next.info, this.size);
         this.signer = next.signer;
+        this.lostKey = null;
         this.loadSigner(true);
         cps.push(await this.signAndStore('key-rotation', true));
         rotated = { keyId: next.info.keyId, epoch: next.info.epoch };

@@ -1,5 +1,5 @@
 // Writer behaviour: resume, locks, durability options, aggregation, fingerprints, key files.
-import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -109,6 +109,22 @@ describe('openAuditLog', () => {
     const cp = await a.checkpoint();
     expect(cp.epoch).toBe(2);
     await a.close();
+    expect((await verifyAudit({ home: h })).summary).toBe('ok');
+  });
+
+  it('keeps logging when the signing key is lost, by starting a new epoch', async () => {
+    const h = home();
+    const a = await openAuditLog({ home: h, heartbeatMs: 0 });
+    await fill(a, 120);
+    await a.close();
+    rmSync(join(h, 'keys', 'audit', 'epoch-1.pem'));
+    const b = await openAuditLog({ home: h, heartbeatMs: 0 });
+    await fill(b, 30, 120);
+    await b.close();
+    const kinds = readLines(segPath(h, 1)).map((l) => (JSON.parse(l) as { event: { kind: string; activity: string } }).event);
+    expect(kinds.some((e) => e.kind === 'audit.recovery' && e.activity === 'lost-signing-key')).toBe(true);
+    expect(kinds.some((e) => e.kind === 'audit.key_rotation' && e.activity === 'replace-lost-key')).toBe(true);
+    expect(existsSync(join(h, 'keys', 'audit', 'epoch-2.pem'))).toBe(true);
     expect((await verifyAudit({ home: h })).summary).toBe('ok');
   });
 
