@@ -100,6 +100,8 @@ export const PROBES: ProbeRow[] = [
   { id: 'proc-ptrace-parent', category: 'process', anchors: [9], source: 'proc.c', args: () => ['ptrace-parent'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'proc-mem-host-pid', category: 'process', anchors: [10], source: 'proc.c', args: (c) => ['mem-pid', String(c.victim?.pid)], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, victim: true },
   { id: 'proc-mem-parent-and-init', category: 'process', anchors: [10], source: 'proc.c', args: () => ['mem-parent'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'proc-pidfd-getfd-child', category: 'process', anchors: [9], source: 'proc.c', args: () => ['pidfd-getfd'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'proc-mem-write-child', category: 'process', anchors: [10], source: 'proc.c', args: () => ['mem-child-write'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'proc-process-vm-child', category: 'process', anchors: [10], source: 'proc.c', args: () => ['vm-child'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'proc-process-vm-host-pid', category: 'process', anchors: [10], source: 'proc.c', args: (c) => ['vm-pid', String(c.victim?.pid)], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, victim: true },
 
@@ -183,6 +185,14 @@ export const PROBES: ProbeRow[] = [
     prepare: (c) => fs.symlinkSync(c.t.hostDir, path.join(c.ws, '.cache')), hostCheck: (c) => wroteInto(c.t.hostDir) },
   // The workspace argument itself is a symlink (planted by an earlier run) to a dir with a secret.
   { id: 'fs-workspace-is-planted-symlink', category: 'filesystem', anchors: [34], source: 'fs.c', args: (c) => ['read', 'secret', c.t.marker], unsandboxed: 'escaped', sandboxed: ['refused', 'blocked'], needsRoot: true, symlinkWorkspace: true },
+  // Files the workload creates belong to the workspace's owner on the host (root here): a setuid
+  // bit it sets survives on the host, i.e. the sandbox can plant a setuid-root executable.
+  { id: 'fs-plant-setuid-executable-in-workspace', category: 'filesystem', anchors: [15], source: 'fs.c', args: () => ['suid-plant'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,
+    hostCheck: (c) => {
+      const bad = fs.readdirSync(c.ws).filter((f) => f.startsWith('planted-')).map((f) => ({ f, st: fs.statSync(path.join(c.ws, f)) }))
+        .filter(({ st }) => (st.mode & 0o6000) !== 0);
+      return bad.length ? bad.map(({ f, st }) => `${f} is mode ${(st.mode & 0o7777).toString(8)} owned by uid ${st.uid} on the host`).join('; ') : null;
+    } },
   { id: 'fs-proc-root-and-cwd', category: 'filesystem', anchors: [35], source: 'fs.c', args: (c) => ['procroot', c.t.secret, String(c.victim?.pid), c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, victim: true },
   { id: 'fs-proc-sys-write', category: 'filesystem', anchors: [35], source: 'fs.c', args: () => ['procsys'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'fs-proc-kcore-kallsyms-kmsg', category: 'filesystem', anchors: [35], source: 'fs.c', args: () => ['procread'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },

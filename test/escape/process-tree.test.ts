@@ -79,7 +79,8 @@ function childrenNamed(ppid: number, name: string): number[] {
     try {
       const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
       const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (parent === ppid && path.basename(fs.readlinkSync(`/proc/${d}/exe`)) === name) out.push(Number(d));
+      // startsWith: a helper rebuilt while it runs reads as "nemoclaw-sandbox (deleted)".
+      if (parent === ppid && path.basename(fs.readlinkSync(`/proc/${d}/exe`)).startsWith(name)) out.push(Number(d));
     } catch {
       // raced with an exit
     }

@@ -14,10 +14,13 @@
  *   fs devsens                  open /dev/mem, /dev/kmsg, /dev/kvm, /dev/fuse, ...
  *   fs devlist                  /dev holds more than the minimal set
  *   fs fds MARKER               any inherited fd beyond 0-2 (the test passes a secret file and a host dir)
+ *   fs suid-plant               leave setuid/setgid executables in cwd (chmod 4755/6755, open(O_CREAT, 04755)):
+ *                               on the host they keep the bits and the workspace owner's uid
  *   fs handle-print PATH        (host side) print PATH's file handle
  *   fs handle-open HANDLE MARKER  open_by_handle_at(cwd, HANDLE) and look for MARKER */
 #include "probe.h"
 #include <dirent.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
 static int has_marker(const char *path, const char *marker) {
@@ -249,6 +252,33 @@ static void mode_fds(const char *marker) {
   blocked();
 }
 
+static int copy_file(const char *from, const char *to, mode_t mode) {
+  int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, mode);
+  if (in < 0 || out < 0) return -1;
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(in, buf, sizeof buf)) > 0)
+    if (write(out, buf, (size_t)n) != n) return -1;
+  close(in);
+  close(out);
+  return 0;
+}
+
+static void mode_suid_plant(void) {
+  char got[512] = "";
+  struct stat st;
+  unlink("planted-chmod");
+  if (copy_file("/proc/self/exe", "planted-chmod", 0755) < 0) probe_error("copy: %s", E);
+  if (chmod("planted-chmod", 06755) < 0) note("chmod 6755: %s", E);
+  if (stat("planted-chmod", &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID))) strcat(got, "chmod(6755) ");
+  unlink("planted-create");
+  if (copy_file("/proc/self/exe", "planted-create", 04755) < 0) note("open(O_CREAT, 04755): %s", E);
+  if (stat("planted-create", &st) == 0 && (st.st_mode & S_ISUID)) strcat(got, "open(O_CREAT,04755) ");
+  if (syscall(SYS_fchmodat, AT_FDCWD, "planted-create", 04755) == 0 && stat("planted-create", &st) == 0 && (st.st_mode & S_ISUID) && !strstr(got, "O_CREAT")) strcat(got, "fchmodat(04755) ");
+  if (got[0]) escaped("left setuid/setgid executables in the workspace via %s(owner on the host: the workspace's)", got);
+  blocked();
+}
+
 static void mode_handle_print(const char *path) {
   struct { struct file_handle fh; unsigned char data[128]; } h;
   h.fh.handle_bytes = sizeof h.data;
@@ -301,6 +331,7 @@ int main(int argc, char **argv) {
   if (!strcmp(m, "devlist")) mode_devlist();
   if (!strcmp(m, "fds") && argc >= 3) mode_fds(argv[2]);
   if (!strcmp(m, "handle-print") && argc >= 3) mode_handle_print(argv[2]);
+  if (!strcmp(m, "suid-plant")) mode_suid_plant();
   if (!strcmp(m, "handle-open") && argc >= 4) mode_handle_open(argv[2], argv[3]);
   probe_error("unknown mode or missing args: %s", m);
 }

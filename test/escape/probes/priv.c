@@ -296,7 +296,7 @@ static void mode_syslog(void) {
  * EPERM/ENOSYS/EACCES means stopped, anything else means the privileged code path was reached. */
 static void mode_admin(void) {
   char reached[512] = "";
-  struct { const char *name; long r; } calls[5];
+  struct { const char *name; long r; } calls[8];
   errno = 0;
   calls[0].name = "finit_module(-1)"; calls[0].r = syscall(SYS_finit_module, -1, "", 0);
   int e0 = errno;
@@ -308,8 +308,15 @@ static void mode_admin(void) {
   int e3 = errno;
   calls[4].name = "init_module(NULL,0)"; calls[4].r = syscall(SYS_init_module, NULL, 0, "");
   int e4 = errno;
-  int errs[5] = { e0, e1, e2, e3, e4 };
-  for (int i = 0; i < 5; i++) {
+  calls[5].name = "pivot_root(missing paths)"; calls[5].r = syscall(SYS_pivot_root, "/nonexistent-nemoclaw-a", "/nonexistent-nemoclaw-b");
+  int e5 = errno;
+  calls[6].name = "acct(missing path)"; calls[6].r = syscall(SYS_acct, "/nonexistent-nemoclaw-acct");
+  int e6 = errno;
+  calls[7].name = "iopl(3)"; calls[7].r = syscall(SYS_iopl, 3);
+  int e7 = errno;
+  if (calls[7].r == 0) syscall(SYS_iopl, 0);
+  int errs[8] = { e0, e1, e2, e3, e4, e5, e6, e7 };
+  for (int i = 0; i < 8; i++) {
     if (calls[i].r >= 0 || (errs[i] != EPERM && errs[i] != ENOSYS && errs[i] != EACCES)) {
       strcat(reached, calls[i].name);
       strcat(reached, "=");
@@ -540,6 +547,8 @@ int main(int argc, char **argv) {
     note("unshare(CLONE_NEWUSER): %s", E);
     if (unshare(CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWCGROUP) == 0) escaped("unshare of other namespaces worked");
     note("unshare(other namespaces): %s", E);
+    if (unshare(0x80 /* CLONE_NEWTIME */) == 0) escaped("unshare(CLONE_NEWTIME) worked");
+    note("unshare(CLONE_NEWTIME): %s", E);
     blocked();
   }
   if (!strcmp(m, "userns-clone")) {

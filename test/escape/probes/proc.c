@@ -9,6 +9,8 @@
  *   proc mem-parent               the same on our parent and on pid 1 (read only, never write)
  *   proc vm-child                 process_vm_readv + process_vm_writev (same bytes) on a child
  *   proc vm-pid PID               the same on a host victim
+ *   proc pidfd-getfd              pidfd_getfd: steal an fd from a child (ptrace-class access)
+ *   proc mem-child-write          write into a child's memory through /proc/PID/mem
  *   proc daemon MARKER            double fork + setsid, the grandchild execs `sleep MARKER`; the
  *                                 verdict is the host's: `proc survivors` after the sandbox ended
  *   proc survivors MARKER         (host side) find and SIGKILL processes whose argv has MARKER
@@ -18,6 +20,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 
 static int wait_receipt(const char *path, long ms) {
@@ -210,6 +213,39 @@ int main(int argc, char **argv) {
     pid_t pid = atoi(argv[2]);
     int r = vm_access(pid);
     if (r) escaped("process_vm_%s on host process %d worked", r == 2 ? "writev" : "readv", pid);
+    blocked();
+  }
+  if (!strcmp(m, "pidfd-getfd")) {
+    pid_t c = spawn_idle_child();
+    int pfd = (int)syscall(SYS_pidfd_open, c, 0);
+    if (pfd < 0) note("pidfd_open: %s", E);
+    else {
+      int fd = (int)syscall(SYS_pidfd_getfd, pfd, 1, 0);
+      if (fd >= 0) { reap(c); escaped("pidfd_getfd took fd 1 of another process"); }
+      note("pidfd_getfd: %s", E);
+    }
+    reap(c);
+    blocked();
+  }
+  if (!strcmp(m, "mem-child-write")) {
+    static volatile long flag = 1111;
+    pid_t c = fork();
+    if (c < 0) probe_error("fork: %s", E);
+    if (c == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      for (int i = 0; i < 100 && flag == 1111; i++) sleep_ms(20);
+      _exit(flag == 2222 ? 0 : 1);
+    }
+    sleep_ms(50);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/mem", c);
+    int fd = open(path, O_RDWR);
+    long v = 2222;
+    if (fd < 0) note("open %s: %s", path, E);
+    else if (pwrite(fd, &v, sizeof v, (off_t)(unsigned long)&flag) != sizeof v) note("pwrite %s: %s", path, E);
+    int st;
+    waitpid(c, &st, 0);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) escaped("wrote into another process's memory through %s", path);
     blocked();
   }
   if (!strcmp(m, "daemon") && argc >= 3) {
