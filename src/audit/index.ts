@@ -15,6 +15,10 @@ export { fingerprint } from './keys.ts';
 export type { Checkpoint } from './checkpoint.ts';
 export { createOtlpExporter, toOcsf, toCef } from './export.ts';
 export type { OtlpExporter } from './export.ts';
+// Reading the log back (the TUI's audit pane, tail): whole lines only, oldest first.
+export { readRecords, lastRecords, endCursor, readSince, readCheckpoints } from './reader.ts';
+export type { RawRecord, Cursor } from './reader.ts';
+export { parseRecord } from './record.ts';
 
 /**
  * Verifies the audit log under opts.home (see verify.ts). Loaded on first use so that writers

@@ -2,9 +2,9 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Checkpoint } from './checkpoint.ts';
+import { parseCheckpointText } from './checkpoint.ts';
 import { auditDir } from './files.ts';
 import { CHECKPOINTS_FILE, listSegments, segmentName } from './log.ts';
-import { parseCheckpointText } from './verify.ts';
 
 export interface RawRecord {
   /** The exact line, without its newline. */

@@ -4,7 +4,9 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Checkpoint } from './checkpoint.ts';
-import { checkpointProblem, parseCheckpoint } from './checkpoint.ts';
+import { checkpointProblem, parseCheckpoint, parseCheckpointText } from './checkpoint.ts';
+
+export { parseCheckpointText } from './checkpoint.ts';
 import { auditDir } from './files.ts';
 import type { Keyring } from './keys.ts';
 import { readKeyring } from './keys.ts';
@@ -40,34 +42,6 @@ export interface VerifyOptions {
   trustedCheckpoint?: Checkpoint | string;
   /** keys.json to check signatures with (default home/keys/audit/keys.json; it holds public keys only). */
   keys?: string;
-}
-
-/** Reads checkpoints from JSONL, a JSON array or a single JSON object. A cut last line is skipped. */
-export function parseCheckpointText(text: string): { cps: Checkpoint[]; bad: number; torn: boolean } {
-  const t = text.trim();
-  if (t.startsWith('[')) return { cps: (JSON.parse(t) as unknown[]).map(parseCheckpoint), bad: 0, torn: false };
-  const cps: Checkpoint[] = [];
-  let bad = 0;
-  const lines = text.split('\n');
-  const torn = lines.length > 0 && lines[lines.length - 1] !== '' && !text.endsWith('\n') && lines.length > 1;
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    if (torn && i === lines.length - 1) return;
-    try {
-      cps.push(parseCheckpoint(JSON.parse(line)));
-    } catch {
-      // A single pretty-printed object spans lines; try the whole text once below.
-      bad += 1;
-    }
-  });
-  if (cps.length === 0 && bad > 0) {
-    try {
-      return { cps: [parseCheckpoint(JSON.parse(t))], bad: 0, torn: false };
-    } catch {
-      // fall through
-    }
-  }
-  return { cps, bad, torn };
 }
 
 function loadTrusted(tc: Checkpoint | string): Checkpoint {

@@ -173,7 +173,7 @@ export function register(program: Command): void {
     .action(async (o: { seq: string; checkpoint?: string; json?: boolean }) => {
       const seq = positiveInt(o.seq);
       const { proveInclusion, checkInclusion } = await import('../audit/prove.ts');
-      const { parseCheckpointText } = await import('../audit/verify.ts');
+      const { parseCheckpointText } = await import('../audit/checkpoint.ts');
       let against;
       if (o.checkpoint !== undefined) {
         const { cps } = parseCheckpointText(readFileSync(o.checkpoint, 'utf8'));
