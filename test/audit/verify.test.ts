@@ -277,4 +277,27 @@ describe('verifyAudit', () => {
     for (const k of seen) expect(['ok', 'unauthenticated-tail']).toContain(k);
     expect((await verifyAudit({ home })).summary).toBe('ok');
   });
+
+  it('catches a rollback to an older checkpoint followed by a divergent history, given the newer exported checkpoint', async () => {
+    const home = await log(600);
+    const exported = lastCheckpoint(home); // size 600, kept by the SIEM
+    const cps = readLines(cpPath(home)).map((l) => parseCheckpoint(JSON.parse(l)));
+    const older = cps.find((c) => c.size < 600 && c.size > 0) as Checkpoint;
+    // Roll back to the older checkpoint, then forge 300 records with a valid chain (no key).
+    const seg = segPath(home, 1);
+    const kept = readLines(seg).slice(0, older.size);
+    let prev = older.last_hash;
+    const template = JSON.parse(kept[kept.length - 1] as string) as AuditRecord;
+    for (let seq = older.size + 1; seq <= older.size + 300; seq++) {
+      const line = formatLine(seq, template.ts, prev, { ...template.event, target: `forged-${seq}` });
+      prev = hash('sha256', `\0${line}`, 'hex');
+      kept.push(line.slice(0, -1));
+    }
+    writeLines(seg, kept);
+    writeLines(cpPath(home), readLines(cpPath(home)).filter((l) => parseCheckpoint(JSON.parse(l)).size <= older.size));
+    const local = await verifyAudit({ home });
+    expect(local.status).toEqual({ kind: 'unauthenticated-tail', count: 300 });
+    const anchored = await verifyAudit({ home, trustedCheckpoint: exported });
+    expect(anchored.status.kind).toBe(older.size + 300 >= 600 ? 'tampered' : 'truncated');
+  });
 });
