@@ -193,6 +193,7 @@ export const PROBES: ProbeRow[] = [
         .filter(({ st }) => (st.mode & 0o6000) !== 0);
       return bad.length ? bad.map(({ f, st }) => `${f} is mode ${(st.mode & 0o7777).toString(8)} owned by uid ${st.uid} on the host`).join('; ') : null;
     } },
+  { id: 'fs-plant-file-capability-in-workspace', category: 'filesystem', anchors: [15], source: 'fs.c', args: () => ['fcap-plant'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'fs-proc-root-and-cwd', category: 'filesystem', anchors: [35], source: 'fs.c', args: (c) => ['procroot', c.t.secret, String(c.victim?.pid), c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, victim: true },
   { id: 'fs-proc-sys-write', category: 'filesystem', anchors: [35], source: 'fs.c', args: () => ['procsys'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'fs-proc-kcore-kallsyms-kmsg', category: 'filesystem', anchors: [35], source: 'fs.c', args: () => ['procread'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
@@ -238,6 +239,7 @@ export const PROBES: ProbeRow[] = [
   { id: 'res-memory-bomb', category: 'resources', anchors: [12], source: 'res.c', args: () => ['memory', '512'], unsandboxed: 'escaped', sandboxed: ['killed:9', 'blocked'], needsRoot: true, policy: 'limits', heavy: true },
   { id: 'res-fd-exhaustion', category: 'resources', anchors: [13], source: 'res.c', args: () => ['fds', '4096'], unsandboxed: 'escaped', sandboxed: ['blocked'], needsRoot: true, policy: 'limits', heavy: true },
   { id: 'res-file-size', category: 'resources', anchors: [13], source: 'res.c', args: () => ['fsize', '64'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:25'], needsRoot: true, policy: 'limits', heavy: true },
+  { id: 'res-core-dumps', category: 'resources', anchors: [13], source: 'res.c', args: () => ['core', '1'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'res-tmpfs-fill', category: 'resources', anchors: [13], source: 'res.c', args: () => ['tmpfs', '512'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:9'], needsRoot: true, policy: 'limits', heavy: true },
   { id: 'res-wall-time-ignoring-sigterm', category: 'resources', anchors: [14], source: 'res.c', args: () => ['walltime', '6'], unsandboxed: 'escaped', sandboxed: ['killed:9'], needsRoot: true, policy: 'walltime', heavy: true },
   { id: 'res-cpu-spin-wall-time', category: 'resources', anchors: [14], source: 'res.c', args: () => ['cpuspin', '6'], unsandboxed: 'escaped', sandboxed: ['killed:9'], needsRoot: true, policy: 'walltime', heavy: true },

@@ -16,12 +16,14 @@
  *   fs fds MARKER               any inherited fd beyond 0-2 (the test passes a secret file and a host dir)
  *   fs suid-plant               leave setuid/setgid executables in cwd (chmod 4755/6755, open(O_CREAT, 04755)):
  *                               on the host they keep the bits and the workspace owner's uid
+ *   fs fcap-plant               give an executable in cwd file capabilities (security.capability xattr)
  *   fs handle-print PATH        (host side) print PATH's file handle
  *   fs handle-open HANDLE MARKER  open_by_handle_at(cwd, HANDLE) and look for MARKER */
 #include "probe.h"
 #include <dirent.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 
 static int has_marker(const char *path, const char *marker) {
   char buf[4096];
@@ -279,6 +281,19 @@ static void mode_suid_plant(void) {
   blocked();
 }
 
+static void mode_fcap_plant(void) {
+  unlink("planted-fcap");
+  if (copy_file("/proc/self/exe", "planted-fcap", 0755) < 0) probe_error("copy: %s", E);
+  /* struct vfs_cap_data, revision 2: CAP_DAC_READ_SEARCH (bit 2) permitted, effective flag set. */
+  unsigned int cap[5] = { 0x02000000 | 0x1, 1u << 2, 0, 0, 0 };
+  if (setxattr("planted-fcap", "security.capability", cap, sizeof cap, 0) < 0) { note("setxattr security.capability: %s", E); unlink("planted-fcap"); blocked(); }
+  unsigned int back[5] = { 0 };
+  ssize_t n = getxattr("planted-fcap", "security.capability", back, sizeof back);
+  if (n > 0 && (back[1] & (1u << 2))) escaped("gave an executable in the workspace file capabilities (cap_dac_read_search)");
+  note("the capability did not stick (%zd)", n);
+  blocked();
+}
+
 static void mode_handle_print(const char *path) {
   struct { struct file_handle fh; unsigned char data[128]; } h;
   h.fh.handle_bytes = sizeof h.data;
@@ -332,6 +347,7 @@ int main(int argc, char **argv) {
   if (!strcmp(m, "fds") && argc >= 3) mode_fds(argv[2]);
   if (!strcmp(m, "handle-print") && argc >= 3) mode_handle_print(argv[2]);
   if (!strcmp(m, "suid-plant")) mode_suid_plant();
+  if (!strcmp(m, "fcap-plant")) mode_fcap_plant();
   if (!strcmp(m, "handle-open") && argc >= 4) mode_handle_open(argv[2], argv[3]);
   probe_error("unknown mode or missing args: %s", m);
 }

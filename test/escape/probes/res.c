@@ -6,7 +6,8 @@
  *   res fsize MIB      write a MIB MiB file in cwd (SIGXFSZ ignored, so EFBIG is visible)
  *   res tmpfs MIB      fill a fresh directory under /tmp with MIB MiB in 8 MiB files (removed again)
  *   res walltime SECS  ignore SIGTERM/SIGINT/SIGHUP and stay alive SECS seconds
- *   res cpuspin SECS   burn CPU for SECS seconds */
+ *   res cpuspin SECS   burn CPU for SECS seconds
+ *   res core 1         raise RLIMIT_CORE to its hard limit: core dumps are possible when it is > 0 */
 #include "probe.h"
 #include <signal.h>
 #include <sys/mman.h>
@@ -130,6 +131,17 @@ static void mode_cpuspin(int secs) {
   escaped("burned CPU for %d s", secs);
 }
 
+static void mode_core(void) {
+  struct rlimit rl;
+  getrlimit(RLIMIT_CORE, &rl);
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_CORE, &rl) < 0) note("setrlimit(RLIMIT_CORE): %s", E);
+  getrlimit(RLIMIT_CORE, &rl);
+  if (rl.rlim_cur > 0) escaped("core dumps enabled (RLIMIT_CORE soft %ld hard %ld)", (long)rl.rlim_cur, (long)rl.rlim_max);
+  note("RLIMIT_CORE is 0 and cannot be raised (hard %ld)", (long)rl.rlim_max);
+  blocked();
+}
+
 int main(int argc, char **argv) {
   if (argc < 3) probe_error("usage: res MODE N");
   const char *m = argv[1];
@@ -142,6 +154,7 @@ int main(int argc, char **argv) {
   if (!strcmp(m, "fsize")) mode_fsize(n);
   if (!strcmp(m, "walltime")) mode_walltime(n);
   if (!strcmp(m, "tmpfs")) mode_tmpfs(n);
+  if (!strcmp(m, "core")) mode_core();
   if (!strcmp(m, "cpuspin")) mode_cpuspin(n);
   probe_error("unknown mode %s", m);
 }
