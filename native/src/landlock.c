@@ -191,10 +191,13 @@ void landlock_apply(struct config *c, struct ll_result *r, const char *cmd_path)
     /* With an allowlist and no way to widen it (unmatched deny), Landlock's execute set is the
      * allowlist itself: the notification check on the execve path can be raced by another
      * thread, Landlock's check on the opened file cannot. */
+    /* Under "ask", what the operator may approve stays executable, but only from read-only
+     * binds: a file the workload wrote itself can never be the target of a raced execve. */
     const int exec_narrow = c->exec_allow.n > 0 && c->exec_unmatched == EXEC_DENY;
+    const int exec_ro_only = c->exec_allow.n > 0 && c->exec_unmatched == EXEC_ASK;
     const uint64_t X = exec_narrow ? 0 : LL_FS_EXECUTE;
     const uint64_t RX = LL_FS_READ_FILE | LL_FS_READ_DIR | X;
-    const uint64_t RW = fs & ~(LL_FS_EXECUTE & ~X);
+    const uint64_t RW = (exec_narrow || exec_ro_only) ? fs & ~LL_FS_EXECUTE : fs;
     for (int i = 0; i < c->ro.n; i++)
         add_path(rs, c->ro.v[i], RX, fs, 1);
     for (int i = 0; i < c->rw.n; i++)
@@ -204,7 +207,7 @@ void landlock_apply(struct config *c, struct ll_result *r, const char *cmd_path)
     add_path(rs, "/home/sandbox", RW, fs, 0);
     add_path(rs, "/tmp", RW, fs, 0);
     add_path(rs, "/var/tmp", RW, fs, 0);
-    if (exec_narrow) {
+    if (exec_narrow || exec_ro_only) {
         for (int i = 0; i < c->exec_allow.n; i++) {
             char dir[4096];
             if (glob_literal_dir(c->exec_allow.v[i], dir, sizeof dir))
@@ -220,7 +223,7 @@ void landlock_apply(struct config *c, struct ll_result *r, const char *cmd_path)
             if (script_interpreter(cmd_path, interp, sizeof interp))
                 add_path(rs, interp, LL_FS_EXECUTE, fs, 1);
         }
-        r->exec_restricted = 1;
+        r->exec_restricted = exec_narrow ? 1 : 2;
     }
     add_path(rs, "/dev/shm", RW & ~LL_FS_EXECUTE, fs, 0);
     add_path(rs, "/dev", LL_FS_READ_FILE | LL_FS_WRITE_FILE | LL_FS_READ_DIR | LL_FS_TRUNCATE | LL_FS_IOCTL_DEV, fs, 0);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -87,10 +88,29 @@ static int in(const int *a, int n, int nr)
 
 int seccomp_is_logged(int nr) { return in(logged, n_logged, nr); }
 
+/* Which argument carries a file mode. A setuid/setgid bit made inside the sandbox would be real
+ * on the host: through the idmapped workspace, a file the workload creates belongs to the
+ * workspace's owner (often root), so chmod 4755 there would plant a setuid-root binary. */
+static int mode_arg_of(int nr)
+{
+    switch (nr) {
+    case SYS_chmod: case SYS_fchmod: case SYS_creat: case SYS_mknod:
+        return 1;
+    case SYS_fchmodat: case 452 /* fchmodat2 */: case SYS_open: case SYS_mknodat:
+        return 2;
+    case SYS_openat:
+        return 3;
+    }
+    return -1;
+}
+
 /* The decision for one notified call, from register values only (never target memory). */
 int seccomp_verdict(int nr, const uint64_t *a)
 {
     if (in(baseline, NBASE, nr) || in(extra_deny, n_extra, nr))
+        return SV_DENY;
+    int mode_arg = mode_arg_of(nr);
+    if (mode_arg >= 0 && (a[mode_arg] & (S_ISUID | S_ISGID)))
         return SV_DENY;
     switch (nr) {
     case SYS_clone:
@@ -186,6 +206,14 @@ int seccomp_build(struct config *c, void **out, size_t *outlen, const char **ste
             RULE(N, SYS_socket, 1, SCMP_A0(SCMP_CMP_EQ, (uint64_t)f));
     RULE(N, SYS_socket, 1, SCMP_A0(SCMP_CMP_GT, AF_NETLINK));
     RULE(N, SYS_socket, 2, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK), SCMP_A2(SCMP_CMP_NE, NETLINK_ROUTE_));
+    const int moded[] = {SYS_chmod, SYS_fchmod, SYS_creat, SYS_mknod, SYS_fchmodat, 452, SYS_open, SYS_mknodat, SYS_openat};
+    for (int i = 0; i < 9; i++) {
+        unsigned arg = (unsigned)mode_arg_of(moded[i]);
+        RULE(N, moded[i], 1, ((struct scmp_arg_cmp){arg, SCMP_CMP_MASKED_EQ, S_ISUID, S_ISUID}));
+        RULE(N, moded[i], 1, ((struct scmp_arg_cmp){arg, SCMP_CMP_MASKED_EQ, S_ISGID, S_ISGID}));
+    }
+    /* openat2 keeps its mode in memory we cannot filter; libc never needs it. */
+    RULE(SCMP_ACT_ERRNO(ENOSYS), SYS_openat2, 0);
     RULE(N, SYS_connect, 0);
     if (exec_notify)
         RULE(N, SYS_execve, 0);

@@ -166,7 +166,7 @@ void workload_main(struct setup *s)
 
     char msg[8192];
     int m = snprintf(msg, sizeof msg,
-                     "\"landlock\":{\"abi\":%d,\"fs_rights_handled\":%llu,\"net\":%s,\"scoped\":[%s%s%s],\"exec_restricted\":%s},"
+                     "\"landlock\":{\"abi\":%d,\"fs_rights_handled\":%llu,\"net\":%s,\"scoped\":[%s%s%s],\"exec_restricted\":%s,\"exec_scope\":\"%s\"},"
                      "\"seccomp\":{\"mode\":\"%s\",\"filters\":%d,\"notify\":true},"
                      "\"no_new_privs\":%s,\"cap_eff\":\"%s\",\"cap_prm\":\"%s\",\"cap_bnd\":\"%s\",\"cap_amb\":\"%s\","
                      "\"uid\":%u,\"gid\":%u",
@@ -174,6 +174,7 @@ void workload_main(struct setup *s)
                      ll.scoped_abstract ? "\"abstract_unix_socket\"" : "",
                      ll.scoped_abstract && ll.scoped_signal ? "," : "", ll.scoped_signal ? "\"signal\"" : "",
                      ll.exec_restricted ? "true" : "false",
+                     ll.exec_restricted == 1 ? "allowlist" : ll.exec_restricted == 2 ? "allowlist_and_read_only" : "all",
                      atoi(sc) == 2 ? "filter" : "none", atoi(scf), atoi(nnp) == 1 ? "true" : "false",
                      ce, cp, cb, ca, (unsigned)getuid(), (unsigned)getgid());
     msg[m++] = 0;

@@ -258,7 +258,7 @@ describe('nemoclaw-sandbox helper', () => {
       'deny',
     ]);
     expect(r.stdout).toBe('listed-ran\nunlisted=126\n');
-    expect(byType(r, 'ready')[0]).toMatchObject({ enforcement: { landlock: { exec_restricted: true } } });
+    expect(byType(r, 'ready')[0]).toMatchObject({ enforcement: { landlock: { exec_restricted: true, exec_scope: 'allowlist' } } });
     expect(byType(r, 'exec_denied')[0]).toMatchObject({ path: './unlisted', reason: 'not_allowed' });
   });
 
@@ -365,6 +365,20 @@ describe('nemoclaw-sandbox helper', () => {
     expect(st.gid).toBe(0);
     expect(statSync(ws).mode & 0o777).toBe(0o700);
     expect(readFileSync(join(ws, 'made-inside.txt'), 'utf8')).toBe('hello\n');
+  });
+
+  it.runIf(IS_ROOT)('refuses setuid/setgid bits, which the idmapped workspace would make real on the host', async () => {
+    const ws = mkdtempSync(join(scratch, 'ws-suid-'));
+    chmodSync(ws, 0o700);
+    const r = await sh(
+      'cp /bin/true t; chmod 4755 t; echo u=$?; chmod 2755 t; echo g=$?; chmod 755 t; echo plain=$?; ' +
+        'python3 -c "import os; os.open(\'c\', os.O_CREAT|os.O_WRONLY, 0o4755)" 2>/dev/null; echo create=$?',
+      ['--workspace', ws],
+    );
+    expect(r.stdout).toBe('u=1\ng=1\nplain=0\ncreate=1\n');
+    expect(statSync(join(ws, 't')).mode & 0o6000).toBe(0);
+    expect(existsSync(join(ws, 'c'))).toBe(false);
+    expect(byType(r, 'syscall_denied').map((e) => e.syscall)).toEqual(['fchmodat', 'fchmodat', 'openat']);
   });
 
   it('refuses a workspace reached through a symlink', async () => {
