@@ -14,6 +14,7 @@ interface Run {
   p: pty.IPty;
   screen: XtermStdout;
   exit: Promise<{ exitCode: number; signal?: number }>;
+  exited: { exitCode: number; signal?: number } | null;
 }
 
 const running: Run[] = [];
@@ -39,14 +40,19 @@ function launch(cols: number, rows: number, args: string[] = []): Run {
     env: { ...process.env, CI: 'true', TERM: 'xterm-256color', FAKE_NVIDIA_SMI_LOOPS: '300' } as Record<string, string>,
   });
   p.onData((d) => screen.write(d));
-  const exit = new Promise<{ exitCode: number; signal?: number }>((resolve) => p.onExit(resolve));
-  const run = { p, screen, exit };
+  const run: Run = { p, screen, exit: Promise.resolve({ exitCode: -1 }), exited: null };
+  run.exit = new Promise<{ exitCode: number; signal?: number }>((resolve) =>
+    p.onExit((e) => {
+      run.exited = e;
+      resolve(e);
+    }),
+  );
   running.push(run);
   return run;
 }
 
 async function see(r: Run, text: string): Promise<void> {
-  await waitFor(() => r.screen.text().includes(text), `"${text}" on the screen:\n${r.screen.text()}`, { tries: 600 });
+  await waitFor(() => r.screen.text().includes(text), () => `"${text}" on the screen:\n${r.screen.text()}\nraw tail: ${JSON.stringify(r.screen.raw.slice(-400))}\nexited: ${JSON.stringify(r.exited)}`, { tries: 600 });
 }
 
 describe('tui-preview in a real pseudo-terminal', () => {
@@ -81,7 +87,7 @@ describe('tui-preview in a real pseudo-terminal', () => {
 
   it('SIGTERM restores the terminal and exits 143', async () => {
     const r = launch(80, 24);
-    await see(r, 'curl -> api.example.com:443');
+    await see(r, 'curl -> api.example.com');
     r.p.kill('SIGTERM');
     const result = await r.exit;
     expect(result).toMatchObject({ exitCode: 143 });

@@ -40,7 +40,7 @@ function start(cols: number, rows: number, extra: { theme?: string; ascii?: bool
 }
 
 async function screenHas(out: XtermStdout, text: string): Promise<void> {
-  await waitFor(() => out.text().includes(text), `"${text}" on screen\n${out.text()}`);
+  await waitFor(() => out.text().includes(text), () => `"${text}" on screen\n${out.text()}`);
 }
 
 describe('full screen through @xterm/headless', () => {
