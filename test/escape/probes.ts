@@ -58,6 +58,8 @@ export interface ProbeRow {
   prepare?: (c: ProbeCtx) => void | Promise<void>;
   /** Host-side evidence of an escape the probe cannot see itself; a string names it. */
   hostCheck?: (c: ProbeCtx, r: RunResult) => string | null | Promise<string | null>;
+  /** An event the sandbox must also have recorded when it stopped the probe: [type, field, value]. */
+  event?: [string, string, string];
   /** Put secrets (OPENAI_API_KEY, NVIDIA_API_KEY, ... = the run's marker) in the launcher's environment. */
   envSecrets?: boolean;
   /** The probe only sets the scene (exit 0); hostCheck alone decides escaped or blocked. */
@@ -95,14 +97,14 @@ export const PROBES: ProbeRow[] = [
   { id: 'proc-signal-host-pid', category: 'process', anchors: [7], source: 'proc.c', args: (c) => ['kill-pid', String(c.victim?.pid), c.receipt], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, victim: true },
   { id: 'proc-kill-minus-one', category: 'process', anchors: [7], source: 'proc.c', args: (c) => ['kill-all', c.receipt], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: false, victim: true },
   { id: 'proc-see-host-pids', category: 'process', anchors: [8], source: 'proc.c', args: (c) => ['see-pids', (c.victim?.argMarker as string).slice(0, 6), (c.victim?.argMarker as string).slice(6)], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, victim: true },
-  { id: 'proc-ptrace-child', category: 'process', anchors: [9], source: 'proc.c', args: () => ['ptrace-child'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'proc-ptrace-child', category: 'process', anchors: [9], source: 'proc.c', args: () => ['ptrace-child'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, event: ['syscall_denied', 'syscall', 'ptrace'] },
   { id: 'proc-ptrace-host-pid', category: 'process', anchors: [9], source: 'proc.c', args: (c) => ['ptrace-pid', String(c.victim?.pid)], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, victim: true },
   { id: 'proc-ptrace-parent', category: 'process', anchors: [9], source: 'proc.c', args: () => ['ptrace-parent'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'proc-mem-host-pid', category: 'process', anchors: [10], source: 'proc.c', args: (c) => ['mem-pid', String(c.victim?.pid)], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, victim: true },
   { id: 'proc-mem-parent-and-init', category: 'process', anchors: [10], source: 'proc.c', args: () => ['mem-parent'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
-  { id: 'proc-pidfd-getfd-child', category: 'process', anchors: [9], source: 'proc.c', args: () => ['pidfd-getfd'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'proc-pidfd-getfd-child', category: 'process', anchors: [9], source: 'proc.c', args: () => ['pidfd-getfd'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, event: ['syscall_denied', 'syscall', 'pidfd_getfd'] },
   { id: 'proc-mem-write-child', category: 'process', anchors: [10], source: 'proc.c', args: () => ['mem-child-write'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
-  { id: 'proc-process-vm-child', category: 'process', anchors: [10], source: 'proc.c', args: () => ['vm-child'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'proc-process-vm-child', category: 'process', anchors: [10], source: 'proc.c', args: () => ['vm-child'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, event: ['syscall_denied', 'syscall', 'process_vm_readv'] },
   { id: 'proc-process-vm-host-pid', category: 'process', anchors: [10], source: 'proc.c', args: (c) => ['vm-pid', String(c.victim?.pid)], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, victim: true },
 
   // ---- privilege and syscall surface -------------------------------------------------------------
@@ -138,31 +140,31 @@ export const PROBES: ProbeRow[] = [
       const r = await run('/usr/sbin/setcap', ['cap_dac_read_search+ep', f], { cwd: c.ws, timeoutMs: 10_000 });
       if (r.code !== 0) throw new Error(`setcap failed: ${r.stderr}`);
     } },
-  { id: 'priv-unshare-user-namespace', category: 'privilege', anchors: [17], source: 'priv.c', args: () => ['userns-unshare'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'priv-unshare-user-namespace', category: 'privilege', anchors: [17], source: 'priv.c', args: () => ['userns-unshare'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, event: ['syscall_denied', 'syscall', 'unshare'] },
   { id: 'priv-clone-namespaces', category: 'privilege', anchors: [17], source: 'priv.c', args: () => ['userns-clone'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'priv-clone3-namespaces', category: 'privilege', anchors: [24], source: 'priv.c', args: () => ['clone3'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'priv-nested-userns-caps-mount', category: 'privilege', anchors: [17], source: 'priv.c', args: (c) => ['unshare-mount', path.join(c.ws, 'mnt')], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,
     prepare: (c) => fs.mkdirSync(path.join(c.ws, 'mnt')) },
   { id: 'priv-setns-host-namespaces', category: 'privilege', anchors: [17], source: 'priv.c', args: (c) => ['setns', String(c.victim?.pid)], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, victim: true },
-  { id: 'priv-mount-tmpfs', category: 'privilege', anchors: [18], source: 'priv.c', args: (c) => ['mount', path.join(c.ws, 'mnt')], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,
+  { id: 'priv-mount-tmpfs', category: 'privilege', anchors: [18], source: 'priv.c', args: (c) => ['mount', path.join(c.ws, 'mnt')], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, event: ['syscall_denied', 'syscall', 'mount'],
     prepare: (c) => fs.mkdirSync(path.join(c.ws, 'mnt')) },
   { id: 'priv-new-mount-api', category: 'privilege', anchors: [18], source: 'priv.c', args: () => ['newmount'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
-  { id: 'priv-chroot', category: 'privilege', anchors: [18], source: 'priv.c', args: () => ['chroot', '.'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
-  { id: 'priv-keyctl', category: 'privilege', anchors: [19], source: 'priv.c', args: () => ['keyctl'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
-  { id: 'priv-bpf', category: 'privilege', anchors: [20], source: 'priv.c', args: () => ['bpf'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
-  { id: 'priv-io-uring', category: 'privilege', anchors: [21], source: 'priv.c', args: () => ['io-uring'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
-  { id: 'priv-userfaultfd', category: 'privilege', anchors: [20], source: 'priv.c', args: () => ['userfaultfd'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
-  { id: 'priv-perf-event-open', category: 'privilege', anchors: [20], source: 'priv.c', args: () => ['perf'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
-  { id: 'priv-personality', category: 'privilege', anchors: [27], source: 'priv.c', args: () => ['personality'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
-  { id: 'priv-syslog-kernel-log', category: 'privilege', anchors: [20], source: 'priv.c', args: () => ['syslog'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'priv-chroot', category: 'privilege', anchors: [18], source: 'priv.c', args: () => ['chroot', '.'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, event: ['syscall_denied', 'syscall', 'chroot'] },
+  { id: 'priv-keyctl', category: 'privilege', anchors: [19], source: 'priv.c', args: () => ['keyctl'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, event: ['syscall_denied', 'syscall', 'add_key'] },
+  { id: 'priv-bpf', category: 'privilege', anchors: [20], source: 'priv.c', args: () => ['bpf'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, event: ['syscall_denied', 'syscall', 'bpf'] },
+  { id: 'priv-io-uring', category: 'privilege', anchors: [21], source: 'priv.c', args: () => ['io-uring'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, event: ['syscall_denied', 'syscall', 'io_uring_setup'] },
+  { id: 'priv-userfaultfd', category: 'privilege', anchors: [20], source: 'priv.c', args: () => ['userfaultfd'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, event: ['syscall_denied', 'syscall', 'userfaultfd'] },
+  { id: 'priv-perf-event-open', category: 'privilege', anchors: [20], source: 'priv.c', args: () => ['perf'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, event: ['syscall_denied', 'syscall', 'perf_event_open'] },
+  { id: 'priv-personality', category: 'privilege', anchors: [27], source: 'priv.c', args: () => ['personality'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, event: ['syscall_denied', 'syscall', 'personality'] },
+  { id: 'priv-syslog-kernel-log', category: 'privilege', anchors: [20], source: 'priv.c', args: () => ['syslog'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, event: ['syscall_denied', 'syscall', 'syslog'] },
   { id: 'priv-admin-syscalls-reachable', category: 'privilege', anchors: [20], source: 'priv.c', args: () => ['admin'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'priv-int80-32bit-syscalls', category: 'privilege', anchors: [22], source: 'priv.c', args: () => ['int80'], unsandboxed: 'escaped', sandboxed: FOREIGN_ABI, needsRoot: true },
   // Without CONFIG_X86_X32_ABI the kernel itself refuses x32 calls, so unsandboxed this can only
   // show BLOCKED; on an x32 kernel the same row demands ESCAPED.
   { id: 'priv-x32-syscalls', category: 'privilege', anchors: [22], source: 'priv.c', args: () => ['x32'], unsandboxed: kernelHasX32() ? 'escaped' : 'blocked', sandboxed: FOREIGN_ABI, needsRoot: true },
   { id: 'priv-memfd-exec-outside-allowlist', category: 'privilege', anchors: [26], source: 'priv.c', args: () => ['memfd-exec'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist' },
-  { id: 'priv-exec-written-copy-outside-allowlist', category: 'privilege', anchors: [26, 40], source: 'priv.c', args: (c) => ['exec-copy', c.ws, '/tmp'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist' },
-  { id: 'priv-exec-unlisted-via-path-spellings', category: 'privilege', anchors: [26, 40], source: 'priv.c', args: (c) => ['exec-tricks', c.ws], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist' },
+  { id: 'priv-exec-written-copy-outside-allowlist', category: 'privilege', anchors: [26, 40], source: 'priv.c', args: (c) => ['exec-copy', c.ws, '/tmp'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, event: ['exec_denied', 'reason', 'not_allowed'], policy: 'exec-allowlist' },
+  { id: 'priv-exec-unlisted-via-path-spellings', category: 'privilege', anchors: [26, 40], source: 'priv.c', args: (c) => ['exec-tricks', c.ws], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, event: ['exec_denied', 'reason', 'not_allowed'], policy: 'exec-allowlist' },
   { id: 'priv-exec-path-toctou-race', category: 'privilege', anchors: [56], source: 'priv.c', args: (c) => ['exec-race', c.ws], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist', heavy: true },
   // The same race when unlisted execs are to be asked about (`unmatched: ask`, the default): the
   // operator must be asked (and, with nobody to answer, the exec denied), never bypassed.
@@ -235,14 +237,14 @@ export const PROBES: ProbeRow[] = [
     unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
 
   // ---- resources (a policy with limits; bounded probes) ----------------------------------------------
-  { id: 'res-fork-bomb', category: 'resources', anchors: [11], source: 'res.c', args: () => ['forkbomb', '2000'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:9'], needsRoot: true, policy: 'limits', heavy: true },
-  { id: 'res-memory-bomb', category: 'resources', anchors: [12], source: 'res.c', args: () => ['memory', '512'], unsandboxed: 'escaped', sandboxed: ['killed:9', 'blocked'], needsRoot: true, policy: 'limits', heavy: true },
+  { id: 'res-fork-bomb', category: 'resources', anchors: [11], source: 'res.c', args: () => ['forkbomb', '2000'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:9'], needsRoot: true, event: ['limit_hit', 'limit', 'pids'], policy: 'limits', heavy: true },
+  { id: 'res-memory-bomb', category: 'resources', anchors: [12], source: 'res.c', args: () => ['memory', '512'], unsandboxed: 'escaped', sandboxed: ['killed:9', 'blocked'], needsRoot: true, event: ['limit_hit', 'limit', 'memory'], policy: 'limits', heavy: true },
   { id: 'res-fd-exhaustion', category: 'resources', anchors: [13], source: 'res.c', args: () => ['fds', '4096'], unsandboxed: 'escaped', sandboxed: ['blocked'], needsRoot: true, policy: 'limits', heavy: true },
   { id: 'res-file-size', category: 'resources', anchors: [13], source: 'res.c', args: () => ['fsize', '64'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:25'], needsRoot: true, policy: 'limits', heavy: true },
   { id: 'res-core-dumps', category: 'resources', anchors: [13], source: 'res.c', args: () => ['core', '1'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'res-tmpfs-fill', category: 'resources', anchors: [13], source: 'res.c', args: () => ['tmpfs', '512'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:9'], needsRoot: true, policy: 'limits', heavy: true },
-  { id: 'res-wall-time-ignoring-sigterm', category: 'resources', anchors: [14], source: 'res.c', args: () => ['walltime', '6'], unsandboxed: 'escaped', sandboxed: ['killed:9'], needsRoot: true, policy: 'walltime', heavy: true },
-  { id: 'res-cpu-spin-wall-time', category: 'resources', anchors: [14], source: 'res.c', args: () => ['cpuspin', '6'], unsandboxed: 'escaped', sandboxed: ['killed:9'], needsRoot: true, policy: 'walltime', heavy: true },
+  { id: 'res-wall-time-ignoring-sigterm', category: 'resources', anchors: [14], source: 'res.c', args: () => ['walltime', '6'], unsandboxed: 'escaped', sandboxed: ['killed:9'], needsRoot: true, event: ['limit_hit', 'limit', 'wall_time'], policy: 'walltime', heavy: true },
+  { id: 'res-cpu-spin-wall-time', category: 'resources', anchors: [14], source: 'res.c', args: () => ['cpuspin', '6'], unsandboxed: 'escaped', sandboxed: ['killed:9'], needsRoot: true, event: ['limit_hit', 'limit', 'wall_time'], policy: 'walltime', heavy: true },
 
   // ---- namespaces -------------------------------------------------------------------------------------
   { id: 'ns-hostname-visible-on-host', category: 'namespace', anchors: [], source: 'ns.c', args: (c) => ['hostname', c.s.utsNs], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,

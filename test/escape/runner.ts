@@ -7,6 +7,7 @@ import {
   PROBE_ENV,
   PTY_RUN,
   PYTHON,
+  ROOT,
   SANDBOX_UID,
   TMP,
   UNPRIV_UID,
@@ -110,7 +111,12 @@ export async function runRow(row: ProbeRow, mode: Mode, shared: SharedFixtures, 
       : {};
     const env: Record<string, string> | undefined =
       mode === 'sandboxed' ? { ...(process.env as Record<string, string>), ...secrets } : row.envSecrets ? { ...PROBE_ENV, ...secrets } : undefined;
-    const result = await run(argv[0] as string, argv.slice(1), { cwd, timeoutMs: 45_000, extraFds, ...asUser, ...(env ? { env } : {}) });
+    const go = (): Promise<RunResult> => run(argv[0] as string, argv.slice(1), { cwd, timeoutMs: 45_000, extraFds, ...asUser, ...(env ? { env } : {}) });
+    let result = await go();
+    if (mode === 'sandboxed' && result.code === 125 && /helper not built/.test(result.stderr) && (await helperReappears())) {
+      // The shared checkout's helper was being rebuilt by its author at that moment: try once more.
+      result = await go();
+    }
     let outcome = classify(result);
 
     let hostEvidence: string | null = null;
@@ -136,6 +142,16 @@ export async function runRow(row: ProbeRow, mode: Mode, shared: SharedFixtures, 
       }
     }
   }
+}
+
+/** Waits (up to 30 s) for native/build/nemoclaw-sandbox to exist again. */
+async function helperReappears(): Promise<boolean> {
+  const helper = path.join(ROOT, 'native/build/nemoclaw-sandbox');
+  for (const end = Date.now() + 30_000; Date.now() < end; ) {
+    if (fs.existsSync(helper)) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
 }
 
 /** Whether an outcome is one of the expected ones ('killed:9' matches a kill by signal 9). */

@@ -40,6 +40,11 @@ export function defineProbeSuite(mode: Mode): void {
     if (mode === 'sandboxed' && r.outcome.kind !== 'refused') {
       // The result must come from a sandbox that really started and said what it enforced.
       expect(r.events.some((e) => e['type'] === 'ready'), `no ready event from the helper\n${why}`).toBe(true);
+      if (row.event) {
+        const [type, field, value] = row.event;
+        const seen = r.events.some((e) => e['type'] === type && String(e[field]) === value);
+        expect(seen, `no ${type} event with ${field}=${value} for what was stopped\n${why}\n${JSON.stringify(r.events.filter((e) => e['type'] !== 'ready')).slice(0, 1500)}`).toBe(true);
+      }
     }
   };
 
