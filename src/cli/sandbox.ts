@@ -189,6 +189,8 @@ function auditRecord(e: SandboxEvent): { record: AuditEventInput; durable: boole
       return { record: { ...base, kind: 'exec.denied', activity: 'deny', target: e.path, decision: 'deny', severity: 'medium', detail: { reason: e.reason } }, durable: false };
     case 'limit_hit':
       return { record: { ...base, kind: 'sandbox.lifecycle', activity: 'limit_hit', target: e.limit, severity: 'medium' }, durable: false };
+    case 'egress_direct':
+      return { record: { ...base, kind: 'egress.denied', activity: 'direct_connect', target: `${e.addr}:${e.port}`, binary: e.exe ?? undefined, decision: 'deny', severity: 'medium' }, durable: false };
     case 'egress_refused':
       return { record: { ...base, kind: 'egress.denied', activity: 'refuse', decision: 'deny', severity: 'medium', detail: { reason: e.reason } }, durable: false };
     case 'error':
@@ -251,6 +253,11 @@ function report(flags: RunFlags, line: string, extra: Record<string, unknown> = 
   process.stderr.write(flags.json ? `${JSON.stringify({ nemoclaw: line, ...extra })}\n` : `nemoclaw: ${line}\n`);
 }
 
+const EXEC_FAILURES = [
+  { status: 127, say: 'command not found in the sandbox' },
+  { status: 126, say: 'cannot execute it in the sandbox' },
+] as const;
+
 // Signals the operator sends to `nemoclaw` are meant for the sandbox: forward, keep waiting.
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
@@ -301,6 +308,9 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
     for (const s of FORWARDED) process.off(s, forward);
   }
   for (const w of result.warnings) report(flags, `DEGRADED: ${w}`);
+  // The helper says nothing when CMD cannot be executed; the operator should not have to guess.
+  const execFailure = EXEC_FAILURES.find((f) => f.status === result.status && result.execErrno !== null);
+  if (execFailure) report(flags, `${printable(command[0] ?? '')}: ${execFailure.say} (errno ${result.execErrno})`);
   if (result.status === SANDBOX_FAILED && result.failure !== null && !result.failurePrinted) {
     report(flags, `sandbox refused: ${result.failure}`);
   }

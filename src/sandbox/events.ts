@@ -92,6 +92,14 @@ export interface EgressConnectionEvent {
   sha256: string | null;
   port: number;
 }
+/** A connect() to an address other than the proxy/declared loopback ports (seen, then refused by the kernel). */
+export interface EgressDirectEvent {
+  type: 'egress_direct';
+  pid: number;
+  exe?: string | null;
+  addr: string;
+  port: number;
+}
 export interface EgressRefusedEvent {
   type: 'egress_refused';
   pid: number;
@@ -108,6 +116,8 @@ export interface ExitEvent {
   code: number | null;
   signal: string | null;
   reason: string;
+  /** errno of the workload's execve of CMD when it failed (2: not found, exit 127; else 126). */
+  exec_errno?: number;
 }
 /** A well-formed line whose `type` this version does not know (the protocol only grows). */
 export interface UnknownEvent {
@@ -125,6 +135,7 @@ export type HelperEvent =
   | ExecAllowedEvent
   | LimitHitEvent
   | EgressConnectionEvent
+  | EgressDirectEvent
   | EgressRefusedEvent
   | ErrorEvent
   | ExitEvent
@@ -135,6 +146,7 @@ export type HelperEventType = Exclude<HelperEvent['type'], 'unknown'>;
 // Field kinds. `?` suffix: optional (absent or null accepted).
 type Kind =
   | 'number'
+  | 'number?'
   | 'string'
   | 'boolean'
   | 'strings'
@@ -155,9 +167,10 @@ const EVENT_FIELDS: Record<HelperEventType, Record<string, Kind>> = {
   exec_allowed: { pid: 'number', path: 'string', via: 'string' },
   limit_hit: { limit: 'string', detail: 'scalar?' },
   egress_connection: { pid: 'number', exe: 'string?', sha256: 'string?', port: 'number' },
+  egress_direct: { pid: 'number', exe: 'string?', addr: 'string', port: 'number' },
   egress_refused: { pid: 'number', reason: 'string' },
   error: { step: 'string', errno: 'number', message: 'string' },
-  exit: { code: 'number|null', signal: 'string|null', reason: 'string' },
+  exit: { code: 'number|null', signal: 'string|null', reason: 'string', exec_errno: 'number?' },
 };
 
 const ENFORCEMENT_FIELDS: Record<string, Kind> = {
@@ -182,6 +195,7 @@ const KIND_CHECKS: Record<Kind, (v: unknown) => boolean> = {
   strings: (v) => Array.isArray(v) && v.every((s) => typeof s === 'string'),
   'string|null': (v) => v === null || typeof v === 'string',
   'number|null': (v) => v === null || (typeof v === 'number' && Number.isFinite(v)),
+  'number?': (v) => v === undefined || v === null || (typeof v === 'number' && Number.isFinite(v)),
   'scalar?': (v) => v === undefined || v === null || typeof v === 'string' || typeof v === 'number',
   'string?': (v) => v === undefined || v === null || typeof v === 'string',
   'strings?': (v) => v === undefined || v === null || (Array.isArray(v) && v.every((s) => typeof s === 'string')),

@@ -15,6 +15,7 @@ export type {
   ExecAllowedEvent,
   LimitHitEvent,
   EgressConnectionEvent,
+  EgressDirectEvent,
   EgressRefusedEvent,
   ErrorEvent,
   ExitEvent,

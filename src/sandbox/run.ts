@@ -8,7 +8,7 @@ import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { SandboxSpec } from '../policy/types.ts';
 import { PRIVATE_TMPFS, SandboxConfigError, compileBinds, specToHelperArgv, workloadEnv } from './argv.ts';
-import type { ExecAskEvent, HelperEvent, ReadyEvent } from './events.ts';
+import type { ExecAskEvent, ExitEvent, HelperEvent, ReadyEvent } from './events.ts';
 import { LineSplitter, parseHelperEvent } from './events.ts';
 import { helperInsideWritable, helperPath, realOrSelf } from './helper.ts';
 import { enforcementWarnings, verifyEnforcement } from './verify.ts';
@@ -53,7 +53,7 @@ export interface RunSandboxOptions {
   onExecAsk?: (ask: ExecAskEvent) => Promise<ExecDecision>;
 }
 
-export type EndReason = 'exited' | 'signaled' | 'refused' | 'start_failed' | 'wall_time' | 'memory' | 'seccomp_kill';
+export type EndReason = 'exited' | 'signaled' | 'refused' | 'start_failed' | 'setup_failed' | 'wall_time' | 'memory' | 'seccomp_kill';
 
 export interface SandboxResult {
   /** The status `nemoclaw sandbox run` exits with. */
@@ -72,6 +72,8 @@ export interface SandboxResult {
   failure: string | null;
   /** Whether the helper itself already printed the failure line on stderr. */
   failurePrinted: boolean;
+  /** errno of the workload's failed execve of CMD (2: not found -> 127), when the helper said. */
+  execErrno: number | null;
 }
 
 export interface RunningSandbox {
@@ -106,7 +108,7 @@ export function statusOf(code: number | null, signal: string | null): number {
   return n === null ? SANDBOX_FAILED : 128 + n;
 }
 
-const EXIT_REASONS: readonly string[] = ['exited', 'signaled', 'wall_time', 'memory', 'seccomp_kill'];
+const EXIT_REASONS: readonly string[] = ['exited', 'signaled', 'setup_failed', 'wall_time', 'memory', 'seccomp_kill'];
 
 /** Starts one sandbox. Throws (synchronously) only for configuration errors and a missing helper. */
 export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
@@ -149,7 +151,7 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
   let ready: ReadyEvent | null = null;
   let mismatches: string[] = [];
   let warnings: string[] = [];
-  let helperExit: { code: number | null; signal: string | null; reason: string } | null = null;
+  let helperExit: ExitEvent | null = null;
   let helperError: { step: string; errno: number; message: string } | null = null;
   let spawnError: Error | null = null;
   let refused = false;
@@ -201,7 +203,7 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
       return;
     }
     if (e.type === 'exit') {
-      helperExit = { code: e.code, signal: e.signal, reason: e.reason };
+      helperExit = e;
       return; // published once, below, with the status we settle on
     }
     if (e.type === 'error') helperError = { step: e.step, errno: e.errno, message: e.message };
@@ -239,7 +241,8 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
     child.on('close', (code, signal) => {
       splitter.end();
       control?.destroy();
-      const base = { ready, mismatches, warnings, failurePrinted: false };
+      const he = helperExit as ExitEvent | null;
+      const base = { ready, mismatches, warnings, failurePrinted: false, execErrno: he?.exec_errno ?? null };
       let out: SandboxResult;
       if (spawnError !== null) {
         out = { ...base, status: SANDBOX_FAILED, reason: 'start_failed', code: null, signal: null, failure: `spawn helper: ${(spawnError as Error).message}` };
@@ -247,21 +250,21 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
         const why = mismatches.length > 0 ? `enforcement mismatch: ${mismatches.join('; ')}` : 'helper protocol error before ready';
         out = { ...base, status: SANDBOX_FAILED, reason: 'refused', code: null, signal: null, failure: why };
       } else if (helperError !== null || (ready === null && code === SANDBOX_FAILED)) {
-        const he = helperError as { step: string; errno: number; message: string } | null;
-        const failure = he ? `${he.step}: ${he.message} (errno ${he.errno})` : 'helper failed before the sandbox was ready';
+        const err = helperError as { step: string; errno: number; message: string } | null;
+        const failure = err ? `${err.step}: ${err.message} (errno ${err.errno})` : 'helper failed before the sandbox was ready';
         out = { ...base, status: SANDBOX_FAILED, reason: 'start_failed', code: null, signal: null, failure, failurePrinted: true };
       } else if (ready === null) {
         // The workload must never run unverified; if the helper ended without a report, say so.
         const how = signal ? `killed by ${signal}` : `exit ${code}`;
         out = { ...base, status: SANDBOX_FAILED, reason: 'start_failed', code: null, signal: null, failure: `helper ended before reporting enforcement (${how})` };
       } else {
-        const he = helperExit as { code: number | null; signal: string | null; reason: string } | null;
         const c = he ? he.code : code;
         const s = he ? he.signal : signal;
         const reason = (he && EXIT_REASONS.includes(he.reason) ? he.reason : s ? 'signaled' : 'exited') as EndReason;
         out = { ...base, status: statusOf(c, s), reason, code: c, signal: s, failure: null };
       }
-      publish({ type: 'exit', code: out.code, signal: out.signal, reason: out.reason });
+      // The helper's own exit event keeps its extra fields (exec_errno, ...); the settled status wins.
+      publish({ ...(he ?? {}), type: 'exit', code: out.code, signal: out.signal, reason: out.reason });
       resolveReady(mismatches.length > 0 ? null : ready);
       resolve(out);
     });

@@ -61,8 +61,10 @@ describe('nemoclaw sandbox run (real helper)', () => {
       expect(run(['sh', '-c', 'exit 3']).status).toBe(3);
     });
 
-    it('exits 127 when the command is not found inside', () => {
-      expect(run(['no-such-command-nemoclaw']).status).toBe(127);
+    it('exits 127 when the command is not found inside, and says so', () => {
+      const r = run(['no-such-command-nemoclaw']);
+      expect(r.status).toBe(127);
+      expect(r.stderr).toBe('nemoclaw: no-such-command-nemoclaw: command not found in the sandbox (errno 2)\n');
     });
 
     it('exits 128+9 when the command is killed by SIGKILL, with an exit event saying so', () => {
