@@ -122,6 +122,17 @@ describe('App (ink-testing-library)', () => {
     await waitFor(() => frame().includes('after the pause'), 'resumed');
   });
 
+  it('Enter on a sandbox shows its details; Esc closes', async () => {
+    const { frame, app } = setup();
+    await waitFor(() => frame().includes('ap-7'), 'first frame');
+    app.stdin.write('1\r');
+    await waitFor(() => frame().includes('Enforcement (helper report)'), 'sandbox details');
+    expect(frame()).toContain('policy rev');
+    expect(frame()).toContain('(not reported)');
+    app.stdin.write('\u001b');
+    await waitFor(() => !frame().includes('Enforcement (helper report)'), 'details closed');
+  });
+
   it('draws with no colour codes in the no-colour theme', async () => {
     const { frame } = setup('no-colour');
     await waitFor(() => frame().includes('ap-7'), 'first frame');

@@ -50,7 +50,7 @@ describe('keymap table', () => {
   });
   it('pane keys take precedence over global keys', () => {
     expect(findBinding(start({ focus: 'approvals' }), 'enter')?.action).toBe('approvals.details');
-    expect(findBinding(start({ focus: 'sandboxes' }), 'enter')?.action).toBe('sandboxes.select');
+    expect(findBinding(start({ focus: 'sandboxes' }), 'enter')?.action).toBe('sandboxes.details');
   });
 });
 
@@ -172,6 +172,15 @@ describe('dispatch', () => {
     const r = dispatch(start({ focus: 'logs' }), chunk('>>+'), ctx());
     expect(r.state.adjust.logs).toEqual({ dw: 2, dh: 1 });
     expect(dispatch(r.state, chunk('='), ctx()).state.adjust).toEqual({});
+  });
+
+  it('Enter on a sandbox opens its details; l there (or on the pane) shows only its logs', () => {
+    let r = dispatch(start({ focus: 'sandboxes' }), chunk('j\r'), ctx({ rowCounts: { sandboxes: 2 } }));
+    expect(r.state.modes.at(-1)).toEqual({ kind: 'sandbox', name: 'demo' });
+    r = dispatch(r.state, chunk('l'), ctx());
+    expect(r.state.modes).toEqual([]);
+    expect(r.state.sandbox).toBe('demo');
+    expect(dispatch(r.state, chunk('l'), ctx()).state.sandbox).toBeNull();
   });
 
   it('cursor movement is clamped to the rows a pane has', () => {

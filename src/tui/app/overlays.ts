@@ -8,8 +8,9 @@ import type { Context, KeyBinding, UiState } from '../input/types.ts';
 import { MIN_COLS, MIN_ROWS, type Rect } from '../layout/layout.ts';
 import { PANE_TITLES, isPaneId } from '../layout/panes.ts';
 import type { PendingApproval } from '../store/events.ts';
+import type { SandboxRow } from '../store/tui-store.ts';
 import { seg, type Line } from '../text/line.ts';
-import type { Theme } from '../theme/theme.ts';
+import type { Theme, Token } from '../theme/theme.ts';
 import { duration } from '../widgets/common.ts';
 import { Frame } from './frame.ts';
 import { h } from './h.ts';
@@ -18,7 +19,7 @@ import { LineView } from './line-view.ts';
 function contextTitle(c: Context): string {
   if (c === 'global') return 'Everywhere';
   if (isPaneId(c)) return PANE_TITLES[c];
-  return { help: 'Help', confirm: 'Confirm', details: 'Details', command: 'Command bar', filter: 'Filter' }[c];
+  return { help: 'Help', confirm: 'Confirm', details: 'Approval details', sandbox: 'Sandbox details', command: 'Command bar', filter: 'Filter' }[c];
 }
 
 /** The help text for the current state, generated from the keymap table. */
@@ -80,6 +81,36 @@ export function DetailsOverlay({ approval, now, screen, theme, ascii }: { approv
         ];
   const rect = centered(screen, 76, lines.length + 2);
   return h(Frame, { rect, title: `Approval ${approval?.id ?? ''}`.trim(), focused: true, lines, theme, ascii });
+}
+
+export function SandboxOverlay({ sandbox, now, screen, theme, ascii }: { sandbox: SandboxRow | undefined; now: number; screen: Rect; theme: Theme; ascii: boolean }) {
+  const lines: Line[] = [];
+  if (sandbox === undefined) lines.push([seg('This sandbox is gone.', 'muted')]);
+  else {
+    const kv = (k: string, v: string, tone?: Token): Line => [seg(k.padEnd(12), 'muted'), seg(v, tone)];
+    lines.push(
+      kv('name', sandbox.name),
+      kv('state', sandbox.state, sandbox.state === 'running' ? 'ok' : sandbox.state === 'failed' ? 'error' : undefined),
+      kv('blueprint', sandbox.blueprint),
+      kv('policy rev', String(sandbox.policyRevision)),
+      kv('pid', sandbox.pid !== undefined ? String(sandbox.pid) : '-'),
+      kv('uptime', sandbox.startedAt !== undefined && sandbox.state === 'running' ? duration(now - sandbox.startedAt) : '-'),
+      kv('denials', String(sandbox.denials), sandbox.denials > 0 ? 'deny' : undefined),
+      kv('approvals', `${sandbox.pendingApprovals} pending`, sandbox.pendingApprovals > 0 ? 'warn' : undefined),
+    );
+    if (sandbox.lastLimit !== undefined) lines.push(kv('last limit', sandbox.lastLimit, 'warn'));
+    for (const d of sandbox.degraded ?? []) lines.push(kv('DEGRADED', d, 'error'));
+    lines.push([], [seg('Policy', 'accent', { bold: true })]);
+    if (sandbox.policySummary === undefined || sandbox.policySummary.length === 0) lines.push([seg('  (not reported)', 'muted')]);
+    else for (const p of sandbox.policySummary) lines.push([seg(`  ${p}`)]);
+    lines.push([], [seg('Enforcement (helper report)', 'accent', { bold: true })]);
+    const e = Object.entries(sandbox.enforcement ?? {});
+    if (e.length === 0) lines.push([seg('  (not reported)', 'muted')]);
+    else for (const [k, v] of e) lines.push([seg(`  ${k.padEnd(14)}`, 'muted'), seg(v)]);
+  }
+  lines.push([], [seg('l ', 'accent', { bold: true }), seg('logs of this sandbox   '), seg('Esc ', 'accent', { bold: true }), seg('close')]);
+  const rect = centered(screen, 76, Math.min(lines.length + 2, screen.height));
+  return h(Frame, { rect, title: `Sandbox ${sandbox?.name ?? ''}`.trim(), focused: true, lines: lines.slice(0, Math.max(0, rect.height - 2)), theme, ascii });
 }
 
 /** Below 80x24: say so, and what is needed; q still quits. */

@@ -1,6 +1,6 @@
 // THE keymap: one data table (key, context, action, description). The dispatcher reads it, the
 // help overlay is generated from it. Contexts: 'global' (any pane), a pane id (when focused), or a
-// mode ('help', 'confirm', 'details', 'command', 'filter') which then owns the keyboard.
+// mode ('help', 'confirm', 'details', 'sandbox', 'command', 'filter') which then owns the keyboard.
 import { PANES, PANE_TITLES } from '../layout/panes.ts';
 import { WIDGETS } from '../widgets/index.ts';
 import type { Handler, KeyBinding } from './types.ts';

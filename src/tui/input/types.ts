@@ -16,7 +16,8 @@ export type Mode =
   | { kind: 'filter'; pane: PaneId; text: string }
   | { kind: 'command'; text: string }
   | { kind: 'confirm'; action: ConfirmAction; prompt: string; detail?: string }
-  | { kind: 'details'; approvalId: string };
+  | { kind: 'details'; approvalId: string }
+  | { kind: 'sandbox'; name: string };
 
 export interface UiMessage {
   text: string;
@@ -67,7 +68,7 @@ export interface Result {
 
 export type Handler = (state: UiState, ctx: DispatchCtx) => Result;
 
-export type Context = 'global' | PaneId | 'help' | 'confirm' | 'command' | 'filter' | 'details';
+export type Context = 'global' | PaneId | 'help' | 'confirm' | 'command' | 'filter' | 'details' | 'sandbox';
 
 /** One row of the keymap table. The help overlay is generated from these rows. */
 export interface KeyBinding {

@@ -41,7 +41,20 @@ export function demoScript(options: DemoOptions = {}): Script {
     audit('sandbox.create', 'demo: blueprint strict@1.0.0 policy rev 1', 0),
     {
       afterMs: 150,
-      event: (ts) => ({ type: 'sandbox_state', ts, sandbox: { name: 'demo', state: 'running', blueprint: 'strict', policyRevision: 1, startedAt: ts, pid: 4242 } }),
+      event: (ts) => ({
+        type: 'sandbox_state',
+        ts,
+        sandbox: {
+          name: 'demo',
+          state: 'running',
+          blueprint: 'strict',
+          policyRevision: 1,
+          startedAt: ts,
+          pid: 4242,
+          policySummary: ['filesystem: ro /usr /lib /etc/ssl, rw /tmp (private), workdir', 'network: pypi (read-only); unmatched egress: ask, 300s then deny', 'exec: /usr/bin/*; unmatched: ask', 'limits: memory 2GiB, pids 512, nofile 4096'],
+          enforcement: { landlock: 'abi 6 (hard_requirement)', seccomp: 'filter 1 + user notify', no_new_privs: 'yes', capabilities: 'none', namespaces: 'user mnt pid net ipc uts cgroup' },
+        },
+      }),
     },
     log('demo', '[helper] landlock abi 6, seccomp filter 1 (+notify), no_new_privs, caps empty', 0, 'system'),
     { afterMs: 0, event: (ts) => ({ type: 'sandbox_state', ts, sandbox: { name: 'builder', state: 'running', blueprint: 'dev', policyRevision: 3, startedAt: ts - 95_000, pid: 3100 } }) },

@@ -19,6 +19,10 @@ export interface SandboxInfo {
   memoryBytes?: number;
   /** Degraded enforcement (best_effort) reasons, shown loudly. */
   degraded?: string[];
+  /** One line per policy section, e.g. "filesystem: ro /usr /lib, rw /tmp" (details view). */
+  policySummary?: string[];
+  /** What the helper reported it enforced, e.g. {landlock: "abi 6", seccomp: "filter+notify"} (details view). */
+  enforcement?: Record<string, string>;
 }
 
 export type ApprovalKind = 'egress' | 'exec' | 'syscall';

@@ -241,6 +241,8 @@ export class TuiStore {
           ...(prev?.lastLimit !== undefined ? { lastLimit: prev.lastLimit } : {}),
           cpuPercent: e.sandbox.cpuPercent ?? prev?.cpuPercent,
           memoryBytes: e.sandbox.memoryBytes ?? prev?.memoryBytes,
+          policySummary: e.sandbox.policySummary ?? prev?.policySummary,
+          enforcement: e.sandbox.enforcement ?? prev?.enforcement,
         } as SandboxRow);
         return;
       }

@@ -1,18 +1,34 @@
-import { ok, type DispatchCtx, type Handler, type KeyBinding, type UiState } from '../../input/types.ts';
+import { ok, popMode, pushMode, say, topMode, type DispatchCtx, type Handler, type KeyBinding, type UiState } from '../../input/types.ts';
 import type { TuiSnapshot } from '../../store/tui-store.ts';
 import { clamp } from '../common.ts';
 import { sandboxRows, selectSandbox } from './reducer.ts';
 
 export const sandboxesKeys: readonly KeyBinding[] = [
-  { keys: ['enter'], context: 'sandboxes', action: 'sandboxes.select', description: 'show only this sandbox in Logs (again: all)' },
+  { keys: ['enter'], context: 'sandboxes', action: 'sandboxes.details', description: 'details: policy summary, enforcement report' },
+  { keys: ['l'], context: 'sandboxes', action: 'sandboxes.logs', description: 'show only this sandbox in Logs (again: all)' },
+  { keys: ['l'], context: 'sandbox', action: 'sandboxes.logs', description: 'show only this sandbox in Logs' },
+  { keys: ['escape', 'enter', 'q'], context: 'sandbox', action: 'sandboxes.close', description: 'close details' },
+  { keys: ['ctrl+c'], context: 'sandbox', action: 'quit.now', description: 'quit' },
 ];
 
+function selected(s: UiState, ctx: DispatchCtx): string | undefined {
+  const top = topMode(s);
+  if (top?.kind === 'sandbox') return top.name;
+  const names = ctx.sandboxes;
+  return names[clamp(s.cursor.sandboxes ?? 0, 0, Math.max(0, names.length - 1))];
+}
+
 export const sandboxesActions: Record<string, Handler> = {
-  'sandboxes.select': (s: UiState, ctx: DispatchCtx) => {
-    const names = ctx.sandboxes;
-    const i = clamp(s.cursor.sandboxes ?? 0, 0, Math.max(0, names.length - 1));
-    return ok(selectSandbox(s, names[i]));
+  'sandboxes.details': (s, ctx) => {
+    const name = selected(s, ctx);
+    return name === undefined ? ok(say(s, 'no sandbox selected', 'warn')) : ok(pushMode(s, { kind: 'sandbox', name }));
   },
+  'sandboxes.logs': (s, ctx) => {
+    const name = selected(s, ctx);
+    const base = topMode(s)?.kind === 'sandbox' ? popMode(s) : s;
+    return ok(selectSandbox(base, name));
+  },
+  'sandboxes.close': (s) => ok(popMode(s)),
 };
 
 export function sandboxesRowCount(snapshot: TuiSnapshot, ui: UiState): number {
