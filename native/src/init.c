@@ -139,6 +139,14 @@ int ns_init_main(void *arg)
         workload_main(s);
     if (s->tty_slave >= 0)
         close(s->tty_slave);
+    /* /proc/1/cmdline is readable by the workload: our argv (policy paths, socket names) has no
+     * business there once the workload has its own copy. */
+    if (g_args_start && g_args_end > g_args_start) {
+        size_t n = (size_t)(g_args_end - g_args_start);
+        memset(g_args_start, 0, n);
+        if (n > 14)
+            memcpy(g_args_start, "nemoclaw-init", 13);
+    }
 
     for (;;) {
         siginfo_t si;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 struct config g_cfg;
+char *g_args_start, *g_args_end;
 
 static struct cgroup_state cg;
 static pid_t monitor_pid;
@@ -87,6 +88,8 @@ static void close_all_but(struct setup *s)
 int main(int argc, char **argv)
 {
     struct config *c = &g_cfg;
+    g_args_start = argv[0];
+    g_args_end = argv[argc - 1] + strlen(argv[argc - 1]);
     cli_parse(argc, argv, c);
     check_fd(c->events_fd, "--events-fd");
     ev_init(c->events_fd);

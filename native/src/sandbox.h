@@ -65,6 +65,7 @@ struct setup {
 };
 
 extern struct config g_cfg;
+extern char *g_args_start, *g_args_end; /* our argv strings, scrubbed by init */
 
 /* cli.c */
 int cli_parse(int argc, char **argv, struct config *cfg);
