@@ -14,6 +14,8 @@ interface DemoCase {
   expect: 'allowed' | 'denied';
   what: string;
   command: string[];
+  /** Shorter text shown instead of the command line. */
+  show?: string;
   /** Host-side proof, checked after the run (e.g. the file exists and belongs to the workspace owner). */
   hostCheck?: (workspace: string) => string | null;
 }
@@ -37,7 +39,20 @@ const CASES: readonly DemoCase[] = [
   { expect: 'denied', what: 'write outside the workspace (/usr)', command: ['touch', '/usr/nemoclaw-demo'] },
   { expect: 'denied', what: 'direct TCP connect to 1.1.1.1:80, ignoring the proxy', command: ['bash', '-c', 'exec 3<>/dev/tcp/1.1.1.1/80'] },
   { expect: 'denied', what: 'create a user namespace (privilege games)', command: ['unshare', '--user', 'true'] },
+  {
+    expect: 'denied',
+    what: 'ptrace another process (pid 1 of the sandbox)',
+    show: 'python3: ptrace(PTRACE_ATTACH, 1)',
+    command: ['python3', '-c', 'import ctypes,os,sys; l=ctypes.CDLL(None,use_errno=True); r=l.ptrace(16,1,0,0); sys.exit("ptrace(PTRACE_ATTACH, 1): " + os.strerror(ctypes.get_errno())) if r else None'],
+  },
 ];
+
+/** How each kind of denial event is shown next to a case. */
+const DENIAL_TEXT: Partial<Record<SandboxEvent['type'], (e: SandboxEvent) => string>> = {
+  syscall_denied: (e) => (e.type === 'syscall_denied' ? `seccomp denied ${e.syscall}` : ''),
+  exec_denied: (e) => (e.type === 'exec_denied' ? `exec denied: ${e.reason}` : ''),
+  egress_direct: (e) => (e.type === 'egress_direct' ? `direct connect to ${e.addr}:${e.port} seen and refused` : ''),
+};
 
 interface Outcome {
   result: SandboxResult;
@@ -110,11 +125,14 @@ export async function demo(): Promise<number> {
       const hostProblem = ok && c.hostCheck ? c.hostCheck(workspace) : null;
       const asExpected = (c.expect === 'allowed') === ok && hostProblem === null;
       if (!asExpected) failures++;
-      const denials = o.events.filter((e) => e.type === 'syscall_denied' || e.type === 'exec_denied').map((e) => (e.type === 'syscall_denied' ? `seccomp denied ${e.syscall}` : `exec denied`));
+      const denials = o.events.flatMap((e) => {
+        const seen = DENIAL_TEXT[e.type];
+        return seen ? [seen(e)] : [];
+      });
       const said = firstLine(c.expect === 'allowed' ? o.stdout : o.stderr || o.stdout);
       const mark = asExpected ? (c.expect === 'allowed' ? 'allowed' : 'DENIED ') : 'UNEXPECTED';
       out(`  ${mark}  ${c.what}`);
-      out(`           $ ${shellWords(c.command)}  -> exit ${o.result.status}${said ? `: ${said}` : ''}${denials.length ? `  [${[...new Set(denials)].join(', ')}]` : ''}${hostProblem ? `  (${hostProblem})` : ''}`);
+      out(`           $ ${c.show ?? shellWords(c.command)}  -> exit ${o.result.status}${said ? `: ${said}` : ''}${denials.length ? `  [${[...new Set(denials)].join(', ')}]` : ''}${hostProblem ? `  (${hostProblem})` : ''}`);
     }
   } finally {
     rmSync(workspace, { recursive: true, force: true });
