@@ -121,6 +121,11 @@ export async function demo(): Promise<number> {
         continue;
       }
       started++;
+      if (o.result.status === 127) {
+        // Not a denial: the tool is not installed on this host (e.g. python3).
+        out(`  skipped  ${c.what}: ${c.command[0]} is not installed`);
+        continue;
+      }
       const ok = o.result.status === 0;
       const hostProblem = ok && c.hostCheck ? c.hostCheck(workspace) : null;
       const asExpected = (c.expect === 'allowed') === ok && hostProblem === null;
