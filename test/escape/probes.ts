@@ -8,6 +8,7 @@
 //                'killed:N' (a defence killed it with signal N, exit 128+N)
 //   anchors      case numbers of the red-team suite (shared/anchors/sandboxes.md section 11)
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import os from 'node:os';
 import { kernelHasX32, run, type RunResult, type RunTargets, type SharedFixtures, type Victim } from './harness.ts';
@@ -30,6 +31,8 @@ export interface ProbeCtx {
   build: string;
   /** Values computed by a row's prepare step. */
   extra: Record<string, string>;
+  /** Registers something to undo after the run (a server a prepare step started). */
+  onCleanup: (fn: () => void) => void;
 }
 
 export interface ProbeRow {
@@ -231,6 +234,17 @@ export const PROBES: ProbeRow[] = [
   { id: 'net-other-families', category: 'network', anchors: [47], source: 'net.c', args: () => ['families'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'net-socket-family-high-bits', category: 'network', anchors: [23], source: 'net.c', args: () => ['highbits'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'net-bind-undeclared-port', category: 'network', anchors: [49], source: 'net.c', args: (c) => ['bind', String(c.s.freePort)], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  // A host program's socket that happens to live inside the workspace (a dev server, an agent, git's
+  // fsmonitor daemon): invariant 7 says no host sockets in the sandbox's view.
+  { id: 'net-host-unix-socket-inside-workspace', category: 'network', anchors: [46], source: 'net.c', args: (c) => ['unix', path.join(c.ws, 'host-daemon.sock'), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,
+    prepare: async (c) => {
+      const server = net.createServer((sock) => sock.on('error', () => undefined).end(`${c.s.serverMarker}\n`));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(path.join(c.ws, 'host-daemon.sock'), () => resolve());
+      });
+      c.onCleanup(() => server.close());
+    } },
   { id: 'net-host-abstract-unix-socket', category: 'network', anchors: [45], source: 'net.c', args: (c) => ['abstract', c.s.abstractName, c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'net-host-pathname-unix-sockets', category: 'network', anchors: [46], source: 'net.c',
     args: (c) => ['unix', c.s.unixSocket, c.s.serverMarker, '/run/dbus/system_bus_socket', '/var/run/docker.sock', '/run/docker.sock', '/run/containerd/containerd.sock', '/run/systemd/private', '/run/user/0/bus', '/tmp/.X11-unix/X0'],

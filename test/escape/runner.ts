@@ -68,7 +68,17 @@ export async function runRow(row: ProbeRow, mode: Mode, shared: SharedFixtures, 
       fs.chmodSync(receiptDir, 0o777);
     }
     installProbe(build, row.source, ws);
-    const ctx: ProbeCtx = { mode, ws, t, s: shared, victim: null, receipt: path.join(receiptDir, 'hit'), build, extra: {} };
+    const ctx: ProbeCtx = {
+      mode,
+      ws,
+      t,
+      s: shared,
+      victim: null,
+      receipt: path.join(receiptDir, 'hit'),
+      build,
+      extra: {},
+      onCleanup: (fn) => cleanups.unshift(fn),
+    };
     if (row.victim) {
       const victim = await startVictim(build, ctx.receipt, t.hostDir, mode === 'unsandboxed' ? UNPRIV_UID : SANDBOX_UID);
       ctx.victim = victim;
