@@ -235,6 +235,93 @@ static int clone_dev(const char *name)
     return t;
 }
 
+/* --protect: paths inside writable binds (a repo's .git/hooks, agent config) that the
+ * workload may read but not change, because the host will later act on them. Resolved inside
+ * the new root without following symlinks, then covered by a read-only copy of themselves.
+ * Renaming or removing a mount point fails (EBUSY), so the path cannot be swapped either. */
+static void self_bind(int root, const char *path)
+{
+    int fd = openat2_nofollow(root, path + 1, O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return;
+        child_fail("--protect: open parent (openat2 RESOLVE_NO_SYMLINKS)", errno);
+    }
+    int t = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+    if (t < 0 || move_mount(t, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        child_fail("--protect: pin parent (bind onto itself)", errno);
+    close(t);
+    close(fd);
+}
+
+/* The writable bind a protected path lives in (workspace, --rw, home), if any. */
+static size_t writable_base(const char *p, struct config *c)
+{
+    size_t best = 0;
+    const char *cands[MAX_LIST + 2];
+    int n = 0;
+    if (c->workspace)
+        cands[n++] = c->workspace;
+    cands[n++] = "/home/sandbox";
+    for (int i = 0; i < c->rw.n && n < MAX_LIST + 2; i++)
+        cands[n++] = c->rw.v[i];
+    for (int i = 0; i < n; i++) {
+        size_t l = strlen(cands[i]);
+        if (l > best && strncmp(p, cands[i], l) == 0 && p[l] == '/')
+            best = l;
+    }
+    return best;
+}
+
+static void protect_paths(int root, struct config *c)
+{
+    /* A mount point cannot be renamed or removed, but its parents can: `mv .git .git2` would
+     * carry a read-only .git/hooks away and leave room for a new one. So every directory
+     * between the writable bind and the protected path is pinned by binding it onto itself
+     * (it stays writable). */
+    static char pinned[MAX_LIST][PATH_MAX];
+    int npinned = 0;
+    for (int i = 0; i < c->protect.n; i++) {
+        const char *p = c->protect.v[i];
+        size_t base = writable_base(p, c);
+        for (size_t k = base + 1; base && p[k]; k++) {
+            if (p[k] != '/')
+                continue;
+            char anc[PATH_MAX];
+            snprintf(anc, sizeof anc, "%.*s", (int)k, p);
+            int seen = 0;
+            for (int j = 0; j < npinned; j++)
+                seen |= !strcmp(pinned[j], anc);
+            if (seen || npinned >= MAX_LIST)
+                continue;
+            snprintf(pinned[npinned++], PATH_MAX, "%s", anc);
+            self_bind(root, anc);
+        }
+    }
+    for (int i = 0; i < c->protect.n; i++) {
+        const char *p = c->protect.v[i];
+        if (!strcmp(p, "/"))
+            child_fail("--protect /: use --ro", EINVAL);
+        int fd = openat2_nofollow(root, p + 1, O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+        if (fd < 0) {
+            if (errno == ENOENT) {
+                g_skipped.v[g_skipped.n++] = p;
+                continue;
+            }
+            child_fail("--protect: open (openat2 RESOLVE_NO_SYMLINKS)", errno);
+        }
+        int t = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+        if (t < 0)
+            child_fail("--protect: open_tree", errno);
+        if (setattr(t, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 1, -1) < 0)
+            child_fail("--protect: read-only (mount_setattr)", errno);
+        if (move_mount(t, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+            child_fail("--protect: move_mount", errno);
+        close(t);
+        close(fd);
+    }
+}
+
 void mounts_build(struct setup *s)
 {
     struct config *c = s->cfg;
@@ -301,6 +388,8 @@ void mounts_build(struct setup *s)
         attach(root, b->tree, b->path, b->is_dir,
                b->kind == B_WS ? "mount workspace" : b->kind == B_HOME ? "mount home" : "bind mount");
     }
+
+    protect_paths(root, c);
 
     for (int i = 0; i < 6; i++) {
         char p[32];

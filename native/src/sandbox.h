@@ -23,7 +23,7 @@ struct portlist {
 };
 
 struct config {
-    struct strlist ro, rw, env, exec_allow, deny_syscall, log_syscall;
+    struct strlist ro, rw, env, exec_allow, deny_syscall, log_syscall, protect;
     struct portlist tcp_bind, tcp_connect;
     const char *workspace, *home, *proxy_socket, *hostname, *sandbox_id;
     uid_t uid;

@@ -381,6 +381,21 @@ describe('nemoclaw-sandbox helper', () => {
     expect(byType(r, 'syscall_denied').map((e) => e.syscall)).toEqual(['fchmodat', 'fchmodat', 'openat']);
   });
 
+  it('keeps --protect paths inside the workspace read-only and unswappable', async () => {
+    const ws = mkdtempSync(join(scratch, 'ws-protect-'));
+    execFileSync('mkdir', ['-p', join(ws, '.git/hooks')]);
+    writeFileSync(join(ws, '.git/config'), 'orig\n');
+    const r = await sh(
+      'echo evil > .git/hooks/pre-commit; echo hook=$?; echo evil > .git/config; echo config=$?; ' +
+        'mv .git .git2 2>/dev/null; echo mv=$?; echo fine > notes; echo other=$?',
+      ['--workspace', ws, '--protect', join(ws, '.git/hooks'), '--protect', join(ws, '.git/config'), '--protect', join(ws, '.envrc')],
+    );
+    expect(r.stdout).toBe('hook=2\nconfig=2\nmv=1\nother=0\n');
+    expect(existsSync(join(ws, '.git/hooks/pre-commit'))).toBe(false);
+    expect(readFileSync(join(ws, '.git/config'), 'utf8')).toBe('orig\n');
+    expect(byType(r, 'ready')[0]).toMatchObject({ skipped: [join(ws, '.envrc')] });
+  });
+
   it('refuses a workspace reached through a symlink', async () => {
     const real = mkdtempSync(join(scratch, 'real-'));
     const link = join(scratch, `link-${process.pid}`);
