@@ -127,7 +127,14 @@ export function cgroupVerdict(f: CgroupFacts): Verdict {
   const detail = `v${version}${version === 1 && f.hybrid ? ' (hybrid)' : ''}: ${have.filter((c) => CGROUP_NEEDED.includes(c)).join(', ') || 'none of memory/pids/cpu'}; ${delegated}`;
   if (missing.length > 0) return { status: 'warn', detail: `${detail}; missing ${missing.join(', ')}`, fix: 'enable the controllers: echo "+memory +pids +cpu" > /sys/fs/cgroup/cgroup.subtree_control' };
   if (!f.writable) {
-    return { status: 'warn', detail, fix: f.uid === 0 ? 'mount -o remount,rw /sys/fs/cgroup' : 'systemd-run --user --scope -p Delegate=yes nemoclaw ...  (or run as root)' };
+    // cgroup v1 has no safe delegation to users; v2 does, through systemd.
+    const fix =
+      f.uid === 0
+        ? 'mount -o remount,rw /sys/fs/cgroup'
+        : version === 2
+          ? 'systemd-run --user --scope -p Delegate=yes nemoclaw ...  (or run as root)'
+          : 'run nemoclaw as root (cgroup v1 cannot be delegated), or boot with systemd.unified_cgroup_hierarchy=1';
+    return { status: 'warn', detail: `${detail}; policies with memory/pids/cpu limits refuse to run`, fix };
   }
   return pass(detail);
 }
