@@ -212,6 +212,23 @@ describe('nemoclaw sandbox run (real helper)', () => {
       }
     });
 
+    it.skipIf(process.getuid?.() !== 0)('works for an ordinary user too (unprivileged user namespace)', () => {
+      chmodSync(scratch, 0o755); // mkdtemp made it 0700; the ordinary user must reach its workspace
+      chownSync(ws, 65534, 65534);
+      const nobodyHome = mkdtempSync(join(scratch, 'nobody-'));
+      chownSync(nobodyHome, 65534, 65534);
+      const file = join(nobodyHome, 'events.ndjson');
+      const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', bin, 'sandbox', 'run', '--workspace', ws, '--events', file, '--', 'sh', '-c', 'echo hi > mine'], {
+        encoding: 'utf8',
+        cwd: ws,
+        timeout: 60_000,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: nobodyHome, NEMOCLAW_HOME: join(nobodyHome, '.nemoclaw') },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(statSync(join(ws, 'mine')).uid).toBe(65534);
+      expect(events(file)[0]).toMatchObject({ type: 'ready', enforcement: { namespaces: expect.arrayContaining(['user']) } });
+    });
+
     it('appends lifecycle and enforcement to the audit log under NEMOCLAW_HOME', () => {
       const file = join(scratch, `ev-audit-${n}.ndjson`);
       expect(run(['cat', '/etc/shadow'], ['--events', file]).status).not.toBe(0);
