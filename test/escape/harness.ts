@@ -336,6 +336,40 @@ export interface RunTargets {
   cleanup(): void;
 }
 
+const SSH_DIR = '/root/.ssh';
+/** Left in /root/.ssh when the suite had to create the directory, so that it can remove it again. */
+const SSH_SENTINEL = path.join(SSH_DIR, '.created-by-nemoclaw-escape-suite');
+
+/** Writes a secret into /root/.ssh, creating the directory (with a sentinel) when it is missing.
+ * Concurrent runs (and the other test file's worker) may remove an empty directory meanwhile: retry. */
+function writeSshSecret(file: string, content: string): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if (!fs.existsSync(SSH_DIR)) {
+        fs.mkdirSync(SSH_DIR, { mode: 0o700, recursive: true });
+        fs.writeFileSync(SSH_SENTINEL, '');
+      }
+      fs.writeFileSync(file, content, { mode: 0o644 });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw err;
+    }
+  }
+}
+
+/** Removes /root/.ssh again when only the suite's sentinel is left in it. */
+function tidySshDir(): void {
+  try {
+    const left = fs.readdirSync(SSH_DIR);
+    if (left.length === 1 && left[0] === path.basename(SSH_SENTINEL)) {
+      fs.rmSync(SSH_SENTINEL, { force: true });
+      fs.rmdirSync(SSH_DIR);
+    }
+  } catch {
+    // raced with another run: whoever is last tidies up
+  }
+}
+
 export function makeTargets(): RunTargets {
   const marker = `nmsec${token()}`;
   const made: string[] = [];
@@ -348,14 +382,8 @@ export function makeTargets(): RunTargets {
   };
   const hostDir = plantDir(TMP);
   fs.writeFileSync(path.join(hostDir, 'secret'), `-----BEGIN OPENSSH PRIVATE KEY-----\n${marker}\n`, { mode: 0o644 });
-  const sshDir = '/root/.ssh';
-  let madeSsh = false;
-  if (!fs.existsSync(sshDir)) {
-    fs.mkdirSync(sshDir, { mode: 0o700 });
-    madeSsh = true;
-  }
-  const sshSecret = path.join(sshDir, `id_rsa_nemoclaw_escape_${token(4)}`);
-  fs.writeFileSync(sshSecret, `-----BEGIN OPENSSH PRIVATE KEY-----\n${marker}\n`, { mode: 0o644 });
+  const sshSecret = path.join(SSH_DIR, `id_rsa_nemoclaw_escape_${token(4)}`);
+  writeSshSecret(sshSecret, `-----BEGIN OPENSSH PRIVATE KEY-----\n${marker}\n`);
   return {
     marker,
     hostDir,
@@ -367,13 +395,7 @@ export function makeTargets(): RunTargets {
     cleanup() {
       for (const d of made) fs.rmSync(d, { recursive: true, force: true });
       fs.rmSync(sshSecret, { force: true });
-      if (madeSsh) {
-        try {
-          fs.rmdirSync(sshDir); // only if we made it and it is empty again
-        } catch {
-          // someone else put something there meanwhile
-        }
-      }
+      tidySshDir();
     },
   };
 }
