@@ -107,19 +107,20 @@ function printable(s: string): string {
 
 /**
  * Exec asks without a supervisor: on an interactive terminal the operator answers on /dev/tty
- * (one question at a time, 60 s, default no); anywhere else every ask is denied.
+ * (one question at a time, 60 s, default no); anywhere else every ask is denied. `abort` ends a
+ * question still open when the sandbox is gone, so nemoclaw never waits on a dead workload.
  */
-function execAsker(interactive: boolean): (ask: ExecAskEvent) => Promise<ExecDecision> {
+function execAsker(interactive: boolean, abort: AbortSignal): (ask: ExecAskEvent) => Promise<ExecDecision> {
   if (!interactive) return async () => 'deny';
   let queue: Promise<unknown> = Promise.resolve();
   return (ask) => {
-    const next = queue.then(() => promptTty(`nemoclaw: allow exec of ${printable(ask.path)} (pid ${ask.pid})? [y/N] `));
+    const next = queue.then(() => (abort.aborted ? 'deny' : promptTty(`nemoclaw: allow exec of ${printable(ask.path)} (pid ${ask.pid})? [y/N] `, abort)));
     queue = next.catch(() => undefined);
     return next;
   };
 }
 
-async function promptTty(question: string): Promise<ExecDecision> {
+async function promptTty(question: string, abort: AbortSignal): Promise<ExecDecision> {
   const { ReadStream } = await import('node:tty');
   let fd: number;
   try {
@@ -137,6 +138,7 @@ async function promptTty(question: string): Promise<ExecDecision> {
       if (answered) return;
       answered = true;
       clearTimeout(timer);
+      abort.removeEventListener('abort', onAbort);
       if (note) {
         try {
           writeSync(fd, note);
@@ -147,6 +149,8 @@ async function promptTty(question: string): Promise<ExecDecision> {
       input.destroy();
       done(d);
     };
+    const onAbort = (): void => finish('deny', '\nnemoclaw: the sandbox ended; denied\n');
+    abort.addEventListener('abort', onAbort);
     const timer = setTimeout(() => finish('deny', '\nnemoclaw: no answer in 60 s; denied\n'), 60_000);
     input.on('data', (chunk) => finish(/^\s*y(es)?\s*$/i.test(String(chunk)) ? 'allow' : 'deny'));
     input.on('error', () => finish('deny'));
@@ -279,6 +283,7 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
   }
   const audit = runAudit((line) => report(flags, line));
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  const asks = new AbortController();
   let running;
   try {
     running = runSandbox({
@@ -290,7 +295,7 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
         sink?.write(e);
         audit.event(e);
       },
-      onExecAsk: execAsker(interactive),
+      onExecAsk: execAsker(interactive, asks.signal),
     });
   } catch (err) {
     // HelperMissingError (names `make -C native`), SandboxConfigError, or spawn trouble.
@@ -306,6 +311,7 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
     result = await running.result;
   } finally {
     for (const s of FORWARDED) process.off(s, forward);
+    asks.abort();
   }
   for (const w of result.warnings) report(flags, `DEGRADED: ${w}`);
   // The helper says nothing when CMD cannot be executed; the operator should not have to guess.

@@ -12,7 +12,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'nemoclaw-test-tty-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** Runs the CLI on a PTY, answering every exec question with `answer`; resolves with exit code and screen text. */
-function runOnPty(args: string[], answer: string): Promise<{ code: number; text: string }> {
+function runOnPty(args: string[], answer: string | null): Promise<{ code: number; text: string }> {
   return new Promise((resolve, reject) => {
     const p = spawn(bin, args, {
       cols: 120,
@@ -30,7 +30,7 @@ function runOnPty(args: string[], answer: string): Promise<{ code: number; text:
       text += d;
       // The shell tries each PATH entry after a denial: every question gets the same answer.
       const asked = text.split('[y/N]').length - 1;
-      for (; answered < asked; answered++) p.write(`${answer}\r`);
+      for (; answer !== null && answered < asked; answered++) p.write(`${answer}\r`);
     });
     p.onExit(({ exitCode }) => {
       clearTimeout(timer);
@@ -71,5 +71,14 @@ describe.skipIf(!helperBuilt)('exec asks on a terminal (real helper, real PTY)',
     expect(withTty.text).toContain('tty-ok');
     const without = await runOnPty(['sandbox', 'run', '--workspace', scratch, '--', 'sh', '-c', 'tty || echo no-ctty'], 'n');
     expect(without.text).toContain('no-ctty');
+  });
+
+  it('an unanswered question ends with the sandbox (wall time), not 60 s later', async () => {
+    const limited = join(scratch, 'ask-wall.yaml');
+    writeFileSync(limited, readFileSync(policy, 'utf8') + 'limits: { wall_time: 700ms, pids: 64 }\n');
+    const r = await runOnPty(['sandbox', 'run', '--policy', limited, '--workspace', scratch, '--', 'sh', '-c', 'id -u'], null);
+    expect(r.text).toMatch(/\[y\/N\]/);
+    expect(r.text).toContain('the sandbox ended; denied');
+    expect(r.code).toBe(137);
   });
 });
