@@ -566,8 +566,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
         return;
       }
       // byte relay
-      const upstream = netConnect({ host: address, port: target.port, noDelay: true, allowHalfOpen: true });
-      upstream.setNoDelay(true);
+      const { upstream, attach } = dialRelay(address, target.port);
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           upstream.destroy();
@@ -596,6 +595,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       sock.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (rest.length) upstream.write(rest);
       relay(sock, upstream);
+      attach(sock);
       sock.resume();
     } catch (err) {
       if (err instanceof Refusal) {
@@ -884,9 +884,61 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
 }
 
 /**
+ * Dials the upstream of a byte relay. Its reads land in one reusable 64 KiB buffer (net's
+ * `onread`) that is written straight to the client: while a write is still queued, reading pauses
+ * until it completes, so the buffer is never overwritten under a pending write. Compared with
+ * pipe(), this allocates nothing per chunk, which matters in a process with a large heap (the
+ * supervisor): no external-memory-driven full GCs during bulk transfers. Bytes that arrive before
+ * `attach` (server-first protocols) are held and sent after the 200.
+ */
+function dialRelay(host: string, port: number): { upstream: Socket; attach(client: Socket): void } {
+  const buffer = Buffer.allocUnsafe(64 * 1024);
+  let client: Socket | null = null;
+  const early: Buffer[] = [];
+  const upstream: Socket = netConnect({
+    host,
+    port,
+    noDelay: true,
+    allowHalfOpen: true,
+    onread: {
+      buffer,
+      callback: (n: number, buf: Uint8Array): boolean => {
+        const chunk = Buffer.from(buf.buffer, buf.byteOffset, n);
+        if (client === null) {
+          early.push(Buffer.from(chunk));
+          return false;
+        }
+        if (client.destroyed) return false;
+        let paused = false;
+        client.write(chunk, () => {
+          if (paused) {
+            paused = false;
+            upstream.resume();
+          }
+        });
+        if (client.writableLength > 0) {
+          paused = true;
+          return false;
+        }
+        return true;
+      },
+    },
+  });
+  return {
+    upstream,
+    attach(c: Socket) {
+      client = c;
+      for (const e of early.splice(0)) c.write(e);
+      upstream.resume();
+    },
+  };
+}
+
+/**
  * Byte relay between the client and the upstream, half-close aware: an end in one direction ends
- * the other side's writable after its queued bytes are flushed (pipe), errors tear both down, and a
- * side left open after the other closed is ended, then destroyed if it lingers.
+ * the other side's writable after its queued bytes are flushed, errors tear both down, and a side
+ * left open after the other closed is ended, then destroyed if it lingers. Client -> upstream is a
+ * pipe; upstream -> client is written by dialRelay's read callback.
  */
 function relay(a: Socket, b: Socket): void {
   const linger = (s: Socket) => {
@@ -898,8 +950,10 @@ function relay(a: Socket, b: Socket): void {
   b.on('error', () => a.destroy());
   a.on('close', (hadError) => (hadError ? b.destroy() : linger(b)));
   b.on('close', (hadError) => (hadError ? a.destroy() : linger(a)));
+  b.on('end', () => {
+    if (!a.destroyed && !a.writableEnded) a.end();
+  });
   a.pipe(b);
-  b.pipe(a);
 }
 
 function safeSystemCas(): string[] {

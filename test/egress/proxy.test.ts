@@ -302,10 +302,13 @@ describe('egress proxy over its unix socket (direct client, no sandbox)', () => 
     expect(parseRaw(out).status).toBe(403);
   });
 
-  it('a tunnel delivers every byte when the upstream closes right after its last write (5 rounds x 8 MiB)', async () => {
+  it('a tunnel delivers every byte, in order, when the upstream closes right after its last write (5 rounds x 8 MiB, some with a slow reader)', async () => {
     const { createServer } = await import('node:net');
+    const { createHash, randomBytes } = await import('node:crypto');
     const size = 8 * 1024 * 1024;
-    const src = createServer((s) => s.end(Buffer.alloc(size, 0x62)));
+    const data = randomBytes(size);
+    const want = createHash('sha256').update(data).digest('hex');
+    const src = createServer((s) => s.end(data));
     await new Promise<void>((r) => src.listen(0, '127.0.0.1', () => r()));
     const port = (src.address() as AddressInfo).port;
     const fx2 = await startProxy(rulesFrom(`network_policies:\n  src:\n    endpoints: [{ host: 127.0.0.1, port: ${port}, allowed_ips: [127.0.0.1] }]\n`), origin);
@@ -313,18 +316,57 @@ describe('egress proxy over its unix socket (direct client, no sandbox)', () => 
       for (let i = 0; i < 5; i++) {
         const t = await connectTunnel(fx2.proxy.socketPath, `127.0.0.1:${port}`);
         expect(t.status).toBe(200);
-        const n = await new Promise<number>((resolve) => {
+        const slow = i % 2 === 1;
+        const [n, digest] = await new Promise<[number, string]>((resolve) => {
           let got = 0;
-          t.socket.on('data', (d: Buffer) => (got += d.length));
-          t.socket.on('end', () => resolve(got));
+          const h = createHash('sha256');
+          t.socket.on('data', (d: Buffer) => {
+            got += d.length;
+            h.update(d);
+            if (slow) {
+              t.socket.pause();
+              setTimeout(() => t.socket.resume(), 1);
+            }
+          });
+          t.socket.on('end', () => resolve([got, h.digest('hex')]));
           t.socket.resume();
         });
         expect(n).toBe(size);
+        expect(digest).toBe(want);
         t.socket.destroy();
       }
     } finally {
       await fx2.close();
       src.close();
+    }
+  });
+
+  it('server-first protocols: bytes the upstream sends before the tunnel is up arrive after the 200, then the relay echoes', async () => {
+    const { createServer } = await import('node:net');
+    const srv = createServer((s) => {
+      s.write('BANNER ready\r\n');
+      s.pipe(s);
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as AddressInfo).port;
+    const fx2 = await startProxy(rulesFrom(`network_policies:\n  smtp:\n    endpoints: [{ host: 127.0.0.1, port: ${port}, allowed_ips: [127.0.0.1] }]\n`), origin);
+    try {
+      const t = await connectTunnel(fx2.proxy.socketPath, `127.0.0.1:${port}`);
+      expect(t.status).toBe(200);
+      const got = await new Promise<string>((resolve) => {
+        let text = '';
+        t.socket.on('data', (d: Buffer) => {
+          text += d.toString();
+          if (text === 'BANNER ready\r\n') t.socket.write('EHLO x\r\n');
+          if (text.endsWith('EHLO x\r\n')) resolve(text);
+        });
+        t.socket.resume();
+      });
+      expect(got).toBe('BANNER ready\r\nEHLO x\r\n');
+      t.socket.destroy();
+    } finally {
+      await fx2.close();
+      srv.close();
     }
   });
 
