@@ -86,6 +86,7 @@ export const PROBES: ProbeRow[] = [
   { id: 'tty-tiocsti-sandbox-pty', category: 'terminal', anchors: [1], source: 'tty.c', args: () => ['tiocsti'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true, sandboxFlags: ['--tty'] },
   { id: 'tty-tiocsti-high-bits-sandbox-pty', category: 'terminal', anchors: [2], source: 'tty.c', args: () => ['tiocsti-high'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true, sandboxFlags: ['--tty'] },
   { id: 'tty-tioclinux-consoles', category: 'terminal', anchors: [3], source: 'tty.c', args: () => ['tioclinux'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true },
+  { id: 'tty-line-discipline-of-parent-terminal', category: 'terminal', anchors: [1, 3], source: 'tty.c', args: () => ['ldisc'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true },
   { id: 'tty-host-pts-console', category: 'terminal', anchors: [3], source: 'tty.c', args: () => ['pts'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true },
 
   // ---- process tree, signals, ptrace, memory ---------------------------------------------------

@@ -2,7 +2,10 @@
  *   tty tiocsti        TIOCSTI on fds 0-2 and /dev/tty: types "#nemoclaw-escape-sti" into the terminal
  *   tty tiocsti-high   the same with bits above 31 set in the ioctl cmd (CVE-2019-10063)
  *   tty tioclinux      TIOCLINUX on fds 0-2 and the virtual consoles; read /dev/vcs (screen dump)
- *   tty pts            open the host's /dev/pts/N and /dev/console by path */
+ *   tty pts            open the host's /dev/pts/N and /dev/console by path
+ *   tty ldisc          TIOCSETD on fds 0-2: switch the parent's terminal to another line discipline
+ *                      (N_NULL here; on distribution kernels this autoloads n_gsm, n_hdlc, ... modules),
+ *                      then switch it back to N_TTY */
 #include "probe.h"
 #include <dirent.h>
 #include <sys/ioctl.h>
@@ -83,11 +86,28 @@ static void mode_pts(void) {
   blocked();
 }
 
+static void mode_ldisc(void) {
+  for (int fd = 0; fd < 3; fd++) {
+    if (!isatty(fd)) { note("fd %d is not a tty", fd); continue; }
+    int cur = -1, want = 27 /* N_NULL */, back = 0 /* N_TTY */;
+    ioctl(fd, TIOCGETD, &cur);
+    int r = ioctl(fd, TIOCSETD, &want);
+    int e = errno;
+    int now = -1;
+    ioctl(fd, TIOCGETD, &now);
+    ioctl(fd, TIOCSETD, &back); /* restore before anything is printed */
+    if (r == 0 && now == want) escaped("changed the line discipline of the parent's terminal (fd %d: %d -> %d, restored)", fd, cur, now);
+    note("TIOCSETD on fd %d: %s", fd, r == 0 ? "no effect" : strerror(e));
+  }
+  blocked();
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) probe_error("usage: tty MODE");
   if (!strcmp(argv[1], "tiocsti")) mode_sti(0);
   if (!strcmp(argv[1], "tiocsti-high")) mode_sti(1);
   if (!strcmp(argv[1], "tioclinux")) mode_tioclinux();
   if (!strcmp(argv[1], "pts")) mode_pts();
+  if (!strcmp(argv[1], "ldisc")) mode_ldisc();
   probe_error("unknown mode %s", argv[1]);
 }
