@@ -78,13 +78,15 @@ export interface RunOptions {
   gid?: number;
   /** Extra fds handed to the child as fds 3, 4, ... */
   extraFds?: number[];
+  /** An fd for the child's stdin (default: /dev/null). */
+  stdinFd?: number;
   timeoutMs: number;
 }
 
 /** Spawns cmd in its own process group; on timeout the whole group is SIGKILLed. */
 export function run(cmd: string, args: string[], opts: RunOptions): Promise<RunResult> {
   return new Promise((resolve) => {
-    const stdio: StdioOptions = ['ignore', 'pipe', 'pipe', ...(opts.extraFds ?? [])];
+    const stdio: StdioOptions = [opts.stdinFd ?? 'ignore', 'pipe', 'pipe', ...(opts.extraFds ?? [])];
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
       env: opts.env ?? PROBE_ENV,

@@ -56,6 +56,8 @@ export interface ProbeRow {
   heavy?: boolean;
   /** Hand the probe an fd of the host secret file and of the host dir (fds 3 and 4). */
   passFds?: boolean;
+  /** stdin is a write-only (append) fd of the host secret file. */
+  stdinWriteOnlySecret?: boolean;
   /** The workspace argument is a symlink to the host dir that holds the secret. */
   symlinkWorkspace?: boolean;
   prepare?: (c: ProbeCtx) => void | Promise<void>;
@@ -209,6 +211,7 @@ export const PROBES: ProbeRow[] = [
   { id: 'fs-dev-sensitive-devices', category: 'filesystem', anchors: [37], source: 'fs.c', args: () => ['devsens'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'fs-dev-minimal', category: 'filesystem', anchors: [37], source: 'fs.c', args: () => ['devlist'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'fs-inherited-fds', category: 'filesystem', anchors: [38], source: 'fs.c', args: (c) => ['fds', c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, passFds: true },
+  { id: 'fs-reopen-inherited-stdin', category: 'filesystem', anchors: [38], source: 'fs.c', args: (c) => ['reopen-stdin', c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, stdinWriteOnlySecret: true },
   { id: 'fs-open-by-handle-at', category: 'filesystem', anchors: [38], source: 'fs.c', args: (c) => ['handle-open', c.extra['handle'] as string, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,
     prepare: async (c) => {
       const r = await run(path.join(c.build, 'fs'), ['handle-print', c.t.secret], { cwd: c.ws, timeoutMs: 10_000 });

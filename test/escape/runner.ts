@@ -121,7 +121,14 @@ export async function runRow(row: ProbeRow, mode: Mode, shared: SharedFixtures, 
       : {};
     const env: Record<string, string> | undefined =
       mode === 'sandboxed' ? { ...(process.env as Record<string, string>), ...secrets } : row.envSecrets ? { ...PROBE_ENV, ...secrets } : undefined;
-    const go = (): Promise<RunResult> => run(argv[0] as string, argv.slice(1), { cwd, timeoutMs: 45_000, extraFds, ...asUser, ...(env ? { env } : {}) });
+    let stdinFd: number | undefined;
+    if (row.stdinWriteOnlySecret) {
+      const fd = fs.openSync(t.secret, 'a');
+      stdinFd = fd;
+      cleanups.unshift(() => fs.closeSync(fd));
+    }
+    const go = (): Promise<RunResult> =>
+      run(argv[0] as string, argv.slice(1), { cwd, timeoutMs: 45_000, extraFds, ...asUser, ...(env ? { env } : {}), ...(stdinFd !== undefined ? { stdinFd } : {}) });
     let result = await go();
     if (mode === 'sandboxed' && result.code === 125 && /helper not built/.test(result.stderr) && (await helperReappears())) {
       // The shared checkout's helper was being rebuilt by its author at that moment: try once more.

@@ -16,6 +16,8 @@
  *   fs fds MARKER               any inherited fd beyond 0-2 (the test passes a secret file and a host dir)
  *   fs suid-plant               leave setuid/setgid executables in cwd (chmod 4755/6755, open(O_CREAT, 04755)):
  *                               on the host they keep the bits and the workspace owner's uid
+ *   fs reopen-stdin MARKER      stdin is a write-only fd of a host file holding MARKER: reopen it for
+ *                               reading through /proc/self/fd/0 (a magic link past the mount view)
  *   fs fcap-plant               give an executable in cwd file capabilities (security.capability xattr)
  *   fs handle-print PATH        (host side) print PATH's file handle
  *   fs handle-open HANDLE MARKER  open_by_handle_at(cwd, HANDLE) and look for MARKER */
@@ -281,6 +283,14 @@ static void mode_suid_plant(void) {
   blocked();
 }
 
+static void mode_reopen_stdin(const char *marker) {
+  int fl = fcntl(0, F_GETFL);
+  if (fl < 0 || (fl & O_ACCMODE) != O_WRONLY) probe_error("stdin should be a write-only fd (flags 0x%x)", fl);
+  if (has_marker("/proc/self/fd/0", marker)) escaped("reopened a write-only inherited fd for reading through /proc/self/fd/0 and read the host file");
+  if (has_marker("/dev/stdin", marker)) escaped("reopened a write-only inherited fd for reading through /dev/stdin");
+  blocked();
+}
+
 static void mode_fcap_plant(void) {
   unlink("planted-fcap");
   if (copy_file("/proc/self/exe", "planted-fcap", 0755) < 0) probe_error("copy: %s", E);
@@ -348,6 +358,7 @@ int main(int argc, char **argv) {
   if (!strcmp(m, "handle-print") && argc >= 3) mode_handle_print(argv[2]);
   if (!strcmp(m, "suid-plant")) mode_suid_plant();
   if (!strcmp(m, "fcap-plant")) mode_fcap_plant();
+  if (!strcmp(m, "reopen-stdin") && argc >= 3) mode_reopen_stdin(argv[2]);
   if (!strcmp(m, "handle-open") && argc >= 4) mode_handle_open(argv[2], argv[3]);
   probe_error("unknown mode or missing args: %s", m);
 }
