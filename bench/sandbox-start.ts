@@ -34,6 +34,10 @@ function time(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): number 
   return ms;
 }
 
+if (spawnSync('bwrap', ['--version'], { stdio: 'ignore' }).status !== 0) {
+  process.stderr.write('bench/sandbox-start: bwrap (the baseline) is missing; run: apt-get install -y bubblewrap  (or npm run setup as root)\n');
+  process.exit(1);
+}
 const spec = defaultSandboxSpec();
 const helper = helperPath();
 const helperArgs = [
