@@ -17,6 +17,10 @@ import { defaultSandboxSpec, helperPath, specToHelperArgv, workloadEnv } from '.
 const N = Number(process.argv[2] ?? 50);
 const WARMUP = 5;
 const root = fileURLToPath(new URL('..', import.meta.url));
+if (spawnSync('bwrap', ['--version'], { stdio: 'ignore' }).status !== 0) {
+  process.stderr.write('bench/sandbox-start: bwrap (the baseline) is missing; run: apt-get install -y bubblewrap  (or npm run setup as root)\n');
+  process.exit(1);
+}
 const workspace = mkdtempSync(join(tmpdir(), 'nemoclaw-bench-'));
 const home = mkdtempSync(join(tmpdir(), 'nemoclaw-bench-home-'));
 
@@ -34,10 +38,6 @@ function time(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): number 
   return ms;
 }
 
-if (spawnSync('bwrap', ['--version'], { stdio: 'ignore' }).status !== 0) {
-  process.stderr.write('bench/sandbox-start: bwrap (the baseline) is missing; run: apt-get install -y bubblewrap  (or npm run setup as root)\n');
-  process.exit(1);
-}
 const spec = defaultSandboxSpec();
 const helper = helperPath();
 const helperArgs = [
