@@ -150,6 +150,12 @@ export function startTui(options: RunTuiOptions): TuiHandle {
       finish({ reason: 'quit' });
       return;
     }
+    if (e.type === 'redraw') {
+      // Forget what Ink thinks is on the screen, then render again: every row is rewritten.
+      ink.instance?.clear();
+      ui.update((s) => ({ ...s }));
+      return;
+    }
     options.source.decide(e.id, e.verdict, e.always).then(
       (r) => {
         if (!r.ok) ui.update((s) => ({ ...s, message: { text: `${e.id}: ${r.error ?? 'decision failed'}`, tone: 'error' } }));

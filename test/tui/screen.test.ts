@@ -128,4 +128,15 @@ describe('full screen through @xterm/headless', () => {
     const odd = [...out.text()].filter((c) => (c.codePointAt(0) ?? 0) > 0x7e);
     expect(odd).toEqual([]);
   });
+
+  it('Ctrl-L repaints a screen something else wrote over', async () => {
+    const { out, stdin, source } = start(100, 30);
+    await screenHas(out, 'ap-1');
+    source.stop(); // no new events: the rows under the garbage would not change by themselves
+    out.term.write('\u001b[12;20HGARBAGE-FROM-ELSEWHERE');
+    await screenHas(out, 'GARBAGE-FROM-ELSEWHERE');
+    stdin.write('\u000c');
+    await waitFor(() => !out.text().includes('GARBAGE'), () => `screen repainted\n${out.text()}`);
+    expect(out.text()).toContain('3 Syscall denials');
+  });
 });

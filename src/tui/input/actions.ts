@@ -1,6 +1,6 @@
 // Global actions (any pane) and mode actions (help, confirm, details). Pure: (state, ctx) -> result.
 import { MAX_ADJUST, LAYOUT_NAMES } from '../layout/layout.ts';
-import { PANES, PANE_TITLES, type PaneId } from '../layout/panes.ts';
+import { PANES, PANE_TITLES } from '../layout/panes.ts';
 import { clamp } from '../widgets/common.ts';
 import { ok, popMode, pushMode, say, topMode, type DispatchCtx, type Handler, type Result, type UiState } from './types.ts';
 
@@ -100,7 +100,7 @@ export const GLOBAL_ACTIONS: Record<string, Handler> = {
   back: (s) => back(s),
   quit,
   'quit.now': (s) => ok(s, [{ type: 'quit' }]),
-  redraw: (s) => ok({ ...s }),
+  redraw: (s) => ok(s, [{ type: 'redraw' }]),
   // help overlay
   'help.close': (s) => ok(popMode(s)),
   'help.down': (s) => {
@@ -125,6 +125,3 @@ export const GLOBAL_ACTIONS: Record<string, Handler> = {
   'details.close': (s) => ok(popMode(s)),
 };
 
-export function focusPane(s: UiState, id: PaneId): UiState {
-  return { ...s, focus: id };
-}

@@ -29,7 +29,7 @@ export const GLOBAL_KEYS: readonly KeyBinding[] = [
   { keys: ['p', 'space'], context: 'global', action: 'live.pause', description: 'pause / resume live updates' },
   { keys: ['L'], context: 'global', action: 'layout.next', description: 'next layout preset' },
   { keys: ['T'], context: 'global', action: 'theme.next', description: 'next theme' },
-  { keys: ['ctrl+l'], context: 'global', action: 'redraw', description: 'redraw' },
+  { keys: ['ctrl+l'], context: 'global', action: 'redraw', description: 'repaint the whole screen' },
   { keys: ['escape'], context: 'global', action: 'back', description: 'back one level (zoom, filter, scroll)' },
   { keys: ['q'], context: 'global', action: 'quit', description: 'quit (asks when approvals are pending)' },
   { keys: ['ctrl+c'], context: 'global', action: 'quit', description: 'quit' },

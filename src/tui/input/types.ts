@@ -45,6 +45,8 @@ export interface UiState {
 
 export type Effect =
   | { type: 'decide'; id: string; verdict: Verdict; always: boolean }
+  /** Repaint the whole screen (Ctrl-L: after something else wrote over it). */
+  | { type: 'redraw' }
   | { type: 'quit' };
 
 /** What key handlers may read about the data (derived from the shown snapshot). */

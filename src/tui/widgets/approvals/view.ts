@@ -3,7 +3,7 @@ import { clamp, duration, hhmmss, newestFirst, windowStart } from '../common.ts'
 import type { BodyProps, PaneBody } from '../types.ts';
 import { pendingRows } from './reducer.ts';
 
-export function approvalsBody({ snapshot, ui, width, height, now, focused }: BodyProps): PaneBody {
+export function approvalsBody({ snapshot, ui, height, now, focused }: BodyProps): PaneBody {
   const rows = pendingRows(snapshot, ui);
   const lines: Line[] = [];
   if (rows.length === 0) lines.push([seg('No pending approvals.', 'muted')]);
@@ -37,6 +37,5 @@ export function approvalsBody({ snapshot, ui, width, height, now, focused }: Bod
       ]);
     }
   }
-  void width;
   return { lines, footer: rows.length > 0 ? `a/A allow · d/D deny · Enter details · ${rows.length} pending` : '0 pending' };
 }
