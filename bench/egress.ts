@@ -5,11 +5,11 @@
 //
 // The proxy runs in a child process (so its RSS is its own); the origins and the clients run in
 // this process, for the direct baseline and the proxied run alike. Clients reach the proxy
-// directly over its unix socket and write the relay preamble themselves (the helper's relay is
-// not in this loop; test/egress/sandbox.test.ts covers the relay functionally).
+// directly over its unix socket and write the relay preamble themselves; when the helper is built,
+// a last phase runs curl inside a real sandbox (helper relay + proxy) against curl outside.
 // Every loop is bounded in count and in time; all targets are on 127.0.0.1.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, createServer as createHttpServer, request } from 'node:http';
 import type { AgentOptions } from 'node:http';
 import { connect as netConnect, createServer } from 'node:net';
@@ -52,6 +52,20 @@ function withTimeout<T>(p: Promise<T>, what: string, ms = PHASE_TIMEOUT_MS): Pro
       timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
     }),
   ]);
+}
+
+/** Runs a command, resolves with its stdout (bounded by PHASE_TIMEOUT_MS). */
+function runCapture(cmd: string, args: string[]): Promise<string> {
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      p.on('error', reject);
+      p.on('close', () => resolve(out));
+    }),
+    `${cmd}`,
+  );
 }
 
 /** user+system CPU seconds of a process (Linux /proc/PID/stat). */
@@ -129,7 +143,25 @@ async function main(): Promise<void> {
     s.on('error', () => {});
     s.pipe(s);
   });
-  const http = createHttpServer({ keepAlive: true }, (_req, res) => {
+  const http = createHttpServer({ keepAlive: true }, (req, res) => {
+    if (req.url === '/bulk') {
+      // BULK_BYTES of body, for curl inside a sandbox (relay phase)
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(BULK_BYTES) });
+      let left = BULK_BYTES;
+      const pump = () => {
+        while (left > 0) {
+          const n = Math.min(left, chunk.length);
+          left -= n;
+          if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.end();
+      };
+      pump();
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
     res.end('ok');
   });
@@ -277,7 +309,35 @@ async function main(): Promise<void> {
     for (const s of held) s.destroy();
     console.log(`proxy RSS: ${during.rssMB.toFixed(1)} MB with ${held.length} tunnels open (before: ${before.rssMB.toFixed(1)} MB, peak over the whole run incl. bulk: ${during.hwmMB.toFixed(1)} MB); target < 200 MB, ratio ${(during.hwmMB / 200).toFixed(2)} of the limit`);
 
-    console.log('path: client -> unix socket -> proxy (the client writes the relay preamble itself; the helper relay is not in this loop)');
+    console.log('paths above: client -> unix socket -> proxy (the client writes the relay preamble itself)');
+
+    // 4. through a real sandbox: curl inside, the helper's relay, the proxy (CONNECT byte relay),
+    // against the same curl outside talking to the origin directly
+    const helper = fileURLToPath(new URL('../native/build/nemoclaw-sandbox', import.meta.url));
+    if (existsSync(helper)) {
+      const curlArgs = ['-s', '-o', '/dev/null', '-w', '%{speed_download}\n'];
+      const url = `http://127.0.0.1:${httpPort}/bulk`;
+      const sbxArgs = ['--ro', '/usr', '--ro', '/lib', '--ro', '/lib64', '--ro', '/bin', '--ro', '/etc', '--proxy-socket', socketPath, '--sandbox-id', 'bench', '--wall-time', '120000'];
+      const directSpeeds: number[] = [];
+      const relaySpeeds: number[] = [];
+      const relayRatios: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const d = await runCapture('curl', [...curlArgs, '--noproxy', '*', url]);
+        const r = await runCapture(helper, [...sbxArgs, '--env', 'PATH=/usr/bin:/bin', '--', '/usr/bin/curl', ...curlArgs, '-p', '-x', 'http://127.0.0.1:3128', url]);
+        const ds = Number(d.trim());
+        const rs = Number(r.trim());
+        if (!(ds > 0) || !(rs > 0)) throw new Error(`sandbox relay run failed: direct ${JSON.stringify(d)}, sandboxed ${JSON.stringify(r)}`);
+        directSpeeds.push(ds);
+        relaySpeeds.push(rs);
+        relayRatios.push(rs / ds);
+      }
+      results.sandboxRelay = { directMBps: median(directSpeeds) / 1e6, relayMBps: median(relaySpeeds) / 1e6, ratio: median(relayRatios), ratios: relayRatios };
+      console.log(
+        `bulk through a real sandbox (curl inside -> helper relay -> proxy CONNECT relay), ${BULK_BYTES / 1048576} MiB x3: direct curl ${(median(directSpeeds) / 1e6).toFixed(0)} MB/s, sandboxed ${(median(relaySpeeds) / 1e6).toFixed(0)} MB/s; ratio ${median(relayRatios).toFixed(2)} (rounds ${relayRatios.map((r) => r.toFixed(2)).join(' ')})`,
+      );
+    } else {
+      console.log('sandbox relay phase skipped: native/build/nemoclaw-sandbox is not built (make -C native)');
+    }
     const ok = ratio >= 0.8 && added < 1 && errors === 0 && held.length === TUNNELS && during.hwmMB < 200;
     console.log(`summary: ${ok ? 'all targets met' : 'SOME TARGETS MISSED'}`);
     console.log(JSON.stringify(results));
