@@ -3,7 +3,7 @@
  *   fs write DIR MARKER         create DIR/escaped-by-probe (DIR/canary holds MARKER on the host)
  *   fs read PATH MARKER         read PATH and look for MARKER
  *   fs symlink SECRET DIR MARKER  symlinks in cwd pointing at SECRET and DIR; read/write through them
- *   fs hardlink SECRET MARKER   hardlink SECRET and /etc/shadow into cwd and read them
+ *   fs hardlink SECRET MARKER   hardlink SECRET and /etc/shadow into cwd and read them; hardlink /usr/bin/su
  *   fs planted LINK MARKER      LINK was planted by the test (-> a host dir): read LINK/secret, write LINK/
  *   fs procroot SECRET PID MARKER  /proc/self/root, /proc/1/root, /proc/PID/root|cwd
  *   fs procsys                  write /proc/sys/kernel/printk_ratelimit (same value); open sysrq-trigger, core_pattern for writing
@@ -82,6 +82,14 @@ static void mode_hardlink(const char *secret, const char *marker) {
   else if (has_marker("hl-shadow", "root:")) escaped("read /etc/shadow through a hardlink in the workspace");
   unlink("hl-secret");
   unlink("hl-shadow");
+  /* A hardlink to a setuid-root binary keeps its (possibly vulnerable) inode alive in the workspace. */
+  unlink("hl-su");
+  if (link("/usr/bin/su", "hl-su") == 0) {
+    struct stat st;
+    int suid = stat("hl-su", &st) == 0 && (st.st_mode & S_ISUID) && st.st_uid == 0;
+    unlink("hl-su");
+    if (suid) escaped("hardlinked the setuid-root /usr/bin/su into the workspace");
+  } else note("link /usr/bin/su: %s", E);
   blocked();
 }
 
@@ -268,9 +276,52 @@ static int copy_file(const char *from, const char *to, mode_t mode) {
   return 0;
 }
 
+/* Creates name as a copy of this probe through one syscall route that asks for mode bits 06755. */
+static int plant_via(const char *route, const char *name) {
+  unlink(name);
+  int fd = -1;
+  if (!strcmp(route, "fchmod")) {
+    if (copy_file("/proc/self/exe", name, 0755) < 0) return -1;
+    fd = open(name, O_RDONLY);
+    int r = fd < 0 ? -1 : fchmod(fd, 06755);
+    if (fd >= 0) close(fd);
+    return r;
+  }
+  if (!strcmp(route, "fchmodat2")) {
+    if (copy_file("/proc/self/exe", name, 0755) < 0) return -1;
+    return (int)syscall(452 /* fchmodat2 */, AT_FDCWD, name, 06755, 0);
+  }
+  if (!strcmp(route, "openat2")) {
+    struct { unsigned long long flags, mode, resolve; } how = { O_WRONLY | O_CREAT | O_TRUNC, 06755, 0 };
+    fd = (int)syscall(437 /* openat2 */, AT_FDCWD, name, &how, sizeof how);
+    if (fd < 0) return -1;
+    close(fd);
+    return 0;
+  }
+  if (!strcmp(route, "mknod")) return mknod(name, S_IFREG | 06755, 0);
+  if (!strcmp(route, "creat")) {
+    fd = creat(name, 06755);
+    if (fd < 0) return -1;
+    close(fd);
+    return 0;
+  }
+  if (!strcmp(route, "mkdir-setgid")) { rmdir(name); return mkdir(name, 02777) < 0 ? -1 : chmod(name, 02777); }
+  errno = EINVAL;
+  return -1;
+}
+
 static void mode_suid_plant(void) {
   char got[512] = "";
   struct stat st;
+  umask(0);
+  const char *routes[] = { "fchmod", "fchmodat2", "openat2", "mknod", "creat", "mkdir-setgid" };
+  for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "planted-%s", routes[i]);
+    if (plant_via(routes[i], name) < 0) { note("%s: %s", routes[i], E); continue; }
+    if (stat(name, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID))) { strcat(got, routes[i]); strcat(got, " "); }
+    else note("%s: bits dropped", routes[i]);
+  }
   unlink("planted-chmod");
   if (copy_file("/proc/self/exe", "planted-chmod", 0755) < 0) probe_error("copy: %s", E);
   if (chmod("planted-chmod", 06755) < 0) note("chmod 6755: %s", E);
