@@ -424,6 +424,40 @@ describe('hot reload', () => {
   });
 });
 
+describe('hot reload of inspected sessions', () => {
+  it('closes an inspected TLS session whose endpoint disappeared; requests on a kept session see the new rules', async () => {
+    let current = rulesFrom(policy(origin));
+    const fx = await startProxy(() => current, origin);
+    try {
+      const t = await connectTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`);
+      expect(t.status).toBe(200);
+      const { connect } = await import('node:tls');
+      const s = connect({ socket: t.socket, servername: 'other.test', ca: [readFileCa(fx)] });
+      await new Promise<void>((r) => s.once('secureConnect', () => r()));
+      const closed = new Promise<void>((r) => s.once('close', () => r()));
+      current = rulesFrom(policy(origin).replace(/ {2}ro:[\s\S]*?(?= {2}paths:)/, ''));
+      expect(fx.proxy.reload()).toBe(1);
+      await closed;
+      expect(fx.events.some((e) => e.type === 'egress_closed_by_reload' && e.host === 'other.test')).toBe(true);
+    } finally {
+      await fx.close();
+    }
+  });
+});
+
+describe('ask without an approval queue', () => {
+  it('fails closed: 403 with the reason saying no queue is attached', async () => {
+    const fx = await startProxy(rulesFrom('approvals: { unmatched_egress: ask }\n'), origin);
+    try {
+      const r = await connectTunnel(fx.proxy.socketPath, `api.test:${origin.httpsPort}`);
+      expect(r.status).toBe(403);
+      expect(JSON.parse(r.response.body).reason).toMatch(/no approval queue/);
+    } finally {
+      await fx.close();
+    }
+  });
+});
+
 describe('approvals for unmatched egress (ask)', () => {
   const askPolicy = (o: Origin) => `
 approvals: { unmatched_egress: ask, timeout: 2s }
