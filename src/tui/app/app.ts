@@ -1,7 +1,7 @@
 // The root component. One useInput for the whole app feeds the dispatcher; data comes from the
 // TuiStore (10 Hz snapshots) and the UI store through useSyncExternalStore; every pane is placed at
 // the rectangle the pure layout function computed, inside a root box exactly the terminal's size.
-import { Box, useInput, useWindowSize } from 'ink';
+import { Box, useInput, useStdin, useWindowSize } from 'ink';
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { dispatch } from '../input/dispatcher.ts';
 import { tokenize } from '../input/tokenize.ts';
@@ -76,6 +76,8 @@ export function App({ store, ui: uiStore, themes, onEffect, ascii = false, now =
   // The input handler reads the latest render's data through a ref (it may run between renders).
   const ctxRef = useRef<{ snapshot: TuiSnapshot; layout: LayoutResult }>({ snapshot, layout });
   ctxRef.current = { snapshot, layout };
+  // Without a TTY on stdin (piped input) Ink cannot enter raw mode: render, but read no keys.
+  const { isRawModeSupported } = useStdin();
   useInput((input, key) => {
     const tokens = tokenize(input, key);
     if (tokens.length === 0) return;
@@ -84,7 +86,7 @@ export function App({ store, ui: uiStore, themes, onEffect, ascii = false, now =
     const r = dispatch(state, tokens, dispatchContext(snap, state, lay, [...themes.keys()]));
     uiStore.set(normaliseFocus(r.state, lay.screen.width, lay.screen.height));
     for (const e of r.effects) onEffect(e);
-  });
+  }, { isActive: isRawModeSupported });
 
   const top = ui.modes[ui.modes.length - 1];
   if (layout.tooSmall) return h(TooSmall, { cols: columns, rows, theme, ...(top?.kind === 'confirm' ? { prompt: top.prompt } : {}) });
