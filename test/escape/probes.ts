@@ -256,6 +256,9 @@ export const PROBES: ProbeRow[] = [
 
   // ---- resources (a policy with limits; bounded probes) ----------------------------------------------
   { id: 'res-fork-bomb', category: 'resources', anchors: [11], source: 'res.c', args: () => ['forkbomb', '2000'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:9'], needsRoot: true, event: ['limit_hit', 'limit', 'pids'], policy: 'limits', heavy: true },
+  // Without --policy: the host has pid_max 32768, so a sandbox without a pids limit can starve the
+  // host and every other sandbox. Bounded at 5000 (a default limit at or below 4096 stops it).
+  { id: 'res-fork-bomb-default-policy', category: 'resources', anchors: [11], source: 'res.c', args: () => ['forkbomb', '5000'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:9'], needsRoot: true, heavy: true },
   { id: 'res-memory-bomb', category: 'resources', anchors: [12], source: 'res.c', args: () => ['memory', '512'], unsandboxed: 'escaped', sandboxed: ['killed:9', 'blocked'], needsRoot: true, event: ['limit_hit', 'limit', 'memory'], policy: 'limits', heavy: true },
   { id: 'res-fd-exhaustion', category: 'resources', anchors: [13], source: 'res.c', args: () => ['fds', '4096'], unsandboxed: 'escaped', sandboxed: ['blocked'], needsRoot: true, policy: 'limits', heavy: true },
   { id: 'res-file-size', category: 'resources', anchors: [13], source: 'res.c', args: () => ['fsize', '64'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:25'], needsRoot: true, policy: 'limits', heavy: true },
