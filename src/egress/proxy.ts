@@ -141,6 +141,8 @@ export interface EgressProxyOptions {
   /** Extra CA certificates (PEM) added to the sandbox's trust bundle (e.g. a private origin's CA for byte-relayed TLS). */
   sandboxExtraCa?: string[];
   resolver?: (host: string) => Promise<string[]>;
+  /** Binaries already pinned for this sandbox (exe path -> sha256), e.g. persisted by the supervisor across proxy restarts. */
+  pins?: ReadonlyMap<string, string> | Record<string, string>;
   onEvent?: (e: EgressEvent) => void;
   audit?: AuditSink;
   inference?: InferenceRouter;
@@ -288,7 +290,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
   let upstreamContext: SecureContext | null = null;
   const upstreamTls = (): SecureContext =>
     (upstreamContext ??= createSecureContext({ ca: [...new Set([...rootCertificates, ...safeSystemCas(), ...(opts.upstreamCa ?? [])])], minVersion: 'TLSv1.2' }));
-  const pins = new Map<string, string>();
+  const pins = new Map<string, string>(opts.pins instanceof Map ? opts.pins : Object.entries(opts.pins ?? {}));
   const tracked = new Set<Tracked>();
   const sockets = new Set<Socket>();
   const events = new EventEmitter<{ event: [EgressEvent] }>();

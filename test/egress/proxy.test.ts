@@ -445,6 +445,21 @@ describe('hot reload of inspected sessions', () => {
   });
 });
 
+describe('binary pins across a proxy restart', () => {
+  it('pins handed in at start are enforced (a replaced binary stays denied after a restart)', async () => {
+    const fx = await startProxy(rulesFrom(policy(origin)), origin, { pins: { '/usr/bin/curl': 'c'.repeat(64) } });
+    try {
+      const r = await forward(fx.proxy.socketPath, `http://api.test:${origin.httpPort}/`);
+      expect(r.status).toBe(403);
+      expect(JSON.parse(r.body)).toMatchObject({ error: 'binary_replaced' });
+      const ok = await forward(fx.proxy.socketPath, `http://api.test:${origin.httpPort}/`, { caller: { sha256: 'c'.repeat(64) } });
+      expect(ok.status).toBe(200);
+    } finally {
+      await fx.close();
+    }
+  });
+});
+
 describe('ask without an approval queue', () => {
   it('fails closed: 403 with the reason saying no queue is attached', async () => {
     const fx = await startProxy(rulesFrom('approvals: { unmatched_egress: ask }\n'), origin);
