@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import os from 'node:os';
-import { kernelHasX32, run, type RunResult, type RunTargets, type SharedFixtures, type Victim } from './harness.ts';
+import { CLI, TMP, kernelHasX32, run, type RunResult, type RunTargets, type SharedFixtures, type Victim } from './harness.ts';
 
 export type Mode = 'unsandboxed' | 'sandboxed';
 export type Expect = 'escaped' | 'blocked' | 'refused' | `killed:${number}`;
@@ -56,6 +56,8 @@ export interface ProbeRow {
   heavy?: boolean;
   /** Hand the probe an fd of the host secret file and of the host dir (fds 3 and 4). */
   passFds?: boolean;
+  /** The sandboxed CLI runs with NEMOCLAW_HOME=<workspace>/.nemoclaw. */
+  nemoclawHomeInWorkspace?: boolean;
   /** stdin is a write-only (append) fd of the host secret file. */
   stdinWriteOnlySecret?: boolean;
   /** The workspace argument is a symlink to the host dir that holds the secret. */
@@ -212,6 +214,20 @@ export const PROBES: ProbeRow[] = [
   { id: 'fs-dev-minimal', category: 'filesystem', anchors: [37], source: 'fs.c', args: () => ['devlist'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'fs-inherited-fds', category: 'filesystem', anchors: [38], source: 'fs.c', args: (c) => ['fds', c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, passFds: true },
   { id: 'fs-reopen-inherited-stdin', category: 'filesystem', anchors: [38], source: 'fs.c', args: (c) => ['reopen-stdin', c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, stdinWriteOnlySecret: true },
+  // nemoclaw's own state (audit log, signing keys; NEMOCLAW_HOME, default ~/.nemoclaw) inside the
+  // workspace, as when an agent is run with --workspace ~: it must stay out of the sandbox's reach.
+  { id: 'fs-nemoclaw-home-inside-workspace', category: 'filesystem', anchors: [39], source: 'fs.c', args: (c) => ['nemoclaw-home', path.join(c.ws, '.nemoclaw')], unsandboxed: 'escaped', sandboxed: ['blocked', 'refused'], needsRoot: true, nemoclawHomeInWorkspace: true,
+    prepare: async (c) => {
+      // One audited run creates the log and its signing key there.
+      const other = fs.mkdtempSync(path.join(TMP, 'nemoclaw-escape-ws-'));
+      c.onCleanup(() => fs.rmSync(other, { recursive: true, force: true }));
+      const r = await run(CLI, ['sandbox', 'run', '--workspace', other, '--', '/bin/true'], {
+        cwd: other,
+        env: { ...(process.env as Record<string, string>), NEMOCLAW_HOME: path.join(c.ws, '.nemoclaw') },
+        timeoutMs: 30_000,
+      });
+      if (r.code !== 0 || !fs.existsSync(path.join(c.ws, '.nemoclaw/keys'))) throw new Error(`could not create a NEMOCLAW_HOME: ${r.stdout}${r.stderr}`);
+    } },
   { id: 'fs-open-by-handle-at', category: 'filesystem', anchors: [38], source: 'fs.c', args: (c) => ['handle-open', c.extra['handle'] as string, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,
     prepare: async (c) => {
       const r = await run(path.join(c.build, 'fs'), ['handle-print', c.t.secret], { cwd: c.ws, timeoutMs: 10_000 });

@@ -120,7 +120,11 @@ export async function runRow(row: ProbeRow, mode: Mode, shared: SharedFixtures, 
       ? { OPENAI_API_KEY: `sk-${t.marker}`, NVIDIA_API_KEY: `nvapi-${t.marker}`, GITHUB_TOKEN: `ghp_${t.marker}`, NEMOCLAW_ESCAPE_SECRET: t.marker }
       : {};
     const env: Record<string, string> | undefined =
-      mode === 'sandboxed' ? { ...(process.env as Record<string, string>), ...secrets } : row.envSecrets ? { ...PROBE_ENV, ...secrets } : undefined;
+      mode === 'sandboxed'
+        ? { ...(process.env as Record<string, string>), ...secrets, ...(row.nemoclawHomeInWorkspace ? { NEMOCLAW_HOME: path.join(ws, '.nemoclaw') } : {}) }
+        : row.envSecrets
+          ? { ...PROBE_ENV, ...secrets }
+          : undefined;
     let stdinFd: number | undefined;
     if (row.stdinWriteOnlySecret) {
       const fd = fs.openSync(t.secret, 'a');

@@ -18,6 +18,8 @@
  *                               on the host they keep the bits and the workspace owner's uid
  *   fs reopen-stdin MARKER      stdin is a write-only fd of a host file holding MARKER: reopen it for
  *                               reading through /proc/self/fd/0 (a magic link past the mount view)
+ *   fs nemoclaw-home DIR        DIR is nemoclaw's own state (NEMOCLAW_HOME): read the audit signing
+ *                               key, open the audit log for appending (never written)
  *   fs fcap-plant               give an executable in cwd file capabilities (security.capability xattr)
  *   fs handle-print PATH        (host side) print PATH's file handle
  *   fs handle-open HANDLE MARKER  open_by_handle_at(cwd, HANDLE) and look for MARKER */
@@ -342,6 +344,49 @@ static void mode_reopen_stdin(const char *marker) {
   blocked();
 }
 
+static int walk_keys(const char *dir, int depth, char *found, size_t cap) {
+  DIR *d = opendir(dir);
+  if (!d) { note("opendir %s: %s", dir, E); return 0; }
+  struct dirent *e;
+  int hit = 0;
+  while (!hit && (e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+    struct stat st;
+    if (lstat(p, &st) < 0) continue;
+    if (S_ISDIR(st.st_mode) && depth < 4) hit = walk_keys(p, depth + 1, found, cap);
+    else if (S_ISREG(st.st_mode)) {
+      char buf[4096];
+      if (read_file(p, buf, sizeof buf) > 0 && strstr(buf, "PRIVATE KEY")) { snprintf(found, cap, "%s", p); hit = 1; }
+    }
+  }
+  closedir(d);
+  return hit;
+}
+
+static void mode_nemoclaw_home(const char *dir) {
+  char found[1024] = "", p[1024];
+  snprintf(p, sizeof p, "%s/keys", dir);
+  if (walk_keys(p, 0, found, sizeof found)) escaped("read nemoclaw's private signing key %s", found);
+  snprintf(p, sizeof p, "%s/audit", dir);
+  DIR *d = opendir(p);
+  if (!d) note("opendir %s: %s", p, E);
+  else {
+    struct dirent *e;
+    while ((e = readdir(d))) {
+      if (strncmp(e->d_name, "seg-", 4)) continue;
+      char f[1400];
+      snprintf(f, sizeof f, "%s/%s", p, e->d_name);
+      int fd = open(f, O_WRONLY | O_APPEND);
+      if (fd >= 0) { close(fd); closedir(d); escaped("opened nemoclaw's audit log %s for appending", f); }
+      note("open %s for append: %s", f, E);
+    }
+    closedir(d);
+  }
+  blocked();
+}
+
 static void mode_fcap_plant(void) {
   unlink("planted-fcap");
   if (copy_file("/proc/self/exe", "planted-fcap", 0755) < 0) probe_error("copy: %s", E);
@@ -409,6 +454,7 @@ int main(int argc, char **argv) {
   if (!strcmp(m, "handle-print") && argc >= 3) mode_handle_print(argv[2]);
   if (!strcmp(m, "suid-plant")) mode_suid_plant();
   if (!strcmp(m, "fcap-plant")) mode_fcap_plant();
+  if (!strcmp(m, "nemoclaw-home") && argc >= 3) mode_nemoclaw_home(argv[2]);
   if (!strcmp(m, "reopen-stdin") && argc >= 3) mode_reopen_stdin(argv[2]);
   if (!strcmp(m, "handle-open") && argc >= 4) mode_handle_open(argv[2], argv[3]);
   probe_error("unknown mode or missing args: %s", m);
