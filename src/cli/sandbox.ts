@@ -207,17 +207,30 @@ function auditRecord(e: SandboxEvent): { record: AuditEventInput; durable: boole
 }
 
 /**
- * Queues audit records from the start and loads src/audit only after the helper is spawned, so
- * the log's crypto never delays the sandbox. With an unusable log the run goes on and one warning
- * says the run was not audited (the sandbox's own exit status stays the command's).
+ * Loads src/audit only after the helper is spawned, so the log's crypto never delays the
+ * sandbox, then writes each record as it comes (in order): a long run killed midway still left
+ * its start and enforcement records. Records seen before the log is open wait in a queue. With an
+ * unusable log the run goes on and one warning says it was not audited (the exit status stays
+ * the command's).
  */
 function runAudit(report: (line: string) => void) {
-  const queue: Array<{ record: AuditEventInput; durable: boolean }> = [];
-  let writer: Promise<AuditLog | null> | null = null;
+  const pending: Array<{ record: AuditEventInput; durable: boolean }> = [];
+  let log: AuditLog | null = null;
+  let opened: Promise<void> | null = null;
+  let chain: Promise<unknown> = Promise.resolve();
   const home = process.env.NEMOCLAW_HOME || join(homedir(), '.nemoclaw');
+  const write = (r: { record: AuditEventInput; durable: boolean }): void => {
+    const l = log;
+    if (l === null) {
+      pending.push(r);
+      return;
+    }
+    // One bad record must not cost the others.
+    chain = chain.then(() => l.append(r.record, { durable: r.durable })).catch((err: unknown) => report(`audit append failed: ${(err as Error).message}`));
+  };
   return {
     start(info: RunInfo): void {
-      queue.unshift({
+      pending.unshift({
         record: {
           kind: 'sandbox.lifecycle',
           activity: 'start',
@@ -230,25 +243,28 @@ function runAudit(report: (line: string) => void) {
         },
         durable: false,
       });
-      writer = import('../audit/index.ts')
+      opened = import('../audit/index.ts')
         .then((m) => m.openAuditLog({ home }))
-        .catch((err: unknown) => {
-          report(`audit log unavailable, run not audited: ${(err as Error).message}`);
-          return null;
-        });
+        .then(
+          (l) => {
+            log = l;
+            for (const r of pending.splice(0)) write(r);
+          },
+          (err: unknown) => {
+            pending.length = 0;
+            report(`audit log unavailable, run not audited: ${(err as Error).message}`);
+          },
+        );
     },
     event(e: SandboxEvent): void {
       const r = auditRecord(e);
-      if (r !== null) queue.push(r);
+      if (r !== null && opened !== null) write(r);
     },
     async close(): Promise<void> {
-      const log = writer === null ? null : await writer;
-      if (log === null) return;
-      // One bad record must not cost the others.
-      for (const { record, durable } of queue) {
-        await log.append(record, { durable }).catch((err: unknown) => report(`audit append failed: ${(err as Error).message}`));
-      }
-      await log.close().catch((err: unknown) => report(`audit close failed: ${(err as Error).message}`));
+      await opened;
+      await chain;
+      const l = log as AuditLog | null;
+      if (l !== null) await l.close().catch((err: unknown) => report(`audit close failed: ${(err as Error).message}`));
     },
   };
 }

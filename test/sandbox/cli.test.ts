@@ -45,6 +45,17 @@ function events(file: string): Array<Record<string, unknown>> {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+/** Audit events of one sandbox, from the log's segment files (complete lines only). */
+function auditEvents(sandbox: string): Array<{ kind: string; activity: string; sandbox?: string }> {
+  const dir = join(home, 'audit');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.startsWith('seg-'))
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').slice(0, -1))
+    .map((l) => (JSON.parse(l) as { event: { kind: string; activity: string; sandbox?: string } }).event)
+    .filter((e) => e.sandbox === sandbox);
+}
+
 describe('nemoclaw sandbox run (real helper)', () => {
   it('the native helper builds with make -C native', () => {
     expect(helperBuilt, `make -C native failed:\n${build.output}`).toBe(true);
@@ -201,6 +212,14 @@ describe('nemoclaw sandbox run (real helper)', () => {
           if (existsSync(file) && readFileSync(file, 'utf8').includes('"ready"')) pid = Number(events(file)[0]?.pid);
         }
         expect(pid).toBeGreaterThan(0);
+        // Records are written while the sandbox runs, not only at its end.
+        const id = String(events(file)[0]?.sandbox);
+        let audited = false;
+        for (let i = 0; i < 200 && !audited; i++) {
+          audited = auditEvents(id).some((e) => e.kind === 'sandbox.enforcement');
+          if (!audited) await new Promise((r) => setTimeout(r, 25));
+        }
+        expect(audited).toBe(true);
         child.kill(signal);
         expect(await exited).toBe(expectStatus);
         let alive = true;
@@ -232,13 +251,7 @@ describe('nemoclaw sandbox run (real helper)', () => {
     it('appends lifecycle and enforcement to the audit log under NEMOCLAW_HOME', () => {
       const file = join(scratch, `ev-audit-${n}.ndjson`);
       expect(run(['cat', '/etc/shadow'], ['--events', file]).status).not.toBe(0);
-      const id = events(file)[0]?.sandbox;
-      const dir = join(home, 'audit');
-      const records = readdirSync(dir)
-        .filter((f) => f.startsWith('seg-'))
-        .flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n'))
-        .map((l) => (JSON.parse(l) as { event: { kind: string; activity: string; sandbox?: string } }).event)
-        .filter((e) => e.sandbox === id);
+      const records = auditEvents(String(events(file)[0]?.sandbox));
       expect(records.map((e) => `${e.kind}:${e.activity}`)).toEqual(['sandbox.lifecycle:start', 'sandbox.enforcement:report', 'sandbox.lifecycle:exit']);
     });
   });
