@@ -88,4 +88,17 @@ describe('ApprovalQueue', () => {
     expect((await q.request(req)).verdict).toBe('deny');
     expect(q.list()).toEqual([]);
   });
+
+  it('caps distinct pending items per sandbox; identical requests still join', async () => {
+    const q = new ApprovalQueue({ maxPendingPerSandbox: 2 });
+    const a = q.request({ ...req, host: 'a.test' });
+    void q.request({ ...req, host: 'b.test' });
+    expect(await q.request({ ...req, host: 'c.test' })).toMatchObject({ verdict: 'deny', reason: 'overflow' });
+    void q.request({ ...req, host: 'a.test' });
+    expect(q.list().find((i) => i.host === 'a.test')?.count).toBe(2);
+    void q.request({ ...req, sandbox: 'other', host: 'c.test' });
+    expect(q.list()).toHaveLength(3);
+    q.close();
+    expect((await a).verdict).toBe('deny');
+  });
 });

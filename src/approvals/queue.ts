@@ -55,7 +55,7 @@ export interface ApprovalResult {
   verdict: ApprovalVerdict;
   always: boolean;
   by: DecidedBy;
-  reason: 'operator' | 'timeout' | 'closed';
+  reason: 'operator' | 'timeout' | 'closed' | 'overflow';
   /** For `always` decisions: whether the persistence hook succeeded. */
   persisted?: boolean;
   persistError?: string;
@@ -69,6 +69,8 @@ export interface ApprovalQueueOptions {
   timeoutMs?: number;
   persist?: PersistHook;
   now?: () => number;
+  /** Most distinct pending items one sandbox may have; further new requests are denied at once (default 100). */
+  maxPendingPerSandbox?: number;
 }
 
 export interface ApprovalQueueEvents {
@@ -96,12 +98,14 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
   private persist: PersistHook | undefined;
   private readonly now: () => number;
   private closed = false;
+  private readonly maxPerSandbox: number;
 
   constructor(opts: ApprovalQueueOptions = {}) {
     super();
     this.timeoutMs = opts.timeoutMs ?? 60_000;
     this.persist = opts.persist;
     this.now = opts.now ?? Date.now;
+    this.maxPerSandbox = opts.maxPendingPerSandbox ?? 100;
   }
 
   /** Sets (or replaces) the persistence hook used for `always` decisions. */
@@ -123,6 +127,12 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
       const p = new Promise<ApprovalResult>((resolve) => existing.waiters.push(resolve));
       this.emit('updated', { ...existing.item });
       return p;
+    }
+    let pendingHere = 0;
+    for (const e of this.entries.values()) if (e.item.sandbox === req.sandbox && !e.deciding) pendingHere++;
+    if (pendingHere >= this.maxPerSandbox) {
+      // A sandbox cannot bury the operator in questions: past the cap, new ones are denied.
+      return Promise.resolve({ id: '', verdict: 'deny', always: false, by: { user: 'nemoclaw', origin: 'overflow' }, reason: 'overflow' });
     }
     const timeout = req.timeoutMs ?? this.timeoutMs;
     let id = randomBytes(4).toString('hex');

@@ -380,7 +380,14 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
         const allowedIps = conn.verdict === 'allow' ? conn.allowedIps : [];
         return { d: { verdict: 'allow', inspect: false, rule: null, reason: 'approved by operator', allowedIps }, approvedOnce: true };
       }
-      const reason = r.reason === 'timeout' ? 'no operator decision before the approval timeout' : r.reason === 'closed' ? 'the approval queue was closed' : `denied by ${r.by.user} (${r.by.origin})`;
+      const reason =
+        r.reason === 'timeout'
+          ? 'no operator decision before the approval timeout'
+          : r.reason === 'closed'
+            ? 'the approval queue was closed'
+            : r.reason === 'overflow'
+              ? 'too many pending approvals for this sandbox'
+              : `denied by ${r.by.user} (${r.by.origin})`;
       emit({ type: 'egress_denied', ...baseEvent(t, target, req), verdict: 'deny', rule: d.rule, reason, scope, approval });
       throw denial(t, target, { verdict: 'deny', rule: d.rule, reason }, req);
     }
