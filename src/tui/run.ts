@@ -7,7 +7,8 @@ import { App } from './app/app.ts';
 import { h } from './app/h.ts';
 import type { Effect } from './input/types.ts';
 import { initialUiState, UiStore } from './input/ui-state.ts';
-import { LAYOUT_NAMES, isLayoutName, type LayoutName } from './layout/layout.ts';
+import { LAYOUT_NAMES, isLayoutName, type LayoutName, type SizeAdjust } from './layout/layout.ts';
+import { isPaneId, type PaneId } from './layout/panes.ts';
 import type { TuiDataSource, TuiEvent } from './store/events.ts';
 import { TuiStore, type TuiStoreOptions } from './store/tui-store.ts';
 import { builtinNoColour, chooseThemeName, loadThemes, NO_COLOUR_THEME, type Theme } from './theme/theme.ts';
@@ -24,6 +25,10 @@ export interface RunTuiOptions {
   /** Theme name from themes/; default: no-colour when NO_COLOR is set, else ansi. */
   theme?: string;
   layout?: LayoutName;
+  /** Saved preferences to start from (hidden panes, size adjustments); see onPreferences. */
+  preferences?: Partial<TuiPreferences>;
+  /** Called when the operator changes layout, theme, hidden panes or sizes, so the caller can save them to the config. */
+  onPreferences?: (prefs: TuiPreferences) => void;
   /** Local GPU/host telemetry (default on). The supervisor may instead send gpu_sample/host_sample events. */
   telemetry?: boolean | TelemetryOptions;
   /** ASCII borders and charts (for terminals/fonts without box drawing). */
@@ -41,6 +46,14 @@ export interface RunTuiOptions {
   themesDir?: string;
   maxFps?: number;
   now?: () => number;
+}
+
+/** What is worth saving to the config between runs. */
+export interface TuiPreferences {
+  layout: LayoutName;
+  theme: string;
+  hidden: readonly PaneId[];
+  adjust: Partial<Record<PaneId, SizeAdjust>>;
 }
 
 export type TuiExit = { reason: 'quit' } | { reason: 'signal'; signal: NodeJS.Signals } | { reason: 'error'; error: unknown };
@@ -73,12 +86,29 @@ export function startTui(options: RunTuiOptions): TuiHandle {
     stderr.write(`nemoclaw tui: themes not loaded (${err instanceof Error ? err.message : String(err)}); using no-colour\n`);
   }
   if (!themes.has(NO_COLOUR_THEME)) themes.set(NO_COLOUR_THEME, builtinNoColour);
-  let themeName = chooseThemeName(options.theme);
+  const prefs = options.preferences ?? {};
+  let themeName = chooseThemeName(options.theme ?? prefs.theme);
   if (!themes.has(themeName)) themeName = themes.has('ansi') ? 'ansi' : NO_COLOUR_THEME;
-  const layout = options.layout !== undefined && isLayoutName(options.layout) ? options.layout : LAYOUT_NAMES[0];
+  const wanted = options.layout ?? prefs.layout;
+  const layout = wanted !== undefined && isLayoutName(wanted) ? wanted : LAYOUT_NAMES[0];
 
   const store = new TuiStore({ ...options.store, now });
-  const ui = new UiStore(initialUiState({ theme: themeName, ...(layout !== undefined ? { layout } : {}) }));
+  const ui = new UiStore({
+    ...initialUiState({ theme: themeName, ...(layout !== undefined ? { layout } : {}) }),
+    hidden: (prefs.hidden ?? []).filter(isPaneId),
+    adjust: prefs.adjust ?? {},
+  });
+  const onPreferences = options.onPreferences;
+  let savedPrefs = ui.getSnapshot();
+  const stopPrefs =
+    onPreferences === undefined
+      ? () => {}
+      : ui.subscribe(() => {
+          const s = ui.getSnapshot();
+          if (s.layout === savedPrefs.layout && s.theme === savedPrefs.theme && s.hidden === savedPrefs.hidden && s.adjust === savedPrefs.adjust) return;
+          savedPrefs = s;
+          onPreferences({ layout: s.layout, theme: s.theme, hidden: s.hidden, adjust: s.adjust });
+        });
   const ingest = (e: TuiEvent): void => store.ingest(e);
 
   // Data source: subscribe first (miss nothing), then seed sandboxes the stream has not mentioned.
@@ -125,6 +155,7 @@ export function startTui(options: RunTuiOptions): TuiHandle {
     if (finished) return;
     finished = true;
     stopEvents();
+    stopPrefs();
     gpu?.stop();
     host?.stop();
     store.dispose();

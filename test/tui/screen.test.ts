@@ -1,7 +1,7 @@
 // Full-screen layout at real sizes: the whole app (startTui) rendered into @xterm/headless.
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startTui, type TuiHandle } from '../../src/tui/run.ts';
+import { startTui, type TuiHandle, type TuiPreferences } from '../../src/tui/run.ts';
 import { demoScript } from '../../src/tui/store/demo-script.ts';
 import { ScriptedDataSource } from '../../src/tui/store/scripted-source.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -139,5 +139,35 @@ describe('full screen through @xterm/headless', () => {
     // Ink erases its frame, then draws it again: wait for both.
     await waitFor(() => !out.text().includes('GARBAGE') && out.text().includes('3 Syscall denials'), () => `screen repainted\n${out.text()}`);
     expect(out.wrappedRows()).toEqual([]);
+  });
+
+  it('reports preference changes for the config, and starts from saved ones', async () => {
+    const out = new XtermStdout(100, 30);
+    const stdin = new FakeStdin();
+    const source = new ScriptedDataSource(demoScript({ loopTimes: 0 }), { speed: 4 });
+    const seen: TuiPreferences[] = [];
+    const handle = startTui({
+      source,
+      stdout: out as unknown as NodeJS.WriteStream,
+      stdin: stdin as unknown as NodeJS.ReadStream,
+      telemetry: false,
+      handleProcessEvents: false,
+      captureConsole: false,
+      preferences: { layout: 'approvals-first', hidden: ['chat'] },
+      onPreferences: (p) => seen.push(p),
+    });
+    cleanups.push(async () => {
+      handle.quit();
+      await handle.exited;
+      source.stop();
+      out.dispose();
+    });
+    await screenHas(out, 'approvals-first');
+    expect(handle.ui.getSnapshot().hidden).toEqual(['chat']);
+    stdin.write(':layout monitoring\r');
+    await waitFor(() => seen.some((p) => p.layout === 'monitoring'), 'layout change reported');
+    stdin.write('T');
+    await waitFor(() => seen.some((p) => p.theme !== 'ansi'), 'theme change reported');
+    expect(seen.at(-1)?.hidden).toEqual(['chat']);
   });
 });
