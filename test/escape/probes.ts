@@ -192,6 +192,16 @@ export const PROBES: ProbeRow[] = [
   { id: 'fs-read-ssh-key', category: 'filesystem', anchors: [29], source: 'fs.c', args: (c) => ['read', c.t.sshSecret, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'fs-read-host-secret', category: 'filesystem', anchors: [29], source: 'fs.c', args: (c) => ['read', c.t.secret, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'fs-read-etc-shadow', category: 'filesystem', anchors: [29], source: 'fs.c', args: () => ['read', '/etc/shadow', 'root:'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  // The workspace's owner is mapped to the sandbox's uid; files of other host users in it (uid 1000
+  // is the sandbox's own uid number) must stay theirs.
+  { id: 'fs-workspace-files-of-other-users', category: 'filesystem', anchors: [29], source: 'fs.c', args: (c) => ['read-any', c.t.marker, path.join(c.ws, 'owned-by-1000'), path.join(c.ws, 'owned-by-1001')], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,
+    prepare: (c) => {
+      for (const uid of [1000, 1001]) {
+        const f = path.join(c.ws, `owned-by-${uid}`);
+        fs.writeFileSync(f, `${c.t.marker}\n`, { mode: 0o600 });
+        fs.chownSync(f, uid, uid);
+      }
+    } },
   { id: 'fs-symlink-out-of-workspace', category: 'filesystem', anchors: [30], source: 'fs.c', args: (c) => ['symlink', c.t.secret, c.t.hostDir, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, hostCheck: (c) => wroteInto(c.t.hostDir) },
   { id: 'fs-hardlink-out-of-workspace', category: 'filesystem', anchors: [33], source: 'fs.c', args: (c) => ['hardlink', c.t.secret, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'fs-planted-symlink-in-workspace', category: 'filesystem', anchors: [30, 34], source: 'fs.c', args: (c) => ['planted', path.join(c.ws, 'planted'), c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,

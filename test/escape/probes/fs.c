@@ -2,6 +2,7 @@
  * random MARKER in them, so a probe can tell the host's object from a private copy.
  *   fs write DIR MARKER         create DIR/escaped-by-probe (DIR/canary holds MARKER on the host)
  *   fs read PATH MARKER         read PATH and look for MARKER
+ *   fs read-any MARKER PATH...  the same for several paths
  *   fs symlink SECRET DIR MARKER  symlinks in cwd pointing at SECRET and DIR; read/write through them
  *   fs hardlink SECRET MARKER   hardlink SECRET and /etc/shadow into cwd and read them; hardlink /usr/bin/su
  *   fs planted LINK MARKER      LINK was planted by the test (-> a host dir): read LINK/secret, write LINK/
@@ -437,6 +438,11 @@ int main(int argc, char **argv) {
   if (!strcmp(m, "write") && argc >= 4) mode_write(argv[2], argv[3]);
   if (!strcmp(m, "read") && argc >= 4) {
     if (has_marker(argv[2], argv[3])) escaped("read %s", argv[2]);
+    blocked();
+  }
+  if (!strcmp(m, "read-any") && argc >= 4) {
+    for (int i = 3; i < argc; i++)
+      if (has_marker(argv[i], argv[2])) escaped("read %s", argv[i]);
     blocked();
   }
   if (!strcmp(m, "symlink") && argc >= 5) mode_symlink(argv[2], argv[3], argv[4]);
