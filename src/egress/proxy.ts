@@ -10,6 +10,7 @@ import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { IncomingMessage, ClientRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { RequestOptions as HttpsRequestOptions } from 'node:https';
 import { createServer, connect as netConnect } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { dirname } from 'node:path';
@@ -519,7 +520,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
           await handleConnect(t, stream as Socket, reader, head);
           return;
         }
-        let keep: boolean;
+        let keep: boolean | 'upgraded';
         try {
           keep = await handleRequest(t, stream, reader, head, tunnel, agents);
         } catch (err) {
@@ -530,6 +531,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
           }
           throw err;
         }
+        if (keep === 'upgraded') return; // the connection is now a WebSocket relay
         if (!keep) {
           stream.end();
           return;
@@ -675,7 +677,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     head: RequestHead,
     tunnel: Tunnel | null,
     agents: { http?: HttpAgent; https?: HttpsAgent },
-  ): Promise<boolean> {
+  ): Promise<boolean | 'upgraded'> {
     let target: Target;
     let scheme: 'http' | 'https';
     let path: string;
@@ -735,9 +737,24 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     if (!sawHost) out.push('Host', tunnel ? tunnel.authority : target.port === 80 ? target.host : `${target.host}:${target.port}`);
     if (head.body.kind === 'chunked') out.push('Transfer-Encoding', 'chunked');
     const expectContinue = headerTokens(head.headers, 'expect').includes('100-continue');
+    // WebSocket: the only upgrade we pass on (a GET without a body, decided like any request).
+    const websocket =
+      head.method === 'GET' &&
+      head.body.kind === 'none' &&
+      named.has('upgrade') &&
+      (headerValue(head.headers, 'upgrade') ?? '').toLowerCase() === 'websocket';
+    if (websocket) out.push('Connection', 'Upgrade', 'Upgrade', 'websocket');
 
     const common = { host: address, port: target.port, method: head.method, path: originForm, headers: out, setHost: false };
     let upstreamReq: ClientRequest;
+    if (websocket) {
+      // a fresh upstream connection that leaves the agent once upgraded
+      upstreamReq =
+        scheme === 'https'
+          ? httpsRequest({ ...common, agent: false, servername: target.kind === 'dns' ? target.host : '', secureContext: upstreamTls() } as HttpsRequestOptions)
+          : httpRequest({ ...common, agent: false });
+      return serveUpgrade(t, stream, reader, upstreamReq, head, target, address, req);
+    }
     if (scheme === 'https') {
       agents.https ??= new HttpsAgent({ keepAlive: true, maxSockets: 1, secureContext: upstreamTls() } as ConstructorParameters<typeof HttpsAgent>[0]);
       upstreamReq = httpsRequest({ ...common, agent: agents.https, servername: target.kind === 'dns' ? target.host : '' });
@@ -769,6 +786,51 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     } finally {
       stream.off('close', onClientClose);
     }
+  }
+
+  /** Passes a WebSocket upgrade through: the upstream's 101 goes back, then bytes are relayed. */
+  async function serveUpgrade(
+    t: Tracked,
+    stream: Duplex,
+    reader: StreamReader,
+    upstreamReq: ClientRequest,
+    head: RequestHead,
+    target: Target,
+    address: string,
+    req: { method: string; path: string },
+  ): Promise<boolean | 'upgraded'> {
+    const outcome = new Promise<{ kind: 'upgrade'; res: IncomingMessage; socket: Duplex; first: Buffer } | { kind: 'response'; res: IncomingMessage }>((resolve, reject) => {
+      upstreamReq.once('upgrade', (res: IncomingMessage, socket: Duplex, first: Buffer) => resolve({ kind: 'upgrade', res, socket, first }));
+      upstreamReq.once('response', (res: IncomingMessage) => resolve({ kind: 'response', res }));
+      upstreamReq.once('error', reject);
+    });
+    outcome.catch(() => {});
+    upstreamReq.end();
+    let o: Awaited<typeof outcome>;
+    try {
+      o = await outcome;
+    } catch (err) {
+      const reason = `upstream ${address}:${target.port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      emit({ type: 'egress_error', ...baseEvent(t, target, req), verdict: null, rule: null, reason, address });
+      throw new Refusal(502, { error: 'upstream_error', host: target.host, port: target.port, reason });
+    }
+    if (o.kind === 'response') return pumpResponse(stream, head, o.res);
+    const lines = [`HTTP/1.1 101 ${(o.res.statusMessage ?? 'Switching Protocols').replace(/[\r\n]/g, '')}`];
+    const raw = o.res.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) lines.push(`${raw[i] as string}: ${raw[i + 1] as string}`);
+    stream.write(`${lines.join('\r\n')}\r\n\r\n`);
+    if (o.first.length) stream.write(o.first);
+    const rest = reader.detach();
+    if (rest.length) o.socket.write(rest);
+    const up = o.socket;
+    up.on('error', () => stream.destroy());
+    stream.on('error', () => up.destroy());
+    up.on('close', () => stream.destroy());
+    stream.on('close', () => up.destroy());
+    stream.pipe(up);
+    up.pipe(stream);
+    stream.resume();
+    return 'upgraded';
   }
 
   async function serveInference(t: Tracked, stream: Duplex, reader: StreamReader, head: RequestHead, url: string): Promise<boolean> {

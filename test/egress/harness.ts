@@ -9,6 +9,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { connect as tlsConnect, createSecureContext } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
@@ -74,6 +75,15 @@ export async function startOrigins(): Promise<Origin> {
     },
     handler('https'),
   );
+  // A minimal upgrade endpoint: 101, then echo raw bytes (enough to test the relay; no WS framing).
+  for (const srv of [http, https]) {
+    srv.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      seen.push({ scheme: srv === http ? 'http' : 'https', method: req.method ?? '', url: req.url ?? '', host: req.headers.host, body: 0, headers: req.headers });
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+      if (head.length) socket.write(head);
+      socket.pipe(socket);
+    });
+  }
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   await new Promise<void>((r) => https.listen(0, '127.0.0.1', r));
   return {

@@ -3,10 +3,11 @@
 // test names (*.test) resolve to 127.0.0.1 through an injected resolver that records lookups.
 import { readFileSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalQueue } from '../../src/approvals/index.ts';
-import { connectTunnel, forward, httpsViaTunnel, rawExchange, parseRaw, rulesFrom, startOrigins, startProxy } from './harness.ts';
+import { connectProxy, connectTunnel, forward, httpsViaTunnel, rawExchange, parseRaw, rulesFrom, startOrigins, startProxy } from './harness.ts';
 import type { Origin, ProxyFixture } from './harness.ts';
 
 let origin: Origin;
@@ -368,6 +369,35 @@ describe('egress proxy over its unix socket (direct client, no sandbox)', () => 
       await fx2.close();
       srv.close();
     }
+  });
+
+  it('WebSocket upgrades pass through forward and inspected sessions after the policy allows the GET', async () => {
+    const up = (host: string) => `GET /ws HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+    const echoOver = (s: Duplex, request: string) =>
+      new Promise<string>((resolve) => {
+        let text = '';
+        s.on('data', (d: Buffer) => {
+          text += d.toString('latin1');
+          if (text.includes('\r\n\r\n') && !text.includes('hello-ws')) s.write('hello-ws');
+          if (text.endsWith('hello-ws')) resolve(text);
+        });
+        s.write(request);
+      });
+    // forward (absolute-form) to an L7 read-only endpoint
+    const s1 = await connectProxy(fx.proxy.socketPath);
+    const h = `other.test:${origin.httpPort}`;
+    const t1 = await echoOver(s1, up(h).replace('GET /ws', `GET http://${h}/ws`));
+    expect(t1).toMatch(/^HTTP\/1\.1 101 /);
+    s1.destroy();
+    // inspected HTTPS
+    const t = await connectTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`);
+    const { connect } = await import('node:tls');
+    const s2 = connect({ socket: t.socket, servername: 'other.test', ca: [readFileCa(fx)] });
+    await new Promise<void>((r) => s2.once('secureConnect', () => r()));
+    const t2 = await echoOver(s2, up(`other.test:${origin.httpsPort}`));
+    expect(t2).toMatch(/^HTTP\/1\.1 101 /);
+    s2.destroy();
+    expect(origin.seen.filter((x) => x.url === '/ws')).toHaveLength(2);
   });
 
   it('pins binaries on first use; a replaced binary is denied and reported', async () => {
