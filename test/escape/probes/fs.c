@@ -21,6 +21,9 @@
  *                               reading through /proc/self/fd/0 (a magic link past the mount view)
  *   fs nemoclaw-home DIR        DIR is nemoclaw's own state (NEMOCLAW_HOME): read the audit signing
  *                               key, open the audit log for appending (never written)
+ *   fs protected                write the workspace's code-execution hooks: .git/config (exists),
+ *                               .git/hooks/pre-commit, .git/info/attributes, .vscode/tasks.json,
+ *                               .envrc (missing; parents created as needed)
  *   fs fcap-plant               give an executable in cwd file capabilities (security.capability xattr)
  *   fs handle-print PATH        (host side) print PATH's file handle
  *   fs handle-open HANDLE MARKER  open_by_handle_at(cwd, HANDLE) and look for MARKER */
@@ -388,6 +391,25 @@ static void mode_nemoclaw_home(const char *dir) {
   blocked();
 }
 
+static void mode_protected(void) {
+  const char *paths[] = { ".git/config", ".git/hooks/pre-commit", ".git/info/attributes", ".vscode/tasks.json", ".envrc" };
+  char got[512] = "";
+  for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s", paths[i]);
+    char *slash = strrchr(dir, '/');
+    if (slash) { *slash = 0; if (mkdir(dir, 0755) < 0 && errno != EEXIST) { note("mkdir %s: %s", dir, E); continue; } }
+    int fd = open(paths[i], O_WRONLY | O_CREAT | O_APPEND, 0755);
+    if (fd < 0) { note("open %s: %s", paths[i], E); continue; }
+    ssize_t n = write(fd, "\n# nemoclaw-escape\n", 19);
+    close(fd);
+    if (n > 0) { strcat(got, paths[i]); strcat(got, " "); }
+    else note("write %s: %s", paths[i], E);
+  }
+  if (got[0]) escaped("wrote code-execution hooks the host runs later: %s", got);
+  blocked();
+}
+
 static void mode_fcap_plant(void) {
   unlink("planted-fcap");
   if (copy_file("/proc/self/exe", "planted-fcap", 0755) < 0) probe_error("copy: %s", E);
@@ -460,6 +482,7 @@ int main(int argc, char **argv) {
   if (!strcmp(m, "handle-print") && argc >= 3) mode_handle_print(argv[2]);
   if (!strcmp(m, "suid-plant")) mode_suid_plant();
   if (!strcmp(m, "fcap-plant")) mode_fcap_plant();
+  if (!strcmp(m, "protected")) mode_protected();
   if (!strcmp(m, "nemoclaw-home") && argc >= 3) mode_nemoclaw_home(argv[2]);
   if (!strcmp(m, "reopen-stdin") && argc >= 3) mode_reopen_stdin(argv[2]);
   if (!strcmp(m, "handle-open") && argc >= 4) mode_handle_open(argv[2], argv[3]);
