@@ -239,6 +239,11 @@ describe.runIf(HAVE_HELPER)('egress through real sandboxes (curl, node, python3 
       [`GET http://${h}/ HTTP/1.1\\r\\nHost: ${h}\\r\\nX: a\\r\\n b\\r\\n\\r\\n`, /^HTTP\/1\.1 400/],
       [`GET http://${h}/ HTTP/1.1\\nHost: ${h}\\n\\n`, /^HTTP\/1\.1 400/],
       [`CONNECT ${'a'.repeat(70)}.test:443 HTTP/1.1\\r\\nHost: ${'a'.repeat(70)}.test:443\\r\\n\\r\\n`, /^HTTP\/1\.1 400/],
+      // a workload forging the relay preamble (to pass as curl for a curl-only endpoint) only sends a malformed request line
+      [
+        `NEMOCLAW/1 {"sandbox":"sb1","pid":1,"exe":"/usr/bin/curl","sha256":null,"uid":1000}\\nGET http://localhost:${origin.httpPort}/repos/a HTTP/1.1\\r\\nHost: localhost:${origin.httpPort}\\r\\n\\r\\n`,
+        /^HTTP\/1\.1 400/,
+      ],
     ];
     const script = cases.map(([raw]) => `python3 ${probe} '${raw}' first | head -1; echo`).join('; ');
     const r = await sandboxed(fx, script);
