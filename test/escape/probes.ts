@@ -209,6 +209,11 @@ export const PROBES: ProbeRow[] = [
       fs.mkdirSync(path.join(c.ws, '.git/hooks'), { recursive: true });
       fs.writeFileSync(path.join(c.ws, '.git/config'), '[core]\n\trepositoryformatversion = 0\n');
     } },
+  { id: 'fs-workspace-protected-dir-swap', category: 'filesystem', anchors: [32], source: 'fs.c', args: () => ['protected-swap'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,
+    prepare: (c) => {
+      fs.mkdirSync(path.join(c.ws, '.git/hooks'), { recursive: true });
+      fs.writeFileSync(path.join(c.ws, '.git/config'), '[core]\n\trepositoryformatversion = 0\n');
+    } },
   { id: 'fs-symlink-out-of-workspace', category: 'filesystem', anchors: [30], source: 'fs.c', args: (c) => ['symlink', c.t.secret, c.t.hostDir, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, hostCheck: (c) => wroteInto(c.t.hostDir) },
   { id: 'fs-hardlink-out-of-workspace', category: 'filesystem', anchors: [33], source: 'fs.c', args: (c) => ['hardlink', c.t.secret, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'fs-planted-symlink-in-workspace', category: 'filesystem', anchors: [30, 34], source: 'fs.c', args: (c) => ['planted', path.join(c.ws, 'planted'), c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,

@@ -24,6 +24,8 @@
  *   fs protected                write the workspace's code-execution hooks: .git/config (exists),
  *                               .git/hooks/pre-commit, .git/info/attributes, .vscode/tasks.json,
  *                               .envrc (missing; parents created as needed)
+ *   fs protected-swap           move .git away (or replace it by a symlink to a decoy) and create
+ *                               .git/hooks/pre-commit in the replacement
  *   fs fcap-plant               give an executable in cwd file capabilities (security.capability xattr)
  *   fs handle-print PATH        (host side) print PATH's file handle
  *   fs handle-open HANDLE MARKER  open_by_handle_at(cwd, HANDLE) and look for MARKER */
@@ -410,6 +412,25 @@ static void mode_protected(void) {
   blocked();
 }
 
+static void mode_protected_swap(void) {
+  if (rename(".git", ".git-moved-away") < 0) note("rename .git: %s", E);
+  else {
+    if (mkdir(".git", 0755) == 0 && mkdir(".git/hooks", 0755) == 0) {
+      int fd = open(".git/hooks/pre-commit", O_WRONLY | O_CREAT | O_TRUNC, 0755);
+      if (fd >= 0 && write(fd, "#!/bin/sh\n", 10) == 10) escaped("moved .git away and planted .git/hooks/pre-commit in a fresh one");
+      note("create .git/hooks/pre-commit in the fresh .git: %s", E);
+    } else note("recreate .git: %s", E);
+  }
+  if (mkdir("decoy", 0755) == 0 && mkdir("decoy/hooks", 0755) == 0) {
+    int fd = open("decoy/hooks/pre-commit", O_WRONLY | O_CREAT | O_TRUNC, 0755);
+    if (fd >= 0) close(fd);
+    rename(".git", ".git-moved-again");
+    if (symlink("decoy", ".git") == 0) escaped("replaced .git by a symlink to a decoy with hooks");
+    note("symlink .git -> decoy: %s", E);
+  }
+  blocked();
+}
+
 static void mode_fcap_plant(void) {
   unlink("planted-fcap");
   if (copy_file("/proc/self/exe", "planted-fcap", 0755) < 0) probe_error("copy: %s", E);
@@ -483,6 +504,7 @@ int main(int argc, char **argv) {
   if (!strcmp(m, "suid-plant")) mode_suid_plant();
   if (!strcmp(m, "fcap-plant")) mode_fcap_plant();
   if (!strcmp(m, "protected")) mode_protected();
+  if (!strcmp(m, "protected-swap")) mode_protected_swap();
   if (!strcmp(m, "nemoclaw-home") && argc >= 3) mode_nemoclaw_home(argv[2]);
   if (!strcmp(m, "reopen-stdin") && argc >= 3) mode_reopen_stdin(argv[2]);
   if (!strcmp(m, "handle-open") && argc >= 4) mode_handle_open(argv[2], argv[3]);
