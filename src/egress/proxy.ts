@@ -135,7 +135,7 @@ export interface EgressProxyOptions {
   /** The current rule set, or a getter read at start and on every `reload()` without an argument. */
   rules: EgressRuleSet | (() => EgressRuleSet);
   approvals?: ApprovalQueue;
-  /** Where the inspection CA lives (ca.pem, ca-key.pem); default: `<socket dir>/ca`. */
+  /** Where the inspection CA lives (ca.pem, ca-key.pem, bundle.pem; dir 0711); default: `<socket dir>.ca` beside the socket's directory. */
   caDir?: string;
   /** Extra CA certificates (PEM) trusted for upstream TLS, in addition to the system and bundled roots. */
   upstreamCa?: string[];
@@ -282,7 +282,8 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
   const getter = typeof opts.rules === 'function' ? opts.rules : null;
   let rules: EgressRuleSet = typeof opts.rules === 'function' ? opts.rules() : opts.rules;
   const resolver = opts.resolver ?? defaultResolver;
-  const caDir = opts.caDir ?? `${dirname(opts.socketPath)}/ca`;
+  // Not inside the socket's 0700 directory: the helper must be able to reach the bundle to bind it.
+  const caDir = opts.caDir ?? `${dirname(opts.socketPath)}.ca`;
   const { ca, certPath } = loadOrCreateCa(caDir, opts.sandboxId);
   const bundlePath = writeTrustBundle(caDir, ca.certPem, opts.sandboxExtraCa);
   const leaves = new LeafCache(ca);
