@@ -93,4 +93,13 @@ describe('runSandbox with a FAKE helper', () => {
     expect(result.mismatches).toEqual(['namespaces: pid, net, ipc, uts, cgroup missing']);
     expect(events.map((e) => e.type)).toEqual(['ready', 'error', 'exit']);
   });
+
+  it('keeps stdin open for the caller when asked', async () => {
+    const sb = runSandbox({ spec, command: ['emit', READY, 'read-stdin', 'exit', '0'], workspace: '/tmp', helper: fake, stdio: 'pipe', keepStdinOpen: true });
+    let stdout = '';
+    sb.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    sb.stdin?.end('hello from the caller\n');
+    expect((await sb.result).status).toBe(0);
+    expect(stdout).toBe('hello from the caller\n');
+  });
 });

@@ -43,6 +43,8 @@ export interface RunSandboxOptions {
   extraEnv?: Record<string, string>;
   /** `inherit` (default): the workload uses our stdin/stdout/stderr. `pipe`: read them from the result. */
   stdio?: 'inherit' | 'pipe';
+  /** With `stdio: 'pipe'`: keep the workload's stdin open for writing (default: it reads EOF at once). */
+  keepStdinOpen?: boolean;
   /** Helper binary; default helperPath(). */
   helper?: string;
   /** Every event, in order, stamped. Called synchronously from the events pipe. */
@@ -80,6 +82,8 @@ export interface RunningSandbox {
   id: string;
   /** Host pid of the helper (the monitor). */
   pid: number | undefined;
+  /** The workload's stdin, with `stdio: 'pipe'` and `keepStdinOpen`. */
+  stdin: Writable | null;
   stdout: Readable | null;
   stderr: Readable | null;
   /** The enforcement report, once verified; null when the sandbox never became ready. */
@@ -146,7 +150,8 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
     cwd: '/',
     env: {}, // the helper never passes its environment on; give it nothing to leak
   });
-  if (pipeStdio) child.stdin?.end();
+  if (pipeStdio && !opts.keepStdinOpen) child.stdin?.end();
+  child.stdin?.on('error', () => {}); // the workload may exit without reading; that is not our error
 
   let ready: ReadyEvent | null = null;
   let mismatches: string[] = [];
@@ -273,6 +278,7 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
   return {
     id,
     pid: child.pid,
+    stdin: opts.keepStdinOpen ? child.stdin : null,
     stdout: child.stdout,
     stderr: child.stderr,
     ready: readyP,
