@@ -170,6 +170,7 @@ export const PROBES: ProbeRow[] = [
   // Without CONFIG_X86_X32_ABI the kernel itself refuses x32 calls, so unsandboxed this can only
   // show BLOCKED; on an x32 kernel the same row demands ESCAPED.
   { id: 'priv-x32-syscalls', category: 'privilege', anchors: [22], source: 'priv.c', args: () => ['x32'], unsandboxed: kernelHasX32() ? 'escaped' : 'blocked', sandboxed: FOREIGN_ABI, needsRoot: true },
+  { id: 'priv-own-seccomp-notify-listener', category: 'privilege', anchors: [25], source: 'priv.c', args: () => ['seccomp-listener'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist-ask' },
   { id: 'priv-memfd-exec-outside-allowlist', category: 'privilege', anchors: [26], source: 'priv.c', args: () => ['memfd-exec'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist' },
   { id: 'priv-exec-written-copy-outside-allowlist', category: 'privilege', anchors: [26, 40], source: 'priv.c', args: (c) => ['exec-copy', c.ws, '/tmp'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, event: ['exec_denied', 'reason', 'not_allowed'], policy: 'exec-allowlist' },
   { id: 'priv-exec-unlisted-via-path-spellings', category: 'privilege', anchors: [26, 40], source: 'priv.c', args: (c) => ['exec-tricks', c.ws], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, event: ['exec_denied', 'reason', 'not_allowed'], policy: 'exec-allowlist' },

@@ -24,6 +24,8 @@
  *   priv exec-race DIR [TARGET TEXT]  race a thread rewriting the execve path between an allowed
  *                           binary (/bin/false) and a copy in DIR, or the unlisted TARGET whose
  *                           output contains TEXT (seccomp-notify TOCTOU, case #56)
+ *   priv seccomp-listener   install our own seccomp filter with a user-notification listener for
+ *                           execve: with it a workload could answer its own exec asks (case #25)
  *   priv report             (exec target) print euid and CapEff */
 #include "probe.h"
 #include <pthread.h>
@@ -37,6 +39,8 @@
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <linux/bpf.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <linux/io_uring.h>
 #include <linux/perf_event.h>
 #include <linux/sched.h>
@@ -518,6 +522,28 @@ static void mode_exec_race(const char *dir, const char *target, const char *expe
   blocked();
 }
 
+static void mode_seccomp_listener(void) {
+  struct sock_filter prog[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_execve, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog fp = { (unsigned short)(sizeof prog / sizeof *prog), prog };
+  pid_t c = fork();
+  if (c == 0) {
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &fp);
+    if (fd >= 0) _exit(0);
+    _exit(10 + (errno & 0x7f));
+  }
+  int st;
+  waitpid(c, &st, 0);
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) escaped("installed an own seccomp user-notification listener for execve");
+  note("seccomp(NEW_LISTENER): %s", WIFEXITED(st) ? strerror(WEXITSTATUS(st) - 10) : "killed");
+  blocked();
+}
+
 static void mode_memfd_exec(void) {
   int fd = (int)syscall(SYS_memfd_create, "nemoclaw-escape", 0);
   if (fd < 0) { note("memfd_create: %s", E); blocked(); }
@@ -608,6 +634,7 @@ int main(int argc, char **argv) {
   if (!strcmp(m, "int80")) mode_int80();
   if (!strcmp(m, "x32")) mode_x32();
   if (!strcmp(m, "memfd-exec")) mode_memfd_exec();
+  if (!strcmp(m, "seccomp-listener")) mode_seccomp_listener();
   if (!strcmp(m, "exec-copy") && argc >= 3) mode_exec_copy(argc - 2, argv + 2);
   if (!strcmp(m, "exec-tricks") && argc >= 3) mode_exec_tricks(argv[2]);
   if (!strcmp(m, "exec-race") && argc >= 3) mode_exec_race(argv[2], argc >= 5 ? argv[3] : NULL, argc >= 5 ? argv[4] : NULL);
