@@ -55,7 +55,10 @@ export async function buildProbes(): Promise<string> {
     }
   };
   await Promise.all([worker(), worker()]);
-  if (failures.length) throw new Error(`probe build failed:\n${failures.join('\n')}`);
+  if (failures.length) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw new Error(`probe build failed:\n${failures.join('\n')}`);
+  }
   for (const s of SCRIPTS) fs.copyFileSync(path.join(PROBE_SRC, s), path.join(dir, s));
   return dir;
 }
