@@ -20,5 +20,14 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'approvals', summary: 'list and decide pending egress/exec approvals (needs `nemoclaw serve`)', load: () => import('./approvals.ts') },
   { name: 'doctor', summary: 'check what this host offers the sandbox', load: () => import('./doctor.ts') },
   { name: 'demo', summary: 'show an allowed and a denied action in real sandboxes', load: () => import('./demo.ts') },
+  { name: 'serve', summary: 'run the supervisor for this NEMOCLAW_HOME (--headless: NDJSON events/decisions)', load: () => import('./serve.ts') },
+  { name: 'onboard', summary: 'set up a sandbox step by step (blueprint, inference, presets, workspace)', load: () => import('./onboard.ts') },
+  { name: 'create', summary: 'create and start a long-running sandbox (needs `nemoclaw serve`)', load: () => import('./sandboxes.ts').then((m) => ({ register: m.registerCreate })) },
+  { name: 'list', summary: 'sandboxes and their state', load: () => import('./sandboxes.ts').then((m) => ({ register: m.registerList })) },
+  { name: 'events', summary: 'the supervisor event stream (--follow, --since SEQ)', load: () => import('./sandboxes.ts').then((m) => ({ register: m.registerEvents })) },
+  { name: 'completion', summary: 'shell completions: nemoclaw completion bash|zsh', load: () => import('./completion.ts') },
   { name: 'audit', summary: 'verify, tail and export the tamper-evident audit trail', load: () => import('./audit.ts') },
 ];
+
+/** Verbs of `nemoclaw <sandbox-name> VERB` (src/cli/sandbox-verbs.ts); main.ts routes on them. */
+export const SANDBOX_VERBS: readonly string[] = ['status', 'logs', 'connect', 'exec', 'stop', 'start', 'restart', 'destroy'];

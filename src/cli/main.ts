@@ -1,7 +1,7 @@
 // nemoclaw command line. Only the module of the verb being run is imported (start-up time is a
 // feature: `nemoclaw sandbox run -- true` must stay well under 150 ms).
 import { Command, CommanderError } from 'commander';
-import { COMMANDS } from './commands.ts';
+import { COMMANDS, SANDBOX_VERBS } from './commands.ts';
 import { UsageError, exitCodes } from './output.ts';
 
 async function main(argv: string[]): Promise<number> {
@@ -13,8 +13,13 @@ async function main(argv: string[]): Promise<number> {
 
   const verb = argv[2];
   const chosen = COMMANDS.filter((c) => c.name === verb);
-  const toLoad = chosen.length > 0 ? chosen : COMMANDS; // help or an unknown verb: show them all
-  for (const entry of toLoad) (await entry.load()).register(program);
+  if (chosen.length === 0 && verb !== undefined && !verb.startsWith('-') && SANDBOX_VERBS.includes(argv[3] ?? '')) {
+    // `nemoclaw <name> status|logs|...`: a sandbox name in the verb's place.
+    (await import('./sandbox-verbs.ts')).register(program);
+  } else {
+    const toLoad = chosen.length > 0 ? chosen : COMMANDS; // help or an unknown verb: show them all
+    for (const entry of toLoad) (await entry.load()).register(program);
+  }
 
   try {
     await program.parseAsync(argv);

@@ -1,0 +1,182 @@
+// `nemoclaw <name> status | logs | connect | exec | stop | start | restart | destroy`: main.ts
+// routes here when argv[2] is not a verb but argv[3] is one of these. Unknown names get
+// "did you mean" suggestions from the supervisor (edit distance).
+import type { Command } from 'commander';
+import type { SandboxView } from '../supervisor/index.ts';
+import { describeSandbox } from './sandboxes.ts';
+import { UsageError } from './output.ts';
+import { client, printOut, runVerb, svExit } from './supervisor-client.ts';
+
+
+const enc = encodeURIComponent;
+
+/** `10m`, `2h`, `30s`, `1d` ago, or an ISO date: ms since the epoch. */
+export function parseSince(v: string, now = Date.now()): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(v);
+  if (m) return now - Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new UsageError(`--since ${v}: a duration (30s, 10m, 2h, 1d) or a date`);
+  return t;
+}
+
+function statusText(s: SandboxView): string {
+  const lines = [
+    describeSandbox(s).trimEnd(),
+    `  blueprint: ${s.blueprint ?? '(none)'}${s.blueprintDigest ? ` sha256:${s.blueprintDigest.slice(0, 12)}` : ''}   policy revision: ${s.policyRevision ?? '-'}`,
+    `  workspace: ${s.workspace}`,
+    `  command:   ${JSON.stringify(s.command)}`,
+    `  created:   ${s.createdAt}${s.startedAt ? `   started: ${s.startedAt}` : ''}`,
+  ];
+  if (s.enforcement) lines.push(`  enforcement: ${JSON.stringify(s.enforcement)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Runs argv in the sandbox through the supervisor; resolves with its exit status. */
+export async function attach(name: string, argv: string[], tty: boolean): Promise<number> {
+  const { FrameParser, frame, resizeFrame, parseExit } = await import('../supervisor/index.ts');
+  const c = await client();
+  const out = process.stdout;
+  const { socket, head } = await c.exec(name, {
+    argv,
+    tty,
+    cols: out.columns ?? 80,
+    rows: out.rows ?? 24,
+    env: tty ? { TERM: process.env.TERM ?? 'xterm-256color' } : {},
+  });
+  const stdin = process.stdin;
+  const raw = tty && stdin.isTTY === true;
+  if (raw) stdin.setRawMode(true);
+  let status: number | null = null;
+  const parser = new FrameParser((f) => {
+    if (f.type === 'o') out.write(f.payload);
+    else if (f.type === 'r') process.stderr.write(f.payload);
+    else if (f.type === 'x') {
+      const e = parseExit(f.payload);
+      status = e.code ?? 128 + (e.signal ?? 0);
+    } else if (f.type === 'f') {
+      process.stderr.write(`nemoclaw: exec failed in the sandbox: ${f.payload.toString('utf8')}\n`);
+      status = 125;
+    }
+  });
+  const onData = (chunk: Buffer): void => {
+    socket.write(frame('i', chunk));
+  };
+  const onEnd = (): void => {
+    socket.write(frame('e'));
+  };
+  const onResize = (): void => {
+    socket.write(resizeFrame(out.columns ?? 80, out.rows ?? 24));
+  };
+  const forward = (sig: NodeJS.Signals): void => {
+    socket.write(frame('k', Buffer.from([sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1])));
+  };
+  stdin.on('data', onData);
+  stdin.on('end', onEnd);
+  out.on('resize', onResize);
+  const sigs: NodeJS.Signals[] = raw ? [] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of sigs) process.on(s, forward);
+  if (head.length > 0) parser.push(head);
+  socket.on('data', (chunk: Buffer) => parser.push(chunk));
+  await new Promise<void>((done) => {
+    socket.on('close', () => done());
+    socket.on('error', () => done());
+  });
+  stdin.off('data', onData);
+  stdin.off('end', onEnd);
+  out.off('resize', onResize);
+  for (const s of sigs) process.off(s, forward);
+  if (raw) stdin.setRawMode(false);
+  stdin.pause();
+  stdin.unref?.();
+  return status ?? svExit.failure;
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export function register(program: Command): void {
+  const name = process.argv[2] ?? '';
+  const cmd = program.command(name).description(`manage sandbox ${name}`);
+  const view = async (verb: string, flags: { json?: boolean }, method = 'POST'): Promise<number> => {
+    const c = await client();
+    const r = await c.call<{ sandbox: SandboxView }>(method, `/v1/sandboxes/${enc(name)}${verb ? `/${verb}` : ''}`);
+    printOut(flags, r, verb === '' ? statusText(r.sandbox) : describeSandbox(r.sandbox));
+    return svExit.ok;
+  };
+  cmd
+    .command('status')
+    .description('state, restarts, last exit, enforcement')
+    .option('--json', 'print {"sandbox": {...}}')
+    .action((flags: { json?: boolean }) => runVerb(flags, () => view('', flags, 'GET')));
+  for (const verb of ['stop', 'start', 'restart'] as const) {
+    cmd
+      .command(verb)
+      .description(`${verb} the sandbox`)
+      .option('--json', 'print {"sandbox": {...}}')
+      .action((flags: { json?: boolean }) => runVerb(flags, () => view(verb, flags)));
+  }
+  cmd
+    .command('destroy')
+    .description('stop the sandbox and delete its state (policy revisions, home, logs)')
+    .option('--yes', 'do not ask')
+    .option('--json', 'print {"destroyed": name}')
+    .action((flags: { yes?: boolean; json?: boolean }) =>
+      runVerb(flags, async () => {
+        if (!flags.yes) {
+          if (!process.stdin.isTTY) {
+            process.stderr.write(`nemoclaw: destroy deletes ${name}'s home, logs and policy revisions; confirm with --yes\n`);
+            return svExit.usage;
+          }
+          if (!(await confirm(`destroy sandbox ${name} and delete its home, logs and policy revisions? [y/N] `))) return svExit.failure;
+        }
+        const c = await client();
+        const r = await c.call('DELETE', `/v1/sandboxes/${enc(name)}`);
+        printOut(flags, r, `destroyed ${name}\n`);
+        return svExit.ok;
+      }),
+    );
+  cmd
+    .command('logs')
+    .description("the agent's output (stdout and stderr), oldest first")
+    .option('--follow', 'keep printing new lines')
+    .option('--since <when>', 'only lines newer than this (30s, 10m, 2h, 1d, or a date)')
+    .option('--tail <n>', 'only the last N lines')
+    .option('--json', 'NDJSON {"ts","stream","line"} per line')
+    .action((flags: { follow?: boolean; since?: string; tail?: string; json?: boolean }) =>
+      runVerb(flags, async () => {
+        const q = new URLSearchParams();
+        if (flags.since !== undefined) q.set('since', String(parseSince(flags.since)));
+        if (flags.tail !== undefined) {
+          const n = Number(flags.tail);
+          if (!Number.isInteger(n) || n < 0) throw new UsageError('--tail: a number of lines');
+          q.set('tail', String(n));
+        }
+        if (flags.follow) q.set('follow', '1');
+        const c = await client();
+        const s = c.stream(`/v1/sandboxes/${enc(name)}/logs?${q}`, (r) => {
+          if (flags.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+          else (r.stream === 'stderr' ? process.stderr : process.stdout).write(`${String(r.line)}\n`);
+        });
+        process.once('SIGINT', () => s.abort());
+        await s.done;
+        return svExit.ok;
+      }),
+    );
+  cmd
+    .command('exec')
+    .description('run a command inside the running sandbox, with exactly its restrictions')
+    .option('--tty', 'on a pseudo-terminal inside the sandbox')
+    .argument('<command...>', 'command and arguments (after --)')
+    .action((command: string[], flags: { tty?: boolean }) => runVerb({}, () => attach(name, command, flags.tty === true)));
+  cmd
+    .command('connect')
+    .description('an interactive shell inside the running sandbox (PTY, same restrictions)')
+    .action(() => runVerb({}, () => attach(name, ['/bin/sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash -i; else exec sh -i; fi'], true)));
+}

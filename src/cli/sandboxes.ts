@@ -1,0 +1,149 @@
+// `nemoclaw create | list | events`: clients of the supervisor's API (src/supervisor).
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import type { BusEvent, SandboxView } from '../supervisor/index.ts';
+import { UsageError } from './output.ts';
+import { client, printOut, runVerb, svExit } from './supervisor-client.ts';
+
+interface CreateFlags {
+  blueprint?: string;
+  policy?: string;
+  workspace?: string;
+  restart?: string;
+  env?: string[];
+  stopped?: boolean;
+  json?: boolean;
+}
+
+export function describeSandbox(s: SandboxView): string {
+  const exit = s.lastExit ? `  last exit: ${s.lastExit.reason}${s.lastExit.code !== null ? ` ${s.lastExit.code}` : ''}${s.lastExit.signal ? ` ${s.lastExit.signal}` : ''}` : '';
+  return `${s.name}  ${s.state}${s.pid ? ` (pid ${s.pid})` : ''}  restart=${s.restart} restarts=${s.restarts}${exit}\n`;
+}
+
+function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}
+
+export function registerCreate(program: Command): void {
+  program
+    .command('create <name>')
+    .description('create a sandbox and start it (needs `nemoclaw serve`)')
+    .option('--blueprint <name>', 'blueprint (its policy, agent command and environment)')
+    .option('--policy <file>', 'policy YAML instead of a blueprint')
+    .option('--workspace <dir>', 'directory bound read-write as the workdir (default: the current directory)')
+    .option('--restart <policy>', 'never | on-failure | always', 'never')
+    .option('--env <K=V>', 'extra environment for the agent (repeatable)', collect)
+    .option('--stopped', 'create without starting')
+    .option('--json', 'print {"sandbox": {...}}')
+    .argument('[command...]', 'agent command (after --); default: the blueprint agent command')
+    .action((name: string, command: string[], flags: CreateFlags) =>
+      runVerb(flags, async () => {
+        const env: Record<string, string> = {};
+        for (const kv of flags.env ?? []) {
+          const i = kv.indexOf('=');
+          if (i <= 0) throw new UsageError(`--env ${kv}: expected NAME=VALUE`);
+          env[kv.slice(0, i)] = kv.slice(i + 1);
+        }
+        const c = await client();
+        const body = {
+          name,
+          blueprint: flags.blueprint,
+          policy: flags.policy !== undefined ? resolve(flags.policy) : undefined,
+          workspace: resolve(flags.workspace ?? process.cwd()),
+          restart: flags.restart,
+          command: command.length > 0 ? command : undefined,
+          env,
+          start: !flags.stopped,
+        };
+        const r = await c.call<{ sandbox: SandboxView }>('POST', '/v1/sandboxes', body);
+        printOut(flags, r, `created ${describeSandbox(r.sandbox)}  next: nemoclaw ${name} status | nemoclaw ${name} logs --follow | nemoclaw ${name} connect\n`);
+        return r.sandbox.state === 'failed' ? svExit.failure : svExit.ok;
+      }),
+    );
+}
+
+export function registerList(program: Command): void {
+  program
+    .command('list')
+    .description('sandboxes and their state')
+    .option('--json', 'print {"supervisor": bool, "sandboxes": [...]}')
+    .action((flags: { json?: boolean }) =>
+      runVerb(flags, async () => {
+        const { ApiClient, SupervisorUnavailableError } = await import('../supervisor/index.ts');
+        let list: SandboxView[];
+        let live = true;
+        try {
+          list = (await new ApiClient().call<{ sandboxes: SandboxView[] }>('GET', '/v1/sandboxes')).sandboxes;
+        } catch (err) {
+          if (!(err instanceof SupervisorUnavailableError)) throw err;
+          // Without a supervisor nothing runs; what is on disk is still worth showing.
+          live = false;
+          list = await onDisk();
+        }
+        const human = list.length === 0 ? 'no sandboxes (create one: nemoclaw create NAME --blueprint dev)\n' : list.map(describeSandbox).join('');
+        printOut(flags, { supervisor: live, sandboxes: list }, live ? human : `${human}(no supervisor is running: nothing runs; start one with  nemoclaw serve &)\n`);
+        return svExit.ok;
+      }),
+    );
+}
+
+async function onDisk(): Promise<SandboxView[]> {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const { homePaths } = await import('../supervisor/index.ts');
+  const p = homePaths();
+  let names: string[];
+  try {
+    names = readdirSync(p.sandboxes).filter((n) => !n.startsWith('.'));
+  } catch {
+    return [];
+  }
+  const out: SandboxView[] = [];
+  for (const name of names.sort()) {
+    try {
+      const rec = JSON.parse(readFileSync(`${p.sandboxes}/${name}/spec.json`, 'utf8')) as Record<string, unknown>;
+      const st = JSON.parse(readFileSync(`${p.sandboxes}/${name}/state.json`, 'utf8')) as Record<string, unknown>;
+      out.push({ name, state: 'stopped', desired: st.desired, pid: null, restarts: st.restarts, restart: rec.restart, blueprint: rec.blueprint, blueprintDigest: rec.blueprintDigest, workspace: rec.workspace, command: rec.command, createdAt: rec.createdAt, startedAt: st.startedAt, lastExit: st.lastExit, policyRevision: null, enforcement: null } as SandboxView);
+    } catch {
+      // incomplete
+    }
+  }
+  return out;
+}
+
+export function formatEvent(e: BusEvent | Record<string, unknown>): string {
+  const o = e as Record<string, unknown>;
+  const head = `${String(o.seq ?? '-').padStart(6)} ${String(o.ts ?? '').slice(11, 23)} ${o.sandbox ?? '-'} ${o.type}`;
+  const { seq: _a, ts: _b, sandbox: _c, type: _d, ...rest } = o;
+  if (o.type === 'helper' || o.type === 'egress') {
+    const ev = o.event as Record<string, unknown>;
+    const { type, ...f } = ev;
+    return `${head}.${String(type)} ${JSON.stringify(f)}\n`;
+  }
+  if (o.type === 'log') return `${head} ${String(o.stream)}: ${JSON.stringify(o.line).slice(1, -1)}\n`;
+  return `${head} ${JSON.stringify(rest)}\n`;
+}
+
+export function registerEvents(program: Command): void {
+  program
+    .command('events')
+    .description('the supervisor event stream (resumable: --since SEQ)')
+    .option('--follow', 'keep streaming new events')
+    .option('--since <seq>', 'only events after this sequence number', '0')
+    .option('--sandbox <name>', 'only this sandbox')
+    .option('--json', 'NDJSON, one event per line')
+    .action((flags: { follow?: boolean; since: string; sandbox?: string; json?: boolean }) =>
+      runVerb(flags, async () => {
+        const since = Number(flags.since);
+        if (!Number.isInteger(since) || since < 0) throw new UsageError('--since: a sequence number');
+        const c = await client();
+        const q = new URLSearchParams({ since: String(since) });
+        if (flags.follow) q.set('follow', '1');
+        if (flags.sandbox) q.set('sandbox', flags.sandbox);
+        const s = c.stream(`/v1/events?${q}`, (e) => process.stdout.write(flags.json ? `${JSON.stringify(e)}\n` : formatEvent(e)));
+        const stop = (): void => s.abort();
+        process.once('SIGINT', stop);
+        await s.done;
+        return svExit.ok;
+      }),
+    );
+}

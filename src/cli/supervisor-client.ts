@@ -1,0 +1,39 @@
+// Shared by the supervisor's CLI verbs: the API client, error reporting and exit codes.
+//   0 ok · 1 failure · 2 usage / bad request · 3 no supervisor running · 4 no such sandbox ·
+//   5 conflict (name taken, sandbox not running) · exec/connect: the command's own status
+import type { ApiClient } from '../supervisor/index.ts';
+
+export const svExit = { ok: 0, failure: 1, usage: 2, noSupervisor: 3, notFound: 4, conflict: 5 } as const;
+
+export interface JsonFlag {
+  json?: boolean;
+}
+
+export async function client(): Promise<ApiClient> {
+  const { ApiClient: C } = await import('../supervisor/index.ts');
+  return new C();
+}
+
+/** Runs a verb; maps API failures to one line (or a JSON object) and an exit code. */
+export async function runVerb(flags: JsonFlag, fn: () => Promise<number>): Promise<void> {
+  const { ApiError, SupervisorUnavailableError } = await import('../supervisor/index.ts');
+  const say = (code: number, body: Record<string, unknown>, line: string): void => {
+    if (flags.json) process.stdout.write(`${JSON.stringify(body)}\n`);
+    else process.stderr.write(`nemoclaw: ${line}\n`);
+    process.exitCode = code;
+  };
+  try {
+    process.exitCode = await fn();
+  } catch (err) {
+    if (err instanceof SupervisorUnavailableError) return say(svExit.noSupervisor, { error: 'no_supervisor', reason: err.message }, err.message);
+    if (err instanceof ApiError) {
+      const code = err.status === 404 ? svExit.notFound : err.status === 409 ? svExit.conflict : err.status === 400 ? svExit.usage : svExit.failure;
+      return say(code, err.body, err.message);
+    }
+    throw err;
+  }
+}
+
+export function printOut(flags: JsonFlag, json: unknown, human: string): void {
+  process.stdout.write(flags.json ? `${JSON.stringify(json, null, 2)}\n` : human);
+}

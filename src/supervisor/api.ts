@@ -1,0 +1,247 @@
+// The control API: HTTP/1.1 over run/api.sock (0600 in a 0700 directory). Routes and shapes are
+// listed in README.md (section supervisor). Handlers only translate; the work is in Lifecycle,
+// the bus and the approval queue.
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ApprovalQueue } from '../approvals/index.ts';
+import type { EventBus } from './bus.ts';
+import type { BusEvent } from './events.ts';
+import type { ExecRequest } from './exec.ts';
+import { bridgeExec } from './exec.ts';
+import { readJsonBody, sendJson } from './http.ts';
+import type { AuditFn, CreateInput, Lifecycle } from './lifecycle.ts';
+import { InvalidRequestError, NotFoundError } from './lifecycle.ts';
+import { readLog } from './logs.ts';
+import { isRestartPolicy } from './restart.ts';
+import { DuplicateNameError } from './state.ts';
+
+export interface ApiDeps {
+  socketPath: string;
+  lifecycle: Lifecycle;
+  bus: EventBus;
+  approvals: ApprovalQueue;
+  audit: AuditFn;
+  info: () => Record<string, unknown>;
+}
+
+export interface ApiServer {
+  socketPath: string;
+  close(): Promise<void>;
+}
+
+function errorReply(res: ServerResponse, err: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (err instanceof NotFoundError) return sendJson(res, 404, { error: 'not_found', reason: err.message, suggestions: err.suggestions });
+  if (err instanceof DuplicateNameError) return sendJson(res, 409, { error: 'exists', reason: err.message });
+  if (err instanceof InvalidRequestError || err instanceof SyntaxError) return sendJson(res, 400, { error: 'bad_request', reason: err.message });
+  sendJson(res, 500, { error: 'internal', reason: err instanceof Error ? err.message : String(err) });
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function parseCreate(body: unknown): CreateInput {
+  if (typeof body !== 'object' || body === null) throw new InvalidRequestError('body must be a JSON object');
+  const o = body as Record<string, unknown>;
+  const name = str(o.name);
+  if (name === undefined) throw new InvalidRequestError('name is required');
+  const workspace = str(o.workspace);
+  if (workspace === undefined) throw new InvalidRequestError('workspace is required');
+  const restart = str(o.restart);
+  if (restart !== undefined && !isRestartPolicy(restart)) throw new InvalidRequestError('restart must be never, on-failure or always');
+  const command = o.command;
+  if (command !== undefined && (!Array.isArray(command) || !command.every((c) => typeof c === 'string'))) throw new InvalidRequestError('command must be an array of strings');
+  const env = o.env;
+  if (env !== undefined && (typeof env !== 'object' || env === null || !Object.values(env).every((v) => typeof v === 'string'))) throw new InvalidRequestError('env must map names to strings');
+  return {
+    name,
+    workspace,
+    blueprint: str(o.blueprint),
+    policy: str(o.policy),
+    command: command as string[] | undefined,
+    restart: restart as CreateInput['restart'],
+    env: env as Record<string, string> | undefined,
+    start: o.start !== false,
+  };
+}
+
+/** Streams bus events (seq > after) as NDJSON until the client leaves (follow) or the buffer ends. */
+function streamEvents(bus: EventBus, req: IncomingMessage, res: ServerResponse, after: number, follow: boolean, filter: (e: BusEvent) => boolean, map: (e: BusEvent) => unknown = (e) => e): void {
+  res.writeHead(200, { 'content-type': 'application/x-ndjson', 'x-nemoclaw-next-seq': String(bus.nextSeq), 'x-nemoclaw-oldest-seq': String(bus.oldest()) });
+  if (!follow) {
+    const end = bus.nextSeq;
+    const oldest = bus.oldest();
+    if (after + 1 < oldest) res.write(`${JSON.stringify({ type: 'stream.dropped', count: oldest - after - 1, resumeSeq: oldest })}\n`);
+    for (const e of bus.since(after)) if (e.seq < end && filter(e)) res.write(`${JSON.stringify(map(e))}\n`);
+    res.end();
+    return;
+  }
+  res.flushHeaders();
+  const sub = bus.subscribe(
+    after,
+    {
+      onEvent: (e) => {
+        if (!res.write(`${JSON.stringify(map(e))}\n`)) {
+          sub.pause();
+          res.once('drain', () => sub.resume());
+        }
+      },
+      onDropped: (count, resumeSeq) => {
+        res.write(`${JSON.stringify({ type: 'stream.dropped', count, resumeSeq })}\n`);
+      },
+    },
+    filter,
+  );
+  req.on('close', () => sub.close());
+  res.on('close', () => sub.close());
+}
+
+export async function serveApi(d: ApiDeps): Promise<ApiServer> {
+  try {
+    if (lstatSync(d.socketPath).isSocket()) unlinkSync(d.socketPath); // a crashed supervisor's; we hold the lock
+  } catch {
+    // absent
+  }
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://nemoclaw');
+    const path = url.pathname;
+    const q = url.searchParams;
+    const method = req.method ?? 'GET';
+    if (path === '/v1/health' && method === 'GET') return sendJson(res, 200, d.info());
+    if (path === '/v1/sandboxes') {
+      if (method === 'GET') return sendJson(res, 200, { sandboxes: d.lifecycle.list() });
+      if (method === 'POST') {
+        const input = parseCreate(await readJsonBody(req));
+        const sandbox = await d.lifecycle.create(input);
+        return sendJson(res, 201, { sandbox });
+      }
+    }
+    if (path === '/v1/events' && method === 'GET') {
+      const since = Number(q.get('since') ?? '0');
+      const sandbox = q.get('sandbox');
+      const types = q.get('types')?.split(',') ?? null;
+      streamEvents(d.bus, req, res, Number.isFinite(since) ? since : 0, q.get('follow') === '1', (e) => (sandbox === null || e.sandbox === sandbox) && (types === null || types.includes(e.type)));
+      return;
+    }
+    if (path === '/v1/approvals' && method === 'GET') return sendJson(res, 200, { items: d.approvals.list() });
+    const ap = /^\/v1\/approvals\/([0-9a-f]{1,32})\/decision$/.exec(path);
+    if (ap && method === 'POST') {
+      const b = (await readJsonBody(req)) as Record<string, unknown>;
+      const by = b.by as Record<string, unknown> | undefined;
+      if ((b.verdict !== 'allow' && b.verdict !== 'deny') || !by || typeof by.user !== 'string' || typeof by.origin !== 'string') throw new InvalidRequestError('body: {"verdict":"allow"|"deny","always":bool,"by":{"user","origin"}}');
+      const result = await d.approvals.decide(ap[1] as string, { verdict: b.verdict, always: b.always === true, by: { user: by.user.slice(0, 256), origin: by.origin.slice(0, 256) } });
+      if (!result) return sendJson(res, 404, { error: 'not_pending', reason: `no pending approval ${ap[1]} (unknown, timed out, or already decided)` });
+      return sendJson(res, 200, { result });
+    }
+    const m = /^\/v1\/sandboxes\/([^/]+)(?:\/([a-z]+))?$/.exec(path);
+    if (m) {
+      const name = decodeURIComponent(m[1] as string);
+      const verb = m[2];
+      if (verb === undefined && method === 'GET') return sendJson(res, 200, { sandbox: d.lifecycle.view(name) });
+      if (verb === undefined && method === 'DELETE') {
+        await d.lifecycle.destroy(name);
+        return sendJson(res, 200, { destroyed: name });
+      }
+      if (method === 'POST' && (verb === 'start' || verb === 'stop' || verb === 'restart')) {
+        const sandbox = await d.lifecycle[verb](name);
+        return sendJson(res, 200, { sandbox });
+      }
+      if (verb === 'logs' && method === 'GET') {
+        d.lifecycle.get(name);
+        const sinceMs = q.has('since') ? Number(q.get('since')) : undefined;
+        const tail = q.has('tail') ? Number(q.get('tail')) : undefined;
+        const records = readLog(d.lifecycle.logFile(name), { sinceMs, tail });
+        if (q.get('follow') !== '1') {
+          res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+          for (const r of records) res.write(`${JSON.stringify(r)}\n`);
+          res.end();
+          return;
+        }
+        // Recorded lines first, then live ones from the bus (from the seq current now).
+        const from = d.bus.nextSeq - 1;
+        streamEvents(d.bus, req, res, from, true, (e) => e.type === 'log' && e.sandbox === name, (e) => (e.type === 'log' ? { ts: e.ts, stream: e.stream, line: e.line } : e));
+        for (const r of records) res.write(`${JSON.stringify(r)}\n`);
+        return;
+      }
+      if (verb === 'policy' && method === 'GET') return sendJson(res, 200, await d.lifecycle.policy(name));
+      if (verb === 'policy' && method === 'PUT') {
+        const b = (await readJsonBody(req)) as Record<string, unknown>;
+        if (typeof b.text !== 'string') throw new InvalidRequestError('body: {"text": policy YAML, "reason"?, "author"?, "confirm"?}');
+        return sendJson(res, 200, await d.lifecycle.setPolicy(name, b.text, { author: str(b.author) ?? 'api', reason: str(b.reason) ?? 'set through the API', confirm: b.confirm === true }));
+      }
+    }
+    sendJson(res, 404, { error: 'not_found', reason: `no route ${method} ${path}` });
+  };
+  const server: Server = createServer((req, res) => {
+    route(req, res).catch((err: unknown) => errorReply(res, err));
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    void upgradeExec(d, req, socket, head);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(d.socketPath, () => resolve());
+  });
+  chmodSync(d.socketPath, 0o600);
+  return {
+    socketPath: d.socketPath,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        try {
+          unlinkSync(d.socketPath);
+        } catch {
+          // gone
+        }
+      }),
+  };
+}
+
+function refuse(socket: Socket, status: number, body: Record<string, unknown>): void {
+  const text = `${JSON.stringify(body)}\n`;
+  socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 409 ? 'Conflict' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+}
+
+async function upgradeExec(d: ApiDeps, req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+  socket.on('error', () => {});
+  const m = /^\/v1\/sandboxes\/([^/?]+)\/exec$/.exec(req.url ?? '');
+  if (!m || req.method !== 'POST' || req.headers.upgrade !== 'nemoclaw-exec') return refuse(socket, 400, { error: 'bad_request', reason: 'exec: POST /v1/sandboxes/<name>/exec with Upgrade: nemoclaw-exec' });
+  const name = decodeURIComponent(m[1] as string);
+  let er: ExecRequest;
+  try {
+    const raw = JSON.parse(Buffer.from(String(req.headers['x-nemoclaw-exec'] ?? ''), 'base64').toString('utf8')) as Record<string, unknown>;
+    if (!Array.isArray(raw.argv) || raw.argv.length === 0 || !raw.argv.every((a) => typeof a === 'string')) throw new Error('argv must be a non-empty array of strings');
+    er = { argv: raw.argv as string[], tty: raw.tty === true, cols: Number(raw.cols) || 80, rows: Number(raw.rows) || 24, env: (raw.env ?? {}) as Record<string, string> };
+  } catch (err) {
+    return refuse(socket, 400, { error: 'bad_request', reason: `x-nemoclaw-exec: ${(err as Error).message}` });
+  }
+  try {
+    if (!d.lifecycle.isRunning(name)) return refuse(socket, 409, { error: 'not_running', reason: `sandbox ${name} is not running (start it: nemoclaw ${name} start)` });
+  } catch (err) {
+    if (err instanceof NotFoundError) return refuse(socket, 404, { error: 'not_found', reason: err.message, suggestions: err.suggestions });
+    return refuse(socket, 400, { error: 'bad_request', reason: String(err) });
+  }
+  const argv0 = er.argv[0] as string;
+  d.audit({ kind: 'sandbox.lifecycle', activity: 'exec', sandbox: name, binary: argv0, detail: { argc: er.argv.length, tty: er.tty } }, true);
+  socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: nemoclaw-exec\r\nconnection: Upgrade\r\n\r\n');
+  try {
+    await bridgeExec(socket, head, d.lifecycle.execSocket(name), er, {
+      started: (pid) => d.bus.publish(name, { type: 'sandbox.exec', argv0, argc: er.argv.length, tty: er.tty, pid }),
+      exited: (e) => d.bus.publish(name, { type: 'sandbox.exec_exit', argv0, code: e?.code ?? null, signal: e?.signal !== null && e?.signal !== undefined ? String(e.signal) : null }),
+    });
+  } catch (err) {
+    const msg = `exec socket unavailable: ${(err as Error).message}`;
+    const p = Buffer.from(msg);
+    const h = Buffer.alloc(5);
+    h.write('f', 0, 'latin1');
+    h.writeUInt32BE(p.length, 1);
+    socket.end(Buffer.concat([h, p]));
+  }
+}

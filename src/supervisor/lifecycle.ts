@@ -1,0 +1,566 @@
+// Sandboxes as long-lived objects: create, start, stop, restart, destroy, and what happens when a
+// workload ends (restart policy with backoff). Each running sandbox is one helper (runSandbox)
+// with its own egress proxy and policy store; a new policy revision is hot-reloaded into the
+// proxy. Every decision is published on the bus and appended to the audit log.
+import { existsSync, mkdirSync, rmSync, watch, writeFileSync } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ApprovalQueue } from '../approvals/index.ts';
+import { policyStorePersistHook } from '../approvals/index.ts';
+import type { AuditEventInput } from '../audit/index.ts';
+import { proxyEnvironment, startEgressProxy } from '../egress/index.ts';
+import type { EgressProxy } from '../egress/index.ts';
+import type { Policy, RevisionMeta, SetResult } from '../policy/index.ts';
+import { PolicyStore, blueprintPolicy, compileEgressRules, compileSandboxSpec, defaultPolicy, loadBlueprint, loadPolicyFile } from '../policy/index.ts';
+import type { RunningSandbox, SandboxEvent, SandboxResult } from '../sandbox/index.ts';
+import { helperPath, runSandbox } from '../sandbox/index.ts';
+import type { EventBus } from './bus.ts';
+import type { RestartPolicy, SandboxState } from './events.ts';
+import { LogWriter } from './logs.ts';
+import type { HomePaths } from './paths.ts';
+import { validName } from './paths.ts';
+import { backoffDelay, nextAttempt, shouldRestart } from './restart.ts';
+import type { SandboxRecord, SandboxStateFile, StateStore } from './state.ts';
+import { DuplicateNameError } from './state.ts';
+
+/** How long a stopped workload gets between SIGTERM and SIGKILL. */
+export const STOP_GRACE_MS = 3000;
+
+export interface AuditFn {
+  (event: AuditEventInput, durable?: boolean): void;
+}
+
+export class NotFoundError extends Error {
+  readonly suggestions: string[];
+  constructor(name: string, suggestions: string[]) {
+    super(`no sandbox named ${name}${suggestions.length > 0 ? ` (did you mean ${suggestions.join(', ')}?)` : ''}`);
+    this.suggestions = suggestions;
+  }
+}
+
+export class InvalidRequestError extends Error {}
+
+export interface CreateInput {
+  name: string;
+  blueprint?: string;
+  policy?: string;
+  workspace: string;
+  command?: string[];
+  restart?: RestartPolicy;
+  env?: Record<string, string>;
+  start?: boolean;
+}
+
+export interface SandboxView {
+  name: string;
+  state: SandboxState;
+  desired: 'running' | 'stopped';
+  pid: number | null;
+  restarts: number;
+  restart: RestartPolicy;
+  blueprint: string | null;
+  blueprintDigest: string | null;
+  workspace: string;
+  command: string[];
+  createdAt: string;
+  startedAt: string | null;
+  lastExit: SandboxStateFile['lastExit'];
+  policyRevision: number | null;
+  enforcement: Record<string, unknown> | null;
+}
+
+interface Runtime {
+  rec: SandboxRecord;
+  st: SandboxStateFile;
+  store: PolicyStore;
+  running: RunningSandbox | null;
+  proxy: EgressProxy | null;
+  watcher: FSWatcher | null;
+  rev: number | null;
+  enforcement: Record<string, unknown> | null;
+  requested: boolean;
+  attempt: number;
+  timer: NodeJS.Timeout | null;
+  ended: Promise<void> | null;
+  /** Serialises start/stop/destroy of one sandbox. */
+  chain: Promise<unknown>;
+}
+
+/** Levenshtein distance, for "did you mean". */
+export function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0] as number;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j] as number;
+      d[j] = Math.min((d[j] as number) + 1, (d[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return d[b.length] as number;
+}
+
+export function suggest(name: string, names: readonly string[]): string[] {
+  const max = Math.max(2, Math.floor(name.length / 3));
+  return names
+    .map((n) => ({ n, d: editDistance(name, n) }))
+    .filter((x) => x.d <= max || x.n.startsWith(name))
+    .sort((a, b) => a.d - b.d)
+    .slice(0, 3)
+    .map((x) => x.n);
+}
+
+export interface LifecycleDeps {
+  paths: HomePaths;
+  state: StateStore;
+  bus: EventBus;
+  approvals: ApprovalQueue;
+  audit: AuditFn;
+  /** Helper binary override (tests, bench). */
+  helper?: string;
+}
+
+export class Lifecycle {
+  private readonly d: LifecycleDeps;
+  private readonly rt = new Map<string, Runtime>();
+  private closing = false;
+
+  constructor(deps: LifecycleDeps) {
+    this.d = deps;
+    mkdirSync(deps.paths.sockets, { recursive: true, mode: 0o700 });
+    // "always" answers become policy revisions of the sandbox that asked, then a hot reload.
+    deps.approvals.setPersistHook(async (item, decision) => {
+      const r = this.rt.get(item.sandbox);
+      if (!r) throw new Error(`no sandbox ${item.sandbox} to record the rule in`);
+      await policyStorePersistHook(r.store, async () => {
+        await this.reload(item.sandbox);
+      })(item, decision);
+    });
+  }
+
+  /** Loads every sandbox on disk; the caller then applies restart policies via recover(). */
+  load(): void {
+    for (const n of this.d.state.incomplete()) this.d.state.abandon(n);
+    for (const name of this.d.state.names()) this.attach(name);
+  }
+
+  private attach(name: string): Runtime | null {
+    const rec = this.d.state.record(name);
+    if (!rec) return null;
+    const st = this.d.state.state(name) ?? emptyState('stopped');
+    const r: Runtime = { rec, st, store: new PolicyStore(this.d.state.policyDir(name)), running: null, proxy: null, watcher: null, rev: null, enforcement: null, requested: false, attempt: 0, timer: null, ended: null, chain: Promise.resolve() };
+    this.rt.set(name, r);
+    return r;
+  }
+
+  names(): string[] {
+    return [...this.rt.keys()].sort();
+  }
+
+  get(name: string): Runtime {
+    const r = this.rt.get(name);
+    if (!r) throw new NotFoundError(name, suggest(name, this.names()));
+    return r;
+  }
+
+  view(name: string): SandboxView {
+    const r = this.get(name);
+    return {
+      name,
+      state: r.st.state,
+      desired: r.st.desired,
+      pid: r.st.pid,
+      restarts: r.st.restarts,
+      restart: r.rec.restart,
+      blueprint: r.rec.blueprint,
+      blueprintDigest: r.rec.blueprintDigest,
+      workspace: r.rec.workspace,
+      command: r.rec.command,
+      createdAt: r.rec.createdAt,
+      startedAt: r.st.startedAt,
+      lastExit: r.st.lastExit,
+      policyRevision: r.rev,
+      enforcement: r.enforcement,
+    };
+  }
+
+  list(): SandboxView[] {
+    return this.names().map((n) => this.view(n));
+  }
+
+  execSocket(name: string): string {
+    return join(this.d.paths.sockets, `${this.get(name).rec.id}.x`);
+  }
+
+  logFile(name: string): string {
+    this.get(name);
+    return this.d.state.logFile(name);
+  }
+
+  async policy(name: string): Promise<{ revisions: RevisionMeta[]; current: { rev: number; text: string } | null; applied: number | null }> {
+    const r = this.get(name);
+    const cur = await r.store.get();
+    return { revisions: await r.store.history(), current: cur ? { rev: cur.meta.rev, text: cur.text } : null, applied: r.rev };
+  }
+
+  /** Writes a new revision (refused when it drops rules, unless confirm) and hot-reloads it. */
+  async setPolicy(name: string, text: string, opts: { author: string; reason: string; confirm: boolean }): Promise<SetResult & { reloaded: boolean }> {
+    const r = this.get(name);
+    let out: SetResult;
+    try {
+      out = await r.store.set(text, opts);
+    } catch (err) {
+      throw new InvalidRequestError(err instanceof Error ? err.message : String(err));
+    }
+    const rl = out.applied ? await this.reload(name) : { reloaded: false };
+    return { ...out, reloaded: rl.reloaded };
+  }
+
+  isRunning(name: string): boolean {
+    return this.get(name).st.state === 'running';
+  }
+
+  /**
+   * Sandboxes that were meant to run when the previous supervisor died: their processes died
+   * with it (PDEATHSIG), so each is recorded as ended by `supervisor_lost` and its restart policy
+   * decides whether it starts again. Returns the names started.
+   */
+  async recover(): Promise<string[]> {
+    const started: string[] = [];
+    for (const name of this.names()) {
+      const r = this.get(name);
+      const wasLive = r.st.state === 'running' || r.st.state === 'starting' || r.st.state === 'backoff' || r.st.state === 'stopping' || r.st.lastExit?.reason === 'supervisor_stopped';
+      if (wasLive) {
+        r.st = { ...r.st, state: 'exited', pid: null, lastExit: { code: null, signal: null, reason: 'supervisor_lost', at: new Date().toISOString() } };
+        this.d.state.writeState(name, r.st);
+        this.d.audit({ kind: 'sandbox.lifecycle', activity: 'supervisor_lost', sandbox: name, severity: 'medium' });
+      }
+      if (r.st.desired === 'running' && wasLive && shouldRestart(r.rec.restart, { status: 1, requested: false })) {
+        await this.start(name, 'recover').catch(() => undefined);
+        started.push(name);
+      } else if (wasLive) {
+        this.setState(r, r.st.desired === 'running' ? 'exited' : 'stopped', { reason: 'supervisor_lost' });
+      }
+    }
+    return started;
+  }
+
+  async create(input: CreateInput): Promise<SandboxView> {
+    if (this.closing) throw new InvalidRequestError('the supervisor is shutting down');
+    if (!validName(input.name)) throw new InvalidRequestError(`bad sandbox name ${JSON.stringify(input.name)}: lower-case letters, digits and '-', starting with a letter, at most 40`);
+    if (this.rt.has(input.name)) throw new DuplicateNameError(`a sandbox named ${input.name} already exists`);
+    if (input.blueprint !== undefined && input.policy !== undefined) throw new InvalidRequestError('use a blueprint or a policy, not both');
+    const workspace = resolve(input.workspace);
+    if (!existsSync(workspace)) throw new InvalidRequestError(`workspace ${workspace} does not exist`);
+    let policy: Policy;
+    let digest: string | null = null;
+    let command = input.command ?? [];
+    let env: Record<string, string> = {};
+    let source = 'default';
+    try {
+      if (input.blueprint !== undefined) {
+        const bp = await loadBlueprint(input.blueprint);
+        policy = blueprintPolicy(bp);
+        digest = bp.digest;
+        source = `blueprint:${bp.spec.name}@${bp.digest}`;
+        if (command.length === 0) command = bp.spec.agent.command;
+        env = { ...bp.spec.agent.env };
+      } else if (input.policy !== undefined) {
+        policy = await loadPolicyFile(input.policy);
+        source = `file:${resolve(input.policy)}`;
+      } else policy = defaultPolicy();
+      compileSandboxSpec(policy); // refuse now what could never start
+    } catch (err) {
+      throw new InvalidRequestError(err instanceof Error ? err.message : String(err));
+    }
+    if (command.length === 0) throw new InvalidRequestError('no command: give one after `--` or use a blueprint');
+    const rec: SandboxRecord = {
+      version: 1,
+      name: input.name,
+      id: randomBytes(5).toString('hex'),
+      createdAt: new Date().toISOString(),
+      blueprint: input.blueprint ?? null,
+      blueprintDigest: digest,
+      policyFile: input.policy !== undefined ? resolve(input.policy) : null,
+      command,
+      workspace,
+      restart: input.restart ?? 'never',
+      env: { ...env, ...(input.env ?? {}) },
+    };
+    this.d.state.create(rec, emptyState(input.start === false ? 'stopped' : 'running'));
+    try {
+      const { stringify } = await import('yaml');
+      const store = new PolicyStore(this.d.state.policyDir(input.name));
+      await store.set(stringify(policy), { author: 'supervisor', reason: `created ${input.name}`, source });
+    } catch (err) {
+      this.d.state.abandon(input.name);
+      throw new InvalidRequestError(`policy: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const r = this.attach(input.name) as Runtime;
+    this.d.audit({ kind: 'sandbox.lifecycle', activity: 'create', sandbox: input.name, binary: command[0], target: workspace, detail: { blueprint: rec.blueprint, blueprint_digest: digest, restart: rec.restart, argc: command.length } }, true);
+    this.d.bus.publish(input.name, { type: 'sandbox.created', blueprint: rec.blueprint, digest, workspace, restart: rec.restart });
+    if (input.start !== false) await this.start(input.name, 'create');
+    return this.view(r.rec.name);
+  }
+
+  private serial<T>(r: Runtime, fn: () => Promise<T>): Promise<T> {
+    const next = r.chain.then(fn, fn);
+    r.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private setState(r: Runtime, state: SandboxState, extra: { pid?: number | null; reason?: string | null; code?: number | null; signal?: string | null } = {}): void {
+    r.st = { ...r.st, state, pid: extra.pid !== undefined ? extra.pid : state === 'running' ? r.st.pid : null };
+    try {
+      this.d.state.writeState(r.rec.name, r.st);
+    } catch {
+      // destroyed under us
+    }
+    this.d.bus.publish(r.rec.name, { type: 'sandbox.state', state, pid: r.st.pid, reason: extra.reason ?? null, code: extra.code ?? null, signal: extra.signal ?? null, restarts: r.st.restarts });
+  }
+
+  /** Starts the sandbox; resolves once it runs (or failed to). */
+  start(name: string, why = 'operator'): Promise<SandboxView> {
+    const r = this.get(name);
+    return this.serial(r, async () => {
+      if (r.timer) {
+        clearTimeout(r.timer);
+        r.timer = null;
+      }
+      if (r.running) return this.view(name);
+      r.st = { ...r.st, desired: 'running' };
+      if (why === 'operator') r.attempt = 0;
+      await this.launch(r, why);
+      return this.view(name);
+    });
+  }
+
+  private async launch(r: Runtime, why: string): Promise<void> {
+    const name = r.rec.name;
+    if (this.closing) return;
+    this.setState(r, 'starting', { reason: why });
+    const log = new LogWriter(this.d.state.logFile(name));
+    let proxy: EgressProxy | null = null;
+    try {
+      const cur = await r.store.get();
+      if (!cur) throw new Error('no policy revision');
+      r.rev = cur.meta.rev;
+      const spec = compileSandboxSpec(cur.policy);
+      proxy = await startEgressProxy({
+        socketPath: join(this.d.paths.sockets, `${r.rec.id}.p`),
+        caDir: join(this.d.paths.sockets, 'ca'),
+        sandboxId: name,
+        rules: compileEgressRules(cur.policy),
+        approvals: this.d.approvals,
+        onEvent: (e) => this.d.bus.publish(name, { type: 'egress', event: e as unknown as Record<string, unknown> }),
+        audit: { append: async (ev, o) => this.d.audit(ev, o?.durable ?? false) },
+      });
+      r.proxy = proxy;
+      spec.filesystem.readOnly = [...spec.filesystem.readOnly, proxy.caBundlePath];
+      const execSock = join(this.d.paths.sockets, `${r.rec.id}.x`);
+      const running = runSandbox({
+        spec,
+        command: r.rec.command,
+        workspace: r.rec.workspace,
+        sandboxId: name,
+        home: this.d.state.homeDir(name),
+        proxySocket: proxy.socketPath,
+        stdio: 'pipe',
+        helper: this.wrapper(r, execSock),
+        extraEnv: { ...proxyEnvironment(proxy.caBundlePath), HOME: '/home/sandbox', ...r.rec.env },
+        onEvent: (e) => this.onHelperEvent(r, e),
+        onExecAsk: async (ask) => {
+          const res = await this.d.approvals.request({ sandbox: name, kind: 'exec', binary: ask.path });
+          return res.verdict;
+        },
+      });
+      r.running = running;
+      r.requested = false;
+      const startedMs = Date.now();
+      log.follow(running.stdout, 'stdout', (l) => this.d.bus.publish(name, { type: 'log', stream: l.stream, line: l.line }));
+      log.follow(running.stderr, 'stderr', (l) => this.d.bus.publish(name, { type: 'log', stream: l.stream, line: l.line }));
+      r.ended = running.result.then((res) => this.onEnd(r, res, startedMs, log));
+      const ready = await running.ready;
+      if (ready && r.running === running) {
+        r.st = { ...r.st, startedAt: new Date().toISOString() };
+        this.setState(r, 'running', { pid: ready.pid, reason: why });
+        this.watchPolicy(r);
+        this.d.audit({ kind: 'sandbox.lifecycle', activity: 'start', sandbox: name, binary: r.rec.command[0], detail: { pid: ready.pid, why, policy_revision: r.rev } });
+      }
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      log.note(`start failed: ${msg}`);
+      log.close();
+      await proxy?.close().catch(() => undefined);
+      r.proxy = null;
+      r.running = null;
+      r.st = { ...r.st, lastExit: { code: 125, signal: null, reason: 'start_failed', at: new Date().toISOString() } };
+      this.setState(r, 'failed', { reason: msg, code: 125 });
+      this.d.audit({ kind: 'sandbox.lifecycle', activity: 'start_failed', sandbox: name, severity: 'high', detail: { why: msg.slice(0, 200) } }, true);
+      this.afterEnd(r, 125, 0);
+    }
+  }
+
+  /**
+   * src/sandbox's runSandbox builds the helper's argv itself; the exec socket (a native addition,
+   * see native/PROTOCOL.md) is added by a two-line wrapper in run/x that execs the real helper.
+   */
+  private wrapper(r: Runtime, execSock: string): string {
+    const helper = this.d.helper ?? helperPath();
+    const file = join(this.d.paths.sockets, `${r.rec.id}.h`);
+    const q = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
+    writeFileSync(file, `#!/bin/sh\nexec ${q(helper)} --exec-socket ${q(execSock)} "$@"\n`, { mode: 0o700 });
+    return file;
+  }
+
+  private onHelperEvent(r: Runtime, e: SandboxEvent): void {
+    const { ts: _ts, sandbox: _s, ...event } = e;
+    this.d.bus.publish(r.rec.name, { type: 'helper', event });
+    if (e.type === 'ready') {
+      const en = e.enforcement;
+      r.enforcement = { landlock_abi: en.landlock.abi, seccomp_filters: en.seccomp.filters, no_new_privs: en.no_new_privs, cap_eff: en.cap_eff, uid: en.uid, namespaces: en.namespaces, degraded: e.degraded };
+      this.d.audit({ kind: 'sandbox.enforcement', activity: 'report', sandbox: r.rec.name, detail: { landlock_abi: en.landlock.abi, seccomp_filters: en.seccomp.filters, no_new_privs: en.no_new_privs, cap_eff: en.cap_eff, uid: en.uid, degraded: e.degraded.join('; ') || null } });
+    } else if (e.type === 'syscall_denied') {
+      this.d.audit({ kind: 'syscall.denied', activity: 'deny', sandbox: r.rec.name, target: e.syscall, binary: e.exe ?? undefined, decision: 'deny', severity: 'medium' });
+    } else if (e.type === 'exec_denied') {
+      this.d.audit({ kind: 'exec.denied', activity: 'deny', sandbox: r.rec.name, target: e.path, decision: 'deny', severity: 'medium', detail: { reason: e.reason } });
+    } else if (e.type === 'limit_hit') {
+      this.d.audit({ kind: 'sandbox.lifecycle', activity: 'limit_hit', sandbox: r.rec.name, target: e.limit, severity: 'medium' });
+    }
+  }
+
+  private async onEnd(r: Runtime, res: SandboxResult, startedMs: number, log: LogWriter): Promise<void> {
+    r.running = null;
+    r.watcher?.close();
+    r.watcher = null;
+    await r.proxy?.close().catch(() => undefined);
+    r.proxy = null;
+    log.close();
+    rmSync(join(this.d.paths.sockets, `${r.rec.id}.x`), { force: true });
+    const reason = res.failure ?? res.reason;
+    r.st = { ...r.st, lastExit: { code: res.code, signal: res.signal, reason: res.reason, at: new Date().toISOString() } };
+    this.d.audit({ kind: 'sandbox.lifecycle', activity: 'exit', sandbox: r.rec.name, detail: { status: res.status, code: res.code, signal: res.signal, reason: res.reason, requested: r.requested } });
+    if (this.closing) {
+      // Not the operator's stop: the sandbox comes back with the next supervisor (restart policy).
+      r.st = { ...r.st, lastExit: { code: res.code, signal: res.signal, reason: 'supervisor_stopped', at: new Date().toISOString() } };
+      this.setState(r, 'exited', { reason: 'supervisor_stopped', code: res.code, signal: res.signal });
+      return;
+    }
+    const requested = r.requested;
+    this.setState(r, requested ? 'stopped' : res.status === 125 ? 'failed' : 'exited', { reason, code: res.code, signal: res.signal });
+    if (!requested) this.afterEnd(r, res.status, Date.now() - startedMs);
+  }
+
+  private afterEnd(r: Runtime, status: number, ranMs: number): void {
+    if (this.closing || r.st.desired !== 'running' || !shouldRestart(r.rec.restart, { status, requested: r.requested })) return;
+    const delay = backoffDelay(r.attempt);
+    r.attempt = nextAttempt(r.attempt, ranMs);
+    r.st = { ...r.st, restarts: r.st.restarts + 1 };
+    this.setState(r, 'backoff', { reason: `restart in ${delay} ms` });
+    this.d.bus.publish(r.rec.name, { type: 'sandbox.backoff', delayMs: delay, attempt: r.attempt });
+    this.d.audit({ kind: 'sandbox.lifecycle', activity: 'restart', sandbox: r.rec.name, detail: { policy: r.rec.restart, delay_ms: delay, attempt: r.attempt, status } });
+    r.timer = setTimeout(() => {
+      r.timer = null;
+      void this.serial(r, async () => {
+        if (!r.running && r.st.desired === 'running' && !this.closing) await this.launch(r, 'restart');
+      });
+    }, delay);
+  }
+
+  private watchPolicy(r: Runtime): void {
+    if (r.watcher) return;
+    try {
+      let pending: NodeJS.Timeout | null = null;
+      r.watcher = watch(r.store.revisionsDir, () => {
+        if (pending) return;
+        pending = setTimeout(() => {
+          pending = null;
+          void this.reload(r.rec.name).catch(() => undefined);
+        }, 50);
+      });
+      r.watcher.on('error', () => undefined);
+    } catch {
+      // no revisions dir: nothing to watch
+    }
+  }
+
+  /** Re-reads the latest revision and applies its network policies to the running proxy. */
+  async reload(name: string): Promise<{ rev: number | null; reloaded: boolean; closed: number }> {
+    const r = this.get(name);
+    const cur = await r.store.get();
+    if (!cur || cur.meta.rev === r.rev) return { rev: r.rev, reloaded: false, closed: 0 };
+    r.rev = cur.meta.rev;
+    let closed = 0;
+    if (r.proxy) closed = r.proxy.reload(compileEgressRules(cur.policy));
+    this.d.bus.publish(name, { type: 'policy.revision', rev: cur.meta.rev, reloaded: r.proxy !== null, closed });
+    this.d.audit({ kind: 'policy.revision', activity: 'reload', sandbox: name, policy_revision: String(cur.meta.rev), detail: { closed, author: cur.meta.author } });
+    return { rev: cur.meta.rev, reloaded: r.proxy !== null, closed };
+  }
+
+  stop(name: string, why = 'operator'): Promise<SandboxView> {
+    const r = this.get(name);
+    return this.serial(r, async () => {
+      r.st = { ...r.st, desired: 'stopped' };
+      await this.halt(r, why);
+      this.setState(r, 'stopped', { reason: why });
+      return this.view(name);
+    });
+  }
+
+  private async halt(r: Runtime, why: string): Promise<void> {
+    if (r.timer) {
+      clearTimeout(r.timer);
+      r.timer = null;
+    }
+    const running = r.running;
+    if (!running) return;
+    r.requested = true;
+    this.setState(r, 'stopping', { reason: why });
+    this.d.audit({ kind: 'sandbox.lifecycle', activity: 'stop', sandbox: r.rec.name, detail: { why } });
+    running.kill('SIGTERM');
+    const t = setTimeout(() => running.kill('SIGKILL'), STOP_GRACE_MS);
+    await r.ended;
+    clearTimeout(t);
+  }
+
+  async restart(name: string): Promise<SandboxView> {
+    await this.stop(name, 'restart');
+    return this.start(name);
+  }
+
+  destroy(name: string): Promise<void> {
+    const r = this.get(name);
+    return this.serial(r, async () => {
+      r.st = { ...r.st, desired: 'stopped' };
+      await this.halt(r, 'destroy');
+      this.rt.delete(name);
+      this.d.state.destroy(name);
+      rmSync(join(this.d.paths.sockets, `${r.rec.id}.h`), { force: true });
+      this.d.audit({ kind: 'sandbox.lifecycle', activity: 'destroy', sandbox: name }, true);
+      this.d.bus.publish(name, { type: 'sandbox.destroyed' });
+    });
+  }
+
+  /** Stops every sandbox (state stays `desired: running` so they come back with the supervisor). */
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(
+      [...this.rt.values()].map(async (r) => {
+        if (r.timer) clearTimeout(r.timer);
+        const running = r.running;
+        if (!running) return;
+        r.requested = true;
+        running.kill('SIGTERM');
+        const t = setTimeout(() => running.kill('SIGKILL'), STOP_GRACE_MS);
+        await r.ended;
+        clearTimeout(t);
+      }),
+    );
+  }
+}
+
+function emptyState(desired: 'running' | 'stopped'): SandboxStateFile {
+  return { desired, state: 'stopped', pid: null, restarts: 0, startedAt: null, lastExit: null, updatedAt: new Date().toISOString() };
+}

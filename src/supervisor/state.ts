@@ -1,0 +1,155 @@
+// Per-sandbox state on disk, under sandboxes/<name>/:
+//   spec.json    what was asked for (command, workspace, blueprint + digest, restart policy); written once
+//   state.json   desired and last known state, restarts, last exit; rewritten on every change
+//   policy/      PolicyStore revisions (src/policy)
+//   home/        the sandbox's private HOME
+//   logs/output.ndjson   {"ts","stream","line"} per line of the workload's output
+// Every file is written to a temp name, fsynced and renamed; a sandbox exists once spec.json does
+// (mkdir is the claim on the name, so two concurrent creates of one name cannot both win).
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { RestartPolicy, SandboxState } from './events.ts';
+import type { HomePaths } from './paths.ts';
+import { sandboxDir } from './paths.ts';
+
+export interface SandboxRecord {
+  version: 1;
+  name: string;
+  /** Short random id: names sockets under run/x/ and tags the helper's events. */
+  id: string;
+  createdAt: string;
+  blueprint: string | null;
+  blueprintDigest: string | null;
+  policyFile: string | null;
+  command: string[];
+  workspace: string;
+  restart: RestartPolicy;
+  /** Extra environment for the workload (blueprint agent.env, onboarding answers). */
+  env: Record<string, string>;
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+  reason: string;
+  at: string;
+}
+
+export interface SandboxStateFile {
+  desired: 'running' | 'stopped';
+  state: SandboxState;
+  pid: number | null;
+  restarts: number;
+  startedAt: string | null;
+  lastExit: ExitInfo | null;
+  updatedAt: string;
+}
+
+export class DuplicateNameError extends Error {}
+
+export function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, `${JSON.stringify(value, null, 2)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+function readJson<T>(path: string): T | null {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+export class StateStore {
+  readonly paths: HomePaths;
+
+  constructor(paths: HomePaths) {
+    this.paths = paths;
+    mkdirSync(paths.sandboxes, { recursive: true, mode: 0o700 });
+  }
+
+  dir(name: string): string {
+    return sandboxDir(this.paths, name);
+  }
+
+  policyDir(name: string): string {
+    return join(this.dir(name), 'policy');
+  }
+
+  homeDir(name: string): string {
+    return join(this.dir(name), 'home');
+  }
+
+  logFile(name: string): string {
+    return join(this.dir(name), 'logs', 'output.ndjson');
+  }
+
+  /** Claims the name (mkdir) and writes spec.json; throws DuplicateNameError when taken. */
+  create(rec: SandboxRecord, initial: SandboxStateFile): void {
+    const dir = this.dir(rec.name);
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new DuplicateNameError(`a sandbox named ${rec.name} already exists`);
+      throw err;
+    }
+    mkdirSync(join(dir, 'logs'), { mode: 0o700 });
+    mkdirSync(join(dir, 'home'), { mode: 0o700 });
+    writeJsonAtomic(join(dir, 'state.json'), initial);
+    writeJsonAtomic(join(dir, 'spec.json'), rec); // the commit point
+  }
+
+  /** Removes a claimed directory whose spec never landed (a create that failed half-way). */
+  abandon(name: string): void {
+    rmSync(this.dir(name), { recursive: true, force: true });
+  }
+
+  names(): string[] {
+    let entries: string[];
+    try {
+      entries = readdirSync(this.paths.sandboxes);
+    } catch {
+      return [];
+    }
+    return entries.filter((n) => readJson<SandboxRecord>(join(this.dir(n), 'spec.json')) !== null).sort();
+  }
+
+  /** Directories without spec.json: creates interrupted by a crash. */
+  incomplete(): string[] {
+    let entries: string[];
+    try {
+      entries = readdirSync(this.paths.sandboxes);
+    } catch {
+      return [];
+    }
+    return entries.filter((n) => readJson<SandboxRecord>(join(this.dir(n), 'spec.json')) === null);
+  }
+
+  record(name: string): SandboxRecord | null {
+    return readJson<SandboxRecord>(join(this.dir(name), 'spec.json'));
+  }
+
+  state(name: string): SandboxStateFile | null {
+    return readJson<SandboxStateFile>(join(this.dir(name), 'state.json'));
+  }
+
+  writeState(name: string, s: SandboxStateFile): void {
+    writeJsonAtomic(join(this.dir(name), 'state.json'), { ...s, updatedAt: new Date().toISOString() });
+  }
+
+  destroy(name: string): void {
+    // Rename first so a half-removed tree never looks like a sandbox.
+    const dir = this.dir(name);
+    const gone = join(this.paths.sandboxes, `.destroyed-${name}-${randomBytes(4).toString('hex')}`);
+    renameSync(dir, gone);
+    rmSync(gone, { recursive: true, force: true });
+  }
+}
