@@ -139,6 +139,8 @@ int ns_init_main(void *arg)
         workload_main(s);
     if (s->tty_slave >= 0)
         close(s->tty_slave);
+    if (s->exec_listen >= 0)
+        close(s->exec_listen); /* the workload forks the exec server, which keeps it */
     /* /proc/1/cmdline is readable by the workload: our argv (policy paths, socket names) has no
      * business there once the workload has its own copy. */
     if (g_args_start && g_args_end > g_args_start) {

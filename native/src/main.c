@@ -29,8 +29,11 @@ static pid_t monitor_pid;
 /* die_setup() exits through here too: a failed start must not leave a cgroup leaf behind. */
 static void cleanup_at_exit(void)
 {
-    if (getpid() == monitor_pid)
+    if (getpid() == monitor_pid) {
         cgroup_cleanup(&cg);
+        if (g_cfg.exec_socket)
+            unlink(g_cfg.exec_socket); /* best effort: the supervisor removes it too */
+    }
 }
 
 static void check_fd(int fd, const char *step)
@@ -72,10 +75,10 @@ static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(co
  * (whatever our parent leaked to us stays outside). */
 static void close_all_but(struct setup *s)
 {
-    int keep[] = {2, s->chan, s->go_fd, s->ws_tree_fd, s->home_tree_fd};
-    qsort(keep, 5, sizeof keep[0], cmp_int);
+    int keep[] = {2, s->chan, s->go_fd, s->ws_tree_fd, s->home_tree_fd, s->exec_listen};
+    qsort(keep, 6, sizeof keep[0], cmp_int);
     unsigned lo = 3;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         if (keep[i] < (int)lo)
             continue;
         if ((unsigned)keep[i] > lo)
@@ -119,6 +122,7 @@ int main(int argc, char **argv)
     s.ws_tree_fd = -1;
     s.home_tree_fd = -1;
     s.tty_slave = -1;
+    s.exec_listen = -1;
     s.rootless = geteuid() != 0;
     s.host_uid = s.rootless ? getuid() : c->host_uid;
     s.host_gid = s.rootless ? getgid() : (gid_t)c->host_uid;
@@ -132,6 +136,12 @@ int main(int argc, char **argv)
         s.ws_tree_fd = workspace_tree(c->workspace, s.host_uid, s.host_gid);
     if (c->home && !s.rootless)
         s.home_tree_fd = workspace_tree(c->home, s.host_uid, s.host_gid);
+
+    if (c->exec_socket) {
+        s.exec_listen = execsrv_listen(c->exec_socket);
+        if (s.exec_listen < 0)
+            die_setup("exec socket (--exec-socket)", errno);
+    }
 
     int chan[2], go[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, chan) < 0)
@@ -181,6 +191,8 @@ int main(int argc, char **argv)
         close(s.ws_tree_fd);
     if (s.home_tree_fd >= 0)
         close(s.home_tree_fd);
+    if (s.exec_listen >= 0)
+        close(s.exec_listen); /* only the exec server inside accepts on it */
     int pidfd = pidfd_open(pid, 0);
     if (pidfd < 0) {
         kill(pid, SIGKILL);

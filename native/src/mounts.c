@@ -405,7 +405,7 @@ void mounts_build(struct setup *s)
         if (symlinkat(links[i][0], devd, links[i][1]) < 0)
             child_fail("symlink in /dev", errno);
     tmpfs_at("dev/shm", "mode=1777,size=25%", MS_NOEXEC);
-    if (c->tty) {
+    if (c->tty || c->exec_socket) { /* Additions: exec --tty opens its pty here too */
         tmpfs_at("dev/pts", "mode=0755", MS_NOEXEC); /* placeholder dir, devpts goes on top */
         if (mount("devpts", NEWROOT "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
                   "newinstance,ptmxmode=0666,mode=0620") < 0)

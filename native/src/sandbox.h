@@ -26,6 +26,7 @@ struct config {
     struct strlist ro, rw, env, exec_allow, deny_syscall, log_syscall, protect;
     struct portlist tcp_bind, tcp_connect;
     const char *workspace, *home, *proxy_socket, *hostname, *sandbox_id;
+    const char *exec_socket; /* Additions: exec server socket path, or NULL */
     uid_t uid;
     gid_t gid;
     uid_t host_uid; /* root mode only */
@@ -59,6 +60,7 @@ struct setup {
     int ws_tree_fd;     /* detached (maybe idmapped) workspace mount, root mode; -1 otherwise */
     int home_tree_fd;   /* same for --home */
     int tty_slave;      /* -1 without --tty */
+    int exec_listen;    /* --exec-socket listener, -1 without */
     int rootless;       /* helper is not root: unprivileged user namespace */
     uid_t host_uid;
     gid_t host_gid;
@@ -140,6 +142,10 @@ void relay_handle(struct pollfd *pf);
 /* monitor.c */
 int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int tty_master, struct cgroup_state *cg,
                 const char *degraded_cg);
+
+/* execsrv.c */
+int execsrv_listen(const char *path);
+void execsrv_main(int listen_fd, struct config *cfg) __attribute__((noreturn));
 
 /* sha256.c */
 int sha256_fd(int fd, char hex[65]);

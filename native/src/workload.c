@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void drop_caps(void)
@@ -199,6 +200,30 @@ void workload_main(struct setup *s)
     if (ar != 1 || ack != MSG_ACK)
         _exit(EXIT_SETUP); /* monitor gone */
 
+    /* Additions: the exec server is forked here, with every restriction already in force, and
+     * reparented to init (double fork) so the workload never sees it as its child. */
+    if (s->exec_listen >= 0) {
+        pid_t a = fork();
+        if (a < 0)
+            child_fail("fork exec server", errno);
+        if (a == 0) {
+            pid_t b = fork();
+            if (b < 0)
+                _exit(1);
+            if (b == 0) {
+                close(s->chan);
+                if (s->tty_slave >= 0)
+                    close(s->tty_slave);
+                execsrv_main(s->exec_listen, c);
+            }
+            _exit(0);
+        }
+        int st;
+        while (waitpid(a, &st, 0) < 0)
+            if (errno != EINTR)
+                child_fail("wait exec server launcher", errno);
+        close(s->exec_listen);
+    }
     /* Only 0-2 cross execve; the channel stays just long enough to report an exec failure. */
     if (s->chan > 3 && syscall(SYS_close_range, 3, s->chan - 1, 0) < 0)
         child_fail("close_range", errno);
