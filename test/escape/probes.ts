@@ -296,7 +296,8 @@ export const PROBES: ProbeRow[] = [
     } },
   { id: 'net-host-abstract-unix-socket', category: 'network', anchors: [45], source: 'net.c', args: (c) => ['abstract', c.s.abstractName, c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'net-host-pathname-unix-sockets', category: 'network', anchors: [46], source: 'net.c',
-    args: (c) => ['unix', c.s.unixSocket, c.s.serverMarker, '/run/dbus/system_bus_socket', '/var/run/docker.sock', '/run/docker.sock', '/run/containerd/containerd.sock', '/run/systemd/private', '/run/user/0/bus', '/tmp/.X11-unix/X0'],
+    args: (c) => ['unix', c.s.unixSocket, c.s.serverMarker, '/run/dbus/system_bus_socket', '/var/run/docker.sock', '/run/docker.sock', '/run/containerd/containerd.sock', '/run/systemd/private', '/run/user/0/bus', '/run/user/1000/bus', '/tmp/.X11-unix/X0',
+      '/dev/log', '/run/systemd/journal/socket', '/run/systemd/journal/stdout', '/run/systemd/notify', '/var/run/nscd/socket'],
     unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
 
   // ---- resources (a policy with limits; bounded probes) ----------------------------------------------

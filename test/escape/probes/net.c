@@ -203,6 +203,11 @@ static void mode_unix(const char *name, const char *marker, int abstract, int ex
     struct sockaddr_un s2 = { .sun_family = AF_UNIX };
     strncpy(s2.sun_path, extras[i], sizeof s2.sun_path - 1);
     if (connect(fd, (struct sockaddr *)&s2, sizeof s2) == 0) escaped("connected to the host's socket %s", extras[i]);
+    if (errno == EPROTOTYPE) { /* a datagram socket such as /dev/log */
+      close(fd);
+      fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+      if (connect(fd, (struct sockaddr *)&s2, sizeof s2) == 0) escaped("connected to the host's datagram socket %s", extras[i]);
+    }
     if (errno != ENOENT) note("connect %s: %s", extras[i], E);
     close(fd);
   }
