@@ -257,6 +257,8 @@ export const PROBES: ProbeRow[] = [
       });
       if (r.code !== 0 || !fs.existsSync(path.join(c.ws, '.nemoclaw/keys'))) throw new Error(`could not create a NEMOCLAW_HOME: ${r.stdout}${r.stderr}`);
     } },
+  { id: 'fs-inherited-fds-sandbox-pty', category: 'filesystem', anchors: [38], source: 'fs.c', args: (c) => ['fds', c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, passFds: true, tty: true, sandboxFlags: ['--tty'] },
+  { id: 'fs-dev-minimal-sandbox-pty', category: 'filesystem', anchors: [37], source: 'fs.c', args: () => ['devlist'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true, sandboxFlags: ['--tty'] },
   { id: 'fs-open-by-handle-at', category: 'filesystem', anchors: [38], source: 'fs.c', args: (c) => ['handle-open', c.extra['handle'] as string, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,
     prepare: async (c) => {
       const r = await run(path.join(c.build, 'fs'), ['handle-print', c.t.secret], { cwd: c.ws, timeoutMs: 10_000 });

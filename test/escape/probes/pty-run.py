@@ -26,8 +26,10 @@ def main() -> int:
         fcntl.ioctl(fd, termios.TIOCSCTTY, 0)
         os.close(fd)
 
+    # close_fds=False: fds the caller handed us on purpose (3, 4, ...) reach CMD; ours are
+    # non-inheritable (PEP 446) and stay behind.
     proc = subprocess.Popen(sys.argv[1:], stdin=slave, stdout=slave, stderr=slave,
-                            preexec_fn=child_setup, close_fds=True)
+                            preexec_fn=child_setup, close_fds=False)
     out = bytearray()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
