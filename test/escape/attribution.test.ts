@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, TMP, buildProbes, readEvents, run } from './harness.ts';
+import { CLI, TMP, buildProbes, cliEnv, removeSuiteHome, readEvents, run } from './harness.ts';
 
 let build = '';
 beforeAll(async () => {
@@ -17,6 +17,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => {
   if (build) fs.rmSync(build, { recursive: true, force: true });
+  removeSuiteHome();
 });
 
 /** Runs `net <scene>` in a sandbox; returns the exe of its egress event(s) and the run's text. */
@@ -29,7 +30,7 @@ async function scene(args: string[]): Promise<{ ws: string; exes: string[]; text
     const events = path.join(meta, 'events.ndjson');
     const r = await run(CLI, ['sandbox', 'run', '--workspace', ws, '--events', events, '--', './net', ...args], {
       cwd: ws,
-      env: { ...process.env } as Record<string, string>,
+      env: cliEnv(),
       timeoutMs: 30_000,
     });
     const evs = readEvents(events);

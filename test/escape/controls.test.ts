@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, PYTHON, TMP, readEvents, run, type RunResult } from './harness.ts';
+import { CLI, PYTHON, TMP, cliEnv, readEvents, removeSuiteHome, run, type RunResult } from './harness.ts';
 
 const made: string[] = [];
 const tempDir = (prefix: string): string => {
@@ -14,12 +14,13 @@ const tempDir = (prefix: string): string => {
 // Tests run concurrently: directories go only when all of them are done.
 afterAll(() => {
   for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  removeSuiteHome();
 });
 
 const sandbox = (ws: string, cmd: string[], events?: string): Promise<RunResult> =>
   run(CLI, ['sandbox', 'run', '--workspace', ws, ...(events ? ['--events', events] : []), '--', ...cmd], {
     cwd: ws,
-    env: { ...process.env } as Record<string, string>,
+    env: cliEnv(),
     timeoutMs: 60_000,
   });
 

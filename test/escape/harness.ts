@@ -33,6 +33,26 @@ export const PROBE_ENV: Record<string, string> = {
 
 export const token = (n = 8): string => randomBytes(n).toString('hex');
 
+/**
+ * The environment for `nemoclaw` runs: ours, with NEMOCLAW_HOME (audit log, keys) in a temp dir of
+ * this test process, so the suite neither fills nor contends for the operator's ~/.nemoclaw.
+ */
+export function cliEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return { ...(process.env as Record<string, string>), NEMOCLAW_HOME: suiteHome(), ...extra };
+}
+
+let home: string | null = null;
+function suiteHome(): string {
+  home ??= fs.mkdtempSync(path.join(TMP, 'nemoclaw-escape-home-'));
+  return home;
+}
+
+/** Removes the NEMOCLAW_HOME of cliEnv(); every test file calls it in afterAll. */
+export function removeSuiteHome(): void {
+  if (home !== null) fs.rmSync(home, { recursive: true, force: true });
+  home = null;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Building
 

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import os from 'node:os';
-import { CLI, TMP, kernelHasX32, run, type RunResult, type RunTargets, type SharedFixtures, type Victim } from './harness.ts';
+import { CLI, TMP, cliEnv, kernelHasX32, run, type RunResult, type RunTargets, type SharedFixtures, type Victim } from './harness.ts';
 
 export type Mode = 'unsandboxed' | 'sandboxed';
 export type Expect = 'escaped' | 'blocked' | 'refused' | `killed:${number}`;
@@ -252,7 +252,7 @@ export const PROBES: ProbeRow[] = [
       c.onCleanup(() => fs.rmSync(other, { recursive: true, force: true }));
       const r = await run(CLI, ['sandbox', 'run', '--workspace', other, '--', '/bin/true'], {
         cwd: other,
-        env: { ...(process.env as Record<string, string>), NEMOCLAW_HOME: path.join(c.ws, '.nemoclaw') },
+        env: cliEnv({ NEMOCLAW_HOME: path.join(c.ws, '.nemoclaw') }),
         timeoutMs: 30_000,
       });
       if (r.code !== 0 || !fs.existsSync(path.join(c.ws, '.nemoclaw/keys'))) throw new Error(`could not create a NEMOCLAW_HOME: ${r.stdout}${r.stderr}`);

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, PROBE_ENV, TMP, buildProbes, classify, describeOutcome, run, token } from './harness.ts';
+import { CLI, PROBE_ENV, TMP, buildProbes, classify, cliEnv, removeSuiteHome, describeOutcome, run, token } from './harness.ts';
 
 let build = '';
 beforeAll(async () => {
@@ -14,6 +14,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => {
   if (build) fs.rmSync(build, { recursive: true, force: true });
+  removeSuiteHome();
 });
 
 interface Scene {
@@ -56,7 +57,7 @@ function start(s: Scene, sandboxed: boolean): ReturnType<typeof spawn> {
   const argv = sandboxed ? [CLI, 'sandbox', 'run', '--workspace', s.ws, '--', '/bin/sh', './tree.sh'] : ['/bin/sh', './tree.sh'];
   return spawn(argv[0] as string, argv.slice(1), {
     cwd: s.ws,
-    env: sandboxed ? process.env : PROBE_ENV,
+    env: sandboxed ? cliEnv() : PROBE_ENV,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
 }

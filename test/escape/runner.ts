@@ -12,6 +12,7 @@ import {
   TMP,
   UNPRIV_UID,
   classify,
+  cliEnv,
   makeTargets,
   readEvents,
   run,
@@ -121,7 +122,7 @@ export async function runRow(row: ProbeRow, mode: Mode, shared: SharedFixtures, 
       : {};
     const env: Record<string, string> | undefined =
       mode === 'sandboxed'
-        ? { ...(process.env as Record<string, string>), ...secrets, ...(row.nemoclawHomeInWorkspace ? { NEMOCLAW_HOME: path.join(ws, '.nemoclaw') } : {}) }
+        ? cliEnv({ ...secrets, ...(row.nemoclawHomeInWorkspace ? { NEMOCLAW_HOME: path.join(ws, '.nemoclaw') } : {}) })
         : row.envSecrets
           ? { ...PROBE_ENV, ...secrets }
           : undefined;

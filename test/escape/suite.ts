@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildProbes, startSharedFixtures, type SharedFixtures } from './harness.ts';
+import { buildProbes, removeSuiteHome, startSharedFixtures, type SharedFixtures } from './harness.ts';
 import { PROBES, type Expect, type Mode, type ProbeRow } from './probes.ts';
 import { matches, report, runRow } from './runner.ts';
 
@@ -20,6 +20,7 @@ export function defineProbeSuite(mode: Mode): void {
   afterAll(async () => {
     await shared?.close();
     if (build) fs.rmSync(build, { recursive: true, force: true });
+    removeSuiteHome();
     const out = process.env['NEMOCLAW_ESCAPE_RESULTS'];
     if (out) {
       fs.mkdirSync(out, { recursive: true });
