@@ -104,7 +104,8 @@ function streamEvents(bus: EventBus, req: IncomingMessage, res: ServerResponse, 
 
 export async function serveApi(d: ApiDeps): Promise<ApiServer> {
   try {
-    if (lstatSync(d.socketPath).isSocket()) unlinkSync(d.socketPath); // a crashed supervisor's; we hold the lock
+    // A crashed supervisor's socket (or anything else left at that name): we hold the lock.
+    if (!lstatSync(d.socketPath).isDirectory()) unlinkSync(d.socketPath);
   } catch {
     // absent
   }

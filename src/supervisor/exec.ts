@@ -109,28 +109,48 @@ export async function bridgeExec(client: Socket, head: Buffer, socketPath: strin
     if (f.type === 'p' && f.payload.length >= 4) on.started(f.payload.readUInt32BE(0));
     if (f.type === 'x' && f.payload.length >= 8) exit = parseExit(f.payload);
   });
+  // Explicit forwarding with half-close: the exit frame is the last thing the server writes,
+  // and it must reach the client before the client's side is ended.
   upstream.on('data', (c: Buffer) => {
     try {
       watch.push(c);
     } catch {
       upstream.destroy();
+      return;
+    }
+    if (!client.write(c)) {
+      upstream.pause();
+      client.once('drain', () => upstream.resume());
     }
   });
+  upstream.on('end', () => client.end());
+  client.on('data', (c: Buffer) => {
+    if (!upstream.write(c)) {
+      client.pause();
+      upstream.once('drain', () => client.resume());
+    }
+  });
+  client.on('end', () => upstream.end());
   if (head.length > 0) upstream.write(head);
-  client.pipe(upstream);
-  upstream.pipe(client);
   await new Promise<void>((done) => {
-    let n = 0;
-    const fin = (): void => {
-      if (++n === 1) {
-        client.destroySoon();
-        upstream.destroySoon();
-        on.exited(exit);
-        done();
-      }
+    let upClosed = false;
+    let reported = false;
+    const report = (): void => {
+      if (reported) return;
+      reported = true;
+      on.exited(exit);
+      done();
     };
-    upstream.on('close', fin);
-    client.on('close', fin);
+    upstream.on('close', () => {
+      upClosed = true;
+      client.end();
+      report();
+    });
+    client.on('close', () => {
+      // The client left first: its process group is killed by the server when we hang up.
+      if (!upClosed) upstream.destroy();
+      report();
+    });
     upstream.on('error', () => {});
     client.on('error', () => {});
   });

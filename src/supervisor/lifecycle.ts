@@ -231,8 +231,9 @@ export class Lifecycle {
     const started: string[] = [];
     for (const name of this.names()) {
       const r = this.get(name);
-      const wasLive = r.st.state === 'running' || r.st.state === 'starting' || r.st.state === 'backoff' || r.st.state === 'stopping' || r.st.lastExit?.reason === 'supervisor_stopped';
-      if (wasLive) {
+      const crashed = r.st.state === 'running' || r.st.state === 'starting' || r.st.state === 'backoff' || r.st.state === 'stopping';
+      const wasLive = crashed || (r.st.state === 'exited' && r.st.lastExit?.reason === 'supervisor_stopped');
+      if (crashed) {
         r.st = { ...r.st, state: 'exited', pid: null, lastExit: { code: null, signal: null, reason: 'supervisor_lost', at: new Date().toISOString() } };
         this.d.state.writeState(name, r.st);
         this.d.audit({ kind: 'sandbox.lifecycle', activity: 'supervisor_lost', sandbox: name, severity: 'medium' });
@@ -241,7 +242,7 @@ export class Lifecycle {
         await this.start(name, 'recover').catch(() => undefined);
         started.push(name);
       } else if (wasLive) {
-        this.setState(r, r.st.desired === 'running' ? 'exited' : 'stopped', { reason: 'supervisor_lost' });
+        this.setState(r, r.st.desired === 'running' ? 'exited' : 'stopped', { reason: r.st.lastExit?.reason ?? 'supervisor_lost' });
       }
     }
     return started;

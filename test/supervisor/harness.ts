@@ -1,0 +1,118 @@
+// Test harness: a real `nemoclaw serve` in a child process (so it can be SIGKILLed), the CLI as a
+// child process, the API client, and bounded polling. Every test file has its own NEMOCLAW_HOME
+// (test/isolated-home.ts); each supervisor here gets a fresh one under it.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ApiClient } from '../../src/supervisor/index.ts';
+import type { BusEvent } from '../../src/supervisor/index.ts';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const NODE = join(ROOT, 'node_modules/node/bin/node');
+export const MAIN = join(ROOT, 'src/cli/main.ts');
+export const HELPER = join(ROOT, 'native/build/nemoclaw-sandbox');
+export const HAVE_HELPER = existsSync(HELPER);
+
+/** A fresh NEMOCLAW_HOME under this test file's private one (short: socket paths are limited). */
+export function freshHome(): string {
+  const base = process.env.NEMOCLAW_HOME as string;
+  return mkdtempSync(join(base, 'h'));
+}
+
+/** A workspace directory the sandbox's uid can use. */
+export function workspace(home: string): string {
+  const ws = join(home, 'ws');
+  mkdirSync(ws, { recursive: true });
+  chmodSync(ws, 0o777);
+  return ws;
+}
+
+export async function until<T>(what: string, fn: () => T | Promise<T>, tries = 300, stepMs = 50): Promise<NonNullable<T>> {
+  let last: unknown = null;
+  for (let i = 0; i < tries; i++) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+}
+
+export interface Served {
+  home: string;
+  proc: ChildProcess;
+  api: ApiClient;
+  output: () => string;
+  exited: Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+export async function serve(home: string, extra: string[] = []): Promise<Served> {
+  const proc = spawn(NODE, ['--disable-warning=ExperimentalWarning', MAIN, 'serve', ...extra], { env: { ...process.env, NEMOCLAW_HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  const api = new ApiClient(join(home, 'run', 'api.sock'));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  await until(`supervisor on ${home}`, async () => {
+    if (gone) throw new Error(`serve exited: ${out}`);
+    return api.call('GET', '/v1/health');
+  });
+  return {
+    home,
+    proc,
+    api,
+    output: () => out,
+    exited,
+    async stop() {
+      if (!gone) proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function cli(home: string, args: string[], input?: string): Promise<CliResult> {
+  return new Promise((done) => {
+    const p = spawn(NODE, ['--disable-warning=ExperimentalWarning', MAIN, ...args], { env: { ...process.env, NEMOCLAW_HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.stdin.end(input ?? '');
+    p.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+/** Every event currently buffered (no follow). */
+export async function events(api: ApiClient, since = 0): Promise<BusEvent[]> {
+  const out: BusEvent[] = [];
+  const s = api.stream(`/v1/events?since=${since}`, (e) => out.push(e as unknown as BusEvent));
+  await s.done;
+  return out;
+}
+
+/** Host pids of processes whose command line contains `marker`. */
+export function pidsWith(marker: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(marker)) out.push(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}

@@ -1,0 +1,111 @@
+// Supervisor lifecycle through the CLI and the API: create/list/status/stop/start/destroy,
+// duplicate names (also concurrent), suggestions for unknown names, one supervisor per home,
+// a stale lock and socket from a crash, and what commands say without a supervisor.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SandboxView } from '../../src/supervisor/index.ts';
+import { HAVE_HELPER, cli, events, freshHome, serve, until, workspace } from './harness.ts';
+import type { Served } from './harness.ts';
+
+describe.runIf(HAVE_HELPER)('supervisor lifecycle', () => {
+  let sv: Served;
+  let ws: string;
+  beforeAll(async () => {
+    const home = freshHome();
+    ws = workspace(home);
+    sv = await serve(home);
+  });
+  afterAll(async () => {
+    await sv?.stop();
+  });
+
+  it('create, list, status, stop, start, restart, destroy (CLI, --json shapes)', async () => {
+    const c = await cli(sv.home, ['create', 'alpha', '--workspace', ws, '--json', '--', 'sleep', '1000']);
+    expect(c.code, c.stderr + c.stdout).toBe(0);
+    const created = JSON.parse(c.stdout) as { sandbox: SandboxView };
+    expect(created.sandbox).toMatchObject({ name: 'alpha', state: 'running', restart: 'never', command: ['sleep', '1000'], policyRevision: 1 });
+    expect(created.sandbox.pid).toBeGreaterThan(0);
+    expect(created.sandbox.enforcement).toMatchObject({ no_new_privs: true, cap_eff: '0' });
+
+    const list = JSON.parse((await cli(sv.home, ['list', '--json'])).stdout) as { supervisor: boolean; sandboxes: SandboxView[] };
+    expect(list.supervisor).toBe(true);
+    expect(list.sandboxes.map((s) => s.name)).toEqual(['alpha']);
+
+    const st = await cli(sv.home, ['alpha', 'status', '--json']);
+    expect(JSON.parse(st.stdout).sandbox.state).toBe('running');
+
+    const stop = await cli(sv.home, ['alpha', 'stop', '--json']);
+    expect(JSON.parse(stop.stdout).sandbox).toMatchObject({ state: 'stopped', desired: 'stopped', pid: null });
+    const start = await cli(sv.home, ['alpha', 'start', '--json']);
+    expect(JSON.parse(start.stdout).sandbox.state).toBe('running');
+    const restart = await cli(sv.home, ['alpha', 'restart', '--json']);
+    expect(JSON.parse(restart.stdout).sandbox.state).toBe('running');
+
+    const noYes = await cli(sv.home, ['alpha', 'destroy']);
+    expect(noYes.code).toBe(2);
+    const d = await cli(sv.home, ['alpha', 'destroy', '--yes', '--json']);
+    expect(JSON.parse(d.stdout)).toEqual({ destroyed: 'alpha' });
+    expect((await sv.api.call<{ sandboxes: SandboxView[] }>('GET', '/v1/sandboxes')).sandboxes).toEqual([]);
+
+    const types = (await events(sv.api)).filter((e) => e.sandbox === 'alpha').map((e) => (e.type === 'sandbox.state' ? `state:${e.state}` : e.type));
+    expect(types).toEqual(expect.arrayContaining(['sandbox.created', 'state:starting', 'helper', 'state:running', 'state:stopping', 'state:stopped', 'sandbox.destroyed']));
+  });
+
+  it('refuses a duplicate name, also when two creates race', async () => {
+    const a = await cli(sv.home, ['create', 'dup', '--workspace', ws, '--', 'sleep', '1000']);
+    expect(a.code).toBe(0);
+    const b = await cli(sv.home, ['create', 'dup', '--workspace', ws, '--', 'sleep', '1000']);
+    expect(b.code).toBe(5);
+    expect(b.stderr).toMatch(/already exists/);
+    const race = await Promise.all([0, 1, 2, 3].map(() => sv.api.call('POST', '/v1/sandboxes', { name: 'racer', workspace: ws, command: ['sleep', '1000'] }).then(() => 'ok', (e: Error) => e.message)));
+    expect(race.filter((r) => r === 'ok')).toHaveLength(1);
+    expect(race.filter((r) => r !== 'ok').every((r) => /already exists/.test(r))).toBe(true);
+    await sv.api.call('DELETE', '/v1/sandboxes/racer');
+    await sv.api.call('DELETE', '/v1/sandboxes/dup');
+  });
+
+  it('suggests names for a typo and refuses bad names', async () => {
+    await cli(sv.home, ['create', 'research-bot', '--workspace', ws, '--stopped', '--', 'sleep', '1000']);
+    const r = await cli(sv.home, ['reserch-bot', 'status']);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/no sandbox named reserch-bot \(did you mean research-bot\?\)/);
+    const j = await cli(sv.home, ['reserch-bot', 'status', '--json']);
+    expect(JSON.parse(j.stdout)).toMatchObject({ error: 'not_found', suggestions: ['research-bot'] });
+    const bad = await cli(sv.home, ['create', 'Bad_Name', '--workspace', ws, '--', 'true']);
+    expect(bad.code).toBe(2);
+    await sv.api.call('DELETE', '/v1/sandboxes/research-bot');
+  });
+
+  it('a second supervisor on the same home is refused', async () => {
+    const r = await cli(sv.home, ['serve']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/already owns/);
+  });
+});
+
+describe.runIf(HAVE_HELPER)('without a supervisor', () => {
+  it('says how to start one; list still shows what is on disk', async () => {
+    const home = freshHome();
+    const r = await cli(home, ['alpha', 'status']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/nemoclaw serve &/);
+    const l = JSON.parse((await cli(home, ['list', '--json'])).stdout);
+    expect(l).toEqual({ supervisor: false, sandboxes: [] });
+  });
+
+  it('a stale lock and socket left by a crash are cleaned up', async () => {
+    const home = freshHome();
+    mkdirSync(join(home, 'run'), { recursive: true, mode: 0o700 });
+    // pid 2^22-1 is above pid_max on default kernels: certainly not running.
+    writeFileSync(join(home, 'run', 'supervisor.lock'), '4194303 12345\n');
+    writeFileSync(join(home, 'run', 'api.sock'), '');
+    const s = await serve(home);
+    try {
+      const started = await until('supervisor.started', async () => (await events(s.api)).find((e) => e.type === 'supervisor.started'));
+      expect(started).toMatchObject({ type: 'supervisor.started', staleLock: 4194303 });
+    } finally {
+      await s.stop();
+    }
+  });
+});
