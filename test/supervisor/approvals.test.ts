@@ -1,0 +1,107 @@
+// An approval round trip through the supervisor: a sandboxed curl to a loopback origin (listed
+// with allowed_ips, but only GET /ok is allowed) waits in the supervisor's queue, shows up in
+// `nemoclaw approvals list` and the event stream, is approved with `nemoclaw approvals approve`,
+// and succeeds. Headless mode takes the same decision as NDJSON on stdin.
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HAVE_HELPER, cli, events, freshHome, serve, until, workspace } from './harness.ts';
+import type { Served } from './harness.ts';
+
+let origin: Server;
+let port = 0;
+
+beforeAll(async () => {
+  origin = createServer((req, res) => res.end(`hello from ${req.url}`));
+  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', () => r()));
+  port = (origin.address() as AddressInfo).port;
+});
+afterAll(async () => {
+  await new Promise((r) => origin.close(r));
+});
+
+function policy(dir: string): string {
+  const file = join(dir, 'policy.yaml');
+  writeFileSync(
+    file,
+    `version: 1
+filesystem_policy:
+  include_workdir: true
+  read_only: [/usr, /bin, /lib, /lib64, /etc]
+  read_write: [/tmp]
+approvals: { unmatched_egress: ask, timeout: 60s }
+network_policies:
+  local:
+    endpoints:
+      - { host: 127.0.0.1, port: ${port}, protocol: rest, rules: [{ allow: { method: GET, path: /ok } }], allowed_ips: [127.0.0.1] }
+`,
+  );
+  return file;
+}
+
+const curl = (path: string) => ['curl', '-s', '-w', ' %{http_code}', `http://127.0.0.1:${port}${path}`];
+
+describe.runIf(HAVE_HELPER)('approvals through the supervisor', () => {
+  let sv: Served;
+  beforeAll(async () => {
+    const home = freshHome();
+    const ws = workspace(home);
+    sv = await serve(home);
+    const c = await cli(home, ['create', 'net', '--workspace', ws, '--policy', policy(home), '--', 'sleep', '1000']);
+    expect(c.code, c.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    await sv?.stop();
+  });
+
+  it('allowed without asking where the policy allows', async () => {
+    const r = await cli(sv.home, ['net', 'exec', '--', ...curl('/ok')]);
+    expect(r.stdout).toBe('hello from /ok 200');
+  });
+
+  it('waits for the operator, is approved with `nemoclaw approvals approve`, succeeds', async () => {
+    const pending = cli(sv.home, ['net', 'exec', '--', ...curl('/wait')]);
+    const items = await until('pending approval', async () => {
+      const r = await cli(sv.home, ['approvals', 'list', '--json']);
+      const list = JSON.parse(r.stdout) as Array<{ id: string; sandbox: string; host: string; path: string; binary: string }>;
+      return list.length > 0 ? list : null;
+    }, 100, 100);
+    expect(items[0]).toMatchObject({ sandbox: 'net', host: '127.0.0.1', path: '/wait', binary: '/usr/bin/curl' });
+    const ok = await cli(sv.home, ['approvals', 'approve', items[0]?.id as string]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((await pending).stdout).toBe('hello from /wait 200');
+    const ev = await events(sv.api);
+    expect(ev.some((e) => e.type === 'approval.pending')).toBe(true);
+    expect(ev.find((e) => e.type === 'approval.decided')).toMatchObject({ verdict: 'allow', always: false });
+  });
+});
+
+describe.runIf(HAVE_HELPER)('headless mode', () => {
+  it('prints events as NDJSON and takes {"deny": id} / {"approve": id} on stdin', async () => {
+    const home = freshHome();
+    const ws = workspace(home);
+    const sv = await serve(home, ['--headless']);
+    try {
+      const c = await cli(home, ['create', 'hl', '--workspace', ws, '--policy', policy(home), '--', 'sleep', '1000']);
+      expect(c.code, c.stderr).toBe(0);
+      const lines = (): Array<Record<string, unknown>> => sv.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const first = cli(home, ['hl', 'exec', '--', ...curl('/denied')]);
+      const p1 = await until('pending (headless)', () => lines().find((l) => l.type === 'approval.pending'), 200, 50);
+      sv.proc.stdin?.write(`${JSON.stringify({ deny: (p1.item as { id: string }).id })}\n`);
+      expect((await first).stdout).toMatch(/ 403$/);
+      const second = cli(home, ['hl', 'exec', '--', ...curl('/approved')]);
+      const p2 = await until('second pending', () => lines().filter((l) => l.type === 'approval.pending')[1], 200, 50);
+      sv.proc.stdin?.write('not json\n');
+      sv.proc.stdin?.write(`${JSON.stringify({ approve: (p2.item as { id: string }).id })}\n`);
+      expect((await second).stdout).toBe('hello from /approved 200');
+      expect(lines().filter((l) => l.type === 'decision.result').map((l) => l.ok)).toEqual([true, true]);
+      expect(lines().some((l) => l.type === 'decision.error')).toBe(true);
+      expect(lines().some((l) => l.type === 'sandbox.state' && l.state === 'running')).toBe(true);
+    } finally {
+      await sv.stop();
+    }
+  });
+});
