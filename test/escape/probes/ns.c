@@ -6,12 +6,14 @@
  *   ns sysv-shm SHMID MARKER     attach the host's System V shared memory segment SHMID
  *   ns sysv-create MARKER        (host side) create a 0666 segment holding MARKER, print its id
  *   ns posix-shm NAME MARKER     shm_open the host's /dev/shm/NAME
- *   ns env MARKER                the launcher's environment (API keys, tokens) reached the workload */
+ *   ns env MARKER                the launcher's environment (API keys, tokens) reached the workload,
+ *                                or any process it can see (/proc/PID/environ) */
 #include "probe.h"
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/utsname.h>
+#include <dirent.h>
 
 int main(int argc, char **argv) {
   if (argc < 3) probe_error("usage: ns MODE ...");
@@ -60,6 +62,23 @@ int main(int argc, char **argv) {
         escaped("the launcher's secret reached the workload's environment as %s", name);
       }
     note("no environment variable carries the launcher's secret");
+    /* Nor may any other process we can see (the sandbox's init, helpers) expose it. */
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    int looked = 0;
+    while (d && (de = readdir(d))) {
+      int pid = atoi(de->d_name);
+      if (pid <= 0 || pid == getpid()) continue;
+      char path[64], buf[16384];
+      snprintf(path, sizeof path, "/proc/%d/environ", pid);
+      ssize_t n = read_file(path, buf, sizeof buf);
+      if (n <= 0) continue;
+      looked++;
+      for (ssize_t i = 0; i < n; i++) if (!buf[i]) buf[i] = ' ';
+      if (strstr(buf, argv[2])) { closedir(d); escaped("the launcher's secret is readable in %s", path); }
+    }
+    if (d) closedir(d);
+    note("%d other readable /proc/*/environ without it", looked);
     blocked();
   }
   if (!strcmp(m, "posix-shm") && argc >= 4) {
