@@ -120,6 +120,28 @@ describe('process tree: no sandboxed process survives a SIGKILL of its parent', 
     }
   }, 60_000);
 
+  // Case #6: the parent dies while the sandbox is still being built (between fork and
+  // PR_SET_PDEATHSIG, during mounts, before exec). 20 kills at 0-380 ms after the start (Node
+  // itself takes about 100 ms to start the helper). The helper's argv carries the marker too.
+  it('SIGKILL of nemoclaw at any moment of the start-up leaves nothing behind', async () => {
+    const digits = `${Date.now() % 1e9}${Number.parseInt(token(3), 16)}`;
+    const dirs: string[] = [];
+    try {
+      for (let i = 0; i < 20; i++) {
+        const ws = fs.mkdtempSync(path.join(TMP, 'nemoclaw-escape-tree-'));
+        dirs.push(ws);
+        const child = spawn(CLI, ['sandbox', 'run', '--workspace', ws, '--', 'sleep', `999.${digits}`], { cwd: ws, env: cliEnv(), stdio: 'ignore' });
+        await new Promise((r) => setTimeout(r, i * 20));
+        child.kill('SIGKILL');
+        expect(await exited(child, 10_000)).toBe(true);
+      }
+      const s: Scene = { ws: dirs[0] as string, digits };
+      expect(await survivors(s)).toMatch(/^blocked:/);
+    } finally {
+      for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('SIGKILL of the helper (nemoclaw-sandbox monitor) kills the whole sandbox, setsid daemon included', async () => {
     const s = scene();
     const child = start(s, true);
