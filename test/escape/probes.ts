@@ -60,6 +60,8 @@ export interface ProbeRow {
   nemoclawHomeInWorkspace?: boolean;
   /** stdin is a write-only (append) fd of the host secret file. */
   stdinWriteOnlySecret?: boolean;
+  /** The workspace is the host's temp dir itself (TMP, normally /tmp); the probe runs from its own dir in it. */
+  workspaceIsHostTmp?: boolean;
   /** The workspace argument is a symlink to the host dir that holds the secret. */
   symlinkWorkspace?: boolean;
   prepare?: (c: ProbeCtx) => void | Promise<void>;
@@ -259,6 +261,17 @@ export const PROBES: ProbeRow[] = [
     } },
   { id: 'fs-inherited-fds-sandbox-pty', category: 'filesystem', anchors: [38], source: 'fs.c', args: (c) => ['fds', c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, passFds: true, tty: true, sandboxFlags: ['--tty'] },
   { id: 'fs-dev-minimal-sandbox-pty', category: 'filesystem', anchors: [37], source: 'fs.c', args: () => ['devlist'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true, sandboxFlags: ['--tty'] },
+  // `--workspace /tmp`: the host's shared temp dir holds other programs' private files and sockets
+  // (tmux, ssh-agent, other sandboxes' workspaces); with the owner-idmapped bind, every root-owned
+  // one becomes the workload's own. A root-only (0700/0600) secret stands for them.
+  { id: 'fs-workspace-is-host-tmp', category: 'filesystem', anchors: [28, 46], source: 'fs.c', args: (c) => ['read-any', c.t.marker, path.join(c.extra['rootOnly'] as string, 'secret')], unsandboxed: 'escaped', sandboxed: ['refused', 'blocked'], needsRoot: true, workspaceIsHostTmp: true,
+    prepare: (c) => {
+      const dir = fs.mkdtempSync(path.join(TMP, 'nemoclaw-escape-rootonly-'));
+      c.onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+      fs.chmodSync(dir, 0o700);
+      fs.writeFileSync(path.join(dir, 'secret'), `${c.t.marker}\n`, { mode: 0o600 });
+      c.extra['rootOnly'] = dir;
+    } },
   { id: 'fs-open-by-handle-at', category: 'filesystem', anchors: [38], source: 'fs.c', args: (c) => ['handle-open', c.extra['handle'] as string, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,
     prepare: async (c) => {
       const r = await run(path.join(c.build, 'fs'), ['handle-print', c.t.secret], { cwd: c.ws, timeoutMs: 10_000 });

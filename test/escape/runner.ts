@@ -95,7 +95,12 @@ export async function runRow(row: ProbeRow, mode: Mode, shared: SharedFixtures, 
       fs.symlinkSync(t.hostDir, cwd);
     }
 
-    const probeArgv = [...probeCommand(row.source), ...row.args(ctx)];
+    let command = probeCommand(row.source);
+    if (row.workspaceIsHostTmp) {
+      cwd = TMP;
+      command = command.map((a) => (a.startsWith('./') ? path.join(ws, a.slice(2)) : a));
+    }
+    const probeArgv = [...command, ...row.args(ctx)];
     const extraFds: number[] = [];
     if (row.passFds) {
       extraFds.push(fs.openSync(t.secret, 'r'), fs.openSync(t.hostDir, 'r'));
