@@ -16,7 +16,7 @@ import { CLI, TMP, cliEnv, kernelHasX32, run, type RunResult, type RunTargets, t
 export type Mode = 'unsandboxed' | 'sandboxed';
 export type Expect = 'escaped' | 'blocked' | 'refused' | `killed:${number}`;
 export type Category = 'terminal' | 'process' | 'privilege' | 'filesystem' | 'network' | 'resources' | 'namespace';
-export type PolicyName = 'limits' | 'walltime' | 'exec-allowlist' | 'exec-allowlist-ask' | 'planted-rw';
+export type PolicyName = 'limits' | 'walltime' | 'exec-allowlist' | 'exec-allowlist-ask' | 'exec-globstar-ask' | 'planted-rw';
 
 export interface ProbeCtx {
   mode: Mode;
@@ -173,6 +173,11 @@ export const PROBES: ProbeRow[] = [
   // show BLOCKED; on an x32 kernel the same row demands ESCAPED.
   { id: 'priv-x32-syscalls', category: 'privilege', anchors: [22], source: 'priv.c', args: () => ['x32'], unsandboxed: kernelHasX32() ? 'escaped' : 'blocked', sandboxed: FOREIGN_ABI, needsRoot: true },
   { id: 'priv-own-seccomp-notify-listener', category: 'privilege', anchors: [25], source: 'priv.c', args: () => ['seccomp-listener'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist-ask' },
+  // An allowlist entry with `**` (here /usr/bin/**) matched against the path as written: "/usr/bin/../sbin/nologin"
+  // must not pass for a binary under /usr/bin.
+  { id: 'priv-exec-dotdot-past-globstar-allowlist', category: 'privilege', anchors: [26], source: 'priv.c',
+    args: () => ['exec-spellings', 'not available', '/usr/bin/../sbin/nologin', '/usr/bin/X11/../sbin/nologin', '/usr/bin/./../sbin/nologin'],
+    unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-globstar-ask' },
   { id: 'priv-memfd-exec-outside-allowlist', category: 'privilege', anchors: [26], source: 'priv.c', args: () => ['memfd-exec'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist' },
   { id: 'priv-exec-written-copy-outside-allowlist', category: 'privilege', anchors: [26, 40], source: 'priv.c', args: (c) => ['exec-copy', c.ws, '/tmp'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, event: ['exec_denied', 'reason', 'not_allowed'], policy: 'exec-allowlist' },
   { id: 'priv-exec-unlisted-via-path-spellings', category: 'privilege', anchors: [26, 40], source: 'priv.c', args: (c) => ['exec-tricks', c.ws], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, event: ['exec_denied', 'reason', 'not_allowed'], policy: 'exec-allowlist' },
@@ -356,6 +361,8 @@ export function policyYaml(name: PolicyName, ws: string): string {
     case 'exec-allowlist':
     case 'exec-allowlist-ask':
       return [...base, `exec: { allow: [${JSON.stringify(path.join(ws, 'priv'))}, "/usr/bin/*", "/bin/*"], unmatched: ${name === 'exec-allowlist' ? 'deny' : 'ask'} }`, ''].join('\n');
+    case 'exec-globstar-ask':
+      return [...base, `exec: { allow: [${JSON.stringify(path.join(ws, 'priv'))}, "/usr/bin/**", "/bin/*"], unmatched: ask }`, ''].join('\n');
     case 'planted-rw':
       return [
         'version: 1',

@@ -17,6 +17,9 @@
  *   priv bpf | io-uring | userfaultfd | perf | personality | syslog | admin
  *   priv int80              32-bit syscalls through int 0x80: unshare(CLONE_NEWUSER), socket(AF_VSOCK)
  *   priv x32                an x32 syscall (nr | 0x40000000): unshare(CLONE_NEWUSER)
+ *   priv exec-spellings TEXT PATH...  exec each PATH (spellings of an unlisted binary that a lexical
+ *                           glob match could take for an allowlisted one); ESCAPED when one ran,
+ *                           recognised by TEXT in its output
  *   priv memfd-exec         run a copy of this probe from a memfd (fexecve)
  *   priv exec-copy DIR...   copy this probe into each DIR and exec it there
  *   priv exec-tricks DIR    exec a copy in DIR under other spellings: /usr/bin/../.., /proc/self/cwd,
@@ -458,6 +461,35 @@ static void mode_exec_tricks(const char *dir) {
   blocked();
 }
 
+static void mode_exec_spellings(const char *text, int n, char **paths) {
+  for (int i = 0; i < n; i++) {
+    int p[2];
+    if (pipe(p) < 0) probe_error("pipe: %s", E);
+    pid_t c = fork();
+    if (c == 0) {
+      dup2(p[1], 1);
+      dup2(p[1], 2);
+      close(p[0]);
+      char *const argv[] = { "x", NULL };
+      char *const envp[] = { NULL };
+      execve(paths[i], argv, envp);
+      printf("exec-errno=%d\n", errno);
+      _exit(126);
+    }
+    close(p[1]);
+    char out[512];
+    ssize_t r = read(p[0], out, sizeof out - 1);
+    out[r > 0 ? r : 0] = 0;
+    close(p[0]);
+    waitpid(c, NULL, 0);
+    if (strstr(out, text)) escaped("exec of %s ran the unlisted binary", paths[i]);
+    int e = 0;
+    if (sscanf(out, "exec-errno=%d", &e) == 1) note("%s: %s", paths[i], strerror(e));
+    else note("%s: no output", paths[i]);
+  }
+  blocked();
+}
+
 static char race_path[512];
 static const char *race_evil;
 static volatile int race_stop;
@@ -637,6 +669,7 @@ int main(int argc, char **argv) {
   if (!strcmp(m, "seccomp-listener")) mode_seccomp_listener();
   if (!strcmp(m, "exec-copy") && argc >= 3) mode_exec_copy(argc - 2, argv + 2);
   if (!strcmp(m, "exec-tricks") && argc >= 3) mode_exec_tricks(argv[2]);
+  if (!strcmp(m, "exec-spellings") && argc >= 4) mode_exec_spellings(argv[2], argc - 3, argv + 3);
   if (!strcmp(m, "exec-race") && argc >= 3) mode_exec_race(argv[2], argc >= 5 ? argv[3] : NULL, argc >= 5 ? argv[4] : NULL);
   probe_error("unknown mode or missing args: %s", m);
 }
