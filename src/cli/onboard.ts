@@ -1,4 +1,207 @@
+// `nemoclaw onboard`: a wizard for the first sandbox (blueprint, inference provider and the
+// environment variable that holds its key, presets, workspace), then a summary box and the
+// commands to use it. Every answer has a flag; `--non-interactive` takes flags and defaults only.
+// The key's value is never read into the sandbox or printed: only whether the variable is set.
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import type { SandboxView } from '../supervisor/index.ts';
+import { UsageError } from './output.ts';
+import { client, runVerb, svExit } from './supervisor-client.ts';
+
+interface OnboardFlags {
+  nonInteractive?: boolean;
+  name?: string;
+  blueprint?: string;
+  provider?: string;
+  credentialEnv?: string;
+  model?: string;
+  presets?: string;
+  workspace?: string;
+  restart?: string;
+  serve?: boolean;
+  json?: boolean;
+}
+
+const PROVIDERS = ['nvidia', 'openai', 'nim-local', 'vllm', 'none'] as const;
+
+export interface Answers {
+  name: string;
+  blueprint: string;
+  provider: string;
+  credentialEnv: string | null;
+  model: string | null;
+  presets: string[];
+  workspace: string;
+  restart: string;
+}
+
+/** A box of lines, width fitted to the longest (plain ASCII/Unicode box drawing, no colour). */
+export function summaryBox(title: string, rows: Array<[string, string]>, commands: string[]): string {
+  const body = [title, ...rows.map(([k, v]) => `  ${k.padEnd(10)} ${v}`)];
+  const width = Math.max(...body.map((l) => l.length), ...commands.map((c) => c.length)) + 2;
+  const line = (s: string): string => `│ ${s.padEnd(width - 2)} │\n`;
+  return `┌${'─'.repeat(width)}┐\n${body.map(line).join('')}├${'─'.repeat(width)}┤\n${commands.map(line).join('')}└${'─'.repeat(width)}┘\n`;
+}
+
+/** Questions on stderr, answers line by line from stdin (works for a terminal and a pipe). */
+type Lines = AsyncIterator<string>;
+
+async function ask(lines: Lines, q: string, def: string, valid?: (v: string) => string | null): Promise<string> {
+  for (let i = 0; i < 5; i++) {
+    process.stderr.write(`${q} [${def}]: `);
+    const next = await lines.next();
+    if (next.done) process.stderr.write('\n');
+    const a = (next.done ? '' : next.value).trim() || def;
+    const why = valid?.(a) ?? null;
+    if (why === null) return a;
+    process.stderr.write(`  ${why}\n`);
+  }
+  throw new UsageError(`onboard: no valid answer for "${q}"`);
+}
+
+async function gather(flags: OnboardFlags): Promise<Answers> {
+  const policy = await import('../policy/index.ts');
+  const { validName } = await import('../supervisor/index.ts');
+  const blueprints = await policy.listBlueprints();
+  const presetNames = (await policy.listPresets()).map((p) => p.name);
+  const checkName = (v: string): string | null => (validName(v) ? null : 'lower-case letters, digits and -, starting with a letter, not a nemoclaw command');
+  const checkBlueprint = (v: string): string | null => (blueprints.includes(v) || v.endsWith('.yaml') ? null : `one of ${blueprints.join(', ')} (or a .yaml file)`);
+  const checkProvider = (v: string): string | null => ((PROVIDERS as readonly string[]).includes(v) ? null : `one of ${PROVIDERS.join(', ')}`);
+  const checkEnv = (v: string): string | null => (v === '-' || /^[A-Z_][A-Z0-9_]*$/.test(v) ? null : 'an environment variable name like NVIDIA_API_KEY (or - for none)');
+  const checkPresets = (v: string): string | null => {
+    const bad = v.split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== '-' && !presetNames.includes(s));
+    return bad.length === 0 ? null : `unknown preset ${bad.join(', ')}; known: ${presetNames.join(', ')}`;
+  };
+  const bpOf = async (b: string) => policy.loadBlueprint(b);
+  const splitPresets = (v: string): string[] => v.split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== '-');
+
+  if (flags.nonInteractive) {
+    const a = {
+      name: flags.name ?? 'my-agent',
+      blueprint: flags.blueprint ?? 'dev',
+    };
+    for (const [v, check] of [[a.name, checkName], [a.blueprint, checkBlueprint]] as const) {
+      const why = check(v);
+      if (why) throw new UsageError(`onboard: ${v}: ${why}`);
+    }
+    const bp = await bpOf(a.blueprint);
+    const provider = flags.provider ?? bp.spec.inference.provider;
+    const credentialEnv = flags.credentialEnv ?? bp.spec.inference.credential_env ?? null;
+    for (const [v, check] of [[provider, checkProvider], [credentialEnv ?? '-', checkEnv], [flags.presets ?? '', checkPresets]] as const) {
+      const why = check(v);
+      if (why) throw new UsageError(`onboard: ${v}: ${why}`);
+    }
+    return { ...a, provider, credentialEnv: credentialEnv === '-' ? null : credentialEnv, model: flags.model ?? bp.spec.inference.model ?? null, presets: splitPresets(flags.presets ?? ''), workspace: resolve(flags.workspace ?? process.cwd()), restart: flags.restart ?? 'on-failure' };
+  }
+
+  const { createInterface } = await import('node:readline');
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  const lines: Lines = rl[Symbol.asyncIterator]();
+  try {
+    process.stderr.write('nemoclaw onboard: a sandboxed agent in six questions (Enter keeps the [default])\n');
+    const name = await ask(lines, '1/6 sandbox name', flags.name ?? 'my-agent', checkName);
+    process.stderr.write(`    blueprints: ${blueprints.join(', ')}\n`);
+    const blueprint = await ask(lines, '2/6 blueprint', flags.blueprint ?? 'dev', checkBlueprint);
+    const bp = await bpOf(blueprint);
+    const provider = await ask(lines, `3/6 inference provider (${PROVIDERS.join(', ')})`, flags.provider ?? bp.spec.inference.provider, checkProvider);
+    const envDef = flags.credentialEnv ?? bp.spec.inference.credential_env ?? (provider === 'openai' ? 'OPENAI_API_KEY' : provider === 'nvidia' ? 'NVIDIA_API_KEY' : '-');
+    const credentialEnv = provider === 'none' ? '-' : await ask(lines, '4/6 environment variable holding the API key (- for none)', envDef, checkEnv);
+    process.stderr.write(`    presets: ${presetNames.join(', ')} (the blueprint already has: ${bp.spec.policy.presets.join(', ') || 'none'})\n`);
+    const presets = await ask(lines, '5/6 extra presets, comma-separated (- for none)', flags.presets ?? '-', checkPresets);
+    const workspace = await ask(lines, '6/6 workspace directory', flags.workspace ?? process.cwd());
+    return { name, blueprint, provider, credentialEnv: credentialEnv === '-' ? null : credentialEnv, model: flags.model ?? bp.spec.inference.model ?? null, presets: splitPresets(presets), workspace: resolve(workspace), restart: flags.restart ?? 'on-failure' };
+  } finally {
+    rl.close();
+  }
+}
+
+/** Starts `nemoclaw serve` in the background (its output in $NEMOCLAW_HOME/run/serve.log). */
+async function startBackgroundSupervisor(): Promise<void> {
+  const { spawn } = await import('node:child_process');
+  const { mkdirSync, openSync } = await import('node:fs');
+  const { homePaths, ApiClient } = await import('../supervisor/index.ts');
+  const p = homePaths();
+  mkdirSync(p.run, { recursive: true, mode: 0o700 });
+  const log = openSync(`${p.run}/serve.log`, 'a', 0o600);
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1] as string, 'serve'], { detached: true, stdio: ['ignore', log, log] });
+  child.unref();
+  const api = new ApiClient();
+  for (let i = 0; i < 100; i++) {
+    try {
+      await api.call('GET', '/v1/health');
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`the supervisor did not come up; see ${p.run}/serve.log`);
+}
+
 export function register(program: Command): void {
-  program.command('onboard');
+  program
+    .command('onboard')
+    .description('set up a sandboxed agent: blueprint, inference provider and key variable, presets, workspace')
+    .option('--non-interactive', 'no questions: flags and defaults only')
+    .option('--name <name>', 'sandbox name (default my-agent)')
+    .option('--blueprint <name>', 'blueprint (default dev)')
+    .option('--provider <p>', `inference provider: ${PROVIDERS.join(' | ')} (default: the blueprint's)`)
+    .option('--credential-env <VAR>', "environment variable holding the provider's API key (- for none)")
+    .option('--model <id>', "model (default: the blueprint's)")
+    .option('--presets <a,b>', 'extra policy presets')
+    .option('--workspace <dir>', 'workspace directory (default: the current directory)')
+    .option('--restart <policy>', 'never | on-failure | always', 'on-failure')
+    .option('--serve', 'start a background supervisor if none is running')
+    .option('--json', 'print {"sandbox": {...}, "answers": {...}} instead of the summary box')
+    .argument('[command...]', "agent command (after --); default: the blueprint's agent")
+    .action((command: string[], flags: OnboardFlags) =>
+      runVerb(flags, async () => {
+        const a = await gather(flags);
+        const { SupervisorUnavailableError } = await import('../supervisor/index.ts');
+        const c = await client();
+        try {
+          await c.call('GET', '/v1/health');
+        } catch (err) {
+          if (!(err instanceof SupervisorUnavailableError)) throw err;
+          let start = flags.serve === true;
+          if (!start && !flags.nonInteractive && process.stdin.isTTY) {
+            const { createInterface } = await import('node:readline/promises');
+            const rl = createInterface({ input: process.stdin, output: process.stderr });
+            start = !/^n/i.test((await rl.question('no supervisor is running; start one in the background now? [Y/n] ')).trim());
+            rl.close();
+          }
+          if (!start) throw err;
+          await startBackgroundSupervisor();
+        }
+        const r = await c.call<{ sandbox: SandboxView }>('POST', '/v1/sandboxes', {
+          name: a.name,
+          blueprint: a.blueprint,
+          workspace: a.workspace,
+          restart: a.restart,
+          presets: a.presets,
+          inference: { provider: a.provider, credentialEnv: a.credentialEnv, model: a.model },
+          command: command.length > 0 ? command : undefined,
+        });
+        const s = r.sandbox;
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify({ sandbox: s, answers: a }, null, 2)}\n`);
+          return svExit.ok;
+        }
+        const keyState = a.credentialEnv === null ? 'no key' : `key from $${a.credentialEnv} (${process.env[a.credentialEnv] ? 'set' : 'NOT set in this shell'})`;
+        process.stdout.write(
+          summaryBox(
+            `nemoclaw: sandbox ${s.name} is ${s.state}`,
+            [
+              ['blueprint', `${a.blueprint}${s.blueprintDigest ? ` (sha256:${s.blueprintDigest.slice(0, 12)})` : ''}`],
+              ['inference', `${a.provider}${a.model ? ` ${a.model}` : ''}, ${keyState}`],
+              ['presets', a.presets.join(', ') || '(blueprint only)'],
+              ['workspace', a.workspace],
+              ['restart', a.restart],
+              ['policy', `revision ${s.policyRevision ?? '-'}`],
+            ],
+            [`nemoclaw ${s.name} connect`, `nemoclaw ${s.name} status`, `nemoclaw ${s.name} logs --follow`],
+          ),
+        );
+        return svExit.ok;
+      }),
+    );
 }

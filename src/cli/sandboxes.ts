@@ -102,7 +102,7 @@ async function onDisk(): Promise<SandboxView[]> {
     try {
       const rec = JSON.parse(readFileSync(`${p.sandboxes}/${name}/spec.json`, 'utf8')) as Record<string, unknown>;
       const st = JSON.parse(readFileSync(`${p.sandboxes}/${name}/state.json`, 'utf8')) as Record<string, unknown>;
-      out.push({ name, state: 'stopped', desired: st.desired, pid: null, restarts: st.restarts, restart: rec.restart, blueprint: rec.blueprint, blueprintDigest: rec.blueprintDigest, workspace: rec.workspace, command: rec.command, createdAt: rec.createdAt, startedAt: st.startedAt, lastExit: st.lastExit, policyRevision: null, enforcement: null } as SandboxView);
+      out.push({ name, state: 'stopped', desired: st.desired, pid: null, restarts: st.restarts, restart: rec.restart, blueprint: rec.blueprint, blueprintDigest: rec.blueprintDigest, workspace: rec.workspace, command: rec.command, presets: rec.presets ?? [], inference: rec.inference ?? null, createdAt: rec.createdAt, startedAt: st.startedAt, lastExit: st.lastExit, policyRevision: null, enforcement: null } as SandboxView);
     } catch {
       // incomplete
     }

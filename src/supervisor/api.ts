@@ -68,7 +68,17 @@ function parseCreate(body: unknown): CreateInput {
     restart: restart as CreateInput['restart'],
     env: env as Record<string, string> | undefined,
     start: o.start !== false,
+    presets: Array.isArray(o.presets) && o.presets.every((p) => typeof p === 'string') ? (o.presets as string[]) : undefined,
+    inference: parseInference(o.inference),
   };
+}
+
+function parseInference(v: unknown): CreateInput['inference'] {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  if (typeof o.provider !== 'string') throw new InvalidRequestError('inference.provider must be a string');
+  if (o.credentialEnv !== undefined && o.credentialEnv !== null && (typeof o.credentialEnv !== 'string' || !/^[A-Z_][A-Z0-9_]*$/.test(o.credentialEnv))) throw new InvalidRequestError('inference.credentialEnv must be an environment variable name');
+  return { provider: o.provider, credentialEnv: (o.credentialEnv as string | null | undefined) ?? null, model: typeof o.model === 'string' ? o.model : null };
 }
 
 /** Streams bus events (seq > after) as NDJSON until the client leaves (follow) or the buffer ends. */

@@ -12,7 +12,7 @@ import type { AuditEventInput } from '../audit/index.ts';
 import { proxyEnvironment, startEgressProxy } from '../egress/index.ts';
 import type { EgressProxy } from '../egress/index.ts';
 import type { Policy, RevisionMeta, SetResult } from '../policy/index.ts';
-import { PolicyStore, blueprintPolicy, compileEgressRules, compileSandboxSpec, defaultPolicy, loadBlueprint, loadPolicyFile } from '../policy/index.ts';
+import { PolicyStore, blueprintPolicy, compileEgressRules, compileSandboxSpec, defaultPolicy, loadBlueprint, loadPolicyFile, loadPreset } from '../policy/index.ts';
 import type { RunningSandbox, SandboxEvent, SandboxResult } from '../sandbox/index.ts';
 import { helperPath, runSandbox } from '../sandbox/index.ts';
 import type { EventBus } from './bus.ts';
@@ -50,6 +50,16 @@ export interface CreateInput {
   restart?: RestartPolicy;
   env?: Record<string, string>;
   start?: boolean;
+  /** Presets merged on top of the blueprint's (each one a policy revision). */
+  presets?: string[];
+  /** Inference choice recorded with the sandbox (the key itself never leaves the host env). */
+  inference?: InferenceChoice;
+}
+
+export interface InferenceChoice {
+  provider: string;
+  credentialEnv: string | null;
+  model: string | null;
 }
 
 export interface SandboxView {
@@ -63,6 +73,8 @@ export interface SandboxView {
   blueprintDigest: string | null;
   workspace: string;
   command: string[];
+  presets: string[];
+  inference: InferenceChoice | null;
   createdAt: string;
   startedAt: string | null;
   lastExit: SandboxStateFile['lastExit'];
@@ -178,6 +190,8 @@ export class Lifecycle {
       blueprintDigest: r.rec.blueprintDigest,
       workspace: r.rec.workspace,
       command: r.rec.command,
+      presets: r.rec.presets ?? [],
+      inference: r.rec.inference ?? null,
       createdAt: r.rec.createdAt,
       startedAt: r.st.startedAt,
       lastExit: r.st.lastExit,
@@ -250,7 +264,7 @@ export class Lifecycle {
 
   async create(input: CreateInput): Promise<SandboxView> {
     if (this.closing) throw new InvalidRequestError('the supervisor is shutting down');
-    if (!validName(input.name)) throw new InvalidRequestError(`bad sandbox name ${JSON.stringify(input.name)}: lower-case letters, digits and '-', starting with a letter, at most 40`);
+    if (!validName(input.name)) throw new InvalidRequestError(`bad sandbox name ${JSON.stringify(input.name)}: lower-case letters, digits and '-', starting with a letter, at most 40, not a nemoclaw command`);
     if (this.rt.has(input.name)) throw new DuplicateNameError(`a sandbox named ${input.name} already exists`);
     if (input.blueprint !== undefined && input.policy !== undefined) throw new InvalidRequestError('use a blueprint or a policy, not both');
     const workspace = resolve(input.workspace);
@@ -289,12 +303,18 @@ export class Lifecycle {
       workspace,
       restart: input.restart ?? 'never',
       env: { ...env, ...(input.env ?? {}) },
+      presets: input.presets ?? [],
+      inference: input.inference ?? null,
     };
     this.d.state.create(rec, emptyState(input.start === false ? 'stopped' : 'running'));
     try {
       const { stringify } = await import('yaml');
       const store = new PolicyStore(this.d.state.policyDir(input.name));
       await store.set(stringify(policy), { author: 'supervisor', reason: `created ${input.name}`, source });
+      for (const name of input.presets ?? []) {
+        const preset = await loadPreset(name);
+        await store.add(preset.network_policies, { author: 'supervisor', reason: `preset ${name} at creation`, source: `preset:${name}` });
+      }
     } catch (err) {
       this.d.state.abandon(input.name);
       throw new InvalidRequestError(`policy: ${err instanceof Error ? err.message : String(err)}`);

@@ -27,8 +27,11 @@ export function homePaths(home: string = nemoclawHome()): HomePaths {
 /** Sandbox names: what a shell, a path component and a DNS label all accept. */
 export const NAME_RE = /^[a-z][a-z0-9-]{0,39}$/;
 
+/** Top-level CLI verbs: a sandbox with one of these names could not be addressed as `nemoclaw <name> ...`. */
+export const RESERVED_NAMES: readonly string[] = ['policy', 'sandbox', 'approvals', 'doctor', 'demo', 'audit', 'serve', 'onboard', 'create', 'list', 'events', 'completion', 'tui', 'help'];
+
 export function validName(name: string): boolean {
-  return NAME_RE.test(name);
+  return NAME_RE.test(name) && !RESERVED_NAMES.includes(name);
 }
 
 export function sandboxDir(paths: HomePaths, name: string): string {

@@ -27,6 +27,9 @@ export interface SandboxRecord {
   restart: RestartPolicy;
   /** Extra environment for the workload (blueprint agent.env, onboarding answers). */
   env: Record<string, string>;
+  /** Presets added on top of the blueprint (onboarding). */
+  presets?: string[];
+  inference?: { provider: string; credentialEnv: string | null; model: string | null } | null;
 }
 
 export interface ExitInfo {

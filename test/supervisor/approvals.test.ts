@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PolicyStore } from '../../src/policy/index.ts';
 import { HAVE_HELPER, cli, events, freshHome, serve, until, workspace } from './harness.ts';
 import type { Served } from './harness.ts';
 
@@ -23,22 +24,24 @@ afterAll(async () => {
   await new Promise((r) => origin.close(r));
 });
 
-function policy(dir: string): string {
-  const file = join(dir, 'policy.yaml');
-  writeFileSync(
-    file,
-    `version: 1
+function policyText(unmatched: 'ask' | 'deny', paths: string[]): string {
+  const rules = paths.map((p) => `{ allow: { method: GET, path: ${p} } }`).join(', ');
+  return `version: 1
 filesystem_policy:
   include_workdir: true
   read_only: [/usr, /bin, /lib, /lib64, /etc]
   read_write: [/tmp]
-approvals: { unmatched_egress: ask, timeout: 60s }
+approvals: { unmatched_egress: ${unmatched}, timeout: 60s }
 network_policies:
   local:
     endpoints:
-      - { host: 127.0.0.1, port: ${port}, protocol: rest, rules: [{ allow: { method: GET, path: /ok } }], allowed_ips: [127.0.0.1] }
-`,
-  );
+      - { host: 127.0.0.1, port: ${port}, protocol: rest, rules: [${rules}], allowed_ips: [127.0.0.1] }
+`;
+}
+
+function policy(dir: string, unmatched: 'ask' | 'deny' = 'ask', paths = ['/ok']): string {
+  const file = join(dir, `policy-${unmatched}.yaml`);
+  writeFileSync(file, policyText(unmatched, paths));
   return file;
 }
 
@@ -76,6 +79,32 @@ describe.runIf(HAVE_HELPER)('approvals through the supervisor', () => {
     const ev = await events(sv.api);
     expect(ev.some((e) => e.type === 'approval.pending')).toBe(true);
     expect(ev.find((e) => e.type === 'approval.decided')).toMatchObject({ verdict: 'allow', always: false });
+  });
+});
+
+describe.runIf(HAVE_HELPER)('policy hot reload', () => {
+  it('a new revision (through the API, or written by another writer) applies to the running proxy', async () => {
+    const home = freshHome();
+    const ws = workspace(home);
+    const sv = await serve(home);
+    try {
+      await cli(home, ['create', 'hot', '--workspace', ws, '--policy', policy(home, 'deny', ['/ok']), '--', 'sleep', '1000']);
+      expect((await cli(home, ['hot', 'exec', '--', ...curl('/fresh')])).stdout).toMatch(/ 403$/);
+      const put = await sv.api.call<{ applied: boolean; reloaded: boolean; meta: { rev: number } }>('PUT', '/v1/sandboxes/hot/policy', { text: policyText('deny', ['/ok', '/fresh']), reason: 'test', confirm: true });
+      expect(put, JSON.stringify(put)).toMatchObject({ applied: true, reloaded: true, meta: { rev: 2 } });
+      expect((await cli(home, ['hot', 'exec', '--', ...curl('/fresh')])).stdout).toBe('hello from /fresh 200');
+      // Another writer (say `nemoclaw policy set`) adds revision 3 in the same store.
+      const store = new PolicyStore(join(home, 'sandboxes', 'hot', 'policy'));
+      await store.set(policyText('deny', ['/ok', '/fresh', '/third']), { author: 'other', reason: 'test', confirm: true });
+      await until('revision 3 applied', async () => (await events(sv.api)).find((e) => e.type === 'policy.revision' && e.rev === 3));
+      const third = await cli(home, ['hot', 'exec', '--', ...curl('/third')]);
+      expect(third.stdout, JSON.stringify(third)).toBe('hello from /third 200');
+      const pol = await sv.api.call<{ revisions: unknown[]; applied: number }>('GET', '/v1/sandboxes/hot/policy');
+      expect(pol).toMatchObject({ applied: 3 });
+      expect(pol.revisions).toHaveLength(3);
+    } finally {
+      await sv.stop();
+    }
   });
 });
 
