@@ -16,7 +16,7 @@ import { CLI, TMP, cliEnv, kernelHasX32, run, type RunResult, type RunTargets, t
 export type Mode = 'unsandboxed' | 'sandboxed';
 export type Expect = 'escaped' | 'blocked' | 'refused' | `killed:${number}`;
 export type Category = 'terminal' | 'process' | 'privilege' | 'filesystem' | 'network' | 'resources' | 'namespace';
-export type PolicyName = 'limits' | 'walltime' | 'exec-allowlist' | 'exec-allowlist-ask' | 'exec-globstar-ask' | 'planted-rw';
+export type PolicyName = 'limits' | 'walltime' | 'exec-allowlist' | 'exec-allowlist-ask' | 'exec-globstar-ask' | 'planted-rw' | 'in-workspace';
 
 export interface ProbeCtx {
   mode: Mode;
@@ -277,6 +277,25 @@ export const PROBES: ProbeRow[] = [
       fs.writeFileSync(path.join(dir, 'secret'), `${c.t.marker}\n`, { mode: 0o600 });
       c.extra['rootOnly'] = dir;
     } },
+  // The operator keeps the policy in the project (`--policy ./nemoclaw-policy.yaml` in the
+  // workspace): one run rewrites it (here: read access to a host dir), the next run obeys it.
+  { id: 'fs-policy-file-inside-workspace', category: 'filesystem', anchors: [31], source: 'fs.c', args: (c) => ['read', c.t.secret, c.t.marker], unsandboxed: 'escaped', sandboxed: ['refused', 'blocked'], needsRoot: true, policy: 'in-workspace',
+    prepare: async (c) => {
+      if (c.mode !== 'sandboxed') return;
+      const file = path.join(c.ws, 'nemoclaw-policy.yaml');
+      fs.writeFileSync(file, policyYaml('in-workspace', c.ws));
+      const widened = policyYaml('in-workspace', c.ws).replace('read_only: [/usr, /bin, /lib, /lib64]', `read_only: [/usr, /bin, /lib, /lib64, ${JSON.stringify(c.t.hostDir)}]`);
+      const input = fs.mkdtempSync(path.join(TMP, 'nemoclaw-escape-run-'));
+      c.onCleanup(() => fs.rmSync(input, { recursive: true, force: true }));
+      fs.writeFileSync(path.join(input, 'widened.yaml'), widened);
+      const stdinFd = fs.openSync(path.join(input, 'widened.yaml'), 'r');
+      try {
+        // Run 1: the workload rewrites the policy file from its stdin (its exit status does not matter).
+        await run(CLI, ['sandbox', 'run', '--workspace', c.ws, '--policy', file, '--', '/bin/sh', '-c', 'cat > nemoclaw-policy.yaml'], { cwd: c.ws, env: cliEnv(), timeoutMs: 30_000, stdinFd });
+      } finally {
+        fs.closeSync(stdinFd);
+      }
+    } },
   { id: 'fs-open-by-handle-at', category: 'filesystem', anchors: [38], source: 'fs.c', args: (c) => ['handle-open', c.extra['handle'] as string, c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,
     prepare: async (c) => {
       const r = await run(path.join(c.build, 'fs'), ['handle-print', c.t.secret], { cwd: c.ws, timeoutMs: 10_000 });
@@ -354,6 +373,8 @@ export function policyYaml(name: PolicyName, ws: string): string {
     'landlock: { compatibility: hard_requirement }',
   ];
   switch (name) {
+    case 'in-workspace':
+      return [...base, ''].join('\n');
     case 'limits':
       return [...base, 'limits: { memory: 256MiB, pids: 64, nofile: 256, file_size: 16MiB, wall_time: 30s }', ''].join('\n');
     case 'walltime':

@@ -112,7 +112,12 @@ export async function runRow(row: ProbeRow, mode: Mode, shared: SharedFixtures, 
       argv = probeArgv;
     } else {
       const policy: string[] = [];
-      if (row.policy) {
+      if (row.policy === 'in-workspace') {
+        // The policy file lives in the workspace (the row's prepare step may have run a sandbox on it).
+        const file = path.join(ws, 'nemoclaw-policy.yaml');
+        if (!fs.existsSync(file)) fs.writeFileSync(file, policyYaml(row.policy, ws));
+        policy.push('--policy', file);
+      } else if (row.policy) {
         const file = path.join(meta, `${row.policy}.yaml`);
         fs.writeFileSync(file, policyYaml(row.policy, ws));
         policy.push('--policy', file);
