@@ -16,7 +16,7 @@ import { CLI, TMP, cliEnv, kernelHasX32, run, type RunResult, type RunTargets, t
 export type Mode = 'unsandboxed' | 'sandboxed';
 export type Expect = 'escaped' | 'blocked' | 'refused' | `killed:${number}`;
 export type Category = 'terminal' | 'process' | 'privilege' | 'filesystem' | 'network' | 'resources' | 'namespace';
-export type PolicyName = 'limits' | 'walltime' | 'exec-allowlist' | 'exec-allowlist-ask' | 'exec-globstar-ask' | 'planted-rw' | 'in-workspace';
+export type PolicyName = 'limits' | 'walltime' | 'exec-allowlist' | 'exec-allowlist-ask' | 'exec-globstar-ask' | 'planted-rw' | 'in-workspace' | 'loopback-declared';
 
 export interface ProbeCtx {
   mode: Mode;
@@ -306,6 +306,9 @@ export const PROBES: ProbeRow[] = [
   // ---- network ---------------------------------------------------------------------------------
   { id: 'net-tcp-host-loopback', category: 'network', anchors: [41, 49], source: 'net.c', args: (c) => ['tcp', '127.0.0.1', String(c.s.tcpPort), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'net-tcp6-host-loopback', category: 'network', anchors: [41, 49], source: 'net.c', args: (c) => ['tcp', '::1', String(c.s.tcp6Port ?? c.s.tcpPort), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  // The agent's own loopback ports (policy `loopback:`) are the sandbox's loopback, never the
+  // host's: declaring the port a host service listens on must not reach that service.
+  { id: 'net-declared-loopback-port-stays-private', category: 'network', anchors: [49], source: 'net.c', args: (c) => ['tcp', '127.0.0.1', String(c.s.tcpPort), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'loopback-declared' },
   { id: 'net-mptcp-host-loopback', category: 'network', anchors: [48], source: 'net.c', args: (c) => ['mptcp', String(c.s.tcpPort), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'net-udp-host-loopback', category: 'network', anchors: [43], source: 'net.c', args: (c) => ['udp', String(c.s.udpPort), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'net-bash-dev-tcp', category: 'network', anchors: [41], source: 'devtcp.sh', args: (c) => [String(c.s.tcpPort), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
@@ -364,7 +367,7 @@ export const PROBES: ProbeRow[] = [
 ];
 
 /** The policy files (OpenShell v1 vocabulary + our extensions) used by rows that name one. */
-export function policyYaml(name: PolicyName, ws: string): string {
+export function policyYaml(name: PolicyName, ws: string, hostPort = 0): string {
   const base = [
     'version: 1',
     'filesystem_policy:',
@@ -375,6 +378,8 @@ export function policyYaml(name: PolicyName, ws: string): string {
   switch (name) {
     case 'in-workspace':
       return [...base, ''].join('\n');
+    case 'loopback-declared':
+      return [...base, `loopback: { bind: [${hostPort}], connect: [${hostPort}] }`, ''].join('\n');
     case 'limits':
       return [...base, 'limits: { memory: 256MiB, pids: 64, nofile: 256, file_size: 16MiB, wall_time: 30s }', ''].join('\n');
     case 'walltime':

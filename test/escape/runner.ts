@@ -119,7 +119,7 @@ export async function runRow(row: ProbeRow, mode: Mode, shared: SharedFixtures, 
         policy.push('--policy', file);
       } else if (row.policy) {
         const file = path.join(meta, `${row.policy}.yaml`);
-        fs.writeFileSync(file, policyYaml(row.policy, ws));
+        fs.writeFileSync(file, policyYaml(row.policy, ws, shared.tcpPort));
         policy.push('--policy', file);
       }
       argv = [CLI, 'sandbox', 'run', '--workspace', cwd, ...policy, ...(row.sandboxFlags ?? []), '--events', events, '--', ...probeArgv];
