@@ -208,6 +208,8 @@ export interface SharedFixtures {
   unixSocket: string;
   shmId: number;
   posixShm: string;
+  /** st_dev of the host's devpts (decimal): terminals there are the host's. */
+  hostPtsDev: string;
   /** readlink /proc/self/ns/uts of the host. */
   utsNs: string;
   hostname: string;
@@ -330,6 +332,7 @@ export async function startSharedFixtures(buildDir: string): Promise<SharedFixtu
     unixSocket,
     shmId,
     posixShm,
+    hostPtsDev: String(fs.statSync('/dev/pts/ptmx').dev),
     utsNs: fs.readlinkSync('/proc/self/ns/uts'),
     hostname: os.hostname(),
     async close() {

@@ -92,8 +92,11 @@ export const PROBES: ProbeRow[] = [
   { id: 'tty-tiocsti-sandbox-pty', category: 'terminal', anchors: [1], source: 'tty.c', args: () => ['tiocsti'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true, sandboxFlags: ['--tty'] },
   { id: 'tty-tiocsti-high-bits-sandbox-pty', category: 'terminal', anchors: [2], source: 'tty.c', args: () => ['tiocsti-high'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true, sandboxFlags: ['--tty'] },
   { id: 'tty-tioclinux-consoles', category: 'terminal', anchors: [3], source: 'tty.c', args: () => ['tioclinux'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true },
-  { id: 'tty-line-discipline-of-parent-terminal', category: 'terminal', anchors: [1, 3], source: 'tty.c', args: () => ['ldisc'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true },
-  { id: 'tty-host-pts-console', category: 'terminal', anchors: [3], source: 'tty.c', args: () => ['pts'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true },
+  { id: 'tty-line-discipline-of-parent-terminal', category: 'terminal', anchors: [1, 3], source: 'tty.c', args: (c) => ['ldisc', c.s.hostPtsDev], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true },
+  { id: 'tty-host-pts-console', category: 'terminal', anchors: [3], source: 'tty.c', args: (c) => ['pts', c.s.hostPtsDev], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true },
+  // With --tty the sandbox has a devpts of its own: the host's terminals must still be out of reach.
+  { id: 'tty-host-pts-console-sandbox-pty', category: 'terminal', anchors: [3], source: 'tty.c', args: (c) => ['pts', c.s.hostPtsDev], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true, sandboxFlags: ['--tty'] },
+  { id: 'tty-line-discipline-sandbox-pty', category: 'terminal', anchors: [1, 3], source: 'tty.c', args: (c) => ['ldisc', c.s.hostPtsDev], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, tty: true, sandboxFlags: ['--tty'] },
 
   // ---- process tree, signals, ptrace, memory ---------------------------------------------------
   { id: 'proc-daemon-outlives-sandbox', category: 'process', anchors: [4], source: 'proc.c', args: (c) => ['daemon', c.extra['daemonArg'] as string],

@@ -2,10 +2,12 @@
  *   tty tiocsti        TIOCSTI on fds 0-2 and /dev/tty: types "#nemoclaw-escape-sti" into the terminal
  *   tty tiocsti-high   the same with bits above 31 set in the ioctl cmd (CVE-2019-10063)
  *   tty tioclinux      TIOCLINUX on fds 0-2 and the virtual consoles; read /dev/vcs (screen dump)
- *   tty pts            open the host's /dev/pts/N and /dev/console by path
- *   tty ldisc          TIOCSETD on fds 0-2: switch the parent's terminal to another line discipline
+ *   tty pts [HOSTDEV]  open the host's /dev/pts/N and /dev/console by path
+ *   tty ldisc [HOSTDEV]  TIOCSETD on fds 0-2: switch the parent's terminal to another line discipline
  *                      (N_NULL here; on distribution kernels this autoloads n_gsm, n_hdlc, ... modules),
- *                      then switch it back to N_TTY */
+ *                      then switch it back to N_TTY
+ * HOSTDEV is st_dev of the host's devpts: terminals of another devpts instance (the sandbox's own,
+ * with sandbox run --tty) are not the host's and do not count. */
 #include "probe.h"
 #include <dirent.h>
 #include <sys/ioctl.h>
@@ -61,6 +63,16 @@ static void mode_tioclinux(void) {
   blocked();
 }
 
+static unsigned long host_dev; /* 0: unknown, every terminal counts */
+
+/* Whether fd (or path, when fd < 0) is a terminal of the host's devpts. */
+static int on_host_devpts(int fd, const char *path) {
+  if (!host_dev) return 1;
+  struct stat st;
+  if ((fd >= 0 ? fstat(fd, &st) : stat(path, &st)) < 0) return 0;
+  return (unsigned long)st.st_dev == host_dev;
+}
+
 static void mode_pts(void) {
   DIR *d = opendir("/dev/pts");
   if (!d) note("opendir /dev/pts: %s", E);
@@ -74,8 +86,9 @@ static void mode_pts(void) {
       snprintf(p, sizeof p, "/dev/pts/%s", e->d_name);
       /* Open only: never read or write another terminal. */
       int fd = open(p, O_RDONLY | O_NOCTTY | O_NONBLOCK);
-      if (fd >= 0) escaped("opened a host terminal %s by path", p);
-      note("open %s: %s", p, E);
+      if (fd >= 0 && on_host_devpts(fd, NULL)) escaped("opened a host terminal %s by path", p);
+      if (fd >= 0) { note("%s is the sandbox's own devpts", p); close(fd); }
+      else note("open %s: %s", p, E);
     }
     closedir(d);
     if (!seen) note("/dev/pts lists no terminals");
@@ -89,6 +102,7 @@ static void mode_pts(void) {
 static void mode_ldisc(void) {
   for (int fd = 0; fd < 3; fd++) {
     if (!isatty(fd)) { note("fd %d is not a tty", fd); continue; }
+    if (!on_host_devpts(fd, NULL)) { note("fd %d is a terminal of the sandbox's own devpts", fd); continue; }
     int cur = -1, want = 27 /* N_NULL */, back = 0 /* N_TTY */;
     ioctl(fd, TIOCGETD, &cur);
     int r = ioctl(fd, TIOCSETD, &want);
@@ -104,6 +118,7 @@ static void mode_ldisc(void) {
 
 int main(int argc, char **argv) {
   if (argc < 2) probe_error("usage: tty MODE");
+  if (argc >= 3) host_dev = strtoul(argv[2], NULL, 10);
   if (!strcmp(argv[1], "tiocsti")) mode_sti(0);
   if (!strcmp(argv[1], "tiocsti-high")) mode_sti(1);
   if (!strcmp(argv[1], "tioclinux")) mode_tioclinux();
