@@ -13,7 +13,7 @@
 enum {
     O_RO = 256, O_RW, O_WS, O_HOME, O_UID, O_GID, O_LANDLOCK, O_TBIND, O_TCONN, O_EXALLOW,
     O_EXUNM, O_DENY, O_LOG, O_NOFILE, O_FSIZE, O_NPROC, O_MEM, O_PIDS, O_CPU, O_WALL, O_PROXY,
-    O_EVFD, O_CTLFD, O_TTY, O_ENV, O_HOSTNAME, O_ID, O_HOSTUID, O_ASKTO, O_NODWP, O_PROTECT, O_EXECSOCK,
+    O_EVFD, O_CTLFD, O_TTY, O_ENV, O_HOSTNAME, O_ID, O_HOSTUID, O_ASKTO, O_NODWP, O_PROTECT, O_EXECSOCK, O_VERDICT,
 };
 
 static const struct option opts[] = {
@@ -49,6 +49,7 @@ static const struct option opts[] = {
     {"no-die-with-parent", no_argument, 0, O_NODWP},
     {"protect", required_argument, 0, O_PROTECT},
     {"exec-socket", required_argument, 0, O_EXECSOCK},
+    {"await-verdict", no_argument, 0, O_VERDICT},
     {0, 0, 0, 0},
 };
 
@@ -193,9 +194,13 @@ int cli_parse(int argc, char **argv, struct config *c)
         case O_NODWP: c->die_with_parent = 0; break;
         case O_PROTECT: push_abs(&c->protect, name, a); break;
         case O_EXECSOCK: if (!canonical_abs(a)) bad(name, a); c->exec_socket = a; break;
+        case O_VERDICT: c->await_verdict = 1; break;
         default: bad("unknown option", argv[optind - 1]);
         }
     }
+    /* The verdict can only arrive on the control fd: without one nothing could ever say go. */
+    if (c->await_verdict && c->control_fd < 0)
+        bad("--await-verdict", "needs --control-fd");
     if (optind >= argc)
         bad("CMD", "missing (use -- CMD [ARGS...])");
     c->argv = &argv[optind];

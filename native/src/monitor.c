@@ -78,6 +78,30 @@ static void report_limits(struct cgroup_state *cg)
         seen_pids = pids;
 }
 
+/* --await-verdict: the workload's execve waits for the supervisor's "go" on the control fd
+ * (it has checked the ready event by then); a refusal or a closed control fd ends the sandbox
+ * before any workload code runs. */
+static void apply_verdict(int chan, int init_pidfd, int *failed)
+{
+    if (verdict_state == VERDICT_GO) {
+        verdict_state = VERDICT_DONE;
+        if (chan_send(chan, MSG_ACK, NULL, 0, NULL, 0) < 0) {
+            *failed = 1; /* the workload cannot be told to go: it must not be left waiting */
+            pidfd_send_signal(init_pidfd, SIGKILL, NULL, 0);
+        }
+    } else if (verdict_state == VERDICT_REFUSED) {
+        verdict_state = VERDICT_DONE;
+        *failed = 1;
+        pidfd_send_signal(init_pidfd, SIGKILL, NULL, 0);
+        char m[400];
+        char full[300];
+        snprintf(full, sizeof full, "refused: %s", verdict_reason);
+        json_str(m, sizeof m, full);
+        fprintf(stderr, "nemoclaw-sandbox: verdict: %s\n", full);
+        ev_emit("{\"type\":\"error\",\"step\":\"verdict\",\"errno\":0,\"message\":%s}", m);
+    }
+}
+
 int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int tty_master, struct cgroup_state *cg,
                 const char *degraded_cg)
 {
@@ -114,8 +138,11 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
     }
     int stdin_open = 0;
     long long next_limits_check = 0;
+    if (C->await_verdict)
+        verdict_state = VERDICT_EARLY;
 
     while (!init_done) {
+        apply_verdict(chan, init_pidfd, &failed);
         struct pollfd pf[16 + 2 * 64]; /* fixed slots + two per relayed connection */
         int n = 0;
         pf[n++] = (struct pollfd){chan, POLLIN, 0};
@@ -185,7 +212,15 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
                         ns[k > 0 ? k : 0] = 0;
                         relay_set_netns(ns);
                         emit_ready(msg + 1, (size_t)r - 1, sender, cg, degraded_cg);
-                        chan_send(chan, MSG_ACK, NULL, 0, NULL, 0); /* the workload execs only after ready is out */
+                        if (!C->await_verdict) {
+                            chan_send(chan, MSG_ACK, NULL, 0, NULL, 0); /* the workload execs only after ready is out */
+                        } else if (verdict_state == VERDICT_EARLY) {
+                            verdict_state = VERDICT_WAIT;
+                            if (control_closed) {
+                                snprintf(verdict_reason, sizeof verdict_reason, "control fd closed before a verdict");
+                                verdict_state = VERDICT_REFUSED;
+                            }
+                        }
                     }
                     break;
                 case MSG_FAIL: {

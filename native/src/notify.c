@@ -25,6 +25,8 @@ static long next_ask = 1;
 int notify_fd = -1, control_fd = -1, control_closed;
 pid_t workload_pid;
 static int first_exec_done;
+int verdict_state;
+char verdict_reason[256];
 struct config *C;
 
 long long now_ms(void)
@@ -330,6 +332,52 @@ void deny_all_pending(const char *why)
             exec_decided(&pend[i], 0, why);
 }
 
+/* The string value of "key" in one NDJSON line, unescaped just enough for one line of stderr
+ * (control characters become spaces). Returns 0 when absent. */
+static int json_get_str(const char *line, const char *key, char *out, size_t len)
+{
+    const char *p = strstr(line, key);
+    if (!p || !(p = strchr(p + strlen(key), ':')))
+        return 0;
+    p++;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p++ != '"')
+        return 0;
+    size_t o = 0;
+    for (; *p && *p != '"' && o + 1 < len; p++) {
+        char ch = *p;
+        if (ch == '\\' && p[1])
+            ch = *++p == 'n' || *p == 't' || *p == 'r' ? ' ' : *p;
+        out[o++] = (unsigned char)ch < 0x20 ? ' ' : ch;
+    }
+    out[o] = 0;
+    return 1;
+}
+
+/* Fail closed: anything but an explicit "go" after ready (a refusal, an unknown value, a verdict
+ * sent before ready could have been checked) refuses. */
+static void handle_verdict(const char *line)
+{
+    char v[32];
+    if (verdict_state != VERDICT_EARLY && verdict_state != VERDICT_WAIT)
+        return;
+    if (!json_get_str(line, "\"verdict\"", v, sizeof v))
+        return;
+    if (verdict_state == VERDICT_EARLY) {
+        snprintf(verdict_reason, sizeof verdict_reason, "verdict arrived before the ready event");
+        verdict_state = VERDICT_REFUSED;
+    } else if (!strcmp(v, "go")) {
+        verdict_state = VERDICT_GO;
+    } else {
+        char why[200];
+        if (!json_get_str(line, "\"reason\"", why, sizeof why) || !why[0])
+            snprintf(why, sizeof why, "%s", strcmp(v, "refuse") ? "unknown verdict" : "no reason given");
+        snprintf(verdict_reason, sizeof verdict_reason, "%s", why);
+        verdict_state = VERDICT_REFUSED;
+    }
+}
+
 void handle_control(void)
 {
     static char buf[65536];
@@ -340,6 +388,10 @@ void handle_control(void)
             return;
         control_closed = 1;
         deny_all_pending("no_operator");
+        if (verdict_state == VERDICT_EARLY || verdict_state == VERDICT_WAIT) {
+            snprintf(verdict_reason, sizeof verdict_reason, "control fd closed before a verdict");
+            verdict_state = VERDICT_REFUSED;
+        }
         return;
     }
     len += (size_t)r;
@@ -347,6 +399,7 @@ void handle_control(void)
     char *nl;
     while ((nl = memchr(buf, '\n', len))) {
         *nl = 0;
+        handle_verdict(buf);
         const char *idp = strstr(buf, "\"id\"");
         const char *dp = strstr(buf, "\"decision\"");
         if (idp && dp) {

@@ -20,6 +20,11 @@ extern int notify_fd, control_fd, control_closed;
 extern pid_t workload_pid;
 extern struct config *C;
 
+/* --await-verdict: the supervisor's go/refuse after it checked the ready event. */
+enum { VERDICT_NONE, VERDICT_EARLY, VERDICT_WAIT, VERDICT_GO, VERDICT_REFUSED, VERDICT_DONE };
+extern int verdict_state;
+extern char verdict_reason[256];
+
 long long now_ms(void);
 void handle_notify(void);
 void handle_control(void);

@@ -36,6 +36,7 @@ struct config {
     int events_fd, control_fd;
     int tty;
     int die_with_parent;
+    int await_verdict; /* Additions: exec only after {"verdict":"go"} on the control fd */
     char **argv; /* CMD ARGS..., NULL-terminated */
 };
 

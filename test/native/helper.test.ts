@@ -225,6 +225,49 @@ describe('nemoclaw-sandbox helper', () => {
     expect(r.stdout).toBe('bind8080 ok\nbind8081 13\nconn8080 ok\nconn22 13\n');
   });
 
+  describe('--await-verdict (fail closed before exec)', () => {
+    const marked = (name: string, verdict: (control: Writable) => void) => {
+      const ws = mkdtempSync(join(scratch, `verdict-${name}-`));
+      return sh('touch ran-marker; echo ran', ['--workspace', ws, '--await-verdict'], {
+        onEvent: (ev, control) => {
+          if (ev.type === 'ready') verdict(control);
+        },
+      }).then((r) => ({ r, ran: existsSync(join(ws, 'ran-marker')) }));
+    };
+
+    it('execs the workload only after "go"', async () => {
+      const { r, ran } = await marked('go', (c) => c.write('{"verdict":"go"}\n'));
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe('ran\n');
+      expect(ran).toBe(true);
+      expect(r.events[0]?.type).toBe('ready');
+    });
+
+    it('never runs the workload on "refuse": 125 with a one-line reason', async () => {
+      const { r, ran } = await marked('refuse', (c) => c.write('{"verdict":"refuse","reason":"landlock ABI too low"}\n'));
+      expect(r.code).toBe(125);
+      expect(ran).toBe(false);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toEqual(['nemoclaw-sandbox: verdict: refused: landlock ABI too low']);
+      expect(byType(r, 'error')[0]).toMatchObject({ step: 'verdict' });
+      expect(r.events.at(-1)).toMatchObject({ type: 'exit', code: 125, reason: 'setup_failed' });
+    });
+
+    it('never runs the workload when the control fd closes without a verdict', async () => {
+      const { r, ran } = await marked('closed', (c) => c.end());
+      expect(r.code).toBe(125);
+      expect(ran).toBe(false);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain('control fd closed');
+    });
+
+    it('refuses an unknown verdict value', async () => {
+      const { r, ran } = await marked('unknown', (c) => c.write('{"verdict":"maybe"}\n'));
+      expect(r.code).toBe(125);
+      expect(ran).toBe(false);
+    });
+  });
+
   it('asks the operator about an exec outside the allowlist (allow and deny)', async () => {
     const r = await sh('/usr/bin/id -u; /usr/bin/whoami; echo who=$?', ['--exec-allow', '/bin/sh', '--exec-unmatched', 'ask'], {
       onEvent: (ev, control) => {
