@@ -82,9 +82,9 @@ static void push(struct strlist *l, const char *opt, const char *v)
     l->v[l->n++] = v;
 }
 
-/* Paths are compared as strings later (prefixes, duplicates), so they must be canonical in
- * form: absolute, no "." or ".." components, no doubled or trailing slash. */
-static int canonical_abs(const char *v)
+/* Paths are compared as strings later (prefixes, duplicates, exec allowlist globs), so they
+ * must be canonical in form: absolute, no "." or ".." components, no doubled or trailing slash. */
+int canonical_abs(const char *v)
 {
     size_t n = strlen(v);
     if (v[0] != '/' || n >= PATH_MAX || (n > 1 && v[n - 1] == '/') || strstr(v, "//"))

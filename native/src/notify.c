@@ -182,9 +182,18 @@ static void handle_exec(struct seccomp_notif *n)
         respond(n->id, EACCES, 0);
         return;
     }
+    /* Globs match text, and a globstar under /usr/bin matches "/usr/bin/../sbin/x" as text:
+     * a path that is relative or not canonical in form (".", "..", "//", trailing slash) never
+     * matches the allowlist; it is unmatched (ask/deny). Only a canonical path is also resolved
+     * inside the sandbox, so "/bin/true" matches "/usr/bin/" + "*" when /bin -> usr/bin. */
     char canon[4096] = "";
-    resolve_in_sandbox(n->pid, tmp.path, canon, sizeof canon);
-    for (int i = 0; i < C->exec_allow.n; i++)
+    int plain = canonical_abs(tmp.path);
+    if (plain) {
+        resolve_in_sandbox(n->pid, tmp.path, canon, sizeof canon);
+        if (!canonical_abs(canon))
+            canon[0] = 0; /* e.g. a " (deleted)" suffix or an unreachable path */
+    }
+    for (int i = 0; plain && i < C->exec_allow.n; i++)
         if (glob_match(C->exec_allow.v[i], tmp.path) || (canon[0] && glob_match(C->exec_allow.v[i], canon))) {
             exec_decided(&tmp, 1, "allowlist");
             return;

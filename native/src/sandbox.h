@@ -72,6 +72,7 @@ extern char *g_args_start, *g_args_end; /* our argv strings, scrubbed by init */
 
 /* cli.c */
 int cli_parse(int argc, char **argv, struct config *cfg);
+int canonical_abs(const char *path);
 
 /* events.c */
 void ev_init(int fd);

@@ -268,6 +268,23 @@ describe('nemoclaw-sandbox helper', () => {
     });
   });
 
+  it('never matches the exec allowlist with a relative or non-canonical path (asks instead)', async () => {
+    const r = await sh('/usr/bin/../bin/id -u; echo dotdot=$?; /usr/bin/./id -u; echo dot=$?; cd /usr/bin && ./id -u; echo rel=$?; /usr/bin/id -u; echo plain=$?', [
+      '--exec-allow', '/usr/bin/**', '--exec-allow', '/bin/**', '--exec-unmatched', 'ask',
+    ], {
+      onEvent: (ev, control) => {
+        if (ev.type === 'exec_ask') control.write(`${JSON.stringify({ id: ev.id, decision: 'deny' })}\n`);
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/dotdot=12[67]/);
+    expect(r.stdout).toMatch(/dot=12[67]/);
+    expect(r.stdout).toMatch(/rel=12[67]/);
+    expect(r.stdout).toContain('1000\nplain=0');
+    expect(byType(r, 'exec_ask').map((e) => e.path)).toEqual(['/usr/bin/../bin/id', '/usr/bin/./id', './id']);
+    expect(byType(r, 'exec_allowed')).toEqual([expect.objectContaining({ path: '/usr/bin/id', via: 'allowlist' })]);
+  });
+
   it('asks the operator about an exec outside the allowlist (allow and deny)', async () => {
     const r = await sh('/usr/bin/id -u; /usr/bin/whoami; echo who=$?', ['--exec-allow', '/bin/sh', '--exec-unmatched', 'ask'], {
       onEvent: (ev, control) => {
