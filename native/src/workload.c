@@ -12,8 +12,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -63,6 +65,30 @@ static void cap_hex(const char *st, const char *key, char *out, size_t len)
     char v[64];
     status_field(st, key, v, sizeof v);
     snprintf(out, len, "%llx", strtoull(v, NULL, 16));
+}
+
+/* An rlimit as the kernel now has it, as JSON (null: unlimited). */
+static void rlim_json(int res, char *out, size_t len)
+{
+    struct rlimit rl;
+    if (getrlimit(res, &rl) < 0)
+        child_fail("getrlimit", errno);
+    if (rl.rlim_cur == RLIM_INFINITY)
+        snprintf(out, len, "null");
+    else
+        snprintf(out, len, "%llu", (unsigned long long)rl.rlim_cur);
+}
+
+/* Since Linux 5.14 RLIMIT_NPROC is counted per (user namespace, uid): the workload always has
+ * its own user namespace, so --nproc bounds this sandbox alone, whatever host uid it maps to and
+ * however many other processes that host uid has. Older kernels count the host uid. */
+static const char *nproc_scope(void)
+{
+    struct utsname u;
+    int major = 0, minor = 0;
+    if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+        return "unknown";
+    return major > 5 || (major == 5 && minor >= 14) ? "user_namespace" : "host_uid";
 }
 
 static const char *resolve_cmd(const char *cmd, char **envp, char *buf, size_t len, int *err)
@@ -165,19 +191,27 @@ void workload_main(struct setup *s)
     cap_hex(st, "CapBnd:", cb, sizeof cb);
     cap_hex(st, "CapAmb:", ca, sizeof ca);
 
+    char lnproc[32], lnofile[32], lfsize[32], lcore[32];
+    rlim_json(RLIMIT_NPROC, lnproc, sizeof lnproc);
+    rlim_json(RLIMIT_NOFILE, lnofile, sizeof lnofile);
+    rlim_json(RLIMIT_FSIZE, lfsize, sizeof lfsize);
+    rlim_json(RLIMIT_CORE, lcore, sizeof lcore);
+
     char msg[8192];
     int m = snprintf(msg, sizeof msg,
                      "\"landlock\":{\"abi\":%d,\"fs_rights_handled\":%llu,\"net\":%s,\"scoped\":[%s%s%s],\"exec_restricted\":%s,\"exec_scope\":\"%s\"},"
                      "\"seccomp\":{\"mode\":\"%s\",\"filters\":%d,\"notify\":true},"
                      "\"no_new_privs\":%s,\"cap_eff\":\"%s\",\"cap_prm\":\"%s\",\"cap_bnd\":\"%s\",\"cap_amb\":\"%s\","
-                     "\"uid\":%u,\"gid\":%u",
+                     "\"uid\":%u,\"gid\":%u,"
+                     "\"limits\":{\"nproc\":%s,\"nproc_scope\":\"%s\",\"nofile\":%s,\"fsize\":%s,\"core\":%s}",
                      ll.abi, ll.fs_handled, ll.net ? "true" : "false",
                      ll.scoped_abstract ? "\"abstract_unix_socket\"" : "",
                      ll.scoped_abstract && ll.scoped_signal ? "," : "", ll.scoped_signal ? "\"signal\"" : "",
                      ll.exec_restricted ? "true" : "false",
                      ll.exec_restricted == 1 ? "allowlist" : ll.exec_restricted == 2 ? "allowlist_and_read_only" : "all",
                      atoi(sc) == 2 ? "filter" : "none", atoi(scf), atoi(nnp) == 1 ? "true" : "false",
-                     ce, cp, cb, ca, (unsigned)getuid(), (unsigned)getgid());
+                     ce, cp, cb, ca, (unsigned)getuid(), (unsigned)getgid(),
+                     lnproc, nproc_scope(), lnofile, lfsize, lcore);
     msg[m++] = 0;
     m += snprintf(msg + m, sizeof msg - (size_t)m, "[");
     for (int i = 0; i < g_skipped.n; i++) {

@@ -384,6 +384,41 @@ describe('nemoclaw-sandbox helper', () => {
     });
   });
 
+  describe('--nproc is counted per sandbox (RLIMIT_NPROC per user namespace)', () => {
+    // Forks until refused (at most 64), children park on a pipe; prints how many it got.
+    const FORKS =
+      'import os\nr, w = os.pipe()\nkids = []\nfor i in range(64):\n try:\n  pid = os.fork()\n except OSError as e:\n' +
+      '  print("stopped", len(kids), e.errno); break\n if pid == 0:\n  os.close(w); os.read(r, 1); os._exit(0)\n kids.append(pid)\n' +
+      'else:\n print("unbounded", len(kids))\nos.close(w)\nfor k in kids: os.waitpid(k, 0)\n';
+    const N = 6;
+    const forkRun = (wrap?: string[]) => run([...SYS, '--nproc', String(N), '--', '/usr/bin/python3', '-c', FORKS], { wrap });
+
+    const check = async (hostUid: number, wrap?: string[]) => {
+      // Processes of the same host uid outside the sandbox are not counted against it ...
+      const host = Array.from({ length: 8 }, () =>
+        spawn('setpriv', ['--reuid', String(hostUid), '--regid', String(hostUid), '--clear-groups', 'sleep', '30'], { stdio: 'ignore' }),
+      );
+      try {
+        // ... nor are other sandboxes': two at once each get the same bound.
+        const [a, b] = await Promise.all([forkRun(wrap), forkRun(wrap)]);
+        for (const r of [a, b]) {
+          expect(r.code).toBe(0);
+          // init and python itself are the sandbox's other two processes of the workload uid.
+          expect(r.stdout).toBe(`stopped ${N - 2} 11\n`);
+          const ready = byType(r, 'ready')[0] as Ev & { enforcement: { limits: Record<string, unknown> } };
+          expect(ready.enforcement.limits).toMatchObject({ nproc: N, nproc_scope: 'user_namespace', core: 0 });
+        }
+      } finally {
+        for (const h of host) h.kill('SIGKILL');
+      }
+      // The host uid itself can still fork after the sandboxes hit their bound.
+      expect(execFileSync('setpriv', ['--reuid', String(hostUid), '--regid', String(hostUid), '--clear-groups', 'sh', '-c', 'true & wait; echo ok']).toString()).toBe('ok\n');
+    };
+
+    it.runIf(IS_ROOT)('as root (all sandboxes share host uid 64000)', () => check(64000));
+    it.runIf(IS_ROOT)('as an unprivileged user', () => check(65534, ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups']));
+  });
+
   it('kills the whole sandbox at the wall-time limit', async () => {
     const r = await sh('trap "" TERM; sleep 30 & sleep 31', ['--wall-time', '300']);
     expect(r.code).toBe(128 + 9);
