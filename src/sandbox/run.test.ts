@@ -1,5 +1,8 @@
 // runSandbox against a FAKE helper (test/sandbox/fixtures/fake-helper-script.sh) for protocol edge
 // cases the real helper never produces; the real helper is exercised in test/sandbox/.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { SandboxSpec } from '../policy/types.ts';
@@ -18,6 +21,9 @@ const spec: SandboxSpec = {
   loopback: { bind: [], connect: [] },
 };
 
+// A project-like directory: /tmp itself is refused as a workspace (a shared location).
+const workspace = mkdtempSync(join(tmpdir(), 'nemoclaw-run-test-'));
+
 const enforcement = {
   landlock: { abi: 7, fs_rights_handled: 65535, net: true, scoped: ['signal'] },
   seccomp: { mode: 'filter', filters: 1, notify: true },
@@ -35,7 +41,7 @@ const READY = JSON.stringify({ type: 'ready', enforcement, pid: 1, skipped: [] }
 
 async function runFake(script: string[], onExecAsk?: () => Promise<'allow' | 'deny'>) {
   const events: SandboxEvent[] = [];
-  const sb = runSandbox({ spec, command: script, workspace: '/tmp', helper: fake, stdio: 'pipe', onEvent: (e) => events.push(e), onExecAsk });
+  const sb = runSandbox({ spec, command: script, workspace, helper: fake, stdio: 'pipe', onEvent: (e) => events.push(e), onExecAsk });
   let stdout = '';
   sb.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   const result = await sb.result;
@@ -95,7 +101,7 @@ describe('runSandbox with a FAKE helper', () => {
   });
 
   it('keeps stdin open for the caller when asked', async () => {
-    const sb = runSandbox({ spec, command: ['emit', READY, 'read-stdin', 'exit', '0'], workspace: '/tmp', helper: fake, stdio: 'pipe', keepStdinOpen: true });
+    const sb = runSandbox({ spec, command: ['emit', READY, 'read-stdin', 'exit', '0'], workspace, helper: fake, stdio: 'pipe', keepStdinOpen: true });
     let stdout = '';
     sb.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     sb.stdin?.end('hello from the caller\n');

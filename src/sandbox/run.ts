@@ -3,14 +3,16 @@
 // exec asks, and turn the helper's end into one exit status (README "Exit codes").
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
+import { existsSync, statSync } from 'node:fs';
+import { constants as osConstants, homedir } from 'node:os';
+import { join, posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { SandboxSpec } from '../policy/types.ts';
 import { PRIVATE_TMPFS, SandboxConfigError, compileBinds, specToHelperArgv, workloadEnv } from './argv.ts';
 import type { ExecAskEvent, ExitEvent, HelperEvent, ReadyEvent } from './events.ts';
 import { LineSplitter, parseHelperEvent } from './events.ts';
 import { helperInsideWritable, helperPath, realOrSelf } from './helper.ts';
+import { sharedLocationRefusal, stateOverlapRefusal } from './paths.ts';
 import { enforcementWarnings, verifyEnforcement } from './verify.ts';
 
 export const EVENTS_FD = 3;
@@ -51,6 +53,15 @@ export interface RunSandboxOptions {
   onEvent?: (event: SandboxEvent) => void;
   /** Lines on the events pipe that are not valid events. */
   onProtocolError?: (error: string, line: string) => void;
+  /**
+   * nemoclaw's own state directory (audit log, keys), which no writable path may contain or lie
+   * in. Default: $NEMOCLAW_HOME or ~/.nemoclaw. `home` is exempt (the supervisor keeps it there).
+   */
+  stateDir?: string;
+  /** The operator's HOME, never a writable path itself. Default: $HOME or os.homedir(). */
+  operatorHome?: string;
+  /** Files this run obeys (policy, blueprint): protected read-only when inside a writable path. */
+  obeys?: string[];
   /** Answers an exec ask; default: deny (no supervisor). Rejections count as deny. */
   onExecAsk?: (ask: ExecAskEvent) => Promise<ExecDecision>;
 }
@@ -114,11 +125,31 @@ export function statusOf(code: number | null, signal: string | null): number {
 
 const EXIT_REASONS: readonly string[] = ['exited', 'signaled', 'setup_failed', 'wall_time', 'memory', 'seccomp_kill'];
 
+/** Refuses (SandboxConfigError, one line) writable paths that are shared locations or touch nemoclaw's state. */
+function checkWritable(opts: RunSandboxOptions, paths: readonly string[]): void {
+  const operatorHome = opts.operatorHome ?? (process.env.HOME || homedir());
+  const stateDir = realOrSelf(opts.stateDir ?? (process.env.NEMOCLAW_HOME || join(homedir(), '.nemoclaw')));
+  for (const p of paths) {
+    const what = p === posix.normalize(opts.workspace) ? 'workspace' : 'read-write path';
+    const real = realOrSelf(p);
+    let mode: number | null = null;
+    try {
+      mode = statSync(real).mode;
+    } catch {
+      // Missing: the helper reports or refuses it; nothing here to share.
+    }
+    const why = sharedLocationRefusal(what, { path: p, real, mode }, realOrSelf(operatorHome)) ?? stateOverlapRefusal(what, real, stateDir);
+    if (why !== null) throw new SandboxConfigError(why);
+  }
+}
+
 /** Starts one sandbox. Throws (synchronously) only for configuration errors and a missing helper. */
 export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
   const id = opts.sandboxId ?? newSandboxId();
   const helper = opts.helper ?? helperPath();
-  const workspace = realOrSelf(opts.workspace);
+  // Passed as given, never resolved: a workspace that is (or passes through) a symlink planted by
+  // an earlier run must reach the helper as such, so its openat2(RESOLVE_NO_SYMLINKS) refuses it.
+  const workspace = posix.normalize(opts.workspace);
   const argv = specToHelperArgv(opts.spec, {
     workspace,
     home: opts.home,
@@ -132,13 +163,12 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
     gid: opts.gid,
     exists: existsSync,
   });
-  const writable = [
-    ...(opts.spec.filesystem.includeWorkdir ? [workspace] : []),
-    ...compileBinds(opts.spec, workspace, existsSync)
-      .binds.filter((b) => b.mode === 'rw' && !PRIVATE_TMPFS.includes(b.path))
-      .map((b) => realOrSelf(b.path)),
-    ...(opts.home !== undefined ? [realOrSelf(opts.home)] : []),
-  ];
+  const rwBinds = compileBinds(opts.spec, workspace, existsSync)
+    .binds.filter((b) => b.mode === 'rw' && !PRIVATE_TMPFS.includes(b.path))
+    .map((b) => b.path);
+  const ownWritable = [...(opts.spec.filesystem.includeWorkdir ? [workspace] : []), ...rwBinds];
+  checkWritable(opts, ownWritable);
+  const writable = [...ownWritable.map(realOrSelf), ...(opts.home !== undefined ? [realOrSelf(opts.home)] : [])];
   const inside = helperInsideWritable(realOrSelf(helper), writable);
   if (inside !== null) {
     throw new SandboxConfigError(`helper: ${helper} lies inside ${inside}, which the sandbox could write; use another workspace`);

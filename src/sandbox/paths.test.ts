@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { SHARED_SYSTEM_DIRS, WORKSPACE_PROTECTED, isSameOrUnder, protectedPaths, sharedLocationRefusal, stateOverlapRefusal } from './paths.ts';
+
+const dir = (path: string, real = path, mode: number | null = 0o40755) => ({ path, real, mode });
+
+describe('sharedLocationRefusal', () => {
+  it.each(SHARED_SYSTEM_DIRS.map((d) => [d]))('refuses %s', (d) => {
+    expect(sharedLocationRefusal('workspace', dir(d), '/home/op')).toContain('shared system location');
+  });
+  it('refuses a path whose real path is shared (trailing slash too)', () => {
+    expect(sharedLocationRefusal('workspace', dir('/srv/proj/', '/tmp/'), null)).toContain('/srv/proj');
+  });
+  it("refuses the operator's HOME, not a project in it", () => {
+    expect(sharedLocationRefusal('workspace', dir('/home/op'), '/home/op')).toContain('home directory');
+    expect(sharedLocationRefusal('workspace', dir('/home/op/proj'), '/home/op')).toBeNull();
+  });
+  it('refuses world-writable sticky directories only', () => {
+    expect(sharedLocationRefusal('workspace', dir('/data/x', '/data/x', 0o41777), null)).toContain('world-writable');
+    expect(sharedLocationRefusal('workspace', dir('/data/x', '/data/x', 0o40777), null)).toBeNull();
+    expect(sharedLocationRefusal('workspace', dir('/data/x', '/data/x', null), null)).toBeNull();
+  });
+});
+
+describe('stateOverlapRefusal', () => {
+  it('refuses both directions and names both paths', () => {
+    const a = stateOverlapRefusal('workspace', '/p', '/p/.nemoclaw') ?? '';
+    expect(a).toContain('/p');
+    expect(a).toContain('/p/.nemoclaw');
+    expect(stateOverlapRefusal('workspace', '/s/x', '/s')).toContain('inside');
+    expect(stateOverlapRefusal('workspace', '/p', '/pp/.nemoclaw')).toBeNull();
+  });
+});
+
+describe('protectedPaths', () => {
+  it('lists the workspace table and extra files inside writable paths only', () => {
+    const out = protectedPaths('/w', ['/w', '/data'], ['/w/policy.yaml', '/etc/policy.yaml', '/data/bp.yaml', '/w']);
+    for (const rel of WORKSPACE_PROTECTED) expect(out).toContain(`/w/${rel}`);
+    expect(out).toContain('/w/policy.yaml');
+    expect(out).toContain('/data/bp.yaml');
+    expect(out).not.toContain('/etc/policy.yaml');
+    expect(out).not.toContain('/w');
+  });
+  it('isSameOrUnder', () => {
+    expect(isSameOrUnder('/a/b', '/a')).toBe(true);
+    expect(isSameOrUnder('/ab', '/a')).toBe(false);
+    expect(isSameOrUnder('/a', '/')).toBe(true);
+  });
+});

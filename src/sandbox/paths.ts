@@ -1,0 +1,115 @@
+// Which host paths a sandbox may be given to write, and which paths inside them stay read-only.
+// Pure decision functions over tables; the facts they need (real paths, modes) are passed in so
+// that every rule is unit-tested without touching the filesystem.
+import { posix } from 'node:path';
+
+/**
+ * Shared system locations that are never a workspace or a read-write path: writing there
+ * reaches other users' and programs' files (sockets in /tmp, system binaries, every home), and
+ * reading there reaches everything below. `/tmp` and `/var/tmp` inside a policy's read_write mean
+ * the sandbox's private tmpfs (argv.ts PRIVATE_TMPFS), so this table only bites the workspace and
+ * other read-write binds, which are the host's own directories.
+ */
+export const SHARED_SYSTEM_DIRS: readonly string[] = [
+  '/',
+  '/tmp',
+  '/var/tmp',
+  '/dev/shm',
+  '/home',
+  '/root',
+  '/etc',
+  '/usr',
+  '/var',
+  '/proc',
+  '/sys',
+  '/dev',
+  '/run',
+  '/boot',
+  '/opt',
+  '/srv',
+  '/mnt',
+  '/media',
+];
+
+/**
+ * Paths inside the workspace that the host runs or obeys later, outside any sandbox: git hooks
+ * and config (core.hooksPath, core.fsmonitor, filters run on the next `git status`), submodule
+ * URLs, editor task/launch settings, direnv, and nemoclaw's own project files. The workload may
+ * read them but not change them (helper `--protect`). Relative to the workspace.
+ */
+export const WORKSPACE_PROTECTED: readonly string[] = [
+  '.git/hooks',
+  '.git/config',
+  '.git/info',
+  '.gitmodules',
+  '.gitattributes',
+  '.vscode',
+  '.idea',
+  '.envrc',
+  '.nemoclaw',
+];
+
+function normalize(p: string): string {
+  const n = posix.normalize(p);
+  return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
+}
+
+/** child is parent itself or lies beneath it. */
+export function isSameOrUnder(child: string, parent: string): boolean {
+  const c = normalize(child);
+  const p = normalize(parent);
+  return c === p || p === '/' || c.startsWith(`${p}/`);
+}
+
+export interface WritableFacts {
+  /** The path as given (workspace or read-write bind). */
+  path: string;
+  /** Its real path (symlinks resolved), or the path itself when it does not exist. */
+  real: string;
+  /** st_mode of the real path, when it exists. */
+  mode: number | null;
+}
+
+const S_ISVTX = 0o1000;
+const S_IWOTH = 0o002;
+
+/**
+ * Why a path must not be handed to the sandbox for writing, or null. `home` is the operator's
+ * HOME: binding it would give the workload ~/.ssh, ~/.bashrc and every credential store.
+ */
+export function sharedLocationRefusal(what: string, f: WritableFacts, home: string | null): string | null {
+  for (const p of [normalize(f.path), normalize(f.real)]) {
+    if (SHARED_SYSTEM_DIRS.includes(p)) return `${what}: ${f.path} is a shared system location; use a project directory`;
+    if (home !== null && home !== '' && p === normalize(home)) return `${what}: ${f.path} is your home directory; use a project directory`;
+  }
+  // A world-writable sticky directory is another /tmp: other users' files and sockets live there.
+  if (f.mode !== null && (f.mode & S_ISVTX) !== 0 && (f.mode & S_IWOTH) !== 0) {
+    return `${what}: ${f.path} is a world-writable shared directory (sticky, like /tmp); use a project directory`;
+  }
+  return null;
+}
+
+/**
+ * nemoclaw's own state (NEMOCLAW_HOME: audit log and its signing key) must never be writable by a
+ * sandbox, nor contain one: a workload could rewrite its own audit trail. Real paths in.
+ */
+export function stateOverlapRefusal(what: string, writableReal: string, stateReal: string): string | null {
+  if (isSameOrUnder(stateReal, writableReal)) return `${what}: ${writableReal} contains nemoclaw's state directory ${stateReal}; use another workspace or NEMOCLAW_HOME`;
+  if (isSameOrUnder(writableReal, stateReal)) return `${what}: ${writableReal} lies inside nemoclaw's state directory ${stateReal}; use another workspace or NEMOCLAW_HOME`;
+  return null;
+}
+
+/**
+ * Absolute paths to pass as `--protect`: the workspace's table entries plus any extra files
+ * (the policy or blueprint file this run obeys) that lie inside a writable path. Deduplicated,
+ * sorted so that argv is stable.
+ */
+export function protectedPaths(workspace: string | null, writable: readonly string[], extra: readonly string[]): string[] {
+  const out = new Set<string>();
+  if (workspace !== null) for (const rel of WORKSPACE_PROTECTED) out.add(posix.join(normalize(workspace), rel));
+  for (const f of extra) {
+    const n = normalize(f);
+    if (writable.some((w) => n !== normalize(w) && isSameOrUnder(n, w))) out.add(n);
+  }
+  return [...out].sort();
+}
