@@ -1,0 +1,414 @@
+// SupervisorDataSource: the TuiDataSource backed by a running supervisor, read only through its
+// public client (ApiClient from src/supervisor/index.ts): the resumable NDJSON event stream
+// (/v1/events?follow=1&since=SEQ) mapped to TuiEvents, decisions through the approvals API, and
+// sandboxes (with policy summary and the helper's enforcement report) from /v1/sandboxes.
+//
+// Reconnects: the cursor is the last sequence number seen; a dropped stream resumes from it, so
+// no event is missed while the supervisor's ring still holds it (a `stream.dropped` notice is
+// shown as a system log line otherwise). A restarted supervisor (new pid in /v1/health) numbers
+// from 1 again, so the cursor is reset and the sandboxes and pending approvals are re-seeded.
+// No React, no Ink: this file is plain data plumbing.
+import type { ApiClient, BusEvent, SandboxView } from '../../supervisor/index.ts';
+import type { DecidedApproval, DecisionResult, PendingApproval, SandboxInfo, SandboxState, TuiDataSource, TuiEvent, Verdict } from '../store/events.ts';
+
+/** The part of ApiClient this source uses (tests may pass a fake). */
+export type SupervisorApi = Pick<ApiClient, 'call' | 'stream'>;
+
+export interface SupervisorSourceOptions {
+  api: SupervisorApi;
+  /** Recorded as the decider (default $USER). */
+  user?: string;
+  /** Where decisions come from, as the audit log records it (default "tui"). */
+  origin?: string;
+  /** Delay before reconnecting after the stream ends or fails (default 250 ms, doubling to 5 s). */
+  reconnectMs?: number;
+  /** Called on connection changes (for a status line or a test). */
+  onStatus?: (s: { connected: boolean; error?: string; since: number }) => void;
+  now?: () => number;
+}
+
+/** An approval item as the supervisor sends it (src/approvals ApprovalItem). */
+interface ApprovalItemLike {
+  id: string;
+  sandbox: string;
+  kind: 'egress' | 'exec' | 'syscall';
+  binary: string | null;
+  host: string | null;
+  port: number | null;
+  method: string | null;
+  path: string | null;
+  firstSeen: number;
+  expiresAt: number;
+}
+
+const STATE_MAP: Record<string, SandboxState> = {
+  starting: 'starting',
+  backoff: 'starting',
+  running: 'running',
+  stopping: 'stopping',
+  stopped: 'stopped',
+  exited: 'stopped',
+  failed: 'failed',
+};
+
+function mapState(s: string): SandboxState {
+  return STATE_MAP[s] ?? 'failed';
+}
+
+function basename(p: string | null | undefined): string {
+  if (!p) return '?';
+  const i = p.lastIndexOf('/');
+  return i >= 0 ? p.slice(i + 1) : p;
+}
+
+function tsOf(e: { ts: string }): number {
+  const t = Date.parse(e.ts);
+  return Number.isFinite(t) ? t : Date.now();
+}
+
+/** Flattens the helper's enforcement report into short lines for the details view. */
+export function flattenEnforcement(rep: Record<string, unknown> | null | undefined): Record<string, string> | undefined {
+  if (!rep) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(rep)) {
+    if (v === null || v === undefined) out[k] = 'none';
+    else if (Array.isArray(v) && v.length === 0) continue;
+    else if (typeof v === 'object') out[k] = Array.isArray(v) ? v.join(' ') : Object.entries(v as Record<string, unknown>).map(([a, b]) => `${a}=${typeof b === 'object' ? JSON.stringify(b) : String(b)}`).join(' ');
+    else out[k] = String(v);
+  }
+  return out;
+}
+
+/** One line per policy section from a policy YAML text (top-level keys and their first-level entries). */
+export function summarisePolicy(text: string): string[] {
+  const lines: string[] = [];
+  let cur: string | null = null;
+  let parts: string[] = [];
+  const flush = (): void => {
+    if (cur !== null) lines.push(parts.length ? `${cur}: ${parts.join(', ')}` : cur);
+  };
+  for (const raw of text.split('\n')) {
+    if (/^\s*#/.test(raw) || raw.trim() === '') continue;
+    const top = /^([A-Za-z_][\w-]*):\s*(.*)$/.exec(raw);
+    if (top) {
+      flush();
+      cur = top[1] as string;
+      parts = top[2] ? [(top[2] as string).trim()] : [];
+      continue;
+    }
+    const sub = /^ {2}([A-Za-z_][\w.-]*):\s*(.*)$/.exec(raw);
+    if (sub && cur !== null) parts.push(sub[2] ? `${sub[1]} ${(sub[2] as string).trim()}` : (sub[1] as string));
+  }
+  flush();
+  return lines.filter((l) => !l.startsWith('version'));
+}
+
+export function approvalFromItem(it: ApprovalItemLike): PendingApproval {
+  const bin = basename(it.binary);
+  const target = it.kind === 'egress' ? `${it.host ?? '?'}:${it.port ?? '?'}` : (it.path ?? undefined);
+  const req = it.method ? ` ${it.method} ${it.path ?? '/'}` : '';
+  const summary = it.kind === 'egress' ? `${bin} -> ${target}${req}` : `${bin} exec ${it.path ?? '?'}`;
+  const pa: PendingApproval = { id: it.id, sandbox: it.sandbox, kind: it.kind, summary, createdAt: it.firstSeen, timeoutAt: it.expiresAt };
+  if (it.binary) pa.binary = it.binary;
+  if (target !== undefined) pa.target = target;
+  if (it.kind === 'egress' && it.host) {
+    const ep = `{ host: ${it.host}, port: ${it.port ?? 443} }`;
+    pa.alwaysRule = {
+      allow: `network_policies:\n  approved_${it.host.replace(/\W/g, '_')}:\n    endpoints: [${ep}]\n    binaries: [${it.binary ?? '*'}]`,
+      deny: `network_policies:\n  denied_${it.host.replace(/\W/g, '_')}:\n    action: deny\n    endpoints: [${ep}]\n    binaries: [${it.binary ?? '*'}]`,
+    };
+  }
+  return pa;
+}
+
+export class SupervisorDataSource implements TuiDataSource {
+  private readonly api: SupervisorApi;
+  private readonly user: string;
+  private readonly origin: string;
+  private readonly baseDelay: number;
+  private readonly onStatus: SupervisorSourceOptions['onStatus'];
+  private readonly infos = new Map<string, SandboxInfo>();
+  private readonly pending = new Map<string, PendingApproval>();
+  private readonly decided = new Set<string>();
+  /** Last bus sequence number delivered. */
+  private since = 0;
+  private supervisorPid: number | null = null;
+
+  constructor(o: SupervisorSourceOptions) {
+    this.api = o.api;
+    this.user = o.user ?? process.env.USER ?? 'operator';
+    this.origin = o.origin ?? 'tui';
+    this.baseDelay = o.reconnectMs ?? 250;
+    this.onStatus = o.onStatus;
+  }
+
+  /** The last sequence number delivered (for tests and the bench). */
+  get cursor(): number {
+    return this.since;
+  }
+
+  async decide(approvalId: string, verdict: Verdict, always: boolean): Promise<DecisionResult> {
+    try {
+      await this.api.call('POST', `/v1/approvals/${encodeURIComponent(approvalId)}/decision`, { verdict, always, by: { user: this.user, origin: this.origin } });
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  async sandboxes(): Promise<readonly SandboxInfo[]> {
+    const r = await this.api.call<{ sandboxes: SandboxView[] }>('GET', '/v1/sandboxes');
+    const out: SandboxInfo[] = [];
+    for (const v of r.sandboxes) out.push(await this.withPolicy(this.fromView(v)));
+    return out;
+  }
+
+  private fromView(v: SandboxView): SandboxInfo {
+    const prev = this.infos.get(v.name);
+    const info: SandboxInfo = {
+      ...prev,
+      name: v.name,
+      state: mapState(v.state),
+      blueprint: v.blueprint ?? 'policy file',
+      policyRevision: v.policyRevision ?? prev?.policyRevision ?? 0,
+    };
+    if (v.startedAt) info.startedAt = Date.parse(v.startedAt);
+    if (v.pid !== null) info.pid = v.pid;
+    const enf = flattenEnforcement(v.enforcement);
+    if (enf) info.enforcement = enf;
+    const degraded = v.enforcement && Array.isArray((v.enforcement as { degraded?: unknown }).degraded) ? ((v.enforcement as { degraded: string[] }).degraded) : undefined;
+    if (degraded && degraded.length) info.degraded = degraded;
+    this.infos.set(v.name, info);
+    return info;
+  }
+
+  private async withPolicy(info: SandboxInfo): Promise<SandboxInfo> {
+    try {
+      const p = await this.api.call<{ current: { rev: number; text: string } | null; applied: number | null }>('GET', `/v1/sandboxes/${encodeURIComponent(info.name)}/policy`);
+      const next: SandboxInfo = { ...info, policyRevision: p.applied ?? p.current?.rev ?? info.policyRevision };
+      if (p.current) next.policySummary = summarisePolicy(p.current.text);
+      this.infos.set(info.name, next);
+      return next;
+    } catch {
+      return info;
+    }
+  }
+
+  /** Fetches one sandbox again (state, enforcement, policy) and emits it. */
+  private refresh(name: string, emit: (e: TuiEvent) => void): void {
+    void this.api
+      .call<{ sandbox: SandboxView }>('GET', `/v1/sandboxes/${encodeURIComponent(name)}`)
+      .then((r) => this.withPolicy(this.fromView(r.sandbox)))
+      .then((info) => emit({ type: 'sandbox_state', ts: Date.now(), sandbox: info }))
+      .catch(() => undefined);
+  }
+
+  private info(name: string): SandboxInfo {
+    let i = this.infos.get(name);
+    if (!i) {
+      i = { name, state: 'starting', blueprint: '?', policyRevision: 0 };
+      this.infos.set(name, i);
+    }
+    return i;
+  }
+
+  private setInfo(name: string, patch: Partial<SandboxInfo>): SandboxInfo {
+    const next = { ...this.info(name), ...patch };
+    this.infos.set(name, next);
+    return next;
+  }
+
+  /** Maps one bus event to zero or more TuiEvents. */
+  map(e: BusEvent, emit: (ev: TuiEvent) => void): void {
+    const ts = tsOf(e);
+    const sb = e.sandbox ?? '';
+    switch (e.type) {
+      case 'supervisor.started':
+        emit({ type: 'audit', ts, seq: e.seq, kind: 'supervisor.started', summary: `supervisor pid ${e.pid} started${e.recovered.length ? `, recovered ${e.recovered.join(', ')}` : ''}` });
+        return;
+      case 'supervisor.stopping':
+        emit({ type: 'audit', ts, seq: e.seq, kind: 'supervisor.stopping', summary: `supervisor stopping: ${e.reason}` });
+        return;
+      case 'sandbox.created':
+        emit({ type: 'sandbox_state', ts, sandbox: this.setInfo(sb, { blueprint: e.blueprint ?? 'policy file', state: 'creating' }) });
+        emit({ type: 'audit', ts, seq: e.seq, kind: 'sandbox.created', summary: `${sb} created (${e.blueprint ? `blueprint ${e.blueprint}` : 'policy file'}, restart ${e.restart})` });
+        this.refresh(sb, emit);
+        return;
+      case 'sandbox.state': {
+        const patch: Partial<SandboxInfo> = { state: mapState(e.state) };
+        if (e.pid !== null) patch.pid = e.pid;
+        if (e.state === 'running') patch.startedAt = ts;
+        emit({ type: 'sandbox_state', ts, sandbox: this.setInfo(sb, patch) });
+        const why = [e.reason, e.code !== null ? `code ${e.code}` : null, e.signal].filter(Boolean).join(', ');
+        emit({ type: 'log', ts, sandbox: sb, stream: 'system', line: `state ${e.state}${why ? ` (${why})` : ''}` });
+        if (e.state === 'running') this.refresh(sb, emit);
+        return;
+      }
+      case 'sandbox.backoff':
+        emit({ type: 'log', ts, sandbox: sb, stream: 'system', line: `restart backoff ${e.delayMs} ms (attempt ${e.attempt})` });
+        return;
+      case 'sandbox.destroyed':
+        this.infos.delete(sb);
+        emit({ type: 'sandbox_removed', ts, sandbox: sb });
+        emit({ type: 'audit', ts, seq: e.seq, kind: 'sandbox.destroyed', summary: `${sb} destroyed` });
+        return;
+      case 'sandbox.exec':
+        emit({ type: 'log', ts, sandbox: sb, stream: 'system', line: `exec ${e.argv0}${e.argc > 1 ? ` (+${e.argc - 1} args)` : ''}${e.tty ? ' tty' : ''}` });
+        return;
+      case 'sandbox.exec_exit':
+        emit({ type: 'log', ts, sandbox: sb, stream: 'system', line: `exec ${e.argv0} exited ${e.code ?? e.signal ?? '?'}` });
+        return;
+      case 'log':
+        emit({ type: 'log', ts, sandbox: sb, stream: e.stream, line: e.line });
+        return;
+      case 'policy.revision':
+        emit({ type: 'sandbox_state', ts, sandbox: this.setInfo(sb, { policyRevision: e.rev }) });
+        emit({ type: 'audit', ts, seq: e.seq, kind: 'policy.revision', summary: `${sb} policy rev ${e.rev}${e.reloaded ? ' applied' : ''}${e.closed ? `, ${e.closed} connections closed` : ''}` });
+        this.refresh(sb, emit);
+        return;
+      case 'approval.pending': {
+        const pa = approvalFromItem(e.item as unknown as ApprovalItemLike);
+        if (this.decided.has(pa.id)) return;
+        this.pending.set(pa.id, pa);
+        emit({ type: 'approval_pending', ts, approval: pa });
+        return;
+      }
+      case 'approval.decided': {
+        const pa = this.pending.get(e.id);
+        this.pending.delete(e.id);
+        this.decided.add(e.id);
+        const by = e.reason === 'timeout' ? 'timeout' : e.by;
+        const d: DecidedApproval = { id: e.id, sandbox: pa?.sandbox ?? sb, summary: pa?.summary ?? e.id, verdict: e.verdict === 'allow' ? 'allow' : 'deny', always: e.always, by, ts };
+        emit({ type: 'approval_decided', ts, decision: d });
+        emit({ type: 'audit', ts, seq: e.seq, kind: 'approval.decided', summary: `${d.verdict}${d.always ? ' always' : ''} ${d.summary} by ${by}` });
+        return;
+      }
+      case 'egress': {
+        const ev = e.event as { type?: string; binary?: string | null; host?: string | null; port?: number | null; rule?: string | null; reason?: string; method?: string | null; path?: string | null };
+        const base = { ts, sandbox: ev && typeof (ev as { sandbox?: unknown }).sandbox === 'string' ? ((ev as { sandbox: string }).sandbox) : sb, binary: basename(ev.binary), host: ev.host ?? '?', port: ev.port ?? 0, rule: ev.rule ?? '-' };
+        const req = ev.method ? ` ${ev.method} ${ev.path ?? '/'}` : '';
+        if (ev.type === 'egress_allowed') emit({ type: 'egress_allowed', ...base, rule: ev.rule ?? (ev.reason ?? '-') });
+        else if (ev.type === 'egress_denied' || ev.type === 'binary_replaced' || ev.type === 'preamble_rejected' || ev.type === 'egress_closed_by_reload') emit({ type: 'egress_denied', ...base, reason: `${ev.reason ?? ev.type}${req}` });
+        return;
+      }
+      case 'helper':
+        this.mapHelper(e, e.event as unknown as Record<string, unknown> & { type: string }, ts, sb, emit);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private mapHelper(e: BusEvent, h: Record<string, unknown> & { type: string }, ts: number, sb: string, emit: (ev: TuiEvent) => void): void {
+    const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+    const str = (v: unknown, d = '?'): string => (typeof v === 'string' ? v : d);
+    switch (h.type) {
+      case 'ready': {
+        const patch: Partial<SandboxInfo> = {};
+        const enf = flattenEnforcement(h.enforcement as Record<string, unknown> | undefined);
+        if (enf) patch.enforcement = enf;
+        if (Array.isArray(h.degraded) && h.degraded.length) patch.degraded = h.degraded as string[];
+        emit({ type: 'sandbox_state', ts, sandbox: this.setInfo(sb, patch) });
+        return;
+      }
+      case 'syscall_denied':
+        emit({ type: 'syscall_denied', ts, sandbox: sb, pid: num(h.pid), binary: basename(typeof h.exe === 'string' ? h.exe : null), syscall: str(h.syscall), rule: `seccomp ${str(h.action, 'deny')}` });
+        return;
+      case 'exec_denied':
+        emit({ type: 'exec_denied', ts, sandbox: sb, pid: num(h.pid), binary: basename(str(h.path)), path: str(h.path), rule: str(h.reason, 'exec policy') });
+        return;
+      case 'limit_hit':
+        emit({ type: 'limit_hit', ts, sandbox: sb, limit: str(h.limit), value: h.detail === undefined || h.detail === null ? '' : String(h.detail) });
+        return;
+      case 'egress_direct':
+        emit({ type: 'egress_denied', ts, sandbox: sb, binary: basename(typeof h.exe === 'string' ? h.exe : null), host: str(h.addr), port: num(h.port), rule: 'direct connect', reason: 'bypassed the proxy; refused by the kernel' });
+        return;
+      case 'egress_refused':
+        emit({ type: 'log', ts, sandbox: sb, stream: 'system', line: `egress refused: ${str(h.reason)}` });
+        return;
+      case 'error':
+        emit({ type: 'log', ts, sandbox: sb, stream: 'system', line: `helper error at ${str(h.step)}: ${str(h.message)}` });
+        return;
+      case 'exit':
+        emit({ type: 'log', ts, sandbox: sb, stream: 'system', line: `workload exited (${str(h.reason)}${h.code !== null && h.code !== undefined ? ` ${String(h.code)}` : ''}${typeof h.signal === 'string' ? ` ${h.signal}` : ''})` });
+        return;
+      default:
+        void e;
+        return;
+    }
+  }
+
+  events(onEvent: (e: TuiEvent) => void): () => void {
+    let stopped = false;
+    let current: { abort(): void } | null = null;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    let delay = this.baseDelay;
+    const emit = (e: TuiEvent): void => {
+      if (!stopped) onEvent(e);
+    };
+    const connect = async (): Promise<void> => {
+      if (stopped) return;
+      let failed: string | undefined;
+      try {
+        const health = await this.api.call<{ pid?: number }>('GET', '/v1/health');
+        const pid = typeof health.pid === 'number' ? health.pid : null;
+        if (this.supervisorPid !== null && pid !== this.supervisorPid) {
+          // A new supervisor: its sequence numbers start again at 1; pending items of the old one are gone.
+          this.since = 0;
+          for (const id of this.pending.keys()) emit({ type: 'approval_decided', ts: Date.now(), decision: { id, sandbox: this.pending.get(id)?.sandbox ?? '', summary: this.pending.get(id)?.summary ?? id, verdict: 'deny', always: false, by: 'supervisor restart', ts: Date.now() } });
+          this.pending.clear();
+          for (const s of await this.sandboxes()) emit({ type: 'sandbox_state', ts: Date.now(), sandbox: s });
+        }
+        this.supervisorPid = pid;
+        // Pending items the ring no longer holds (a long-lived supervisor) still belong in the queue.
+        try {
+          const list = await this.api.call<{ items: ApprovalItemLike[] }>('GET', '/v1/approvals');
+          for (const it of list.items) {
+            if (this.pending.has(it.id) || this.decided.has(it.id)) continue;
+            const pa = approvalFromItem(it);
+            this.pending.set(pa.id, pa);
+            emit({ type: 'approval_pending', ts: Date.now(), approval: pa });
+          }
+        } catch {
+          // older supervisor without the list: the stream replay is all there is
+        }
+        if (stopped) return;
+        const s = this.api.stream(`/v1/events?follow=1&since=${this.since}`, (line) => {
+          if (line.type === 'stream.dropped') {
+            const n = Number(line.count);
+            emit({ type: 'log', ts: Date.now(), sandbox: '', stream: 'system', line: `${n} supervisor events were dropped (this client fell behind); resuming at ${String(line.resumeSeq)}` });
+            this.since = Math.max(this.since, Number(line.resumeSeq) - 1);
+            return;
+          }
+          const be = line as unknown as BusEvent;
+          if (typeof be.seq === 'number') {
+            if (be.seq <= this.since) return;
+            this.since = be.seq;
+          }
+          delay = this.baseDelay;
+          try {
+            this.map(be, emit);
+          } catch {
+            // a malformed event of a newer supervisor: skip it
+          }
+        });
+        current = s;
+        this.onStatus?.({ connected: true, since: this.since });
+        await s.done;
+      } catch (err) {
+        failed = err instanceof Error ? err.message : String(err);
+      }
+      current = null;
+      if (stopped) return;
+      this.onStatus?.({ connected: false, since: this.since, ...(failed ? { error: failed } : {}) });
+      timer = setTimeout(() => void connect(), delay);
+      delay = Math.min(delay * 2, 5000);
+    };
+    void connect();
+    return () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      current?.abort();
+    };
+  }
+}
