@@ -78,6 +78,41 @@ static void report_limits(struct cgroup_state *cg)
         seen_pids = pids;
 }
 
+/* Host terminal input that was already queued while the terminal was still canonical. Switching
+ * it to raw would turn a pending end-of-file (a ^D typed early, or `script` forwarding its
+ * stdin's EOF) into a stray NUL byte, so such input is read first with canonical meaning:
+ * lines are kept for the workload's pty, an EOF becomes the pty's own VEOF. */
+static char early_in[4096];
+static size_t early_len;
+static int early_eof;
+
+static void drain_canonical_input(void)
+{
+    for (int i = 0; i < 64 && early_len < sizeof early_in && !early_eof; i++) {
+        struct pollfd p = {0, POLLIN, 0};
+        if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+            return; /* canonical mode: readable only once a whole line or an EOF is queued */
+        ssize_t r = read(0, early_in + early_len, sizeof early_in - early_len);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        if (r == 0)
+            early_eof = 1;
+        early_len += (size_t)r;
+    }
+}
+
+/* End of input for the workload: its pty's EOF character (meaningful while the workload keeps
+ * the pty canonical, as a terminal would deliver it). */
+static void pty_send_eof(int tty_master)
+{
+    struct termios t;
+    char eof = tcgetattr(tty_master, &t) == 0 ? (char)t.c_cc[VEOF] : 4;
+    if (write(tty_master, &eof, 1) < 0) {} /* the workload may have closed its pty: nothing to tell */
+}
+
 /* --await-verdict: the workload's execve waits for the supervisor's "go" on the control fd
  * (it has checked the ready event by then); a refusal or a closed control fd ends the sandbox
  * before any workload code runs. */
@@ -133,6 +168,7 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
     int raw = 0;
     if (C->tty && isatty(0) && tcgetattr(0, &saved) == 0) {
         struct termios t = saved;
+        drain_canonical_input();
         cfmakeraw(&t);
         raw = tcsetattr(0, TCSANOW, &t) == 0;
     }
@@ -198,6 +234,9 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
                         if (isatty(0) && ioctl(0, TIOCGWINSZ, &ws) == 0)
                             ioctl(tty_master, TIOCSWINSZ, &ws);
                         stdin_open = 1;
+                        if (early_len && write(tty_master, early_in, early_len) < 0) {}
+                        if (early_eof)
+                            pty_send_eof(tty_master);
                     }
                     break;
                 case MSG_READY:
@@ -304,8 +343,10 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
             ssize_t r = read(0, b, sizeof b);
             if (r > 0 && tty_master >= 0) {
                 if (write(tty_master, b, (size_t)r) < 0) {}
-            } else if (r <= 0) {
+            } else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
                 stdin_open = 0;
+                if (r == 0 && tty_master >= 0)
+                    pty_send_eof(tty_master); /* stdin was a pipe or file: the workload reads EOF */
             }
         }
         relay_handle(pf);

@@ -562,6 +562,35 @@ describe('nemoclaw-sandbox helper', () => {
     expect(out).toContain('stdin-is-tty');
   });
 
+  it('--tty: input queued before start (a line, then EOF) reaches the workload as such, no stray NUL', () => {
+    // A pty whose canonical input already holds "early\n" and an EOF (^D) when the helper starts;
+    // switching the terminal to raw used to turn that EOF into a NUL byte on the workload's pty.
+    const py =
+      'import os, subprocess, sys\nm, s = os.openpty()\nos.write(m, b"early\\n\\x04")\n' +
+      'p = subprocess.Popen(sys.argv[1:], stdin=s, stdout=s, stderr=s, start_new_session=True)\nos.close(s)\nout = b""\n' +
+      'while True:\n try:\n  d = os.read(m, 65536)\n except OSError:\n  break\n if not d:\n  break\n out += d\n' +
+      'p.wait()\nsys.stdout.write(repr(out))\n';
+    const out = execFileSync(
+      'python3',
+      ['-c', py, HELPER, ...SYS, '--tty', '--wall-time', '20000', '--', '/bin/sh', '-c', 'cat; echo cat-done'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(out).not.toContain('\\x00');
+    expect(out).not.toContain('^@');
+    expect(out).toContain('early');
+    expect(out).toContain('cat-done');
+  });
+
+  it('--tty: stdin that is a pipe ends with EOF on the workload\'s pty', () => {
+    const out = execFileSync(HELPER, [...SYS, '--tty', '--wall-time', '20000', '--', '/bin/sh', '-c', 'cat; echo cat-done'], {
+      input: 'abc\n',
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(out).toContain('abc');
+    expect(out).toContain('cat-done');
+  });
+
   it.runIf(IS_ROOT)('works for an ordinary user through an unprivileged user namespace', async () => {
     const ws = mkdtempSync(join(scratch, 'ws-nobody-'));
     chownSync(ws, 65534, 65534);
