@@ -13,6 +13,7 @@ import { parseDuration, parseSize } from './units.ts';
  * resolv.conf: the sandbox has no resolver, every name goes through the egress proxy. Writable:
  * the workspace and a private /tmp. No network rules and unmatched egress is denied, so nothing
  * leaves the sandbox and nothing interrupts the operator; exec is limited only by Landlock.
+ * Limits: at most 1024 processes/threads and 4096 open files.
  */
 export function defaultPolicy(): Policy {
   return {
@@ -37,6 +38,11 @@ export function defaultPolicy(): Policy {
     },
     landlock: { compatibility: 'hard_requirement' },
     process: { run_as_user: 'sandbox' },
+    // A fork bomb must not take the host down. pids is enforced as RLIMIT_NPROC as well as by the
+    // cgroup pids controller, so it holds for an unprivileged caller without cgroup delegation;
+    // memory and cpu need a cgroup, which such a caller may not have, so the default leaves them
+    // to policies that ask for them (a hard_requirement run would otherwise refuse to start).
+    limits: { pids: 1024, nofile: 4096 },
     exec: { allow: [], unmatched: 'allow' },
     approvals: { unmatched_egress: 'deny' },
   };

@@ -129,6 +129,10 @@ const LIMIT_FLAGS: ReadonlyArray<[keyof SandboxSpec['limits'], string]> = [
   ['fileSizeBytes', '--fsize'],
   ['memoryBytes', '--memory'],
   ['pids', '--pids'],
+  // The same bound as RLIMIT_NPROC: counted per user namespace since Linux 5.14 and the helper
+  // always gives the workload its own, so it is a per-sandbox bound that needs no cgroup (an
+  // unprivileged caller on cgroup v1 has none). The cgroup pids limit stays where available.
+  ['pids', '--nproc'],
   ['cpuPercent', '--cpu'],
   ['wallTimeMs', '--wall-time'],
 ];

@@ -26,7 +26,7 @@ export function defaultSandboxSpec(): SandboxSpec {
     },
     landlock: 'hard_requirement',
     runAsUser: 'sandbox',
-    limits: {},
+    limits: { pids: 1024, nofile: 4096 },
     exec: { allow: [], unmatched: 'allow' },
     syscalls: { deny: [], log: [] },
     loopback: { bind: [], connect: [] },

@@ -96,10 +96,18 @@ describe('verifyEnforcement', () => {
 
   it('requires the cgroup controllers of the limits the policy sets', () => {
     const limited = spec({ limits: { memoryBytes: 1 << 30, pids: 64 } });
-    expect(verifyEnforcement(ready(), limited, ctx)).toEqual(['cgroup: none, but the policy sets memory/pids/cpu limits']);
+    expect(verifyEnforcement(ready(), limited, ctx)).toEqual(['cgroup: none, but the policy sets memory/cpu limits']);
     expect(verifyEnforcement(ready({ cgroup: { version: 1, path: '/x', controllers: ['pids'] } }), limited, ctx)).toEqual([
       'cgroup: controller memory missing, but the policy sets its limit',
     ]);
     expect(verifyEnforcement(ready({ cgroup: { version: 2, path: '/x', controllers: ['pids', 'memory'] } }), limited, ctx)).toEqual([]);
+  });
+
+  it('accepts a pids limit without a cgroup (RLIMIT_NPROC enforces it) and does not call it degraded', () => {
+    const pidsOnly = spec({ limits: { pids: 1024 } });
+    expect(verifyEnforcement(ready(), pidsOnly, ctx)).toEqual([]);
+    expect(verifyEnforcement(ready({ cgroup: { version: 1, path: '/x', controllers: [] } }), pidsOnly, ctx)).toEqual([]);
+    expect(enforcementWarnings({ ...ready(), degraded: ['cgroup'] }, pidsOnly)).toEqual([]);
+    expect(enforcementWarnings({ ...ready(), degraded: ['cgroup'] }, spec({ limits: { pids: 8, memoryBytes: 1 << 30 }, landlock: 'best_effort' }))).toContain('cgroup');
   });
 });

@@ -27,8 +27,10 @@ function capIsEmpty(v: string): boolean {
 type Rule = (e: EnforcementReport, spec: SandboxSpec, ctx: VerifyContext) => string | null;
 
 const hard = (spec: SandboxSpec): boolean => spec.landlock === 'hard_requirement';
-const wantsLimit = (spec: SandboxSpec): boolean =>
-  Boolean(spec.limits.memoryBytes || spec.limits.pids || spec.limits.cpuPercent);
+// Limits only a cgroup can enforce. `pids` is not among them: argv.ts always passes it as
+// RLIMIT_NPROC too (per user namespace, and the workload always has its own), so a pids limit
+// holds without a cgroup; the cgroup pids controller, where there is one, is a second bound.
+const wantsLimit = (spec: SandboxSpec): boolean => Boolean(spec.limits.memoryBytes || spec.limits.cpuPercent);
 
 const RULES: readonly Rule[] = [
   (e, s) => (hard(s) && e.landlock.abi < 1 ? 'landlock: not enforced (policy requires hard_requirement)' : null),
@@ -70,10 +72,9 @@ const RULES: readonly Rule[] = [
   // cgroup is reported as degraded instead (see enforcementWarnings).
   (e, s) => {
     if (!hard(s) || !wantsLimit(s)) return null;
-    if (e.cgroup === null) return 'cgroup: none, but the policy sets memory/pids/cpu limits';
+    if (e.cgroup === null) return 'cgroup: none, but the policy sets memory/cpu limits';
     const need = [
       ...(s.limits.memoryBytes ? ['memory'] : []),
-      ...(s.limits.pids ? ['pids'] : []),
       ...(s.limits.cpuPercent ? ['cpu'] : []),
     ].filter((c) => !e.cgroup?.controllers.includes(c));
     return need.length > 0 ? `cgroup: controller ${need.join(', ')} missing, but the policy sets its limit` : null;
@@ -92,7 +93,9 @@ export function verifyEnforcement(ready: ReadyEvent, spec: SandboxSpec, ctx: Ver
 
 /** What runs degraded (shown loudly, never silently): the helper's own list plus cgroup gaps under best_effort. */
 export function enforcementWarnings(ready: ReadyEvent, spec: SandboxSpec): string[] {
-  const out = [...ready.degraded];
+  // The helper says `cgroup` whenever a requested cgroup limit could not be set; when only pids
+  // was requested, RLIMIT_NPROC still enforces it, so that is not a degraded run.
+  const out = ready.degraded.filter((d) => d !== 'cgroup' || wantsLimit(spec));
   if (!hard(spec) && ready.enforcement.landlock.abi < 1) out.push('landlock: not enforced');
   if (!hard(spec) && wantsLimit(spec) && ready.enforcement.cgroup === null) out.push('cgroup: limits not enforced');
   return [...new Set(out)];
