@@ -182,19 +182,19 @@ static void handle_exec(struct seccomp_notif *n)
         respond(n->id, EACCES, 0);
         return;
     }
-    /* Globs match text, and a globstar under /usr/bin matches "/usr/bin/../sbin/x" as text:
-     * a path that is relative or not canonical in form (".", "..", "//", trailing slash) never
-     * matches the allowlist; it is unmatched (ask/deny). Only a canonical path is also resolved
-     * inside the sandbox, so "/bin/true" matches "/usr/bin/" + "*" when /bin -> usr/bin. */
+    /* Globs match text, and a globstar under /usr/bin matches "/usr/bin/../sbin/x" as text: the
+     * path as requested is matched only when it is absolute and canonical in form (no ".", "..",
+     * "//", trailing slash). Any path is also resolved by the kernel inside the sandbox's root
+     * (relative ones from the caller's cwd) and that canonical result is matched: it is the
+     * file execve would run ("/usr/bin/../sbin/x" -> /usr/sbin/x, "/bin/true" -> /usr/bin/true
+     * when /bin -> usr/bin). A resolution that is not canonical (a deleted file) is not used. */
     char canon[4096] = "";
     int plain = canonical_abs(tmp.path);
-    if (plain) {
-        resolve_in_sandbox(n->pid, tmp.path, canon, sizeof canon);
-        if (!canonical_abs(canon))
-            canon[0] = 0; /* e.g. a " (deleted)" suffix or an unreachable path */
-    }
-    for (int i = 0; plain && i < C->exec_allow.n; i++)
-        if (glob_match(C->exec_allow.v[i], tmp.path) || (canon[0] && glob_match(C->exec_allow.v[i], canon))) {
+    resolve_in_sandbox(n->pid, tmp.path, canon, sizeof canon);
+    if (!canonical_abs(canon))
+        canon[0] = 0;
+    for (int i = 0; i < C->exec_allow.n; i++)
+        if ((plain && glob_match(C->exec_allow.v[i], tmp.path)) || (canon[0] && glob_match(C->exec_allow.v[i], canon))) {
             exec_decided(&tmp, 1, "allowlist");
             return;
         }

@@ -166,6 +166,15 @@ void workload_main(struct setup *s)
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         child_fail("prctl(NO_NEW_PRIVS)", errno);
 
+    /* Read back before the filter is in: a --deny-syscall'd uname or prlimit64 would otherwise
+     * wait on the monitor, which is still waiting for ready. */
+    char lnproc[32], lnofile[32], lfsize[32], lcore[32];
+    rlim_json(RLIMIT_NPROC, lnproc, sizeof lnproc);
+    rlim_json(RLIMIT_NOFILE, lnofile, sizeof lnofile);
+    rlim_json(RLIMIT_FSIZE, lfsize, sizeof lfsize);
+    rlim_json(RLIMIT_CORE, lcore, sizeof lcore);
+    const char *nscope = nproc_scope();
+
     static char bpf[65536];
     ssize_t bl;
     do
@@ -191,12 +200,6 @@ void workload_main(struct setup *s)
     cap_hex(st, "CapBnd:", cb, sizeof cb);
     cap_hex(st, "CapAmb:", ca, sizeof ca);
 
-    char lnproc[32], lnofile[32], lfsize[32], lcore[32];
-    rlim_json(RLIMIT_NPROC, lnproc, sizeof lnproc);
-    rlim_json(RLIMIT_NOFILE, lnofile, sizeof lnofile);
-    rlim_json(RLIMIT_FSIZE, lfsize, sizeof lfsize);
-    rlim_json(RLIMIT_CORE, lcore, sizeof lcore);
-
     char msg[8192];
     int m = snprintf(msg, sizeof msg,
                      "\"landlock\":{\"abi\":%d,\"fs_rights_handled\":%llu,\"net\":%s,\"scoped\":[%s%s%s],\"exec_restricted\":%s,\"exec_scope\":\"%s\"},"
@@ -211,7 +214,7 @@ void workload_main(struct setup *s)
                      ll.exec_restricted == 1 ? "allowlist" : ll.exec_restricted == 2 ? "allowlist_and_read_only" : "all",
                      atoi(sc) == 2 ? "filter" : "none", atoi(scf), atoi(nnp) == 1 ? "true" : "false",
                      ce, cp, cb, ca, (unsigned)getuid(), (unsigned)getgid(),
-                     lnproc, nproc_scope(), lnofile, lfsize, lcore);
+                     lnproc, nscope, lnofile, lfsize, lcore);
     msg[m++] = 0;
     m += snprintf(msg + m, sizeof msg - (size_t)m, "[");
     for (int i = 0; i < g_skipped.n; i++) {

@@ -268,21 +268,29 @@ describe('nemoclaw-sandbox helper', () => {
     });
   });
 
-  it('never matches the exec allowlist with a relative or non-canonical path (asks instead)', async () => {
-    const r = await sh('/usr/bin/../bin/id -u; echo dotdot=$?; /usr/bin/./id -u; echo dot=$?; cd /usr/bin && ./id -u; echo rel=$?; /usr/bin/id -u; echo plain=$?', [
-      '--exec-allow', '/usr/bin/**', '--exec-allow', '/bin/**', '--exec-unmatched', 'ask',
-    ], {
-      onEvent: (ev, control) => {
-        if (ev.type === 'exec_ask') control.write(`${JSON.stringify({ id: ev.id, decision: 'deny' })}\n`);
+  it('matches the exec allowlist on what a path resolves to, never on non-canonical text', async () => {
+    // "/usr/bin/**" matches "/usr/bin/../sbin/nologin" as text; it must be asked about, since it
+    // resolves to /usr/sbin/nologin. Spellings that resolve into /usr/bin stay allowed.
+    const r = await sh(
+      '/usr/bin/../sbin/nologin >/dev/null; echo dotdot=$?; cd /usr/bin && ../sbin/nologin >/dev/null; echo reldotdot=$?; ' +
+        '/usr/bin/./id -u; echo dot=$?; ./id -u; echo rel=$?; /usr/bin/id -u; echo plain=$?',
+      ['--exec-allow', '/usr/bin/**', '--exec-allow', '/bin/**', '--exec-unmatched', 'ask'],
+      {
+        onEvent: (ev, control) => {
+          if (ev.type === 'exec_ask') control.write(`${JSON.stringify({ id: ev.id, decision: 'deny' })}\n`);
+        },
       },
-    });
+    );
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/dotdot=12[67]/);
-    expect(r.stdout).toMatch(/dot=12[67]/);
-    expect(r.stdout).toMatch(/rel=12[67]/);
-    expect(r.stdout).toContain('1000\nplain=0');
-    expect(byType(r, 'exec_ask').map((e) => e.path)).toEqual(['/usr/bin/../bin/id', '/usr/bin/./id', './id']);
-    expect(byType(r, 'exec_allowed')).toEqual([expect.objectContaining({ path: '/usr/bin/id', via: 'allowlist' })]);
+    expect(r.stdout).toMatch(/reldotdot=12[67]/);
+    expect(r.stdout).toContain('1000\ndot=0\n1000\nrel=0\n1000\nplain=0');
+    expect(byType(r, 'exec_ask').map((e) => e.path)).toEqual(['/usr/bin/../sbin/nologin', '../sbin/nologin']);
+    expect(byType(r, 'exec_allowed').map((e) => [e.path, e.via])).toEqual([
+      ['/usr/bin/./id', 'allowlist'],
+      ['./id', 'allowlist'],
+      ['/usr/bin/id', 'allowlist'],
+    ]);
   });
 
   it('asks the operator about an exec outside the allowlist (allow and deny)', async () => {
