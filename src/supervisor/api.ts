@@ -96,8 +96,11 @@ function streamEvents(bus: EventBus, req: IncomingMessage, res: ServerResponse, 
   const sub = bus.subscribe(
     after,
     {
-      onEvent: (e) => {
-        if (!res.write(`${JSON.stringify(map(e))}\n`)) {
+      onEvent: () => {},
+      onBatch: (batch) => {
+        let text = '';
+        for (const e of batch) text += `${JSON.stringify(map(e))}\n`;
+        if (!res.write(text)) {
           sub.pause();
           res.once('drain', () => sub.resume());
         }

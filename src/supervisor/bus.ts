@@ -27,6 +27,8 @@ export interface Subscription {
 
 export interface SubscriberHandlers {
   onEvent(e: BusEvent): void;
+  /** When given, called instead of onEvent with each delivery turn's events (one socket write). */
+  onBatch?(events: BusEvent[]): void;
   /** `count` events between the cursor and the ring's oldest were lost. */
   onDropped?(count: number, resumeSeq: number): void;
 }
@@ -140,9 +142,11 @@ export class EventBus {
 
   private deliver(s: Sub): void {
     // A bounded batch per turn so one fast producer and many clients share the loop fairly.
-    for (let n = 0; n < 1024 && !s.paused && !s.closed && s.cursor < this.next; n++) {
+    const batch: BusEvent[] | null = s.h.onBatch ? [] : null;
+    for (let n = 0; n < 4096 && !s.paused && !s.closed && s.cursor < this.next; n++) {
       const oldest = this.oldest();
       if (s.cursor < oldest) {
+        if (batch !== null && batch.length > 0) s.h.onBatch?.(batch.splice(0));
         const lost = oldest - s.cursor;
         s.dropped += lost;
         this.droppedTotal += lost;
@@ -152,8 +156,11 @@ export class EventBus {
       }
       const e = this.ring[s.cursor % this.capacity] as BusEvent;
       s.cursor++;
-      if (s.filter === null || s.filter(e)) s.h.onEvent(e);
+      if (s.filter !== null && !s.filter(e)) continue;
+      if (batch !== null) batch.push(e);
+      else s.h.onEvent(e);
     }
+    if (batch !== null && batch.length > 0) s.h.onBatch?.(batch);
     if (!s.paused && !s.closed && s.cursor < this.next) this.schedule(s);
   }
 }

@@ -404,7 +404,12 @@ export class Lifecycle {
       log.follow(running.stderr, 'stderr', (l) => this.d.bus.publish(name, { type: 'log', stream: l.stream, line: l.line }));
       r.ended = running.result.then((res) => this.onEnd(r, res, startedMs, log));
       const ready = await running.ready;
-      if (ready && r.running === running) {
+      if (!ready) {
+        // Refused or failed before ready: wait for the end so callers see the settled state.
+        await r.ended;
+        return;
+      }
+      if (r.running === running) {
         r.st = { ...r.st, startedAt: new Date().toISOString() };
         this.setState(r, 'running', { pid: ready.pid, reason: why });
         this.watchPolicy(r);

@@ -3,7 +3,8 @@
 // (test/isolated-home.ts); each supervisor here gets a fresh one under it.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ApiClient } from '../../src/supervisor/index.ts';
 import type { BusEvent } from '../../src/supervisor/index.ts';
@@ -20,12 +21,9 @@ export function freshHome(): string {
   return mkdtempSync(join(base, 'h'));
 }
 
-/** A workspace directory the sandbox's uid can use. */
-export function workspace(home: string): string {
-  const ws = join(home, 'ws');
-  mkdirSync(ws, { recursive: true });
-  chmodSync(ws, 0o777);
-  return ws;
+/** A workspace directory for sandboxes: outside NEMOCLAW_HOME (src/sandbox refuses a writable path inside nemoclaw's state). */
+export function workspace(_home: string): string {
+  return mkdtempSync(join(tmpdir(), 'ncws-'));
 }
 
 export async function until<T>(what: string, fn: () => T | Promise<T>, tries = 300, stepMs = 50): Promise<NonNullable<T>> {

@@ -24,7 +24,7 @@ describe.runIf(HAVE_HELPER)('many sandboxes', () => {
     const created = await Promise.all(
       names.map((name) => sv.api.call<{ sandbox: SandboxView }>('POST', '/v1/sandboxes', { name, workspace: ws, command: ['/bin/sh', '-c', `for i in 1 2 3; do echo ${name}-$i; done; exec sleep 1000`] })),
     );
-    expect(created.map((c) => c.sandbox.state)).toEqual(names.map(() => 'running'));
+    expect(created.map((c) => c.sandbox.state), JSON.stringify(created.filter((c) => c.sandbox.state !== 'running'))).toEqual(names.map(() => 'running'));
     await until('60 log lines', () => got.filter((e) => e.type === 'log').length >= 60, 400);
     for (const n of names) expect(got.filter((e) => e.type === 'log' && e.sandbox === n).map((e) => (e.type === 'log' ? e.line : ''))).toEqual([`${n}-1`, `${n}-2`, `${n}-3`]);
     const list = await sv.api.call<{ sandboxes: SandboxView[] }>('GET', '/v1/sandboxes');
