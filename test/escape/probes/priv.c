@@ -474,6 +474,7 @@ static void mode_exec_spellings(const char *text, int n, char **paths) {
       char *const envp[] = { NULL };
       execve(paths[i], argv, envp);
       printf("exec-errno=%d\n", errno);
+      fflush(stdout);
       _exit(126);
     }
     close(p[1]);
