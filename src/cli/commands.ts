@@ -20,6 +20,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'approvals', summary: 'list and decide pending egress/exec approvals (needs `nemoclaw serve`)', load: () => import('./approvals.ts') },
   { name: 'doctor', summary: 'check what this host offers the sandbox', load: () => import('./doctor.ts') },
   { name: 'demo', summary: 'show an allowed and a denied action in real sandboxes', load: () => import('./demo.ts') },
+  { name: 'tui', summary: 'the terminal workstation: live feeds and keyboard approvals (--demo, --headless)', load: () => import('./tui.ts') },
   { name: 'serve', summary: 'run the supervisor for this NEMOCLAW_HOME (--headless: NDJSON events/decisions)', load: () => import('./serve.ts') },
   { name: 'onboard', summary: 'set up a sandbox step by step (blueprint, inference, presets, workspace)', load: () => import('./onboard.ts') },
   { name: 'create', summary: 'create and start a long-running sandbox (needs `nemoclaw serve`)', load: () => import('./sandboxes.ts').then((m) => ({ register: m.registerCreate })) },

@@ -4,9 +4,10 @@
 // allowed work (a file in its workspace), is denied a syscall (unshare), is denied egress
 // (GET /admin) and waits on an approval (GET /report), all within a few seconds. Pressing `a` in
 // the TUI lets the waiting curl through. Only loopback targets. No React/Ink here.
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { SupervisorApi } from './supervisor-source.ts';
@@ -52,18 +53,18 @@ export function demoPolicy(strictText: string, port: number): string {
 }
 
 async function startOrigin(): Promise<Server> {
-  const s = createServer((req, res) => res.end(`hello from the demo origin ${req.method ?? ''} ${req.url ?? ''}`));
+  const s = createServer((req, res) => res.end(`origin ok: ${req.method ?? ''} ${req.url ?? ''}`));
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
   return s;
 }
 
 /** Creates and starts the demo sandbox through the supervisor's API. */
-export async function startDemo(api: SupervisorApi, home: string, name = DEMO_SANDBOX): Promise<DemoHandle> {
+export async function startDemo(api: SupervisorApi, name = DEMO_SANDBOX): Promise<DemoHandle> {
   const server = await startOrigin();
   const port = (server.address() as AddressInfo).port;
   const origin = `http://127.0.0.1:${port}`;
-  const ws = join(home, 'demo-workspace');
-  mkdirSync(ws, { recursive: true });
+  // Outside NEMOCLAW_HOME (the sandbox refuses a workspace inside nemoclaw's state directory).
+  const ws = mkdtempSync(join(tmpdir(), 'nemoclaw-demo-ws-'));
   chmodSync(ws, 0o777);
   try {
     await api.call('DELETE', `/v1/sandboxes/${name}`);
@@ -80,6 +81,7 @@ export async function startDemo(api: SupervisorApi, home: string, name = DEMO_SA
     async close() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
+      rmSync(ws, { recursive: true, force: true });
     },
   };
 }
