@@ -249,6 +249,15 @@ void cgroup_counters(struct cgroup_state *cg, long long *oom_kills, long long *p
     }
 }
 
+/* Tasks in the leaf now (pids.current), -1 without a pids controller. */
+long long cgroup_pids_current(struct cgroup_state *cg)
+{
+    for (int i = 0; i < cg->n; i++)
+        if (cg->version == 2 || !strcmp(cg->ctrl[i], "pids"))
+            return field(cg->path[i], "pids.current", NULL);
+    return -1;
+}
+
 void cgroup_kill(struct cgroup_state *cg)
 {
     if (cg->version == 2) {

@@ -76,6 +76,14 @@ static void report_limits(struct cgroup_state *cg)
         seen_oom = oom;
     if (pids > seen_pids)
         seen_pids = pids;
+    /* RLIMIT_NPROC (--nproc, counted per sandbox) refuses forks before the cgroup's pids.max
+     * when it is the lower or equal bound, and leaves no counter: the leaf's task count at the
+     * bound stands for it, reported once each time it is reached. */
+    static int at_nproc;
+    long long cur = C->nproc > 0 ? cgroup_pids_current(cg) : -1;
+    if (cur >= C->nproc && !at_nproc)
+        ev_emit("{\"type\":\"limit_hit\",\"limit\":\"pids\",\"detail\":\"RLIMIT_NPROC: %lld processes (--nproc)\"}", cur);
+    at_nproc = cur >= 0 && cur >= C->nproc;
 }
 
 /* Host terminal input that was already queued while the terminal was still canonical. Switching
@@ -280,6 +288,7 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
                     if ((size_t)r >= 1 + sizeof wstatus) {
                         memcpy(&wstatus, msg + 1, sizeof wstatus);
                         have_status = 1;
+                        report_limits(cg); /* last look at the leaf while the sandbox still stands */
                         /* init exits right after this; the kernel's teardown of its namespaces
                          * (mount table, RCU grace periods) need not delay our answer. Without a
                          * cgroup leaf to remove there is nothing left to wait for. */

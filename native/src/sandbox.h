@@ -128,6 +128,7 @@ struct cgroup_state {
 int cgroup_setup(struct config *cfg, struct cgroup_state *cg, char *degraded, size_t dlen);
 int cgroup_attach(struct cgroup_state *cg, pid_t pid);
 void cgroup_counters(struct cgroup_state *cg, long long *oom_kills, long long *pids_max);
+long long cgroup_pids_current(struct cgroup_state *cg);
 void cgroup_kill(struct cgroup_state *cg);
 void cgroup_cleanup(struct cgroup_state *cg);
 

@@ -423,6 +423,17 @@ describe('nemoclaw-sandbox helper', () => {
       expect(execFileSync('setpriv', ['--reuid', String(hostUid), '--regid', String(hostUid), '--clear-groups', 'sh', '-c', 'true & wait; echo ok']).toString()).toBe('ok\n');
     };
 
+    it.runIf(IS_ROOT)('reports limit_hit pids when RLIMIT_NPROC refuses a fork before the cgroup does', async () => {
+      // Same bound both ways: RLIMIT_NPROC is checked first and leaves no cgroup counter. The
+      // workload then waits until the wall time ends the sandbox.
+      const r = await run([
+        ...SYS, '--pids', String(N), '--nproc', String(N), '--wall-time', '3000', '--',
+        '/usr/bin/python3', '-c', FORKS.replace('os.close(w)\nfor k', 'print(flush=True)\nos.read(r, 1)\nos.close(w)\nfor k'),
+      ]);
+      expect(r.stdout).toContain(`stopped ${N - 2} 11\n`);
+      expect(byType(r, 'limit_hit')).toEqual(expect.arrayContaining([expect.objectContaining({ limit: 'pids' })]));
+    });
+
     it.runIf(IS_ROOT)('as root (all sandboxes share host uid 64000)', () => check(64000));
     it.runIf(IS_ROOT)('as an unprivileged user', () => check(65534, ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups']));
   });
