@@ -110,17 +110,41 @@ function printable(s: string): string {
  * (one question at a time, 60 s, default no); anywhere else every ask is denied. `abort` ends a
  * question still open when the sandbox is gone, so nemoclaw never waits on a dead workload.
  */
-function execAsker(interactive: boolean, abort: AbortSignal): (ask: ExecAskEvent) => Promise<ExecDecision> {
+function execAsker(interactive: boolean, abort: AbortSignal, tap: () => TapInput | null): (ask: ExecAskEvent) => Promise<ExecDecision> {
   if (!interactive) return async () => 'deny';
   let queue: Promise<unknown> = Promise.resolve();
   return (ask) => {
-    const next = queue.then(() => (abort.aborted ? 'deny' : promptTty(`nemoclaw: allow exec of ${printable(ask.path)} (pid ${ask.pid})? [y/N] `, abort)));
+    const next = queue.then(() => (abort.aborted ? 'deny' : promptTty(`nemoclaw: allow exec of ${printable(ask.path)} (pid ${ask.pid})? [y/N] `, abort, tap())));
     queue = next.catch(() => undefined);
     return next;
   };
 }
 
-async function promptTty(question: string, abort: AbortSignal): Promise<ExecDecision> {
+/** The sandbox's terminal-input relay (RunningSandbox.tapInput), when stdin is relayed. */
+type TapInput = (fn: ((chunk: Buffer) => void) | null) => boolean;
+
+/** Input for one question: the relay's tap when nemoclaw already reads the terminal, else /dev/tty. */
+interface Answerer {
+  on(ev: 'data', fn: (chunk: Buffer | string) => void): void;
+  on(ev: 'error' | 'end', fn: () => void): void;
+  destroy(): void;
+}
+
+function tapAnswerer(tap: TapInput): Answerer | null {
+  const handlers: Array<(chunk: Buffer) => void> = [];
+  // The relay already reads the terminal: a second reader of /dev/tty would race it for the answer.
+  if (!tap((chunk) => handlers.forEach((h) => h(chunk)))) return null;
+  return {
+    on(ev: string, fn: (chunk: Buffer) => void) {
+      if (ev === 'data') handlers.push(fn);
+    },
+    destroy() {
+      tap(null);
+    },
+  };
+}
+
+async function promptTty(question: string, abort: AbortSignal, tap: TapInput | null): Promise<ExecDecision> {
   const { ReadStream } = await import('node:tty');
   let fd: number;
   try {
@@ -129,9 +153,10 @@ async function promptTty(question: string, abort: AbortSignal): Promise<ExecDeci
     return 'deny';
   }
   writeSync(fd, question);
+  const tapped = tap === null ? null : tapAnswerer(tap);
   // A tty.ReadStream reads without blocking a thread-pool worker, so it can be dropped mid-read.
   // It owns fd from here and closes it when destroyed.
-  const input = new ReadStream(fd);
+  const input: Answerer = tapped ?? new ReadStream(fd);
   return new Promise<ExecDecision>((done) => {
     let answered = false;
     const finish = (d: ExecDecision, note?: string): void => {
@@ -147,6 +172,7 @@ async function promptTty(question: string, abort: AbortSignal): Promise<ExecDeci
         }
       }
       input.destroy();
+      if (tapped !== null) closeSync(fd);
       done(d);
     };
     const onAbort = (): void => finish('deny', '\nnemoclaw: the sandbox ended; denied\n');
@@ -300,7 +326,7 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
   const audit = runAudit((line) => report(flags, line));
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
   const asks = new AbortController();
-  let running;
+  let running: ReturnType<typeof runSandbox> | undefined;
   try {
     running = runSandbox({
       spec: source.spec,
@@ -311,7 +337,7 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
         sink?.write(e);
         audit.event(e);
       },
-      onExecAsk: execAsker(interactive, asks.signal),
+      onExecAsk: execAsker(interactive, asks.signal, () => running?.tapInput ?? null),
     });
   } catch (err) {
     // HelperMissingError (names `make -C native`), SandboxConfigError, or spawn trouble.

@@ -13,6 +13,8 @@ import type { ExecAskEvent, ExitEvent, HelperEvent, ReadyEvent } from './events.
 import { LineSplitter, parseHelperEvent } from './events.ts';
 import { helperInsideWritable, helperPath, realOrSelf } from './helper.ts';
 import { sharedLocationRefusal, stateOverlapRefusal } from './paths.ts';
+import type { StdioFacts } from './relay.ts';
+import { planStdio, startRelay, stdioFacts } from './relay.ts';
 import { enforcementWarnings, verifyEnforcement } from './verify.ts';
 
 export const EVENTS_FD = 3;
@@ -62,6 +64,8 @@ export interface RunSandboxOptions {
   operatorHome?: string;
   /** Files this run obeys (policy, blueprint): protected read-only when inside a writable path. */
   obeys?: string[];
+  /** isatty of fds 0-2 and foreground state; default: this process's (tests pass their own). */
+  stdioFacts?: StdioFacts;
   /** Answers an exec ask; default: deny (no supervisor). Rejections count as deny. */
   onExecAsk?: (ask: ExecAskEvent) => Promise<ExecDecision>;
 }
@@ -100,6 +104,12 @@ export interface RunningSandbox {
   /** The enforcement report, once verified; null when the sandbox never became ready. */
   ready: Promise<ReadyEvent | null>;
   result: Promise<SandboxResult>;
+  /**
+   * With a relayed terminal stdin: sends what the operator types to `fn` instead of the workload
+   * while set (null: back to the workload), so an exec question can be answered on the same
+   * terminal. Returns false when stdin is not relayed.
+   */
+  tapInput(fn: ((chunk: Buffer) => void) | null): boolean;
   /** Ends the whole sandbox (the helper kills its tree when it dies). */
   kill(signal?: NodeJS.Signals): void;
 }
@@ -175,13 +185,15 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
   }
 
   const pipeStdio = opts.stdio === 'pipe';
+  const plan = planStdio(pipeStdio ? 'pipe' : 'inherit', opts.tty ?? false, opts.stdioFacts ?? stdioFacts());
   const child: ChildProcess = spawn(helper, [...argv, '--', ...opts.command], {
-    stdio: [pipeStdio ? 'pipe' : 'inherit', pipeStdio ? 'pipe' : 'inherit', pipeStdio ? 'pipe' : 'inherit', 'pipe', 'pipe'],
+    stdio: [...plan.stdio, 'pipe', 'pipe'],
     cwd: '/',
     env: {}, // the helper never passes its environment on; give it nothing to leak
   });
   if (pipeStdio && !opts.keepStdinOpen) child.stdin?.end();
   child.stdin?.on('error', () => {}); // the workload may exit without reading; that is not our error
+  const input = pipeStdio ? null : startRelay(child, plan.relay);
 
   let ready: ReadyEvent | null = null;
   let mismatches: string[] = [];
@@ -274,6 +286,7 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
 
   const result = new Promise<SandboxResult>((resolve) => {
     child.on('close', (code, signal) => {
+      input?.stop();
       splitter.end();
       control?.destroy();
       const he = helperExit as ExitEvent | null;
@@ -309,8 +322,13 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
     id,
     pid: child.pid,
     stdin: opts.keepStdinOpen ? child.stdin : null,
-    stdout: child.stdout,
-    stderr: child.stderr,
+    stdout: pipeStdio ? child.stdout : null,
+    stderr: pipeStdio ? child.stderr : null,
+    tapInput: (fn) => {
+      if (input === null) return false;
+      input.tap(fn);
+      return true;
+    },
     ready: readyP,
     result,
     kill: (signal = 'SIGTERM') => {

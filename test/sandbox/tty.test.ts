@@ -9,7 +9,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 const bin = join(root, 'bin', 'nemoclaw');
 const helperBuilt = buildHelper().ok;
 const scratch = mkdtempSync(join(tmpdir(), 'nemoclaw-test-tty-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+// HOME and NEMOCLAW_HOME outside the workspace: a workspace holding either is refused.
+const stateHome = mkdtempSync(join(tmpdir(), 'nemoclaw-test-home-'));
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+  rmSync(stateHome, { recursive: true, force: true });
+});
 
 /** Runs the CLI on a PTY, answering every exec question with `answer`; resolves with exit code and screen text. */
 function runOnPty(args: string[], answer: string | null): Promise<{ code: number; text: string }> {
@@ -18,7 +23,7 @@ function runOnPty(args: string[], answer: string | null): Promise<{ code: number
       cols: 120,
       rows: 30,
       cwd: scratch,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: scratch, NEMOCLAW_HOME: join(scratch, 'home'), TERM: 'xterm' },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: stateHome, NEMOCLAW_HOME: stateHome, TERM: 'xterm' },
     });
     let text = '';
     let answered = 0;
