@@ -138,7 +138,7 @@ describe('specToHelperArgv', () => {
     const argv = specToHelperArgv(spec({ limits: { memoryBytes: 2 ** 31, pids: 512, nofile: 4096, fileSizeBytes: 1024, wallTimeMs: 0, cpuPercent: 50 } }), base);
     expect(values(argv, '--memory')).toEqual([String(2 ** 31)]);
     expect(values(argv, '--pids')).toEqual(['512']);
-    expect(values(argv, '--nproc')).toEqual(['512']); // the same bound as RLIMIT_NPROC (no cgroup needed)
+    expect(values(argv, '--nproc')).toEqual(['514']); // the same bound as RLIMIT_NPROC (no cgroup needed), just above the cgroup's
     expect(values(argv, '--nofile')).toEqual(['4096']);
     expect(values(argv, '--fsize')).toEqual(['1024']);
     expect(values(argv, '--cpu')).toEqual(['50']);

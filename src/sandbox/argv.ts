@@ -123,18 +123,25 @@ function uniq(list: string[]): string[] {
   return [...new Set(list)];
 }
 
-// Limits: spec field -> helper option. Kept as data so a new limit is one row.
-const LIMIT_FLAGS: ReadonlyArray<[keyof SandboxSpec['limits'], string]> = [
-  ['nofile', '--nofile'],
-  ['fileSizeBytes', '--fsize'],
-  ['memoryBytes', '--memory'],
-  ['pids', '--pids'],
+/**
+ * RLIMIT_NPROC is set this much above `pids`: where the cgroup pids controller also enforces
+ * the limit, it must be the one that trips (the kernel checks the rlimit first, and only the
+ * cgroup's counter yields a `limit_hit` event); without a cgroup the bound is pids + this.
+ */
+export const NPROC_MARGIN = 2;
+
+// Limits: spec field -> helper option (and value). Kept as data so a new limit is one row.
+const LIMIT_FLAGS: ReadonlyArray<[keyof SandboxSpec['limits'], string, (v: number) => number]> = [
+  ['nofile', '--nofile', (v) => v],
+  ['fileSizeBytes', '--fsize', (v) => v],
+  ['memoryBytes', '--memory', (v) => v],
+  ['pids', '--pids', (v) => v],
   // The same bound as RLIMIT_NPROC: counted per user namespace since Linux 5.14 and the helper
   // always gives the workload its own, so it is a per-sandbox bound that needs no cgroup (an
   // unprivileged caller on cgroup v1 has none). The cgroup pids limit stays where available.
-  ['pids', '--nproc'],
-  ['cpuPercent', '--cpu'],
-  ['wallTimeMs', '--wall-time'],
+  ['pids', '--nproc', (v) => v + NPROC_MARGIN],
+  ['cpuPercent', '--cpu', (v) => v],
+  ['wallTimeMs', '--wall-time', (v) => v],
 ];
 
 /** Workload environment variable names must be plain identifiers; values may not hold NUL. */
@@ -172,11 +179,11 @@ export function specToHelperArgv(spec: SandboxSpec, opts: HelperArgvOptions): st
   for (const s of uniq(spec.syscalls.deny)) argv.push('--deny-syscall', s);
   for (const s of uniq(spec.syscalls.log)) argv.push('--log-syscall', s);
 
-  for (const [field, flag] of LIMIT_FLAGS) {
+  for (const [field, flag, value] of LIMIT_FLAGS) {
     const v = spec.limits[field];
     if (v === undefined || v === 0) continue; // 0 or absent: no limit
     if (!Number.isFinite(v) || v < 0) throw new SandboxConfigError(`limit ${field} must be a positive number, got ${v}`);
-    argv.push(flag, String(Math.floor(v)));
+    argv.push(flag, String(Math.floor(value(v))));
   }
 
   if (opts.proxySocket !== undefined) argv.push('--proxy-socket', opts.proxySocket);
