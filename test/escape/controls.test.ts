@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, PYTHON, TMP, cliEnv, readEvents, removeSuiteHome, run, type RunResult } from './harness.ts';
+import { CLI, PYTHON, ROOT, TMP, cliEnv, readEvents, removeSuiteHome, run, type RunResult } from './harness.ts';
 
 const made: string[] = [];
 const tempDir = (prefix: string): string => {
@@ -17,12 +17,16 @@ afterAll(() => {
   removeSuiteHome();
 });
 
-const sandbox = (ws: string, cmd: string[], events?: string): Promise<RunResult> =>
-  run(CLI, ['sandbox', 'run', '--workspace', ws, ...(events ? ['--events', events] : []), '--', ...cmd], {
-    cwd: ws,
-    env: cliEnv(),
-    timeoutMs: 60_000,
-  });
+async function sandbox(ws: string, cmd: string[], events?: string): Promise<RunResult> {
+  const go = (): Promise<RunResult> =>
+    run(CLI, ['sandbox', 'run', '--workspace', ws, ...(events ? ['--events', events] : []), '--', ...cmd], { cwd: ws, env: cliEnv(), timeoutMs: 60_000 });
+  const r = await go();
+  // The shared checkout's helper may be mid-rebuild by its author: wait for it once and retry.
+  if (r.code !== 125 || !/helper not built/.test(r.stderr)) return r;
+  const helper = path.join(ROOT, 'native/build/nemoclaw-sandbox');
+  for (const end = Date.now() + 30_000; Date.now() < end && !fs.existsSync(helper); ) await new Promise((done) => setTimeout(done, 200));
+  return go();
+}
 
 const show = (r: RunResult): string => `exit ${r.code} signal ${r.signal}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 
