@@ -346,9 +346,7 @@ export const PROBES: ProbeRow[] = [
     unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
 
   // ---- resources (a policy with limits; bounded probes) ----------------------------------------------
-  // No limit_hit event required: pids also sets RLIMIT_NPROC, which may refuse the fork before the
-  // cgroup's pids.max does, and only the cgroup's refusal is observable as an event.
-  { id: 'res-fork-bomb', category: 'resources', anchors: [11], source: 'res.c', args: () => ['forkbomb', '2000'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:9'], needsRoot: true, policy: 'limits', heavy: true },
+  { id: 'res-fork-bomb', category: 'resources', anchors: [11], source: 'res.c', args: () => ['forkbomb', '2000'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:9'], needsRoot: true, event: ['limit_hit', 'limit', 'pids'], policy: 'limits', heavy: true },
   // Without --policy: the host has pid_max 32768, so a sandbox without a pids limit can starve the
   // host and every other sandbox. Bounded at 5000 (a default limit at or below 4096 stops it).
   { id: 'res-fork-bomb-default-policy', category: 'resources', anchors: [11], source: 'res.c', args: () => ['forkbomb', '5000'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:9'], needsRoot: true, heavy: true },
