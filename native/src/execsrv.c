@@ -164,6 +164,25 @@ static int pump(int from, int conn, char type)
     }
 }
 
+/* After the exit frame: a client may still be writing (stdin, an EOF frame). Closing now would
+ * make its write fail with EPIPE, and a client that treats that as the end may drop the exit frame
+ * still unread in its socket. So read and discard until it closes too (bounded: 5 s). */
+static void linger_until_eof(int conn)
+{
+    char buf[4096];
+    for (int i = 0; i < 50; i++) {
+        struct pollfd p = {conn, POLLIN, 0};
+        int r = poll(&p, 1, 100);
+        if (r < 0 && errno != EINTR)
+            return;
+        if (r > 0) {
+            ssize_t n = read(conn, buf, sizeof buf);
+            if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+                return;
+        }
+    }
+}
+
 static void child_exec(struct request *rq, int in, int out, int err, int slave)
 {
     for (int i = 1; i < _NSIG; i++)
@@ -281,6 +300,7 @@ static void session(int conn, struct config *c)
             put_be32(x + 4, WIFSIGNALED(st) ? (uint32_t)WTERMSIG(st) : 0);
             send_frame(conn, 'x', x, 8);
             shutdown(conn, SHUT_WR);
+            linger_until_eof(conn);
             _exit(0);
         }
         if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {

@@ -242,24 +242,24 @@ export class Lifecycle {
    * decides whether it starts again. Returns the names started.
    */
   async recover(): Promise<string[]> {
-    const started: string[] = [];
+    // First settle every record (synchronously, before any start), then start what the restart
+    // policies say: a client never sees a dead sandbox reported as running.
+    const toStart: string[] = [];
     for (const name of this.names()) {
       const r = this.get(name);
       const crashed = r.st.state === 'running' || r.st.state === 'starting' || r.st.state === 'backoff' || r.st.state === 'stopping';
       const wasLive = crashed || (r.st.state === 'exited' && r.st.lastExit?.reason === 'supervisor_stopped');
+      if (!wasLive) continue;
       if (crashed) {
         r.st = { ...r.st, state: 'exited', pid: null, lastExit: { code: null, signal: null, reason: 'supervisor_lost', at: new Date().toISOString() } };
-        this.d.state.writeState(name, r.st);
         this.d.audit({ kind: 'sandbox.lifecycle', activity: 'supervisor_lost', sandbox: name, severity: 'medium' });
       }
-      if (r.st.desired === 'running' && wasLive && shouldRestart(r.rec.restart, { status: 1, requested: false })) {
-        await this.start(name, 'recover').catch(() => undefined);
-        started.push(name);
-      } else if (wasLive) {
-        this.setState(r, r.st.desired === 'running' ? 'exited' : 'stopped', { reason: r.st.lastExit?.reason ?? 'supervisor_lost' });
-      }
+      const reason = r.st.lastExit?.reason ?? 'supervisor_lost';
+      this.setState(r, r.st.desired === 'running' ? 'exited' : 'stopped', { reason });
+      if (r.st.desired === 'running' && shouldRestart(r.rec.restart, { status: 1, requested: false })) toStart.push(name);
     }
-    return started;
+    for (const name of toStart) await this.start(name, 'recover').catch(() => undefined);
+    return toStart;
   }
 
   async create(input: CreateInput): Promise<SandboxView> {

@@ -47,7 +47,7 @@ function policy(dir: string, unmatched: 'ask' | 'deny' = 'ask', paths = ['/ok'])
 
 const curl = (path: string) => ['curl', '-s', '-w', ' %{http_code}', `http://127.0.0.1:${port}${path}`];
 
-describe.runIf(HAVE_HELPER)('approvals through the supervisor', () => {
+describe.runIf(HAVE_HELPER)('approvals through the supervisor', { timeout: 120_000 }, () => {
   let sv: Served;
   beforeAll(async () => {
     const home = freshHome();
@@ -82,7 +82,7 @@ describe.runIf(HAVE_HELPER)('approvals through the supervisor', () => {
   });
 });
 
-describe.runIf(HAVE_HELPER)('policy hot reload', () => {
+describe.runIf(HAVE_HELPER)('policy hot reload', { timeout: 120_000 }, () => {
   it('a new revision (through the API, or written by another writer) applies to the running proxy', async () => {
     const home = freshHome();
     const ws = workspace(home);
@@ -108,7 +108,7 @@ describe.runIf(HAVE_HELPER)('policy hot reload', () => {
   });
 });
 
-describe.runIf(HAVE_HELPER)('headless mode', () => {
+describe.runIf(HAVE_HELPER)('headless mode', { timeout: 120_000 }, () => {
   it('prints events as NDJSON and takes {"deny": id} / {"approve": id} on stdin', async () => {
     const home = freshHome();
     const ws = workspace(home);

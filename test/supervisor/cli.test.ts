@@ -45,7 +45,7 @@ describe('completions', () => {
   });
 });
 
-describe.runIf(HAVE_HELPER)('onboard', () => {
+describe.runIf(HAVE_HELPER)('onboard', { timeout: 120_000 }, () => {
   it('non-interactive: flags for every answer, ends with the summary box and the commands', async () => {
     const home = freshHome();
     const ws = workspace(home);

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { SandboxView } from '../../src/supervisor/index.ts';
 import { HAVE_HELPER, cli, events, freshHome, pidsWith, serve, until, workspace } from './harness.ts';
 
-describe.runIf(HAVE_HELPER)('supervisor crash', () => {
+describe.runIf(HAVE_HELPER)('supervisor crash', { timeout: 120_000 }, () => {
   it('SIGKILL: no sandbox process left; restart policies applied when it comes back', async () => {
     const home = freshHome();
     const ws = workspace(home);

@@ -18,7 +18,7 @@ function fields(status: string): Record<string, string> {
   return out;
 }
 
-describe.runIf(HAVE_HELPER)('exec into a running sandbox', () => {
+describe.runIf(HAVE_HELPER)('exec into a running sandbox', { timeout: 120_000 }, () => {
   let sv: Served;
   let ws: string;
   beforeAll(async () => {

@@ -8,7 +8,7 @@ import type { SandboxView } from '../../src/supervisor/index.ts';
 import { HAVE_HELPER, cli, events, freshHome, serve, until, workspace } from './harness.ts';
 import type { Served } from './harness.ts';
 
-describe.runIf(HAVE_HELPER)('supervisor lifecycle', () => {
+describe.runIf(HAVE_HELPER)('supervisor lifecycle', { timeout: 120_000 }, () => {
   let sv: Served;
   let ws: string;
   beforeAll(async () => {
@@ -20,7 +20,7 @@ describe.runIf(HAVE_HELPER)('supervisor lifecycle', () => {
     await sv?.stop();
   });
 
-  it('create, list, status, stop, start, restart, destroy (CLI, --json shapes)', async () => {
+  it('create, list, status, stop, start, restart, destroy (CLI, --json shapes)', { timeout: 120_000 }, async () => {
     const c = await cli(sv.home, ['create', 'alpha', '--workspace', ws, '--json', '--', 'sleep', '1000']);
     expect(c.code, c.stderr + c.stdout).toBe(0);
     const created = JSON.parse(c.stdout) as { sandbox: SandboxView };
@@ -84,7 +84,7 @@ describe.runIf(HAVE_HELPER)('supervisor lifecycle', () => {
   });
 });
 
-describe.runIf(HAVE_HELPER)('without a supervisor', () => {
+describe.runIf(HAVE_HELPER)('without a supervisor', { timeout: 120_000 }, () => {
   it('says how to start one; list still shows what is on disk', async () => {
     const home = freshHome();
     const r = await cli(home, ['alpha', 'status']);

@@ -5,7 +5,7 @@ import type { BusEvent, SandboxView } from '../../src/supervisor/index.ts';
 import { HAVE_HELPER, events, freshHome, serve, until, workspace } from './harness.ts';
 import type { Served } from './harness.ts';
 
-describe.runIf(HAVE_HELPER)('many sandboxes', () => {
+describe.runIf(HAVE_HELPER)('many sandboxes', { timeout: 120_000 }, () => {
   let sv: Served;
   let ws: string;
   beforeAll(async () => {
