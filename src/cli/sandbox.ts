@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { closeSync, constants as fsConstants, openSync, statSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { AuditEventInput, AuditLog } from '../audit/index.ts';
 import type { SandboxSpec } from '../policy/types.ts';
 import type { ExecAskEvent, ExecDecision, SandboxEvent, SandboxResult } from '../sandbox/index.ts';
@@ -28,21 +28,28 @@ interface SpecSource {
   spec: SandboxSpec;
   /** What the audit log records about where the policy came from. */
   origin: { kind: 'default' | 'policy' | 'blueprint'; name?: string; digest?: string };
+  /**
+   * Files this run obeys. One kept inside a writable path (`--policy ./nemoclaw-policy.yaml` in
+   * the workspace) would let this run rewrite what the next one allows: it stays read-only inside.
+   */
+  obeys: string[];
 }
 
 async function chooseSpec(flags: RunFlags): Promise<SpecSource> {
   if (flags.policy === undefined && flags.blueprint === undefined) {
-    return { spec: defaultSandboxSpec(), origin: { kind: 'default' } };
+    return { spec: defaultSandboxSpec(), origin: { kind: 'default' }, obeys: [] };
   }
   const policy = await import('../policy/index.ts');
   try {
     if (flags.policy !== undefined) {
       const loaded = await policy.loadPolicyFile(flags.policy);
-      return { spec: policy.compileSandboxSpec(loaded), origin: { kind: 'policy', name: resolve(flags.policy) } };
+      return { spec: policy.compileSandboxSpec(loaded), origin: { kind: 'policy', name: resolve(flags.policy) }, obeys: [resolve(flags.policy)] };
     }
     const bp = await policy.loadBlueprint(flags.blueprint as string);
     const spec = policy.compileSandboxSpec(policy.blueprintPolicy(bp));
-    return { spec, origin: { kind: 'blueprint', name: flags.blueprint, digest: policy.blueprintDigest(bp) } };
+    const base = bp.spec.policy.base;
+    const basePath = base === 'default' ? [] : [isAbsolute(base) ? base : join(dirname(bp.file), base)];
+    return { spec, origin: { kind: 'blueprint', name: flags.blueprint, digest: policy.blueprintDigest(bp) }, obeys: [bp.file, ...basePath] };
   } catch (err) {
     // Diagnostics (file:line:col) or a missing file/blueprint: either way nothing started.
     throw new StartError(err instanceof Error ? err.message : String(err));
@@ -191,6 +198,8 @@ interface RunInfo {
   command: string[];
   workspace: string;
   origin: SpecSource['origin'];
+  protected: string[];
+  placeholders: string[];
 }
 
 /** Audit record (src/audit's AuditEventInput) for each event worth keeping; null: not audited. */
@@ -265,7 +274,14 @@ function runAudit(report: (line: string) => void) {
           // Only the program's name: arguments may hold anything, secrets included.
           binary: info.command[0],
           target: info.workspace,
-          detail: { argc: info.command.length, policy: info.origin.kind, policy_name: info.origin.name ?? null, blueprint_digest: info.origin.digest ?? null },
+          detail: {
+            argc: info.command.length,
+            policy: info.origin.kind,
+            policy_name: info.origin.name ?? null,
+            blueprint_digest: info.origin.digest ?? null,
+            protected_paths: info.protected.length,
+            stub_paths_created: info.placeholders.length,
+          },
         },
         durable: false,
       });
@@ -333,6 +349,7 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
       command,
       workspace,
       tty: flags.tty ?? false,
+      obeys: source.obeys,
       onEvent: (e) => {
         sink?.write(e);
         audit.event(e);
@@ -345,7 +362,7 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
     sink?.close();
     return SANDBOX_FAILED;
   }
-  audit.start({ sandbox: running.id, command, workspace, origin: source.origin });
+  audit.start({ sandbox: running.id, command, workspace, origin: source.origin, protected: running.protected, placeholders: running.placeholders });
   const forward = (sig: NodeJS.Signals): void => running.kill(sig);
   for (const s of FORWARDED) process.on(s, forward);
   let result: SandboxResult;
@@ -372,6 +389,8 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
       failure: result.failure,
       mismatches: result.mismatches,
       warnings: result.warnings,
+      protected: running.protected,
+      placeholders_created: running.placeholders,
       enforcement: result.ready?.enforcement ?? null,
     });
   }

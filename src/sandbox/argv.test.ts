@@ -147,6 +147,12 @@ describe('specToHelperArgv', () => {
     expect(() => specToHelperArgv(spec({ limits: { pids: -1 } }), base)).toThrow(SandboxConfigError);
   });
 
+  it('passes protected paths once each, absolute only', () => {
+    const argv = specToHelperArgv(spec(), { ...base, protect: ['/w/.git/hooks', '/w/.git/hooks', '/w/.envrc/'] });
+    expect(values(argv, '--protect')).toEqual(['/w/.git/hooks', '/w/.envrc']);
+    expect(() => specToHelperArgv(spec(), { ...base, protect: ['.git'] })).toThrow(SandboxConfigError);
+  });
+
   it('passes the exec gate only when there is an allowlist', () => {
     expect(specToHelperArgv(spec({ exec: { allow: [], unmatched: 'ask' } }), base)).not.toContain('--exec-unmatched');
     const argv = specToHelperArgv(spec({ exec: { allow: ['/usr/bin/*', '/usr/bin/*', '/opt/**'], unmatched: 'deny' } }), base);

@@ -19,6 +19,8 @@ export interface HelperArgvOptions {
   sandboxId: string;
   uid?: number;
   gid?: number;
+  /** Paths inside writable binds that stay read-only (`--protect`); missing ones the helper skips. */
+  protect?: string[];
   /** Whether a host path exists; paths that do not are left out (and reported by compileBinds). */
   exists?: (path: string) => boolean;
 }
@@ -167,6 +169,10 @@ export function specToHelperArgv(spec: SandboxSpec, opts: HelperArgvOptions): st
   if (opts.home !== undefined) argv.push('--home', opts.home);
 
   for (const b of compileBinds(spec, workspace, exists).binds) argv.push(b.mode === 'rw' ? '--rw' : '--ro', b.path);
+  for (const p of uniq(opts.protect ?? [])) {
+    if (!posix.isAbsolute(p)) throw new SandboxConfigError(`protected path must be absolute, got ${p}`);
+    argv.push('--protect', normalize(p));
+  }
 
   for (const p of ports(spec.loopback.bind, 'loopback bind')) argv.push('--tcp-bind', String(p));
   for (const p of ports(spec.loopback.connect, 'loopback connect')) argv.push('--tcp-connect', String(p));

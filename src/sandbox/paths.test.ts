@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SHARED_SYSTEM_DIRS, WORKSPACE_PROTECTED, isSameOrUnder, protectedPaths, sharedLocationRefusal, stateOverlapRefusal } from './paths.ts';
+import { SHARED_SYSTEM_DIRS, WORKSPACE_PROTECTED, isSameOrUnder, placeholdersNeeded, protectedPaths, sharedLocationRefusal, stateOverlapRefusal } from './paths.ts';
 
 const dir = (path: string, real = path, mode: number | null = 0o40755) => ({ path, real, mode });
 
@@ -44,5 +44,15 @@ describe('protectedPaths', () => {
     expect(isSameOrUnder('/a/b', '/a')).toBe(true);
     expect(isSameOrUnder('/ab', '/a')).toBe(false);
     expect(isSameOrUnder('/a', '/')).toBe(true);
+  });
+});
+
+describe('placeholdersNeeded', () => {
+  it('creates directories and .envrc, git directories only inside an existing .git, never files git would show', () => {
+    const none = placeholdersNeeded(() => false, false).map((e) => e.path);
+    expect(none.sort()).toEqual(['.envrc', '.idea', '.vscode']);
+    const inRepo = placeholdersNeeded((p) => p === '.git/config', true).map((e) => e.path);
+    expect(inRepo.sort()).toEqual(['.envrc', '.git/hooks', '.git/info', '.idea', '.vscode']);
+    expect(placeholdersNeeded(() => true, true)).toEqual([]);
   });
 });

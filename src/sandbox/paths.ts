@@ -33,21 +33,44 @@ export const SHARED_SYSTEM_DIRS: readonly string[] = [
 
 /**
  * Paths inside the workspace that the host runs or obeys later, outside any sandbox: git hooks
- * and config (core.hooksPath, core.fsmonitor, filters run on the next `git status`), submodule
- * URLs, editor task/launch settings, direnv, and nemoclaw's own project files. The workload may
- * read them but not change them (helper `--protect`). Relative to the workspace.
+ * and config (core.hooksPath, core.fsmonitor, filter drivers run on the next `git status`),
+ * attributes that select those filters, submodule URLs, editor task/launch settings, direnv, and
+ * nemoclaw's own project files. The workload may read them but not change them (helper
+ * `--protect`). Relative to the workspace.
+ *
+ * The helper can only protect what exists (a mount needs a mount point, and making one inside
+ * the sandbox would write to the host anyway). So a missing entry whose absence is common and
+ * whose empty placeholder changes nothing for git or the tools is created empty on the host
+ * before the run (`placeholder`): directories (invisible to git) and `.envrc` (direnv asks
+ * before it loads any new or changed .envrc). `inRepo`: only when `.git` is already a directory,
+ * never turning a plain directory into something that looks like a repository. Entries without
+ * a placeholder (.git/config, .gitmodules, .gitattributes: an empty one would show up in
+ * `git status`) are protected when they exist.
  */
-export const WORKSPACE_PROTECTED: readonly string[] = [
-  '.git/hooks',
-  '.git/config',
-  '.git/info',
-  '.gitmodules',
-  '.gitattributes',
-  '.vscode',
-  '.idea',
-  '.envrc',
-  '.nemoclaw',
+export interface ProtectedEntry {
+  path: string;
+  kind: 'dir' | 'file';
+  placeholder: 'always' | 'inRepo' | 'never';
+}
+
+export const WORKSPACE_PROTECTED_TABLE: readonly ProtectedEntry[] = [
+  { path: '.git/hooks', kind: 'dir', placeholder: 'inRepo' },
+  { path: '.git/info', kind: 'dir', placeholder: 'inRepo' },
+  { path: '.git/config', kind: 'file', placeholder: 'never' },
+  { path: '.gitmodules', kind: 'file', placeholder: 'never' },
+  { path: '.gitattributes', kind: 'file', placeholder: 'never' },
+  { path: '.vscode', kind: 'dir', placeholder: 'always' },
+  { path: '.idea', kind: 'dir', placeholder: 'always' },
+  { path: '.envrc', kind: 'file', placeholder: 'always' },
+  { path: '.nemoclaw', kind: 'dir', placeholder: 'never' },
 ];
+
+export const WORKSPACE_PROTECTED: readonly string[] = WORKSPACE_PROTECTED_TABLE.map((e) => e.path);
+
+/** Pure: the table entries to create as empty placeholders, given which exist (lstat) and whether `.git` is a real directory. */
+export function placeholdersNeeded(exists: (rel: string) => boolean, gitIsDir: boolean): ProtectedEntry[] {
+  return WORKSPACE_PROTECTED_TABLE.filter((e) => !exists(e.path) && (e.placeholder === 'always' || (e.placeholder === 'inRepo' && gitIsDir)));
+}
 
 function normalize(p: string): string {
   const n = posix.normalize(p);

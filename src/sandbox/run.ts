@@ -12,7 +12,8 @@ import { PRIVATE_TMPFS, SandboxConfigError, compileBinds, specToHelperArgv, work
 import type { ExecAskEvent, ExitEvent, HelperEvent, ReadyEvent } from './events.ts';
 import { LineSplitter, parseHelperEvent } from './events.ts';
 import { helperInsideWritable, helperPath, realOrSelf } from './helper.ts';
-import { sharedLocationRefusal, stateOverlapRefusal } from './paths.ts';
+import { protectedPaths, sharedLocationRefusal, stateOverlapRefusal } from './paths.ts';
+import { createPlaceholders } from './placeholders.ts';
 import type { StdioFacts } from './relay.ts';
 import { planStdio, startRelay, stdioFacts } from './relay.ts';
 import { enforcementWarnings, verifyEnforcement } from './verify.ts';
@@ -62,6 +63,8 @@ export interface RunSandboxOptions {
   stateDir?: string;
   /** The operator's HOME, never a writable path itself. Default: $HOME or os.homedir(). */
   operatorHome?: string;
+  /** Protect the workspace's table of host-executed paths (paths.ts); default true. */
+  protectWorkspace?: boolean;
   /** Files this run obeys (policy, blueprint): protected read-only when inside a writable path. */
   obeys?: string[];
   /** isatty of fds 0-2 and foreground state; default: this process's (tests pass their own). */
@@ -104,6 +107,10 @@ export interface RunningSandbox {
   /** The enforcement report, once verified; null when the sandbox never became ready. */
   ready: Promise<ReadyEvent | null>;
   result: Promise<SandboxResult>;
+  /** Paths passed to the helper as --protect (read-only inside; missing ones are in ready.skipped). */
+  protected: string[];
+  /** Empty placeholders created in the workspace for this run (paths.ts explains which). */
+  placeholders: string[];
   /**
    * With a relayed terminal stdin: sends what the operator types to `fn` instead of the workload
    * while set (null: back to the workload), so an exec question can be answered on the same
@@ -160,6 +167,16 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
   // Passed as given, never resolved: a workspace that is (or passes through) a symlink planted by
   // an earlier run must reach the helper as such, so its openat2(RESOLVE_NO_SYMLINKS) refuses it.
   const workspace = posix.normalize(opts.workspace);
+  const rwBinds = compileBinds(opts.spec, workspace, existsSync)
+    .binds.filter((b) => b.mode === 'rw' && !PRIVATE_TMPFS.includes(b.path))
+    .map((b) => b.path);
+  const wsBound = opts.spec.filesystem.includeWorkdir ? workspace : null;
+  const ownWritable = [...(wsBound !== null ? [wsBound] : []), ...rwBinds];
+  checkWritable(opts, ownWritable);
+  // Files the host acts on later (git hooks, editor tasks, the policy this run obeys) stay
+  // read-only inside; missing ones that the table allows get empty placeholders first.
+  const placeholders = wsBound !== null && (opts.protectWorkspace ?? true) ? createPlaceholders(wsBound) : [];
+  const protect = protectedPaths(opts.protectWorkspace ?? true ? wsBound : null, ownWritable, opts.obeys ?? []);
   const argv = specToHelperArgv(opts.spec, {
     workspace,
     home: opts.home,
@@ -172,12 +189,8 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
     uid: opts.uid,
     gid: opts.gid,
     exists: existsSync,
+    protect,
   });
-  const rwBinds = compileBinds(opts.spec, workspace, existsSync)
-    .binds.filter((b) => b.mode === 'rw' && !PRIVATE_TMPFS.includes(b.path))
-    .map((b) => b.path);
-  const ownWritable = [...(opts.spec.filesystem.includeWorkdir ? [workspace] : []), ...rwBinds];
-  checkWritable(opts, ownWritable);
   const writable = [...ownWritable.map(realOrSelf), ...(opts.home !== undefined ? [realOrSelf(opts.home)] : [])];
   const inside = helperInsideWritable(realOrSelf(helper), writable);
   if (inside !== null) {
@@ -324,6 +337,8 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
     stdin: opts.keepStdinOpen ? child.stdin : null,
     stdout: pipeStdio ? child.stdout : null,
     stderr: pipeStdio ? child.stderr : null,
+    protected: protect,
+    placeholders,
     tapInput: (fn) => {
       if (input === null) return false;
       input.tap(fn);
