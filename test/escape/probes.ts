@@ -73,6 +73,12 @@ export interface ProbeRow {
   envSecrets?: boolean;
   /** The probe only sets the scene (exit 0); hostCheck alone decides escaped or blocked. */
   hostVerdict?: boolean;
+  /**
+   * A documented limit (native/PROTOCOL.md "Known limits"): the sandbox does not stop this yet. The
+   * sandboxed run then must escape, so that the day a fix lands this row fails and gets updated,
+   * and the suite prints the gap in its title instead of hiding it.
+   */
+  knownGap?: string;
 }
 
 /** The host file a write probe creates when it gets through. */
@@ -191,6 +197,7 @@ export const PROBES: ProbeRow[] = [
   // ... and with an unlisted binary on a read-only system path (Landlock lets it execute; only the
   // ask stands in the way): /usr/sbin/nologin, recognised by its message.
   { id: 'priv-exec-path-toctou-race-ask-system-binary', category: 'privilege', anchors: [56], source: 'priv.c', args: (c) => ['exec-race', c.ws, '/usr/sbin/nologin', 'not available'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist-ask', heavy: true,
+    knownGap: 'exec `unmatched: ask` is advisory: seccomp notification cannot pin the execve path against a racing thread; `unmatched: deny` (Landlock) enforces',
     prepare: () => {
       if (!fs.existsSync('/usr/sbin/nologin')) throw new Error('this probe needs /usr/sbin/nologin');
     } },
@@ -331,6 +338,7 @@ export const PROBES: ProbeRow[] = [
   // A host program's socket that happens to live inside the workspace (a dev server, an agent, git's
   // fsmonitor daemon): invariant 7 says no host sockets in the sandbox's view.
   { id: 'net-host-unix-socket-inside-workspace', category: 'network', anchors: [46], source: 'net.c', args: (c) => ['unix', path.join(c.ws, 'host-daemon.sock'), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,
+    knownGap: 'Landlock ABI 7 has no right for connecting to pathname unix sockets; a host daemon socket inside the workspace is reachable',
     prepare: async (c) => {
       const server = net.createServer((sock) => sock.on('error', () => undefined).end(`${c.s.serverMarker}\n`));
       await new Promise<void>((resolve, reject) => {

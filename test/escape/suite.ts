@@ -28,8 +28,9 @@ export function defineProbeSuite(mode: Mode): void {
     }
   });
 
-  const expected = (row: ProbeRow): Expect[] => (mode === 'unsandboxed' ? [row.unsandboxed] : row.sandboxed);
-  const title = (row: ProbeRow): string => `${row.id} [${row.category}${row.anchors.length ? ` #${row.anchors.join(',#')}` : ''}] -> ${expected(row).join(' | ')}`;
+  const expected = (row: ProbeRow): Expect[] => (mode === 'unsandboxed' ? [row.unsandboxed] : row.knownGap ? ['escaped'] : row.sandboxed);
+  const gap = (row: ProbeRow): string => (mode === 'sandboxed' && row.knownGap ? ` (KNOWN GAP: ${row.knownGap})` : '');
+  const title = (row: ProbeRow): string => `${row.id} [${row.category}${row.anchors.length ? ` #${row.anchors.join(',#')}` : ''}] -> ${expected(row).join(' | ')}${gap(row)}`;
 
   const check = async (row: ProbeRow): Promise<void> => {
     if (!shared) throw new Error('fixtures did not start');
