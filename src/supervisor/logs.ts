@@ -1,11 +1,13 @@
 // The workload's output, one NDJSON record per line ({"ts","stream","line"}), appended to
 // sandboxes/<name>/logs/output.ndjson and published on the bus. Lines are cut at MAX_LINE bytes.
 // Writes are asynchronous and never wait: a slow disk costs memory in the write stream, not time.
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, renameSync, statSync } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 
 export const MAX_LINE = 16 * 1024;
+/** A log file over this size at a (re)start is moved to output.ndjson.1 (one generation kept). */
+export const ROTATE_BYTES = 16 * 1024 * 1024;
 
 export interface LogRecord {
   ts: string;
@@ -17,6 +19,11 @@ export class LogWriter {
   private readonly out: WriteStream;
 
   constructor(file: string) {
+    try {
+      if (statSync(file).size > ROTATE_BYTES) renameSync(file, `${file}.1`);
+    } catch {
+      // no log yet
+    }
     this.out = createWriteStream(file, { flags: 'a', mode: 0o600 });
     this.out.on('error', () => {
       // a full disk must not take the supervisor down; the bus still carries the lines

@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readRecords } from '../../src/audit/index.ts';
 import type { SandboxView } from '../../src/supervisor/index.ts';
 import { HAVE_HELPER, cli, events, freshHome, serve, until, workspace } from './harness.ts';
 import type { Served } from './harness.ts';
@@ -50,6 +51,13 @@ describe.runIf(HAVE_HELPER)('supervisor lifecycle', { timeout: 120_000 }, () => 
 
     const types = (await events(sv.api)).filter((e) => e.sandbox === 'alpha').map((e) => (e.type === 'sandbox.state' ? `state:${e.state}` : e.type));
     expect(types).toEqual(expect.arrayContaining(['sandbox.created', 'state:starting', 'helper', 'state:running', 'state:stopping', 'state:stopped', 'sandbox.destroyed']));
+
+    // Every supervisor decision is in the audit log (written durably for create/destroy).
+    const audited = await until('audit records', () => {
+      const acts = [...readRecords(sv.home)].map((r) => JSON.parse(r.line) as { event: { kind: string; activity: string; sandbox?: string } }).filter((r) => r.event.sandbox === 'alpha').map((r) => `${r.event.kind}:${r.event.activity}`);
+      return acts.includes('sandbox.lifecycle:destroy') ? acts : null;
+    });
+    expect(audited).toEqual(expect.arrayContaining(['sandbox.lifecycle:create', 'sandbox.lifecycle:start', 'sandbox.enforcement:report', 'sandbox.lifecycle:stop', 'sandbox.lifecycle:exit', 'sandbox.lifecycle:destroy']));
   });
 
   it('refuses a duplicate name, also when two creates race', async () => {
