@@ -16,4 +16,3 @@ export { RESTART_POLICIES, isRestartPolicy, shouldRestart, backoffDelay, nextAtt
 export type { LogRecord } from './logs.ts';
 export type { ExecRequest, Frame, ExitFrame } from './exec.ts';
 export { FrameParser, frame, resizeFrame, parseExit, encodeRequest } from './exec.ts';
-export { supervisorTuiSource, toTuiEvents, sandboxInfo } from './tui-source.ts';
