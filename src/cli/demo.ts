@@ -4,6 +4,8 @@
 // no sandbox could start.
 import type { Command } from 'commander';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ReadyEvent, SandboxEvent, SandboxResult } from '../sandbox/index.ts';
@@ -20,7 +22,34 @@ interface DemoCase {
   hostCheck?: (workspace: string) => string | null;
 }
 
-const CASES: readonly DemoCase[] = [
+/**
+ * The demo's network target: a TCP server on the host's own loopback. Only loopback is ever a
+ * network target here (a demo must not knock on other people's hosts); the sandbox cannot reach
+ * it all the same, because it has its own network namespace and Landlock allows no such port.
+ * `connections` counts what reached it: anything but 0 means the denial was not real.
+ */
+interface HostTarget {
+  port: number;
+  connections: number;
+  server: Server;
+}
+
+async function startHostTarget(): Promise<HostTarget> {
+  const t: HostTarget = { port: 0, connections: 0, server: createServer() };
+  t.server.on('connection', (sock) => {
+    t.connections++;
+    sock.on('error', () => undefined).end('nemoclaw demo host server\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    t.server.once('error', reject);
+    t.server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const addr = t.server.address();
+  t.port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+  return t;
+}
+
+const cases = (target: HostTarget): readonly DemoCase[] => [
   {
     expect: 'allowed',
     what: 'write a file in the workspace',
@@ -37,7 +66,12 @@ const CASES: readonly DemoCase[] = [
   { expect: 'denied', what: 'read /etc/shadow', command: ['cat', '/etc/shadow'] },
   { expect: 'denied', what: "list /root (the host's home)", command: ['ls', '/root'] },
   { expect: 'denied', what: 'write outside the workspace (/usr)', command: ['touch', '/usr/nemoclaw-demo'] },
-  { expect: 'denied', what: 'direct TCP connect to 1.1.1.1:80, ignoring the proxy', command: ['bash', '-c', 'exec 3<>/dev/tcp/1.1.1.1/80'] },
+  {
+    expect: 'denied',
+    what: `direct TCP connect to a server on the host's 127.0.0.1:${target.port}, ignoring the proxy`,
+    command: ['bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${target.port}`],
+    hostCheck: () => (target.connections > 0 ? `the host server saw ${target.connections} connection(s)` : null),
+  },
   { expect: 'denied', what: 'create a user namespace (privilege games)', command: ['unshare', '--user', 'true'] },
   {
     expect: 'denied',
@@ -82,9 +116,11 @@ function firstLine(s: string): string {
   return JSON.stringify(line.length > 90 ? `${line.slice(0, 90)}...` : line).slice(1, -1);
 }
 
-export function enforcementLines(r: ReadyEvent): string[] {
+/** `hide`: skipped paths not worth showing (the demo's absent protected workspace paths). */
+export function enforcementLines(r: ReadyEvent, hide: (path: string) => boolean = () => false): string[] {
+  const skipped = r.skipped.filter((p) => !hide(p));
   const e = r.enforcement;
-  const cg = e.cgroup ? `v${e.cgroup.version} ${e.cgroup.path} (${e.cgroup.controllers.join(', ') || 'no controllers'})` : 'none (the default policy sets no limits)';
+  const cg = e.cgroup ? `v${e.cgroup.version} ${e.cgroup.path} (${e.cgroup.controllers.join(', ') || 'no controllers'})` : 'none (the process limit holds as RLIMIT_NPROC)';
   return [
     `Landlock      ABI ${e.landlock.abi}, fs rights handled ${e.landlock.fs_rights_handled}, TCP rules ${e.landlock.net ? 'on' : 'off'}, scoped: ${e.landlock.scoped.join(', ') || 'none'}`,
     `seccomp       ${e.seccomp.mode}, ${e.seccomp.filters} filter(s), user notification ${e.seccomp.notify ? 'on' : 'off'}`,
@@ -93,7 +129,7 @@ export function enforcementLines(r: ReadyEvent): string[] {
     `namespaces    ${e.namespaces.join(', ')}`,
     `cgroup        ${cg}`,
     `workload      uid ${e.uid}, gid ${e.gid}`,
-    ...(r.skipped.length > 0 ? [`not present    ${r.skipped.join(', ')} (skipped)`] : []),
+    ...(skipped.length > 0 ? [`not present    ${skipped.join(', ')} (skipped)`] : []),
     ...r.degraded.map((d) => `DEGRADED      ${d}`),
   ];
 }
@@ -111,8 +147,9 @@ export async function demo(): Promise<number> {
   let ready: ReadyEvent | null = null;
   let failures = 0;
   let started = 0;
+  const target = await startHostTarget();
   try {
-    for (const c of CASES) {
+    for (const c of cases(target)) {
       const o = await runCase(c, workspace);
       if (o.result.ready) ready ??= o.result.ready;
       if (o.result.status === SANDBOX_FAILED && o.result.ready === null) {
@@ -127,7 +164,8 @@ export async function demo(): Promise<number> {
         continue;
       }
       const ok = o.result.status === 0;
-      const hostProblem = ok && c.hostCheck ? c.hostCheck(workspace) : null;
+      // Allowed cases prove their effect on the host; denied ones prove nothing got through.
+      const hostProblem = c.hostCheck && (ok || c.expect === 'denied') ? c.hostCheck(workspace) : null;
       const asExpected = (c.expect === 'allowed') === ok && hostProblem === null;
       if (!asExpected) failures++;
       const denials = o.events.flatMap((e) => {
@@ -141,10 +179,11 @@ export async function demo(): Promise<number> {
     }
   } finally {
     rmSync(workspace, { recursive: true, force: true });
+    target.server.close();
   }
   if (ready !== null) {
     out('\nWhat the helper reported before exec (and nemoclaw verified against the policy):');
-    for (const l of enforcementLines(ready)) out(`  ${l}`);
+    for (const l of enforcementLines(ready, (p) => p.startsWith(`${workspace}/`))) out(`  ${l}`);
   }
   out(failures === 0 ? '\nEvery case behaved as expected.' : `\n${failures} case(s) did not behave as expected.`);
   if (started === 0) return SANDBOX_FAILED;

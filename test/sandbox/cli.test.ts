@@ -311,6 +311,9 @@ describe.skipIf(!helperBuilt)('nemoclaw demo', () => {
     const r = nemoclaw(['demo']);
     expect(r.stdout).toContain('Every case behaved as expected.');
     expect(r.stdout).toMatch(/DENIED\s+read \/etc\/shadow/);
+    // The only network target is a server the demo starts on the host's loopback.
+    expect(r.stdout).toMatch(/DENIED\s+direct TCP connect to a server on the host's 127\.0\.0\.1:\d+/);
+    expect(r.stdout).not.toMatch(/1\.1\.1\.1|8\.8\.8\.8/);
     expect(r.stdout).toMatch(/Landlock\s+ABI \d+/);
     expect(r.status).toBe(0);
   });
