@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyStore } from '../../src/policy/index.ts';
-import { HAVE_HELPER, cli, events, freshHome, serve, until, workspace } from './harness.ts';
+import { HAVE_HELPER, cli, events, freshHome, pidsWith, serve, until, workspace } from './harness.ts';
 import type { Served } from './harness.ts';
 
 let origin: Server;
@@ -79,6 +79,32 @@ describe.runIf(HAVE_HELPER)('approvals through the supervisor', { timeout: 120_0
     const ev = await events(sv.api);
     expect(ev.some((e) => e.type === 'approval.pending')).toBe(true);
     expect(ev.find((e) => e.type === 'approval.decided')).toMatchObject({ verdict: 'allow', always: false });
+  });
+});
+
+describe.runIf(HAVE_HELPER)('approvals and a supervisor crash', { timeout: 120_000 }, () => {
+  it('SIGKILL while a request waits: the waiting process is gone, nothing was allowed, nothing is pending after the restart', async () => {
+    const home = freshHome();
+    const ws = workspace(home);
+    const sv = await serve(home);
+    const c = await cli(home, ['create', 'crashnet', '--workspace', ws, '--restart', 'always', '--policy', policy(home), '--', 'sleep', '1000']);
+    expect(c.code, c.stderr).toBe(0);
+    const marker = `/crash-${process.pid}-${Date.now() % 100000}`;
+    const waiting = cli(home, ['crashnet', 'exec', '--', ...curl(marker)]);
+    await until('pending', async () => (await sv.api.call<{ items: unknown[] }>('GET', '/v1/approvals')).items.length === 1);
+    sv.proc.kill('SIGKILL');
+    await sv.exited;
+    const r = await waiting;
+    expect(r.stdout).not.toMatch(/200$/);
+    expect(await until('curl gone', () => (pidsWith(marker).length === 0 ? 'gone' : null), 100, 20)).toBe('gone');
+    const sv2 = await serve(home);
+    try {
+      await until('restarted', async () => (await sv2.api.call<{ sandbox: { state: string } }>('GET', '/v1/sandboxes/crashnet')).sandbox.state === 'running');
+      expect((await sv2.api.call<{ items: unknown[] }>('GET', '/v1/approvals')).items).toEqual([]);
+      expect((await cli(home, ['approvals', 'list', '--json'])).stdout.trim()).toBe('[]');
+    } finally {
+      await sv2.stop();
+    }
   });
 });
 
