@@ -390,6 +390,8 @@ export class Lifecycle {
         proxySocket: proxy.socketPath,
         stdio: 'pipe',
         helper: this.wrapper(r, execSock),
+        stateDir: this.d.paths.home, // this supervisor's home, whatever NEMOCLAW_HOME says
+        ...(r.rec.policyFile !== null ? { obeys: [r.rec.policyFile] } : {}),
         extraEnv: { ...proxyEnvironment(proxy.caBundlePath), HOME: '/home/sandbox', ...r.rec.env },
         onEvent: (e) => this.onHelperEvent(r, e),
         onExecAsk: async (ask) => {
