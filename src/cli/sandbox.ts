@@ -372,7 +372,8 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
     for (const s of FORWARDED) process.off(s, forward);
     asks.abort();
   }
-  for (const w of result.warnings) report(flags, `DEGRADED: ${w}`);
+  // A refused sandbox never ran: its one line says why; degraded layers would only bury it.
+  if (result.reason !== 'refused') for (const w of result.warnings) report(flags, `DEGRADED: ${w}`);
   // The helper says nothing when CMD cannot be executed; the operator should not have to guess.
   const execFailure = EXEC_FAILURES.find((f) => f.status === result.status && result.execErrno !== null);
   if (execFailure) report(flags, `${printable(command[0] ?? '')}: ${execFailure.say} (errno ${result.execErrno})`);

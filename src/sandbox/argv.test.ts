@@ -105,6 +105,7 @@ describe('specToHelperArgv', () => {
       '--ro', '/usr',
       '--events-fd', '3',
       '--control-fd', '4',
+      '--await-verdict',
       '--env', 'PATH=/usr/bin',
     ]);
   });

@@ -194,6 +194,9 @@ export function specToHelperArgv(spec: SandboxSpec, opts: HelperArgvOptions): st
 
   if (opts.proxySocket !== undefined) argv.push('--proxy-socket', opts.proxySocket);
   argv.push('--events-fd', String(opts.eventsFd), '--control-fd', String(opts.controlFd));
+  // The workload's execve waits until nemoclaw has checked the enforcement report and said go:
+  // without it the workload would already run while a mismatch is being found (fail closed).
+  argv.push('--await-verdict');
   if (opts.tty) argv.push('--tty');
   for (const [k, v] of Object.entries(opts.env)) {
     if (!ENV_NAME.test(k) || v.includes('\0')) throw new SandboxConfigError(`invalid environment entry ${JSON.stringify(k)}`);

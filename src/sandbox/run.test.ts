@@ -60,8 +60,24 @@ describe('runSandbox with a FAKE helper', () => {
 
   it('answers an exec ask after ready through the control fd', async () => {
     const ask = JSON.stringify({ type: 'exec_ask', id: 7, pid: 2, path: '/opt/x' });
-    const { stdout } = await runFake(['emit', READY, 'emit', ask, 'read', 'exit', '0'], async () => 'allow');
-    expect(JSON.parse(stdout)).toEqual({ id: 7, decision: 'allow' });
+    const { stdout } = await runFake(['emit', READY, 'read', 'emit', ask, 'read', 'exit', '0'], async () => 'allow');
+    expect(stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([{ verdict: 'go' }, { id: 7, decision: 'allow' }]);
+  });
+
+  it('sends the verdict go after a verified ready report', async () => {
+    const { stdout, result } = await runFake(['emit', READY, 'read', 'exit', '0']);
+    expect(stdout).toBe('{"verdict":"go"}\n');
+    expect(result.status).toBe(0);
+  });
+
+  it('never sends go for a report that fails verification: refuse, kill, 125', async () => {
+    const bad = JSON.stringify({ type: 'ready', enforcement: { ...enforcement, no_new_privs: false }, pid: 1, skipped: [] });
+    const { stdout, result, events } = await runFake(['emit', bad, 'read', 'exit', '0']);
+    // Nothing at all reaches the control fd: the helper is killed without a go.
+    expect(stdout).toBe('');
+    expect(result.status).toBe(125);
+    expect(result.reason).toBe('refused');
+    expect(events.find((e) => e.type === 'error')).toMatchObject({ step: 'verify_enforcement' });
   });
 
   it('denies an exec ask that comes before ready, without asking anyone', async () => {

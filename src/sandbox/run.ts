@@ -223,6 +223,10 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
   const stamp = (e: HelperEvent): SandboxEvent => ({ ...e, ts: new Date().toISOString(), sandbox: id });
   const publish = (e: HelperEvent): void => opts.onEvent?.(stamp(e));
 
+  const sendControl = (msg: object): void => {
+    if (control && !control.destroyed) control.write(`${JSON.stringify(msg)}\n`);
+  };
+
   const refuse = (why: string): void => {
     if (refused) return;
     refused = true;
@@ -258,7 +262,14 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
       });
       warnings = enforcementWarnings(e, opts.spec);
       publish(e);
-      if (mismatches.length > 0) refuse(`enforcement mismatch: ${mismatches.join('; ')}`);
+      if (mismatches.length > 0) {
+        // The workload is still waiting before its execve (--await-verdict) and never gets go:
+        // the helper is killed (SIGKILL, so the one line the operator sees is ours, not its
+        // own `verdict: refused`), which takes the waiting workload with it.
+        refuse(`enforcement mismatch: ${mismatches.join('; ')}`);
+      } else if (!refused) {
+        sendControl({ verdict: 'go' });
+      }
       resolveReady(mismatches.length > 0 ? null : e);
       return;
     }
