@@ -8,79 +8,29 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ApprovalQueue } from '../approvals/index.ts';
 import { policyStorePersistHook } from '../approvals/index.ts';
-import type { AuditEventInput } from '../audit/index.ts';
 import { proxyEnvironment, startEgressProxy } from '../egress/index.ts';
 import type { EgressProxy } from '../egress/index.ts';
-import type { Policy, RevisionMeta, SetResult } from '../policy/index.ts';
-import { PolicyStore, blueprintPolicy, compileEgressRules, compileSandboxSpec, defaultPolicy, loadBlueprint, loadPolicyFile, loadPreset } from '../policy/index.ts';
+import type { RevisionMeta, SetResult } from '../policy/index.ts';
+import { PolicyStore, compileEgressRules, compileSandboxSpec } from '../policy/index.ts';
 import type { RunningSandbox, SandboxEvent, SandboxResult } from '../sandbox/index.ts';
 import { helperPath, runSandbox } from '../sandbox/index.ts';
 import type { EventBus } from './bus.ts';
-import type { RestartPolicy, SandboxState } from './events.ts';
+import type { SandboxState } from './events.ts';
+import { enforcementSummary, helperAuditRecord } from './helper-audit.ts';
 import { LogWriter } from './logs.ts';
 import type { HomePaths } from './paths.ts';
 import { validName } from './paths.ts';
+import { suggest } from './names.ts';
+import { creationPolicy, writeInitialRevisions } from './policy.ts';
 import { backoffDelay, nextAttempt, shouldRestart } from './restart.ts';
 import type { SandboxRecord, SandboxStateFile, StateStore } from './state.ts';
 import { DuplicateNameError } from './state.ts';
+import type { AuditFn, CreateInput, SandboxView } from './types.ts';
+import { InvalidRequestError, NotFoundError } from './types.ts';
 
 /** How long a stopped workload gets between SIGTERM and SIGKILL. */
 export const STOP_GRACE_MS = 3000;
 
-export interface AuditFn {
-  (event: AuditEventInput, durable?: boolean): void;
-}
-
-export class NotFoundError extends Error {
-  readonly suggestions: string[];
-  constructor(name: string, suggestions: string[]) {
-    super(`no sandbox named ${name}${suggestions.length > 0 ? ` (did you mean ${suggestions.join(', ')}?)` : ''}`);
-    this.suggestions = suggestions;
-  }
-}
-
-export class InvalidRequestError extends Error {}
-
-export interface CreateInput {
-  name: string;
-  blueprint?: string;
-  policy?: string;
-  workspace: string;
-  command?: string[];
-  restart?: RestartPolicy;
-  env?: Record<string, string>;
-  start?: boolean;
-  /** Presets merged on top of the blueprint's (each one a policy revision). */
-  presets?: string[];
-  /** Inference choice recorded with the sandbox (the key itself never leaves the host env). */
-  inference?: InferenceChoice;
-}
-
-export interface InferenceChoice {
-  provider: string;
-  credentialEnv: string | null;
-  model: string | null;
-}
-
-export interface SandboxView {
-  name: string;
-  state: SandboxState;
-  desired: 'running' | 'stopped';
-  pid: number | null;
-  restarts: number;
-  restart: RestartPolicy;
-  blueprint: string | null;
-  blueprintDigest: string | null;
-  workspace: string;
-  command: string[];
-  presets: string[];
-  inference: InferenceChoice | null;
-  createdAt: string;
-  startedAt: string | null;
-  lastExit: SandboxStateFile['lastExit'];
-  policyRevision: number | null;
-  enforcement: Record<string, unknown> | null;
-}
 
 interface Runtime {
   rec: SandboxRecord;
@@ -99,30 +49,6 @@ interface Runtime {
   chain: Promise<unknown>;
 }
 
-/** Levenshtein distance, for "did you mean". */
-export function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0] as number;
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = d[j] as number;
-      d[j] = Math.min((d[j] as number) + 1, (d[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return d[b.length] as number;
-}
-
-export function suggest(name: string, names: readonly string[]): string[] {
-  const max = Math.max(2, Math.floor(name.length / 3));
-  return names
-    .map((n) => ({ n, d: editDistance(name, n) }))
-    .filter((x) => x.d <= max || x.n.startsWith(name))
-    .sort((a, b) => a.d - b.d)
-    .slice(0, 3)
-    .map((x) => x.n);
-}
 
 export interface LifecycleDeps {
   paths: HomePaths;
@@ -269,27 +195,9 @@ export class Lifecycle {
     if (input.blueprint !== undefined && input.policy !== undefined) throw new InvalidRequestError('use a blueprint or a policy, not both');
     const workspace = resolve(input.workspace);
     if (!existsSync(workspace)) throw new InvalidRequestError(`workspace ${workspace} does not exist`);
-    let policy: Policy;
-    let digest: string | null = null;
-    let command = input.command ?? [];
-    let env: Record<string, string> = {};
-    let source = 'default';
-    try {
-      if (input.blueprint !== undefined) {
-        const bp = await loadBlueprint(input.blueprint);
-        policy = blueprintPolicy(bp);
-        digest = bp.digest;
-        source = `blueprint:${bp.spec.name}@${bp.digest}`;
-        if (command.length === 0) command = bp.spec.agent.command;
-        env = { ...bp.spec.agent.env };
-      } else if (input.policy !== undefined) {
-        policy = await loadPolicyFile(input.policy);
-        source = `file:${resolve(input.policy)}`;
-      } else policy = defaultPolicy();
-      compileSandboxSpec(policy); // refuse now what could never start
-    } catch (err) {
-      throw new InvalidRequestError(err instanceof Error ? err.message : String(err));
-    }
+    const { policy, digest, source, agentCommand, agentEnv } = await creationPolicy(input);
+    const command = input.command && input.command.length > 0 ? input.command : agentCommand;
+    const env = agentEnv;
     if (command.length === 0) throw new InvalidRequestError('no command: give one after `--` or use a blueprint');
     const rec: SandboxRecord = {
       version: 1,
@@ -308,13 +216,7 @@ export class Lifecycle {
     };
     this.d.state.create(rec, emptyState(input.start === false ? 'stopped' : 'running'));
     try {
-      const { stringify } = await import('yaml');
-      const store = new PolicyStore(this.d.state.policyDir(input.name));
-      await store.set(stringify(policy), { author: 'supervisor', reason: `created ${input.name}`, source });
-      for (const name of input.presets ?? []) {
-        const preset = await loadPreset(name);
-        await store.add(preset.network_policies, { author: 'supervisor', reason: `preset ${name} at creation`, source: `preset:${name}` });
-      }
+      await writeInitialRevisions(new PolicyStore(this.d.state.policyDir(input.name)), policy, source, input.presets ?? [], input.name);
     } catch (err) {
       this.d.state.abandon(input.name);
       throw new InvalidRequestError(`policy: ${err instanceof Error ? err.message : String(err)}`);
@@ -446,17 +348,9 @@ export class Lifecycle {
   private onHelperEvent(r: Runtime, e: SandboxEvent): void {
     const { ts: _ts, sandbox: _s, ...event } = e;
     this.d.bus.publish(r.rec.name, { type: 'helper', event });
-    if (e.type === 'ready') {
-      const en = e.enforcement;
-      r.enforcement = { landlock_abi: en.landlock.abi, seccomp_filters: en.seccomp.filters, no_new_privs: en.no_new_privs, cap_eff: en.cap_eff, uid: en.uid, namespaces: en.namespaces, degraded: e.degraded };
-      this.d.audit({ kind: 'sandbox.enforcement', activity: 'report', sandbox: r.rec.name, detail: { landlock_abi: en.landlock.abi, seccomp_filters: en.seccomp.filters, no_new_privs: en.no_new_privs, cap_eff: en.cap_eff, uid: en.uid, degraded: e.degraded.join('; ') || null } });
-    } else if (e.type === 'syscall_denied') {
-      this.d.audit({ kind: 'syscall.denied', activity: 'deny', sandbox: r.rec.name, target: e.syscall, binary: e.exe ?? undefined, decision: 'deny', severity: 'medium' });
-    } else if (e.type === 'exec_denied') {
-      this.d.audit({ kind: 'exec.denied', activity: 'deny', sandbox: r.rec.name, target: e.path, decision: 'deny', severity: 'medium', detail: { reason: e.reason } });
-    } else if (e.type === 'limit_hit') {
-      this.d.audit({ kind: 'sandbox.lifecycle', activity: 'limit_hit', sandbox: r.rec.name, target: e.limit, severity: 'medium' });
-    }
+    if (e.type === 'ready') r.enforcement = enforcementSummary(e);
+    const rec = helperAuditRecord(r.rec.name, e);
+    if (rec !== null) this.d.audit(rec);
   }
 
   private async onEnd(r: Runtime, res: SandboxResult, startedMs: number, log: LogWriter): Promise<void> {

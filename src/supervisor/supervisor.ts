@@ -8,13 +8,13 @@ import { openAuditLog } from '../audit/index.ts';
 import type { ApiServer } from './api.ts';
 import { serveApi } from './api.ts';
 import { EventBus } from './bus.ts';
-import type { AuditFn } from './lifecycle.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { HeldLock } from './lock.ts';
 import { acquireSupervisorLock } from './lock.ts';
 import type { HomePaths } from './paths.ts';
 import { homePaths, nemoclawHome } from './paths.ts';
 import { StateStore } from './state.ts';
+import type { AuditFn } from './types.ts';
 
 export interface SupervisorOptions {
   home?: string;

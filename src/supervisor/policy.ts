@@ -1,0 +1,43 @@
+// The policy side of a sandbox's creation: which policy (blueprint, policy file or the default),
+// the blueprint's agent command and environment, and the first revisions (the policy, then one
+// per extra preset) in the sandbox's PolicyStore.
+import { resolve } from 'node:path';
+import type { Policy, PolicyStore } from '../policy/index.ts';
+import { blueprintPolicy, compileSandboxSpec, defaultPolicy, loadBlueprint, loadPolicyFile, loadPreset } from '../policy/index.ts';
+import { InvalidRequestError } from './types.ts';
+import type { CreateInput } from './types.ts';
+
+export interface CreationPolicy {
+  policy: Policy;
+  /** sha256 of the blueprint file, when one was used. */
+  digest: string | null;
+  /** Revision source: `blueprint:<name>@<sha256>`, `file:<path>` or `default`. */
+  source: string;
+  agentCommand: string[];
+  agentEnv: Record<string, string>;
+}
+
+export async function creationPolicy(input: Pick<CreateInput, 'blueprint' | 'policy'>): Promise<CreationPolicy> {
+  try {
+    let out: CreationPolicy;
+    if (input.blueprint !== undefined) {
+      const bp = await loadBlueprint(input.blueprint);
+      out = { policy: blueprintPolicy(bp), digest: bp.digest, source: `blueprint:${bp.spec.name}@${bp.digest}`, agentCommand: bp.spec.agent.command, agentEnv: { ...bp.spec.agent.env } };
+    } else if (input.policy !== undefined) {
+      out = { policy: await loadPolicyFile(input.policy), digest: null, source: `file:${resolve(input.policy)}`, agentCommand: [], agentEnv: {} };
+    } else out = { policy: defaultPolicy(), digest: null, source: 'default', agentCommand: [], agentEnv: {} };
+    compileSandboxSpec(out.policy); // refuse now what could never start
+    return out;
+  } catch (err) {
+    throw new InvalidRequestError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+export async function writeInitialRevisions(store: PolicyStore, policy: Policy, source: string, presets: readonly string[], name: string): Promise<void> {
+  const { stringify } = await import('yaml');
+  await store.set(stringify(policy), { author: 'supervisor', reason: `created ${name}`, source });
+  for (const p of presets) {
+    const preset = await loadPreset(p);
+    await store.add(preset.network_policies, { author: 'supervisor', reason: `preset ${p} at creation`, source: `preset:${p}` });
+  }
+}
