@@ -186,8 +186,43 @@ async function measure(name: string, seconds: number): Promise<Phase> {
   return { name, cpu, rssMax: Math.max(...rss), rssMean: rss.reduce((a, b) => a + b, 0) / rss.length, lat, events: sent - sent0 };
 }
 
+/** Machine noise: key -> echo through a PTY to a minimal Node process in raw mode (no TUI at all). */
+async function echoBaseline(samples: number): Promise<number[]> {
+  const node = join(ROOT, 'node_modules/node/bin/node');
+  const e = pty.spawn(node, ['-e', "process.stdin.setRawMode(true);process.stdout.write('READY');process.stdin.on('data',(d)=>{const k=d.toString();if(k==='q')process.exit(0);process.stdout.write('['+k+']')})"], { name: 'xterm-256color', cols: 80, rows: 24, cwd: ROOT, env: process.env as Record<string, string> });
+  let buf = '';
+  let waiter: (() => void) | null = null;
+  e.onData((d) => {
+    buf += d;
+    waiter?.();
+  });
+  const out: number[] = [];
+  await until('the echo process', () => buf.includes('READY'));
+  for (let i = 0; i < samples; i++) {
+    const key = String.fromCharCode(97 + (i % 16)); // a-p: q ends the echo process
+    buf = '';
+    const t0 = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no echo of ${key} within 5 s: ${JSON.stringify(buf)}`)), 5000);
+      waiter = () => {
+        if (buf.includes(`[${key}]`)) {
+          waiter = null;
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      e.write(key);
+    });
+    out.push(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  e.write('q');
+  return out;
+}
+
 let code = 0;
 try {
+  const echo = await echoBaseline(40);
   await until('the TUI to draw its panes', () => screenText().includes('Sandboxes') && screenText().includes('agent-a'));
   process.stdout.write(`nemoclaw tui ${COLS}x${ROWS}, pid ${p.pid}: idle baseline ${IDLE_SECONDS} s, then ${RATE} events/s for ${SECONDS} s\n`);
   const idle = await measure('idle (baseline)', IDLE_SECONDS);
@@ -198,6 +233,7 @@ try {
   await until('the feeds to show the flood', () => screenText().includes('example.com'), 5000).catch(() => undefined);
   const row = (ph: Phase): string => `| ${ph.name} | ${ph.events} | ${ph.cpu.toFixed(1)}% | ${ph.rssMax.toFixed(0)} MB (mean ${ph.rssMean.toFixed(0)}) | ${pct(ph.lat, 0.5).toFixed(1)} ms | ${pct(ph.lat, 0.95).toFixed(1)} ms | ${ph.lat.length} |`;
   process.stdout.write(`\n| phase | events sent | TUI CPU (of one core) | RSS max | key->frame p50 | p95 | samples |\n|---|---|---|---|---|---|---|\n${row(idle)}\n${row(flood)}\n\n`);
+  process.stdout.write(`machine noise: key -> echo of a bare raw-mode Node process in a PTY: p50 ${pct(echo, 0.5).toFixed(1)} ms, p95 ${pct(echo, 0.95).toFixed(1)} ms (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} on ${(await import('node:os')).availableParallelism()} cores)\n\n`);
   const ratio = (v: number, t: number): string => `${(v / t).toFixed(2)}x of target (${v <= t ? 'met' : 'MISSED'})`;
   const p95 = pct(flood.lat, 0.95);
   process.stdout.write(`CPU ${flood.cpu.toFixed(1)}% vs target < ${TARGET.cpu}%: ${ratio(flood.cpu, TARGET.cpu)}; vs idle: ${(flood.cpu / Math.max(idle.cpu, 0.1)).toFixed(1)}x\n`);
