@@ -3,7 +3,7 @@
 // (test/isolated-home.ts); each supervisor here gets a fresh one under it.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ApiClient } from '../../src/supervisor/index.ts';
@@ -22,8 +22,15 @@ export function freshHome(): string {
 }
 
 /** A workspace directory for sandboxes: outside NEMOCLAW_HOME (src/sandbox refuses a writable path inside nemoclaw's state). */
+const workspaces: string[] = [];
+process.on('exit', () => {
+  for (const w of workspaces) rmSync(w, { recursive: true, force: true });
+});
+
 export function workspace(_home: string): string {
-  return mkdtempSync(join(tmpdir(), 'ncws-'));
+  const w = mkdtempSync(join(tmpdir(), 'ncws-'));
+  workspaces.push(w);
+  return w;
 }
 
 export async function until<T>(what: string, fn: () => T | Promise<T>, tries = 300, stepMs = 50): Promise<NonNullable<T>> {
