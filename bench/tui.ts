@@ -223,7 +223,7 @@ async function echoBaseline(samples: number): Promise<number[]> {
 let code = 0;
 try {
   const echo = await echoBaseline(40);
-  await until('the TUI to draw its panes', () => screenText().includes('Sandboxes') && screenText().includes('agent-a'));
+  await until('the TUI to draw its panes', () => screenText().includes('running'));
   process.stdout.write(`nemoclaw tui ${COLS}x${ROWS}, pid ${p.pid}: idle baseline ${IDLE_SECONDS} s, then ${RATE} events/s for ${SECONDS} s\n`);
   const idle = await measure('idle (baseline)', IDLE_SECONDS);
   flooding = true;
