@@ -174,8 +174,8 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
   const ownWritable = [...(wsBound !== null ? [wsBound] : []), ...rwBinds];
   checkWritable(opts, ownWritable);
   // Files the host acts on later (git hooks, editor tasks, the policy this run obeys) stay
-  // read-only inside; missing ones that the table allows get empty placeholders first.
-  const placeholders = wsBound !== null && (opts.protectWorkspace ?? true) ? createPlaceholders(wsBound) : [];
+  // read-only inside; missing ones that the table allows get empty placeholders (below, once
+  // nothing can refuse the run any more: a refused run leaves the workspace untouched).
   const protect = protectedPaths(opts.protectWorkspace ?? true ? wsBound : null, ownWritable, opts.obeys ?? []);
   const argv = specToHelperArgv(opts.spec, {
     workspace,
@@ -196,6 +196,8 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
   if (inside !== null) {
     throw new SandboxConfigError(`helper: ${helper} lies inside ${inside}, which the sandbox could write; use another workspace`);
   }
+
+  const placeholders = wsBound !== null && (opts.protectWorkspace ?? true) ? createPlaceholders(wsBound) : [];
 
   const pipeStdio = opts.stdio === 'pipe';
   const plan = planStdio(pipeStdio ? 'pipe' : 'inherit', opts.tty ?? false, opts.stdioFacts ?? stdioFacts());

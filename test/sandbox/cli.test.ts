@@ -285,6 +285,8 @@ describe('nemoclaw sandbox run (real helper)', () => {
     const r = nemoclaw(['sandbox', 'run', '--workspace', root, '--', 'true']);
     expect(r.status).toBe(125);
     expect(r.stderr).toMatch(/lies inside .*which the sandbox could write/);
+    // A refused run writes nothing into the workspace (no protected-path placeholders).
+    expect(existsSync(join(root, '.envrc'))).toBe(false);
   });
 
   it('exits 125 naming the step when the helper is missing', () => {

@@ -72,6 +72,13 @@ describe.skipIf(!build.ok)('protected workspace paths (real helper)', () => {
     expect(readFileSync(policy, 'utf8')).toBe(text);
   });
 
+  it('a refused run creates no placeholders', () => {
+    const ws = mkdtempSync(join(scratch, 'ws-'));
+    const r = spawnSync(bin, ['sandbox', 'run', '--workspace', ws, '--', 'true'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: state, NEMOCLAW_HOME: join(ws, '.nemoclaw') } });
+    expect(r.status).toBe(125);
+    expect(readdirSync(ws)).toEqual([]);
+  });
+
   it('--json reports the protected paths and the placeholders it created', () => {
     const ws = mkdtempSync(join(scratch, 'ws-'));
     const r = run(ws, 'true', ['--json']);
