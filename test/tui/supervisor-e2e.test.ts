@@ -149,4 +149,31 @@ describe.runIf(HAVE_HELPER)('nemoclaw tui against a real supervisor', () => {
     expect(modules).not.toMatch(/node_modules\/(ink|react)\//);
     expect(modules).not.toContain('/src/tui/index.ts');
   }, 60_000);
+
+  it('--headless attached to a running supervisor: the same stream, decisions on stdin reach it', async () => {
+    const home = freshHome();
+    // The owner: a headless demo (its own supervisor) that runs until told to stop.
+    const owner = spawn(BIN, ['tui', '--demo', '--headless', '--home', home, '--seconds', '0'], { env: { ...process.env, NEMOCLAW_HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let ownerOut = '';
+    owner.stdout.on('data', (d: Buffer) => (ownerOut += d.toString()));
+    const ownerExit = new Promise<number | null>((r) => owner.on('exit', (c) => r(c)));
+    try {
+      await waitFor(() => ownerOut.includes('"approval.pending"'), () => `the owner's pending approval:\n${ownerOut}`, { tries: 1200 });
+      const client = spawn(BIN, ['tui', '--headless'], { env: { ...process.env, NEMOCLAW_HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      client.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const lines = (): Array<Record<string, unknown>> => out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const pending = await waitFor(() => lines().find((l) => l.type === 'approval.pending'), () => `pending on the attached client:\n${out}`, { tries: 1200 });
+      expect(lines()[0]).toMatchObject({ type: 'supervisor.started', seq: 1 });
+      client.stdin.write(`${JSON.stringify({ approve: (pending.item as { id: string }).id })}\n`);
+      await waitFor(() => lines().find((l) => l.type === 'decision.result'), () => `decision result:\n${out}`, { tries: 1200 });
+      expect(lines().find((l) => l.type === 'decision.result')).toMatchObject({ ok: true, verdict: 'allow' });
+      // The owner sees the decision made by the attached client, and the curl succeed.
+      await waitFor(() => ownerOut.includes('"approval.decided"') && ownerOut.includes('/report HTTP 200'), () => `owner output:\n${ownerOut}`, { tries: 1200 });
+      client.kill('SIGTERM');
+    } finally {
+      owner.kill('SIGTERM');
+      expect(await ownerExit).toBe(0);
+    }
+  }, 60_000);
 });
