@@ -5,6 +5,9 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'test/**/*.test.ts', 'test/**/*.test.tsx'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // The JSON report feeds scripts/test-summary.mjs (the closing line CI reads).
+    reporters: ['default', 'json'],
+    outputFile: { json: 'node_modules/.cache/nemoclaw/vitest-report.json' },
     setupFiles: ['test/isolated-home.ts'],
     pool: 'forks',
     maxWorkers: 2,
