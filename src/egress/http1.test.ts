@@ -140,6 +140,6 @@ describe('strict chunked decoder', () => {
     ['bad trailer', '0\r\nbad trailer\r\n\r\n'],
   ])('rejects %s', (_n, wire) => {
     const r = new ChunkedDecoder().push(Buffer.from(wire));
-    expect(r.error).toBeTruthy();
+    expect(r.error, `${wire} must be refused with a reason`).toMatch(/\S/);
   });
 });
