@@ -12,11 +12,12 @@
 // Ratios are printed against the baseline rows. The supervisor runs in this process, with a
 // private NEMOCLAW_HOME in /tmp.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultSandboxSpec, helperPath, specToHelperArgv, workloadEnv } from '../src/sandbox/index.ts';
+import { defaultSandboxSpec, helperPath } from '../src/sandbox/index.ts';
+import { bareHelperArgv } from './helper-argv.ts';
 import { ApiClient, FrameParser, startSupervisor } from '../src/supervisor/index.ts';
 import { openExec } from '../src/supervisor/exec.ts';
 
@@ -33,13 +34,7 @@ function median(xs: number[]): number {
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 // ---- baseline: a bare helper start on /bin/true ------------------------------------------------
-const helperArgs = [
-  ...specToHelperArgv(defaultSandboxSpec(), { workspace, eventsFd: 3, controlFd: 4, tty: false, env: workloadEnv({}), sandboxId: 'bench', exists: existsSync }).filter(
-    (a, i, all) => !['--events-fd', '--control-fd'].includes(a) && !['--events-fd', '--control-fd'].includes(all[i - 1] ?? ''),
-  ),
-  '--',
-  '/bin/true',
-];
+const helperArgs = bareHelperArgv(defaultSandboxSpec(), workspace, ['/bin/true']);
 function bare(): number {
   const t0 = now();
   const r = spawnSync(helperPath(), helperArgs, { stdio: ['ignore', 'ignore', 'pipe'], env: {}, cwd: '/' });

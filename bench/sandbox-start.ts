@@ -12,7 +12,8 @@ import { existsSync, lstatSync, mkdtempSync, readlinkSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultSandboxSpec, helperPath, specToHelperArgv, workloadEnv } from '../src/sandbox/index.ts';
+import { defaultSandboxSpec, helperPath, workloadEnv } from '../src/sandbox/index.ts';
+import { bareHelperArgv } from './helper-argv.ts';
 
 const N = Number(process.argv[2] ?? 50);
 const WARMUP = 5;
@@ -40,13 +41,12 @@ function time(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): number 
 
 const spec = defaultSandboxSpec();
 const helper = helperPath();
-const helperArgs = [
-  ...specToHelperArgv(spec, { workspace, eventsFd: 3, controlFd: 4, tty: false, env: workloadEnv({}), sandboxId: 'bench', exists: existsSync }).filter(
-    (a, i, all) => !['--events-fd', '--control-fd'].includes(a) && !['--events-fd', '--control-fd'].includes(all[i - 1] ?? ''),
-  ),
-  '--',
-  '/bin/true',
-];
+// Same isolation as bwrap --unshare-all (namespaces, binds) plus Landlock and seccomp, but no
+// cgroup leaf: bwrap creates none, so this is the like-for-like row. The default policy's pids
+// limit adds a cgroup v1 leaf (mkdir, attach, rmdir), measured on its own row.
+const { pids: _pids, ...limitsWithoutCgroup } = spec.limits;
+const helperArgs = bareHelperArgv({ ...spec, limits: limitsWithoutCgroup }, workspace, ['/bin/true']);
+const helperDefaultArgs = bareHelperArgv(spec, workspace, ['/bin/true']);
 
 // bwrap with the same view: symlinks (merged /usr) as symlinks, everything else bound read-only.
 const bwrapArgs = ['--unshare-all', '--die-with-parent', '--new-session', '--clearenv'];
@@ -70,9 +70,11 @@ try {
   }
   const ours: number[] = [];
   const theirs: number[] = [];
+  const oursDefault: number[] = [];
   for (let i = 0; i < N; i++) {
     ours.push(time(helper, helperArgs));
     theirs.push(time('bwrap', bwrapArgs));
+    oursDefault.push(time(helper, helperDefaultArgs));
   }
   const full: number[] = [];
   const bare: number[] = [];
@@ -85,9 +87,10 @@ try {
   process.stdout.write(
     [
       `sandbox start-up, /bin/true, N=${N} each (medians)`,
-      `  helper (nemoclaw-sandbox)        ${f(median(ours))}`,
+      `  helper (nemoclaw-sandbox)        ${f(median(ours))}   (namespaces, binds, Landlock, seccomp; no cgroup)`,
       `  bwrap --unshare-all              ${f(median(theirs))}`,
       `  ratio helper/bwrap               ${ratio.toFixed(2)}   (target <= 1.00) ${ratio <= 1 ? 'ok' : 'MISSED'}`,
+      `  helper, default policy           ${f(median(oursDefault))}   (adds the pids cgroup leaf), ratio to bwrap ${(median(oursDefault) / median(theirs)).toFixed(2)}`,
       `  nemoclaw sandbox run -- true     ${f(median(full))}   (target < 150 ms) ${median(full) < 150 ? 'ok' : 'MISSED'}`,
       `  node -e 0 (Node start-up alone)  ${f(median(bare))}`,
       '',
