@@ -8,6 +8,7 @@ export default defineConfig({
     // The JSON report feeds scripts/test-summary.mjs (the closing line CI reads).
     reporters: ['default', 'json'],
     outputFile: { json: 'node_modules/.cache/nemoclaw/vitest-report.json' },
+    globalSetup: ['test/global-setup.ts'],
     setupFiles: ['test/isolated-home.ts'],
     pool: 'forks',
     maxWorkers: 2,

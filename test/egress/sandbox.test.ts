@@ -4,7 +4,7 @@
 // outside; test names (*.test) resolve to 127.0.0.1 through the proxy's injected resolver, and the
 // endpoints that should reach them list allowed_ips: [127.0.0.1]. Skipped when the helper is not built.
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,6 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const HELPER = join(ROOT, 'native/build/nemoclaw-sandbox');
 const NODE_DIR = join(ROOT, 'node_modules/node');
 const NODE = join(NODE_DIR, 'bin/node');
-const HAVE_HELPER = existsSync(HELPER);
 
 let origin: Origin;
 let scratch = '';
@@ -119,7 +118,7 @@ network_policies:
 `;
 }
 
-describe.runIf(HAVE_HELPER)('egress through real sandboxes (curl, node, python3 inside; helper relay)', () => {
+describe('egress through real sandboxes (curl, node, python3 inside; helper relay)', () => {
   let fx: ProxyFixture;
   beforeAll(async () => {
     fx = await startProxy(rulesFrom(policy(origin)), origin, { sandboxExtraCa: [origin.caPem] });
@@ -293,7 +292,7 @@ describe.runIf(HAVE_HELPER)('egress through real sandboxes (curl, node, python3 
   });
 });
 
-describe.runIf(HAVE_HELPER)('approval round trip through a real sandbox', () => {
+describe('approval round trip through a real sandbox', () => {
   const askText = (o: Origin) =>
     `version: 1\napprovals: { unmatched_egress: ask, timeout: 3s }\nnetwork_policies:\n  base:\n    endpoints:\n      - { host: other.test, port: ${o.httpPort}, protocol: rest, rules: [{ allow: { method: GET, path: /ok } }], allowed_ips: [127.0.0.1] }\n`;
 

@@ -7,10 +7,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildHelper, root } from './build-helper.ts';
+import { root } from './build-helper.ts';
 
 const bin = join(root, 'bin', 'nemoclaw');
-const build = buildHelper();
 const scratch = mkdtempSync(join(tmpdir(), 'nemoclaw-test-protect-'));
 const state = mkdtempSync(join(tmpdir(), 'nemoclaw-test-protect-home-'));
 afterAll(() => {
@@ -34,7 +33,7 @@ const repo = (): string => {
   return ws;
 };
 
-describe.skipIf(!build.ok)('protected workspace paths (real helper)', () => {
+describe('protected workspace paths (real helper)', () => {
   it('existing and missing hook/config paths are read-only inside; other files stay writable', () => {
     const ws = repo();
     const targets = ['.git/config', '.git/hooks/pre-commit', '.git/info/attributes', '.vscode/tasks.json', '.idea/workspace.xml', '.envrc'];

@@ -5,10 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from '@lydell/node-pty';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildHelper, root } from './build-helper.ts';
+import { root } from './build-helper.ts';
 
 const bin = join(root, 'bin', 'nemoclaw');
-const helperBuilt = buildHelper().ok;
 const scratch = mkdtempSync(join(tmpdir(), 'nemoclaw-test-relay-'));
 // HOME and NEMOCLAW_HOME outside the workspace: a workspace holding either is refused.
 const stateHome = mkdtempSync(join(tmpdir(), 'nemoclaw-test-home-'));
@@ -43,7 +42,7 @@ function onPty(cmd: string[], feed: Array<[string, string]> = []): Promise<{ cod
   });
 }
 
-describe.skipIf(!helperBuilt)('terminal relay without --tty', () => {
+describe('terminal relay without --tty', () => {
   it('fds 0-2 of the workload are not terminals; its output and exit status still arrive', async () => {
     const r = await onPty(['sh', '-c', 'for fd in 0 1 2; do test -t $fd && echo "fd$fd=tty" || echo "fd$fd=pipe"; done; echo err >&2; exit 7']);
     expect(r.text).toContain('fd0=pipe');

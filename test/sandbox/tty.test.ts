@@ -2,12 +2,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildHelper, root } from './build-helper.ts';
+import { root } from './build-helper.ts';
 import { spawn } from '@lydell/node-pty';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const bin = join(root, 'bin', 'nemoclaw');
-const helperBuilt = buildHelper().ok;
 const scratch = mkdtempSync(join(tmpdir(), 'nemoclaw-test-tty-'));
 // HOME and NEMOCLAW_HOME outside the workspace: a workspace holding either is refused.
 const stateHome = mkdtempSync(join(tmpdir(), 'nemoclaw-test-home-'));
@@ -44,7 +43,7 @@ function runOnPty(args: string[], answer: string | null): Promise<{ code: number
   });
 }
 
-describe.skipIf(!helperBuilt)('exec asks on a terminal (real helper, real PTY)', () => {
+describe('exec asks on a terminal (real helper, real PTY)', () => {
   const policy = join(scratch, 'ask.yaml');
   writeFileSync(
     policy,

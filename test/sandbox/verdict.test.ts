@@ -6,10 +6,9 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildHelper, root } from './build-helper.ts';
+import { root } from './build-helper.ts';
 
 const bin = join(root, 'bin', 'nemoclaw');
-const build = buildHelper();
 const scratch = mkdtempSync(join(tmpdir(), 'nemoclaw-test-verdict-'));
 chmodSync(scratch, 0o755);
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -29,7 +28,7 @@ function runAsNobody(policy: string): { status: number | null; stderr: string; w
   return { status: r.status, stderr: r.stderr, ws, events: existsSync(events) ? readFileSync(events, 'utf8') : '' };
 }
 
-describe.skipIf(!build.ok)('verdict before exec (real helper)', () => {
+describe('verdict before exec (real helper)', () => {
   const policy = join(scratch, 'memory.yaml');
   writeFileSync(policy, 'version: 1\nfilesystem_policy: { include_workdir: true, read_only: [/usr, /bin, /lib, /lib64], read_write: [/tmp] }\nlimits: { memory: 256MiB }\n');
 

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyStore } from '../../src/policy/index.ts';
-import { HAVE_HELPER, cli, events, freshHome, pidsWith, serve, until, workspace } from './harness.ts';
+import { cli, events, freshHome, pidsWith, serve, until, workspace } from './harness.ts';
 import type { Served } from './harness.ts';
 
 let origin: Server;
@@ -47,7 +47,7 @@ function policy(dir: string, unmatched: 'ask' | 'deny' = 'ask', paths = ['/ok'])
 
 const curl = (path: string) => ['curl', '-s', '-w', ' %{http_code}', `http://127.0.0.1:${port}${path}`];
 
-describe.runIf(HAVE_HELPER)('approvals through the supervisor', { timeout: 120_000 }, () => {
+describe('approvals through the supervisor', { timeout: 120_000 }, () => {
   let sv: Served;
   beforeAll(async () => {
     const home = freshHome();
@@ -82,7 +82,7 @@ describe.runIf(HAVE_HELPER)('approvals through the supervisor', { timeout: 120_0
   });
 });
 
-describe.runIf(HAVE_HELPER)('approvals and a supervisor crash', { timeout: 120_000 }, () => {
+describe('approvals and a supervisor crash', { timeout: 120_000 }, () => {
   it('SIGKILL while a request waits: the waiting process is gone, nothing was allowed, nothing is pending after the restart', async () => {
     const home = freshHome();
     const ws = workspace(home);
@@ -108,7 +108,7 @@ describe.runIf(HAVE_HELPER)('approvals and a supervisor crash', { timeout: 120_0
   });
 });
 
-describe.runIf(HAVE_HELPER)('policy hot reload', { timeout: 120_000 }, () => {
+describe('policy hot reload', { timeout: 120_000 }, () => {
   it('a new revision (through the API, or written by another writer) applies to the running proxy', async () => {
     const home = freshHome();
     const ws = workspace(home);
@@ -134,7 +134,7 @@ describe.runIf(HAVE_HELPER)('policy hot reload', { timeout: 120_000 }, () => {
   });
 });
 
-describe.runIf(HAVE_HELPER)('headless mode', { timeout: 120_000 }, () => {
+describe('headless mode', { timeout: 120_000 }, () => {
   it('prints events as NDJSON and takes {"deny": id} / {"approve": id} on stdin', async () => {
     const home = freshHome();
     const ws = workspace(home);

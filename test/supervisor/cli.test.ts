@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { summaryBox } from '../../src/cli/onboard.ts';
 import { parseSince } from '../../src/cli/sandbox-verbs.ts';
 import { editDistance, suggest, validName } from '../../src/supervisor/index.ts';
-import { HAVE_HELPER, cli, freshHome, serve, workspace } from './harness.ts';
+import { cli, freshHome, serve, workspace } from './harness.ts';
 
 describe('cli helpers', () => {
   it('suggests by edit distance', () => {
@@ -45,7 +45,7 @@ describe('completions', () => {
   });
 });
 
-describe.runIf(HAVE_HELPER)('onboard', { timeout: 120_000 }, () => {
+describe('onboard', { timeout: 120_000 }, () => {
   it('non-interactive: flags for every answer, ends with the summary box and the commands', async () => {
     const home = freshHome();
     const ws = workspace(home);

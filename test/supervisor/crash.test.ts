@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SandboxView } from '../../src/supervisor/index.ts';
-import { HAVE_HELPER, cli, events, freshHome, pidsWith, serve, until, workspace } from './harness.ts';
+import { cli, events, freshHome, pidsWith, serve, until, workspace } from './harness.ts';
 
-describe.runIf(HAVE_HELPER)('supervisor crash', { timeout: 120_000 }, () => {
+describe('supervisor crash', { timeout: 120_000 }, () => {
   it('SIGKILL: no sandbox process left; restart policies applied when it comes back', async () => {
     const home = freshHome();
     const ws = workspace(home);

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HAVE_HELPER, cli, freshHome, serve, until, workspace } from './harness.ts';
+import { cli, freshHome, serve, until, workspace } from './harness.ts';
 import type { Served } from './harness.ts';
 
 const FIELDS = ['Uid', 'Gid', 'NoNewPrivs', 'Seccomp', 'Seccomp_filters', 'CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb'];
@@ -18,7 +18,7 @@ function fields(status: string): Record<string, string> {
   return out;
 }
 
-describe.runIf(HAVE_HELPER)('exec into a running sandbox', { timeout: 120_000 }, () => {
+describe('exec into a running sandbox', { timeout: 120_000 }, () => {
   let sv: Served;
   let ws: string;
   beforeAll(async () => {

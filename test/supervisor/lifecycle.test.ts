@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRecords } from '../../src/audit/index.ts';
 import type { SandboxView } from '../../src/supervisor/index.ts';
-import { HAVE_HELPER, cli, events, freshHome, serve, until, workspace } from './harness.ts';
+import { cli, events, freshHome, serve, until, workspace } from './harness.ts';
 import type { Served } from './harness.ts';
 
-describe.runIf(HAVE_HELPER)('supervisor lifecycle', { timeout: 120_000 }, () => {
+describe('supervisor lifecycle', { timeout: 120_000 }, () => {
   let sv: Served;
   let ws: string;
   beforeAll(async () => {
@@ -92,7 +92,7 @@ describe.runIf(HAVE_HELPER)('supervisor lifecycle', { timeout: 120_000 }, () => 
   });
 });
 
-describe.runIf(HAVE_HELPER)('without a supervisor', { timeout: 120_000 }, () => {
+describe('without a supervisor', { timeout: 120_000 }, () => {
   it('says how to start one; list still shows what is on disk', async () => {
     const home = freshHome();
     const r = await cli(home, ['alpha', 'status']);

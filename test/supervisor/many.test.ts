@@ -2,10 +2,10 @@
 // restart policy: a crash-looping agent backs off exponentially.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusEvent, SandboxView } from '../../src/supervisor/index.ts';
-import { HAVE_HELPER, events, freshHome, serve, until, workspace } from './harness.ts';
+import { events, freshHome, serve, until, workspace } from './harness.ts';
 import type { Served } from './harness.ts';
 
-describe.runIf(HAVE_HELPER)('many sandboxes', { timeout: 120_000 }, () => {
+describe('many sandboxes', { timeout: 120_000 }, () => {
   let sv: Served;
   let ws: string;
   beforeAll(async () => {

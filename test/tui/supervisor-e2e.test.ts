@@ -14,7 +14,6 @@ import { XtermStdout } from './helpers/xterm.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(root, 'bin/nemoclaw');
-const HAVE_HELPER = existsSync(join(root, 'native/build/nemoclaw-sandbox'));
 const TRACE_HOOK = join(root, 'test/tui/fixtures/trace-modules.mjs');
 
 interface Run {
@@ -67,7 +66,7 @@ async function see(r: Run, text: string | RegExp): Promise<void> {
   await waitFor(has, () => `${String(text)} on the screen:\n${r.screen.text()}\nexited: ${JSON.stringify(r.exited)}`, { tries: 1200 });
 }
 
-describe.runIf(HAVE_HELPER)('nemoclaw tui against a real supervisor', () => {
+describe('nemoclaw tui against a real supervisor', () => {
   it('--demo: pending curl approval; a second tui attaches; a -> curl succeeds in both; resize; q restores', async () => {
     const home = freshHome();
     const first = launch(home, 160, 48, ['--demo', '--home', home, '--layout', 'approvals-first']);

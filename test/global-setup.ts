@@ -1,0 +1,13 @@
+// Runs once before any test file: builds the native helper, and fails the whole run with the
+// build's own error when it cannot be built. Integration tests then never need to ask whether the
+// helper exists, so none of them can be silently skipped on a machine where the build broke.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export default function buildNativeHelper(): void {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const r = spawnSync('make', ['-s', '-C', 'native'], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) {
+    throw new Error(`the native helper did not build (make -C native exited ${r.status ?? r.signal}); run \`npm run setup\`:\n${r.stderr}`);
+  }
+}
