@@ -273,7 +273,7 @@ export class Lifecycle {
       const spec = compileSandboxSpec(cur.policy);
       proxy = await startEgressProxy({
         socketPath: join(this.d.paths.sockets, `${r.rec.id}.p`),
-        caDir: join(this.d.paths.sockets, 'ca'),
+        caDir: join(this.d.paths.sockets, `${r.rec.id}.ca`), // one CA per sandbox: a leaf minted for one can never be trusted by another
         sandboxId: name,
         rules: compileEgressRules(cur.policy),
         approvals: this.d.approvals,
