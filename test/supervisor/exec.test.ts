@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, freshHome, serve, until, workspace } from './harness.ts';
+import { cli, serveFresh, until } from './harness.ts';
 import type { Served } from './harness.ts';
 
 const FIELDS = ['Uid', 'Gid', 'NoNewPrivs', 'Seccomp', 'Seccomp_filters', 'CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb'];
@@ -22,9 +22,7 @@ describe('exec into a running sandbox', { timeout: 120_000 }, () => {
   let sv: Served;
   let ws: string;
   beforeAll(async () => {
-    const home = freshHome();
-    ws = workspace(home);
-    sv = await serve(home);
+    ({ sv, ws } = await serveFresh());
     // The main workload records its own view, then tries the same Landlock-denied write.
     const script = `cat /proc/self/status > ${ws}/main.txt; (echo x > /proc/self/comm) 2> ${ws}/main-denied.txt; exec sleep 1000`;
     const c = await cli(sv.home, ['create', 'box', '--workspace', ws, '--', '/bin/sh', '-c', script]);

@@ -82,6 +82,14 @@ export async function serve(home: string, extra: string[] = []): Promise<Served>
   };
 }
 
+/** A supervisor on a fresh NEMOCLAW_HOME, with a workspace for its sandboxes. */
+export async function serveFresh(extra: string[] = []): Promise<{ sv: Served; ws: string }> {
+  const home = freshHome();
+  const ws = workspace(home);
+  const sv = await serve(home, extra);
+  return { sv, ws };
+}
+
 export interface CliResult {
   code: number | null;
   stdout: string;

@@ -6,16 +6,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRecords } from '../../src/audit/index.ts';
 import type { SandboxView } from '../../src/supervisor/index.ts';
-import { cli, events, freshHome, serve, until, workspace } from './harness.ts';
+import { cli, events, freshHome, serve, serveFresh, until } from './harness.ts';
 import type { Served } from './harness.ts';
 
 describe('supervisor lifecycle', { timeout: 120_000 }, () => {
   let sv: Served;
   let ws: string;
   beforeAll(async () => {
-    const home = freshHome();
-    ws = workspace(home);
-    sv = await serve(home);
+    ({ sv, ws } = await serveFresh());
   });
   afterAll(async () => {
     await sv?.stop();

@@ -2,16 +2,14 @@
 // restart policy: a crash-looping agent backs off exponentially.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusEvent, SandboxView } from '../../src/supervisor/index.ts';
-import { events, freshHome, serve, until, workspace } from './harness.ts';
+import { events, serveFresh, until } from './harness.ts';
 import type { Served } from './harness.ts';
 
 describe('many sandboxes', { timeout: 120_000 }, () => {
   let sv: Served;
   let ws: string;
   beforeAll(async () => {
-    const home = freshHome();
-    ws = workspace(home);
-    sv = await serve(home);
+    ({ sv, ws } = await serveFresh());
   });
   afterAll(async () => {
     await sv?.stop();
