@@ -4,6 +4,7 @@
 // embed an IPv4 address (mapped, compatible, NAT64, 6to4) are classified by the embedded address.
 
 import { isIPv4, isIPv6 } from 'node:net';
+import { formatIpv6 } from '../policy/index.ts';
 
 export type AddressClass =
   | 'public'
@@ -151,24 +152,7 @@ export function formatIp(addr: Uint8Array): string {
   if (addr.length === 4) return addr.join('.');
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((addr[i] ?? 0) << 8) | (addr[i + 1] ?? 0));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i > 1) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return formatIpv6(groups);
 }
 
 /** Parses `addr` or `addr/bits` (IPv4 or IPv6). */

@@ -125,8 +125,9 @@ function parseIpv6(text: string): number[] | null {
   return groups;
 }
 
-function formatIpv6(groups: number[]): string {
-  // RFC 5952: compress the longest run (first on ties) of two or more zero groups.
+/** RFC 5952 text for 8 IPv6 groups (16-bit numbers): lower-case hex, no leading zeros, the
+ *  longest run (first on ties) of two or more zero groups compressed to `::`. */
+export function formatIpv6(groups: readonly number[]): string {
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
