@@ -52,6 +52,11 @@ export interface RunSandboxOptions {
   keepStdinOpen?: boolean;
   /** Helper binary; default helperPath(). */
   helper?: string;
+  /**
+   * More helper options, placed after the ones built from the spec and before `--`. Only options
+   * that native/PROTOCOL.md documents (e.g. `['--exec-socket', PATH]` for the supervisor).
+   */
+  extraHelperArgs?: readonly string[];
   /** Every event, in order, stamped. Called synchronously from the events pipe. */
   onEvent?: (event: SandboxEvent) => void;
   /** Lines on the events pipe that are not valid events. */
@@ -201,7 +206,7 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
 
   const pipeStdio = opts.stdio === 'pipe';
   const plan = planStdio(pipeStdio ? 'pipe' : 'inherit', opts.tty ?? false, opts.stdioFacts ?? stdioFacts());
-  const child: ChildProcess = spawn(helper, [...argv, '--', ...opts.command], {
+  const child: ChildProcess = spawn(helper, [...argv, ...(opts.extraHelperArgs ?? []), '--', ...opts.command], {
     stdio: [...plan.stdio, 'pipe', 'pipe'],
     cwd: '/',
     env: {}, // the helper never passes its environment on; give it nothing to leak

@@ -2,7 +2,7 @@
 // workload ends (restart policy with backoff). Each running sandbox is one helper (runSandbox)
 // with its own egress proxy and policy store; a new policy revision is hot-reloaded into the
 // proxy. Every decision is published on the bus and appended to the audit log.
-import { existsSync, mkdirSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +13,7 @@ import type { EgressProxy } from '../egress/index.ts';
 import type { RevisionMeta, SetResult } from '../policy/index.ts';
 import { PolicyStore, compileEgressRules, compileSandboxSpec } from '../policy/index.ts';
 import type { RunningSandbox, SandboxEvent, SandboxResult } from '../sandbox/index.ts';
-import { helperPath, runSandbox } from '../sandbox/index.ts';
+import { runSandbox } from '../sandbox/index.ts';
 import type { EventBus } from './bus.ts';
 import type { SandboxState } from './events.ts';
 import { enforcementSummary, helperAuditRecord } from './helper-audit.ts';
@@ -291,7 +291,8 @@ export class Lifecycle {
         home: this.d.state.homeDir(name),
         proxySocket: proxy.socketPath,
         stdio: 'pipe',
-        helper: this.wrapper(r, execSock),
+        ...(this.d.helper !== undefined ? { helper: this.d.helper } : {}),
+        extraHelperArgs: ['--exec-socket', execSock], // native/PROTOCOL.md "Exec socket"
         stateDir: this.d.paths.home, // this supervisor's home, whatever NEMOCLAW_HOME says
         ...(r.rec.policyFile !== null ? { obeys: [r.rec.policyFile] } : {}),
         extraEnv: { ...proxyEnvironment(proxy.caBundlePath), HOME: '/home/sandbox', ...r.rec.env },
@@ -331,18 +332,6 @@ export class Lifecycle {
       this.d.audit({ kind: 'sandbox.lifecycle', activity: 'start_failed', sandbox: name, severity: 'high', detail: { why: msg.slice(0, 200) } }, true);
       this.afterEnd(r, 125, 0);
     }
-  }
-
-  /**
-   * src/sandbox's runSandbox builds the helper's argv itself; the exec socket (a native addition,
-   * see native/PROTOCOL.md) is added by a two-line wrapper in run/x that execs the real helper.
-   */
-  private wrapper(r: Runtime, execSock: string): string {
-    const helper = this.d.helper ?? helperPath();
-    const file = join(this.d.paths.sockets, `${r.rec.id}.h`);
-    const q = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
-    writeFileSync(file, `#!/bin/sh\nexec ${q(helper)} --exec-socket ${q(execSock)} "$@"\n`, { mode: 0o700 });
-    return file;
   }
 
   private onHelperEvent(r: Runtime, e: SandboxEvent): void {
@@ -459,7 +448,6 @@ export class Lifecycle {
       await this.halt(r, 'destroy');
       this.rt.delete(name);
       this.d.state.destroy(name);
-      rmSync(join(this.d.paths.sockets, `${r.rec.id}.h`), { force: true });
       this.d.audit({ kind: 'sandbox.lifecycle', activity: 'destroy', sandbox: name }, true);
       this.d.bus.publish(name, { type: 'sandbox.destroyed' });
     });
