@@ -363,12 +363,7 @@ class Writer implements AuditLog {
       this.recoveries.push({ kind: 'audit.recovery', activity: 'rescan', detail: { reason: 'last checkpoint does not match the log' } });
     }
     this.lastFrontierSize = -1;
-    const segs = listSegments(this.dir);
-    this.segment = segs[0] ?? 1;
-    this.offset = 0;
-    this.size = 0;
-    this.lastHash = GENESIS_PREV;
-    this.frontier = new MerkleFrontier();
+    this.resumeFromScratch();
   }
 
   private openSegFd(): number {
