@@ -6,7 +6,7 @@ import type { SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildHelper, root } from './build-helper.ts';
+import { EXEC_ASK_POLICY, buildHelper, root } from './build-helper.ts';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
 const bin = join(root, 'bin', 'nemoclaw');
@@ -154,15 +154,7 @@ describe('nemoclaw sandbox run (real helper)', () => {
 
     it('denies exec asks when no terminal can answer, with exec_denied events', () => {
       const policy = join(ws, 'exec-ask.yaml');
-      writeFileSync(
-        policy,
-        [
-          'version: 1',
-          'filesystem_policy: { include_workdir: true, read_only: [/usr, /bin, /lib, /lib64], read_write: [/tmp] }',
-          'exec: { allow: ["/usr/bin/sh", "/usr/bin/dash"], unmatched: ask }',
-          '',
-        ].join('\n'),
-      );
+      writeFileSync(policy, EXEC_ASK_POLICY);
       const file = join(scratch, `ev-ask-${n}.ndjson`);
       const r = run(['sh', '-c', 'ls / >/dev/null; echo "ls=$?"'], ['--policy', policy, '--events', file]);
       expect(r.status).toBe(0);

@@ -3,19 +3,12 @@
 // existed or not, and cannot be moved away (real CLI, real helper).
 import { spawnSync } from 'node:child_process';
 import type { SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { root } from './build-helper.ts';
+import { describe, expect, it } from 'vitest';
+import { bin, tempDirs } from './build-helper.ts';
 
-const bin = join(root, 'bin', 'nemoclaw');
-const scratch = mkdtempSync(join(tmpdir(), 'nemoclaw-test-protect-'));
-const state = mkdtempSync(join(tmpdir(), 'nemoclaw-test-protect-home-'));
-afterAll(() => {
-  rmSync(scratch, { recursive: true, force: true });
-  rmSync(state, { recursive: true, force: true });
-});
+const [scratch, state] = tempDirs('nemoclaw-test-protect-', 'nemoclaw-test-protect-home-') as [string, string];
 
 function run(ws: string, script: string, extra: string[] = []): SpawnSyncReturns<string> {
   return spawnSync(bin, ['sandbox', 'run', '--workspace', ws, ...extra, '--', 'sh', '-c', script], {

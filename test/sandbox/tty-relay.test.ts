@@ -1,20 +1,11 @@
 // Without --tty the operator's terminal never enters the sandbox: the helper gets pipes for the
 // terminal fds and nemoclaw relays (real CLI, real helper, real PTY via node-pty).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { spawn } from '@lydell/node-pty';
-import { afterAll, describe, expect, it } from 'vitest';
-import { root } from './build-helper.ts';
+import { describe, expect, it } from 'vitest';
+import { bin, tempDirs } from './build-helper.ts';
 
-const bin = join(root, 'bin', 'nemoclaw');
-const scratch = mkdtempSync(join(tmpdir(), 'nemoclaw-test-relay-'));
 // HOME and NEMOCLAW_HOME outside the workspace: a workspace holding either is refused.
-const stateHome = mkdtempSync(join(tmpdir(), 'nemoclaw-test-home-'));
-afterAll(() => {
-  rmSync(scratch, { recursive: true, force: true });
-  rmSync(stateHome, { recursive: true, force: true });
-});
+const [scratch, stateHome] = tempDirs('nemoclaw-test-relay-', 'nemoclaw-test-home-') as [string, string];
 
 /** Runs the CLI on a PTY; `feed` is written once `when` appears on the screen. */
 function onPty(cmd: string[], feed: Array<[string, string]> = []): Promise<{ code: number; text: string }> {

@@ -1,19 +1,12 @@
 // Exec asks without a supervisor, on a real pseudo-terminal: the operator answers on /dev/tty.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { root } from './build-helper.ts';
+import { EXEC_ASK_POLICY, bin, tempDirs } from './build-helper.ts';
 import { spawn } from '@lydell/node-pty';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-const bin = join(root, 'bin', 'nemoclaw');
-const scratch = mkdtempSync(join(tmpdir(), 'nemoclaw-test-tty-'));
 // HOME and NEMOCLAW_HOME outside the workspace: a workspace holding either is refused.
-const stateHome = mkdtempSync(join(tmpdir(), 'nemoclaw-test-home-'));
-afterAll(() => {
-  rmSync(scratch, { recursive: true, force: true });
-  rmSync(stateHome, { recursive: true, force: true });
-});
+const [scratch, stateHome] = tempDirs('nemoclaw-test-tty-', 'nemoclaw-test-home-') as [string, string];
 
 /** Runs the CLI on a PTY, answering every exec question with `answer`; resolves with exit code and screen text. */
 function runOnPty(args: string[], answer: string | null): Promise<{ code: number; text: string }> {
@@ -45,15 +38,7 @@ function runOnPty(args: string[], answer: string | null): Promise<{ code: number
 
 describe('exec asks on a terminal (real helper, real PTY)', () => {
   const policy = join(scratch, 'ask.yaml');
-  writeFileSync(
-    policy,
-    [
-      'version: 1',
-      'filesystem_policy: { include_workdir: true, read_only: [/usr, /bin, /lib, /lib64], read_write: [/tmp] }',
-      'exec: { allow: ["/usr/bin/sh", "/usr/bin/dash"], unmatched: ask }',
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(policy, EXEC_ASK_POLICY);
 
   it.each([
     ['y', 'allowed', 'exec_allowed'],
