@@ -64,24 +64,14 @@ export interface AuditEventInput {
   detail?: Record<string, string | number | boolean | null>;
 }
 
-/** The OCSF-shaped object stored under "event". */
-export interface RecordEvent {
+/** The OCSF-shaped object stored under "event": the input's fields (documented above), with the
+ *  activity filled in, the severity as an OCSF id, and the OCSF class. */
+export interface RecordEvent extends Omit<AuditEventInput, 'activity' | 'severity'> {
   class_uid: number;
   class_name: string;
   category_uid: number;
-  kind: AuditKind;
   activity: string;
   severity_id: number;
-  actor?: AuditActor;
-  sandbox?: string;
-  binary?: string;
-  target?: string;
-  decision?: string;
-  rule?: string;
-  policy_revision?: string;
-  count?: number;
-  fingerprints?: Record<string, string>;
-  detail?: Record<string, string | number | boolean | null>;
 }
 
 export interface AuditRecord {
