@@ -2,20 +2,13 @@
 // @lydell/node-pty, its output fed to @xterm/headless. CI=true on purpose: Ink would render
 // nothing to the TTY if runTui did not pass `interactive`.
 import { fileURLToPath } from 'node:url';
-import pty from '@lydell/node-pty';
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnOnScreen } from './helpers/pty.ts';
+import type { Run } from './helpers/pty.ts';
 import { waitFor } from './helpers/wait.ts';
-import { XtermStdout } from './helpers/xterm.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const preview = fileURLToPath(new URL('../../scripts/tui-preview.ts', import.meta.url));
-
-interface Run {
-  p: pty.IPty;
-  screen: XtermStdout;
-  exit: Promise<{ exitCode: number; signal?: number }>;
-  exited: { exitCode: number; signal?: number } | null;
-}
 
 const running: Run[] = [];
 afterEach(() => {
@@ -30,23 +23,10 @@ afterEach(() => {
 });
 
 function launch(cols: number, rows: number, args: string[] = []): Run {
-  // The screen emulator (convertEol off here: the PTY already turns \n into \r\n).
-  const screen = new XtermStdout(cols, rows, { convertEol: false });
-  const p = pty.spawn(process.execPath, ['--disable-warning=ExperimentalWarning', preview, '--fake-gpu', ...args], {
-    name: 'xterm-256color',
-    cols,
-    rows,
+  const run = spawnOnScreen(process.execPath, ['--disable-warning=ExperimentalWarning', preview, '--fake-gpu', ...args], cols, rows, {
     cwd: root,
     env: { ...process.env, CI: 'true', TERM: 'xterm-256color', FAKE_NVIDIA_SMI_LOOPS: '300' } as Record<string, string>,
   });
-  p.onData((d) => screen.write(d));
-  const run: Run = { p, screen, exit: Promise.resolve({ exitCode: -1 }), exited: null };
-  run.exit = new Promise<{ exitCode: number; signal?: number }>((resolve) =>
-    p.onExit((e) => {
-      run.exited = e;
-      resolve(e);
-    }),
-  );
   running.push(run);
   return run;
 }

@@ -7,21 +7,14 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pty from '@lydell/node-pty';
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnOnScreen } from './helpers/pty.ts';
+import type { Run } from './helpers/pty.ts';
 import { waitFor } from './helpers/wait.ts';
-import { XtermStdout } from './helpers/xterm.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(root, 'bin/nemoclaw');
 const TRACE_HOOK = join(root, 'test/tui/fixtures/trace-modules.mjs');
-
-interface Run {
-  p: pty.IPty;
-  screen: XtermStdout;
-  exit: Promise<{ exitCode: number; signal?: number }>;
-  exited: { exitCode: number; signal?: number } | null;
-}
 
 const running: Run[] = [];
 afterEach(async () => {
@@ -41,22 +34,10 @@ function freshHome(): string {
 }
 
 function launch(home: string, cols: number, rows: number, args: string[]): Run {
-  const screen = new XtermStdout(cols, rows, { convertEol: false });
-  const p = pty.spawn(BIN, ['tui', ...args], {
-    name: 'xterm-256color',
-    cols,
-    rows,
+  const run = spawnOnScreen(BIN, ['tui', ...args], cols, rows, {
     cwd: root,
     env: { ...process.env, NEMOCLAW_HOME: home, CI: 'true', TERM: 'xterm-256color', NEMOCLAW_NVIDIA_SMI: join(root, 'test/tui/fixtures/fake-nvidia-smi') } as Record<string, string>,
   });
-  p.onData((d) => screen.write(d));
-  const run: Run = { p, screen, exit: Promise.resolve({ exitCode: -1 }), exited: null };
-  run.exit = new Promise((resolve) =>
-    p.onExit((e) => {
-      run.exited = e;
-      resolve(e);
-    }),
-  );
   running.push(run);
   return run;
 }
