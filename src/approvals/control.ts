@@ -13,9 +13,10 @@
 
 import { chmodSync, lstatSync, mkdirSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
 import { createServer, request } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 import { homedir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
+import { readJsonBody, sendJson } from './http.ts';
 import type { ApprovalQueue } from './queue.ts';
 import type { ApprovalDecisionInput, ApprovalItem, ApprovalResult, DecidedBy } from './queue.ts';
 
@@ -55,23 +56,6 @@ function ttyName(): string | null {
   return null;
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-async function readJson(req: IncomingMessage, max = 16 * 1024): Promise<unknown> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const c of req as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > max) throw new Error('body too large');
-    chunks.push(c);
-  }
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-}
-
 function parseDecision(v: unknown): ApprovalDecisionInput | string {
   if (typeof v !== 'object' || v === null) return 'body must be a JSON object';
   const o = v as Record<string, unknown>;
@@ -99,23 +83,23 @@ export async function serveApprovals(queue: ApprovalQueue, socketPath: string = 
   const server: Server = createServer((req, res) => {
     void (async () => {
       const url = req.url ?? '/';
-      if (req.method === 'GET' && url === '/v1/approvals') return send(res, 200, { items: queue.list() });
+      if (req.method === 'GET' && url === '/v1/approvals') return sendJson(res, 200, { items: queue.list() });
       const m = /^\/v1\/approvals\/([0-9a-f]{1,32})\/decision$/.exec(url);
       if (req.method === 'POST' && m) {
         let body: unknown;
         try {
-          body = await readJson(req);
+          body = await readJsonBody(req, 16 * 1024);
         } catch (err) {
-          return send(res, 400, { error: 'bad_request', reason: (err as Error).message });
+          return sendJson(res, 400, { error: 'bad_request', reason: (err as Error).message });
         }
         const d = parseDecision(body);
-        if (typeof d === 'string') return send(res, 400, { error: 'bad_request', reason: d });
+        if (typeof d === 'string') return sendJson(res, 400, { error: 'bad_request', reason: d });
         const result = await queue.decide(m[1] as string, d);
-        if (!result) return send(res, 404, { error: 'not_pending', reason: `no pending approval ${m[1]} (unknown, timed out, or already decided)` });
-        return send(res, 200, { result });
+        if (!result) return sendJson(res, 404, { error: 'not_pending', reason: `no pending approval ${m[1]} (unknown, timed out, or already decided)` });
+        return sendJson(res, 200, { result });
       }
-      send(res, 404, { error: 'not_found' });
-    })().catch((err: unknown) => send(res, 500, { error: 'internal', reason: String(err) }));
+      sendJson(res, 404, { error: 'not_found' });
+    })().catch((err: unknown) => sendJson(res, 500, { error: 'internal', reason: String(err) }));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -15,3 +15,4 @@ export type {
 export { serveApprovals, approvalsClient, defaultApprovalsSocket, currentDecider, ApprovalsUnavailableError } from './control.ts';
 export type { ApprovalsServer } from './control.ts';
 export { policyStorePersistHook } from './persist.ts';
+export { sendJson, readJsonBody } from './http.ts';

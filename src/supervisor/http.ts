@@ -1,20 +1,10 @@
-// Small HTTP helpers shared by the API server and its client (JSON bodies, NDJSON lines).
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// Small HTTP helpers for the API server (JSON bodies): the approvals control API's own, which the
+// supervisor also serves, with this API's larger body limit and an empty body read as `{}`.
+import type { IncomingMessage } from 'node:http';
+import { readJsonBody as readJsonWithin } from '../approvals/index.ts';
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
+export { sendJson } from '../approvals/index.ts';
 
-export async function readJsonBody(req: IncomingMessage, max = 256 * 1024): Promise<unknown> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const c of req as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > max) throw new Error('body too large');
-    chunks.push(c);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text === '' ? {} : (JSON.parse(text) as unknown);
+export function readJsonBody(req: IncomingMessage, max = 256 * 1024): Promise<unknown> {
+  return readJsonWithin(req, max, true);
 }
