@@ -132,44 +132,49 @@ export interface OtlpLogRecord {
   attributes: KeyValue[];
 }
 
+/** One OTLP log record; attributes whose value is undefined are left out. */
+function otlpRecord(
+  ts: string,
+  observedMs: number,
+  severityId: number,
+  body: string,
+  attributes: readonly (readonly [string, string | number | boolean | undefined])[],
+): OtlpLogRecord {
+  return {
+    timeUnixNano: nanos(Date.parse(ts)),
+    observedTimeUnixNano: nanos(observedMs),
+    severityNumber: SEVERITY_NUMBER[severityId] ?? 9,
+    severityText: SEVERITY_TEXT[severityId] ?? 'INFO',
+    body: { stringValue: body },
+    attributes: attributes.flatMap(([key, v]) => attr(key, v)),
+  };
+}
+
 /** An audit record as an OTLP log record; the body is the exact JSONL line (so it can be re-verified). */
 export function recordToOtlp(line: string, observedMs: number): OtlpLogRecord {
   const rec = parseRecord(line);
   const e = rec.event;
-  return {
-    timeUnixNano: nanos(Date.parse(rec.ts)),
-    observedTimeUnixNano: nanos(observedMs),
-    severityNumber: SEVERITY_NUMBER[e.severity_id] ?? 9,
-    severityText: SEVERITY_TEXT[e.severity_id] ?? 'INFO',
-    body: { stringValue: line },
-    attributes: [
-      ...attr('event.name', 'nemoclaw.audit.record'),
-      ...attr('nemoclaw.audit.seq', rec.seq),
-      ...attr('nemoclaw.audit.kind', e.kind),
-      ...attr('ocsf.class_uid', e.class_uid),
-      ...attr('nemoclaw.sandbox', e.sandbox),
-      ...attr('nemoclaw.decision', e.decision),
-      ...attr('nemoclaw.rule', e.rule),
-    ],
-  };
+  return otlpRecord(rec.ts, observedMs, e.severity_id, line, [
+    ['event.name', 'nemoclaw.audit.record'],
+    ['nemoclaw.audit.seq', rec.seq],
+    ['nemoclaw.audit.kind', e.kind],
+    ['ocsf.class_uid', e.class_uid],
+    ['nemoclaw.sandbox', e.sandbox],
+    ['nemoclaw.decision', e.decision],
+    ['nemoclaw.rule', e.rule],
+  ]);
 }
 
 /** A signed checkpoint as an OTLP log record: the SIEM becomes an external witness. */
 export function checkpointToOtlp(cp: Checkpoint, observedMs: number): OtlpLogRecord {
-  return {
-    timeUnixNano: nanos(Date.parse(cp.ts)),
-    observedTimeUnixNano: nanos(observedMs),
-    severityNumber: 9,
-    severityText: 'INFO',
-    body: { stringValue: JSON.stringify(cp) },
-    attributes: [
-      ...attr('event.name', 'nemoclaw.audit.checkpoint'),
-      ...attr('nemoclaw.audit.tree_size', cp.size),
-      ...attr('nemoclaw.audit.root', cp.root),
-      ...attr('nemoclaw.audit.key_id', cp.key_id),
-      ...attr('nemoclaw.audit.origin', cp.origin),
-    ],
-  };
+  // OCSF severity 1 (informational) is OTel INFO (9).
+  return otlpRecord(cp.ts, observedMs, 1, JSON.stringify(cp), [
+    ['event.name', 'nemoclaw.audit.checkpoint'],
+    ['nemoclaw.audit.tree_size', cp.size],
+    ['nemoclaw.audit.root', cp.root],
+    ['nemoclaw.audit.key_id', cp.key_id],
+    ['nemoclaw.audit.origin', cp.origin],
+  ]);
 }
 
 /** ExportLogsServiceRequest in the OTLP/HTTP JSON encoding. */
