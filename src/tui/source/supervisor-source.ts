@@ -8,6 +8,7 @@
 // shown as a system log line otherwise). A restarted supervisor (new pid in /v1/health) numbers
 // from 1 again, so the cursor is reset and the sandboxes and pending approvals are re-seeded.
 // No React, no Ink: this file is plain data plumbing.
+import type { ApprovalItem } from '../../approvals/index.ts';
 import type { ApiClient, BusEvent, SandboxView } from '../../supervisor/index.ts';
 import type { DecidedApproval, DecisionResult, PendingApproval, SandboxInfo, SandboxState, TuiDataSource, TuiEvent, Verdict } from '../store/events.ts';
 
@@ -27,19 +28,8 @@ export interface SupervisorSourceOptions {
   now?: () => number;
 }
 
-/** An approval item as the supervisor sends it (src/approvals ApprovalItem). */
-interface ApprovalItemLike {
-  id: string;
-  sandbox: string;
-  kind: 'egress' | 'exec' | 'syscall';
-  binary: string | null;
-  host: string | null;
-  port: number | null;
-  method: string | null;
-  path: string | null;
-  firstSeen: number;
-  expiresAt: number;
-}
+/** The fields of an approval item (as the supervisor sends it) that the TUI shows. */
+type ApprovalItemLike = Pick<ApprovalItem, 'id' | 'sandbox' | 'kind' | 'binary' | 'host' | 'port' | 'method' | 'path' | 'firstSeen' | 'expiresAt'>;
 
 const STATE_MAP: Record<string, SandboxState> = {
   starting: 'starting',
