@@ -8,24 +8,17 @@
 // case proves that the check sees the real caller when nobody plays tricks.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, TMP, buildProbes, cliEnv, removeSuiteHome, readEvents, run } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { CLI, TMP, cliEnv, readEvents, run, useProbeBuild } from './harness.ts';
 
-let build = '';
-beforeAll(async () => {
-  build = await buildProbes();
-}, 120_000);
-afterAll(() => {
-  if (build) fs.rmSync(build, { recursive: true, force: true });
-  removeSuiteHome();
-});
+const build = useProbeBuild();
 
 /** Runs `net <scene>` in a sandbox; returns the exe of its egress event(s) and the run's text. */
 async function scene(args: string[]): Promise<{ ws: string; exes: string[]; text: string }> {
   const ws = fs.mkdtempSync(path.join(TMP, 'nemoclaw-escape-attr-'));
   const meta = fs.mkdtempSync(path.join(TMP, 'nemoclaw-escape-attr-ev-'));
   try {
-    fs.copyFileSync(path.join(build, 'net'), path.join(ws, 'net'));
+    fs.copyFileSync(path.join(build(), 'net'), path.join(ws, 'net'));
     fs.chmodSync(path.join(ws, 'net'), 0o755);
     const events = path.join(meta, 'events.ndjson');
     const r = await run(CLI, ['sandbox', 'run', '--workspace', ws, '--events', events, '--', './net', ...args], {

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
+import { afterAll, beforeAll } from 'vitest';
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(HERE, '../..');
@@ -81,6 +82,22 @@ export async function buildProbes(): Promise<string> {
   }
   for (const s of SCRIPTS) fs.copyFileSync(path.join(PROBE_SRC, s), path.join(dir, s));
   return dir;
+}
+
+/**
+ * For a test file: builds the probes before its tests, and afterwards removes them and the suite's
+ * NEMOCLAW_HOME. Returns the build directory ('' until the build is done).
+ */
+export function useProbeBuild(): () => string {
+  let build = '';
+  beforeAll(async () => {
+    build = await buildProbes();
+  }, 120_000);
+  afterAll(() => {
+    if (build) fs.rmSync(build, { recursive: true, force: true });
+    removeSuiteHome();
+  });
+  return () => build;
 }
 
 // ---------------------------------------------------------------------------------------------

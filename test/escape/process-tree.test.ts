@@ -5,17 +5,10 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, PROBE_ENV, TMP, buildProbes, classify, cliEnv, removeSuiteHome, describeOutcome, run, token } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { CLI, PROBE_ENV, TMP, classify, cliEnv, describeOutcome, run, token, useProbeBuild } from './harness.ts';
 
-let build = '';
-beforeAll(async () => {
-  build = await buildProbes();
-}, 120_000);
-afterAll(() => {
-  if (build) fs.rmSync(build, { recursive: true, force: true });
-  removeSuiteHome();
-});
+const build = useProbeBuild();
 
 interface Scene {
   ws: string;
@@ -26,7 +19,7 @@ interface Scene {
 function scene(): Scene {
   const ws = fs.mkdtempSync(path.join(TMP, 'nemoclaw-escape-tree-'));
   const digits = `${Date.now() % 1e9}${Number.parseInt(token(3), 16)}`;
-  fs.copyFileSync(path.join(build, 'proc'), path.join(ws, 'proc'));
+  fs.copyFileSync(path.join(build(), 'proc'), path.join(ws, 'proc'));
   fs.chmodSync(path.join(ws, 'proc'), 0o755);
   // The marker lives in this file, not in any launcher's argv.
   fs.writeFileSync(path.join(ws, 'tree.sh'), `#!/bin/sh\n./proc daemon 1000.${digits} || exit 3\n: > ready\nexec sleep 999.${digits}\n`);
@@ -43,13 +36,13 @@ async function waitFor(file: string, ms: number): Promise<boolean> {
 
 /** Host-side: does any process carry the scene's digits? (see-pids gets them in two halves.) */
 async function visible(s: Scene): Promise<string> {
-  const r = await run(path.join(build, 'proc'), ['see-pids', s.digits.slice(0, 4), s.digits.slice(4)], { cwd: s.ws, timeoutMs: 15_000 });
+  const r = await run(path.join(build(), 'proc'), ['see-pids', s.digits.slice(0, 4), s.digits.slice(4)], { cwd: s.ws, timeoutMs: 15_000 });
   return describeOutcome(classify(r));
 }
 
 /** Host-side: polls up to 3 s for the scene's processes to be gone; kills and reports leftovers. */
 async function survivors(s: Scene): Promise<string> {
-  const r = await run(path.join(build, 'proc'), ['survivors', s.digits, '3000'], { cwd: s.ws, timeoutMs: 15_000 });
+  const r = await run(path.join(build(), 'proc'), ['survivors', s.digits, '3000'], { cwd: s.ws, timeoutMs: 15_000 });
   return describeOutcome(classify(r));
 }
 
