@@ -102,6 +102,27 @@ export async function startOrigins(): Promise<Origin> {
 }
 
 
+/**
+ * Two policies shared by the proxy and sandbox tests, as network_policies entries: `paths` (REST
+ * rules on method, path glob and query on localhost) and `audited` (read-only, audit enforcement).
+ * No trailing newline.
+ */
+export function pathsAndAuditedPolicies(o: Origin): string {
+  return `  paths:
+    endpoints:
+      - host: localhost
+        port: ${o.httpPort}
+        protocol: rest
+        allowed_ips: [127.0.0.1]
+        rules:
+          - allow: { method: GET, path: "/repos/**" }
+          - allow: { method: GET, path: "/search", query: { q: "nemo*" } }
+    binaries: [{ path: /usr/bin/curl }]
+  audited:
+    endpoints:
+      - { host: audit.test, port: ${o.httpPort}, protocol: rest, access: read-only, enforcement: audit, allowed_ips: [127.0.0.1] }`;
+}
+
 export function rulesFrom(yaml: string): EgressRuleSet {
   return compileEgressRules(parsePolicy(`version: 1\n${yaml}`, 'test-policy.yaml'));
 }

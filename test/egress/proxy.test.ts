@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalQueue } from '../../src/approvals/index.ts';
-import { connectProxy, connectTunnel, forward, httpsViaTunnel, rawExchange, parseRaw, rulesFrom, startOrigins, startProxy } from './harness.ts';
+import { connectProxy, connectTunnel, forward, httpsViaTunnel, rawExchange, parseRaw, pathsAndAuditedPolicies, rulesFrom, startOrigins, startProxy } from './harness.ts';
 import type { Origin, ProxyFixture } from './harness.ts';
 
 let origin: Origin;
@@ -36,19 +36,7 @@ network_policies:
       - { host: other.test, port: ${o.httpsPort}, protocol: rest, access: read-only, allowed_ips: [127.0.0.1] }
       - { host: other.test, port: ${o.httpPort}, protocol: rest, access: read-only, allowed_ips: [127.0.0.1] }
     binaries: [{ path: /usr/bin/curl }, { path: /usr/bin/python3* }]
-  paths:
-    endpoints:
-      - host: localhost
-        port: ${o.httpPort}
-        protocol: rest
-        allowed_ips: [127.0.0.1]
-        rules:
-          - allow: { method: GET, path: "/repos/**" }
-          - allow: { method: GET, path: "/search", query: { q: "nemo*" } }
-    binaries: [{ path: /usr/bin/curl }]
-  audited:
-    endpoints:
-      - { host: audit.test, port: ${o.httpPort}, protocol: rest, access: read-only, enforcement: audit, allowed_ips: [127.0.0.1] }
+${pathsAndAuditedPolicies(o)}
   no_ips:
     endpoints:
       - { host: internal.test, port: ${o.httpPort} }

@@ -13,7 +13,7 @@ import { proxyEnvironment } from '../../src/egress/index.ts';
 import type { EgressProxyOptions } from '../../src/egress/index.ts';
 import { PolicyStore, compileEgressRules } from '../../src/policy/index.ts';
 import type { EgressRuleSet } from '../../src/policy/index.ts';
-import { connectProxy, rulesFrom, startOrigins, startProxy } from './harness.ts';
+import { connectProxy, pathsAndAuditedPolicies, rulesFrom, startOrigins, startProxy } from './harness.ts';
 import type { Origin, ProxyFixture } from './harness.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -102,19 +102,7 @@ network_policies:
     endpoints:
       - { host: other.test, ports: [${o.httpPort}, ${o.httpsPort}], protocol: rest, access: read-only, allowed_ips: [127.0.0.1] }
     binaries: [{ path: /usr/bin/curl }, { path: "/usr/bin/python3*" }, { path: "${NODE}" }]
-  paths:
-    endpoints:
-      - host: localhost
-        port: ${o.httpPort}
-        protocol: rest
-        allowed_ips: [127.0.0.1]
-        rules:
-          - allow: { method: GET, path: "/repos/**" }
-          - allow: { method: GET, path: "/search", query: { q: "nemo*" } }
-    binaries: [{ path: /usr/bin/curl }]
-  audited:
-    endpoints:
-      - { host: audit.test, port: ${o.httpPort}, protocol: rest, access: read-only, enforcement: audit, allowed_ips: [127.0.0.1] }
+${pathsAndAuditedPolicies(o)}
 `;
 }
 
