@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ApprovalQueue } from '../approvals/index.ts';
+import { credentialRefusal, findCredential } from './credentials.ts';
 import type { EventBus } from './bus.ts';
 import type { BusEvent } from './events.ts';
 import type { ExecRequest } from './exec.ts';
@@ -233,7 +234,11 @@ async function upgradeExec(d: ApiDeps, req: IncomingMessage, socket: Socket, hea
   try {
     const raw = JSON.parse(Buffer.from(String(req.headers['x-nemoclaw-exec'] ?? ''), 'base64').toString('utf8')) as Record<string, unknown>;
     if (!Array.isArray(raw.argv) || raw.argv.length === 0 || !raw.argv.every((a) => typeof a === 'string')) throw new Error('argv must be a non-empty array of strings');
-    er = { argv: raw.argv as string[], tty: raw.tty === true, cols: Number(raw.cols) || 80, rows: Number(raw.rows) || 24, env: (raw.env ?? {}) as Record<string, string> };
+    const env = raw.env ?? {};
+    if (typeof env !== 'object' || env === null || Array.isArray(env) || !Object.values(env).every((v) => typeof v === 'string')) throw new Error('env must map names to strings');
+    const secret = findCredential(env as Record<string, string>);
+    if (secret) throw new Error(credentialRefusal(secret));
+    er = { argv: raw.argv as string[], tty: raw.tty === true, cols: Number(raw.cols) || 80, rows: Number(raw.rows) || 24, env: env as Record<string, string> };
   } catch (err) {
     return refuse(socket, 400, { error: 'bad_request', reason: `x-nemoclaw-exec: ${(err as Error).message}` });
   }

@@ -14,6 +14,7 @@ import type { RevisionMeta, SetResult } from '../policy/index.ts';
 import { PolicyStore, compileEgressRules, compileSandboxSpec } from '../policy/index.ts';
 import type { RunningSandbox, SandboxEvent, SandboxResult } from '../sandbox/index.ts';
 import { runSandbox } from '../sandbox/index.ts';
+import { credentialRefusal, findCredential } from './credentials.ts';
 import type { EventBus } from './bus.ts';
 import type { SandboxState } from './events.ts';
 import { enforcementSummary, helperAuditRecord } from './helper-audit.ts';
@@ -197,7 +198,9 @@ export class Lifecycle {
     if (!existsSync(workspace)) throw new InvalidRequestError(`workspace ${workspace} does not exist`);
     const { policy, digest, source, agentCommand, agentEnv } = await creationPolicy(input);
     const command = input.command && input.command.length > 0 ? input.command : agentCommand;
-    const env = agentEnv;
+    const env = { ...agentEnv, ...(input.env ?? {}) };
+    const secret = findCredential(env);
+    if (secret) throw new InvalidRequestError(credentialRefusal(secret));
     if (command.length === 0) throw new InvalidRequestError('no command: give one after `--` or use a blueprint');
     const rec: SandboxRecord = {
       version: 1,
@@ -210,7 +213,7 @@ export class Lifecycle {
       command,
       workspace,
       restart: input.restart ?? 'never',
-      env: { ...env, ...(input.env ?? {}) },
+      env,
       presets: input.presets ?? [],
       inference: input.inference ?? null,
     };

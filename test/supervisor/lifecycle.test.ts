@@ -71,6 +71,20 @@ describe('supervisor lifecycle', { timeout: 120_000 }, () => {
     await sv.api.call('DELETE', '/v1/sandboxes/dup');
   });
 
+  it('refuses credentials in a sandbox environment (invariant 6), by name and by value shape', async () => {
+    const byName = await cli(sv.home, ['create', 'leaky', '--workspace', ws, '--env', 'OPENAI_API_KEY=not-a-placeholder', '--', 'sleep', '1000']);
+    expect(byName.code).not.toBe(0);
+    expect(byName.stderr).toMatch(/OPENAI_API_KEY looks like a credential.*credentials never enter a sandbox/);
+    const byValue = await cli(sv.home, ['create', 'leaky', '--workspace', ws, '--env', `NOTES=nvapi-${'x'.repeat(40)}`, '--', 'sleep', '1000']);
+    expect(byValue.code).not.toBe(0);
+    expect(byValue.stderr).toMatch(/NOTES looks like a credential/);
+    const list = await sv.api.call<{ sandboxes: Array<{ name: string }> }>('GET', '/v1/sandboxes');
+    expect(list.sandboxes.map((s) => s.name)).not.toContain('leaky');
+    const placeholder = await cli(sv.home, ['create', 'tidy', '--workspace', ws, '--stopped', '--env', 'OPENAI_API_KEY=nemoclaw-placeholder', '--', 'sleep', '1000']);
+    expect(placeholder.code).toBe(0);
+    await sv.api.call('DELETE', '/v1/sandboxes/tidy');
+  });
+
   it('suggests names for a typo and refuses bad names', async () => {
     await cli(sv.home, ['create', 'research-bot', '--workspace', ws, '--stopped', '--', 'sleep', '1000']);
     const r = await cli(sv.home, ['reserch-bot', 'status']);
