@@ -2,6 +2,7 @@
  * clock, the operator's decisions and the exit status, all in one poll loop. */
 #include "sandbox.h"
 #include "notify.h"
+#include "relay.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -187,7 +188,7 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
 
     while (!init_done) {
         apply_verdict(chan, init_pidfd, &failed);
-        struct pollfd pf[16 + 2 * 64]; /* fixed slots + two per relayed connection */
+        struct pollfd pf[16 + 3 * MAX_CONN]; /* fixed slots + three per relayed connection */
         int n = 0;
         pf[n++] = (struct pollfd){chan, POLLIN, 0};
         pf[n++] = (struct pollfd){init_pidfd, POLLIN, 0};

@@ -2,6 +2,7 @@
  * accepted here, outside, and relayed to the supervisor's proxy socket behind a preamble line
  * naming the calling process. The caller is found from kernel tables (the netns's
  * /proc/net/tcp inode and /proc/<pid>/fd), never from anything the caller says. */
+#include "relay.h"
 #include "sandbox.h"
 
 #include <arpa/inet.h>
@@ -19,18 +20,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define MAX_CONN 64
-#define BUF 65536
-
-struct conn {
-    int c, p;
-    char c2p[BUF], p2c[BUF];
-    size_t c2p_len, c2p_off, p2c_len, p2c_off;
-    int c_eof, p_eof, closed_w_p, closed_w_c;
-    int ci, pi; /* pollfd slots this round */
-};
-
-static struct conn *conns[MAX_CONN];
 static int lfd = -1, tcpfd = -1;
 static char netns[64];
 static const char *sandbox_id, *proxy_path;
@@ -220,15 +209,6 @@ static int take_record(unsigned long ino, pid_t *pid, char *exe, size_t elen, in
     return 0;
 }
 
-static void conn_free(struct conn *k)
-{
-    if (k->c >= 0)
-        close(k->c);
-    if (k->p >= 0)
-        close(k->p);
-    free(k);
-}
-
 void relay_accept(void)
 {
     for (int loops = 0; loops < 16; loops++) {
@@ -282,87 +262,17 @@ void relay_accept(void)
             continue;
         }
         fcntl(p, F_SETFL, O_NONBLOCK);
-        struct conn *k = calloc(1, sizeof *k);
+        struct conn *k = conn_new(c, p);
         if (!k) {
             close(c);
             close(p);
             continue;
         }
-        k->c = c;
-        k->p = p;
         json_str(qid, sizeof qid, sandbox_id);
-        int n = snprintf(k->c2p, sizeof k->c2p, "NEMOCLAW/1 {\"sandbox\":%s,\"pid\":%d,\"exe\":%s,\"sha256\":%s,\"uid\":%u}\n",
+        int n = snprintf(k->c2p, sizeof k->c2p, "NEMOCLAW/1 {\"sandbox\":%s,\"pid\":%d,\"exe\":%s,\"sha256\":%s,\"uid\":%u,\"handoff\":1}\n",
                          qid, (int)pid, qexe, qhex, uid);
         k->c2p_len = n > 0 && n < BUF ? (size_t)n : 0;
         conns[slot] = k;
         ev_emit("{\"type\":\"egress_connection\",\"pid\":%d,\"exe\":%s,\"sha256\":%s,\"port\":%u}", (int)pid, qexe, qhex, port);
-    }
-}
-
-int relay_fill(struct pollfd *pf, int n, int max)
-{
-    for (int i = 0; i < MAX_CONN && n + 2 <= max; i++) {
-        struct conn *k = conns[i];
-        if (!k)
-            continue;
-        short ce = 0, pe = 0;
-        if (!k->c_eof && k->c2p_len == 0)
-            ce |= POLLIN;
-        if (k->p2c_len > k->p2c_off)
-            ce |= POLLOUT;
-        if (!k->p_eof && k->p2c_len == 0)
-            pe |= POLLIN;
-        if (k->c2p_len > k->c2p_off)
-            pe |= POLLOUT;
-        k->ci = n;
-        pf[n++] = (struct pollfd){k->c, ce, 0};
-        k->pi = n;
-        pf[n++] = (struct pollfd){k->p, pe, 0};
-    }
-    return n;
-}
-
-/* One direction: returns -1 when the connection must be torn down. */
-static int pump(int from, int to, char *buf, size_t *len, size_t *off, int *eof, int *wclosed, short rev_from, short rev_to)
-{
-    if ((rev_from & (POLLIN | POLLHUP | POLLERR)) && *len == 0 && !*eof) {
-        ssize_t r = read(from, buf, BUF);
-        if (r > 0)
-            *len = (size_t)r, *off = 0;
-        else if (r == 0 || (errno != EAGAIN && errno != EINTR))
-            *eof = 1;
-    }
-    if (*len > *off && (rev_to & (POLLOUT | POLLERR | POLLHUP))) {
-        ssize_t w = send(to, buf + *off, *len - *off, MSG_NOSIGNAL);
-        if (w > 0)
-            *off += (size_t)w;
-        else if (w < 0 && errno != EAGAIN && errno != EINTR)
-            return -1;
-        if (*off == *len)
-            *len = *off = 0;
-    }
-    if (*eof && *len == 0 && !*wclosed) {
-        shutdown(to, SHUT_WR);
-        *wclosed = 1;
-    }
-    return 0;
-}
-
-void relay_handle(struct pollfd *pf)
-{
-    for (int i = 0; i < MAX_CONN; i++) {
-        struct conn *k = conns[i];
-        if (!k || !k->ci)
-            continue;
-        short cr = pf[k->ci].revents, pr = pf[k->pi].revents;
-        k->ci = k->pi = 0;
-        if (!cr && !pr)
-            continue;
-        int bad = pump(k->c, k->p, k->c2p, &k->c2p_len, &k->c2p_off, &k->c_eof, &k->closed_w_p, cr, pr) < 0 ||
-                  pump(k->p, k->c, k->p2c, &k->p2c_len, &k->p2c_off, &k->p_eof, &k->closed_w_c, pr, cr) < 0;
-        if (bad || (k->c_eof && k->p_eof && !k->c2p_len && !k->p2c_len)) {
-            conn_free(k);
-            conns[i] = NULL;
-        }
     }
 }

@@ -14,6 +14,7 @@ import type { RequestOptions as HttpsRequestOptions } from 'node:https';
 import { createServer, connect as netConnect } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { constants as osConstants } from 'node:os';
 import { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { TLSSocket, createSecureContext, getCACertificates, rootCertificates } from 'node:tls';
@@ -33,6 +34,8 @@ const PREAMBLE_MAX = 4096;
 const PREAMBLE_TIMEOUT_MS = 10_000;
 const HEAD_IDLE_TIMEOUT_MS = 120_000;
 const CONNECT_TIMEOUT_MS = 30_000;
+const CONTROL_LINE_MAX = 128;
+const PASS = 'PASS\n';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -43,6 +46,8 @@ export interface CallerIdentity {
   exe: string | null;
   sha256: string | null;
   uid: number | null;
+  /** The helper's relay can take byte-relay tunnels over (`"handoff":1`): see native/PROTOCOL.md, "Handoff". */
+  handoff: boolean;
 }
 
 export type EgressEventType =
@@ -52,6 +57,7 @@ export type EgressEventType =
   | 'egress_ask'
   | 'egress_error'
   | 'egress_closed_by_reload'
+  | 'egress_tunnel_closed'
   | 'binary_pinned'
   | 'binary_replaced'
   | 'preamble_rejected';
@@ -74,6 +80,8 @@ export interface EgressEvent {
   /** connection: CONNECT tunnel; request: one HTTP request (forward or inspected). */
   scope?: 'connection' | 'request';
   approval?: { id: string; by: { user: string; origin: string }; always: boolean; reason: string };
+  /** egress_tunnel_closed: bytes the tunnel carried each way, and who moved them. */
+  bytes?: { up: number; down: number; relay: 'helper' };
 }
 
 /** Audit log sink: the AuditLog returned by src/audit's openAuditLog({home}) fits. */
@@ -103,6 +111,10 @@ export function egressAuditRecord(ev: EgressEvent): { event: AuditEventInput; du
   if (ev.pid !== null) detail.pid = ev.pid;
   if (ev.scope) detail.scope = ev.scope;
   if (ev.approval) detail.origin = ev.approval.by.origin;
+  if (ev.bytes) {
+    detail.bytes_up = ev.bytes.up;
+    detail.bytes_down = ev.bytes.down;
+  }
   event.detail = detail;
   return { event, durable: denied || ev.approval !== undefined };
 }
@@ -186,6 +198,8 @@ interface Tracked {
   address: string | null;
   /** Allowed by an operator's once-approval: rule reloads do not revoke it. */
   approvedOnce: boolean;
+  /** `pending`: the helper holds the client's bytes until this connection's control line (PASS or DIAL). */
+  control: 'none' | 'pending' | 'sent';
   destroy(): void;
 }
 
@@ -198,6 +212,16 @@ class Refusal extends Error {
     this.body = body;
   }
 }
+
+/** The helper's relay holds a connection's bytes until its control line: PASS means we serve it. */
+function pass(t: { control: 'none' | 'pending' | 'sent' }, stream: Duplex): void {
+  if (t.control !== 'pending') return;
+  t.control = 'sent';
+  stream.write(PASS);
+}
+
+const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+const errnoName = (n: number): string => ERRNO_NAMES.get(n) ?? `errno ${n}`;
 
 function jsonResponse(status: number, body: Record<string, unknown>, keepAlive = false): Buffer {
   const text = `${JSON.stringify(body)}\n`;
@@ -253,7 +277,7 @@ function parsePreamble(line: string): CallerIdentity | null {
   const exe = typeof o.exe === 'string' && o.exe.startsWith('/') && !o.exe.includes('\0') ? o.exe : null;
   const sha256 = typeof o.sha256 === 'string' && /^[0-9a-f]{64}$/.test(o.sha256) ? o.sha256 : null;
   const uid = typeof o.uid === 'number' && Number.isInteger(o.uid) ? o.uid : null;
-  return { sandbox: o.sandbox, pid, exe, sha256, uid };
+  return { sandbox: o.sandbox, pid, exe, sha256, uid, handoff: o.handoff === 1 };
 }
 
 function defaultResolver(host: string): Promise<string[]> {
@@ -461,6 +485,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     if (!identity || identity.sandbox !== sandbox) {
       const reason = !identity ? 'missing or malformed relay preamble' : `preamble names sandbox ${JSON.stringify(identity.sandbox)}, this proxy serves ${JSON.stringify(sandbox)}`;
       emit({ type: 'preamble_rejected', pid: identity?.pid ?? null, binary: identity?.exe ?? null, host: null, port: null, method: null, path: null, verdict: 'deny', rule: null, reason });
+      if (identity?.handoff) sock.write(PASS);
       sock.end(jsonResponse(403, { error: 'proxy_refused', reason }));
       return;
     }
@@ -477,7 +502,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
         emit({ type: 'binary_replaced', pid: identity.pid, binary: identity.exe, host: null, port: null, method: null, path: null, verdict: 'deny', rule: null, reason: `sha256 ${identity.sha256} differs from the pinned ${pinned}` });
       }
     }
-    const t: Tracked = { identity, binary, host: null, port: null, address: null, approvedOnce: false, destroy: () => sock.destroy() };
+    const t: Tracked = { identity, binary, host: null, port: null, address: null, approvedOnce: false, control: identity.handoff ? 'pending' : 'none', destroy: () => sock.destroy() };
     tracked.add(t);
     sock.once('close', () => tracked.delete(t));
     try {
@@ -511,6 +536,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
           parsed = parseRequestHead(reader.peek());
         }
         if (idle) clearTimeout(idle);
+        if (parsed.kind === 'error' || parsed.head.method !== 'CONNECT') pass(t, stream);
         if (parsed.kind === 'error') {
           stream.end(jsonResponse(parsed.status, { error: 'bad_request', reason: parsed.reason }));
           return;
@@ -545,27 +571,19 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
   }
 
   async function handleConnect(t: Tracked, sock: Socket, reader: StreamReader, head: RequestHead): Promise<void> {
-    const a = parseAuthority(head.target);
-    if ('error' in a) {
-      sock.end(jsonResponse(400, { error: 'bad_request', reason: `CONNECT target: ${a.error}` }));
-      return;
-    }
-    const c = canonical(a.host);
-    if ('error' in c) {
-      sock.end(jsonResponse(400, { error: 'bad_request', reason: `CONNECT host: ${c.error}` }));
-      return;
-    }
-    const target: Target = { ...c, port: a.port };
-    const hostHeader = headerValue(head.headers, 'host');
-    if (hostHeader !== undefined && !sameAuthority(hostHeader, target, a.port)) {
-      sock.end(jsonResponse(400, { error: 'host_mismatch', reason: `Host header ${JSON.stringify(hostHeader)} does not name the CONNECT target ${target.host}:${target.port}` }));
-      return;
-    }
-    if (target.host === INFERENCE_HOST) {
-      sock.end(jsonResponse(400, { error: 'bad_request', reason: `use plain http://${INFERENCE_HOST}/ (the proxy routes it; CONNECT is not offered)` }));
-      return;
-    }
     try {
+      const a = parseAuthority(head.target);
+      if ('error' in a) throw new Refusal(400, { error: 'bad_request', reason: `CONNECT target: ${a.error}` });
+      const c = canonical(a.host);
+      if ('error' in c) throw new Refusal(400, { error: 'bad_request', reason: `CONNECT host: ${c.error}` });
+      const target: Target = { ...c, port: a.port };
+      const hostHeader = headerValue(head.headers, 'host');
+      if (hostHeader !== undefined && !sameAuthority(hostHeader, target, a.port)) {
+        throw new Refusal(400, { error: 'host_mismatch', reason: `Host header ${JSON.stringify(hostHeader)} does not name the CONNECT target ${target.host}:${target.port}` });
+      }
+      if (target.host === INFERENCE_HOST) {
+        throw new Refusal(400, { error: 'bad_request', reason: `use plain http://${INFERENCE_HOST}/ (the proxy routes it; CONNECT is not offered)` });
+      }
       const { d, approvedOnce } = await authorize(t, target, {});
       const { address } = await resolveChecked(t, target, d.allowedIps);
       t.host = target.host;
@@ -573,48 +591,117 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       t.address = address;
       t.approvedOnce = approvedOnce;
       if (d.inspect && !approvedOnce) {
+        pass(t, sock);
         sock.write('HTTP/1.1 200 Connection Established\r\n\r\n');
         await serveInspected(t, sock, reader, target, a.port);
         return;
       }
-      // byte relay
-      const { upstream, attach } = dialRelay(address, target.port);
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          upstream.destroy();
-          reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
-        }, CONNECT_TIMEOUT_MS);
-        upstream.once('connect', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        upstream.once('error', (err) => {
-          clearTimeout(timer);
-          reject(err);
-        });
-      }).catch((err: NodeJS.ErrnoException) => {
-        const reason = `connect to ${address}:${target.port} failed: ${err.code ?? err.message}`;
-        emit({ type: 'egress_error', ...baseEvent(t, target), verdict: null, rule: null, reason, address });
-        throw new Refusal(502, { error: 'upstream_connect_failed', host: target.host, port: target.port, reason });
-      });
-      if (sock.destroyed) {
-        // the client went away while we decided, asked or dialled
-        upstream.destroy();
+      // byte relay: by the helper when it offered (its bytes never reach us), else here
+      if (t.control === 'pending' && reader.buffered === 0) {
+        await handOff(t, sock, reader, target, address);
         return;
       }
-      const rest = reader.detach();
-      sock.setNoDelay(true);
-      sock.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      if (rest.length) upstream.write(rest);
-      relay(sock, upstream);
-      attach(sock);
-      sock.resume();
+      pass(t, sock);
+      await relayHere(t, sock, reader, target, address);
     } catch (err) {
       if (err instanceof Refusal) {
+        pass(t, sock);
         if (!sock.destroyed) sock.end(jsonResponse(err.status, err.body));
         return;
       }
       throw err;
+    }
+  }
+
+  function connectFailed(t: Tracked, target: Target, address: string, code: string): Refusal {
+    const reason = `connect to ${address}:${target.port} failed: ${code}`;
+    emit({ type: 'egress_error', ...baseEvent(t, target), verdict: null, rule: null, reason, address });
+    return new Refusal(502, { error: 'upstream_connect_failed', host: target.host, port: target.port, reason });
+  }
+
+  /** Byte relay through this process (clients that did not offer the handoff). */
+  async function relayHere(t: Tracked, sock: Socket, reader: StreamReader, target: Target, address: string): Promise<void> {
+    const { upstream, attach } = dialRelay(address, target.port);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        upstream.destroy();
+        reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
+      }, CONNECT_TIMEOUT_MS);
+      upstream.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      upstream.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    }).catch((err: NodeJS.ErrnoException) => {
+      throw connectFailed(t, target, address, err.code ?? err.message);
+    });
+    if (sock.destroyed) {
+      // the client went away while we decided, asked or dialled
+      upstream.destroy();
+      return;
+    }
+    const rest = reader.detach();
+    sock.setNoDelay(true);
+    sock.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (rest.length) upstream.write(rest);
+    relay(sock, upstream);
+    attach(sock);
+    sock.resume();
+  }
+
+  /**
+   * The helper dials the address we checked and moves the tunnel's bytes itself. This connection
+   * stays open as the tunnel's lifeline: destroying it (reload, close) ends the tunnel.
+   */
+  async function handOff(t: Tracked, sock: Socket, reader: StreamReader, target: Target, address: string): Promise<void> {
+    t.control = 'sent';
+    sock.write(`DIAL ${address} ${target.port}\n`);
+    const answer = await readControlLine(reader, CONNECT_TIMEOUT_MS);
+    if (answer === 'UP') {
+      const done = await readControlLine(reader, null);
+      const m = done === null ? null : /^DONE (\d+) (\d+)$/.exec(done);
+      if (m) {
+        const bytes = { up: Number(m[1]), down: Number(m[2]), relay: 'helper' as const };
+        emit({ type: 'egress_tunnel_closed', ...baseEvent(t, target), verdict: null, rule: null, reason: `tunnel closed: ${bytes.up} bytes up, ${bytes.down} bytes down (relayed by the sandbox helper)`, address, bytes });
+      }
+      sock.destroy();
+      return;
+    }
+    const failed = answer === null ? null : /^FAIL (\d+)$/.exec(answer);
+    if (failed) throw connectFailed(t, target, address, errnoName(Number(failed[1])));
+    if (answer === null && !sock.destroyed && !reader.isEnded) {
+      sock.write('ABORT\n');
+      throw connectFailed(t, target, address, 'ETIMEDOUT');
+    }
+    sock.destroy(); // the helper went away, or broke the protocol
+  }
+
+  /** A control line from the helper (without its newline), or null at the end, on a bad line or after timeoutMs. */
+  async function readControlLine(reader: StreamReader, timeoutMs: number | null): Promise<string | null> {
+    let timedOut = false;
+    const timer =
+      timeoutMs === null
+        ? null
+        : setTimeout(() => {
+            timedOut = true;
+            reader.interrupt();
+          }, timeoutMs);
+    try {
+      for (;;) {
+        const buf = reader.peek();
+        const nl = buf.indexOf(0x0a);
+        if (nl >= 0) {
+          const line = buf.toString('latin1', 0, nl);
+          reader.consume(nl + 1);
+          return line;
+        }
+        if (buf.length > CONTROL_LINE_MAX || timedOut || !(await reader.more()) || timedOut) return null;
+      }
+    } finally {
+      if (timer) clearTimeout(timer);
     }
   }
 

@@ -58,6 +58,11 @@ export class StreamReader {
     });
   }
 
+  /** Wakes a pending more() without new bytes (a caller's timeout). */
+  interrupt(): void {
+    this.notify();
+  }
+
   /** Everything buffered so far, as one buffer (not consumed). */
   peek(): Buffer {
     if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];

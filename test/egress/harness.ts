@@ -179,12 +179,14 @@ export interface Caller {
   sha256?: string | null;
   pid?: number;
   sandbox?: string;
+  /** Offer the handoff of byte relays, as the helper's relay does (native/PROTOCOL.md, "Handoff"). */
+  handoff?: boolean;
 }
 
 export function preamble(c: Caller = {}): string {
   const exe = c.exe === undefined ? '/usr/bin/curl' : c.exe;
   const sha = c.sha256 === undefined ? (exe ? 'a'.repeat(64) : null) : c.sha256;
-  return `NEMOCLAW/1 ${JSON.stringify({ sandbox: c.sandbox ?? 'sb1', pid: c.pid ?? 4242, exe, sha256: sha, uid: 1000 })}\n`;
+  return `NEMOCLAW/1 ${JSON.stringify({ sandbox: c.sandbox ?? 'sb1', pid: c.pid ?? 4242, exe, sha256: sha, uid: 1000, ...(c.handoff ? { handoff: 1 } : {}) })}\n`;
 }
 
 /** Connects to the proxy socket as the relay would (preamble first). */

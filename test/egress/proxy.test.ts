@@ -2,7 +2,7 @@
 // preamble itself (what the helper's relay does in a real sandbox). Origins run on 127.0.0.1;
 // test names (*.test) resolve to 127.0.0.1 through an injected resolver that records lookups.
 import { readFileSync, statSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -582,5 +582,114 @@ describe('audit sink', () => {
     expect(all).not.toContain('token=abc');
     expect((await verifyAudit({ home })).status).toEqual({ kind: 'ok' });
     rmSync(home, { recursive: true, force: true });
+  });
+});
+
+// The handoff protocol as the helper's relay speaks it: preamble with handoff:1, the first head
+// alone, then one control line from the proxy before anything else (native/PROTOCOL.md, "Handoff").
+describe('handoff of byte relays to the helper (the proxy side of the protocol)', () => {
+  let fx: ProxyFixture;
+  beforeAll(async () => {
+    fx = await startProxy(rulesFrom(policy(origin)), origin);
+  });
+  afterAll(async () => {
+    await fx.close();
+  });
+
+  /** Connects as a handoff-capable relay, sends one head, returns the socket and a reader of what comes back. */
+  async function asRelay(head: string): Promise<{ s: Socket; next: (bytes: number) => Promise<string>; closed: Promise<void> }> {
+    const s = await connectProxy(fx.proxy.socketPath, { handoff: true });
+    let buf = '';
+    let wake: (() => void) | null = null;
+    const closed = new Promise<void>((resolve) => s.on('close', () => resolve()));
+    s.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      wake?.();
+    });
+    s.on('close', () => wake?.());
+    s.on('error', () => {});
+    s.write(head);
+    const next = async (bytes: number): Promise<string> => {
+      const until = Date.now() + 5000;
+      while (buf.length < bytes && !s.destroyed && Date.now() < until) await new Promise<void>((r) => ((wake = r), setTimeout(r, 50)));
+      const out = buf.slice(0, bytes);
+      buf = buf.slice(out.length);
+      return out;
+    };
+    return { s, next, closed };
+  }
+  const connectHead = (authority: string) => `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`;
+
+  it('an allowed byte relay gets DIAL with the checked address and nothing else; UP then DONE is reported with the byte counts', async () => {
+    const r = await asRelay(connectHead(`api.test:${origin.httpPort}`));
+    const dial = `DIAL 127.0.0.1 ${origin.httpPort}\n`;
+    expect(await r.next(dial.length)).toBe(dial);
+    r.s.write('UP\n');
+    await new Promise((res) => setTimeout(res, 50));
+    expect(fx.proxy.connections()).toBeGreaterThan(0); // the lifeline stays open while the tunnel runs
+    r.s.write('DONE 123 4567\n');
+    await r.closed;
+    expect(await r.next(1)).toBe('');
+    const closedEv = fx.events.find((e) => e.type === 'egress_tunnel_closed' && e.port === origin.httpPort);
+    expect(closedEv).toMatchObject({ host: 'api.test', address: '127.0.0.1', binary: '/usr/bin/curl', bytes: { up: 123, down: 4567, relay: 'helper' } });
+  });
+
+  it('a failed dial (FAIL errno) becomes the 502 JSON answer, after which the proxy closes', async () => {
+    const r = await asRelay(connectHead(`api.test:${origin.httpsPort}`));
+    expect(await r.next(5)).toBe('DIAL ');
+    await r.next(`127.0.0.1 ${origin.httpsPort}\n`.length);
+    r.s.write('FAIL 111\n');
+    await r.closed;
+    const res = parseRaw(await r.next(10_000));
+    expect(res.status).toBe(502);
+    expect(JSON.parse(res.body)).toMatchObject({ error: 'upstream_connect_failed', host: 'api.test', reason: expect.stringContaining('ECONNREFUSED') });
+  });
+
+  it('refusals, SSRF, inspected tunnels and plain requests are PASS first, then the usual answer; DIAL is never offered for them', async () => {
+    const cases: Array<[string, RegExp]> = [
+      [connectHead(`evil.test:${origin.httpPort}`), /^PASS\nHTTP\/1\.1 403 /],
+      [connectHead('169.254.169.254:80'), /^PASS\nHTTP\/1\.1 403 /],
+      [connectHead(`127.0.0.1:${origin.httpPort}`), /^PASS\nHTTP\/1\.1 403 /],
+      [connectHead(`other.test:${origin.httpsPort}`), /^PASS\nHTTP\/1\.1 200 Connection Established\r\n\r\n$/],
+      [`GET http://api.test:${origin.httpPort}/x HTTP/1.1\r\nHost: api.test:${origin.httpPort}\r\nConnection: close\r\n\r\n`, /^PASS\nHTTP\/1\.1 200 [\s\S]*"url":"\/x"/],
+      ['GET /no-absolute-form HTTP/1.1\r\nHost: api.test\r\n\r\n', /^PASS\nHTTP\/1\.1 400 /],
+      ['CONNECT api.test HTTP/1.1\nHost: api.test\n\n', /^PASS\nHTTP\/1\.1 400 /],
+    ];
+    for (const [head, want] of cases) {
+      const r = await asRelay(head);
+      const got = await Promise.race([r.closed.then(() => r.next(100_000)), new Promise<string>((res) => setTimeout(() => res(r.next(100_000)), 700))]);
+      r.s.destroy();
+      expect(got, JSON.stringify(head)).toMatch(want);
+    }
+  });
+
+  it('a reload that removes the rule closes the lifeline (the helper then ends the tunnel); a bad answer to DIAL closes the connection', async () => {
+    const reloadable = await startProxy(() => rulesFrom(policy(origin)), origin);
+    try {
+      const s = await connectProxy(reloadable.proxy.socketPath, { handoff: true });
+      const closed = new Promise<void>((resolve) => s.on('close', () => resolve()));
+      let got = '';
+      s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+      s.write(connectHead(`api.test:${origin.httpPort}`));
+      while (!got.endsWith('\n')) await new Promise((r) => setTimeout(r, 10));
+      s.write('UP\n');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(reloadable.proxy.reload(rulesFrom('network_policies: {}\n'))).toBe(1);
+      await closed;
+      expect(reloadable.events.some((e) => e.type === 'egress_closed_by_reload' && e.host === 'api.test')).toBe(true);
+      expect(reloadable.events.some((e) => e.type === 'egress_tunnel_closed')).toBe(false);
+
+      const bad = await connectProxy(fx.proxy.socketPath, { handoff: true });
+      const badClosed = new Promise<void>((resolve) => bad.on('close', () => resolve()));
+      let badGot = '';
+      bad.on('data', (d: Buffer) => (badGot += d.toString('latin1')));
+      bad.write(connectHead(`api.test:${origin.httpPort}`));
+      while (!badGot.endsWith('\n')) await new Promise((r) => setTimeout(r, 10));
+      bad.write('HTTP/1.1 200 OK\r\n\r\n');
+      await badClosed;
+      expect(badGot).toBe(`DIAL 127.0.0.1 ${origin.httpPort}\n`);
+    } finally {
+      await reloadable.close();
+    }
   });
 });

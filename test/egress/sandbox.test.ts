@@ -5,6 +5,8 @@
 // endpoints that should reach them list allowed_ips: [127.0.0.1]. Skipped when the helper is not built.
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,9 +65,10 @@ interface SbxResult {
   stderr: string;
 }
 
-function sandboxed(fx: ProxyFixture, script: string, opts: { sandboxId?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<SbxResult> {
+function sandboxed(fx: ProxyFixture, script: string, opts: { sandboxId?: string; env?: Record<string, string>; timeoutMs?: number; onStdout?: (all: string) => void; ro?: string[] } = {}): Promise<SbxResult> {
   const env = { ...proxyEnvironment(fx.proxy.caBundlePath), PATH: `${join(NODE_DIR, 'bin')}:/usr/bin:/bin`, HOME: '/home/sandbox', ...opts.env };
   const args = ['--ro', '/usr', '--ro', '/lib', '--ro', '/lib64', '--ro', '/bin', '--ro', '/etc', '--ro', NODE_DIR, '--ro', fx.proxy.caBundlePath, '--ro', probe];
+  for (const path of opts.ro ?? []) args.push('--ro', path);
   args.push('--proxy-socket', fx.proxy.socketPath, '--sandbox-id', opts.sandboxId ?? 'sb1', '--wall-time', String(opts.timeoutMs ?? 25_000));
   for (const [k, v] of Object.entries(env)) args.push('--env', `${k}=${v}`);
   args.push('--', '/bin/sh', '-c', script);
@@ -73,7 +76,10 @@ function sandboxed(fx: ProxyFixture, script: string, opts: { sandboxId?: string;
     const child = spawn(HELPER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      opts.onStdout?.(stdout);
+    });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', fail);
     child.on('close', (code) => done({ code, stdout, stderr }));
@@ -276,6 +282,77 @@ describe('egress through real sandboxes (curl, node, python3 inside; helper rela
       expect(sbx.events.some((e) => e.type === 'binary_replaced' && e.binary === '/usr/bin/curl')).toBe(true);
     } finally {
       await sbx.close();
+    }
+  });
+});
+
+describe('byte relays handed to the helper (bytes never cross the proxy)', () => {
+  // Python holds one CONNECT tunnel open: one keep-alive request, "first", then it waits for the
+  // connection to end (or 15 s) and says how it ended.
+  const HOLD_PY = (port: number) => `
+import socket
+s = socket.create_connection(('127.0.0.1', 3128), timeout=15)
+s.sendall(b'CONNECT api.test:${port} HTTP/1.1\\r\\nHost: api.test:${port}\\r\\n\\r\\n')
+head = b''
+while b'\\r\\n\\r\\n' not in head:
+    head += s.recv(1)
+print(head.split(b'\\r\\n')[0].decode())
+s.sendall(b'GET /bytes/10 HTTP/1.1\\r\\nHost: api.test\\r\\n\\r\\n')
+got = b''
+while not got.endswith(b'aaaaaaaaaa'):
+    got += s.recv(65536)
+print('first', flush=True)
+try:
+    print('closed' if s.recv(65536) == b'' else 'data')
+except socket.timeout:
+    print('still open')
+except ConnectionResetError:
+    print('closed')
+`;
+
+  it('a download through a byte-relayed tunnel arrives intact and the proxy records its byte counts (relay: helper)', async () => {
+    const fx = await startProxy(rulesFrom(policy(origin)), origin, { sandboxExtraCa: [origin.caPem] });
+    try {
+      const r = await sandboxed(fx, `curl -sS -o /dev/null -w '%{size_download} %{http_code}' https://api.test:${origin.httpsPort}/bytes/3000000`);
+      expect(r.stdout).toBe('3000000 200');
+      const closed = fx.events.filter((e) => e.type === 'egress_tunnel_closed');
+      expect(closed).toHaveLength(1);
+      expect(closed[0]).toMatchObject({ host: 'api.test', port: origin.httpsPort, address: '127.0.0.1', binary: '/usr/bin/curl', bytes: { relay: 'helper' } });
+      expect(closed[0]?.bytes?.down).toBeGreaterThan(3_000_000);
+      expect(closed[0]?.bytes?.up).toBeGreaterThan(0);
+    } finally {
+      await fx.close();
+    }
+  });
+
+  it('a reload that removes the rule ends a handed-off tunnel that is open; a dial to a closed port gets the 502 JSON', async () => {
+    const closedPort = await new Promise<number>((res) => {
+      const srv = createNetServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as AddressInfo).port;
+        srv.close(() => res(p));
+      });
+    });
+    const text = `network_policies:\n  hold:\n    endpoints:\n      - { host: api.test, ports: [${origin.httpPort}, ${closedPort}], allowed_ips: [127.0.0.1] }\n    binaries: [{ path: /usr/bin/curl }, { path: "/usr/bin/python3*" }]\n`;
+    const fx = await startProxy(rulesFrom(text), origin);
+    writeFileSync(join(scratch, 'hold.py'), HOLD_PY(origin.httpPort), { mode: 0o644 });
+    try {
+      let reloaded = 0;
+      const r = await sandboxed(fx, `python3 ${join(scratch, 'hold.py')}`, {
+        ro: [join(scratch, 'hold.py')],
+        onStdout: (all) => {
+          if (all.includes('first') && reloaded === 0) reloaded = fx.proxy.reload(rulesFrom('network_policies: {}\n'));
+        },
+      });
+      expect(r.stdout.trim().split('\n')).toEqual(['HTTP/1.1 200 Connection Established', 'first', 'closed']);
+      expect(reloaded).toBe(1);
+      expect(fx.events.some((e) => e.type === 'egress_closed_by_reload' && e.host === 'api.test')).toBe(true);
+
+      fx.proxy.reload(rulesFrom(text));
+      const refused = await sandboxed(fx, `python3 ${probe} 'CONNECT api.test:${closedPort} HTTP/1.1\\r\\nHost: api.test:${closedPort}\\r\\n\\r\\n'`);
+      expect(refused.stdout).toMatch(/^HTTP\/1\.1 502 /);
+      expect(bodyOf(refused.stdout)).toMatchObject({ error: 'upstream_connect_failed', host: 'api.test', port: closedPort, reason: expect.stringContaining('ECONNREFUSED') });
+    } finally {
+      await fx.close();
     }
   });
 });
