@@ -1,4 +1,6 @@
-// Egress proxy benchmark (issue targets): bulk transfer through the proxy vs direct (>= 0.8),
+// Egress proxy benchmark (issue targets): bulk transfer through relay+proxy vs direct (>= 0.8; the
+// production path is phase 4: curl in a real sandbox, the proxy decides the CONNECT, the helper
+// dials the checked address and splices the bytes — native/PROTOCOL.md, "Handoff"),
 // added median latency per keep-alive request (< 1 ms), 1,000 concurrent tunnels held without
 // error, proxy RSS (< 200 MB).
 // Run: node bench/egress.ts   (Node 24 strips the types; no build step)
@@ -14,13 +16,14 @@ import { Agent, createServer as createHttpServer, request } from 'node:http';
 import type { AgentOptions } from 'node:http';
 import { connect as netConnect, createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const BULK_BYTES = Number(process.env['BENCH_BULK_MB'] ?? 256) * 1024 * 1024;
 const BULK_ROUNDS = Number(process.env['BENCH_BULK_ROUNDS'] ?? 7);
 const LAT_REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 2000);
+const SANDBOX_ROUNDS = Number(process.env['BENCH_SANDBOX_ROUNDS'] ?? 5);
 const TUNNELS = Number(process.env['BENCH_TUNNELS'] ?? 1000);
 const PHASE_TIMEOUT_MS = 120_000;
 const PREAMBLE = `NEMOCLAW/1 ${JSON.stringify({ sandbox: 'bench', pid: 1, exe: '/usr/bin/bench', sha256: 'b'.repeat(64), uid: 1000 })}\n`;
@@ -54,13 +57,19 @@ function withTimeout<T>(p: Promise<T>, what: string, ms = PHASE_TIMEOUT_MS): Pro
   ]);
 }
 
-/** Runs a command, resolves with its stdout (bounded by PHASE_TIMEOUT_MS). */
-function runCapture(cmd: string, args: string[]): Promise<string> {
+/** Runs a command, resolves with its stdout (bounded by PHASE_TIMEOUT_MS); onLine sees the process's pid at its first output line. */
+function runCapture(cmd: string, args: string[], onLine?: (pid: number) => void): Promise<string> {
   return withTimeout(
     new Promise((resolve, reject) => {
       const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
-      p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      p.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (onLine && out.includes('\n') && p.pid !== undefined) {
+          onLine(p.pid);
+          onLine = undefined;
+        }
+      });
       p.on('error', reject);
       p.on('close', () => resolve(out));
     }),
@@ -220,7 +229,7 @@ async function main(): Promise<void> {
     console.log(`proxy RSS after bulk: ${rss().rssMB.toFixed(1)} MB`);
     results.bulk = { directMBps: bd / 1e6, proxiedMBps: bp / 1e6, ratio, ratios, proxyCpuSecondsPerGiB: proxyCpuPerGiB };
     console.log(
-      `bulk ${BULK_BYTES / 1048576} MiB x${BULK_ROUNDS} (CONNECT byte relay): direct median ${(bd / 1e6).toFixed(0)} MB/s, through proxy ${(bp / 1e6).toFixed(0)} MB/s; ratio (median of rounds) ${ratio.toFixed(2)} (target >= 0.80; rounds ${ratios.map((r) => r.toFixed(2)).join(' ')}); proxy CPU ${proxyCpuPerGiB.toFixed(2)} s/GiB`,
+      `bulk ${BULK_BYTES / 1048576} MiB x${BULK_ROUNDS} (the proxy's own CONNECT byte relay, for clients that do not offer the handoff): direct median ${(bd / 1e6).toFixed(0)} MB/s, through proxy ${(bp / 1e6).toFixed(0)} MB/s; ratio (median of rounds) ${ratio.toFixed(2)} (target >= 0.80; rounds ${ratios.map((r) => r.toFixed(2)).join(' ')}); proxy CPU ${proxyCpuPerGiB.toFixed(2)} s/GiB`,
     );
 
     // 2. keep-alive latency
@@ -313,32 +322,52 @@ async function main(): Promise<void> {
 
     // 4. through a real sandbox: curl inside, the helper's relay, the proxy (CONNECT byte relay),
     // against the same curl outside talking to the origin directly
+    let sandboxRatio: number | undefined;
     const helper = fileURLToPath(new URL('../native/build/nemoclaw-sandbox', import.meta.url));
     if (existsSync(helper)) {
-      const curlArgs = ['-s', '-o', '/dev/null', '-w', '%{speed_download}\n'];
+      // speed over the whole request, and over the body alone (from the first byte of the response:
+      // the connect, the proxy's decision and the handoff are latency, measured in phase 2)
+      const curlArgs = ['-s', '-o', '/dev/null', '-w', '%{speed_download} %{size_download} %{time_starttransfer} %{time_total}\n'];
       const url = `http://127.0.0.1:${httpPort}/bulk`;
       const sbxArgs = ['--ro', '/usr', '--ro', '/lib', '--ro', '/lib64', '--ro', '/bin', '--ro', '/etc', '--proxy-socket', socketPath, '--sandbox-id', 'bench', '--wall-time', '120000'];
-      const directSpeeds: number[] = [];
-      const relaySpeeds: number[] = [];
-      const relayRatios: number[] = [];
-      for (let i = 0; i < 3; i++) {
-        const d = await runCapture('curl', [...curlArgs, '--noproxy', '*', url]);
-        const r = await runCapture(helper, [...sbxArgs, '--env', 'PATH=/usr/bin:/bin', '--', '/usr/bin/curl', ...curlArgs, '-p', '-x', 'http://127.0.0.1:3128', url]);
-        const ds = Number(d.trim());
-        const rs = Number(r.trim());
-        if (!(ds > 0) || !(rs > 0)) throw new Error(`sandbox relay run failed: direct ${JSON.stringify(d)}, sandboxed ${JSON.stringify(r)}`);
-        directSpeeds.push(ds);
-        relaySpeeds.push(rs);
-        relayRatios.push(rs / ds);
+      const parse = (out: string) => {
+        const [speed, size, start, total] = out.trim().split(' ').map(Number) as [number, number, number, number];
+        if (!(speed > 0) || size !== BULK_BYTES) throw new Error(`curl run failed: ${JSON.stringify(out)}`);
+        return { whole: speed, body: size / (total - start) };
+      };
+      const helperCpus: number[] = [];
+      const rounds: Array<{ direct: { whole: number; body: number }; sandboxed: { whole: number; body: number } }> = [];
+      for (let i = 0; i < SANDBOX_ROUNDS; i++) {
+        const direct = parse(await runCapture('curl', [...curlArgs, '--noproxy', '*', url]));
+        // the helper's own CPU (the monitor process: relay and splice), read while the sandbox lingers
+        let helperCpu = NaN;
+        const inner = `/usr/bin/curl ${curlArgs.map((a) => `'${a}'`).join(' ')} -p -x http://127.0.0.1:3128 ${url}; sleep 0.3`;
+        const sandboxed = parse(await runCapture(helper, [...sbxArgs, '--env', 'PATH=/usr/bin:/bin', '--', '/bin/sh', '-c', inner], (pid) => (helperCpu = cpuSeconds(pid))));
+        rounds.push({ direct, sandboxed });
+        helperCpus.push(helperCpu / (BULK_BYTES / 2 ** 30));
       }
-      results.sandboxRelay = { directMBps: median(directSpeeds) / 1e6, relayMBps: median(relaySpeeds) / 1e6, ratio: median(relayRatios), ratios: relayRatios };
+      const bodyRatios = rounds.map((r) => r.sandboxed.body / r.direct.body);
+      const wholeRatios = rounds.map((r) => r.sandboxed.whole / r.direct.whole);
+      sandboxRatio = median(bodyRatios);
+      results.sandboxRelay = {
+        directMBps: median(rounds.map((r) => r.direct.body)) / 1e6,
+        relayMBps: median(rounds.map((r) => r.sandboxed.body)) / 1e6,
+        ratio: sandboxRatio,
+        ratios: bodyRatios,
+        wholeRequestRatio: median(wholeRatios),
+        helperCpuSecondsPerGiB: median(helperCpus),
+        cpus: availableParallelism(),
+      };
       console.log(
-        `bulk through a real sandbox (curl inside -> helper relay -> proxy CONNECT relay), ${BULK_BYTES / 1048576} MiB x3: direct curl ${(median(directSpeeds) / 1e6).toFixed(0)} MB/s, sandboxed ${(median(relaySpeeds) / 1e6).toFixed(0)} MB/s; ratio ${median(relayRatios).toFixed(2)} (rounds ${relayRatios.map((r) => r.toFixed(2)).join(' ')})`,
+        `bulk through a real sandbox (curl inside -> helper relay; CONNECT decided by the proxy, bytes spliced by the helper), ${BULK_BYTES / 1048576} MiB x${SANDBOX_ROUNDS}: ` +
+          `direct curl ${(median(rounds.map((r) => r.direct.body)) / 1e6).toFixed(0)} MB/s, sandboxed ${(median(rounds.map((r) => r.sandboxed.body)) / 1e6).toFixed(0)} MB/s; ` +
+          `ratio ${sandboxRatio.toFixed(2)} (target >= 0.80; rounds ${bodyRatios.map((r) => r.toFixed(2)).join(' ')}); whole request incl. connect and decision ${median(wholeRatios).toFixed(2)}; ` +
+          `helper CPU ${median(helperCpus).toFixed(2)} s/GiB (the proxy's own relay: ${proxyCpuPerGiB.toFixed(2)}); ${availableParallelism()} CPUs shared by origin, client and relay`,
       );
     } else {
       console.log('sandbox relay phase skipped: native/build/nemoclaw-sandbox is not built (make -C native)');
     }
-    const ok = ratio >= 0.8 && added < 1 && errors === 0 && held.length === TUNNELS && during.hwmMB < 200;
+    const ok = (sandboxRatio ?? ratio) >= 0.8 && added < 1 && errors === 0 && held.length === TUNNELS && during.hwmMB < 200;
     console.log(`summary: ${ok ? 'all targets met' : 'SOME TARGETS MISSED'}`);
     console.log(JSON.stringify(results));
   } finally {

@@ -104,6 +104,8 @@ export interface EgressRefusedEvent {
   type: 'egress_refused';
   pid: number;
   reason: string;
+  /** `proxy protocol violation`: the line the proxy sent where a handoff control line was due. */
+  detail?: string;
 }
 export interface ErrorEvent {
   type: 'error';
@@ -168,7 +170,7 @@ const EVENT_FIELDS: Record<HelperEventType, Record<string, Kind>> = {
   limit_hit: { limit: 'string', detail: 'scalar?' },
   egress_connection: { pid: 'number', exe: 'string?', sha256: 'string?', port: 'number' },
   egress_direct: { pid: 'number', exe: 'string?', addr: 'string', port: 'number' },
-  egress_refused: { pid: 'number', reason: 'string' },
+  egress_refused: { pid: 'number', reason: 'string', detail: 'string?' },
   error: { step: 'string', errno: 'number', message: 'string' },
   exit: { code: 'number|null', signal: 'string|null', reason: 'string', exec_errno: 'number?' },
 };
