@@ -112,5 +112,6 @@ export function App({ store, ui: uiStore, themes, onEffect, ascii = false, now =
   const status = statusLine(ui, { pending: live.pending.length, pausedBehind: live.totalEvents - frozen.current.totalEvents, width: columns });
   children.push(h(Box, { key: 'status', position: 'absolute', top: layout.statusBar.y, left: 0, width: columns, height: 1 }, h(LineView, { line: status, width: columns, theme, bg: 'statusBg', ascii })));
 
-  return h(Box, { width: columns, height: rows, flexDirection: 'column', overflow: 'hidden' }, ...children);
+  // Clipped vertically only: every row is already exactly `columns` wide (see Frame).
+  return h(Box, { width: columns, height: rows, flexDirection: 'column', overflowY: 'hidden' }, ...children);
 }

@@ -7,7 +7,7 @@ import { cellWidth, toAscii, truncate } from '../text/cells.ts';
 import type { Line, Seg } from '../text/line.ts';
 import type { Theme } from '../theme/theme.ts';
 import { h } from './h.ts';
-import { LineView } from './line-view.ts';
+import { LinesView } from './line-view.ts';
 import { tokenStyle } from './style.ts';
 
 export interface Glyphs {
@@ -55,23 +55,26 @@ function FrameView({ rect, title, info, footer, focused, lines, theme, ascii }: 
   const asc = (s: string): string => (ascii === true ? toAscii(s) : s);
   const top = asc(borderLine(rect.width, g, title, info ?? '', true));
   const titleEnd = 1 + cellWidth(truncate(` ${title} `, Math.max(0, rect.width - 3))) + 1;
-  const rows = [];
-  for (let i = 0; i < innerH; i++) {
-    rows.push(
-      h(
-        Text,
-        { key: i, wrap: 'truncate-end' },
-        h(Text, border, g.vt),
-        h(LineView, { line: lines[i] ?? [], width: innerW, theme, ascii: ascii === true }),
-        h(Text, border, g.vt),
-      ),
-    );
-  }
+  // Body: the left border column, the body lines as one text, the right border column. Keeping
+  // the box-drawing glyphs out of the body rows keeps those rows ASCII for Ink's width measuring.
+  const side = innerH > 0 ? `${g.vt}\n`.repeat(innerH - 1) + g.vt : '';
+  const body: Line[] = [];
+  for (let i = 0; i < innerH; i++) body.push(lines[i] ?? []);
   return h(
     Box,
-    { position: 'absolute', top: rect.y, left: rect.x, width: rect.width, height: rect.height, flexDirection: 'column', overflow: 'hidden' },
+    // overflowY only: rows are already exactly the rectangle's width, and a horizontal clip would
+    // make Ink measure and re-slice every row of every frame.
+    { position: 'absolute', top: rect.y, left: rect.x, width: rect.width, height: rect.height, flexDirection: 'column', overflowY: 'hidden' },
     h(Text, { wrap: 'truncate-end' }, h(Text, border, [...top].slice(0, 2).join('')), h(Text, titleStyle, [...top].slice(2, titleEnd).join('')), h(Text, border, [...top].slice(titleEnd).join(''))),
-    ...rows,
+    innerH > 0
+      ? h(
+          Box,
+          { key: 'body', flexDirection: 'row', width: rect.width, height: innerH },
+          h(Text, border, side),
+          h(Box, { width: innerW, height: innerH }, h(LinesView, { lines: body, width: innerW, theme, ascii: ascii === true })),
+          h(Text, border, side),
+        )
+      : null,
     rect.height >= 2 ? h(Text, { key: 'bottom', wrap: 'truncate-end' }, h(Text, border, asc(borderLine(rect.width, g, '', footer ?? '', false)))) : null,
   );
 }

@@ -128,6 +128,6 @@ export function TooSmall({ cols, rows, theme, prompt }: { cols: number; rows: nu
     const pad = Math.max(0, Math.floor((cols - w) / 2));
     children.push(h(LineView, { key: y, line: pad > 0 && line.length > 0 ? [seg(' '.repeat(pad)), ...line] : line, width: cols, theme }));
   }
-  return h(Box, { width: cols, height: rows, flexDirection: 'column', overflow: 'hidden' }, ...children);
+  return h(Box, { width: cols, height: rows, flexDirection: 'column', overflowY: 'hidden' }, ...children);
 }
 

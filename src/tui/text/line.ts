@@ -38,6 +38,25 @@ export function fitLine(line: Line, width: number): Line {
   return out;
 }
 
+/** Same look: tone and attributes equal. */
+export function sameStyle(a: Seg, b: Seg): boolean {
+  return a.tone === b.tone && a.bold === b.bold && a.inverse === b.inverse && a.dim === b.dim;
+}
+
+/**
+ * Adjacent segments with the same style joined into one. Looks the same on screen, but each run
+ * is one styled element for Ink to squash, colour and measure on every frame, not one per segment.
+ */
+export function styleRuns(line: Line): Line {
+  const out: Line = [];
+  for (const s of line) {
+    const last = out[out.length - 1];
+    if (last !== undefined && sameStyle(last, s)) out[out.length - 1] = { ...last, text: last.text + s.text };
+    else out.push(s);
+  }
+  return out;
+}
+
 export function lineText(line: Line): string {
   return line.map((s) => s.text).join('');
 }
