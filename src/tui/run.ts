@@ -214,7 +214,10 @@ export function startTui(options: RunTuiOptions): TuiHandle {
     interactive: isTTY, // Ink renders nothing on a TTY under CI=true without this
     alternateScreen: alt,
     incrementalRendering: true,
-    maxFps: options.maxFps ?? 24,
+    // Ink's own throttle only delays: feed frames are already paced by the store (10 Hz, 4 Hz
+    // under a flood), so at 24 fps a key pressed just after a feed frame waited up to 42 ms for
+    // its own frame. 60 fps still caps a held key's repeat.
+    maxFps: options.maxFps ?? 60,
     patchConsole: false,
     exitOnCtrlC: false,
   });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { collapse, type Collapsed } from '../../src/tui/store/collapse.ts';
 import type { TuiEvent } from '../../src/tui/store/events.ts';
 import { RingBuffer } from '../../src/tui/store/ring-buffer.ts';
-import { MAX_LINE_CHARS, TuiStore } from '../../src/tui/store/tui-store.ts';
+import { MAX_LINE_CHARS, nextPublishInterval, TuiStore } from '../../src/tui/store/tui-store.ts';
 
 const deny = (ts: number, syscall = 'ptrace', sandbox = 'demo'): TuiEvent => ({ type: 'syscall_denied', ts, sandbox, pid: 1, binary: '/usr/bin/gdb', syscall, rule: 'baseline' });
 
@@ -82,6 +82,38 @@ describe('TuiStore', () => {
     expect(Object.isFrozen(snap)).toBe(true);
     vi.advanceTimersByTime(1000);
     expect(notified).toBe(1); // idle: no timer, no publish
+    store.dispose();
+  });
+
+  it('publishes less often under a flood, and at the normal pace again once it is over', () => {
+    const pacing = { intervalMs: 100, busyIntervalMs: 250, busyEventsPerSecond: 1000 };
+    expect(nextPublishInterval(99, 100, pacing)).toBe(100);
+    expect(nextPublishInterval(100, 100, pacing)).toBe(250);
+    expect(nextPublishInterval(0, 0, pacing)).toBe(100);
+    expect(nextPublishInterval(5000, 1000, { ...pacing, busyIntervalMs: 50 })).toBe(100); // never faster than normal
+
+    vi.useFakeTimers();
+    const store = new TuiStore({ publishIntervalMs: 100, busyPublishIntervalMs: 250, busyEventsPerSecond: 1000 });
+    let notified = 0;
+    store.subscribe(() => notified++);
+    let n = 0;
+    // 5,000 events/s: 50 every 10 ms.
+    const flood = (ms: number): void => {
+      for (let t = 0; t < ms; t += 10) {
+        for (let i = 0; i < 50; i++) store.ingest(deny(n++));
+        vi.advanceTimersByTime(10);
+      }
+    };
+    flood(100);
+    expect(notified).toBe(1); // the first window publishes at the normal pace
+    flood(1000);
+    expect(notified).toBe(5); // then 4 a second
+    vi.advanceTimersByTime(1000); // quiet
+    notified = 0;
+    store.ingest(deny(n++));
+    vi.advanceTimersByTime(100);
+    expect(notified).toBe(1); // a lone event after the flood is shown after the normal interval
+    expect(store.getSnapshot().totalEvents).toBe(n);
     store.dispose();
   });
 

@@ -1,6 +1,9 @@
 // The TUI's data lives here, outside React. Events are applied to bounded ring buffers as they
 // arrive; immutable snapshots are published at most every `publishIntervalMs` (10 Hz by default),
-// coalescing any number of events into one publish. React reads it with useSyncExternalStore.
+// coalescing any number of events into one publish. Under a flood (`busyEventsPerSecond`) the
+// interval stretches to `busyPublishIntervalMs` (4 Hz): every publish is a full frame, and a feed
+// scrolling thousands of lines a second is no more readable at 10 Hz, while the frames saved keep
+// the CPU free for keystrokes. React reads it with useSyncExternalStore.
 import type { GpuProcess, GpuSample, GpuStatus, HostSample } from '../../telemetry/types.ts';
 import { collapse, type Collapsed, type CollapseOptions } from './collapse.ts';
 import type { DecidedApproval, PendingApproval, SandboxInfo, TuiEvent } from './events.ts';
@@ -83,12 +86,31 @@ export const MAX_LINE_CHARS = 2048;
 
 export interface TuiStoreOptions {
   publishIntervalMs?: number;
+  /** Interval while events arrive at `busyEventsPerSecond` or more (default 250 ms). */
+  busyPublishIntervalMs?: number;
+  /** Ingest rate that counts as a flood (default 1,000 events/s). */
+  busyEventsPerSecond?: number;
   capacities?: Partial<StoreCapacities>;
   collapse?: CollapseOptions;
   now?: () => number;
 }
 
 type Listener = () => void;
+
+export interface PublishPacing {
+  intervalMs: number;
+  busyIntervalMs: number;
+  busyEventsPerSecond: number;
+}
+
+/**
+ * The wait before the next publish, from the window just published: `events` arrived over
+ * `windowMs`. A flood stretches the interval (never below the normal one); otherwise it is normal.
+ */
+export function nextPublishInterval(events: number, windowMs: number, p: PublishPacing): number {
+  const rate = windowMs > 0 ? (events * 1000) / windowMs : 0;
+  return rate >= p.busyEventsPerSecond ? Math.max(p.intervalMs, p.busyIntervalMs) : p.intervalMs;
+}
 
 function feed<T>(buf: RingBuffer<T>): Feed<T> {
   return Object.freeze({ items: buf.toArray(), dropped: buf.dropped, total: buf.total });
@@ -120,7 +142,11 @@ function pct(used: number | null, total: number | null): number {
 }
 
 export class TuiStore {
-  readonly #interval: number;
+  readonly #pacing: PublishPacing;
+  /** The interval the next timer is armed with (see nextPublishInterval). */
+  #interval: number;
+  /** Events ingested since the last publish. */
+  #windowEvents = 0;
   readonly #caps: StoreCapacities;
   readonly #collapse: CollapseOptions | undefined;
   readonly #now: () => number;
@@ -149,7 +175,12 @@ export class TuiStore {
   readonly #hostMem: RingBuffer<number>;
 
   constructor(options: TuiStoreOptions = {}) {
-    this.#interval = options.publishIntervalMs ?? 100;
+    this.#pacing = {
+      intervalMs: options.publishIntervalMs ?? 100,
+      busyIntervalMs: options.busyPublishIntervalMs ?? 250,
+      busyEventsPerSecond: options.busyEventsPerSecond ?? 1000,
+    };
+    this.#interval = this.#pacing.intervalMs;
     this.#caps = { ...defaultCapacities, ...options.capacities };
     this.#collapse = options.collapse;
     this.#now = options.now ?? Date.now;
@@ -180,6 +211,7 @@ export class TuiStore {
     if (this.#disposed) return;
     this.#apply(event);
     this.#totalEvents += 1;
+    this.#windowEvents += 1;
     this.#dirty = true;
     this.#schedule();
   }
@@ -196,6 +228,7 @@ export class TuiStore {
     }
     if (!this.#dirty || this.#disposed) return;
     this.#dirty = false;
+    this.#windowEvents = 0;
     this.#snapshot = this.#build();
     for (const l of [...this.#listeners]) l();
   }
@@ -209,10 +242,15 @@ export class TuiStore {
 
   #schedule(): void {
     if (this.#timer !== undefined) return;
+    // A quiet spell since the last publish means the flood is over: back to the normal pace.
+    if (this.#now() - this.#snapshot.publishedAt > this.#interval) this.#interval = this.#pacing.intervalMs;
+    const armed = this.#interval;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
+      // The events of this window arrived within (about) the armed interval.
+      this.#interval = nextPublishInterval(this.#windowEvents, armed, this.#pacing);
       this.flush();
-    }, this.#interval);
+    }, armed);
     this.#timer.unref?.();
   }
 
