@@ -363,6 +363,7 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
         if (pf[1].revents & POLLIN)
             init_done = 1;
     }
+    relay_shutdown();
     int ist = 0;
     while (init_done == 1 && waitpid(init_pid, &ist, __WALL) < 0 && errno == EINTR)
         ;

@@ -15,12 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-static int lfd = -1, tcpfd = -1;
+static int lfd = -1, tcpfd = -1, spare_fd = -1;
 static char netns[64];
 static const char *sandbox_id, *proxy_path;
 
@@ -42,6 +43,29 @@ void relay_setup(int listen_fd, int tcp_fd, const char *id, const char *proxy)
     sandbox_id = id;
     proxy_path = proxy;
     fcntl(lfd, F_SETFL, O_NONBLOCK);
+    /* A spliced tunnel holds seven descriptors. The sandbox is already cloned, so this raises the
+     * monitor's limit only; the workload keeps the policy's nofile. Best effort. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            fprintf(stderr, "nemoclaw-sandbox: setrlimit(NOFILE) for the relay: %s (errno %d)\n", strerror(errno), errno);
+    }
+    spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+/* Out of descriptors, a pending connection would keep the listener readable and the loop spinning:
+ * the spare descriptor makes room to accept it and close it at once. */
+static void refuse_one(void)
+{
+    if (spare_fd < 0)
+        return;
+    close(spare_fd);
+    int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (c >= 0)
+        close(c);
+    spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ev_emit("{\"type\":\"egress_refused\",\"pid\":0,\"exe\":null,\"reason\":\"too many connections\"}");
 }
 
 int relay_listen_fd(void) { return lfd; }
@@ -215,8 +239,11 @@ void relay_accept(void)
         struct sockaddr_in peer;
         socklen_t pl = sizeof peer;
         int c = accept4(lfd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (c < 0)
+        if (c < 0) {
+            if (errno == EMFILE || errno == ENFILE)
+                refuse_one();
             return;
+        }
         unsigned port = ntohs(peer.sin_port), uid = 0;
         unsigned long ino = find_inode(port, &uid);
         char exe[4096] = "", hex[65] = "", qexe[8300], qid[600], qhex[80];

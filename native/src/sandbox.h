@@ -141,6 +141,7 @@ int relay_listen_fd(void);
 void relay_accept(void);
 int relay_fill(struct pollfd *pf, int n, int max);
 void relay_handle(struct pollfd *pf);
+void relay_shutdown(void);
 
 /* monitor.c */
 int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int tty_master, struct cgroup_state *cg,

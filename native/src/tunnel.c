@@ -398,6 +398,13 @@ static int step(struct conn *k, short cr, short pr, short ur)
     return 0;
 }
 
+static void report_done(struct conn *k)
+{
+    char line[64];
+    snprintf(line, sizeof line, "DONE %llu %llu\n", k->up, k->down);
+    tell_proxy(k, line);
+}
+
 void relay_handle(struct pollfd *pf)
 {
     for (int i = 0; i < MAX_CONN; i++) {
@@ -411,14 +418,24 @@ void relay_handle(struct pollfd *pf)
         int bad = step(k, cr, pr, ur) < 0;
         int done = (k->mode == M_PLAIN || k->mode == M_SPLICED) && k->c_eof && k->p_eof && !k->c2p_len && !k->p2c_len &&
                    !k->in_up && !k->in_down;
-        if (done && k->mode == M_SPLICED) {
-            char line[64];
-            snprintf(line, sizeof line, "DONE %llu %llu\n", k->up, k->down);
-            tell_proxy(k, line);
-        }
+        if (done && k->mode == M_SPLICED)
+            report_done(k);
         if (bad || done) {
             conn_free(k);
             conns[i] = NULL;
         }
+    }
+}
+
+/* The sandbox is gone: every tunnel ends, and the proxy learns what each one carried. */
+void relay_shutdown(void)
+{
+    for (int i = 0; i < MAX_CONN; i++) {
+        if (!conns[i])
+            continue;
+        if (conns[i]->mode == M_SPLICED)
+            report_done(conns[i]);
+        conn_free(conns[i]);
+        conns[i] = NULL;
     }
 }

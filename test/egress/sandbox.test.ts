@@ -325,6 +325,50 @@ except ConnectionResetError:
     }
   });
 
+  it('300 tunnels open at once through one sandbox all carry their own bytes (the relay is not capped at 64)', async () => {
+    const fx = await startProxy(rulesFrom(policy(origin)), origin);
+    const many = `
+import socket
+N = 300
+socks = []
+for i in range(N):
+    s = socket.create_connection(('127.0.0.1', 3128), timeout=20)
+    s.sendall(b'CONNECT api.test:${origin.httpPort} HTTP/1.1\\r\\nHost: api.test:${origin.httpPort}\\r\\n\\r\\n')
+    socks.append(s)
+ok = 0
+for s in socks:
+    head = b''
+    while b'\\r\\n\\r\\n' not in head:
+        b = s.recv(1)
+        if not b: break
+        head += b
+    if head.startswith(b'HTTP/1.1 200'): ok += 1
+print('open', ok)
+for i, s in enumerate(socks):
+    s.sendall(('GET /bytes/%d HTTP/1.1\\r\\nHost: api.test\\r\\n\\r\\n' % (1000 + i)).encode())
+good = 0
+for i, s in enumerate(socks):
+    got = b''
+    while not got.endswith(b'a' * (1000 + i)) and len(got) < 5000:
+        b = s.recv(65536)
+        if not b: break
+        got += b
+    if (b'content-length: %d' % (1000 + i)) in got.lower(): good += 1
+print('answered', good)
+`;
+    writeFileSync(join(scratch, 'many.py'), many, { mode: 0o644 });
+    try {
+      const r = await sandboxed(fx, `python3 ${join(scratch, 'many.py')}`, { ro: [join(scratch, 'many.py')], timeoutMs: 60_000 });
+      expect(r.stdout.trim().split('\n')).toEqual(['open 300', 'answered 300']);
+      // the helper reports every tunnel as the sandbox ends; the last reports may still be in flight
+      const tunnelsClosed = () => fx.events.filter((e) => e.type === 'egress_tunnel_closed').length;
+      for (let i = 0; i < 100 && tunnelsClosed() < 300; i++) await new Promise((res) => setTimeout(res, 50));
+      expect(tunnelsClosed()).toBe(300);
+    } finally {
+      await fx.close();
+    }
+  });
+
   it('a reload that removes the rule ends a handed-off tunnel that is open; a dial to a closed port gets the 502 JSON', async () => {
     const closedPort = await new Promise<number>((res) => {
       const srv = createNetServer().listen(0, '127.0.0.1', () => {
