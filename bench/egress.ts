@@ -11,7 +11,7 @@
 // a last phase runs curl inside a real sandbox (helper relay + proxy) against curl outside.
 // Every loop is bounded in count and in time; all targets are on 127.0.0.1.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer as createHttpServer, request } from 'node:http';
 import type { AgentOptions } from 'node:http';
 import { connect as netConnect, createServer } from 'node:net';
@@ -43,8 +43,6 @@ if (process.argv[2] === '--proxy-child') {
   process.stdout.write(`ready ${proxy.socketPath}\n`);
   process.stdin.resume();
   process.stdin.on('end', () => void proxy.close().then(() => process.exit(0)));
-} else {
-  await main();
 }
 
 function withTimeout<T>(p: Promise<T>, what: string, ms = PHASE_TIMEOUT_MS): Promise<T> {
@@ -128,8 +126,49 @@ function drain(s: Socket): Promise<number> {
   });
 }
 
+// A second bulk origin for the sandbox phase: python3 answering every request with sendfile(2) of a
+// file in the page cache, as production web servers serve static bodies. It costs the origin
+// almost no CPU, so the ratio shows the relay's own limit rather than three CPU-bound processes
+// (origin, client, relay) sharing the host's CPUs.
+const SENDFILE_ORIGIN_PY = `
+import os, socket, sys
+path = sys.argv[1]
+size = os.path.getsize(path)
+srv = socket.socket()
+srv.bind(('127.0.0.1', 0))
+srv.listen(16)
+print(srv.getsockname()[1], flush=True)
+while True:
+    c, _ = srv.accept()
+    head = b''
+    while b'\\r\\n\\r\\n' not in head and len(head) < 65536:
+        b = c.recv(4096)
+        if not b:
+            break
+        head += b
+    c.sendall(b'HTTP/1.1 200 OK\\r\\ncontent-length: %d\\r\\nconnection: close\\r\\n\\r\\n' % size)
+    with open(path, 'rb') as f:
+        c.sendfile(f)
+    c.close()
+`;
+
+async function startSendfileOrigin(dir: string): Promise<{ port: number; stop(): void } | null> {
+  const body = join(dir, 'bulk.bin');
+  writeFileSync(body, Buffer.alloc(BULK_BYTES, 0x61));
+  const p = spawn('python3', ['-c', SENDFILE_ORIGIN_PY, body], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return withTimeout(
+    new Promise((resolve) => {
+      p.once('error', () => resolve(null)); // no python3: the phase runs with the Node origin alone
+      p.stdout.once('data', (d: Buffer) => resolve({ port: Number(d.toString().trim()), stop: () => p.kill('SIGKILL') }));
+    }),
+    'sendfile origin start',
+    10_000,
+  );
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'nc-bench-egress-'));
+  const sendfileOrigin = await startSendfileOrigin(dir);
   // origins: a byte source (bulk), an echo server (tunnels), an HTTP server (latency)
   const chunk = Buffer.alloc(256 * 1024, 0x61);
   const source = createServer((s) => {
@@ -179,7 +218,7 @@ async function main(): Promise<void> {
   const [sourcePort, echoPort, httpPort] = [port(source), port(echo), port(http)];
 
   const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', self, '--proxy-child', dir, `${sourcePort},${echoPort},${httpPort}`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', self, '--proxy-child', dir, [sourcePort, echoPort, httpPort, ...(sendfileOrigin ? [sendfileOrigin.port] : [])].join(',')], { stdio: ['pipe', 'pipe', 'inherit'] });
   const socketPath = await withTimeout(
     new Promise<string>((resolve, reject) => {
       let out = '';
@@ -328,42 +367,51 @@ async function main(): Promise<void> {
       // speed over the whole request, and over the body alone (from the first byte of the response:
       // the connect, the proxy's decision and the handoff are latency, measured in phase 2)
       const curlArgs = ['-s', '-o', '/dev/null', '-w', '%{speed_download} %{size_download} %{time_starttransfer} %{time_total}\n'];
-      const url = `http://127.0.0.1:${httpPort}/bulk`;
       const sbxArgs = ['--ro', '/usr', '--ro', '/lib', '--ro', '/lib64', '--ro', '/bin', '--ro', '/etc', '--proxy-socket', socketPath, '--sandbox-id', 'bench', '--wall-time', '120000'];
       const parse = (out: string) => {
         const [speed, size, start, total] = out.trim().split(' ').map(Number) as [number, number, number, number];
         if (!(speed > 0) || size !== BULK_BYTES) throw new Error(`curl run failed: ${JSON.stringify(out)}`);
         return { whole: speed, body: size / (total - start) };
       };
-      const helperCpus: number[] = [];
-      const rounds: Array<{ direct: { whole: number; body: number }; sandboxed: { whole: number; body: number } }> = [];
-      for (let i = 0; i < SANDBOX_ROUNDS; i++) {
-        const direct = parse(await runCapture('curl', [...curlArgs, '--noproxy', '*', url]));
-        // the helper's own CPU (the monitor process: relay and splice), read while the sandbox lingers
-        let helperCpu = NaN;
-        const inner = `/usr/bin/curl ${curlArgs.map((a) => `'${a}'`).join(' ')} -p -x http://127.0.0.1:3128 ${url}; sleep 0.3`;
-        const sandboxed = parse(await runCapture(helper, [...sbxArgs, '--env', 'PATH=/usr/bin:/bin', '--', '/bin/sh', '-c', inner], (pid) => (helperCpu = cpuSeconds(pid))));
-        rounds.push({ direct, sandboxed });
-        helperCpus.push(helperCpu / (BULK_BYTES / 2 ** 30));
-      }
-      const bodyRatios = rounds.map((r) => r.sandboxed.body / r.direct.body);
-      const wholeRatios = rounds.map((r) => r.sandboxed.whole / r.direct.whole);
-      sandboxRatio = median(bodyRatios);
-      results.sandboxRelay = {
-        directMBps: median(rounds.map((r) => r.direct.body)) / 1e6,
-        relayMBps: median(rounds.map((r) => r.sandboxed.body)) / 1e6,
-        ratio: sandboxRatio,
-        ratios: bodyRatios,
-        wholeRequestRatio: median(wholeRatios),
-        helperCpuSecondsPerGiB: median(helperCpus),
-        cpus: availableParallelism(),
+      const compare = async (url: string, origin: string) => {
+        const helperCpus: number[] = [];
+        const rounds: Array<{ direct: { whole: number; body: number }; sandboxed: { whole: number; body: number } }> = [];
+        for (let i = 0; i < SANDBOX_ROUNDS; i++) {
+          const direct = parse(await runCapture('curl', [...curlArgs, '--noproxy', '*', url]));
+          // the helper's own CPU (the monitor process: relay and splice), read while the sandbox lingers
+          let helperCpu = NaN;
+          const inner = `/usr/bin/curl ${curlArgs.map((a) => `'${a}'`).join(' ')} -p -x http://127.0.0.1:3128 ${url}; sleep 0.3`;
+          const sandboxed = parse(await runCapture(helper, [...sbxArgs, '--env', 'PATH=/usr/bin:/bin', '--', '/bin/sh', '-c', inner], (pid) => (helperCpu = cpuSeconds(pid))));
+          rounds.push({ direct, sandboxed });
+          helperCpus.push(helperCpu / (BULK_BYTES / 2 ** 30));
+        }
+        const bodyRatios = rounds.map((r) => r.sandboxed.body / r.direct.body);
+        const wholeRatios = rounds.map((r) => r.sandboxed.whole / r.direct.whole);
+        const out = {
+          origin,
+          directMBps: median(rounds.map((r) => r.direct.body)) / 1e6,
+          relayMBps: median(rounds.map((r) => r.sandboxed.body)) / 1e6,
+          ratio: median(bodyRatios),
+          ratios: bodyRatios,
+          wholeRequestRatio: median(wholeRatios),
+          helperCpuSecondsPerGiB: median(helperCpus),
+        };
+        console.log(
+          `bulk through a real sandbox, ${origin} (curl inside -> helper relay; CONNECT decided by the proxy, bytes spliced by the helper), ${BULK_BYTES / 1048576} MiB x${SANDBOX_ROUNDS}: ` +
+            `direct curl ${out.directMBps.toFixed(0)} MB/s, sandboxed ${out.relayMBps.toFixed(0)} MB/s; ` +
+            `ratio ${out.ratio.toFixed(2)} (target >= 0.80; rounds ${bodyRatios.map((r) => r.toFixed(2)).join(' ')}); whole request incl. connect and decision ${out.wholeRequestRatio.toFixed(2)}; ` +
+            `helper CPU ${out.helperCpuSecondsPerGiB.toFixed(2)} s/GiB (the proxy's own relay: ${proxyCpuPerGiB.toFixed(2)})`,
+        );
+        return out;
       };
+      const viaNode = await compare(`http://127.0.0.1:${httpPort}/bulk`, 'Node origin (CPU-bound: writes 256 KiB chunks)');
+      const viaSendfile = sendfileOrigin ? await compare(`http://127.0.0.1:${sendfileOrigin.port}/bulk`, 'sendfile origin (python3, page cache)') : null;
+      results.sandboxRelay = { cpus: availableParallelism(), nodeOrigin: viaNode, sendfileOrigin: viaSendfile };
       console.log(
-        `bulk through a real sandbox (curl inside -> helper relay; CONNECT decided by the proxy, bytes spliced by the helper), ${BULK_BYTES / 1048576} MiB x${SANDBOX_ROUNDS}: ` +
-          `direct curl ${(median(rounds.map((r) => r.direct.body)) / 1e6).toFixed(0)} MB/s, sandboxed ${(median(rounds.map((r) => r.sandboxed.body)) / 1e6).toFixed(0)} MB/s; ` +
-          `ratio ${sandboxRatio.toFixed(2)} (target >= 0.80; rounds ${bodyRatios.map((r) => r.toFixed(2)).join(' ')}); whole request incl. connect and decision ${median(wholeRatios).toFixed(2)}; ` +
-          `helper CPU ${median(helperCpus).toFixed(2)} s/GiB (the proxy's own relay: ${proxyCpuPerGiB.toFixed(2)}); ${availableParallelism()} CPUs shared by origin, client and relay`,
+        `${availableParallelism()} CPUs: with the Node origin, origin + curl + helper compete for them (direct uses two processes, sandboxed three); ` +
+          `the sendfile origin leaves the relay's own cost visible`,
       );
+      sandboxRatio = Math.min(viaNode.ratio, viaSendfile?.ratio ?? viaNode.ratio); // the summary holds both origins to the target
     } else {
       console.log('sandbox relay phase skipped: native/build/nemoclaw-sandbox is not built (make -C native)');
     }
@@ -385,6 +433,9 @@ async function main(): Promise<void> {
     for (const srv of [source, echo]) srv.close();
     http.closeAllConnections();
     http.close();
+    sendfileOrigin?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+if (process.argv[2] !== '--proxy-child') await main();
