@@ -334,6 +334,9 @@ describe('nemoclaw-sandbox helper', () => {
     let server: Server;
     let sock = '';
     const preambles: string[] = [];
+    // A stand-in proxy: it answers the handoff offer with PASS (we serve it), then the response.
+    // `control` changes that first line; a proxy that skips it breaks the protocol.
+    let control = 'PASS\n';
     beforeAll(async () => {
       sock = join(scratch, 'proxy.sock');
       server = createServer((c: Socket) => {
@@ -342,7 +345,7 @@ describe('nemoclaw-sandbox helper', () => {
           buf += d.toString('latin1');
           if (!buf.includes('\r\n\r\n')) return;
           preambles.push(buf.slice(0, buf.indexOf('\n')));
-          c.end('HTTP/1.1 200 OK\r\nContent-Length: 11\r\nConnection: close\r\n\r\nvia-relay-1');
+          c.end(`${control}HTTP/1.1 200 OK\r\nContent-Length: 11\r\nConnection: close\r\n\r\nvia-relay-1`);
         });
       });
       await new Promise<void>((r) => server.listen(sock, r));
@@ -363,9 +366,21 @@ describe('nemoclaw-sandbox helper', () => {
       expect(line.startsWith('NEMOCLAW/1 ')).toBe(true);
       const meta = JSON.parse(line.slice('NEMOCLAW/1 '.length)) as Record<string, unknown>;
       const digest = execFileSync('sha256sum', ['/usr/bin/curl']).toString().split(' ')[0];
-      expect(meta).toMatchObject({ sandbox: 'sb-test', exe: '/usr/bin/curl', sha256: digest, uid: 1000 });
+      expect(meta).toMatchObject({ sandbox: 'sb-test', exe: '/usr/bin/curl', sha256: digest, uid: 1000, handoff: 1 });
       expect(meta.pid).toBeGreaterThan(1);
       expect(byType(r, 'egress_connection')[0]).toMatchObject({ exe: '/usr/bin/curl', sha256: digest });
+    });
+
+    it('a proxy answer without the control line the handoff offer asks for ends the connection (reported, nothing relayed)', async () => {
+      control = '';
+      try {
+        const r = await sh('curl -sS -x http://127.0.0.1:3128 http://example.test/path; echo " curl=$?"', ['--proxy-socket', sock, '--sandbox-id', 'sb-test']);
+        expect(r.stdout).not.toContain('via-relay-1');
+        expect(r.stdout.trim()).toMatch(/^curl=(52|56)$/); // empty reply from the relay
+        expect(byType(r, 'egress_refused')[0]).toMatchObject({ reason: 'proxy protocol violation', detail: 'HTTP/1.1 200 OK\r' });
+      } finally {
+        control = 'PASS\n';
+      }
     });
 
     it('attributes a connection to the process that called connect(), not a later holder', async () => {
