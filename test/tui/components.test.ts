@@ -32,8 +32,8 @@ afterEach(() => {
   while (mounted.length > 0) mounted.pop()?.unmount();
 });
 
-function setup(theme = 'ansi') {
-  const store = new TuiStore({ publishIntervalMs: 5 });
+function setup(theme = 'ansi', publishIntervalMs = 5) {
+  const store = new TuiStore({ publishIntervalMs });
   store.ingestMany(seed);
   store.flush();
   const ui = new UiStore(initialUiState({ theme }));
@@ -120,6 +120,17 @@ describe('App (ink-testing-library)', () => {
     expect(frame()).not.toContain('after the pause');
     app.stdin.write('p');
     await waitFor(() => frame().includes('after the pause'), 'resumed');
+  });
+
+  it("a key's frame shows the events waiting for the next publish", async () => {
+    const { frame, app, store } = setup('ansi', 3_600_000); // the store's own timer never fires in this test
+    await waitFor(() => frame().includes('ap-7'), 'first frame');
+    store.ingest({ type: 'log', ts: Date.now(), sandbox: 'demo', stream: 'stdout', line: 'waiting to be published' });
+    expect(frame()).not.toContain('waiting to be published');
+    app.stdin.write('?');
+    await waitFor(() => frame().includes('Esc/? close'), 'help overlay');
+    app.stdin.write('?');
+    await waitFor(() => frame().includes('waiting to be published'), 'the waiting event, drawn with the key');
   });
 
   it('Enter on a sandbox shows its details; Esc closes', async () => {

@@ -81,6 +81,11 @@ export function App({ store, ui: uiStore, themes, onEffect, ascii = false, now =
   useInput((input, key) => {
     const tokens = tokenize(input, key);
     if (tokens.length === 0) return;
+    // The key's frame carries whatever events are waiting, and restarts the store's publish timer:
+    // one frame instead of a key frame followed closely by a feed frame. Frames are the cost here
+    // (each redraws the whole screen), and a feed frame drawing when the next key arrives is what
+    // delays that key's frame. The key itself acts on what was on screen (ctxRef, below).
+    store.flush();
     const state = uiStore.getSnapshot();
     const { snapshot: snap, layout: lay } = ctxRef.current;
     const r = dispatch(state, tokens, dispatchContext(snap, state, lay, [...themes.keys()]));

@@ -220,7 +220,7 @@ export class TuiStore {
     for (const e of events) this.ingest(e);
   }
 
-  /** Publish now if anything changed (tests, and the first frame). */
+  /** Publish now if anything changed (the first frame, a keypress's frame, tests); restarts the interval. */
   flush(): void {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
