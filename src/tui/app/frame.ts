@@ -55,7 +55,7 @@ function FrameView({ rect, title, info, footer, focused, lines, theme, ascii }: 
   const asc = (s: string): string => (ascii === true ? toAscii(s) : s);
   const top = asc(borderLine(rect.width, g, title, info ?? '', true));
   const titleEnd = 1 + cellWidth(truncate(` ${title} `, Math.max(0, rect.width - 3))) + 1;
-  // Body: the left border column, the body lines as one text, the right border column. Keeping
+  // Body: the left border column (one text), the body rows, the right border column. Keeping
   // the box-drawing glyphs out of the body rows keeps those rows ASCII for Ink's width measuring.
   const side = innerH > 0 ? `${g.vt}\n`.repeat(innerH - 1) + g.vt : '';
   const body: Line[] = [];

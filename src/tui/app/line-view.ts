@@ -1,5 +1,5 @@
-import { Text } from 'ink';
-import { memo, type ReactNode } from 'react';
+import { Box, Text } from 'ink';
+import { memo } from 'react';
 import { toAscii } from '../text/cells.ts';
 import { fitLine, styleRuns, type Line } from '../text/line.ts';
 import type { Theme, Token } from '../theme/theme.ts';
@@ -34,16 +34,13 @@ export const LineView = memo(function LineView({ line, width, theme, bg, ascii }
 });
 
 /**
- * Several rows as ONE Ink text: `lines.length` rows, each exactly `width` cells. Ink lays out,
- * squashes, measures and writes every text node again on every frame, so a pane body drawn as
- * one node (rather than one node per row, each holding the border too) is far cheaper: fewer
- * nodes, and rows without wide glyphs stay on string-width's ASCII fast path.
+ * A pane body: `lines.length` rows, each one text exactly `width` cells. The borders are drawn
+ * beside it (see Frame), so rows without wide glyphs stay on string-width's ASCII fast path when
+ * Ink measures them on every frame. One text per row, not one for the whole body: Ink caches the
+ * measurements of the last ~8,000 texts it has seen, keyed by the text itself, and a body-sized
+ * key (kilobytes, new on every frame) made that cache hold tens of MB; rows are short and repeat
+ * as a feed scrolls.
  */
 export const LinesView = memo(function LinesView({ lines, width, theme, ascii }: { lines: readonly Line[]; width: number; theme: Theme; ascii?: boolean }) {
-  const children: ReactNode[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (i > 0) children.push('\n');
-    for (const s of fittedRuns(lines[i] as Line, width, ascii === true)) children.push(h(Text, tokenStyle(theme, s.tone, s), s.text));
-  }
-  return h(Text, { wrap: 'truncate-end' }, ...children);
+  return h(Box, { flexDirection: 'column', width, height: lines.length }, ...lines.map((line, i) => h(LineView, { key: i, line, width, theme, ascii: ascii === true })));
 });
