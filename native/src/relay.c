@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,6 +290,10 @@ void relay_accept(void)
             continue;
         }
         fcntl(p, F_SETFL, O_NONBLOCK);
+        /* The relay forwards what the proxy wrote as it arrives: a response head and its body are
+         * separate sends, and with Nagle the second waits for the client's delayed ACK (40 ms). */
+        int one = 1;
+        setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         struct conn *k = conn_new(c, p);
         if (!k) {
             close(c);
