@@ -364,6 +364,7 @@ async function main(): Promise<void> {
     // against the same curl outside talking to the origin directly
     let sandboxRatio: number | undefined;
     let sandboxAdded: number | undefined;
+    let sandboxTunnelsOk = true;
     const helper = fileURLToPath(new URL('../native/build/nemoclaw-sandbox', import.meta.url));
     if (existsSync(helper)) {
       // speed over the whole request, and over the body alone (from the first byte of the response:
@@ -415,6 +416,59 @@ async function main(): Promise<void> {
       );
       sandboxRatio = Math.min(viaNode.ratio, viaSendfile?.ratio ?? viaNode.ratio); // the summary holds both origins to the target
 
+      // TUNNELS tunnels held at once through one sandbox (python3 inside), each echoing through the
+      // echo origin; the helper and the proxy's RSS read while all are open
+      const manyPy = [
+        'import socket, sys',
+        `N = ${TUNNELS}`,
+        'socks = []',
+        'for i in range(N):',
+        "    s = socket.create_connection(('127.0.0.1', 3128), timeout=60)",
+        `    s.sendall(b'CONNECT 127.0.0.1:${echoPort} HTTP/1.1\\r\\nHost: 127.0.0.1:${echoPort}\\r\\n\\r\\n')`,
+        '    socks.append(s)',
+        'ok = 0',
+        'for i, s in enumerate(socks):',
+        "    head = b''",
+        "    while b'\\r\\n\\r\\n' not in head:",
+        '        b = s.recv(1)',
+        '        if not b: break',
+        '        head += b',
+        "    msg = b'ping %d' % i",
+        '    s.sendall(msg)',
+        "    got = b''",
+        '    while len(got) < len(msg):',
+        '        b = s.recv(64)',
+        '        if not b: break',
+        '        got += b',
+        '    ok += got == msg',
+        "print('held', ok, flush=True)",
+        'sys.stdin.read()',
+      ].join('\n');
+      const held = await withTimeout(
+        new Promise<{ ok: number; helperRssMB: number; proxyRssMB: number }>((resolve, reject) => {
+          let result: { ok: number; helperRssMB: number; proxyRssMB: number } | undefined;
+          const p = spawn(helper, [...sbxArgs, '--nofile', String(TUNNELS + 64), '--env', 'PATH=/usr/bin:/bin', '--', '/usr/bin/python3', '-c', manyPy], { stdio: ['pipe', 'pipe', 'inherit'] });
+          let out = '';
+          p.on('error', reject);
+          p.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+            const m = /held (\d+)/.exec(out);
+            if (!m || result) return;
+            const status = readFileSync(`/proc/${p.pid}/status`, 'utf8');
+            const helperRssMB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024;
+            result ??= { ok: Number(m[1]), helperRssMB, proxyRssMB: rss().rssMB };
+            p.stdin.end();
+          });
+          p.once('close', () => (result ? resolve(result) : reject(new Error(`sandboxed tunnels: ${out}`))));
+        }),
+        'sandboxed tunnels',
+      );
+      results.sandboxTunnels = { requested: TUNNELS, ...held };
+      sandboxTunnelsOk = held.ok === TUNNELS;
+      console.log(
+        `tunnels through a real sandbox (python3 inside, handed to the helper): ${held.ok}/${TUNNELS} held open and echoed; helper RSS ${held.helperRssMB.toFixed(1)} MB, proxy RSS ${held.proxyRssMB.toFixed(1)} MB while open`,
+      );
+
       // keep-alive latency on the production path: one curl, SANDBOX_REQUESTS requests on one
       // connection (absolute-form through the relay and the proxy), against the same curl direct
       const urls = Array.from({ length: SANDBOX_REQUESTS }, (_, i) => `http://127.0.0.1:${httpPort}/k${i}`);
@@ -432,7 +486,7 @@ async function main(): Promise<void> {
     } else {
       console.log('sandbox relay phase skipped: native/build/nemoclaw-sandbox is not built (make -C native)');
     }
-    const ok = (sandboxRatio ?? ratio) >= 0.8 && added < 1 && (sandboxAdded ?? 0) < 1 && errors === 0 && held.length === TUNNELS && during.hwmMB < 200;
+    const ok = (sandboxRatio ?? ratio) >= 0.8 && added < 1 && (sandboxAdded ?? 0) < 1 && sandboxTunnelsOk && errors === 0 && held.length === TUNNELS && during.hwmMB < 200;
     console.log(`summary: ${ok ? 'all targets met' : 'SOME TARGETS MISSED'}`);
     console.log(JSON.stringify(results));
   } finally {
