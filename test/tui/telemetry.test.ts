@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { appsQueryArgs, gpuQueryArgs, parseAppLine, parseGpuLine, parseNumber, startGpuMonitor } from '../../src/telemetry/nvidia-smi.ts';
-import { readHostSample } from '../../src/telemetry/host.ts';
+import { cpuPercentBetween, readHostSample, sumCpuTimes } from '../../src/telemetry/host.ts';
+import { availableParallelism, cpus } from 'node:os';
 import type { GpuProcess, GpuSample, GpuStatus } from '../../src/telemetry/types.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -113,5 +114,17 @@ describe('host telemetry', () => {
     expect(s.cpu).toBeLessThanOrEqual(100);
     expect(s.memTotal).toBeGreaterThan(0);
     expect(s.memUsed).toBeGreaterThan(0);
+  });
+
+  it('CPU is the busy share of all cores between two readings (a spinning core shows)', async () => {
+    expect(cpuPercentBetween({ busy: 100, total: 1000 }, { busy: 400, total: 2000 })).toBe(30);
+    expect(cpuPercentBetween({ busy: 5, total: 10 }, { busy: 5, total: 10 })).toBe(0);
+    expect(sumCpuTimes([{ times: { user: 1, nice: 2, sys: 3, idle: 4, irq: 5 } }, { times: { user: 1, nice: 0, sys: 0, idle: 9, irq: 0 } }])).toEqual({ busy: 12, total: 25 });
+    const before = sumCpuTimes(cpus());
+    const until = Date.now() + 300; // bounded spin of this process's core
+    while (Date.now() < until) Math.sqrt(Math.random());
+    const s = await readHostSample(Date.now, before);
+    // one of N cores was busy the whole window (more if the host is busy too)
+    expect(s.cpu).toBeGreaterThan(100 / availableParallelism() / 2);
   });
 });
