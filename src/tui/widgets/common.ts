@@ -1,6 +1,7 @@
 // Helpers shared by the widgets: filtering, scrolling windows, compact number/time formats.
 import type { PaneFilter, UiState } from '../input/types.ts';
 import type { PaneId } from '../layout/panes.ts';
+import type { Line } from '../text/line.ts';
 
 export function matchesFilter(text: string, filter: PaneFilter | undefined): boolean {
   if (filter === undefined || filter.text === '') return true;
@@ -35,6 +36,18 @@ export function windowStart(cursor: number, height: number, count: number): numb
   if (height <= 0 || count <= height) return 0;
   const c = clamp(cursor, 0, count - 1);
   return clamp(c - Math.floor(height / 2), 0, count - height);
+}
+
+/**
+ * A feed pane's visible rows: from the cursor (newest first, so the cursor is the scroll offset)
+ * down to `height` lines, or the `empty` line when there are none. Returns the lines and that offset.
+ */
+export function feedWindow<R>(rows: readonly R[], cursor: number | undefined, height: number, empty: Line, render: (row: R) => Line): { lines: Line[]; top: number } {
+  const lines: Line[] = [];
+  if (rows.length === 0) lines.push(empty);
+  const top = clamp(cursor ?? 0, 0, Math.max(0, rows.length - 1));
+  for (let i = top; i < rows.length && lines.length < height; i++) lines.push(render(rows[i] as R));
+  return { lines, top };
 }
 
 export function hhmmss(ts: number): string {

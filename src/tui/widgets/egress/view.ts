@@ -1,20 +1,15 @@
-import { seg, type Line } from '../../text/line.ts';
-import { basename, clamp, count, hhmmss, showTime } from '../common.ts';
+import { seg } from '../../text/line.ts';
+import { basename, count, feedWindow, hhmmss, showTime } from '../common.ts';
 import { feedFooter } from '../feed-footer.ts';
 import type { BodyProps, PaneBody } from '../types.ts';
 import { egressRows } from './reducer.ts';
 
 export function egressBody({ snapshot, ui, width, height }: BodyProps): PaneBody {
   const rows = egressRows(snapshot, ui);
-  const lines: Line[] = [];
-  if (rows.length === 0) lines.push([seg(ui.showAllowed ? 'No egress yet.' : 'No denied egress. (e: show allowed)', 'muted')]);
-  const top = clamp(ui.cursor.egress ?? 0, 0, Math.max(0, rows.length - 1));
-  for (let i = top; i < rows.length && lines.length < height; i++) {
-    const r = rows[i];
-    if (r === undefined) break;
+  const { lines, top } = feedWindow(rows, ui.cursor.egress, height, [seg(ui.showAllowed ? 'No egress yet.' : 'No denied egress. (e: show allowed)', 'muted')], (r) => {
     const e = r.event;
     const denied = e.type === 'egress_denied';
-    lines.push([
+    return [
       ...(showTime(width) ? [seg(`${hhmmss(r.lastTs)} `, 'muted')] : []),
       seg(denied ? '✗ ' : '✓ ', denied ? 'deny' : 'allow', { bold: true }),
       seg(`${e.host}:${e.port}`, denied ? 'deny' : 'allow'),
@@ -22,7 +17,7 @@ export function egressBody({ snapshot, ui, width, height }: BodyProps): PaneBody
       seg(` ${e.sandbox}`, 'text'),
       seg(` ${basename(e.binary)}`, 'info'),
       seg(` ${e.rule}`, 'muted'),
-    ]);
-  }
+    ];
+  });
   return { lines, footer: feedFooter(ui, 'egress', rows.length, snapshot.egress.dropped, [ui.showAllowed ? 'all' : 'denied', ...(top > 0 ? [`scrolled ${top}`] : [])]) };
 }
