@@ -172,21 +172,25 @@ async function main(): Promise<void> {
   const sendfileOrigin = await startSendfileOrigin(dir);
   // origins: a byte source (bulk), an echo server (tunnels), an HTTP server (latency)
   const chunk = Buffer.alloc(256 * 1024, 0x61);
-  const source = createServer((s) => {
+  // BULK_BYTES into a writable, honouring backpressure
+  const pumpBulk = (sink: { write(b: Buffer): boolean; end(): void; once(ev: 'drain', f: () => void): unknown }): void => {
     let left = BULK_BYTES;
     const pump = () => {
       while (left > 0) {
         const n = Math.min(left, chunk.length);
         left -= n;
-        if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
-          s.once('drain', pump);
+        if (!sink.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+          sink.once('drain', pump);
           return;
         }
       }
-      s.end();
+      sink.end();
     };
-    s.on('error', () => {});
     pump();
+  };
+  const source = createServer((s) => {
+    s.on('error', () => {});
+    pumpBulk(s);
   });
   const echo = createServer((s) => {
     s.on('error', () => {});
@@ -196,19 +200,7 @@ async function main(): Promise<void> {
     if (req.url === '/bulk') {
       // BULK_BYTES of body, for curl inside a sandbox (relay phase)
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(BULK_BYTES) });
-      let left = BULK_BYTES;
-      const pump = () => {
-        while (left > 0) {
-          const n = Math.min(left, chunk.length);
-          left -= n;
-          if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
-            res.once('drain', pump);
-            return;
-          }
-        }
-        res.end();
-      };
-      pump();
+      pumpBulk(res);
       return;
     }
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
