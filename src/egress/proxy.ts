@@ -469,17 +469,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     sock.on('error', () => {});
     // 1. the relay preamble
     const timer = setTimeout(() => sock.destroy(), PREAMBLE_TIMEOUT_MS);
-    let line: string | null = null;
-    for (;;) {
-      const buf = reader.peek();
-      const nl = buf.indexOf(0x0a);
-      if (nl >= 0) {
-        line = buf.toString('utf8', 0, nl);
-        reader.consume(nl + 1);
-        break;
-      }
-      if (buf.length > PREAMBLE_MAX || !(await reader.more())) break;
-    }
+    const line = await reader.readLine(PREAMBLE_MAX);
     clearTimeout(timer);
     const identity = line === null ? null : parsePreamble(line);
     if (!identity || identity.sandbox !== sandbox) {
@@ -659,9 +649,9 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
   async function handOff(t: Tracked, sock: Socket, reader: StreamReader, target: Target, address: string): Promise<void> {
     t.control = 'sent';
     sock.write(`DIAL ${address} ${target.port}\n`);
-    const answer = await readControlLine(reader, CONNECT_TIMEOUT_MS);
+    const answer = await reader.readLine(CONTROL_LINE_MAX, CONNECT_TIMEOUT_MS);
     if (answer === 'UP') {
-      const done = await readControlLine(reader, null);
+      const done = await reader.readLine(CONTROL_LINE_MAX);
       const m = done === null ? null : /^DONE (\d+) (\d+)$/.exec(done);
       if (m) {
         const bytes = { up: Number(m[1]), down: Number(m[2]), relay: 'helper' as const };
@@ -677,32 +667,6 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       throw connectFailed(t, target, address, 'ETIMEDOUT');
     }
     sock.destroy(); // the helper went away, or broke the protocol
-  }
-
-  /** A control line from the helper (without its newline), or null at the end, on a bad line or after timeoutMs. */
-  async function readControlLine(reader: StreamReader, timeoutMs: number | null): Promise<string | null> {
-    let timedOut = false;
-    const timer =
-      timeoutMs === null
-        ? null
-        : setTimeout(() => {
-            timedOut = true;
-            reader.interrupt();
-          }, timeoutMs);
-    try {
-      for (;;) {
-        const buf = reader.peek();
-        const nl = buf.indexOf(0x0a);
-        if (nl >= 0) {
-          const line = buf.toString('latin1', 0, nl);
-          reader.consume(nl + 1);
-          return line;
-        }
-        if (buf.length > CONTROL_LINE_MAX || timedOut || !(await reader.more()) || timedOut) return null;
-      }
-    } finally {
-      if (timer) clearTimeout(timer);
-    }
   }
 
   /** An inspected CONNECT: TLS (detected by its first byte) is terminated with a leaf for the target. */

@@ -58,11 +58,6 @@ export class StreamReader {
     });
   }
 
-  /** Wakes a pending more() without new bytes (a caller's timeout). */
-  interrupt(): void {
-    this.notify();
-  }
-
   /** Everything buffered so far, as one buffer (not consumed). */
   peek(): Buffer {
     if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
@@ -84,6 +79,34 @@ export class StreamReader {
     }
     this.length -= n - left;
     if (this.length < HIGH_WATER && this.stream.isPaused() && !this.detached) this.stream.resume();
+  }
+
+  /**
+   * One line (UTF-8, without its LF), consumed; null at end of stream, when `maxBytes` arrive
+   * without an LF, or after `timeoutMs` (the bytes stay buffered).
+   */
+  async readLine(maxBytes: number, timeoutMs?: number): Promise<string | null> {
+    let timedOut = false;
+    const timer =
+      timeoutMs === undefined
+        ? null
+        : setTimeout(() => {
+            timedOut = true;
+            this.notify(); // wakes a pending more() without new bytes
+          }, timeoutMs);
+    try {
+      for (;;) {
+        const buf = this.peek();
+        const nl = buf.indexOf(0x0a);
+        if (nl >= 0) {
+          this.consume(nl + 1);
+          return buf.toString('utf8', 0, nl);
+        }
+        if (buf.length > maxBytes || timedOut || !(await this.more()) || timedOut) return null;
+      }
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
   }
 
   /** Returns up to `max` bytes, waiting for at least one; null at end of stream. */
