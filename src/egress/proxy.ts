@@ -24,6 +24,8 @@ import type { EgressDecision, EgressRequest, EgressRuleSet } from '../policy/ind
 import type { ApprovalQueue } from '../approvals/index.ts';
 import type { AppendOptions, AuditEventInput } from '../audit/index.ts';
 import { checkAddress } from './address.ts';
+import { revalidate } from './revalidate.ts';
+import type { HeldConnection } from './revalidate.ts';
 import { LeafCache, caEnvironment, loadOrCreateCa, writeTrustBundle } from './ca.ts';
 import { ChunkedDecoder, headerTokens, headerValue, parseAbsoluteTarget, parseAuthority, parseOriginTarget, parseRequestHead } from './http1.ts';
 import type { RequestHead } from './http1.ts';
@@ -198,9 +200,22 @@ interface Tracked {
   address: string | null;
   /** Allowed by an operator's once-approval: rule reloads do not revoke it. */
   approvedOnce: boolean;
+  /** Bytes pass uninspected (relayed here or handed to the helper). */
+  relay: boolean;
+  /** The request in flight on a plain or inspected connection, for reloads to judge. */
+  request: HeldConnection['request'];
   /** `pending`: the helper holds the client's bytes until this connection's control line (PASS or DIAL). */
   control: 'none' | 'pending' | 'sent';
   destroy(): void;
+}
+
+type Req = { method?: string; path?: string; query?: string };
+
+interface Authorized {
+  d: EgressDecision;
+  approvedOnce: boolean;
+  /** The rule set the decision was made on: a reload while waiting is caught by comparing. */
+  decidedOn: EgressRuleSet;
 }
 
 class Refusal extends Error {
@@ -371,7 +386,8 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
   }
 
   /** Runs the decision (and the approval queue for `ask`); throws Refusal on deny. */
-  async function authorize(t: Tracked, target: Target, req: { method?: string; path?: string; query?: string }): Promise<{ d: EgressDecision; approvedOnce: boolean }> {
+  async function authorize(t: Tracked, target: Target, req: Req): Promise<Authorized> {
+    const decidedOn = rules;
     if (t.identity.exe && t.binary === null && t.identity.sha256 && pins.get(t.identity.exe) !== t.identity.sha256) {
       const r = { verdict: 'deny', rule: null, reason: `binary ${t.identity.exe} changed since it was first seen (sha256 pinned on first use)` };
       emit({ type: 'egress_denied', ...baseEvent(t, target, req), verdict: 'deny', rule: null, reason: r.reason, scope: req.method ? 'request' : 'connection' });
@@ -387,7 +403,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     const scope = req.method ? 'request' : 'connection';
     if (d.verdict === 'allow' || d.verdict === 'audit') {
       emit({ type: d.verdict === 'allow' ? 'egress_allowed' : 'egress_audit', ...baseEvent(t, target, req), verdict: d.verdict, rule: d.rule, reason: d.reason, scope });
-      return { d, approvedOnce: false };
+      return { d, approvedOnce: false, decidedOn };
     }
     if (d.verdict === 'ask' && opts.approvals) {
       emit({ type: 'egress_ask', ...baseEvent(t, target, req), verdict: 'ask', rule: d.rule, reason: d.reason, scope });
@@ -404,7 +420,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
         // match this host, port and binary (an L7 ask) apply.
         const conn = decideEgress(rules, { host: target.host, port: target.port, binary: t.binary });
         const allowedIps = conn.verdict === 'allow' ? conn.allowedIps : [];
-        return { d: { verdict: 'allow', inspect: false, rule: null, reason: 'approved by operator', allowedIps }, approvedOnce: true };
+        return { d: { verdict: 'allow', inspect: false, rule: null, reason: 'approved by operator', allowedIps }, approvedOnce: true, decidedOn };
       }
       const reason =
         r.reason === 'timeout'
@@ -420,6 +436,20 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     const reason = d.verdict === 'ask' ? `${d.reason} (no approval queue attached: denied)` : d.reason;
     emit({ type: 'egress_denied', ...baseEvent(t, target, req), verdict: 'deny', rule: d.rule, reason, scope });
     throw denial(t, target, { verdict: 'deny', rule: d.rule, reason }, req);
+  }
+
+  /**
+   * A reload that landed while this connection waited (on the operator or on DNS) is not missed:
+   * the connection is decided again on the new rules, without a new ask, before anything is dialled.
+   */
+  function decisionAfterWait(t: Tracked, target: Target, req: Req, auth: Authorized, address: string): EgressDecision {
+    if (auth.approvedOnce || auth.decidedOn === rules) return auth.d;
+    const request = req.method === undefined ? null : { method: req.method, path: req.path ?? '/', query: req.query ?? '' };
+    const r = revalidate(rules, { host: target.host, port: target.port, binary: t.binary, address, relay: false, request });
+    if (r.keep) return r.decision;
+    const reason = `the policy changed while this connection waited: ${r.reason}`;
+    emit({ type: 'egress_denied', ...baseEvent(t, target, req), verdict: 'deny', rule: r.decision.rule, reason, scope: req.method ? 'request' : 'connection' });
+    throw denial(t, target, { verdict: 'deny', rule: r.decision.rule, reason }, req);
   }
 
   /** Resolves (after the decision) and applies the SSRF guard; returns the address to dial. */
@@ -492,7 +522,18 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
         emit({ type: 'binary_replaced', pid: identity.pid, binary: identity.exe, host: null, port: null, method: null, path: null, verdict: 'deny', rule: null, reason: `sha256 ${identity.sha256} differs from the pinned ${pinned}` });
       }
     }
-    const t: Tracked = { identity, binary, host: null, port: null, address: null, approvedOnce: false, control: identity.handoff ? 'pending' : 'none', destroy: () => sock.destroy() };
+    const t: Tracked = {
+      identity,
+      binary,
+      host: null,
+      port: null,
+      address: null,
+      approvedOnce: false,
+      relay: false,
+      request: null,
+      control: identity.handoff ? 'pending' : 'none',
+      destroy: () => sock.destroy(),
+    };
     tracked.add(t);
     sock.once('close', () => tracked.delete(t));
     try {
@@ -540,6 +581,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
         let keep: boolean | 'upgraded';
         try {
           keep = await handleRequest(t, stream, reader, head, tunnel, agents);
+          if (keep !== 'upgraded') t.request = null;
         } catch (err) {
           if (err instanceof Refusal) {
             // The body (if any) has not been read: close after the answer.
@@ -574,13 +616,16 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       if (target.host === INFERENCE_HOST) {
         throw new Refusal(400, { error: 'bad_request', reason: `use plain http://${INFERENCE_HOST}/ (the proxy routes it; CONNECT is not offered)` });
       }
-      const { d, approvedOnce } = await authorize(t, target, {});
-      const { address } = await resolveChecked(t, target, d.allowedIps);
+      const auth = await authorize(t, target, {});
+      const { address } = await resolveChecked(t, target, auth.d.allowedIps);
+      const d = decisionAfterWait(t, target, {}, auth, address);
+      const approvedOnce = auth.approvedOnce;
       t.host = target.host;
       t.port = target.port;
       t.address = address;
       t.approvedOnce = approvedOnce;
-      if (d.inspect && !approvedOnce) {
+      t.relay = !(d.inspect && !approvedOnce);
+      if (!t.relay) {
         pass(t, sock);
         sock.write('HTTP/1.1 200 Connection Established\r\n\r\n');
         await serveInspected(t, sock, reader, target, a.port);
@@ -767,14 +812,18 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     if (target.host === INFERENCE_HOST && !tunnel) return serveInference(t, stream, reader, head, originForm);
 
     const req = { method: head.method, path, query };
-    const { d } = await authorize(t, target, req);
-    const { address } = await resolveChecked(t, target, d.allowedIps, req);
+    const auth = await authorize(t, target, req);
+    const { address } = await resolveChecked(t, target, auth.d.allowedIps, req);
+    decisionAfterWait(t, target, req, auth, address);
     if (!tunnel) {
       t.host = target.host;
       t.port = target.port;
       t.address = address;
       t.approvedOnce = false;
     }
+    // An operator's once-approval covers this request whatever a reload says; otherwise a reload
+    // that takes away this request's rule ends the connection mid-response.
+    t.request = auth.approvedOnce ? null : req;
 
     // upstream request headers: drop hop-by-hop fields and those named in Connection
     const named = new Set(headerTokens(head.headers, 'connection'));
@@ -975,12 +1024,12 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
         let closed = 0;
         for (const t of [...tracked]) {
           if (t.host === null || t.port === null || t.approvedOnce) continue;
-          const d = decideEgress(rules, { host: t.host, port: t.port, binary: t.binary });
-          const stillAllowed = (d.verdict === 'allow' || d.verdict === 'audit') && (t.address === null || checkAddress(t.address, d.allowedIps).ok);
-          if (stillAllowed) continue;
+          const r = revalidate(rules, { host: t.host, port: t.port, binary: t.binary, address: t.address, relay: t.relay, request: t.request });
+          if (r.keep) continue;
           closed++;
           tracked.delete(t);
-          emit({ type: 'egress_closed_by_reload', pid: t.identity.pid || null, binary: t.binary, host: t.host, port: t.port, method: null, path: null, verdict: d.verdict, rule: d.rule, reason: `new policy no longer allows ${t.host}:${t.port}: ${d.reason}` });
+          const { verdict, rule } = r.decision;
+          emit({ type: 'egress_closed_by_reload', pid: t.identity.pid || null, binary: t.binary, host: t.host, port: t.port, method: t.request?.method ?? null, path: t.request?.path ?? null, verdict, rule, reason: r.reason });
           t.destroy();
         }
         return closed;
