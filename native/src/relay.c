@@ -26,10 +26,14 @@ static int lfd = -1, tcpfd = -1, spare_fd = -1;
 static char netns[64];
 static const char *sandbox_id, *proxy_path;
 
+/* Digest cache key: everything an in-place rewrite changes. mtime can be put back (touch -r)
+ * and size kept, but ctime is set by the kernel on every write or attribute change and cannot
+ * be set from user space; nlink catches a name swapped in by link/unlink on the same inode. */
 static struct {
     dev_t dev;
     ino_t ino;
-    struct timespec mtime;
+    struct timespec mtime, ctime;
+    nlink_t nlink;
     off_t size;
     char hex[65];
 } cache[16];
@@ -155,36 +159,55 @@ static pid_t find_owner(unsigned long ino)
     return ambiguous ? 0 : found;
 }
 
-/* Big binaries (node is ~100 MB) are hashed once per inode+mtime, not once per connection. */
+static int same_time(struct timespec a, struct timespec b)
+{
+    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+static int cache_hit(const struct stat *st, int i)
+{
+    return cache[i].dev == st->st_dev && cache[i].ino == st->st_ino && cache[i].size == st->st_size &&
+           cache[i].nlink == st->st_nlink && same_time(cache[i].mtime, st->st_mtim) &&
+           same_time(cache[i].ctime, st->st_ctim);
+}
+
+static void cache_put(const struct stat *st, const char hex[65])
+{
+    int slot = ncache < 16 ? ncache++ : (int)(st->st_ino % 16);
+    cache[slot].dev = st->st_dev;
+    cache[slot].ino = st->st_ino;
+    cache[slot].size = st->st_size;
+    cache[slot].nlink = st->st_nlink;
+    cache[slot].mtime = st->st_mtim;
+    cache[slot].ctime = st->st_ctim;
+    memcpy(cache[slot].hex, hex, 65);
+}
+
+/* Big binaries (node is ~100 MB) are hashed once per version of the file, not once per
+ * connection. A failure leaves the caller without a digest (an unknown binary to the proxy). */
 static int exe_sha(pid_t pid, char hex[65])
 {
     char p[64];
     snprintf(p, sizeof p, "/proc/%d/exe", (int)pid);
     int fd = open(p, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return -1;
+        return -1; /* the process is gone, or not ours to read: no digest */
     struct stat st;
     if (fstat(fd, &st) < 0) {
+        fprintf(stderr, "nemoclaw-sandbox: fstat %s: %s (errno %d)\n", p, strerror(errno), errno);
         close(fd);
         return -1;
     }
     for (int i = 0; i < ncache; i++)
-        if (cache[i].dev == st.st_dev && cache[i].ino == st.st_ino && cache[i].size == st.st_size &&
-            cache[i].mtime.tv_sec == st.st_mtim.tv_sec && cache[i].mtime.tv_nsec == st.st_mtim.tv_nsec) {
+        if (cache_hit(&st, i)) {
             memcpy(hex, cache[i].hex, 65);
             close(fd);
             return 0;
         }
     int r = sha256_fd(fd, hex);
     close(fd);
-    if (r == 0) {
-        int slot = ncache < 16 ? ncache++ : (int)(st.st_ino % 16);
-        cache[slot].dev = st.st_dev;
-        cache[slot].ino = st.st_ino;
-        cache[slot].size = st.st_size;
-        cache[slot].mtime = st.st_mtim;
-        memcpy(cache[slot].hex, hex, 65);
-    }
+    if (r == 0)
+        cache_put(&st, hex);
     return r;
 }
 
