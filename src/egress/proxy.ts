@@ -91,6 +91,12 @@ export interface AuditSink {
   append(event: AuditEventInput, opts?: AppendOptions): Promise<unknown>;
 }
 
+/** The command that forgets a sandbox's pin of one binary (named in binary_replaced denials). */
+function unpinCommand(sandbox: string, exe: string): string {
+  const q = (s: string): string => (/^[\w./+:@-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
+  return `nemoclaw ${q(sandbox)} unpin ${q(exe)}`;
+}
+
 /** Maps a proxy event to an audit record (never query strings, headers or bodies). */
 export function egressAuditRecord(ev: EgressEvent): { event: AuditEventInput; durable: boolean } | null {
   const denied = ev.type === 'egress_denied' || ev.type === 'binary_replaced' || ev.type === 'preamble_rejected' || ev.type === 'egress_closed_by_reload';
@@ -158,6 +164,8 @@ export interface EgressProxyOptions {
   resolver?: (host: string) => Promise<string[]>;
   /** Binaries already pinned for this sandbox (exe path -> sha256), e.g. persisted by the supervisor across proxy restarts. */
   pins?: ReadonlyMap<string, string> | Record<string, string>;
+  /** Called once per new first-use pin (exe path, sha256), after it took effect: the supervisor persists it. */
+  onPin?: (exe: string, sha256: string) => void;
   onEvent?: (e: EgressEvent) => void;
   audit?: AuditSink;
   inference?: InferenceRouter;
@@ -176,6 +184,8 @@ export interface EgressProxy {
   reload(next?: EgressRuleSet): number;
   /** Pinned binaries: exe path -> sha256. */
   pins(): Map<string, string>;
+  /** Forgets the pin of one exe path (every pin without one): the next use pins again. Returns the paths dropped. */
+  unpin(exe?: string): string[];
   /** Open client connections. */
   connections(): number;
   setInferenceRouter(router: InferenceRouter | undefined): void;
@@ -363,14 +373,14 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     path: req?.path ?? null,
   });
 
-  function denial(t: Tracked, target: Target, d: Pick<EgressDecision, 'rule' | 'reason'> & { verdict: string }, req?: { method?: string; path?: string; query?: string }, error = 'policy_denied'): Refusal {
+  function denial(t: Tracked, target: Target, d: Pick<EgressDecision, 'rule' | 'reason'> & { verdict: string }, req?: { method?: string; path?: string; query?: string }, error = 'policy_denied', hintOverride?: string): Refusal {
     const hostPort = `${target.host}:${target.port}`;
     const l7 = req?.method !== undefined && d.rule !== null;
     const missing = l7 && req
       ? `a rule allowing ${req.method} ${req.path ?? '/'} on ${hostPort}${t.binary ? ` for ${t.binary}` : ''}`
       : `an endpoint ${hostPort}${t.binary ? ` for binary ${t.binary}` : ' (caller unknown)'}`;
     const access = !l7 || req?.method === undefined ? null : ['GET', 'HEAD', 'OPTIONS'].includes(req.method) ? 'read-only' : ['POST', 'PUT', 'PATCH'].includes(req.method) ? 'read-write' : 'full';
-    const hint = `nemoclaw policy add --sandbox ${sandbox} --name allow_${target.host.replace(/[^A-Za-z0-9_]/g, '_')}_${target.port} --host ${target.host} --port ${target.port}${t.binary ? ` --binary ${t.binary}` : ''}${access ? ` --access ${access}` : ''}`;
+    const hint = hintOverride ?? `nemoclaw policy add --sandbox ${sandbox} --name allow_${target.host.replace(/[^A-Za-z0-9_]/g, '_')}_${target.port} --host ${target.host} --port ${target.port}${t.binary ? ` --binary ${t.binary}` : ''}${access ? ` --access ${access}` : ''}`;
     return new Refusal(403, {
       error,
       host: target.host,
@@ -389,9 +399,9 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
   async function authorize(t: Tracked, target: Target, req: Req): Promise<Authorized> {
     const decidedOn = rules;
     if (t.identity.exe && t.binary === null && t.identity.sha256 && pins.get(t.identity.exe) !== t.identity.sha256) {
-      const r = { verdict: 'deny', rule: null, reason: `binary ${t.identity.exe} changed since it was first seen (sha256 pinned on first use)` };
+      const r = { verdict: 'deny', rule: null, reason: `binary ${t.identity.exe} changed since it was first seen (sha256 pinned on first use); if it was upgraded on purpose, trust the new one with: ${unpinCommand(sandbox, t.identity.exe)}` };
       emit({ type: 'egress_denied', ...baseEvent(t, target, req), verdict: 'deny', rule: null, reason: r.reason, scope: req.method ? 'request' : 'connection' });
-      throw denial(t, target, r, req, 'binary_replaced');
+      throw denial(t, target, r, req, 'binary_replaced', unpinCommand(sandbox, t.identity.exe));
     }
     const er: EgressRequest = { host: target.host, port: target.port, binary: t.binary };
     if (req.method !== undefined) {
@@ -515,11 +525,12 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       const pinned = pins.get(identity.exe);
       if (pinned === undefined) {
         pins.set(identity.exe, identity.sha256);
+        opts.onPin?.(identity.exe, identity.sha256);
         emit({ type: 'binary_pinned', pid: identity.pid, binary: identity.exe, host: null, port: null, method: null, path: null, verdict: null, rule: null, reason: `sha256 ${identity.sha256}` });
         binary = identity.exe;
       } else if (pinned === identity.sha256) binary = identity.exe;
       else {
-        emit({ type: 'binary_replaced', pid: identity.pid, binary: identity.exe, host: null, port: null, method: null, path: null, verdict: 'deny', rule: null, reason: `sha256 ${identity.sha256} differs from the pinned ${pinned}` });
+        emit({ type: 'binary_replaced', pid: identity.pid, binary: identity.exe, host: null, port: null, method: null, path: null, verdict: 'deny', rule: null, reason: `sha256 ${identity.sha256} differs from the pinned ${pinned}; if it was upgraded on purpose: ${unpinCommand(sandbox, identity.exe)}` });
       }
     }
     const t: Tracked = {
@@ -1035,6 +1046,11 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
         return closed;
       },
       pins: () => new Map(pins),
+      unpin(exe?: string): string[] {
+        const dropped = exe === undefined ? [...pins.keys()] : pins.has(exe) ? [exe] : [];
+        for (const p of dropped) pins.delete(p);
+        return dropped;
+      },
       connections: () => sockets.size,
       setInferenceRouter(router) {
         inference = router;

@@ -476,6 +476,28 @@ describe('binary pins across a proxy restart', () => {
       await fx.close();
     }
   });
+
+  it('onPin reports each new pin once; unpin(path) forgets it, so the next use pins the binary there now; the 403 names the unpin command', async () => {
+    const seen: Array<[string, string]> = [];
+    const fx = await startProxy(rulesFrom(policy(origin)), origin, { pins: { '/usr/bin/curl': 'c'.repeat(64) }, onPin: (exe, sha) => seen.push([exe, sha]) });
+    try {
+      const url = `http://api.test:${origin.httpPort}/`;
+      const denied = await forward(fx.proxy.socketPath, url, { caller: { sha256: 'd'.repeat(64) } });
+      expect(denied.status).toBe(403);
+      expect(JSON.parse(denied.body)).toMatchObject({ error: 'binary_replaced', hint: 'nemoclaw sb1 unpin /usr/bin/curl' });
+      expect(fx.events.find((e) => e.type === 'binary_replaced')?.reason).toMatch(/nemoclaw sb1 unpin \/usr\/bin\/curl$/);
+      expect(seen).toEqual([]);
+      expect(fx.proxy.unpin('/usr/bin/nothing')).toEqual([]);
+      expect(fx.proxy.unpin('/usr/bin/curl')).toEqual(['/usr/bin/curl']);
+      expect((await forward(fx.proxy.socketPath, url, { caller: { sha256: 'd'.repeat(64) } })).status).toBe(200);
+      expect((await forward(fx.proxy.socketPath, url, { caller: { sha256: 'd'.repeat(64) } })).status).toBe(200);
+      expect(seen).toEqual([['/usr/bin/curl', 'd'.repeat(64)]]);
+      expect(fx.proxy.unpin()).toEqual(['/usr/bin/curl']);
+      expect(fx.proxy.pins().size).toBe(0);
+    } finally {
+      await fx.close();
+    }
+  });
 });
 
 describe('ask without an approval queue', () => {
