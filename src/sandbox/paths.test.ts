@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SHARED_SYSTEM_DIRS, WORKSPACE_PROTECTED, isSameOrUnder, placeholdersNeeded, protectedPaths, sharedLocationRefusal, stateOverlapRefusal } from './paths.ts';
+import { SHARED_SYSTEM_DIRS, WORKSPACE_PROTECTED, isSameOrUnder, placeholdersNeeded, protectedPaths, readOnlyRefusal, sharedLocationRefusal, stateOverlapRefusal } from './paths.ts';
 
 const dir = (path: string, real = path, mode: number | null = 0o40755) => ({ path, real, mode });
 
@@ -54,5 +54,21 @@ describe('placeholdersNeeded', () => {
     const inRepo = placeholdersNeeded((p) => p === '.git/config', true).map((e) => e.path);
     expect(inRepo.sort()).toEqual(['.envrc', '.git/hooks', '.git/info', '.idea', '.vscode']);
     expect(placeholdersNeeded(() => true, true)).toEqual([]);
+  });
+});
+
+describe('readOnlyRefusal', () => {
+  const state = '/home/op/.nemoclaw';
+  it('refuses paths holding or inside the state directory, except files bound on purpose', () => {
+    expect(readOnlyRefusal('/home', state, '/home/op', [])).toContain('contains nemoclaw');
+    expect(readOnlyRefusal('/home/op/.nemoclaw/sockets', state, '/home/op', [])).toContain('inside');
+    expect(readOnlyRefusal('/home/op/.nemoclaw/sockets/x.ca/bundle.pem', state, '/home/op', ['/home/op/.nemoclaw/sockets/x.ca/bundle.pem'])).toBeNull();
+    expect(readOnlyRefusal('/home/op/.nemoclaw/sockets/x.ca/ca-key.pem', state, '/home/op', ['/home/op/.nemoclaw/sockets/x.ca/bundle.pem'])).toContain('inside');
+  });
+  it("refuses paths holding the operator's home, not paths inside it", () => {
+    expect(readOnlyRefusal('/home/op', '/var/lib/nc', '/home/op', [])).toContain('home directory');
+    expect(readOnlyRefusal('/', '/var/lib/nc', '/home/op', [])).not.toBeNull();
+    expect(readOnlyRefusal('/home/op/src/lib', '/var/lib/nc', '/home/op', [])).toBeNull();
+    expect(readOnlyRefusal('/usr', '/var/lib/nc', '/home/op', [])).toBeNull();
   });
 });

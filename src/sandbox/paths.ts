@@ -123,6 +123,26 @@ export function stateOverlapRefusal(what: string, writableReal: string, stateRea
 }
 
 /**
+ * Why a path must not be shown to the sandbox even read-only, or null (real paths in). nemoclaw's
+ * state holds the per-sandbox CA keys, the audit signing key and the proxy and control sockets: a
+ * workload that could read a CA key could mint certificates its peers trust, and one that could
+ * reach a proxy socket could write its own caller preamble. The operator's home holds ~/.ssh and
+ * every credential store. `deliberate` lists state files the caller binds on purpose (the proxy's
+ * CA trust bundle: certificates only).
+ */
+export function readOnlyRefusal(roReal: string, stateReal: string, home: string | null, deliberate: readonly string[]): string | null {
+  const what = `read-only path ${roReal}`;
+  if (isSameOrUnder(stateReal, roReal)) return `${what} contains nemoclaw's state directory ${stateReal} (CA keys, sockets); list narrower paths or move NEMOCLAW_HOME`;
+  if (isSameOrUnder(roReal, stateReal) && !deliberate.some((d) => normalize(d) === normalize(roReal))) {
+    return `${what} lies inside nemoclaw's state directory ${stateReal} (CA keys, sockets); nothing there may be bound into a sandbox`;
+  }
+  if (home !== null && home !== '' && normalize(home) !== '/' && isSameOrUnder(normalize(home), roReal)) {
+    return `${what} contains your home directory ${home} (~/.ssh and every credential store); list the project directories you need instead`;
+  }
+  return null;
+}
+
+/**
  * Absolute paths to pass as `--protect`: the workspace's table entries plus any extra files
  * (the policy or blueprint file this run obeys) that lie inside a writable path. Deduplicated,
  * sorted so that argv is stable.

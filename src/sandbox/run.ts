@@ -12,7 +12,7 @@ import { PRIVATE_TMPFS, SandboxConfigError, compileBinds, specToHelperArgv, work
 import type { ExecAskEvent, ExitEvent, HelperEvent, ReadyEvent } from './events.ts';
 import { LineSplitter, parseHelperEvent } from './events.ts';
 import { helperInsideWritable, helperPath, realOrSelf } from './helper.ts';
-import { protectedPaths, sharedLocationRefusal, stateOverlapRefusal } from './paths.ts';
+import { protectedPaths, readOnlyRefusal, sharedLocationRefusal, stateOverlapRefusal } from './paths.ts';
 import { createPlaceholders } from './placeholders.ts';
 import type { StdioFacts } from './relay.ts';
 import { planStdio, startRelay, stdioFacts } from './relay.ts';
@@ -70,6 +70,8 @@ export interface RunSandboxOptions {
   operatorHome?: string;
   /** Protect the workspace's table of host-executed paths (paths.ts); default true. */
   protectWorkspace?: boolean;
+  /** Files inside the state directory bound read-only on purpose (the proxy's CA trust bundle). */
+  stateFiles?: string[];
   /** Files this run obeys (policy, blueprint): protected read-only when inside a writable path. */
   obeys?: string[];
   /** isatty of fds 0-2 and foreground state; default: this process's (tests pass their own). */
@@ -165,6 +167,17 @@ function checkWritable(opts: RunSandboxOptions, paths: readonly string[]): void 
   }
 }
 
+/** Refuses (SandboxConfigError, one line) read-only paths that would show nemoclaw's state or the operator's home. */
+function checkReadOnly(opts: RunSandboxOptions, paths: readonly string[]): void {
+  const home = opts.operatorHome ?? (process.env.HOME || homedir());
+  const stateDir = realOrSelf(opts.stateDir ?? (process.env.NEMOCLAW_HOME || join(homedir(), '.nemoclaw')));
+  const deliberate = (opts.stateFiles ?? []).map(realOrSelf);
+  for (const p of paths) {
+    const why = readOnlyRefusal(realOrSelf(p), stateDir, realOrSelf(home), deliberate);
+    if (why !== null) throw new SandboxConfigError(why);
+  }
+}
+
 /** Starts one sandbox. Throws (synchronously) only for configuration errors and a missing helper. */
 export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
   const id = opts.sandboxId ?? newSandboxId();
@@ -172,9 +185,12 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
   // Passed as given, never resolved: a workspace that is (or passes through) a symlink planted by
   // an earlier run must reach the helper as such, so its openat2(RESOLVE_NO_SYMLINKS) refuses it.
   const workspace = posix.normalize(opts.workspace);
-  const rwBinds = compileBinds(opts.spec, workspace, existsSync)
-    .binds.filter((b) => b.mode === 'rw' && !PRIVATE_TMPFS.includes(b.path))
-    .map((b) => b.path);
+  const { binds } = compileBinds(opts.spec, workspace, existsSync);
+  const rwBinds = binds.filter((b) => b.mode === 'rw' && !PRIVATE_TMPFS.includes(b.path)).map((b) => b.path);
+  checkReadOnly(
+    opts,
+    binds.filter((b) => b.mode === 'ro').map((b) => b.path),
+  );
   const wsBound = opts.spec.filesystem.includeWorkdir ? workspace : null;
   const ownWritable = [...(wsBound !== null ? [wsBound] : []), ...rwBinds];
   checkWritable(opts, ownWritable);

@@ -88,3 +88,52 @@ describe('sandbox run refuses unsafe writable paths (real helper)', () => {
     expect(r.status).toBe(0);
   });
 });
+
+describe('sandbox run refuses read-only paths that would show nemoclaw state or the operator home', () => {
+  const roPolicy = (ro: string): string => {
+    const policy = join(scratch, `ro-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(policy, `version: 1\nfilesystem_policy: { include_workdir: true, read_only: [/usr, /bin, /lib, /lib64, ${JSON.stringify(ro)}] }\n`);
+    return policy;
+  };
+
+  it('a read_only path holding NEMOCLAW_HOME (CA keys, proxy sockets)', () => {
+    const ws = mkdtempSync(join(scratch, 'ws-'));
+    const shared = mkdtempSync(join(scratch, 'shared-'));
+    const state = join(shared, 'state');
+    mkdirSync(state);
+    writeFileSync(join(state, 'ca-key.pem'), 'not a real key');
+    expectRefused(run(ws, { NEMOCLAW_HOME: state }, ['--policy', roPolicy(shared)]), shared, state, 'read-only');
+  });
+
+  it('a read_only path inside NEMOCLAW_HOME', () => {
+    const ws = mkdtempSync(join(scratch, 'ws-'));
+    const state = mkdtempSync(join(scratch, 'state-'));
+    mkdirSync(join(state, 'sockets'));
+    expectRefused(run(ws, { NEMOCLAW_HOME: state }, ['--policy', roPolicy(join(state, 'sockets'))]), join(state, 'sockets'), 'inside');
+  });
+
+  it("a read_only path holding the operator's HOME (~/.ssh)", () => {
+    const ws = mkdtempSync(join(scratch, 'ws-'));
+    const state = mkdtempSync(join(tmpdir(), 'nemoclaw-test-state-')); // outside scratch: only HOME is at stake
+    try {
+      expectRefused(run(ws, { NEMOCLAW_HOME: state }, ['--policy', roPolicy(scratch)]), scratch, home, 'home directory');
+    } finally {
+      rmSync(state, { recursive: true, force: true });
+    }
+  });
+
+  it('a read_only path inside HOME is fine (a library checkout), and is readable inside', () => {
+    const ws = mkdtempSync(join(scratch, 'ws-'));
+    const lib = mkdtempSync(join(home, 'lib-'));
+    writeFileSync(join(lib, 'x.txt'), 'visible');
+    for (const d of [scratch, home, lib]) chmodSync(d, 0o755); // the workload runs as the sandbox user
+    const r = spawnSync(bin, ['sandbox', 'run', '--workspace', ws, '--policy', roPolicy(lib), '--', '/bin/cat', join(lib, 'x.txt')], {
+      encoding: 'utf8',
+      cwd: scratch,
+      timeout: 60_000,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, NEMOCLAW_HOME: join(scratch, 'state') },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('visible');
+  });
+});

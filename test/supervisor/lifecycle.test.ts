@@ -1,7 +1,7 @@
 // Supervisor lifecycle through the CLI and the API: create/list/status/stop/start/destroy,
 // duplicate names (also concurrent), suggestions for unknown names, one supervisor per home,
 // a stale lock and socket from a crash, and what commands say without a supervisor.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRecords } from '../../src/audit/index.ts';
@@ -83,6 +83,27 @@ describe('supervisor lifecycle', { timeout: 120_000 }, () => {
     const placeholder = await cli(sv.home, ['create', 'tidy', '--workspace', ws, '--stopped', '--env', 'OPENAI_API_KEY=nemoclaw-placeholder', '--', 'sleep', '1000']);
     expect(placeholder.code).toBe(0);
     await sv.api.call('DELETE', '/v1/sandboxes/tidy');
+  });
+
+  it('the sandbox CA key and the supervisor sockets stay outside; only the trust bundle is inside (invariant 6)', async () => {
+    const x = join(sv.home, 'run', 'x');
+    const probe = `grep -c 'BEGIN CERTIFICATE' "$SSL_CERT_FILE"; cat ${x}/*.ca/ca-key.pem 2>&1; find ${x} 2>&1; echo probe-done`;
+    const c = await cli(sv.home, ['create', 'keyprobe', '--workspace', ws, '--', '/bin/sh', '-c', probe]);
+    expect(c.code, c.stderr).toBe(0);
+    const lines = await until('probe output', async () => {
+      const got = (await events(sv.api)).flatMap((e) => (e.type === 'log' && e.sandbox === 'keyprobe' ? [String(e.line)] : []));
+      return got.includes('probe-done') ? got : null;
+    });
+    // Of the supervisor's socket directory only the path to this sandbox's trust bundle exists
+    // inside; outside it also holds the CA key and, while the sandbox runs, its proxy socket.
+    const caDir = lines.find((l) => l.startsWith(x) && l.endsWith('.ca')) as string;
+    expect(lines.filter((l) => l.startsWith(x)).sort()).toEqual([x, caDir, join(caDir, 'bundle.pem')]);
+    expect(Number(lines[0])).toBeGreaterThan(0); // the bundle holds certificates
+    // The same key read works outside: the probe would see an escape.
+    expect(readFileSync(join(caDir, 'ca-key.pem'), 'utf8')).toMatch(/PRIVATE KEY/);
+    expect(lines.join('\n')).not.toMatch(/PRIVATE KEY/);
+    expect(lines.find((l) => l.startsWith('cat:'))).toMatch(/No such file|Permission denied/);
+    await sv.api.call('DELETE', '/v1/sandboxes/keyprobe');
   });
 
   it('suggests names for a typo and refuses bad names', async () => {
