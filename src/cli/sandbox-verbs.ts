@@ -1,4 +1,4 @@
-// `nemoclaw <name> status | logs | connect | exec | stop | start | restart | destroy`: main.ts
+// `nemoclaw <name> status | logs | connect | exec | stop | start | restart | destroy | pins | unpin`: main.ts
 // routes here when argv[2] is not a verb but argv[3] is one of these. Unknown names get
 // "did you mean" suggestions from the supervisor (edit distance).
 import type { Command } from 'commander';
@@ -139,6 +139,33 @@ export function register(program: Command): void {
         const c = await client();
         const r = await c.call('DELETE', `/v1/sandboxes/${enc(name)}`);
         printOut(flags, r, `destroyed ${name}\n`);
+        return svExit.ok;
+      }),
+    );
+  cmd
+    .command('pins')
+    .description('binaries pinned on first use (exe path and sha256)')
+    .option('--json', 'print {"pins": {path: sha256}}')
+    .action((flags: { json?: boolean }) =>
+      runVerb(flags, async () => {
+        const r = await (await client()).call<{ pins: Record<string, string> }>('GET', `/v1/sandboxes/${enc(name)}/pins`);
+        const rows = Object.entries(r.pins).map(([exe, sha]) => `${sha}  ${exe}\n`);
+        printOut(flags, r, rows.length > 0 ? rows.join('') : `nothing pinned in ${name}\n`);
+        return svExit.ok;
+      }),
+    );
+  cmd
+    .command('unpin')
+    .description('forget the pin of a binary (every pin without PATH), e.g. after a legitimate upgrade; its next use pins it again')
+    .argument('[path]', 'the binary as the sandbox sees it, e.g. /usr/bin/curl')
+    .option('--json', 'print {"unpinned": [paths], "pins": {...}}')
+    .action((path: string | undefined, flags: { json?: boolean }) =>
+      runVerb(flags, async () => {
+        if (path !== undefined && !path.startsWith('/')) throw new UsageError(`unpin: ${path} is not an absolute path (see: nemoclaw ${name} pins)`);
+        const q = path !== undefined ? `?${new URLSearchParams({ path })}` : '';
+        const r = await (await client()).call<{ unpinned: string[] }>('DELETE', `/v1/sandboxes/${enc(name)}/pins${q}`);
+        const human = r.unpinned.length > 0 ? r.unpinned.map((p) => `unpinned ${p}: its next use in ${name} pins it again\n`).join('') : `nothing pinned in ${name}\n`;
+        printOut(flags, r, human);
         return svExit.ok;
       }),
     );

@@ -14,7 +14,7 @@ import { bridgeExec } from './exec.ts';
 import { readJsonBody, sendJson } from './http.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import type { AuditFn, CreateInput } from './types.ts';
-import { InvalidRequestError, NotFoundError } from './types.ts';
+import { InvalidRequestError, NotFoundError, NotPinnedError } from './types.ts';
 import { readLog } from './logs.ts';
 import { isRestartPolicy } from './restart.ts';
 import { DuplicateNameError } from './state.ts';
@@ -39,6 +39,7 @@ function errorReply(res: ServerResponse, err: unknown): void {
     return;
   }
   if (err instanceof NotFoundError) return sendJson(res, 404, { error: 'not_found', reason: err.message, suggestions: err.suggestions });
+  if (err instanceof NotPinnedError) return sendJson(res, 404, { error: 'not_pinned', reason: err.message });
   if (err instanceof DuplicateNameError) return sendJson(res, 409, { error: 'exists', reason: err.message });
   if (err instanceof InvalidRequestError || err instanceof SyntaxError) return sendJson(res, 400, { error: 'bad_request', reason: err.message });
   sendJson(res, 500, { error: 'internal', reason: err instanceof Error ? err.message : String(err) });
@@ -184,6 +185,12 @@ export async function serveApi(d: ApiDeps): Promise<ApiServer> {
         streamEvents(d.bus, req, res, from, true, (e) => e.type === 'log' && e.sandbox === name, (e) => (e.type === 'log' ? { ts: e.ts, stream: e.stream, line: e.line } : e));
         for (const r of records) res.write(`${JSON.stringify(r)}\n`);
         return;
+      }
+      if (verb === 'pins' && method === 'GET') return sendJson(res, 200, { pins: d.lifecycle.pins(name) });
+      if (verb === 'pins' && method === 'DELETE') {
+        const exe = q.get('path') ?? undefined;
+        if (exe !== undefined && !exe.startsWith('/')) throw new InvalidRequestError('path: the absolute path of a pinned binary, as the sandbox sees it');
+        return sendJson(res, 200, await d.lifecycle.unpin(name, exe));
       }
       if (verb === 'policy' && method === 'GET') return sendJson(res, 200, await d.lifecycle.policy(name));
       if (verb === 'policy' && method === 'PUT') {

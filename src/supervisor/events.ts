@@ -18,6 +18,7 @@ export type BusEventBody =
   | { type: 'sandbox.state'; state: SandboxState; pid: number | null; reason: string | null; code: number | null; signal: string | null; restarts: number }
   | { type: 'sandbox.backoff'; delayMs: number; attempt: number }
   | { type: 'sandbox.destroyed' }
+  | { type: 'sandbox.unpinned'; paths: string[] }
   | { type: 'sandbox.exec'; argv0: string; argc: number; tty: boolean; pid: number | null }
   | { type: 'sandbox.exec_exit'; argv0: string; code: number | null; signal: string | null }
   | { type: 'helper'; event: HelperEvent }

@@ -25,9 +25,9 @@ import { suggest } from './names.ts';
 import { creationPolicy, writeInitialRevisions } from './policy.ts';
 import { backoffDelay, nextAttempt, shouldRestart } from './restart.ts';
 import type { SandboxRecord, SandboxStateFile, StateStore } from './state.ts';
-import { DuplicateNameError } from './state.ts';
+import { DuplicateNameError, PinsUnreadableError } from './state.ts';
 import type { AuditFn, CreateInput, SandboxView } from './types.ts';
-import { InvalidRequestError, NotFoundError } from './types.ts';
+import { InvalidRequestError, NotFoundError, NotPinnedError } from './types.ts';
 
 /** How long a stopped workload gets between SIGTERM and SIGKILL. */
 export const STOP_GRACE_MS = 3000;
@@ -42,6 +42,8 @@ interface Runtime {
   watcher: FSWatcher | null;
   rev: number | null;
   enforcement: Record<string, unknown> | null;
+  /** Binaries pinned on first use (exe -> sha256), as in pins.json; null until first read. */
+  pins: Map<string, string> | null;
   requested: boolean;
   attempt: number;
   timer: NodeJS.Timeout | null;
@@ -89,7 +91,7 @@ export class Lifecycle {
     const rec = this.d.state.record(name);
     if (!rec) return null;
     const st = this.d.state.state(name) ?? emptyState('stopped');
-    const r: Runtime = { rec, st, store: new PolicyStore(this.d.state.policyDir(name)), running: null, proxy: null, watcher: null, rev: null, enforcement: null, requested: false, attempt: 0, timer: null, ended: null, chain: Promise.resolve() };
+    const r: Runtime = { rec, st, store: new PolicyStore(this.d.state.policyDir(name)), running: null, proxy: null, watcher: null, rev: null, enforcement: null, pins: null, requested: false, attempt: 0, timer: null, ended: null, chain: Promise.resolve() };
     this.rt.set(name, r);
     return r;
   }
@@ -274,12 +276,16 @@ export class Lifecycle {
       if (!cur) throw new Error('no policy revision');
       r.rev = cur.meta.rev;
       const spec = compileSandboxSpec(cur.policy);
+      r.pins = null; // pins.json is the truth at every start
+      const pins = this.loadPins(r);
       proxy = await startEgressProxy({
         socketPath: join(this.d.paths.sockets, `${r.rec.id}.p`),
         caDir: join(this.d.paths.sockets, `${r.rec.id}.ca`), // one CA per sandbox: a leaf minted for one can never be trusted by another
         sandboxId: name,
         rules: compileEgressRules(cur.policy),
         approvals: this.d.approvals,
+        pins, // across restarts: a binary replaced while the sandbox was down stays denied
+        onPin: (exe, sha256) => this.savePin(r, exe, sha256),
         onEvent: (e) => this.d.bus.publish(name, { type: 'egress', event: e as unknown as Record<string, unknown> }),
         audit: { append: async (ev, o) => this.d.audit(ev, o?.durable ?? false) },
       });
@@ -335,6 +341,72 @@ export class Lifecycle {
       this.d.audit({ kind: 'sandbox.lifecycle', activity: 'start_failed', sandbox: name, severity: 'high', detail: { why: msg.slice(0, 200) } }, true);
       this.afterEnd(r, 125, 0);
     }
+  }
+
+  /** The sandbox's pins: read from pins.json when not held yet; an unreadable file fails the start. */
+  private loadPins(r: Runtime): Map<string, string> {
+    if (r.pins) return r.pins;
+    try {
+      r.pins = this.d.state.readPins(r.rec.name);
+    } catch (err) {
+      if (!(err instanceof PinsUnreadableError)) throw err;
+      throw new Error(`binary pins unreadable, refusing to re-pin from scratch: ${err.message} (to trust every binary as it is now: nemoclaw ${r.rec.name} unpin)`, { cause: err });
+    }
+    return r.pins;
+  }
+
+  /**
+   * A new first-use pin from the proxy: written through to pins.json at once. Synchronous (temp
+   * file, fsync, rename of the whole map), so pins arriving together are written one after the
+   * other and each write holds every pin before it.
+   */
+  private savePin(r: Runtime, exe: string, sha256: string): void {
+    const pins = (r.pins ??= new Map());
+    pins.set(exe, sha256);
+    try {
+      this.d.state.writePins(r.rec.name, pins);
+    } catch (err) {
+      // Still enforced in memory; after a restart this binary would be pinned again as found.
+      this.d.audit({ kind: 'sandbox.lifecycle', activity: 'pin_not_saved', sandbox: r.rec.name, binary: exe, severity: 'high', detail: { why: (err as Error).message.slice(0, 200) } }, true);
+    }
+  }
+
+  /** Pinned binaries of a sandbox (running or not): exe -> sha256. */
+  pins(name: string): Record<string, string> {
+    const r = this.get(name);
+    try {
+      return Object.fromEntries(this.loadPins(r));
+    } catch (err) {
+      throw new InvalidRequestError((err as Error).message);
+    }
+  }
+
+  /**
+   * Forgets the pin of `exe` (every pin without one), on disk and in the running proxy: the next
+   * connection by that binary pins what is there then. The operator's answer to a legitimate
+   * upgrade (apt upgraded curl) that the pin now denies.
+   */
+  unpin(name: string, exe?: string): Promise<{ unpinned: string[]; pins: Record<string, string> }> {
+    const r = this.get(name);
+    return this.serial(r, async () => {
+      let pins: Map<string, string>;
+      try {
+        pins = this.loadPins(r);
+      } catch (err) {
+        if (exe !== undefined) throw new InvalidRequestError(`${(err as Error).message}; without a path, unpin forgets every pin`);
+        pins = new Map(); // an unreadable pins.json is replaced by an empty one
+      }
+      const unpinned = exe === undefined ? [...pins.keys()] : pins.has(exe) ? [exe] : [];
+      if (exe !== undefined && unpinned.length === 0) throw new NotPinnedError(`sandbox ${name} has no pin for ${exe}${pins.size > 0 ? ` (pinned: ${[...pins.keys()].join(', ')})` : ' (nothing is pinned)'}`);
+      const next = new Map(pins);
+      for (const p of unpinned) next.delete(p);
+      this.d.state.writePins(name, next); // disk first: if this throws, nothing was forgotten
+      r.pins = next;
+      r.proxy?.unpin(exe);
+      this.d.audit({ kind: 'sandbox.lifecycle', activity: 'unpin', sandbox: name, severity: 'medium', ...(exe !== undefined ? { binary: exe } : {}), detail: { count: unpinned.length, running: r.proxy !== null } }, true);
+      this.d.bus.publish(name, { type: 'sandbox.unpinned', paths: unpinned });
+      return { unpinned, pins: Object.fromEntries(next) };
+    });
   }
 
   private onHelperEvent(r: Runtime, e: SandboxEvent): void {

@@ -1,6 +1,7 @@
 // Per-sandbox state on disk, under sandboxes/<name>/:
 //   spec.json    what was asked for (command, workspace, blueprint + digest, restart policy); written once
 //   state.json   desired and last known state, restarts, last exit; rewritten on every change
+//   pins.json    binaries pinned on first use (exe path -> sha256); rewritten on every new pin or unpin
 //   policy/      PolicyStore revisions (src/policy)
 //   home/        the sandbox's private HOME
 //   logs/output.ndjson   {"ts","stream","line"} per line of the workload's output
@@ -50,6 +51,16 @@ export interface SandboxStateFile {
 }
 
 export class DuplicateNameError extends Error {}
+
+/** pins.json exists but cannot be read or is not a pin file: nothing may be trusted from it. */
+export class PinsUnreadableError extends Error {}
+
+interface PinsFile {
+  version: 1;
+  pins: Record<string, string>;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 export function writeJsonAtomic(path: string, value: unknown): void {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -146,6 +157,42 @@ export class StateStore {
 
   writeState(name: string, s: SandboxStateFile): void {
     writeJsonAtomic(join(this.dir(name), 'state.json'), { ...s, updatedAt: new Date().toISOString() });
+  }
+
+  pinsFile(name: string): string {
+    return join(this.dir(name), 'pins.json');
+  }
+
+  /**
+   * The sandbox's pins; none when pins.json does not exist. A file that exists but cannot be
+   * read or parsed throws PinsUnreadableError (re-pinning everything would trust replaced binaries).
+   */
+  readPins(name: string): Map<string, string> {
+    const file = this.pinsFile(name);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+      throw new PinsUnreadableError(`${file}: ${(err as Error).message}`);
+    }
+    let parsed: PinsFile;
+    try {
+      parsed = JSON.parse(text) as PinsFile;
+    } catch (err) {
+      throw new PinsUnreadableError(`${file}: ${(err as Error).message}`);
+    }
+    const entries = parsed !== null && typeof parsed === 'object' && parsed.version === 1 && typeof parsed.pins === 'object' && parsed.pins !== null ? Object.entries(parsed.pins) : null;
+    if (entries === null || !entries.every(([exe, sha]) => exe.startsWith('/') && typeof sha === 'string' && SHA256_HEX.test(sha))) {
+      throw new PinsUnreadableError(`${file}: not a pin file ({"version":1,"pins":{"/abs/path":"<sha256 hex>"}})`);
+    }
+    return new Map(entries);
+  }
+
+  /** Replaces pins.json with these pins (temp file, fsync, rename: never half-written). */
+  writePins(name: string, pins: ReadonlyMap<string, string>): void {
+    const file: PinsFile = { version: 1, pins: Object.fromEntries([...pins].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) };
+    writeJsonAtomic(this.pinsFile(name), file);
   }
 
   destroy(name: string): void {

@@ -17,6 +17,9 @@ export class NotFoundError extends Error {
 
 export class InvalidRequestError extends Error {}
 
+/** unpin of a path that has no pin. */
+export class NotPinnedError extends Error {}
+
 export interface CreateInput {
   name: string;
   blueprint?: string;

@@ -269,11 +269,16 @@ describe('egress proxy over its unix socket (direct client, no sandbox)', () => 
     fx.proxy.setInferenceRouter(undefined);
   });
 
-  it('CONNECT inside an inspected tunnel is refused; CONNECT to the proxy address itself is SSRF-refused', async () => {
+  it('CONNECT inside an inspected tunnel is refused; loopback CONNECTs: no rule -> policy 403, a rule without allowed_ips -> SSRF 403', async () => {
     const r = await httpsViaTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`, 'other.test', readFileCa(fx), { method: 'CONNECT', path: 'evil.test:443' });
     expect(r.status).toBe(400);
     const self = await connectTunnel(fx.proxy.socketPath, '127.0.0.1:3128');
     expect(self.status).toBe(403);
+    expect(JSON.parse(self.response.body)).toMatchObject({ error: 'policy_denied', host: '127.0.0.1', port: 3128, rule_missing: 'an endpoint 127.0.0.1:3128 for binary /usr/bin/curl' });
+    // A rule names 127.0.0.1 on the origin's port, but without allowed_ips the SSRF guard still refuses it.
+    const guarded = await connectTunnel(fx.proxy.socketPath, `127.0.0.1:${origin.httpPort}`);
+    expect(guarded.status).toBe(403);
+    expect(JSON.parse(guarded.response.body)).toMatchObject({ error: 'policy_denied', rule_missing: expect.stringMatching(/^allowed_ips covering 127\.0\.0\.1/) });
   });
 
   it('a preamble for another sandbox (cross-sandbox use of the socket) is refused and reported', async () => {
@@ -443,7 +448,7 @@ describe('hot reload', () => {
 });
 
 describe('hot reload of inspected sessions', () => {
-  it('closes an inspected TLS session whose endpoint disappeared; requests on a kept session see the new rules', async () => {
+  it('closes an inspected TLS session whose endpoint disappeared (kept sessions: test/egress/reload.test.ts)', async () => {
     let current = rulesFrom(policy(origin));
     const fx = await startProxy(() => current, origin);
     try {

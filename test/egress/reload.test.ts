@@ -1,5 +1,7 @@
 // Hot reload against connections the proxy holds or is still deciding: a reload must not leave a
 // connection open (or let one open) on a decision the new rules would not make.
+import { readFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectProxy, connectTunnel, parseRaw, rulesFrom, startOrigins, startProxy, testResolver } from './harness.ts';
 import type { Origin } from './harness.ts';
@@ -44,6 +46,40 @@ describe('hot reload against held and waiting connections', () => {
     }
   });
 
+  it('an inspected TLS session that a reload keeps sees the new rules on its next request', async () => {
+    const rest = (access: string) => `
+network_policies:
+  api:
+    endpoints:
+      - { host: api.test, port: ${origin.httpsPort}, protocol: rest, access: ${access}, allowed_ips: [127.0.0.1] }
+    binaries: [{ path: /usr/bin/curl }]
+`;
+    let current = rulesFrom(rest('read-write'));
+    const fx = await startProxy(() => current, origin);
+    try {
+      const t = await connectTunnel(fx.proxy.socketPath, `api.test:${origin.httpsPort}`);
+      expect(t.status).toBe(200);
+      const s = tlsConnect({ socket: t.socket, servername: 'api.test', ca: [readFileSync(fx.proxy.caCertPath, 'utf8')] });
+      await new Promise<void>((r) => s.once('secureConnect', () => r()));
+      let got = '';
+      s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+      const post = async (): Promise<number> => {
+        const from = got.length;
+        s.write(`POST /upload HTTP/1.1\r\nHost: api.test:${origin.httpsPort}\r\nContent-Length: 2\r\n\r\nok`);
+        await until(() => /\r\n\r\n/.test(got.slice(from)) && /"|\}$/.test(got.slice(from)));
+        return Number(/^HTTP\/1\.1 (\d{3})/.exec(got.slice(from))?.[1]);
+      };
+      expect(await post()).toBe(200);
+      current = rulesFrom(rest('read-only'));
+      expect(fx.proxy.reload()).toBe(0); // between requests, a read-only endpoint still admits the session
+      expect(s.destroyed).toBe(false);
+      expect(await post()).toBe(403);
+      s.destroy();
+    } finally {
+      await fx.close();
+    }
+  });
+
   it('a request in flight whose rule a reload removes ends its connection; the endpoint itself stays', async () => {
     const rest = (paths: string) => `
 network_policies:
@@ -71,7 +107,7 @@ ${paths}
       await closed;
       const ev = closedByReload(fx.events, 'api.test');
       expect(ev?.reason).toMatch(/no longer allows POST \/upload/);
-      expect(origin.seen.some((r) => r.url === '/upload')).toBe(false); // the origin never got a complete upload
+      expect(origin.seen.some((r) => r.scheme === 'http' && r.url === '/upload')).toBe(false); // the origin never got a complete upload
     } finally {
       await fx.close();
     }
