@@ -6,6 +6,8 @@
 //                                           -> 200 {"result": ApprovalResult}
 //                                           -> 404 {"error":"not_pending"}   (unknown id, or already decided: first decision wins)
 //                                           -> 400 {"error":"bad_request","reason":...}
+//                                           -> 409 {"error":"refused","reason":...}  ("always" that cannot be recorded,
+//                                              e.g. allow always for an unknown program; the item stays pending)
 //
 // Who may call: only our uid (and root) can open the socket (file 0600, directory 0700). Node
 // cannot read SO_PEERCRED, so the `by.user` a client sends is recorded as claimed; it is
@@ -17,6 +19,7 @@ import type { Server } from 'node:http';
 import { homedir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readJsonBody, sendJson } from './http.ts';
+import { ApprovalRefusedError } from './queue.ts';
 import type { ApprovalQueue } from './queue.ts';
 import type { ApprovalDecisionInput, ApprovalItem, ApprovalResult, DecidedBy } from './queue.ts';
 
@@ -94,7 +97,13 @@ export async function serveApprovals(queue: ApprovalQueue, socketPath: string = 
         }
         const d = parseDecision(body);
         if (typeof d === 'string') return sendJson(res, 400, { error: 'bad_request', reason: d });
-        const result = await queue.decide(m[1] as string, d);
+        let result: ApprovalResult | null;
+        try {
+          result = await queue.decide(m[1] as string, d);
+        } catch (err) {
+          if (err instanceof ApprovalRefusedError) return sendJson(res, 409, { error: 'refused', reason: err.message });
+          throw err;
+        }
         if (!result) return sendJson(res, 404, { error: 'not_pending', reason: `no pending approval ${m[1]} (unknown, timed out, or already decided)` });
         return sendJson(res, 200, { result });
       }

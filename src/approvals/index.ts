@@ -1,5 +1,5 @@
 // The approvals component's only public door.
-export { ApprovalQueue } from './queue.ts';
+export { ApprovalQueue, ApprovalRefusedError, alwaysRefusal } from './queue.ts';
 export type {
   ApprovalKind,
   ApprovalVerdict,

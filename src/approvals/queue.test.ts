@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ApprovalQueue } from './index.ts';
+import { ApprovalQueue, ApprovalRefusedError } from './index.ts';
 import type { ApprovalItem } from './index.ts';
 
 const by = { user: 'op', origin: 'tty:/dev/pts/1' };
@@ -78,6 +78,52 @@ describe('ApprovalQueue', () => {
     const r = await q.decide(q.list()[0]?.id ?? '', { verdict: 'deny', always: true, by });
     expect(r).toMatchObject({ verdict: 'deny', persisted: false, persistError: 'disk full' });
     expect((await p).verdict).toBe('deny');
+  });
+
+  it('a failed "allow always" fails closed: the request is denied, not allowed once', async () => {
+    const q = new ApprovalQueue({ persist: () => Promise.reject(new Error('disk full')) });
+    const p = q.request(req);
+    const r = await q.decide(q.list()[0]?.id ?? '', { verdict: 'allow', always: true, by });
+    expect(r).toMatchObject({ verdict: 'deny', always: true, persisted: false, persistError: 'disk full' });
+    expect((await p).verdict).toBe('deny');
+    const q2 = new ApprovalQueue();
+    const p2 = q2.request(req);
+    expect(await q2.decide(q2.list()[0]?.id ?? '', { verdict: 'allow', always: true, by })).toMatchObject({ verdict: 'deny', persisted: false, persistError: 'no persistence hook configured' });
+    expect((await p2).verdict).toBe('deny');
+  });
+
+  it('"allow always" for an unknown program is refused before deciding: nothing is persisted, the item stays pending', async () => {
+    const persist = vi.fn();
+    const q = new ApprovalQueue({ persist });
+    let settled = false;
+    const p = q.request({ ...req, binary: null }).then((r) => {
+      settled = true;
+      return r;
+    });
+    const id = q.list()[0]?.id ?? '';
+    await expect(q.decide(id, { verdict: 'allow', always: true, by })).rejects.toThrow(ApprovalRefusedError);
+    await expect(q.decide(id, { verdict: 'allow', always: true, by })).rejects.toThrow(/calling program is unknown.*every program/);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(settled).toBe(false);
+    expect(persist).not.toHaveBeenCalled();
+    expect(q.list().map((i) => i.id)).toEqual([id]);
+    // The operator can still answer once (or deny always, which only narrows).
+    expect(await q.decide(id, { verdict: 'deny', always: true, by })).toMatchObject({ verdict: 'deny', persisted: true });
+    expect(persist).toHaveBeenCalledTimes(1);
+    expect((await p).verdict).toBe('deny');
+  });
+
+  it('"deny always" for exec is refused (no exec deny list); "allow always" for exec is persisted', async () => {
+    const persist = vi.fn();
+    const q = new ApprovalQueue({ persist });
+    const exec = { sandbox: 's', kind: 'exec' as const, binary: '/opt/tool' };
+    const p = q.request(exec);
+    const id = q.list()[0]?.id ?? '';
+    await expect(q.decide(id, { verdict: 'deny', always: true, by })).rejects.toThrow(/no exec deny list/);
+    expect(persist).not.toHaveBeenCalled();
+    expect(await q.decide(id, { verdict: 'allow', always: true, by })).toMatchObject({ verdict: 'allow', persisted: true });
+    expect(persist).toHaveBeenCalledTimes(1);
+    expect((await p).verdict).toBe('allow');
   });
 
   it('close() denies pending and later requests (fail closed)', async () => {

@@ -79,6 +79,31 @@ export interface ApprovalQueueEvents {
   decided: [ApprovalItem, ApprovalResult];
 }
 
+/** An "always" decision the queue refuses before deciding: the item stays pending. */
+export class ApprovalRefusedError extends Error {}
+
+/**
+ * Why an "always" answer cannot be recorded for this item, or null when it can. Checked before
+ * anything is decided, so a refused answer leaves the item pending for a once/deny answer:
+ *  - allow always for an unknown calling program would write a rule for every program;
+ *  - deny always for exec has nothing to write: policies have no exec deny list.
+ * Deny always for an unknown program is accepted: it only narrows.
+ */
+export function alwaysRefusal(item: Pick<ApprovalItem, 'kind' | 'binary' | 'host' | 'port'>, verdict: ApprovalVerdict): string | null {
+  if (item.kind === 'exec') {
+    if (item.binary === null) return '"always" needs the path of the executable, and this exec ask has none; answer once';
+    if (verdict === 'deny') {
+      return `"deny always" cannot be recorded for exec: policies have no exec deny list (every exec outside exec.allow is asked or denied by exec.unmatched); deny once, or set exec.unmatched: deny`;
+    }
+    return null;
+  }
+  if (item.host === null || item.port === null) return '"always" needs a host and port, and this egress ask has none; answer once';
+  if (verdict === 'allow' && item.binary === null) {
+    return `"allow always" refused: the calling program is unknown, so the rule would allow ${item.host}:${item.port} for every program; approve once or deny`;
+  }
+  return null;
+}
+
 interface Entry {
   item: ApprovalItem;
   key: string;
@@ -180,11 +205,19 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
 
   /**
    * Decides a pending item. The first decision wins: a later one (or an unknown id) returns null.
-   * For `always`, the persistence hook runs before the waiters are released.
+   * For `always`, the persistence hook runs before the waiters are released. An `always` answer
+   * that alwaysRefusal() rejects throws ApprovalRefusedError and leaves the item pending. When
+   * "allow always" cannot be persisted, the request is denied (fail closed: the operator asked
+   * for a rule and did not get one, so nothing is let through on its strength); the result says
+   * `verdict: 'deny'`, `persisted: false` and why.
    */
   async decide(id: string, decision: ApprovalDecisionInput): Promise<ApprovalResult | null> {
     const entry = this.entries.get(id);
     if (!entry || entry.deciding) return null;
+    if (decision.always) {
+      const refused = alwaysRefusal(entry.item, decision.verdict);
+      if (refused !== null) throw new ApprovalRefusedError(refused);
+    }
     entry.deciding = true;
     clearTimeout(entry.timer);
     // New identical requests arriving while we persist start a fresh item (they will see the new rule).
@@ -203,7 +236,8 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
       persisted = false;
       persistError = 'no persistence hook configured';
     }
-    return this.finish(entry, decision, 'operator', persisted, persistError);
+    const applied = persisted === false && decision.verdict === 'allow' ? { ...decision, verdict: 'deny' as const } : decision;
+    return this.finish(entry, applied, 'operator', persisted, persistError);
   }
 
   /** Denies every pending item (fail closed) and refuses new ones. */

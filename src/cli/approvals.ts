@@ -72,12 +72,18 @@ export function register(program: Command): void {
             else process.stderr.write(`nemoclaw: ${r.reason}\n`);
             return exitCodes.failure;
           }
+          const failed = r.result.always && r.result.persisted === false;
           if (flags.json) printJson(r.result);
-          else {
-            const persisted = r.result.always ? (r.result.persisted ? ' (policy revision written)' : ` (policy NOT written: ${r.result.persistError ?? 'unknown error'})`) : '';
-            process.stdout.write(`${id}: ${verdict}${r.result.always ? ' always' : ' once'} by ${r.result.by.user} (${r.result.by.origin})${persisted}\n`);
+          else if (failed) {
+            // "allow always" that could not be written fails closed: the request was denied.
+            const applied = r.result.verdict === verdict ? `${verdict} once` : `${r.result.verdict} (NOT allowed)`;
+            process.stdout.write(`${id}: ${applied} by ${r.result.by.user} (${r.result.by.origin})\n`);
+            process.stderr.write(`nemoclaw: "${verdict} always" failed, policy NOT written: ${r.result.persistError ?? 'unknown error'}\n`);
+          } else {
+            const persisted = r.result.always ? ' (policy revision written)' : '';
+            process.stdout.write(`${id}: ${r.result.verdict}${r.result.always ? ' always' : ' once'} by ${r.result.by.user} (${r.result.by.origin})${persisted}\n`);
           }
-          return r.result.always && r.result.persisted === false ? exitCodes.failure : exitCodes.ok;
+          return failed ? exitCodes.failure : exitCodes.ok;
         }),
       );
   }

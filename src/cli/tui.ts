@@ -100,8 +100,8 @@ async function attachedHeadless(api: ApiClient): Promise<{ close(): void }> {
     if (line.trim() === '') return;
     const d = parseDecision(line);
     if (typeof d === 'string') return write({ type: 'decision.error', reason: d });
-    api.call<{ result: { verdict: string; always: boolean; persisted?: boolean } }>('POST', `/v1/approvals/${encodeURIComponent(d.id)}/decision`, { verdict: d.verdict, always: d.always, by: { user, origin: 'headless' } }).then(
-      (r) => write({ type: 'decision.result', id: d.id, ok: true, verdict: r.result.verdict, always: r.result.always, persisted: r.result.persisted ?? null }),
+    api.call<{ result: { verdict: string; always: boolean; persisted?: boolean; persistError?: string } }>('POST', `/v1/approvals/${encodeURIComponent(d.id)}/decision`, { verdict: d.verdict, always: d.always, by: { user, origin: 'headless' } }).then(
+      (r) => write({ type: 'decision.result', id: d.id, ok: true, verdict: r.result.verdict, always: r.result.always, persisted: r.result.persisted ?? null, ...(r.result.persistError !== undefined ? { persistError: r.result.persistError } : {}) }),
       (err: unknown) => write({ type: 'decision.result', id: d.id, ok: false, reason: err instanceof Error ? err.message : String(err) }),
     );
   });

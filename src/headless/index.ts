@@ -65,8 +65,8 @@ export function runHeadless(o: HeadlessOptions): Headless {
       return;
     }
     void o.approvals.decide(d.id, { verdict: d.verdict, always: d.always, by: { user, origin: 'headless' } }).then(
-      (r) => write(r ? { type: 'decision.result', id: d.id, ok: true, verdict: r.verdict, always: r.always, persisted: r.persisted ?? null } : { type: 'decision.result', id: d.id, ok: false, reason: 'not pending (unknown, timed out, or already decided)' }),
-      (err: unknown) => write({ type: 'decision.result', id: d.id, ok: false, reason: String(err) }),
+      (r) => write(r ? { type: 'decision.result', id: d.id, ok: true, verdict: r.verdict, always: r.always, persisted: r.persisted ?? null, ...(r.persistError !== undefined ? { persistError: r.persistError } : {}) } : { type: 'decision.result', id: d.id, ok: false, reason: 'not pending (unknown, timed out, or already decided)' }),
+      (err: unknown) => write({ type: 'decision.result', id: d.id, ok: false, reason: err instanceof Error ? err.message : String(err) }),
     );
   });
   const inputClosed = new Promise<void>((r) => rl.on('close', () => r()));

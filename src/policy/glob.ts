@@ -66,3 +66,8 @@ export function globMatch(glob: string, text: string): boolean {
 export function hasGlobChars(text: string): boolean {
   return /[*?[\\]/.test(text);
 }
+
+/** A glob that matches `text` and nothing else (each glob character escaped with `\`). */
+export function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}

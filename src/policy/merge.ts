@@ -43,6 +43,18 @@ export function mergeNetworkPolicies(text: string, file: string, fragment: Recor
   return { text: out, policy: parsePolicy(out, file), added, unchanged };
 }
 
+/** Appends one glob to an existing, non-empty `exec.allow` list, editing the YAML document so
+ *  that comments and the list's style survive. An empty or absent list means "every exec
+ *  Landlock permits": the caller must not turn it into a one-entry allowlist, so it is an error. */
+export function appendExecAllow(text: string, file: string, glob: string): { text: string; policy: Policy } {
+  const current = parsePolicy(text, file);
+  if ((current.exec?.allow ?? []).length === 0) throw new Error('exec.allow is empty (every exec Landlock permits is allowed): appending would restrict it');
+  const doc = parseDocument(text);
+  doc.addIn(['exec', 'allow'], doc.createNode(glob));
+  const out = stringifyDoc(doc);
+  return { text: out, policy: parsePolicy(out, file) };
+}
+
 export interface RemoveResult {
   text: string;
   policy: Policy;

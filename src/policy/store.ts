@@ -9,8 +9,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parsePolicy } from './load.ts';
-import { droppedRules, mergeNetworkPolicies, removeNetworkPolicies, staticChanges, unifiedDiff } from './merge.ts';
-import type { NetworkPolicy, Policy } from './schema.ts';
+import { compileSandboxSpec, decideExec } from './compile.ts';
+import { compileEgressRules, decideEgress, normalizeRequestPath } from './egress.ts';
+import { globEscape } from './glob.ts';
+import { appendExecAllow, droppedRules, mergeNetworkPolicies, removeNetworkPolicies, staticChanges, unifiedDiff } from './merge.ts';
+import type { Endpoint, NetworkPolicy, Policy } from './schema.ts';
 
 export interface RevisionMeta {
   rev: number;
@@ -51,6 +54,15 @@ export interface AlwaysRule {
   port: number;
   /** The calling program; null applies the rule to any program. */
   binary: string | null;
+  /** The request of a request-level ask: method and path as the proxy saw them (no query). */
+  request?: { method: string; path: string } | undefined;
+  author: string;
+  reason: string;
+}
+
+export interface ExecAllowRule {
+  /** Absolute path of the executable the sandbox asked about. */
+  path: string;
   author: string;
   reason: string;
 }
@@ -256,30 +268,91 @@ export class PolicyStore {
     return unifiedDiff(ra.text, rb.text, `revision ${a}`, `revision ${rb.meta.rev}`);
   }
 
-  /** Records an approval answered "always": an allow or deny entry for host:port (and binary). */
-  async addAlwaysRule(rule: AlwaysRule): Promise<{ meta: RevisionMeta | null; name: string }> {
-    const name = alwaysRuleName(rule);
-    const entry: NetworkPolicy = {
-      ...(rule.verdict === 'deny' ? { action: 'deny' as const } : {}),
-      endpoints: [{ host: rule.host, port: rule.port }],
-      // The binary is a literal path; escape glob characters so it matches only itself.
-      ...(rule.binary !== null ? { binaries: [{ path: rule.binary.replace(/[*?[\]\\]/g, '\\$&') }] } : {}),
-    };
-    const res = await this.add({ [name]: entry }, { author: rule.author, reason: rule.reason, source: 'approval' });
-    return { meta: res.meta, name };
+  /**
+   * Records an approval answered "always" as a new network policy entry (atomic, under the lock):
+   *  - connection-level ask (no request): an L4 endpoint `{host, port}`; for `deny`, an
+   *    `action: deny` entry that blocks host:port for the binary;
+   *  - request-level ask (`request` set): an L7 endpoint `{host, port, protocol: rest}` that
+   *    allows (`rules`) or denies (`deny_rules`, with `rules: []` so it allows nothing itself)
+   *    only that method and exact path, any query string. An allow copies the `allowed_ips` the
+   *    current revision already grants this host, port and binary (what the proxy used when it
+   *    let the asked request through), so the rule reaches the same addresses and no others.
+   * The binary and the path are literal: glob characters are escaped. Allowing for an unknown
+   * binary (null) is refused, since the rule would apply to every program; denying is not.
+   * The revision's reason ends with the exact entry written.
+   */
+  async addAlwaysRule(rule: AlwaysRule): Promise<{ meta: RevisionMeta | null; name: string; entry: NetworkPolicy }> {
+    if (rule.verdict === 'allow' && rule.binary === null) {
+      throw new Error(`refusing to allow ${rule.host}:${rule.port} always for an unknown program: the rule would apply to every program`);
+    }
+    let request: { method: string; path: string } | null = null;
+    if (rule.request) {
+      const method = rule.request.method.toUpperCase();
+      if (!/^[A-Z]+(?:_[A-Z]+)*$/.test(method)) throw new Error(`method ${JSON.stringify(rule.request.method)} cannot be written as a policy rule`);
+      const path = normalizeRequestPath(rule.request.path, false);
+      if (path === null) throw new Error(`request path ${JSON.stringify(rule.request.path)} cannot be matched by a rule (dot segments, encoded slash, backslash or a bad escape)`);
+      request = { method, path };
+    }
+    const name = alwaysRuleName({ ...rule, request: request ?? undefined });
+    return this.withLock(async () => {
+      const cur = await this.requireCurrent();
+      const host = { host: rule.host, port: rule.port };
+      let endpoint: Endpoint;
+      if (request === null) endpoint = host;
+      else if (rule.verdict === 'deny') endpoint = { ...host, protocol: 'rest', rules: [], deny_rules: [{ method: request.method, path: globEscape(request.path) }] };
+      else {
+        const conn = decideEgress(compileEgressRules(cur.policy), { host: rule.host, port: rule.port, binary: rule.binary });
+        const ips = conn.verdict === 'allow' ? conn.allowedIps : [];
+        endpoint = { ...host, protocol: 'rest', rules: [{ allow: { method: request.method, path: globEscape(request.path) } }], ...(ips.length > 0 ? { allowed_ips: [...ips] } : {}) };
+      }
+      const entry: NetworkPolicy = {
+        ...(rule.verdict === 'deny' && request === null ? { action: 'deny' as const } : {}),
+        endpoints: [endpoint],
+        ...(rule.binary !== null ? { binaries: [{ path: globEscape(rule.binary) }] } : {}),
+      };
+      const res = mergeNetworkPolicies(cur.text, 'current policy', { [name]: entry });
+      if (res.added.length === 0) return { meta: null, name, entry };
+      const reason = `${rule.reason}; wrote network_policies.${name}: ${JSON.stringify(entry)}`;
+      return { meta: await this.write(res.text, { author: rule.author, reason, source: 'approval' }), name, entry };
+    });
   }
 
-  private async requireCurrent(): Promise<{ text: string }> {
+  /**
+   * Records an exec approval answered "allow always": the exact path (glob characters escaped) is
+   * appended to `exec.allow` in a new revision, keeping the text's comments. `exec` is static, so
+   * it applies when the sandbox is next created. Nothing is written when the current revision
+   * already allows the path, including when `exec.allow` is empty (everything Landlock permits).
+   */
+  async addExecAllow(rule: ExecAllowRule): Promise<{ meta: RevisionMeta | null; glob: string }> {
+    const path = rule.path;
+    if (!path.startsWith('/') || /[\0\n\r]/.test(path) || path.split('/').some((s) => s === '.' || s === '..')) {
+      throw new Error(`exec path ${JSON.stringify(path)} is not absolute and canonical; not recorded`);
+    }
+    const glob = globEscape(path);
+    return this.withLock(async () => {
+      const cur = await this.requireCurrent();
+      if (decideExec(compileSandboxSpec(cur.policy), path) === 'allow') return { meta: null, glob };
+      const res = appendExecAllow(cur.text, 'current policy', glob);
+      const reason = `${rule.reason}; wrote exec.allow += ${JSON.stringify(glob)} (exec is static: applies when the sandbox is next created)`;
+      return { meta: await this.write(res.text, { author: rule.author, reason, source: 'approval' }), glob };
+    });
+  }
+
+  private async requireCurrent(): Promise<{ text: string; policy: Policy }> {
     const cur = await this.get();
     if (!cur) throw new Error(`no policy revision in ${this.dir} yet; use \`policy set\` first`);
     return cur;
   }
 }
 
-/** Stable, readable rule name for an "always" decision, e.g. `always_allow_api_github_com_443_gh`. */
-export function alwaysRuleName(rule: Pick<AlwaysRule, 'verdict' | 'host' | 'port' | 'binary'>): string {
+/** Stable, readable rule name for an "always" decision, e.g. `always_allow_api_github_com_443_gh`;
+ *  a request-level one names the method and always ends with a hash of the whole decision, e.g.
+ *  `always_allow_POST_api_github_com_443_gh_1a2b3c4d`. */
+export function alwaysRuleName(rule: Pick<AlwaysRule, 'verdict' | 'host' | 'port' | 'binary' | 'request'>): string {
   const bin = rule.binary === null ? 'any' : (rule.binary.split('/').pop() ?? 'bin');
-  const raw = `always_${rule.verdict}_${rule.host}_${rule.port}_${bin}`.replace(/[^A-Za-z0-9_]/g, '_');
-  const hash = sha256Hex(`${rule.verdict}\0${rule.host}\0${rule.port}\0${rule.binary ?? ''}`).slice(0, 8);
-  return raw.length <= 54 ? raw : `${raw.slice(0, 54)}_${hash}`;
+  const method = rule.request ? `${rule.request.method.toUpperCase()}_` : '';
+  const raw = `always_${rule.verdict}_${method}${rule.host}_${rule.port}_${bin}`.replace(/[^A-Za-z0-9_]/g, '_');
+  const req = rule.request ? `\0${rule.request.method.toUpperCase()}\0${rule.request.path}` : '';
+  const hash = sha256Hex(`${rule.verdict}\0${rule.host}\0${rule.port}\0${rule.binary ?? ''}${req}`).slice(0, 8);
+  return raw.length <= 54 && !rule.request ? raw : `${raw.slice(0, 54)}_${hash}`;
 }

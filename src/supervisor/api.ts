@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ApprovalQueue } from '../approvals/index.ts';
+import { ApprovalRefusedError } from '../approvals/index.ts';
 import { credentialRefusal, findCredential } from './credentials.ts';
 import type { EventBus } from './bus.ts';
 import type { BusEvent } from './events.ts';
@@ -41,6 +42,7 @@ function errorReply(res: ServerResponse, err: unknown): void {
   if (err instanceof NotFoundError) return sendJson(res, 404, { error: 'not_found', reason: err.message, suggestions: err.suggestions });
   if (err instanceof NotPinnedError) return sendJson(res, 404, { error: 'not_pinned', reason: err.message });
   if (err instanceof DuplicateNameError) return sendJson(res, 409, { error: 'exists', reason: err.message });
+  if (err instanceof ApprovalRefusedError) return sendJson(res, 409, { error: 'refused', reason: err.message });
   if (err instanceof InvalidRequestError || err instanceof SyntaxError) return sendJson(res, 400, { error: 'bad_request', reason: err.message });
   sendJson(res, 500, { error: 'internal', reason: err instanceof Error ? err.message : String(err) });
 }

@@ -306,10 +306,14 @@ export class Lifecycle {
         ...(r.rec.policyFile !== null ? { obeys: [r.rec.policyFile] } : {}),
         extraEnv: { ...proxyEnvironment(proxy.caBundlePath), HOME: '/home/sandbox', ...r.rec.env },
         onEvent: (e) => this.onHelperEvent(r, e),
-        onExecAsk: async (ask) => {
+        // exec is static: an "allow always" is written for the next creation, and remembered
+        // here so that this run does not ask again about the same path.
+        onExecAsk: ((allowedAlways: Set<string>) => async (ask: { path: string }) => {
+          if (allowedAlways.has(ask.path)) return 'allow' as const;
           const res = await this.d.approvals.request({ sandbox: name, kind: 'exec', binary: ask.path });
+          if (res.verdict === 'allow' && res.always && res.persisted === true) allowedAlways.add(ask.path);
           return res.verdict;
-        },
+        })(new Set<string>()),
       });
       r.running = running;
       r.requested = false;

@@ -88,6 +88,43 @@ describe('nemoclaw approvals (CLI over the control socket)', () => {
   });
 });
 
+describe('"always" refused for an unknown program (CLI)', () => {
+  it('approve --always for an unknown caller fails with a clear error, writes nothing, and lets nothing through; the item stays pending', async () => {
+    const store = new PolicyStore(join(dir, 'policy-unknown'));
+    await store.set(`version: 1\napprovals: { unmatched_egress: ask }\n`, { author: 'test', reason: 'initial' });
+    const queue = new ApprovalQueue({ persist: policyStorePersistHook(store) });
+    const socket = join(dir, 'home', 'run', 'approvals.sock');
+    const server = await serveApprovals(queue, socket);
+    const fx = await startProxy(compileEgressRules((await store.get())?.policy ?? { version: 1 }), origin, { approvals: queue });
+    try {
+      let answered = false;
+      const waiting = forward(fx.proxy.socketPath, `http://other.test:${origin.httpPort}/unknown-caller`, { method: 'POST', caller: { exe: null } }).then((r) => {
+        answered = true;
+        return r;
+      });
+      await until(() => queue.list().length === 1);
+      const id = queue.list()[0]?.id ?? '';
+      expect(queue.list()[0]).toMatchObject({ binary: null, method: 'POST', path: '/unknown-caller' });
+      const always = await cli(['approvals', 'approve', id, '--always']);
+      expect(always.status).toBe(1);
+      expect(always.stderr).toMatch(/"allow always" refused: the calling program is unknown, so the rule would allow other\.test:\d+ for every program/);
+      expect(always.stdout).toBe('');
+      expect((await store.history()).map((m) => m.rev)).toEqual([1]);
+      expect(queue.list().map((i) => i.id)).toEqual([id]);
+      expect(answered).toBe(false);
+      expect(origin.seen.some((r) => r.url === '/unknown-caller')).toBe(false);
+      const deny = await cli(['approvals', 'deny', id]);
+      expect(deny.status, deny.stderr).toBe(0);
+      expect((await waiting).status).toBe(403);
+      expect(origin.seen.some((r) => r.url === '/unknown-caller')).toBe(false);
+    } finally {
+      queue.close();
+      await fx.close();
+      await server.close();
+    }
+  });
+});
+
 describe('"always" through the PolicyStore', () => {
   it('deny always writes a revision; after a proxy restart from the store the request is denied without asking', async () => {
     const store = new PolicyStore(join(dir, 'policy'));
@@ -149,7 +186,64 @@ describe('"always" through the PolicyStore', () => {
       const again = await connectTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`);
       expect(queue.list()).toEqual([]);
       expect(fx.events.some((e) => e.type === 'egress_allowed' && e.rule?.includes('always_allow_other_test'))).toBe(true);
+      // The policy allowed it (the always rule); only the SSRF guard refused the loopback address.
       expect(again.status).toBe(403);
+      expect(JSON.parse(again.response.body).rule_missing).toMatch(/allowed_ips/);
+    } finally {
+      queue.close();
+      await fx.close();
+    }
+  });
+
+  it('allow always on a request-level ask writes only that method and path: it succeeds now and after a restart without a question; DELETE is still asked', async () => {
+    const store = new PolicyStore(join(dir, 'policy3'));
+    // other.test is reachable (allowed_ips) but the policy lets curl only GET /ok.
+    await store.set(
+      `version: 1\napprovals: { unmatched_egress: ask }\nnetwork_policies:\n  base:\n    endpoints: [{ host: other.test, port: ${origin.httpPort}, protocol: rest, rules: [{ allow: { method: GET, path: /ok } }], allowed_ips: [127.0.0.1] }]\n    binaries: [{ path: /usr/bin/curl }]\n`,
+      { author: 'test', reason: 'initial' },
+    );
+    const current = async () => compileEgressRules((await store.get())?.policy ?? { version: 1 });
+    let rules = await current();
+    const queue = new ApprovalQueue();
+    let fx = await startProxy(() => rules, origin, { approvals: queue });
+    queue.setPersistHook(
+      policyStorePersistHook(store, async () => {
+        rules = await current();
+        fx.proxy.reload();
+      }),
+    );
+    const url = (path: string) => `http://other.test:${origin.httpPort}${path}`;
+    try {
+      const p = forward(fx.proxy.socketPath, url('/submit?n=1'), { method: 'POST', body: 'x' });
+      await until(() => queue.list().length === 1);
+      expect(queue.list()[0]).toMatchObject({ method: 'POST', path: '/submit' });
+      const r = await queue.decide(queue.list()[0]?.id ?? '', { verdict: 'allow', always: true, by: { user: 'op', origin: 'test' } });
+      expect(r).toMatchObject({ verdict: 'allow', persisted: true });
+      const first = await p;
+      expect(first.status).toBe(200);
+      expect(JSON.parse(first.body)).toMatchObject({ method: 'POST', url: '/submit?n=1' });
+      // Not the whole host: another method on the same path is still a question.
+      const del = forward(fx.proxy.socketPath, url('/submit'), { method: 'DELETE' });
+      await until(() => queue.list().length === 1);
+      expect(queue.list()[0]).toMatchObject({ method: 'DELETE', path: '/submit' });
+      await queue.decide(queue.list()[0]?.id ?? '', { verdict: 'deny', always: false, by: { user: 'op', origin: 'test' } });
+      expect((await del).status).toBe(403);
+      // restart: a new proxy built from the store's current revision
+      await fx.close();
+      rules = await current();
+      fx = await startProxy(() => rules, origin, { approvals: queue });
+      const again = await forward(fx.proxy.socketPath, url('/submit?n=2'), { method: 'POST', body: 'y' });
+      expect(again.status).toBe(200);
+      expect(JSON.parse(again.body)).toMatchObject({ method: 'POST', url: '/submit?n=2' });
+      expect(queue.list()).toEqual([]);
+      expect(fx.events.some((e) => e.type === 'egress_allowed' && e.rule?.includes('always_allow_POST_other_test'))).toBe(true);
+      expect(fx.events.some((e) => e.type === 'egress_ask')).toBe(false);
+      // ...and only that exact path.
+      const deeper = forward(fx.proxy.socketPath, url('/submit/2'), { method: 'POST', body: 'z' });
+      await until(() => queue.list().length === 1);
+      expect(queue.list()[0]).toMatchObject({ method: 'POST', path: '/submit/2' });
+      await queue.decide(queue.list()[0]?.id ?? '', { verdict: 'deny', always: false, by: { user: 'op', origin: 'test' } });
+      expect((await deeper).status).toBe(403);
     } finally {
       queue.close();
       await fx.close();

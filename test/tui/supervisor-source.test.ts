@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readPreferences, savePreferences } from '../../src/cli/tui.ts';
-import { SupervisorDataSource, summarisePolicy, type SupervisorApi } from '../../src/tui/source/index.ts';
+import { SupervisorDataSource, approvalFromItem, summarisePolicy, type SupervisorApi } from '../../src/tui/source/index.ts';
 import type { TuiEvent } from '../../src/tui/store/index.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -30,6 +30,7 @@ class FakeApi {
     if (path.endsWith('/policy')) return { current: { rev: 2, text: 'version: 1\nlimits: { memory: 1GiB }\nexec:\n  unmatched: deny\n' }, applied: 2 };
     if (path.includes('/decision')) {
       if (path.includes('gone')) throw new Error('no pending approval gone');
+      if (path.includes('nodisk')) return { result: { verdict: 'deny', always: true, persisted: false, persistError: 'disk full' } };
       return { result: {} };
     }
     return {};
@@ -108,6 +109,8 @@ describe('SupervisorDataSource', () => {
     expect(api.calls.find((c) => c.path === '/v1/approvals/p1/decision')?.body).toEqual({ verdict: 'allow', always: true, by: { user: 'me', origin: 'tui' } });
     const bad = await src.decide('gone', 'deny', false);
     expect(bad.ok).toBe(false);
+    // A failed "allow always" denied the request: the operator is told, not shown a success.
+    expect(await src.decide('nodisk', 'allow', true)).toEqual({ ok: false, error: '"allow always" failed, policy NOT written: disk full; the request was denied' });
     const [a] = await src.sandboxes();
     expect(a).toMatchObject({ name: 'a', state: 'running', blueprint: 'strict', policyRevision: 2, enforcement: { landlock_abi: '6' } });
     expect(a?.policySummary).toEqual(['limits: { memory: 1GiB }', 'exec: unmatched deny']);
@@ -123,5 +126,18 @@ describe('tui preferences in config.json', () => {
     expect(JSON.parse(readFileSync(join(home, 'config.json'), 'utf8'))).toEqual({ other: 1, tui: { layout: 'monitoring', theme: 'dark', hidden: ['chat'], adjust: {} } });
     expect(readPreferences(home)).toMatchObject({ layout: 'monitoring' });
     expect(readdirSync(home)).toEqual(['config.json']); // no temp file left
+  });
+
+  it('approvalFromItem shows the rule an "always" answer writes: method and path for a request, refusals where nothing can be written', () => {
+    const l7 = approvalFromItem(pendingItem('r1') as never).alwaysRule;
+    expect(l7?.allow).toContain('endpoints: [{ host: 127.0.0.1, port: 8080, protocol: rest, rules: [{ allow: { method: GET, path: /x } }] }]');
+    expect(l7?.deny).toContain('rules: [], deny_rules: [{ method: GET, path: /x }]');
+    expect(l7?.deny).not.toContain('action: deny');
+    const unknown = approvalFromItem({ ...pendingItem('r2'), binary: null } as never).alwaysRule;
+    expect(unknown?.allow).toMatch(/^refused: the calling program is unknown/);
+    expect(unknown?.deny).toContain('deny_rules');
+    const exec = approvalFromItem({ ...pendingItem('r3'), kind: 'exec', binary: '/opt/tool', host: null, port: null, method: null, path: null } as never).alwaysRule;
+    expect(exec?.allow).toContain('/opt/tool');
+    expect(exec?.deny).toMatch(/^refused: policies have no exec deny list/);
   });
 });

@@ -93,6 +93,34 @@ export function summarisePolicy(text: string): string[] {
   return lines.filter((l) => !l.startsWith('version'));
 }
 
+/** The policy text an "always" answer writes (src/approvals/persist.ts), or why it is refused. */
+function alwaysPreview(it: ApprovalItemLike): { allow: string; deny: string } | undefined {
+  const bins = it.binary !== null ? `\n    binaries: [{ path: ${it.binary} }]` : '';
+  if (it.kind === 'exec') {
+    if (it.binary === null) return undefined;
+    return {
+      allow: `exec:\n  allow: [..., ${it.binary}]   # applies when the sandbox is next created`,
+      deny: 'refused: policies have no exec deny list (deny once instead)',
+    };
+  }
+  if (it.host === null || it.port === null) return undefined;
+  const name = `always_<verdict>_${it.host.replace(/\W/g, '_')}_${it.port}`;
+  const allow = it.binary === null ? 'refused: the calling program is unknown, so the rule would apply to every program (approve once instead)' : null;
+  if (it.method !== null) {
+    const rule = `{ method: ${it.method.toUpperCase()}, path: ${it.path ?? '/'} }`;
+    const ep = `host: ${it.host}, port: ${it.port}, protocol: rest`;
+    return {
+      allow: allow ?? `network_policies:\n  ${name.replace('<verdict>', 'allow')}:\n    endpoints: [{ ${ep}, rules: [{ allow: ${rule} }] }]${bins}`,
+      deny: `network_policies:\n  ${name.replace('<verdict>', 'deny')}:\n    endpoints: [{ ${ep}, rules: [], deny_rules: [${rule}] }]${bins}`,
+    };
+  }
+  const ep = `{ host: ${it.host}, port: ${it.port} }`;
+  return {
+    allow: allow ?? `network_policies:\n  ${name.replace('<verdict>', 'allow')}:\n    endpoints: [${ep}]${bins}`,
+    deny: `network_policies:\n  ${name.replace('<verdict>', 'deny')}:\n    action: deny\n    endpoints: [${ep}]${bins}`,
+  };
+}
+
 export function approvalFromItem(it: ApprovalItemLike): PendingApproval {
   const bin = basename(it.binary);
   const target = it.kind === 'egress' ? `${it.host ?? '?'}:${it.port ?? '?'}` : (it.path ?? undefined);
@@ -101,13 +129,8 @@ export function approvalFromItem(it: ApprovalItemLike): PendingApproval {
   const pa: PendingApproval = { id: it.id, sandbox: it.sandbox, kind: it.kind, summary, createdAt: it.firstSeen, timeoutAt: it.expiresAt };
   if (it.binary) pa.binary = it.binary;
   if (target !== undefined) pa.target = target;
-  if (it.kind === 'egress' && it.host) {
-    const ep = `{ host: ${it.host}, port: ${it.port ?? 443} }`;
-    pa.alwaysRule = {
-      allow: `network_policies:\n  approved_${it.host.replace(/\W/g, '_')}:\n    endpoints: [${ep}]\n    binaries: [${it.binary ?? '*'}]`,
-      deny: `network_policies:\n  denied_${it.host.replace(/\W/g, '_')}:\n    action: deny\n    endpoints: [${ep}]\n    binaries: [${it.binary ?? '*'}]`,
-    };
-  }
+  const always = alwaysPreview(it);
+  if (always !== undefined) pa.alwaysRule = always;
   return pa;
 }
 
@@ -139,7 +162,17 @@ export class SupervisorDataSource implements TuiDataSource {
 
   async decide(approvalId: string, verdict: Verdict, always: boolean): Promise<DecisionResult> {
     try {
-      await this.api.call('POST', `/v1/approvals/${encodeURIComponent(approvalId)}/decision`, { verdict, always, by: { user: this.user, origin: this.origin } });
+      const r = await this.api.call<{ result?: { verdict?: string; always?: boolean; persisted?: boolean; persistError?: string } }>('POST', `/v1/approvals/${encodeURIComponent(approvalId)}/decision`, {
+        verdict,
+        always,
+        by: { user: this.user, origin: this.origin },
+      });
+      const res = r?.result;
+      if (res?.always === true && res.persisted === false) {
+        // A failed "allow always" fails closed: the request was denied, and the operator must see it.
+        const applied = res.verdict !== undefined && res.verdict !== verdict ? `; the request was ${res.verdict === 'deny' ? 'denied' : res.verdict}` : '';
+        return { ok: false, error: `"${verdict} always" failed, policy NOT written: ${res.persistError ?? 'unknown error'}${applied}` };
+      }
       return { ok: true };
     } catch (err) {
       return { ok: false, error: err instanceof Error ? err.message : String(err) };
