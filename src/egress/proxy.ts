@@ -60,6 +60,7 @@ export type EgressEventType =
   | 'egress_error'
   | 'egress_closed_by_reload'
   | 'egress_tunnel_closed'
+  | 'egress_request_done'
   | 'binary_pinned'
   | 'binary_replaced'
   | 'preamble_rejected';
@@ -82,8 +83,13 @@ export interface EgressEvent {
   /** connection: CONNECT tunnel; request: one HTTP request (forward or inspected). */
   scope?: 'connection' | 'request';
   approval?: { id: string; by: { user: string; origin: string }; always: boolean; reason: string };
-  /** egress_tunnel_closed: bytes the tunnel carried each way, and who moved them. */
-  bytes?: { up: number; down: number; relay: 'helper' };
+  /**
+   * egress_tunnel_closed: bytes a byte-relay tunnel carried each way, and who moved them;
+   * egress_request_done: body bytes of one forwarded or inspected request and of its response.
+   */
+  bytes?: { up: number; down: number; relay: 'helper' | 'proxy' };
+  /** egress_request_done: the upstream's status code. */
+  status?: number;
 }
 
 /** Audit log sink: the AuditLog returned by src/audit's openAuditLog({home}) fits. */
@@ -123,6 +129,7 @@ export function egressAuditRecord(ev: EgressEvent): { event: AuditEventInput; du
     detail.bytes_up = ev.bytes.up;
     detail.bytes_down = ev.bytes.down;
   }
+  if (ev.status !== undefined) detail.status = ev.status;
   event.detail = detail;
   return { event, durable: denied || ev.approval !== undefined };
 }
@@ -692,6 +699,10 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     const rest = reader.detach();
     sock.setNoDelay(true);
     sock.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    upstream.once('close', () => {
+      const bytes = { up: upstream.bytesWritten, down: upstream.bytesRead, relay: 'proxy' as const };
+      emit({ type: 'egress_tunnel_closed', ...baseEvent(t, target), verdict: null, rule: null, reason: `tunnel closed: ${bytes.up} bytes up, ${bytes.down} bytes down (relayed by the proxy)`, address, bytes });
+    });
     if (rest.length) upstream.write(rest);
     relay(sock, upstream);
     attach(sock);
@@ -885,7 +896,12 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
 
     try {
       if (expectContinue && head.minor === 1) stream.write('HTTP/1.1 100 Continue\r\n\r\n');
-      await pumpBody(reader, head, upstreamReq);
+      const sent = { bytes: 0 };
+      await pumpBody(reader, head, {
+        write: (b) => ((sent.bytes += b.length), upstreamReq.write(b)),
+        end: () => upstreamReq.end(),
+        once: (ev, cb) => upstreamReq.once(ev, cb),
+      });
       let res: IncomingMessage;
       try {
         res = await responded;
@@ -894,7 +910,12 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
         emit({ type: 'egress_error', ...baseEvent(t, target, req), verdict: null, rule: null, reason, address });
         throw new Refusal(502, { error: 'upstream_error', host: target.host, port: target.port, reason });
       }
-      return await pumpResponse(stream, head, res);
+      const received = { bytes: 0 };
+      const keep = await pumpResponse(stream, head, res, received);
+      const bytes = { up: sent.bytes, down: received.bytes, relay: 'proxy' as const };
+      const status = res.statusCode ?? 0;
+      emit({ type: 'egress_request_done', ...baseEvent(t, target, req), verdict: null, rule: null, reason: `${req.method} ${req.path}: ${status}, ${bytes.up} body bytes up, ${bytes.down} down${keep ? '' : ' (connection closed)'}`, address, bytes, status });
+      return keep;
     } finally {
       stream.off('close', onClientClose);
     }
@@ -1192,7 +1213,7 @@ async function pumpBody(reader: StreamReader, head: RequestHead, sink: { write(b
 }
 
 /** Writes the upstream response back with HTTP/1.1 framing; returns whether to keep the connection. */
-async function pumpResponse(stream: Duplex, head: RequestHead, res: IncomingMessage): Promise<boolean> {
+async function pumpResponse(stream: Duplex, head: RequestHead, res: IncomingMessage, received: { bytes: number } = { bytes: 0 }): Promise<boolean> {
   const status = res.statusCode ?? 502;
   const noBody = head.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
   const named = new Set(headerTokens(pairs(res.rawHeaders), 'connection'));
@@ -1225,6 +1246,7 @@ async function pumpResponse(stream: Duplex, head: RequestHead, res: IncomingMess
   }
   stream.write(headText);
   for await (const chunk of res as AsyncIterable<Buffer>) {
+    received.bytes += chunk.length;
     let ok: boolean;
     if (mode === 'chunked') {
       if (chunk.length === 0) continue;

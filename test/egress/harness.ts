@@ -320,3 +320,12 @@ export async function httpsViaTunnel(
     tlsSock.on('error', reject);
   });
 }
+
+/** Polls `cond` every 10 ms; throws after `ms` (every wait in these tests is bounded). */
+export async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > ms) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalQueue } from '../../src/approvals/index.ts';
-import { connectProxy, connectTunnel, forward, httpsViaTunnel, rawExchange, parseRaw, pathsAndAuditedPolicies, rulesFrom, startOrigins, startProxy } from './harness.ts';
+import { connectProxy, connectTunnel, forward, httpsViaTunnel, parseRaw, pathsAndAuditedPolicies, rawExchange, rulesFrom, startOrigins, startProxy, until } from './harness.ts';
 import type { Origin, ProxyFixture } from './harness.ts';
 
 let origin: Origin;
@@ -569,15 +569,6 @@ network_policies:
     }
   });
 });
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > ms) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 
 describe('audit sink', () => {
   it('writes denials and approvals into the real hash-chained audit log, which then verifies', async () => {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectProxy, connectTunnel, parseRaw, rulesFrom, startOrigins, startProxy, testResolver } from './harness.ts';
+import { connectProxy, connectTunnel, parseRaw, rulesFrom, startOrigins, startProxy, testResolver, until } from './harness.ts';
 import type { Origin } from './harness.ts';
 
 let origin: Origin;
@@ -165,11 +165,3 @@ ${paths}
     }
   });
 });
-
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
