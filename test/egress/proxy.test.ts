@@ -86,6 +86,18 @@ describe('egress proxy over its unix socket (direct client, no sandbox)', () => 
     expect(fx.lookups.slice(before)).toEqual([]);
   });
 
+  it("the 403 hint is safe to paste: a workload's own executable path is one quoted shell word", async () => {
+    const exe = "/tmp/x;touch pwned'$(id)";
+    const r = await forward(fx.proxy.socketPath, `http://nowhere.test:${origin.httpPort}/`, { caller: { exe } });
+    expect(r.status).toBe(403);
+    const hint = (JSON.parse(r.body) as { hint: string }).hint;
+    expect(hint).toContain(`--binary '/tmp/x;touch pwned'\\''$(id)'`);
+    // The shell reads it back as exactly that path.
+    const { execFileSync } = await import('node:child_process');
+    const words = execFileSync('/bin/sh', ['-c', `printf '%s\\n' ${hint.slice(hint.indexOf('--binary ') + '--binary '.length)}`], { encoding: 'utf8' }).split('\n');
+    expect(words[0]).toBe(exe);
+  });
+
   it('denies by port and by binary', async () => {
     const wrongPort = await connectTunnel(fx.proxy.socketPath, 'api.test:4444');
     expect(wrongPort.status).toBe(403);
