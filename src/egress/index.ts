@@ -31,8 +31,10 @@ export function proxyEnvironment(caCertPath: string, port = 3128): Record<string
     http_proxy: url,
     https_proxy: url,
     all_proxy: url,
-    NO_PROXY: '',
-    no_proxy: '',
+    // Only the sandbox's own loopback bypasses the proxy (the agent's own servers); it is a
+    // private netns, so nothing of the host is reachable that way. Same as `sandbox run`.
+    NO_PROXY: 'localhost,127.0.0.1,::1',
+    no_proxy: 'localhost,127.0.0.1,::1',
     NODE_USE_ENV_PROXY: '1',
     SSL_CERT_FILE: caCertPath,
     NODE_EXTRA_CA_CERTS: caCertPath,

@@ -409,14 +409,18 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     });
   }
 
+  /** A caller whose binary differs from its pin gets nothing: no decision, no router. */
+  function refuseReplacedBinary(t: Tracked, target: Target, req: Req): void {
+    if (!(t.identity.exe && t.binary === null && t.identity.sha256 && pins.get(t.identity.exe) !== t.identity.sha256)) return;
+    const r = { verdict: 'deny', rule: null, reason: `binary ${t.identity.exe} changed since it was first seen (sha256 pinned on first use); if it was upgraded on purpose, trust the new one with: ${unpinCommand(sandbox, t.identity.exe)}` };
+    emit({ type: 'egress_denied', ...baseEvent(t, target, req), verdict: 'deny', rule: null, reason: r.reason, scope: req.method ? 'request' : 'connection' });
+    throw denial(t, target, r, req, 'binary_replaced', unpinCommand(sandbox, t.identity.exe));
+  }
+
   /** Runs the decision (and the approval queue for `ask`); throws Refusal on deny. */
   async function authorize(t: Tracked, target: Target, req: Req): Promise<Authorized> {
     const decidedOn = rules;
-    if (t.identity.exe && t.binary === null && t.identity.sha256 && pins.get(t.identity.exe) !== t.identity.sha256) {
-      const r = { verdict: 'deny', rule: null, reason: `binary ${t.identity.exe} changed since it was first seen (sha256 pinned on first use); if it was upgraded on purpose, trust the new one with: ${unpinCommand(sandbox, t.identity.exe)}` };
-      emit({ type: 'egress_denied', ...baseEvent(t, target, req), verdict: 'deny', rule: null, reason: r.reason, scope: req.method ? 'request' : 'connection' });
-      throw denial(t, target, r, req, 'binary_replaced', unpinCommand(sandbox, t.identity.exe));
-    }
+    refuseReplacedBinary(t, target, req);
     const er: EgressRequest = { host: target.host, port: target.port, binary: t.binary };
     if (req.method !== undefined) {
       er.method = req.method;
@@ -838,7 +842,10 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       }
     }
     const originForm = query ? `${path}?${query}` : path;
-    if (target.host === INFERENCE_HOST && !tunnel) return serveInference(t, stream, reader, head, originForm);
+    if (target.host === INFERENCE_HOST && !tunnel) {
+      refuseReplacedBinary(t, target, { method: head.method, path, query });
+      return serveInference(t, stream, reader, head, originForm);
+    }
 
     const req = { method: head.method, path, query };
     const auth = await authorize(t, target, req);

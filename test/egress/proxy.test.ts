@@ -278,12 +278,19 @@ describe('egress proxy over its unix socket (direct client, no sandbox)', () => 
     const r2 = await forward(fx.proxy.socketPath, 'http://inference.local/v1/chat/completions', { method: 'POST', body: '{"a":1}' });
     expect(r2.status).toBe(200);
     expect(JSON.parse(r2.body)).toEqual({ routed: true, url: '/v1/chat/completions', n: 7, binary: '/usr/bin/curl' });
+    // A replaced binary reaches neither the policy nor the router.
+    const replaced = await forward(fx.proxy.socketPath, 'http://inference.local/v1/models', { caller: { exe: '/usr/bin/curl', sha256: 'e'.repeat(64) } });
+    expect(replaced.status).toBe(403);
+    expect(JSON.parse(replaced.body)).toMatchObject({ error: 'binary_replaced' });
     fx.proxy.setInferenceRouter(undefined);
   });
 
   it('CONNECT inside an inspected tunnel is refused; loopback CONNECTs: no rule -> policy 403, a rule without allowed_ips -> SSRF 403', async () => {
     const r = await httpsViaTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`, 'other.test', readFileCa(fx), { method: 'CONNECT', path: 'evil.test:443' });
     expect(r.status).toBe(400);
+    const v6 = await connectTunnel(fx.proxy.socketPath, '[::1]:3128');
+    expect(v6.status).toBe(403);
+    expect(JSON.parse(v6.response.body)).toMatchObject({ error: 'policy_denied', host: '::1', port: 3128 });
     const self = await connectTunnel(fx.proxy.socketPath, '127.0.0.1:3128');
     expect(self.status).toBe(403);
     expect(JSON.parse(self.response.body)).toMatchObject({ error: 'policy_denied', host: '127.0.0.1', port: 3128, rule_missing: 'an endpoint 127.0.0.1:3128 for binary /usr/bin/curl' });

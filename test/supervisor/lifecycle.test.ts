@@ -87,7 +87,7 @@ describe('supervisor lifecycle', { timeout: 120_000 }, () => {
 
   it('the sandbox CA key and the supervisor sockets stay outside; only the trust bundle is inside (invariant 6)', async () => {
     const x = join(sv.home, 'run', 'x');
-    const probe = `grep -c 'BEGIN CERTIFICATE' "$SSL_CERT_FILE"; cat ${x}/*.ca/ca-key.pem 2>&1; find ${x} 2>&1; echo probe-done`;
+    const probe = `grep -c 'BEGIN CERTIFICATE' "$SSL_CERT_FILE"; cat ${x}/*.ca/ca-key.pem 2>&1; find ${x} 2>&1; env | sort; echo probe-done`;
     const c = await cli(sv.home, ['create', 'keyprobe', '--workspace', ws, '--', '/bin/sh', '-c', probe]);
     expect(c.code, c.stderr).toBe(0);
     const lines = await until('probe output', async () => {
@@ -103,6 +103,15 @@ describe('supervisor lifecycle', { timeout: 120_000 }, () => {
     expect(readFileSync(join(caDir, 'ca-key.pem'), 'utf8')).toMatch(/PRIVATE KEY/);
     expect(lines.join('\n')).not.toMatch(/PRIVATE KEY/);
     expect(lines.find((l) => l.startsWith('cat:'))).toMatch(/No such file|Permission denied/);
+    // The workload's proxy and trust environment, in full (issue 3): every variable a client reads.
+    const env = Object.fromEntries(lines.filter((l) => /^[A-Za-z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const proxy = 'http://127.0.0.1:3128';
+    const bundle = join(caDir, 'bundle.pem');
+    expect(env).toMatchObject({
+      HTTP_PROXY: proxy, HTTPS_PROXY: proxy, ALL_PROXY: proxy, http_proxy: proxy, https_proxy: proxy, all_proxy: proxy,
+      NO_PROXY: 'localhost,127.0.0.1,::1', no_proxy: 'localhost,127.0.0.1,::1', NODE_USE_ENV_PROXY: '1',
+      SSL_CERT_FILE: bundle, NODE_EXTRA_CA_CERTS: bundle, REQUESTS_CA_BUNDLE: bundle, CURL_CA_BUNDLE: bundle, GIT_SSL_CAINFO: bundle,
+    });
     await sv.api.call('DELETE', '/v1/sandboxes/keyprobe');
   });
 
