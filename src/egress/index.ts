@@ -31,10 +31,12 @@ export function proxyEnvironment(caCertPath: string, port = 3128): Record<string
     http_proxy: url,
     https_proxy: url,
     all_proxy: url,
-    // Only the sandbox's own loopback bypasses the proxy (the agent's own servers); it is a
-    // private netns, so nothing of the host is reachable that way. Same as `sandbox run`.
-    NO_PROXY: 'localhost,127.0.0.1,::1',
-    no_proxy: 'localhost,127.0.0.1,::1',
+    // Nothing bypasses the proxy, loopback included: a supervised workload's requests to
+    // 127.0.0.1 or localhost are decided like any other (the host's loopback is reachable only
+    // through a rule with allowed_ips). `sandbox run` differs on purpose: it exempts the
+    // sandbox's own private loopback so an agent can reach servers it starts itself.
+    NO_PROXY: '',
+    no_proxy: '',
     NODE_USE_ENV_PROXY: '1',
     SSL_CERT_FILE: caCertPath,
     NODE_EXTRA_CA_CERTS: caCertPath,

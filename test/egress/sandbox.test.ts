@@ -434,7 +434,7 @@ describe('approval round trip through a real sandbox', () => {
     }
   }
 
-  it('curl waits; approved -> succeeds; denied -> 403; timeout -> 403; deny always survives a sandbox and proxy restart', async () => {
+  it('curl waits; approved -> succeeds; denied -> 403; timeout -> 403; deny always (that request only) survives a sandbox and proxy restart', async () => {
     const store = new PolicyStore(join(scratch, 'policy'));
     await store.set(askText(origin), { author: 'test', reason: 'initial' });
     const current = async (): Promise<EgressRuleSet> => compileEgressRules((await store.get())?.policy ?? { version: 1 });
@@ -478,10 +478,16 @@ describe('approval round trip through a real sandbox', () => {
       await fx.close();
       rules = await current();
       fx = await startProxy(() => rules, origin, opts);
-      const again = await sandboxed(fx, curl('/after-restart'));
+      const again = await sandboxed(fx, curl('/wait-always'));
       expect(again.stdout).toMatch(/ 403$/);
-      expect(String(bodyOf(again.stdout).rule)).toMatch(/always_deny_other_test/);
+      expect(String(bodyOf(again.stdout).rule)).toMatch(/always_deny_GET_other_test_.*deny_rules/);
       expect(queue.list()).toEqual([]);
+      // The rule covers that request only: another path on the same host is still asked.
+      const other = sandboxed(fx, curl('/another-path'));
+      await until(() => queue.list().length === 1);
+      expect(queue.list()[0]).toMatchObject({ host: 'other.test', method: 'GET', path: '/another-path' });
+      await queue.decide(queue.list()[0]?.id ?? '', { verdict: 'allow', always: false, by });
+      expect((await other).stdout).toMatch(/ 200$/);
     } finally {
       queue.close();
       await fx.close();
