@@ -121,10 +121,16 @@ describe('host telemetry', () => {
     expect(cpuPercentBetween({ busy: 5, total: 10 }, { busy: 5, total: 10 })).toBe(0);
     expect(sumCpuTimes([{ times: { user: 1, nice: 2, sys: 3, idle: 4, irq: 5 } }, { times: { user: 1, nice: 0, sys: 0, idle: 9, irq: 0 } }])).toEqual({ busy: 12, total: 25 });
     const before = sumCpuTimes(cpus());
-    const until = Date.now() + 300; // bounded spin of this process's core
+    const t0 = Date.now();
+    const own0 = process.cpuUsage();
+    const until = t0 + 300; // bounded spin of this process's core
     while (Date.now() < until) Math.sqrt(Math.random());
+    const own = process.cpuUsage(own0);
     const s = await readHostSample(Date.now, before);
-    // one of N cores was busy the whole window (more if the host is busy too)
-    expect(s.cpu).toBeGreaterThan(100 / availableParallelism() / 2);
+    // The host's busy share includes at least what this process burnt in the window. On a shared VM
+    // the spin may get well under a whole core (steal), so the bound is what it actually got.
+    const ownShare = ((own.user + own.system) / 1000 / ((Date.now() - t0) * availableParallelism())) * 100;
+    expect(ownShare).toBeGreaterThan(5); // the spin did run
+    expect(s.cpu).toBeGreaterThan(ownShare * 0.7); // 0.7: clock-tick granularity of /proc/stat
   });
 });
