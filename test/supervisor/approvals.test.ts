@@ -87,11 +87,17 @@ describe('approvals and a supervisor crash', { timeout: 120_000 }, () => {
     const home = freshHome();
     const ws = workspace(home);
     const sv = await serve(home);
-    const c = await cli(home, ['create', 'crashnet', '--workspace', ws, '--restart', 'always', '--policy', policy(home), '--', 'sleep', '1000']);
-    expect(c.code, c.stderr).toBe(0);
     const marker = `/crash-${process.pid}-${Date.now() % 100000}`;
-    const waiting = cli(home, ['crashnet', 'exec', '--', ...curl(marker)]);
-    await until('pending', async () => (await sv.api.call<{ items: unknown[] }>('GET', '/v1/approvals')).items.length === 1);
+    let waiting: ReturnType<typeof cli>;
+    try {
+      const c = await cli(home, ['create', 'crashnet', '--workspace', ws, '--restart', 'always', '--policy', policy(home), '--', 'sleep', '1000']);
+      expect(c.code, c.stderr).toBe(0);
+      waiting = cli(home, ['crashnet', 'exec', '--', ...curl(marker)]);
+      await until('pending', async () => (await sv.api.call<{ items: unknown[] }>('GET', '/v1/approvals')).items.length === 1);
+    } catch (err) {
+      await sv.stop(); // a failure before the kill must not leave this supervisor running
+      throw err;
+    }
     sv.proc.kill('SIGKILL');
     await sv.exited;
     const r = await waiting;

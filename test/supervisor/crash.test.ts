@@ -15,14 +15,20 @@ describe('supervisor crash', { timeout: 120_000 }, () => {
     const marker = `${process.pid}${Date.now() % 100000}`;
     const sv = await serve(home);
     const mk = (name: string, restart: string, secs: string) => sv.api.call<{ sandbox: SandboxView }>('POST', '/v1/sandboxes', { name, workspace: ws, restart, command: ['sleep', secs] });
-    await mk('keep', 'always', `${marker}1`);
-    await mk('once', 'never', `${marker}2`);
-    await mk('fail', 'on-failure', `${marker}3`);
-    // an exec'd process, and its session, inside "keep"
-    const execd = cli(home, ['keep', 'exec', '--', 'sleep', `${marker}4`]);
-    await until('exec running', () => pidsWith(`${marker}4`).length >= 2); // the CLI's argv and the sandboxed sleep
-    const before = [1, 2, 3, 4].flatMap((i) => pidsWith(`${marker}${i}`));
-    expect(before.length).toBeGreaterThanOrEqual(5);
+    let execd: ReturnType<typeof cli>;
+    try {
+      await mk('keep', 'always', `${marker}1`);
+      await mk('once', 'never', `${marker}2`);
+      await mk('fail', 'on-failure', `${marker}3`);
+      // an exec'd process, and its session, inside "keep"
+      execd = cli(home, ['keep', 'exec', '--', 'sleep', `${marker}4`]);
+      await until('exec running', () => pidsWith(`${marker}4`).length >= 2); // the CLI's argv and the sandboxed sleep
+      const before = [1, 2, 3, 4].flatMap((i) => pidsWith(`${marker}${i}`));
+      expect(before.length).toBeGreaterThanOrEqual(5);
+    } catch (err) {
+      await sv.stop(); // a failure before the kill must not leave this supervisor running
+      throw err;
+    }
 
     sv.proc.kill('SIGKILL');
     await sv.exited;
