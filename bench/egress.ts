@@ -82,6 +82,18 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** Aggregate CPU time from /proc/stat, with the hypervisor's steal (time this VM was runnable but not run). */
+function cpuStat(): { steal: number; total: number } {
+  const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1, 9).map(Number);
+  return { steal: f[7] ?? 0, total: f.reduce((a, b) => a + b, 0) };
+}
+
+/** Steal as a share of all CPU time since `from`: a shared VM's noise, printed beside the results it distorts. */
+function stealSince(from: { steal: number; total: number }): number {
+  const now = cpuStat();
+  return now.total > from.total ? ((now.steal - from.steal) / (now.total - from.total)) * 100 : 0;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? NaN;
@@ -168,6 +180,7 @@ async function startSendfileOrigin(dir: string): Promise<{ port: number; stop():
 }
 
 async function main(): Promise<void> {
+  const runStart = cpuStat();
   const dir = mkdtempSync(join(tmpdir(), 'nc-bench-egress-'));
   const sendfileOrigin = await startSendfileOrigin(dir);
   // origins: a byte source (bulk), an echo server (tunnels), an HTTP server (latency)
@@ -370,6 +383,7 @@ async function main(): Promise<void> {
       };
       const compare = async (url: string, origin: string) => {
         const helperCpus: number[] = [];
+        const stealFrom = cpuStat();
         const rounds: Array<{ direct: { whole: number; body: number }; sandboxed: { whole: number; body: number } }> = [];
         for (let i = 0; i < SANDBOX_ROUNDS; i++) {
           const direct = parse(await runCapture('curl', [...curlArgs, '--noproxy', '*', url]));
@@ -390,12 +404,13 @@ async function main(): Promise<void> {
           ratios: bodyRatios,
           wholeRequestRatio: median(wholeRatios),
           helperCpuSecondsPerGiB: median(helperCpus),
+          hostStealPercent: stealSince(stealFrom),
         };
         console.log(
           `bulk through a real sandbox, ${origin} (curl inside -> helper relay; CONNECT decided by the proxy, bytes spliced by the helper), ${BULK_BYTES / 1048576} MiB x${SANDBOX_ROUNDS}: ` +
             `direct curl ${out.directMBps.toFixed(0)} MB/s, sandboxed ${out.relayMBps.toFixed(0)} MB/s; ` +
             `ratio ${out.ratio.toFixed(2)} (target >= 0.80; rounds ${bodyRatios.map((r) => r.toFixed(2)).join(' ')}); whole request incl. connect and decision ${out.wholeRequestRatio.toFixed(2)}; ` +
-            `helper CPU ${out.helperCpuSecondsPerGiB.toFixed(2)} s/GiB (the proxy's own relay: ${proxyCpuPerGiB.toFixed(2)})`,
+            `helper CPU ${out.helperCpuSecondsPerGiB.toFixed(2)} s/GiB (the proxy's own relay: ${proxyCpuPerGiB.toFixed(2)}); host steal ${out.hostStealPercent.toFixed(0)}%`,
         );
         return out;
       };
@@ -479,6 +494,9 @@ async function main(): Promise<void> {
       console.log('sandbox relay phase skipped: native/build/nemoclaw-sandbox is not built (make -C native)');
     }
     const ok = (sandboxRatio ?? ratio) >= 0.8 && added < 1 && (sandboxAdded ?? 0) < 1 && sandboxTunnelsOk && errors === 0 && held.length === TUNNELS && during.hwmMB < 200;
+    const steal = stealSince(runStart);
+    results.hostStealPercent = steal;
+    console.log(`host steal over the whole run: ${steal.toFixed(0)}% of CPU time (a shared VM: above a few percent, every ratio here is noisy)`);
     console.log(`summary: ${ok ? 'all targets met' : 'SOME TARGETS MISSED'}`);
     console.log(JSON.stringify(results));
   } finally {
