@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalQueue, policyStorePersistHook, serveApprovals } from '../../src/approvals/index.ts';
 import { PolicyStore, compileEgressRules } from '../../src/policy/index.ts';
-import { connectTunnel, forward, startOrigins, startProxy } from './harness.ts';
-import type { Origin } from './harness.ts';
+import { connectTunnel, forward, startOrigins, startProxy, until } from './harness.ts';
+import type { Origin, ProxyFixture } from './harness.ts';
 
 const bin = fileURLToPath(new URL('../../bin/nemoclaw', import.meta.url));
 let origin: Origin;
@@ -32,14 +32,6 @@ function cli(args: string[]): Promise<{ status: number | null; stdout: string; s
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     p.on('close', (status) => resolve({ status, stdout, stderr }));
   });
-}
-
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > ms) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('nemoclaw approvals (CLI over the control socket)', () => {
@@ -125,23 +117,37 @@ describe('"always" refused for an unknown program (CLI)', () => {
   });
 });
 
+/**
+ * A proxy whose rules come from a PolicyStore: "always" decisions write a revision and reload it,
+ * and restart() starts a fresh proxy from the store's current revision (a sandbox restart).
+ */
+async function storeBackedProxy(name: string, text: string): Promise<{ store: PolicyStore; queue: ApprovalQueue; fx: ProxyFixture; restart(): Promise<ProxyFixture> }> {
+  const store = new PolicyStore(join(dir, name));
+  await store.set(text, { author: 'test', reason: 'initial' });
+  const current = async () => compileEgressRules((await store.get())?.policy ?? { version: 1 });
+  let rules = await current();
+  const queue = new ApprovalQueue();
+  let fx = await startProxy(() => rules, origin, { approvals: queue });
+  queue.setPersistHook(
+    policyStorePersistHook(store, async () => {
+      rules = await current();
+      fx.proxy.reload();
+    }),
+  );
+  const restart = async (): Promise<ProxyFixture> => {
+    await fx.close();
+    rules = await current();
+    fx = await startProxy(() => rules, origin, { approvals: queue });
+    return fx;
+  };
+  return { store, queue, fx, restart };
+}
+
 describe('"always" through the PolicyStore', () => {
   it('deny always writes a revision; after a proxy restart from the store the request is denied without asking', async () => {
-    const store = new PolicyStore(join(dir, 'policy'));
-    await store.set(
-      `version: 1\napprovals: { unmatched_egress: ask }\nnetwork_policies:\n  base:\n    endpoints: [{ host: api.test, port: ${origin.httpsPort}, allowed_ips: [127.0.0.1] }]\n`,
-      { author: 'test', reason: 'initial' },
-    );
-    const current = async () => compileEgressRules((await store.get())?.policy ?? { version: 1 });
-    let rules = await current();
-    const queue = new ApprovalQueue();
-    let fx = await startProxy(() => rules, origin, { approvals: queue });
-    queue.setPersistHook(
-      policyStorePersistHook(store, async () => {
-        rules = await current();
-        fx.proxy.reload();
-      }),
-    );
+    const sp = await storeBackedProxy('policy', `version: 1\napprovals: { unmatched_egress: ask }\nnetwork_policies:\n  base:\n    endpoints: [{ host: api.test, port: ${origin.httpsPort}, allowed_ips: [127.0.0.1] }]\n`);
+    const { store, queue } = sp;
+    let fx = sp.fx;
     try {
       const p = connectTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`);
       await until(() => queue.list().length === 1);
@@ -152,9 +158,7 @@ describe('"always" through the PolicyStore', () => {
       expect(rev?.meta.source).toBe('approval');
       expect(rev?.text).toMatch(/always_deny_other_test/);
       // restart: a new proxy built from the store's current revision
-      await fx.close();
-      rules = await current();
-      fx = await startProxy(() => rules, origin, { approvals: queue });
+      fx = await sp.restart();
       const again = await connectTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`);
       expect(again.status).toBe(403);
       expect(queue.list()).toEqual([]);
@@ -166,12 +170,9 @@ describe('"always" through the PolicyStore', () => {
   });
 
   it('allow always writes an allow rule: after restart no question is asked (the SSRF guard still applies: approvals never add allowed_ips)', async () => {
-    const store = new PolicyStore(join(dir, 'policy2'));
-    await store.set(`version: 1\napprovals: { unmatched_egress: ask }\n`, { author: 'test', reason: 'initial' });
-    const current = async () => compileEgressRules((await store.get())?.policy ?? { version: 1 });
-    let rules = await current();
-    const queue = new ApprovalQueue({ persist: policyStorePersistHook(store) });
-    let fx = await startProxy(() => rules, origin, { approvals: queue });
+    const sp = await storeBackedProxy('policy2', `version: 1\napprovals: { unmatched_egress: ask }\n`);
+    const { queue } = sp;
+    let fx = sp.fx;
     try {
       const p = connectTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`);
       await until(() => queue.list().length === 1);
@@ -180,9 +181,7 @@ describe('"always" through the PolicyStore', () => {
       const first = await p;
       expect(first.status).toBe(403);
       expect(JSON.parse(first.response.body).rule_missing).toMatch(/allowed_ips/);
-      await fx.close();
-      rules = await current();
-      fx = await startProxy(() => rules, origin, { approvals: queue });
+      fx = await sp.restart();
       const again = await connectTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`);
       expect(queue.list()).toEqual([]);
       expect(fx.events.some((e) => e.type === 'egress_allowed' && e.rule?.includes('always_allow_other_test'))).toBe(true);
@@ -196,22 +195,10 @@ describe('"always" through the PolicyStore', () => {
   });
 
   it('allow always on a request-level ask writes only that method and path: it succeeds now and after a restart without a question; DELETE is still asked', async () => {
-    const store = new PolicyStore(join(dir, 'policy3'));
     // other.test is reachable (allowed_ips) but the policy lets curl only GET /ok.
-    await store.set(
-      `version: 1\napprovals: { unmatched_egress: ask }\nnetwork_policies:\n  base:\n    endpoints: [{ host: other.test, port: ${origin.httpPort}, protocol: rest, rules: [{ allow: { method: GET, path: /ok } }], allowed_ips: [127.0.0.1] }]\n    binaries: [{ path: /usr/bin/curl }]\n`,
-      { author: 'test', reason: 'initial' },
-    );
-    const current = async () => compileEgressRules((await store.get())?.policy ?? { version: 1 });
-    let rules = await current();
-    const queue = new ApprovalQueue();
-    let fx = await startProxy(() => rules, origin, { approvals: queue });
-    queue.setPersistHook(
-      policyStorePersistHook(store, async () => {
-        rules = await current();
-        fx.proxy.reload();
-      }),
-    );
+    const sp = await storeBackedProxy('policy3', `version: 1\napprovals: { unmatched_egress: ask }\nnetwork_policies:\n  base:\n    endpoints: [{ host: other.test, port: ${origin.httpPort}, protocol: rest, rules: [{ allow: { method: GET, path: /ok } }], allowed_ips: [127.0.0.1] }]\n    binaries: [{ path: /usr/bin/curl }]\n`);
+    const { queue } = sp;
+    let fx = sp.fx;
     const url = (path: string) => `http://other.test:${origin.httpPort}${path}`;
     try {
       const p = forward(fx.proxy.socketPath, url('/submit?n=1'), { method: 'POST', body: 'x' });
@@ -229,9 +216,7 @@ describe('"always" through the PolicyStore', () => {
       await queue.decide(queue.list()[0]?.id ?? '', { verdict: 'deny', always: false, by: { user: 'op', origin: 'test' } });
       expect((await del).status).toBe(403);
       // restart: a new proxy built from the store's current revision
-      await fx.close();
-      rules = await current();
-      fx = await startProxy(() => rules, origin, { approvals: queue });
+      fx = await sp.restart();
       const again = await forward(fx.proxy.socketPath, url('/submit?n=2'), { method: 'POST', body: 'y' });
       expect(again.status).toBe(200);
       expect(JSON.parse(again.body)).toMatchObject({ method: 'POST', url: '/submit?n=2' });

@@ -1,6 +1,7 @@
 // Test harness for the egress proxy: loopback origins (HTTP and HTTPS with a test CA), a proxy on a
 // unix socket, and clients that write the relay preamble themselves (the helper's job in a real
 // sandbox).
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -10,14 +11,17 @@ import { connect as netConnect } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import type { Duplex } from 'node:stream';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { connect as tlsConnect, createSecureContext } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import { compileEgressRules, parsePolicy } from '../../src/policy/index.ts';
 import type { EgressRuleSet } from '../../src/policy/index.ts';
-import { startEgressProxy } from '../../src/egress/index.ts';
+import { proxyEnvironment, startEgressProxy } from '../../src/egress/index.ts';
 import type { EgressEvent, EgressProxy, EgressProxyOptions } from '../../src/egress/index.ts';
 import { createCertificateAuthority, issueLeafCertificate } from '../../src/egress/x509.ts';
+
+/** The sandbox helper these tests run (built by the vitest global setup). */
+export const HELPER = join(resolve(import.meta.dirname, '../..'), 'native/build/nemoclaw-sandbox');
 
 export interface Origin {
   http: HttpServer;
@@ -322,10 +326,53 @@ export async function httpsViaTunnel(
 }
 
 /** Polls `cond` every 10 ms; throws after `ms` (every wait in these tests is bounded). */
-export async function until(cond: () => boolean, ms = 5000): Promise<void> {
+export async function until(cond: () => boolean, ms = 10_000): Promise<void> {
   const start = Date.now();
   while (!cond()) {
     if (Date.now() - start > ms) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+export interface SandboxRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface SandboxRunOptions {
+  /** The helper binary (default native/build/nemoclaw-sandbox). */
+  helper?: string;
+  sandboxId?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  onStdout?: (all: string) => void;
+  ro?: string[];
+  rw?: string[];
+}
+
+/**
+ * Runs `sh -c script` in a real sandbox whose only way out is the relay to this fixture's proxy:
+ * the system directories read-only, the proxy's trust bundle and proxy environment, nothing else.
+ */
+export function runInSandbox(fx: ProxyFixture, script: string, opts: SandboxRunOptions = {}): Promise<SandboxRun> {
+  const env = { ...proxyEnvironment(fx.proxy.caBundlePath), PATH: '/usr/bin:/bin', HOME: '/home/sandbox', ...opts.env };
+  const args = ['--ro', '/usr', '--ro', '/lib', '--ro', '/lib64', '--ro', '/bin', '--ro', '/etc', '--ro', fx.proxy.caBundlePath];
+  for (const path of opts.ro ?? []) args.push('--ro', path);
+  for (const path of opts.rw ?? []) args.push('--rw', path);
+  args.push('--proxy-socket', fx.proxy.socketPath, '--sandbox-id', opts.sandboxId ?? 'sb1', '--wall-time', String(opts.timeoutMs ?? 25_000));
+  for (const [k, v] of Object.entries(env)) args.push('--env', `${k}=${v}`);
+  args.push('--', '/bin/sh', '-c', script);
+  return new Promise((done, fail) => {
+    const child = spawn(opts.helper ?? HELPER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      opts.onStdout?.(stdout);
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
 }

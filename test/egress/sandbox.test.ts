@@ -3,7 +3,6 @@
 // helper relays to our proxy's unix socket with the caller preamble. Origins listen on 127.0.0.1
 // outside; test names (*.test) resolve to 127.0.0.1 through the proxy's injected resolver, and the
 // endpoints that should reach them list allowed_ips: [127.0.0.1]. Skipped when the helper is not built.
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, createServer as createNetServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -11,15 +10,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalQueue, policyStorePersistHook } from '../../src/approvals/index.ts';
-import { proxyEnvironment } from '../../src/egress/index.ts';
 import type { EgressProxyOptions } from '../../src/egress/index.ts';
 import { PolicyStore, compileEgressRules } from '../../src/policy/index.ts';
 import type { EgressRuleSet } from '../../src/policy/index.ts';
-import { connectProxy, pathsAndAuditedPolicies, rulesFrom, startOrigins, startProxy } from './harness.ts';
-import type { Origin, ProxyFixture } from './harness.ts';
+import { connectProxy, pathsAndAuditedPolicies, rulesFrom, runInSandbox, startOrigins, startProxy } from './harness.ts';
+import type { Origin, ProxyFixture, SandboxRun, SandboxRunOptions } from './harness.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const HELPER = join(ROOT, 'native/build/nemoclaw-sandbox');
 const NODE_DIR = join(ROOT, 'node_modules/node');
 const NODE = join(NODE_DIR, 'bin/node');
 
@@ -59,31 +56,8 @@ afterAll(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-interface SbxResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function sandboxed(fx: ProxyFixture, script: string, opts: { sandboxId?: string; env?: Record<string, string>; timeoutMs?: number; onStdout?: (all: string) => void; ro?: string[] } = {}): Promise<SbxResult> {
-  const env = { ...proxyEnvironment(fx.proxy.caBundlePath), PATH: `${join(NODE_DIR, 'bin')}:/usr/bin:/bin`, HOME: '/home/sandbox', ...opts.env };
-  const args = ['--ro', '/usr', '--ro', '/lib', '--ro', '/lib64', '--ro', '/bin', '--ro', '/etc', '--ro', NODE_DIR, '--ro', fx.proxy.caBundlePath, '--ro', probe];
-  for (const path of opts.ro ?? []) args.push('--ro', path);
-  args.push('--proxy-socket', fx.proxy.socketPath, '--sandbox-id', opts.sandboxId ?? 'sb1', '--wall-time', String(opts.timeoutMs ?? 25_000));
-  for (const [k, v] of Object.entries(env)) args.push('--env', `${k}=${v}`);
-  args.push('--', '/bin/sh', '-c', script);
-  return new Promise((done, fail) => {
-    const child = spawn(HELPER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      opts.onStdout?.(stdout);
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+function sandboxed(fx: ProxyFixture, script: string, opts: SandboxRunOptions = {}): Promise<SandboxRun> {
+  return runInSandbox(fx, script, { ...opts, ro: [NODE_DIR, probe, ...(opts.ro ?? [])], env: { PATH: `${join(NODE_DIR, 'bin')}:/usr/bin:/bin`, ...opts.env } });
 }
 
 const bodyOf = (out: string): Record<string, unknown> => {

@@ -4,13 +4,11 @@
 // digest: the pin (src/egress) would then trust the new bytes. ctime (which user space cannot
 // set) is part of the cache key. Runs the real helper and the real proxy; skipped without the
 // helper. NEMOCLAW_HELPER picks another helper build (used to show this test fails on the old key).
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { proxyEnvironment } from '../../src/egress/index.ts';
-import { rulesFrom, startOrigins, startProxy } from '../egress/harness.ts';
-import type { Origin, ProxyFixture } from '../egress/harness.ts';
+import { rulesFrom, runInSandbox, startOrigins, startProxy } from '../egress/harness.ts';
+import type { Origin, ProxyFixture, SandboxRun } from '../egress/harness.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const HELPER = process.env.NEMOCLAW_HELPER || join(ROOT, 'native/build/nemoclaw-sandbox');
@@ -28,21 +26,8 @@ afterAll(async () => {
   await origin?.close();
 });
 
-function sandboxed(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { ...proxyEnvironment(fx.proxy.caBundlePath), PATH: '/usr/bin:/bin', HOME: '/home/sandbox' };
-  const args = ['--ro', '/usr', '--ro', '/lib', '--ro', '/lib64', '--ro', '/bin', '--ro', '/etc', '--rw', '/tmp', '--ro', fx.proxy.caBundlePath];
-  args.push('--proxy-socket', fx.proxy.socketPath, '--sandbox-id', 'sb1', '--wall-time', '25000');
-  for (const [k, v] of Object.entries(env)) args.push('--env', `${k}=${v}`);
-  args.push('--', '/bin/sh', '-c', script);
-  return new Promise((done, fail) => {
-    const child = spawn(HELPER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+function sandboxed(script: string): Promise<SandboxRun> {
+  return runInSandbox(fx, script, { helper: HELPER, rw: ['/tmp'] });
 }
 
 describe.skipIf(!existsSync(HELPER))('relay digest cache (real sandbox, real proxy)', () => {
