@@ -195,8 +195,9 @@ export const PROBES: ProbeRow[] = [
   // operator must be asked (and, with nobody to answer, the exec denied), never bypassed.
   { id: 'priv-exec-path-toctou-race-ask', category: 'privilege', anchors: [56], source: 'priv.c', args: (c) => ['exec-race', c.ws], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist-ask', heavy: true },
   // ... and with an unlisted binary on a read-only system path (Landlock lets it execute; only the
-  // ask stands in the way): /usr/sbin/nologin, recognised by its message.
-  { id: 'priv-exec-path-toctou-race-ask-system-binary', category: 'privilege', anchors: [56], source: 'priv.c', args: (c) => ['exec-race', c.ws, '/usr/sbin/nologin', 'not available'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist-ask', heavy: true,
+  // ask stands in the way): /usr/sbin/nologin, recognised by its message. The gap is shown by
+  // winning the race, which on a loaded host can take longer than 4 s: 20 s at most.
+  { id: 'priv-exec-path-toctou-race-ask-system-binary', category: 'privilege', anchors: [56], source: 'priv.c', args: (c) => ['exec-race', c.ws, '/usr/sbin/nologin', 'not available', '20000'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'exec-allowlist-ask', heavy: true,
     knownGap: 'exec `unmatched: ask` is advisory: seccomp notification cannot pin the execve path against a racing thread; `unmatched: deny` (Landlock) enforces',
     prepare: () => {
       if (!fs.existsSync('/usr/sbin/nologin')) throw new Error('this probe needs /usr/sbin/nologin');

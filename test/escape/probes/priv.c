@@ -24,9 +24,10 @@
  *   priv exec-copy DIR...   copy this probe into each DIR and exec it there
  *   priv exec-tricks DIR    exec a copy in DIR under other spellings: /usr/bin/../.., /proc/self/cwd,
  *                           /proc/self/fd/N, /dev/fd/N, execveat(fd, "", AT_EMPTY_PATH), a symlink
- *   priv exec-race DIR [TARGET TEXT]  race a thread rewriting the execve path between an allowed
+ *   priv exec-race DIR [TARGET TEXT [MS]]  race a thread rewriting the execve path between an allowed
  *                           binary (/bin/false) and a copy in DIR, or the unlisted TARGET whose
- *                           output contains TEXT (seccomp-notify TOCTOU, case #56)
+ *                           output contains TEXT (seccomp-notify TOCTOU, case #56), for MS
+ *                           milliseconds (default 4000) or MS/20 children
  *   priv seccomp-listener   install our own seccomp filter with a user-notification listener for
  *                           execve: with it a workload could answer its own exec asks (case #25)
  *   priv report             (exec target) print euid and CapEff */
@@ -511,7 +512,7 @@ static void *race_flipper(void *arg) {
 
 /* target: NULL for a fresh copy of this probe in dir (recognised by its "euid=" report), or an
  * unlisted binary elsewhere recognised by the text expect in its output. */
-static void mode_exec_race(const char *dir, const char *target, const char *expect) {
+static void mode_exec_race(const char *dir, const char *target, const char *expect, long budget_ms) {
   char evil[400];
   if (target) snprintf(evil, sizeof evil, "%s", target);
   else {
@@ -520,9 +521,9 @@ static void mode_exec_race(const char *dir, const char *target, const char *expe
     expect = "euid=";
   }
   race_evil = evil;
-  long end = now_ms() + 4000;
+  long end = now_ms() + budget_ms;
   int children = 0, allowed_runs = 0;
-  while (now_ms() < end && children < 200) {
+  while (now_ms() < end && children < budget_ms / 20) {
     int p[2];
     if (pipe(p) < 0) probe_error("pipe: %s", E);
     pid_t c = fork();
@@ -671,6 +672,6 @@ int main(int argc, char **argv) {
   if (!strcmp(m, "exec-copy") && argc >= 3) mode_exec_copy(argc - 2, argv + 2);
   if (!strcmp(m, "exec-tricks") && argc >= 3) mode_exec_tricks(argv[2]);
   if (!strcmp(m, "exec-spellings") && argc >= 4) mode_exec_spellings(argv[2], argc - 3, argv + 3);
-  if (!strcmp(m, "exec-race") && argc >= 3) mode_exec_race(argv[2], argc >= 5 ? argv[3] : NULL, argc >= 5 ? argv[4] : NULL);
+  if (!strcmp(m, "exec-race") && argc >= 3) mode_exec_race(argv[2], argc >= 5 ? argv[3] : NULL, argc >= 5 ? argv[4] : NULL, argc >= 6 ? atol(argv[5]) : 4000);
   probe_error("unknown mode or missing args: %s", m);
 }
