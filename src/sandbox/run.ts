@@ -149,11 +149,20 @@ export function statusOf(code: number | null, signal: string | null): number {
 
 const EXIT_REASONS: readonly string[] = ['exited', 'signaled', 'setup_failed', 'wall_time', 'memory', 'seccomp_kill'];
 
-/** Refuses (SandboxConfigError, one line) writable paths that are shared locations or touch nemoclaw's state. */
-function checkWritable(opts: RunSandboxOptions, paths: readonly string[]): void {
-  const operatorHome = opts.operatorHome ?? (process.env.HOME || homedir());
+/**
+ * Refuses (SandboxConfigError, one line) what must never be handed to a sandbox: writable paths
+ * that are shared locations or touch nemoclaw's state, and read-only paths that would show that
+ * state or the operator's home (real paths compared).
+ */
+function checkBinds(opts: RunSandboxOptions, writable: readonly string[], readOnly: readonly string[]): void {
+  const home = realOrSelf(opts.operatorHome ?? (process.env.HOME || homedir()));
   const stateDir = realOrSelf(opts.stateDir ?? (process.env.NEMOCLAW_HOME || join(homedir(), '.nemoclaw')));
-  for (const p of paths) {
+  const deliberate = (opts.stateFiles ?? []).map(realOrSelf);
+  for (const p of readOnly) {
+    const why = readOnlyRefusal(realOrSelf(p), stateDir, home, deliberate);
+    if (why !== null) throw new SandboxConfigError(why);
+  }
+  for (const p of writable) {
     const what = p === posix.normalize(opts.workspace) ? 'workspace' : 'read-write path';
     const real = realOrSelf(p);
     let mode: number | null = null;
@@ -162,18 +171,7 @@ function checkWritable(opts: RunSandboxOptions, paths: readonly string[]): void 
     } catch {
       // Missing: the helper reports or refuses it; nothing here to share.
     }
-    const why = sharedLocationRefusal(what, { path: p, real, mode }, realOrSelf(operatorHome)) ?? stateOverlapRefusal(what, real, stateDir);
-    if (why !== null) throw new SandboxConfigError(why);
-  }
-}
-
-/** Refuses (SandboxConfigError, one line) read-only paths that would show nemoclaw's state or the operator's home. */
-function checkReadOnly(opts: RunSandboxOptions, paths: readonly string[]): void {
-  const home = opts.operatorHome ?? (process.env.HOME || homedir());
-  const stateDir = realOrSelf(opts.stateDir ?? (process.env.NEMOCLAW_HOME || join(homedir(), '.nemoclaw')));
-  const deliberate = (opts.stateFiles ?? []).map(realOrSelf);
-  for (const p of paths) {
-    const why = readOnlyRefusal(realOrSelf(p), stateDir, realOrSelf(home), deliberate);
+    const why = sharedLocationRefusal(what, { path: p, real, mode }, home) ?? stateOverlapRefusal(what, real, stateDir);
     if (why !== null) throw new SandboxConfigError(why);
   }
 }
@@ -187,13 +185,13 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
   const workspace = posix.normalize(opts.workspace);
   const { binds } = compileBinds(opts.spec, workspace, existsSync);
   const rwBinds = binds.filter((b) => b.mode === 'rw' && !PRIVATE_TMPFS.includes(b.path)).map((b) => b.path);
-  checkReadOnly(
-    opts,
-    binds.filter((b) => b.mode === 'ro').map((b) => b.path),
-  );
   const wsBound = opts.spec.filesystem.includeWorkdir ? workspace : null;
   const ownWritable = [...(wsBound !== null ? [wsBound] : []), ...rwBinds];
-  checkWritable(opts, ownWritable);
+  checkBinds(
+    opts,
+    ownWritable,
+    binds.filter((b) => b.mode === 'ro').map((b) => b.path),
+  );
   // Files the host acts on later (git hooks, editor tasks, the policy this run obeys) stay
   // read-only inside; missing ones that the table allows get empty placeholders (below, once
   // nothing can refuse the run any more: a refused run leaves the workspace untouched).
