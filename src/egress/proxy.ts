@@ -19,7 +19,7 @@ import { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import { TLSSocket, createSecureContext, getCACertificates, rootCertificates } from 'node:tls';
 import type { SecureContext } from 'node:tls';
-import { canonicalizeHost, decideEgress } from '../policy/index.ts';
+import { canonicalizeHost, decideEgress, globEscape } from '../policy/index.ts';
 import type { EgressDecision, EgressRequest, EgressRuleSet } from '../policy/index.ts';
 import type { ApprovalQueue } from '../approvals/index.ts';
 import type { AppendOptions, AuditEventInput } from '../audit/index.ts';
@@ -394,7 +394,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       ? `a rule allowing ${req.method} ${req.path ?? '/'} on ${hostPort}${t.binary ? ` for ${t.binary}` : ''}`
       : `an endpoint ${hostPort}${t.binary ? ` for binary ${t.binary}` : ' (caller unknown)'}`;
     const access = !l7 || req?.method === undefined ? null : ['GET', 'HEAD', 'OPTIONS'].includes(req.method) ? 'read-only' : ['POST', 'PUT', 'PATCH'].includes(req.method) ? 'read-write' : 'full';
-    const hint = hintOverride ?? `nemoclaw policy add --sandbox ${shellWord(sandbox)} --name allow_${target.host.replace(/[^A-Za-z0-9_]/g, '_')}_${target.port} --host ${target.host} --port ${target.port}${t.binary ? ` --binary ${shellWord(t.binary.replace(/[*?[\]\\]/g, '\\$&'))}` : ''}${access ? ` --access ${access}` : ''}`;
+    const hint = hintOverride ?? `nemoclaw policy add --sandbox ${shellWord(sandbox)} --name allow_${target.host.replace(/[^A-Za-z0-9_]/g, '_')}_${target.port} --host ${target.host} --port ${target.port}${t.binary ? ` --binary ${shellWord(globEscape(t.binary))}` : ''}${access ? ` --access ${access}` : ''}`;
     return new Refusal(403, {
       error,
       host: target.host,

@@ -14,6 +14,7 @@ export type { EgressRuleSet } from './egress.ts';
 export { compileEgressRules, decideEgress, normalizeRequestPath, ACCESS_METHODS } from './egress.ts';
 export type { CanonicalHost, HostPattern } from './host.ts';
 export { canonicalizeHost, parseHostPattern, hostMatches, formatIpv6 } from './host.ts';
+export { globEscape } from './glob.ts';
 export { parseSize, parseDuration } from './units.ts';
 export type { RevisionMeta, Revision, ChangeOptions, SetResult, AlwaysRule } from './store.ts';
 export { PolicyStore, alwaysRuleName, writeFileAtomic } from './store.ts';
