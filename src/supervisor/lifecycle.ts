@@ -292,6 +292,9 @@ export class Lifecycle {
       r.proxy = proxy;
       spec.filesystem.readOnly = [...spec.filesystem.readOnly, proxy.caBundlePath];
       const execSock = join(this.d.paths.sockets, `${r.rec.id}.x`);
+      // exec is static: an "allow always" is written for the next creation, and remembered here
+      // (for this run only) so that the running sandbox is not asked again about the same path.
+      const execAllowedAlways = new Set<string>();
       const running = runSandbox({
         spec,
         command: r.rec.command,
@@ -307,14 +310,12 @@ export class Lifecycle {
         ...(r.rec.policyFile !== null ? { obeys: [r.rec.policyFile] } : {}),
         extraEnv: { ...proxyEnvironment(proxy.caBundlePath), HOME: '/home/sandbox', ...r.rec.env },
         onEvent: (e) => this.onHelperEvent(r, e),
-        // exec is static: an "allow always" is written for the next creation, and remembered
-        // here so that this run does not ask again about the same path.
-        onExecAsk: ((allowedAlways: Set<string>) => async (ask: { path: string }) => {
-          if (allowedAlways.has(ask.path)) return 'allow' as const;
+        onExecAsk: async (ask) => {
+          if (execAllowedAlways.has(ask.path)) return 'allow';
           const res = await this.d.approvals.request({ sandbox: name, kind: 'exec', binary: ask.path });
-          if (res.verdict === 'allow' && res.always && res.persisted === true) allowedAlways.add(ask.path);
+          if (res.verdict === 'allow' && res.always && res.persisted === true) execAllowedAlways.add(ask.path);
           return res.verdict;
-        })(new Set<string>()),
+        },
       });
       r.running = running;
       r.requested = false;
