@@ -14,7 +14,7 @@ export default tseslint.config(
     },
   },
   {
-    // Backend code never imports React or Ink (DESIGN.md: headless never loads Ink).
+    // Backend code never imports React or Ink (docs/design.md, "Component map": headless never loads Ink).
     files: ['src/**/*.ts'],
     ignores: ['src/tui/**'],
     rules: {

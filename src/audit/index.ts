@@ -1,4 +1,4 @@
-// Public door of the audit trail (DESIGN.md "Audit"). Everything other components need:
+// Public door of the audit trail (docs/design.md "Audit"; docs/audit.md). Everything other components need:
 //   const log = await openAuditLog({ home });
 //   await log.append({ kind: 'approval.decision', decision: 'allow_once', ... }, { durable: true });
 //   await log.close();

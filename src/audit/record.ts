@@ -95,7 +95,7 @@ const NETWORK: OcsfClass = { uid: 4001, name: 'Network Activity', category: 4 };
 const API: OcsfClass = { uid: 6003, name: 'API Activity', category: 6 };
 const APP: OcsfClass = { uid: 6002, name: 'Application Lifecycle', category: 6 };
 
-/** OCSF class of each kind (OCSF 1.8 uids; see README "Audit"). */
+/** OCSF class of each kind (OCSF 1.8 uids; see docs/audit.md, "Record format"). */
 export const KIND_CLASS: Readonly<Record<AuditKind, OcsfClass>> = {
   'sandbox.lifecycle': PROCESS,
   'sandbox.enforcement': CONFIG,

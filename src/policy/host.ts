@@ -1,5 +1,5 @@
 // Host canonicalisation and host-pattern matching. The egress proxy decides on names before it
-// resolves them (DESIGN.md invariant 3), so every spelling of one host must reduce to one string
+// resolves them (docs/design.md, invariant 3), so every spelling of one host must reduce to one string
 // here, and anything we cannot reduce with certainty is rejected rather than guessed at.
 import { domainToASCII } from 'node:url';
 

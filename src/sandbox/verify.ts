@@ -12,7 +12,7 @@ export interface VerifyContext {
   gid?: number;
 }
 
-/** Namespaces every sandbox has (DESIGN.md, processes and data flow). */
+/** Namespaces every sandbox has (docs/design.md, "Processes and data flow"). */
 export const REQUIRED_NAMESPACES: readonly string[] = ['mnt', 'pid', 'net', 'ipc', 'uts', 'cgroup'];
 
 /** Landlock ABI that brings TCP rules (4) and signal/abstract-socket scoping (6). */

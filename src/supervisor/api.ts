@@ -1,5 +1,5 @@
 // The control API: HTTP/1.1 over run/api.sock (0600 in a 0700 directory). Routes and shapes are
-// listed in README.md (section supervisor). Handlers only translate; the work is in Lifecycle,
+// listed in docs/supervisor-api.md. Handlers only translate; the work is in Lifecycle,
 // the bus and the approval queue.
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:http';

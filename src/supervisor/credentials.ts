@@ -1,4 +1,4 @@
-// Invariant 6 (DESIGN.md): credentials never enter a sandbox. The agent gets a placeholder key and
+// Invariant 6 (docs/design.md): credentials never enter a sandbox. The agent gets a placeholder key and
 // `inference.local`; the router injects real provider keys outside. Environment handed to a
 // sandbox (blueprint agent env, `create --env`, exec env) is checked here, by name and by value
 // shape, so an operator cannot paste a key into a sandbox by accident. Pure; a table of patterns.

@@ -1,4 +1,4 @@
-// Anchor case 54 (bulk exfiltration to an allowed host): whatever moves the bytes, the proxy reports
+// Anchor case 54 (docs/peers.md: bulk exfiltration to an allowed host): whatever moves the bytes, the proxy reports
 // how many went each way, per forwarded or inspected request and per byte-relay tunnel, and the
 // audit record carries the counts (the helper's handed-off tunnels: sandbox.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

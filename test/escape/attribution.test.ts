@@ -1,4 +1,4 @@
-// Egress caller attribution (DESIGN invariant 2, red-team cases #53/#55): the helper names the
+// Egress caller attribution (docs/design.md invariant 2; docs/peers.md red-team cases #53/#55): the helper names the
 // process behind each connection to the proxy port (pid, exe, sha256) and the proxy applies
 // `binaries:` rules to that name. A workload must not be able to borrow an allowed binary's name:
 // connect first, fork, keep using the socket in the child while the parent execs an allowed

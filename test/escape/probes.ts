@@ -6,7 +6,7 @@
 //   sandboxed    the acceptable outcomes inside `nemoclaw sandbox run`: 'blocked' (the probe saw
 //                every route fail), 'refused' (the sandbox would not start, exit 125) or
 //                'killed:N' (a defence killed it with signal N, exit 128+N)
-//   anchors      case numbers of the red-team suite (shared/anchors/sandboxes.md section 11)
+//   anchors      case numbers of the red-team suite (docs/peers.md, "Red-team cases")
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -337,7 +337,7 @@ export const PROBES: ProbeRow[] = [
   { id: 'net-socket-family-high-bits', category: 'network', anchors: [23], source: 'net.c', args: () => ['highbits'], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'net-bind-undeclared-port', category: 'network', anchors: [49], source: 'net.c', args: (c) => ['bind', String(c.s.freePort)], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   // A host program's socket that happens to live inside the workspace (a dev server, an agent, git's
-  // fsmonitor daemon): invariant 7 says no host sockets in the sandbox's view.
+  // fsmonitor daemon): invariant 7 (docs/design.md) says no host sockets in the sandbox's view.
   { id: 'net-host-unix-socket-inside-workspace', category: 'network', anchors: [46], source: 'net.c', args: (c) => ['unix', path.join(c.ws, 'host-daemon.sock'), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true,
     knownGap: 'Landlock ABI 7 has no right for connecting to pathname unix sockets; a host daemon socket inside the workspace is reachable',
     prepare: async (c) => {
@@ -372,7 +372,7 @@ export const PROBES: ProbeRow[] = [
     hostCheck: (c) => {
       return os.hostname() !== c.s.hostname ? `the host's hostname changed to ${os.hostname()}` : null;
     } },
-  // Invariant 6: credentials never enter a sandbox. The launcher's environment carries secrets.
+  // Invariant 6 (docs/design.md): credentials never enter a sandbox. The launcher's environment carries secrets.
   { id: 'ns-launcher-env-secrets', category: 'namespace', anchors: [], source: 'ns.c', args: (c) => ['env', c.t.marker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, envSecrets: true },
   { id: 'ns-sysv-shm-visible', category: 'namespace', anchors: [], source: 'ns.c', args: (c) => ['sysv-shm', String(c.s.shmId), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
   { id: 'ns-posix-shm-visible', category: 'namespace', anchors: [], source: 'ns.c', args: (c) => ['posix-shm', c.s.posixShm, c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },

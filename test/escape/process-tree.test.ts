@@ -1,4 +1,4 @@
-// Nothing survives its parent (DESIGN invariant 5, red-team cases #4-#6): a workload that
+// Nothing survives its parent (docs/design.md invariant 5; docs/peers.md red-team cases #4-#6): a workload that
 // double-forks a setsid `sleep` and keeps running is SIGKILLed from outside (the nemoclaw process,
 // or the helper itself); within a bounded poll no process of the sandbox may be left on the host.
 // The same workload run without a sandbox proves that the check sees survivors.

@@ -1,6 +1,6 @@
 #!/bin/sh
 # curl with --noproxy '*' straight to the host's loopback HTTP server, though HTTP_PROXY is set
-# (anchor 11.4 #41). usage: curl-noproxy.sh PORT MARKER
+# (red-team case 11.4 #41, docs/peers.md). usage: curl-noproxy.sh PORT MARKER
 port=$1 marker=$2
 [ -n "$port" ] && [ -n "$marker" ] || { echo "PROBE-ERROR: usage: curl-noproxy.sh PORT MARKER"; exit 2; }
 command -v curl >/dev/null 2>&1 || { echo "PROBE-ERROR: curl is missing"; exit 2; }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Direct TCP through bash's /dev/tcp, ignoring the proxy (anchor 11.4 #41).
+# Direct TCP through bash's /dev/tcp, ignoring the proxy (red-team case 11.4 #41, docs/peers.md).
 # usage: devtcp.sh PORT MARKER   (the host's server on 127.0.0.1:PORT sends MARKER)
 port=$1 marker=$2
 [ -n "$port" ] && [ -n "$marker" ] || { echo "PROBE-ERROR: usage: devtcp.sh PORT MARKER"; exit 2; }

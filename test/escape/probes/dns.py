@@ -1,4 +1,4 @@
-"""DNS exfiltration straight to a resolver, ignoring the proxy (anchor 11.4 #43/#44).
+"""DNS exfiltration straight to a resolver, ignoring the proxy (red-team cases 11.4 #43/#44, docs/peers.md).
 
 usage: dns.py PORT MARKER. Sends an A query for <MARKER>.exfil.nemoclaw-escape.test to the
 host's resolver stand-in on 127.0.0.1:PORT over UDP, then over TCP; ESCAPED when the resolver

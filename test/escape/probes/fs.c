@@ -1,4 +1,4 @@
-/* Filesystem probes (anchors 11.3 #28-#38). Host-side targets are planted by the test with a
+/* Filesystem probes (red-team cases 11.3 #28-#38, docs/peers.md). Host-side targets are planted by the test with a
  * random MARKER in them, so a probe can tell the host's object from a private copy.
  *   fs write DIR MARKER         create DIR/escaped-by-probe (DIR/canary holds MARKER on the host)
  *   fs read PATH MARKER         read PATH and look for MARKER

@@ -1,4 +1,4 @@
-/* Network probes (anchors 11.4 #41-#48). Targets are loopback servers that the test starts on
+/* Network probes (red-team cases 11.4 #41-#48, docs/peers.md). Targets are loopback servers that the test starts on
  * the host; a server answers with MARKER, so a probe knows it reached the host's and not a
  * private loopback.
  *   net tcp ADDR PORT MARKER     direct TCP connect, ignoring any proxy

@@ -1,4 +1,4 @@
-/* Privilege-gain and syscall-surface probes (anchors 11.2 #15-#27). Every privileged action is
+/* Privilege-gain and syscall-surface probes (red-team cases 11.2 #15-#27, docs/peers.md). Every privileged action is
  * either confined to this probe process (a new user namespace, a process keyring, a detached
  * mount tree) or stops at an argument check after the permission check (bad magic, bad fd), so
  * running it unsandboxed as root changes nothing on the host.

@@ -1,4 +1,4 @@
-/* Process-tree, signal, ptrace and cross-process memory probes (anchors 11.1 #4-#10).
+/* Process-tree, signal, ptrace and cross-process memory probes (red-team cases 11.1 #4-#10, docs/peers.md).
  *   proc kill-pid PID RECEIPT     SIGURG to a host victim; the victim writes RECEIPT when hit
  *   proc kill-all RECEIPT         kill(-1, SIGURG) (run unsandboxed only as an unprivileged uid)
  *   proc see-pids HALF1 HALF2     find a host process by its argv marker HALF1HALF2; read its environ

@@ -1,4 +1,4 @@
-/* Resource probes (anchors 11.1 #11-#14). Every loop is bounded: run unsandboxed, a probe stops
+/* Resource probes (red-team cases 11.1 #11-#14, docs/peers.md). Every loop is bounded: run unsandboxed, a probe stops
  * at its bound, cleans up and reports ESCAPED ("the bound was reached, nothing stopped it").
  *   res forkbomb N     hold N live processes at once (children die with the probe)
  *   res memory MIB     allocate and touch MIB MiB

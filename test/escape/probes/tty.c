@@ -1,4 +1,4 @@
-/* Terminal injection probes (anchors 11.1 #1-#3).
+/* Terminal injection probes (red-team cases 11.1 #1-#3, docs/peers.md).
  *   tty tiocsti        TIOCSTI on fds 0-2 and /dev/tty: types "#nemoclaw-escape-sti" into the terminal
  *   tty tiocsti-high   the same with bits above 31 set in the ioctl cmd (CVE-2019-10063)
  *   tty tioclinux      TIOCLINUX on fds 0-2 and the virtual consoles; read /dev/vcs (screen dump)
