@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Checkpoint } from './checkpoint.ts';
 import { parseCheckpointText } from './checkpoint.ts';
 import { auditDir } from './files.ts';
-import { CHECKPOINTS_FILE, listSegments, segmentName } from './log.ts';
+import { CHECKPOINTS_FILE, listSegments, segmentName } from './segments.ts';
 
 export interface RawRecord {
   /** The exact line, without its newline. */

@@ -11,7 +11,7 @@ import { auditDir } from './files.ts';
 import type { Keyring } from './keys.ts';
 import { readKeyring } from './keys.ts';
 import { DirLock } from './lock.ts';
-import { CHECKPOINTS_FILE, LOG_ID_FILE, listSegments, segmentName } from './log.ts';
+import { CHECKPOINTS_FILE, LOG_ID_FILE, listSegments, segmentName } from './segments.ts';
 import { EMPTY_ROOT, MerkleFrontier, leafHashAt } from './merkle.ts';
 import { GENESIS_PREV, parseHead } from './record.ts';
 import type { VerifyStatus } from './status.ts';
