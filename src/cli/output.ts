@@ -1,4 +1,7 @@
-// Output helpers shared by every command: --json printing and the documented exit codes.
+// Output helpers shared by every command: --json printing, showing untrusted text, and the
+// documented exit codes.
+import { inert, inertJson } from '../text/index.ts';
+import type { InertOptions } from '../text/index.ts';
 
 /** Exit codes documented in README.md ("Exit codes"). */
 export const exitCodes = {
@@ -13,5 +16,29 @@ export const exitCodes = {
 export class UsageError extends Error {}
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${jsonText(value, 2)}\n`);
+}
+
+/**
+ * JSON as the CLI prints it: C1, DEL and bidi controls that JSON.stringify leaves raw are written
+ * as \uXXXX (the same value for any parser), so `--json` on a terminal is inert too.
+ */
+export function jsonText(value: unknown, indent?: number): string {
+  return inertJson(String(JSON.stringify(value, null, indent)));
+}
+
+/** Shows workload-controlled text; what it returns is what may be written. */
+export type Show = (text: string, opts?: InertOptions) => string;
+
+const asIs: Show = (text) => text;
+
+/**
+ * How to show text the workload controls (log lines, exec paths, hosts, file names) on `stream`:
+ * inert (control characters and bidi overrides as visible escapes) when it is a terminal, because
+ * the operator's terminal is part of the host (docs/design.md, "Security invariants"); the exact
+ * text when it is a pipe or a file, or when the operator asked for it (`logs --raw`). Each stream
+ * decides for itself: `logs > file` still shows the stderr lines inert on the terminal.
+ */
+export function showOn(stream: { isTTY?: boolean }, raw = false): Show {
+  return stream.isTTY === true && !raw ? inert : asIs;
 }

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import type { SandboxView } from '../supervisor/index.ts';
 import { describeSandbox } from './sandboxes.ts';
-import { UsageError } from './output.ts';
+import { UsageError, jsonText, showOn } from './output.ts';
 import { client, printOut, runVerb, svExit } from './supervisor-client.ts';
 
 
@@ -176,7 +176,8 @@ export function register(program: Command): void {
     .option('--since <when>', 'only lines newer than this (30s, 10m, 2h, 1d, or a date)')
     .option('--tail <n>', 'only the last N lines')
     .option('--json', 'NDJSON {"ts","stream","line"} per line')
-    .action((flags: { follow?: boolean; since?: string; tail?: string; json?: boolean }) =>
+    .option('--raw', "the workload's bytes as they are, escape sequences included, also on a terminal")
+    .action((flags: { follow?: boolean; since?: string; tail?: string; json?: boolean; raw?: boolean }) =>
       runVerb(flags, async () => {
         const q = new URLSearchParams();
         if (flags.since !== undefined) q.set('since', String(parseSince(flags.since)));
@@ -187,9 +188,16 @@ export function register(program: Command): void {
         }
         if (flags.follow) q.set('follow', '1');
         const c = await client();
+        // The workload's output is untrusted: on a terminal its escape sequences would reach the
+        // operator's (clipboard, title, screen, modes), so each stream shows it inert unless --raw.
+        // Newlines and tabs stay, so the log reads as the workload wrote it.
+        const show = { stdout: showOn(process.stdout, flags.raw), stderr: showOn(process.stderr, flags.raw) };
         const s = c.stream(`/v1/sandboxes/${enc(name)}/logs?${q}`, (r) => {
-          if (flags.json) process.stdout.write(`${JSON.stringify(r)}\n`);
-          else (r.stream === 'stderr' ? process.stderr : process.stdout).write(`${String(r.line)}\n`);
+          if (flags.json) process.stdout.write(`${flags.raw ? JSON.stringify(r) : jsonText(r)}\n`);
+          else {
+            const stream = r.stream === 'stderr' ? 'stderr' : 'stdout';
+            process[stream].write(show[stream](`${String(r.line)}\n`, { newlines: true, tabs: 'keep' }));
+          }
         });
         process.once('SIGINT', () => s.abort());
         await s.done;
