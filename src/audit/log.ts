@@ -1,5 +1,5 @@
 // The audit log writer: hash-chained JSONL segments, group commit, signed checkpoints, torn-tail
-// recovery, key rotation. Concurrency design (README "Audit"):
+// recovery, key rotation. Concurrency design (docs/audit.md, "Concurrency and crashes"):
 //  - Every writer (the supervisor, each one-shot `nemoclaw sandbox run`) appends to the same
 //    chain. The directory lock (lock.ts) is taken only around one group commit; under it the
 //    writer first catches up with what other writers appended since its last commit (hashing the
