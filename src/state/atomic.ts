@@ -1,0 +1,168 @@
+// Durable atomic replacement of small state files (specs, pins, policy revisions, keys,
+// checkpoints, preferences). One protocol for all of them, so no file is "atomic" with weaker
+// guarantees than another:
+//   1. a temp file in the same directory (rename(2) is atomic only within one file system) with a
+//      name no other writer can predict or share (pid + 48 random bits), created with O_EXCL so
+//      an existing file or a planted symlink is never written through;
+//   2. the whole content written, the exact mode set (umask cannot change it), fsync;
+//   3. rename over the target: readers see the old content or the new, never a mix;
+//   4. fsync of the directory, so the rename itself survives a power loss.
+// A failure before the rename removes the temp file and leaves the old file as it was.
+import { closeSync, fchmodSync, fsyncSync, linkSync, mkdirSync, openSync, chmodSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { pidAlive } from './proc.ts';
+
+const TEMP_RE = /\.tmp-(\d+)-[0-9a-f]{12}$/;
+
+/** A fresh temp name beside `path`: `<path>.tmp-<pid>-<12 hex>`. */
+export function tempPath(path: string): string {
+  return `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
+function unlinkQuiet(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+/** Opens a new temp file beside `path` (O_EXCL; a name already taken is skipped). */
+function openTemp(path: string, mode: number): { tmp: string; fd: number } {
+  for (let attempt = 0; ; attempt++) {
+    const tmp = tempPath(path);
+    try {
+      return { tmp, fd: openSync(tmp, 'wx', mode) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw err;
+    }
+  }
+}
+
+/** Writes `data` to a new temp file beside `path` and returns its name; `durable`: fsync it. */
+function writeTemp(path: string, data: string | Uint8Array, mode: number, durable: boolean): string {
+  const { tmp, fd } = openTemp(path, mode);
+  try {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fchmodSync(fd, mode);
+    if (durable) fsyncSync(fd);
+    closeSync(fd);
+  } catch (err) {
+    try {
+      closeSync(fd);
+    } catch {
+      // closed already
+    }
+    unlinkQuiet(tmp);
+    throw err;
+  }
+  return tmp;
+}
+
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** mkdir -p each directory, then force mode 0700 on it (umask or an older mode cannot widen it). */
+export function ensurePrivateDirs(...dirs: string[]): void {
+  for (const d of dirs) {
+    mkdirSync(d, { recursive: true, mode: 0o700 });
+    chmodSync(d, 0o700);
+  }
+}
+
+/** Replaces `path` durably and atomically (see the top of this file). */
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {
+  const tmp = writeTemp(path, data, mode, true);
+  try {
+    renameSync(tmp, path);
+  } catch (err) {
+    unlinkQuiet(tmp);
+    throw err;
+  }
+  fsyncDir(dirname(path));
+}
+
+/** writeFileAtomic of pretty-printed JSON and a final newline. */
+export function writeJsonAtomic(path: string, value: unknown, mode = 0o600): void {
+  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, mode);
+}
+
+/** writeFileAtomic without blocking the event loop (the supervisor's policy revisions). */
+export async function writeFileAtomicAsync(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+  let tmp = '';
+  let fh: Awaited<ReturnType<typeof open>> | null = null;
+  for (let attempt = 0; fh === null; attempt++) {
+    tmp = tempPath(path);
+    try {
+      fh = await open(tmp, 'wx', mode);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw err;
+    }
+  }
+  try {
+    try {
+      await fh.writeFile(data);
+      await fh.chmod(mode);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  const dir = await open(dirname(path), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+/**
+ * Creates `path` with its whole content, or returns false when it exists: link(2) of a complete
+ * temp file, so no reader ever sees it half-written (an O_EXCL create would be visible empty).
+ * `durable: false` skips both fsyncs, for files that mean nothing after a crash (lock files).
+ */
+export function createFileExclusive(path: string, data: string | Uint8Array, mode = 0o600, opts: { durable?: boolean } = {}): boolean {
+  const durable = opts.durable ?? true;
+  const tmp = writeTemp(path, data, mode, durable);
+  try {
+    linkSync(tmp, path);
+    if (durable) fsyncDir(dirname(path));
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    unlinkQuiet(tmp);
+  }
+}
+
+/**
+ * Removes temp files in `dir` that a writer which no longer runs left behind (killed between
+ * create and rename). A live writer's temp file is never touched.
+ */
+export function removeDeadTemps(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = TEMP_RE.exec(n);
+    if (m !== null && !pidAlive(Number(m[1]))) unlinkQuiet(join(dir, n));
+  }
+}
