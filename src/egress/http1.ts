@@ -233,12 +233,24 @@ export function parseOriginTarget(target: string): { path: string; query: string
  * Incremental, strict chunked-body decoder. `push` returns decoded data and, once the last chunk
  * and trailers are read, `done` with the bytes that follow the body (the next pipelined request).
  */
+/**
+ * The largest chunk accepted. The size line is the client's promise of bytes to come; without a cap
+ * `ffffffff` holds a connection for 4 GiB of body. Real clients write chunks of their buffer size
+ * (curl, Node streams: 16-64 KiB), so this is far above any of them.
+ */
+export const MAX_CHUNK_BYTES = 64 * 1024 * 1024;
+
 export class ChunkedDecoder {
   private state: 'size' | 'data' | 'data_crlf' | 'trailer' = 'size';
+  private readonly maxChunk: number;
   private remaining = 0;
   private pending: Buffer = Buffer.alloc(0);
   private trailerBytes = 0;
   done = false;
+
+  constructor(maxChunk = MAX_CHUNK_BYTES) {
+    this.maxChunk = maxChunk;
+  }
 
   push(input: Buffer): { data: Buffer[]; rest: Buffer | null; error?: string } {
     let buf = this.pending.length ? Buffer.concat([this.pending, input]) : input;
@@ -260,6 +272,7 @@ export class ChunkedDecoder {
           const m = /^([0-9A-Fa-f]{1,8})(;[\x21-\x7e\t ]*)?$/.exec(line);
           if (!m) return { data, rest: null, error: 'malformed chunk size' };
           const size = parseInt(m[1] ?? '', 16);
+          if (size > this.maxChunk) return { data, rest: null, error: `chunk size ${size} over the ${this.maxChunk}-byte limit` };
           if (size === 0) this.state = 'trailer';
           else {
             this.remaining = size;

@@ -1,7 +1,8 @@
 // The egress component's only public door: the per-sandbox proxy, the CA environment for the
 // sandbox, and the pieces other components and tests may use (address classification, the
 // request-head parser, the certificate builder).
-export { startEgressProxy, egressAuditRecord, INFERENCE_HOST } from './proxy.ts';
+export { startEgressProxy, INFERENCE_HOST } from './proxy.ts';
+export { egressAuditRecord } from './audit-record.ts';
 export type {
   EgressProxy,
   EgressProxyOptions,
@@ -12,11 +13,14 @@ export type {
   InferenceRouter,
   InferenceRequest,
   InferenceResponse,
-} from './proxy.ts';
+} from './types.ts';
 export { caEnvironment, loadOrCreateCa, writeTrustBundle, CA_CERT_FILE, CA_KEY_FILE, CA_BUNDLE_FILE } from './ca.ts';
 export { classifyAddress, checkAddress, parseIp, formatIp, parseCidr, addressAllowed } from './address.ts';
 export type { AddressClass, AddressCheck } from './address.ts';
-export { parseRequestHead, parseAuthority, parseAbsoluteTarget, ChunkedDecoder } from './http1.ts';
+export { parseRequestHead, parseAuthority, parseAbsoluteTarget, ChunkedDecoder, MAX_CHUNK_BYTES } from './http1.ts';
+export { planUpstreamRequest, METHOD_OVERRIDE } from './upstream-request.ts';
+export type { UpstreamPlan, UpstreamPlanResult } from './upstream-request.ts';
+export { websocketAccept } from './forward.ts';
 export type { RequestHead, ParseResult } from './http1.ts';
 export { createCertificateAuthority, issueLeafCertificate, buildCertificate, toPem } from './x509.ts';
 export type { CertificateAuthority } from './x509.ts';

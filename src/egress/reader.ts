@@ -109,10 +109,26 @@ export class StreamReader {
     }
   }
 
-  /** Returns up to `max` bytes, waiting for at least one; null at end of stream. */
-  async read(max: number): Promise<Buffer | null> {
-    while (this.length === 0) {
-      if (!(await this.more()) && this.length === 0) return null;
+  /**
+   * Returns up to `max` bytes, waiting for at least one; null at end of stream. With `timeoutMs`,
+   * 'timeout' when no byte arrived in that time (the stream stays usable).
+   */
+  async read(max: number, timeoutMs?: number): Promise<Buffer | null | 'timeout'> {
+    let timedOut = false;
+    const timer =
+      timeoutMs === undefined || this.length > 0
+        ? null
+        : setTimeout(() => {
+            timedOut = true;
+            this.notify();
+          }, timeoutMs);
+    try {
+      while (this.length === 0) {
+        if (timedOut) return 'timeout';
+        if (!(await this.more()) && this.length === 0) return timedOut ? 'timeout' : null;
+      }
+    } finally {
+      if (timer) clearTimeout(timer);
     }
     const c = this.chunks[0] as Buffer;
     const out = c.length <= max ? c : c.subarray(0, max);
