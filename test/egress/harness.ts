@@ -2,7 +2,7 @@
 // unix socket, and clients that write the relay preamble themselves (the helper's job in a real
 // sandbox).
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
@@ -79,11 +79,15 @@ export async function startOrigins(): Promise<Origin> {
     },
     handler('https'),
   );
-  // A minimal upgrade endpoint: 101, then echo raw bytes (enough to test the relay; no WS framing).
+  // A minimal upgrade endpoint: 101 with the Sec-WebSocket-Accept for the key sent, then echo raw
+  // bytes (enough to test the relay; no WS framing). /ws-bad-accept answers 101 with a wrong one,
+  // as a server that says 101 to anything would.
   for (const srv of [http, https]) {
     srv.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       seen.push({ scheme: srv === http ? 'http' : 'https', method: req.method ?? '', url: req.url ?? '', host: req.headers.host, body: 0, headers: req.headers });
-      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+      const key = String(req.headers['sec-websocket-key'] ?? '');
+      const accept = createHash('sha1').update(`${req.url === '/ws-bad-accept' ? 'not-' : ''}${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
       if (head.length) socket.write(head);
       socket.pipe(socket);
     });
