@@ -68,7 +68,9 @@ describe('decideEgress', () => {
     ['deny rule with percent-encoded path', { host: 'api.github.com', binary: '/usr/bin/gh', method: 'GET', path: '/repos/o/r/%72ulesets/1' }, 'deny', 'network_policies.gh_ro.endpoints[0].deny_rules[0]', false],
     ['deny rule with doubled slashes', { host: 'api.github.com', binary: '/usr/bin/gh', method: 'GET', path: '/repos//o/r/rulesets/1' }, 'deny', 'network_policies.gh_ro.endpoints[0].deny_rules[0]', false],
     ['deny rule on query (any value)', { host: 'api.github.com', binary: '/usr/bin/gh', method: 'GET', path: '/search/code', query: 'q=ok&q=my+secret+key' }, 'deny', 'network_policies.gh_ro.endpoints[0].deny_rules[1]', false],
-    ['dot segments are refused', { host: 'api.github.com', binary: '/usr/bin/gh', method: 'GET', path: '/user/../repos/o/r/rulesets/1' }, 'deny', 'network_policies.gh_ro.endpoints[0]', false],
+    ['dot segments resolve before matching', { host: 'api.github.com', binary: '/usr/bin/gh', method: 'GET', path: '/user/../repos/o/r/rulesets/1' }, 'deny', 'network_policies.gh_ro.endpoints[0].deny_rules[0]', false],
+    ['a dot segment hidden behind ;params is refused', { host: 'api.github.com', binary: '/usr/bin/gh', method: 'GET', path: '/user/..;/repos/o/r/rulesets/1' }, 'deny', 'network_policies.gh_ro.endpoints[0]', false],
+    ['an encoded NUL is refused', { host: 'api.github.com', binary: '/usr/bin/gh', method: 'GET', path: '/user%00' }, 'deny', 'network_policies.gh_ro.endpoints[0]', false],
     ['encoded slash is refused', { host: 'api.github.com', binary: '/usr/bin/gh', method: 'GET', path: '/repos/o%2Fr' }, 'deny', 'network_policies.gh_ro.endpoints[0]', false],
     ['REST rule with query', { host: 'items.example.com', method: 'GET', path: '/v1/items/7', query: 'page=2&sort=asc' }, 'allow', 'network_policies.items.endpoints[0].rules[0]', false],
     ['REST rule query value must match', { host: 'items.example.com', method: 'GET', path: '/v1/items/7', query: 'page=x&sort=asc' }, 'ask', 'network_policies.items.endpoints[0]', false],
@@ -124,19 +126,120 @@ describe('decideEgress', () => {
 });
 
 describe('normalizeRequestPath', () => {
+  // [input, allow_encoded_slash, canonical path or null (refused)]
   it.each<[string, boolean, string | null]>([
+    // plain and collapsed
+    ['/', false, '/'],
     ['/a/b', false, '/a/b'],
     ['/a//b', false, '/a/b'],
+    ['//a', false, '/a'],
+    ['/a/', false, '/a/'],
+    ['/a//', false, '/a/'],
+    // unreserved escapes decoded, others upper-cased
     ['/%61%62c', false, '/abc'],
+    ['/%7e%2D%5f', false, '/~-_'],
+    ['/a%20b', false, '/a%20b'],
+    ['/a%3a%40', false, '/a%3A%40'],
+    ['/caf%c3%a9', false, '/caf%C3%A9'],
+    // stray printable characters escaped, so both spellings are one path
+    ['/{x}', false, '/%7Bx%7D'],
+    ['/a|b', false, '/a%7Cb'],
+    // dot segments resolve (what the origin would do)
+    ['/a/./b', false, '/a/b'],
+    ['/a/b/../c', false, '/a/c'],
+    ['/a/..', false, '/'],
+    ['/a/b/..', false, '/a/'],
+    ['/a/.', false, '/a/'],
+    ['/a/%2e/b', false, '/a/b'],
+    ['/public/%2e%2e/secret', false, '/secret'],
+    ['/public/%2E%2e/secret', false, '/secret'],
+    // ... but never above the root
+    ['/..', false, null],
+    ['/../a', false, null],
+    ['/a/../..', false, null],
+    ['/%2e%2e/a', false, null],
+    // ;params are stripped from every segment
+    ['/a;jsessionid=1/b', false, '/a/b'],
+    ['/login;jsessionid=ABC', false, '/login'],
+    ['/a/;x/b', false, '/a/b'],
+    ['/a;x;y', false, '/a'],
+    ['/a%3Bb', false, '/a%3Bb'],
+    // ... and a segment that is a dot segment once they are gone is refused (Tomcat, Jetty)
+    ['/public/..;/secret', false, null],
+    ['/public/..;x=1/secret', false, null],
+    ['/public/.;x/secret', false, null],
+    ['/public/%2e%2e;/secret', false, null],
+    ['/public/%2e;/secret', false, null],
+    ['/public/..%3B/secret', false, null],
+    ['/public/..%3b/secret', false, null],
+    ['/public/.%3Bx/secret', false, null],
+    ['/public/%2e%2e%3b/secret', false, null],
+    // encoded control bytes and raw controls
+    ['/public/a%00b', false, null],
+    ['/a%0d%0aX-Injected:%201', false, null],
+    ['/a%09', false, null],
+    ['/a%1f', false, null],
+    ['/a%7f', false, null],
+    ['/a\u0000b', false, null],
+    ['/a\tb', false, null],
+    ['/a b', false, null],
+    ['/a\u007f', false, null],
+    ['/caf\u00e9', false, null],
+    // invalid UTF-8 in escapes: overlong (%C0%AE is an overlong `.`), %C1, surrogates, truncated
+    ['/%c0%ae%c0%ae/secret', false, null],
+    ['/%C0%AF', false, null],
+    ['/%c1%9c', false, null],
+    ['/%e0%80%ae', false, null],
+    ['/%ed%a0%80', false, null],
+    ['/%f5%80%80%80', false, null],
+    ['/%ff', false, null],
+    ['/%c3', false, null],
+    ['/%c3x', false, null],
+    ['/%e2%82', false, null],
+    // double encoding of dot, slash, backslash, percent (any case)
+    ['/a/%252e%252e/b', false, null],
+    ['/a%252fb', true, null],
+    ['/a%252Fb', false, null],
+    ['/a%255cb', false, null],
+    ['/a%2525', false, null],
+    ['/a%25', false, '/a%25'],
+    ['/100%25off', false, '/100%25off'],
+    ['/a%2541', false, '/a%2541'],
+    // backslash, raw or encoded, and malformed escapes
+    ['/a\\b', false, null],
+    ['/a%5cb', false, null],
+    ['/a%5Cb', true, null],
+    ['/a%zz', false, null],
+    ['/a%2', false, null],
+    ['/a%', false, null],
+    // encoded slash only where the endpoint allows it, and never hiding a dot segment
     ['/a%2fb', false, null],
     ['/a%2fb', true, '/a%2Fb'],
-    ['/a/%2e%2e/b', false, null],
-    ['/a/./b', false, null],
-    ['/a\\b', false, null],
-    ['/a%zz', false, null],
+    ['/@scope%2Fname', true, '/@scope%2Fname'],
+    ['/a/..%2F..%2Fetc', true, null],
+    ['/a/%2e%2e%2fb', true, null],
+    ['/a/x%2F.', true, null],
+    // not an origin-form path
     ['a/b', false, null],
-    ['/a%20b', false, '/a%20b'],
+    ['', false, null],
+    ['*', false, null],
+    ['/a?b', false, null],
+    ['/a#b', false, null],
   ])('%j (encoded slash allowed: %s) -> %j', (input, slash, out) => {
     expect(normalizeRequestPath(input, slash)).toBe(out);
+  });
+
+  it('is idempotent, and its output is a valid origin-form path (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('a', 'Z', '.', '..', '/', '%2e', '%2E', '%41', '%2f', '%3B', ';', ';x=1', '%25', '%c3%a9', '{', '~', '//'), { maxLength: 12 }), fc.boolean(), (parts, slash) => {
+        const out = normalizeRequestPath(`/${parts.join('')}`, slash);
+        if (out === null) return;
+        expect(out).toMatch(/^\/(?:[A-Za-z0-9\-._~!$&'()*+,=:@/]|%[0-9A-F]{2})*$/);
+        expect(out).not.toMatch(/(?:^|\/)\.\.?(?:\/|$)/);
+        expect(out).not.toMatch(/\/\//);
+        expect(normalizeRequestPath(out, slash)).toBe(out);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

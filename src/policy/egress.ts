@@ -161,32 +161,110 @@ function binaryMatches(e: CompiledEndpoint, binary: string | null): boolean {
   return false;
 }
 
-// Unreserved characters may be percent-encoded without changing meaning (RFC 3986 2.3); decode
-// them so `/%61dmin` cannot slip past a deny rule on `/admin`.
-const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+// One request path, one meaning: the string this returns is both what rules are matched against
+// and what the proxy forwards (docs/design.md invariant 9), so the origin can never resolve the
+// request to a path other than the one that was decided. Anything an origin could read two ways
+// is refused rather than guessed at (Tomcat and Jetty treat `..;` as `..`; IIS treats `%5C` as a
+// slash; a double-encoded `%252e` becomes `.` at a second decoder).
 
-/** Normalised request path, or null when it cannot be matched safely (dot segments, encoded
- *  slash without `allow_encoded_slash`, backslashes, bad escapes). */
-export function normalizeRequestPath(path: string, allowEncodedSlash: boolean): string | null {
-  if (!path.startsWith('/') || path.includes('\\') || /[\0-\x20\x7f]/.test(path)) return null;
+/** RFC 3986 unreserved: an escape of one of these means the character itself (section 2.3). */
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+/** Characters that may stand unescaped in a path (pchar: unreserved, sub-delims, `:`, `@`). */
+const PATH_CHAR = /^[A-Za-z0-9\-._~!$&'()*+,;=:@]$/;
+/** Printable ASCII that is not allowed raw in a path but that lenient clients send anyway; it is
+ *  escaped, so `/{x}` and `/%7Bx%7D` are decided (and forwarded) as one path. */
+const ESCAPE_RAW = /^["<>[\]^`{|}]$/;
+/** `%25` followed by these is an escape of an escape of a dot, slash, backslash or percent. */
+const DOUBLE_ENCODED = new Set(['2e', '2f', '5c', '25']);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+const isDot = (s: string): boolean => s === '.' || s === '..';
+const hex2 = (b: number): string => `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+
+/** Decodes unreserved escapes, upper-cases the others and escapes stray raw characters; null for
+ *  anything refused at the character level (see normalizeRequestPath). */
+function canonicalEscapes(path: string, allowEncodedSlash: boolean): string | null {
   let out = '';
+  let run: number[] = [];
+  // A run of consecutive escapes must be valid UTF-8 on its own: overlong forms (%C0%AE for `.`),
+  // surrogates and truncated sequences are how a second decoder is made to see something else.
+  const endRun = (): boolean => {
+    if (run.length === 0) return true;
+    try {
+      utf8.decode(Uint8Array.from(run));
+    } catch {
+      return false;
+    }
+    run = [];
+    return true;
+  };
   for (let i = 0; i < path.length; i++) {
     const c = path[i] as string;
     if (c !== '%') {
-      out += c;
+      if (!endRun()) return null;
+      if (PATH_CHAR.test(c) || c === '/') out += c;
+      else if (ESCAPE_RAW.test(c)) out += hex2(c.charCodeAt(0));
+      else return null; // controls, space, non-ASCII, backslash, `%` misuse, `?`, `#`
       continue;
     }
     const hex = path.slice(i + 1, i + 3);
     if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return null;
-    const ch = String.fromCharCode(parseInt(hex, 16));
-    if (UNRESERVED.test(ch)) out += ch;
-    else if ((ch === '/' || ch === '\\') && !allowEncodedSlash) return null;
-    else out += `%${hex.toUpperCase()}`;
+    if (hex === '25' && DOUBLE_ENCODED.has(path.slice(i + 3, i + 5).toLowerCase())) return null;
+    const b = parseInt(hex, 16);
     i += 2;
+    run.push(b);
+    if (b < 0x20 || b === 0x7f || b === 0x5c) return null; // encoded control or backslash
+    const ch = String.fromCharCode(b);
+    if (b < 0x80 && UNRESERVED.test(ch)) out += ch;
+    else if (b === 0x2f && !allowEncodedSlash) return null;
+    else out += hex2(b);
   }
-  out = out.replace(/\/{2,}/g, '/');
-  if (out.split('/').some((s) => s === '.' || s === '..')) return null;
-  return out;
+  return endRun() ? out : null;
+}
+
+/**
+ * The canonical form of a request path, or null when it is refused.
+ *
+ * Refused: anything not starting with `/`; raw control bytes, space, non-ASCII, backslash, `?` or
+ * `#`; an escape that is malformed, encodes a control byte (%00-%1F, %7F) or a backslash, or is
+ * part of a run that is not valid UTF-8 (overlong %C0%AE, %C1, surrogates); a double-encoded dot,
+ * slash, backslash or percent (`%25` + `2e`/`2f`/`5c`/`25`); `%2F` unless `allowEncodedSlash`; a
+ * segment that is `.` or `..` once its `;params` are removed (`..;`, `.;x`, `%2e%2e;`), or once
+ * cut at an encoded `;` (`..%3B`); with `allowEncodedSlash`, a `.`/`..` between `%2F`s; and a `..`
+ * that would climb above the root.
+ *
+ * Otherwise: unreserved escapes are decoded (`/%61dmin` is `/admin`), other escapes upper-cased,
+ * stray printable characters (`{`, `|`, ...) escaped, `;params` removed from every segment
+ * (`;jsessionid=...` never reaches a rule or the origin), empty segments collapsed and `.`/`..`
+ * resolved (RFC 3986 5.2.4). The result is a valid origin-form path.
+ */
+export function normalizeRequestPath(path: string, allowEncodedSlash: boolean): string | null {
+  if (typeof path !== 'string' || !path.startsWith('/')) return null;
+  const text = canonicalEscapes(path, allowEncodedSlash);
+  if (text === null) return null;
+  const segments = text.split('/').slice(1);
+  const out: string[] = [];
+  let trailingSlash = false;
+  for (let i = 0; i < segments.length; i++) {
+    const raw = segments[i] as string;
+    const semi = raw.indexOf(';');
+    const seg = semi < 0 ? raw : raw.slice(0, semi);
+    if (semi >= 0 && isDot(seg)) return null;
+    const encodedSemi = seg.indexOf('%3B');
+    if (encodedSemi >= 0 && isDot(seg.slice(0, encodedSemi))) return null;
+    if (allowEncodedSlash && seg.includes('%2F') && seg.split('%2F').some(isDot)) return null;
+    const last = i === segments.length - 1;
+    if (seg === '..') {
+      if (out.length === 0) return null;
+      out.pop();
+    } else if (seg !== '.' && seg !== '') {
+      out.push(seg);
+      continue;
+    }
+    if (last) trailingSlash = true;
+  }
+  if (out.length === 0) return '/';
+  return `/${out.join('/')}${trailingSlash ? '/' : ''}`;
 }
 
 type Query = Map<string, string[]> | null;
