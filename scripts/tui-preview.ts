@@ -1,7 +1,8 @@
 // Dev preview of the TUI on the scripted demo workload (no supervisor needed).
 //   node_modules/.bin/node scripts/tui-preview.ts [--theme NAME] [--layout NAME] [--fake-gpu] [--ascii]
 //                                                 [--no-telemetry] [--speed N] [--approval-timeout S]
-//                                                 [--crash-after-ms N]   (throws, to check the terminal is restored)
+//                                                 [--crash-after-ms N] [--crash-on-sigusr2]
+//   (both throw, to check the terminal is restored; tests send SIGUSR2 once the screen is drawn)
 // --fake-gpu points GPU telemetry at test/tui/fixtures/fake-nvidia-smi (or set NEMOCLAW_NVIDIA_SMI).
 // Components are plain .ts using React.createElement (src/tui/app/h.ts): Node 24 strips types from
 // .ts files but does not run .tsx, and the CLI runs its sources without a build step.
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     speed: { type: 'string', default: '1' },
     'approval-timeout': { type: 'string', default: '300' },
     'crash-after-ms': { type: 'string' },
+    'crash-on-sigusr2': { type: 'boolean', default: false },
   },
 });
 
@@ -34,6 +36,11 @@ if (values['crash-after-ms'] !== undefined) {
   setTimeout(() => {
     throw new Error('simulated crash (--crash-after-ms)');
   }, Number(values['crash-after-ms']));
+}
+if (values['crash-on-sigusr2']) {
+  process.once('SIGUSR2', () => {
+    throw new Error('simulated crash (--crash-on-sigusr2)');
+  });
 }
 
 const exit = await runTui({

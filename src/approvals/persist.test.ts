@@ -66,21 +66,21 @@ describe('policyStorePersistHook', () => {
   });
 
   it('allow always for an unknown program is refused: nothing is written and the request is not allowed', async () => {
-    let settled = false;
     const p = queue.request({ sandbox: 's', kind: 'egress', binary: null, host: 'api.example.com', port: 443, method: 'POST', path: '/v1/items' });
-    void p.then(() => (settled = true));
     const id = queue.list()[0]?.id ?? '';
     await expect(decideOnly(id, 'allow')).rejects.toThrow(ApprovalRefusedError);
-    await new Promise((r) => setTimeout(r, 5));
-    expect(settled).toBe(false);
+    // Still pending: a settled item leaves the list, and only settling resolves its waiters.
+    expect(queue.list().map((i) => i.id)).toEqual([id]);
     expect((await store.history()).map((m) => m.rev)).toEqual([1]);
     // Called directly (not through the queue), the hook refuses too.
     const item = queue.get(id);
     await expect(policyStorePersistHook(store)(item ?? ({} as never), { verdict: 'allow', always: true, by })).rejects.toThrow(/unknown/);
     expect((await store.history()).map((m) => m.rev)).toEqual([1]);
     expect(reloads).toBe(0);
-    expect(await queue.decide(id, { verdict: 'deny', always: false, by })).toMatchObject({ verdict: 'deny' });
-    expect((await p).verdict).toBe('deny');
+    const last = await queue.decide(id, { verdict: 'deny', always: false, by });
+    expect(last).toMatchObject({ verdict: 'deny', always: false, reason: 'operator' });
+    // A promise settles once: the waiter got this last decision, so the refused one settled nothing.
+    expect(await p).toEqual(last);
   });
 
   it('allow always for exec appends the path to exec.allow of a new revision; deny always for exec is refused', async () => {

@@ -56,20 +56,29 @@ describe('ApprovalQueue', () => {
 
   it('always runs the persistence hook before releasing waiters', async () => {
     const order: string[] = [];
+    // The hook finishes only when the test says so: no timer decides which side is first.
+    let finishPersist = (): void => undefined;
+    const persisting = new Promise<void>((res) => (finishPersist = res));
     const q = new ApprovalQueue({
       persist: async (item, d) => {
-        await new Promise((r) => setTimeout(r, 5));
-        order.push(`persist ${item.host} ${d.verdict}`);
+        order.push(`persist ${item.host} ${d.verdict} started`);
+        await persisting;
+        order.push(`persist ${item.host} ${d.verdict} done`);
       },
     });
     const p = q.request(req).then((r) => {
       order.push('released');
       return r;
     });
-    const r = await q.decide(q.list()[0]?.id ?? '', { verdict: 'allow', always: true, by });
-    expect(r).toMatchObject({ always: true, persisted: true });
+    const decided = q.decide(q.list()[0]?.id ?? '', { verdict: 'allow', always: true, by });
+    // setImmediate runs after every promise reaction queued so far: a waiter released before the
+    // hook finished would have pushed 'released' by then.
+    await new Promise((res) => setImmediate(res));
+    expect(order).toEqual(['persist a.test allow started']);
+    finishPersist();
+    expect(await decided).toMatchObject({ always: true, persisted: true });
     await p;
-    expect(order).toEqual(['persist a.test allow', 'released']);
+    expect(order).toEqual(['persist a.test allow started', 'persist a.test allow done', 'released']);
   });
 
   it('a failing persistence hook is reported, and the decision still applies once', async () => {
@@ -95,22 +104,19 @@ describe('ApprovalQueue', () => {
   it('"allow always" for an unknown program is refused before deciding: nothing is persisted, the item stays pending', async () => {
     const persist = vi.fn();
     const q = new ApprovalQueue({ persist });
-    let settled = false;
-    const p = q.request({ ...req, binary: null }).then((r) => {
-      settled = true;
-      return r;
-    });
+    const p = q.request({ ...req, binary: null });
     const id = q.list()[0]?.id ?? '';
     await expect(q.decide(id, { verdict: 'allow', always: true, by })).rejects.toThrow(ApprovalRefusedError);
     await expect(q.decide(id, { verdict: 'allow', always: true, by })).rejects.toThrow(/calling program is unknown.*every program/);
-    await new Promise((r) => setTimeout(r, 5));
-    expect(settled).toBe(false);
     expect(persist).not.toHaveBeenCalled();
+    // Still pending: a settled item leaves the list, and only settling resolves its waiters.
     expect(q.list().map((i) => i.id)).toEqual([id]);
     // The operator can still answer once (or deny always, which only narrows).
-    expect(await q.decide(id, { verdict: 'deny', always: true, by })).toMatchObject({ verdict: 'deny', persisted: true });
+    const last = await q.decide(id, { verdict: 'deny', always: true, by });
+    expect(last).toMatchObject({ verdict: 'deny', persisted: true });
     expect(persist).toHaveBeenCalledTimes(1);
-    expect((await p).verdict).toBe('deny');
+    // A promise settles once: the waiter got this last decision, so the refused ones settled nothing.
+    expect(await p).toEqual(last);
   });
 
   it('"deny always" for exec is refused (no exec deny list); "allow always" for exec is persisted', async () => {

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalQueue, policyStorePersistHook, serveApprovals } from '../../src/approvals/index.ts';
 import { PolicyStore, compileEgressRules } from '../../src/policy/index.ts';
-import { connectTunnel, forward, startOrigins, startProxy, until } from './harness.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { connectTunnel, forward, startOrigins, startProxy } from './harness.ts';
 import type { Origin, ProxyFixture } from './harness.ts';
 
 const bin = fileURLToPath(new URL('../../bin/nemoclaw', import.meta.url));
@@ -57,7 +58,7 @@ describe('nemoclaw approvals (CLI over the control socket)', () => {
     try {
       expect(statSync(socket).mode & 0o777).toBe(0o600);
       const waiting = forward(fx.proxy.socketPath, `http://other.test:${origin.httpPort}/needs-approval`);
-      await until(() => queue.list().length === 1);
+      await waitFor(() => queue.list().length === 1, 'one pending approval');
       const list = await cli(['approvals', 'list']);
       expect(list.status).toBe(0);
       const id = queue.list()[0]?.id ?? '';
@@ -94,7 +95,7 @@ describe('"always" refused for an unknown program (CLI)', () => {
         answered = true;
         return r;
       });
-      await until(() => queue.list().length === 1);
+      await waitFor(() => queue.list().length === 1, 'one pending approval');
       const id = queue.list()[0]?.id ?? '';
       expect(queue.list()[0]).toMatchObject({ binary: null, method: 'POST', path: '/unknown-caller' });
       const always = await cli(['approvals', 'approve', id, '--always']);
@@ -150,7 +151,7 @@ describe('"always" through the PolicyStore', () => {
     let fx = sp.fx;
     try {
       const p = connectTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`);
-      await until(() => queue.list().length === 1);
+      await waitFor(() => queue.list().length === 1, 'one pending approval');
       const r = await queue.decide(queue.list()[0]?.id ?? '', { verdict: 'deny', always: true, by: { user: 'op', origin: 'test' } });
       expect(r).toMatchObject({ verdict: 'deny', always: true, persisted: true });
       expect((await p).status).toBe(403);
@@ -175,7 +176,7 @@ describe('"always" through the PolicyStore', () => {
     let fx = sp.fx;
     try {
       const p = connectTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`);
-      await until(() => queue.list().length === 1);
+      await waitFor(() => queue.list().length === 1, 'one pending approval');
       await queue.decide(queue.list()[0]?.id ?? '', { verdict: 'allow', always: true, by: { user: 'op', origin: 'test' } });
       // other.test resolves to 127.0.0.1 here, which the always rule does not list in allowed_ips
       const first = await p;
@@ -202,7 +203,7 @@ describe('"always" through the PolicyStore', () => {
     const url = (path: string) => `http://other.test:${origin.httpPort}${path}`;
     try {
       const p = forward(fx.proxy.socketPath, url('/submit?n=1'), { method: 'POST', body: 'x' });
-      await until(() => queue.list().length === 1);
+      await waitFor(() => queue.list().length === 1, 'one pending approval');
       expect(queue.list()[0]).toMatchObject({ method: 'POST', path: '/submit' });
       const r = await queue.decide(queue.list()[0]?.id ?? '', { verdict: 'allow', always: true, by: { user: 'op', origin: 'test' } });
       expect(r).toMatchObject({ verdict: 'allow', persisted: true });
@@ -211,7 +212,7 @@ describe('"always" through the PolicyStore', () => {
       expect(JSON.parse(first.body)).toMatchObject({ method: 'POST', url: '/submit?n=1' });
       // Not the whole host: another method on the same path is still a question.
       const del = forward(fx.proxy.socketPath, url('/submit'), { method: 'DELETE' });
-      await until(() => queue.list().length === 1);
+      await waitFor(() => queue.list().length === 1, 'one pending approval');
       expect(queue.list()[0]).toMatchObject({ method: 'DELETE', path: '/submit' });
       await queue.decide(queue.list()[0]?.id ?? '', { verdict: 'deny', always: false, by: { user: 'op', origin: 'test' } });
       expect((await del).status).toBe(403);
@@ -225,7 +226,7 @@ describe('"always" through the PolicyStore', () => {
       expect(fx.events.some((e) => e.type === 'egress_ask')).toBe(false);
       // ...and only that exact path.
       const deeper = forward(fx.proxy.socketPath, url('/submit/2'), { method: 'POST', body: 'z' });
-      await until(() => queue.list().length === 1);
+      await waitFor(() => queue.list().length === 1, 'one pending approval');
       expect(queue.list()[0]).toMatchObject({ method: 'POST', path: '/submit/2' });
       await queue.decide(queue.list()[0]?.id ?? '', { verdict: 'deny', always: false, by: { user: 'op', origin: 'test' } });
       expect((await deeper).status).toBe(403);

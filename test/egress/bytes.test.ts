@@ -3,7 +3,8 @@
 // audit record carries the counts (the helper's handed-off tunnels: sandbox.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { egressAuditRecord } from '../../src/egress/index.ts';
-import { connectTunnel, forward, rulesFrom, startOrigins, startProxy, until } from './harness.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { connectTunnel, forward, rulesFrom, startOrigins, startProxy } from './harness.ts';
 import type { Origin, ProxyFixture } from './harness.ts';
 
 let origin: Origin;
@@ -45,7 +46,7 @@ describe('bytes each way are reported (anchor case 54)', () => {
     t.socket.resume();
     t.socket.write(request);
     await new Promise<void>((r) => t.socket.once('close', () => r()));
-    await until(() => fx.events.some((e) => e.type === 'egress_tunnel_closed'));
+    await waitFor(() => fx.events.some((e) => e.type === 'egress_tunnel_closed'), 'egress_tunnel_closed');
     const closed = fx.events.find((e) => e.type === 'egress_tunnel_closed');
     expect(closed?.bytes).toEqual({ up: request.length, down: got, relay: 'proxy' });
     expect(got).toBeGreaterThan(3000);

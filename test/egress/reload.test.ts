@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectProxy, connectTunnel, parseRaw, rulesFrom, startOrigins, startProxy, testResolver, until } from './harness.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { connectProxy, connectTunnel, parseRaw, rulesFrom, startOrigins, startProxy, testResolver } from './harness.ts';
 import type { Origin } from './harness.ts';
 
 let origin: Origin;
@@ -66,7 +67,7 @@ network_policies:
       const post = async (): Promise<number> => {
         const from = got.length;
         s.write(`POST /upload HTTP/1.1\r\nHost: api.test:${origin.httpsPort}\r\nContent-Length: 2\r\n\r\nok`);
-        await until(() => /\r\n\r\n/.test(got.slice(from)) && /"|\}$/.test(got.slice(from)));
+        await waitFor(() => /\r\n\r\n/.test(got.slice(from)) && /"|\}$/.test(got.slice(from)), () => `a complete response after byte ${from}: ${JSON.stringify(got.slice(from))}`);
         return Number(/^HTTP\/1\.1 (\d{3})/.exec(got.slice(from))?.[1]);
       };
       expect(await post()).toBe(200);
@@ -101,7 +102,7 @@ ${paths}
       s.on('error', () => {});
       // Headers and half the body: the upload is in flight when the policy changes.
       s.write(`POST http://api.test:${origin.httpPort}/upload HTTP/1.1\r\nHost: api.test:${origin.httpPort}\r\nContent-Length: 1000\r\n\r\n${'x'.repeat(500)}`);
-      await until(() => fx.events.some((e) => e.type === 'egress_allowed' && e.path === '/upload'));
+      await waitFor(() => fx.events.some((e) => e.type === 'egress_allowed' && e.path === '/upload'), 'egress_allowed for /upload');
       current = rulesFrom(rest(`          - allow: { method: GET, path: "/**" }`));
       expect(fx.proxy.reload()).toBe(1);
       await closed;
@@ -128,7 +129,7 @@ ${paths}
     });
     try {
       const pending = connectTunnel(fx.proxy.socketPath, `api.test:${origin.httpsPort}`);
-      await until(() => lookups.includes('api.test'));
+      await waitFor(() => lookups.includes('api.test'), 'a DNS lookup of api.test');
       current = rulesFrom('network_policies: {}');
       expect(fx.proxy.reload()).toBe(0); // nothing held yet: the waiting connection has no address
       release();

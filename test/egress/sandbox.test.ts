@@ -13,6 +13,7 @@ import { ApprovalQueue, policyStorePersistHook } from '../../src/approvals/index
 import type { EgressProxyOptions } from '../../src/egress/index.ts';
 import { PolicyStore, compileEgressRules } from '../../src/policy/index.ts';
 import type { EgressRuleSet } from '../../src/policy/index.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { connectProxy, pathsAndAuditedPolicies, rulesFrom, runInSandbox, startOrigins, startProxy } from './harness.ts';
 import type { Origin, ProxyFixture, SandboxRun, SandboxRunOptions } from './harness.ts';
 
@@ -357,7 +358,7 @@ print('answered', good)
       expect(r.stdout.trim().split('\n')).toEqual(['open 300', 'answered 300']);
       // the helper reports every tunnel as the sandbox ends; the last reports may still be in flight
       const tunnelsClosed = () => fx.events.filter((e) => e.type === 'egress_tunnel_closed').length;
-      for (let i = 0; i < 100 && tunnelsClosed() < 300; i++) await new Promise((res) => setTimeout(res, 50));
+      await waitFor(() => tunnelsClosed() >= 300, () => `300 egress_tunnel_closed events (have ${tunnelsClosed()})`);
       expect(tunnelsClosed()).toBe(300);
     } finally {
       await fx.close();
@@ -400,14 +401,6 @@ describe('approval round trip through a real sandbox', () => {
   const askText = (o: Origin) =>
     `version: 1\napprovals: { unmatched_egress: ask, timeout: 3s }\nnetwork_policies:\n  base:\n    endpoints:\n      - { host: other.test, port: ${o.httpPort}, protocol: rest, rules: [{ allow: { method: GET, path: /ok } }], allowed_ips: [127.0.0.1] }\n`;
 
-  async function until(cond: () => boolean, ms = 15_000): Promise<void> {
-    const start = Date.now();
-    while (!cond()) {
-      if (Date.now() - start > ms) throw new Error('condition not met in time');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
   it('curl waits; approved -> succeeds; denied -> 403; timeout -> 403; deny always (that request only) survives a sandbox and proxy restart', async () => {
     const store = new PolicyStore(join(scratch, 'policy'));
     await store.set(askText(origin), { author: 'test', reason: 'initial' });
@@ -427,13 +420,13 @@ describe('approval round trip through a real sandbox', () => {
     try {
       // approved once
       const p1 = sandboxed(fx, curl('/wait-allow'));
-      await until(() => queue.list().length === 1);
+      await waitFor(() => queue.list().length === 1, 'one pending approval', { withinMs: 15_000 });
       expect(queue.list()[0]).toMatchObject({ sandbox: 'sb1', kind: 'egress', binary: '/usr/bin/curl', host: 'other.test', method: 'GET', path: '/wait-allow' });
       await queue.decide(queue.list()[0]?.id ?? '', { verdict: 'allow', always: false, by });
       expect((await p1).stdout).toMatch(/"url":"\/wait-allow"[\s\S]* 200$/);
       // denied once
       const p2 = sandboxed(fx, curl('/wait-deny'));
-      await until(() => queue.list().length === 1);
+      await waitFor(() => queue.list().length === 1, 'one pending approval', { withinMs: 15_000 });
       await queue.decide(queue.list()[0]?.id ?? '', { verdict: 'deny', always: false, by });
       const denied = await p2;
       expect(denied.stdout).toMatch(/ 403$/);
@@ -444,7 +437,7 @@ describe('approval round trip through a real sandbox', () => {
       expect(bodyOf(timedOut.stdout).reason).toMatch(/timeout/);
       // deny always: written as a policy revision
       const p3 = sandboxed(fx, curl('/wait-always'));
-      await until(() => queue.list().length === 1);
+      await waitFor(() => queue.list().length === 1, 'one pending approval', { withinMs: 15_000 });
       const res = await queue.decide(queue.list()[0]?.id ?? '', { verdict: 'deny', always: true, by });
       expect(res).toMatchObject({ persisted: true });
       expect((await p3).stdout).toMatch(/ 403$/);
@@ -458,7 +451,7 @@ describe('approval round trip through a real sandbox', () => {
       expect(queue.list()).toEqual([]);
       // The rule covers that request only: another path on the same host is still asked.
       const other = sandboxed(fx, curl('/another-path'));
-      await until(() => queue.list().length === 1);
+      await waitFor(() => queue.list().length === 1, 'one pending approval', { withinMs: 15_000 });
       expect(queue.list()[0]).toMatchObject({ host: 'other.test', method: 'GET', path: '/another-path' });
       await queue.decide(queue.list()[0]?.id ?? '', { verdict: 'allow', always: false, by });
       expect((await other).stdout).toMatch(/ 200$/);

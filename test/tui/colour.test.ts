@@ -3,7 +3,7 @@
 // chalk load, hence the dynamic import.
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeStdin, XtermStdout } from './helpers/xterm.ts';
-import { waitFor } from './helpers/wait.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 process.env['FORCE_COLOR'] = '3';
 const { startTui } = await import('../../src/tui/run.ts');

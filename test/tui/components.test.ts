@@ -9,7 +9,7 @@ import { initialUiState, UiStore } from '../../src/tui/input/ui-state.ts';
 import type { TuiEvent } from '../../src/tui/store/events.ts';
 import { TuiStore } from '../../src/tui/store/tui-store.ts';
 import { loadThemes } from '../../src/tui/theme/theme.ts';
-import { waitFor } from './helpers/wait.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const themes = loadThemes();
 const T0 = Date.now();

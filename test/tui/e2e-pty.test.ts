@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnOnScreen } from './helpers/pty.ts';
 import type { Run } from './helpers/pty.ts';
-import { waitFor } from './helpers/wait.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const preview = fileURLToPath(new URL('../../scripts/tui-preview.ts', import.meta.url));
@@ -32,7 +32,7 @@ function launch(cols: number, rows: number, args: string[] = []): Run {
 }
 
 async function see(r: Run, text: string): Promise<void> {
-  await waitFor(() => r.screen.text().includes(text), () => `"${text}" on the screen:\n${r.screen.text()}\nraw tail: ${JSON.stringify(r.screen.raw.slice(-400))}\nexited: ${JSON.stringify(r.exited)}`, { tries: 600 });
+  await waitFor(() => r.screen.text().includes(text), () => `"${text}" on the screen:\n${r.screen.text()}\nraw tail: ${JSON.stringify(r.screen.raw.slice(-400))}\nexited: ${JSON.stringify(r.exited)}`, { withinMs: 15_000 });
 }
 
 describe('tui-preview in a real pseudo-terminal', () => {
@@ -77,8 +77,10 @@ describe('tui-preview in a real pseudo-terminal', () => {
   });
 
   it('a crash restores the terminal, then reports the error (exit 70)', async () => {
-    const r = launch(80, 24, ['--crash-after-ms', '2500']);
+    // The crash comes once the screen is drawn (on SIGUSR2), not after a fixed time.
+    const r = launch(80, 24, ['--crash-on-sigusr2']);
     await see(r, '2 Approvals');
+    r.p.kill('SIGUSR2');
     const result = await r.exit;
     expect(result).toMatchObject({ exitCode: 70 });
     await r.screen.flush();

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startTui, type TuiHandle, type TuiPreferences } from '../../src/tui/run.ts';
 import { demoScript } from '../../src/tui/store/demo-script.ts';
 import { ScriptedDataSource } from '../../src/tui/store/scripted-source.ts';
-import { waitFor } from './helpers/wait.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { FakeStdin, XtermStdout } from './helpers/xterm.ts';
 
 const fake = fileURLToPath(new URL('./fixtures/fake-nvidia-smi', import.meta.url));

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnOnScreen } from './helpers/pty.ts';
 import type { Run } from './helpers/pty.ts';
-import { waitFor } from './helpers/wait.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(root, 'bin/nemoclaw');
@@ -44,7 +44,7 @@ function launch(home: string, cols: number, rows: number, args: string[]): Run {
 
 async function see(r: Run, text: string | RegExp): Promise<void> {
   const has = (): boolean => (typeof text === 'string' ? r.screen.text().includes(text) : text.test(r.screen.text()));
-  await waitFor(has, () => `${String(text)} on the screen:\n${r.screen.text()}\nexited: ${JSON.stringify(r.exited)}`, { tries: 1200 });
+  await waitFor(has, () => `${String(text)} on the screen:\n${r.screen.text()}\nexited: ${JSON.stringify(r.exited)}`, { withinMs: 30_000 });
 }
 
 describe('nemoclaw tui against a real supervisor', () => {
@@ -98,7 +98,8 @@ describe('nemoclaw tui against a real supervisor', () => {
   it('--headless: NDJSON on stdout, same events as serve --headless, Ink never loaded', async () => {
     const home = freshHome();
     const trace = join(home, 'modules.trace');
-    const proc = spawn(BIN, ['tui', '--demo', '--headless', '--home', home, '--seconds', '6'], {
+    // Runs until told to stop (--seconds 0), and is told once the demo's last step shows: no fixed window.
+    const proc = spawn(BIN, ['tui', '--demo', '--headless', '--home', home, '--seconds', '0'], {
       env: { ...process.env, NEMOCLAW_HOME: home, NEMOCLAW_MODULE_TRACE: trace, NODE_OPTIONS: `--import=${TRACE_HOOK}` },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -115,8 +116,13 @@ describe('nemoclaw tui against a real supervisor', () => {
       approved = true;
       proc.stdin.write(`${JSON.stringify({ approve: (JSON.parse(p) as { item: { id: string } }).item.id })}\n`);
     });
-    const code = await new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
-    expect(code, err).toBe(0);
+    const exited = new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
+    try {
+      await waitFor(() => out.includes('/report HTTP 200'), () => `the approved curl's "/report HTTP 200" on stdout:\n${out}\nstderr:\n${err}`, { withinMs: 30_000 });
+    } finally {
+      proc.kill('SIGTERM');
+    }
+    expect(await exited, err).toBe(0);
     const lines = out.split('\n').filter((l) => l !== '');
     const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events[0]).toMatchObject({ type: 'supervisor.started', seq: 1 });
@@ -138,18 +144,18 @@ describe('nemoclaw tui against a real supervisor', () => {
     owner.stdout.on('data', (d: Buffer) => (ownerOut += d.toString()));
     const ownerExit = new Promise<number | null>((r) => owner.on('exit', (c) => r(c)));
     try {
-      await waitFor(() => ownerOut.includes('"approval.pending"'), () => `the owner's pending approval:\n${ownerOut}`, { tries: 1200 });
+      await waitFor(() => ownerOut.includes('"approval.pending"'), () => `the owner's pending approval:\n${ownerOut}`, { withinMs: 30_000 });
       const client = spawn(BIN, ['tui', '--headless'], { env: { ...process.env, NEMOCLAW_HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
       let out = '';
       client.stdout.on('data', (d: Buffer) => (out += d.toString()));
       const lines = (): Array<Record<string, unknown>> => out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
-      const pending = await waitFor(() => lines().find((l) => l.type === 'approval.pending'), () => `pending on the attached client:\n${out}`, { tries: 1200 });
+      const pending = await waitFor(() => lines().find((l) => l.type === 'approval.pending'), () => `pending on the attached client:\n${out}`, { withinMs: 30_000 });
       expect(lines()[0]).toMatchObject({ type: 'supervisor.started', seq: 1 });
       client.stdin.write(`${JSON.stringify({ approve: (pending.item as { id: string }).id })}\n`);
-      await waitFor(() => lines().find((l) => l.type === 'decision.result'), () => `decision result:\n${out}`, { tries: 1200 });
+      await waitFor(() => lines().find((l) => l.type === 'decision.result'), () => `decision result:\n${out}`, { withinMs: 30_000 });
       expect(lines().find((l) => l.type === 'decision.result')).toMatchObject({ ok: true, verdict: 'allow' });
       // The owner sees the decision made by the attached client, and the curl succeed.
-      await waitFor(() => ownerOut.includes('"approval.decided"') && ownerOut.includes('/report HTTP 200'), () => `owner output:\n${ownerOut}`, { tries: 1200 });
+      await waitFor(() => ownerOut.includes('"approval.decided"') && ownerOut.includes('/report HTTP 200'), () => `owner output:\n${ownerOut}`, { withinMs: 30_000 });
       client.kill('SIGTERM');
     } finally {
       owner.kill('SIGTERM');

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { readPreferences, savePreferences } from '../../src/cli/tui.ts';
 import { SupervisorDataSource, approvalFromItem, summarisePolicy, type SupervisorApi } from '../../src/tui/source/index.ts';
 import type { TuiEvent } from '../../src/tui/store/index.ts';
-import { waitFor } from './helpers/wait.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 interface OpenStream {
   path: string;

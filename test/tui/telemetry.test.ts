@@ -4,7 +4,7 @@ import { appsQueryArgs, gpuQueryArgs, parseAppLine, parseGpuLine, parseNumber, s
 import { cpuPercentBetween, readHostSample, sumCpuTimes } from '../../src/telemetry/host.ts';
 import { availableParallelism, cpus } from 'node:os';
 import type { GpuProcess, GpuSample, GpuStatus } from '../../src/telemetry/types.ts';
-import { waitFor } from './helpers/wait.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const fake = fileURLToPath(new URL('./fixtures/fake-nvidia-smi', import.meta.url));
 
