@@ -1,13 +1,14 @@
-// The audit directory's single-writer lock: a lock file created with O_EXCL semantics (link(2) of
-// a complete temp file holding our pid, so the lock never exists half-written) and removed when
-// the holder is done. It is held only around one group commit (catch up, write, fsync,
-// checkpoint), never for a writer's whole life: that is what lets one-shot `nemoclaw sandbox
-// run`s log into the same chain while a supervisor runs. A lock whose pid is dead (SIGKILL,
-// power loss) is stale and broken by the next writer.
-import { closeSync, linkSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+// The audit directory's single-writer lock: `LOCK`, taken with src/state's lock protocol (pid +
+// process start time, created whole by link(2), a lock whose holder is gone broken under
+// `LOCK.break`; see src/state/lock.ts). It is held only around one group commit (catch up, write,
+// fsync, checkpoint), never for a writer's whole life: that is what lets one-shot `nemoclaw
+// sandbox run`s log into the same chain while a supervisor runs. A lock left by a dead writer
+// (SIGKILL, power loss) is broken by the next one; a live writer's never is, a reused pid included.
+import { readFileSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pidAlive, readLockHolder, releaseLock, removeDeadTemps, tryLock } from '../state/index.ts';
 
 export const LOCK_NAME = 'LOCK';
 /** How long a busy writer steps aside when another one is waiting. */
@@ -15,71 +16,28 @@ const YIELD_MS = 8;
 /** A want marker older than this is ignored (its writer gave up or died). */
 const WANT_FRESH_MS = 250;
 
-export function pidAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function readPid(path: string): number | null {
-  try {
-    const m = /^(\d+) /.exec(readFileSync(path, 'utf8'));
-    return m === null ? null : Number(m[1]);
-  } catch {
-    return null;
-  }
-}
-
 export class DirLock {
   readonly dir: string;
   readonly path: string;
+  /** Names this writer in the want marker (writers in one process share pid and start time). */
   private readonly mine: string;
   private held = false;
 
   constructor(dir: string) {
     this.dir = dir;
     this.path = join(dir, LOCK_NAME);
-    const token = randomBytes(6).toString('hex');
-    this.mine = join(dir, `${LOCK_NAME}.${process.pid}.${token}`);
+    this.mine = `${process.pid}.${randomBytes(6).toString('hex')}`;
   }
 
   get isHeld(): boolean {
     return this.held;
   }
 
-  private ensureMine(): void {
-    try {
-      statSync(this.mine);
-    } catch {
-      const fd = openSync(this.mine, 'wx', 0o600);
-      try {
-        writeSync(fd, `${process.pid} ${new Date().toISOString()}\n`);
-      } finally {
-        closeSync(fd);
-      }
-    }
-  }
-
   /** One attempt; true when the lock is now ours. */
   tryAcquire(): boolean {
     if (this.held) throw new Error('audit lock already held by this writer');
-    this.ensureMine();
-    try {
-      linkSync(this.mine, this.path);
-      this.held = true;
-      // LOCK now names the inode; dropping our private name leaves nothing behind if this
-      // process exits without close().
-      this.dropMine();
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    this.breakIfStale();
-    return false;
+    this.held = tryLock(this.path).acquired;
+    return this.held;
   }
 
   /**
@@ -104,7 +62,7 @@ export class DirLock {
       }
       if (Date.now() >= deadline) {
         if (wanted) this.clearWant();
-        const pid = readPid(this.path);
+        const pid = readLockHolder(this.path)?.pid;
         throw new Error(`audit lock ${this.path} still held by pid ${pid ?? '?'} after ${timeoutMs} ms`);
       }
       await sleep(delay);
@@ -145,66 +103,22 @@ export class DirLock {
   release(): void {
     if (!this.held) return;
     this.held = false;
-    unlinkSync(this.path);
+    releaseLock(this.path);
   }
 
-  private dropMine(): void {
-    try {
-      unlinkSync(this.mine);
-    } catch {
-      // already gone
-    }
-  }
-
-  /** Releases the lock and removes our own link source (call at close). */
+  /** Releases the lock (call at close). */
   dispose(): void {
     this.release();
-    this.dropMine();
-  }
-
-  /**
-   * Breaks the lock if its holder is dead. The lock is first renamed to a unique name and its
-   * inode compared with the one judged stale, so a live lock created in between is never
-   * deleted (it is linked back instead).
-   */
-  private breakIfStale(): void {
-    let ino: number;
-    try {
-      ino = statSync(this.path).ino;
-    } catch {
-      return; // released meanwhile
-    }
-    const pid = readPid(this.path);
-    if (pid === null) {
-      // Cannot happen with link(2) creation unless someone wrote the file by hand; treat a lock
-      // without a pid older than 10 s as stale.
-      try {
-        if (Date.now() - statSync(this.path).mtimeMs < 10_000) return;
-      } catch {
-        return;
-      }
-    } else if (pidAlive(pid)) {
-      return;
-    }
-    const aside = `${this.path}.stale-${randomBytes(4).toString('hex')}`;
-    try {
-      renameSync(this.path, aside);
-    } catch {
-      return;
-    }
-    if (statSync(aside).ino !== ino) {
-      try {
-        linkSync(aside, this.path);
-      } catch {
-        // someone holds a newer lock; theirs wins
-      }
-    }
-    unlinkSync(aside);
   }
 }
 
-/** Deletes link sources and stale-lock leftovers of dead processes (on open). */
+/**
+ * Deletes what writers that no longer run left beside the lock: temp files of the lock protocol
+ * (src/state removeDeadTemps), and the link sources, `LOCK.stale-*` names and want marker of the
+ * lock protocol before src/state (on open).
+ */
 export function cleanLockLeftovers(dir: string): void {
+  removeDeadTemps(dir);
   let names: string[];
   try {
     names = readdirSync(dir);

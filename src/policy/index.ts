@@ -17,7 +17,7 @@ export { canonicalizeHost, parseHostPattern, hostMatches, formatIpv6 } from './h
 export { globEscape } from './glob.ts';
 export { parseSize, parseDuration } from './units.ts';
 export type { RevisionMeta, Revision, ChangeOptions, SetResult, AlwaysRule } from './store.ts';
-export { PolicyStore, alwaysRuleName, writeFileAtomic } from './store.ts';
+export { PolicyStore, alwaysRuleName } from './store.ts';
 export { MergeConflictError, mergeNetworkPolicies, removeNetworkPolicies, ruleInventory, droppedRules, unifiedDiff, staticChanges, STATIC_SECTIONS } from './merge.ts';
 export type { Blueprint, BlueprintSpec } from './blueprint.ts';
 export { blueprintSchema, loadBlueprint, blueprintPolicy, blueprintDigest, listPresets, loadPreset, listBlueprints, blueprintsDir } from './blueprint.ts';

@@ -2,12 +2,14 @@
 //   <dir>/revisions/NNNN.yaml   the policy text exactly as applied
 //   <dir>/revisions/NNNN.json   {rev, author, reason, time, sha256}, written last
 // A revision exists only when its .json exists and its sha256 matches the .yaml, so a crash at
-// any point leaves the previous revision current. Each file is written to a temp name, fsynced,
-// renamed into place, and the directory fsynced. Writers take an exclusive lock file so that the
-// approvals queue ("always") and the CLI cannot claim the same number.
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+// any point leaves the previous revision current. Each file is written with src/state's durable
+// atomic write (temp name, fsync, rename, fsync of the directory). Writers take the `<dir>/.lock`
+// lock file (src/state's protocol: pid + start time) so that the approvals queue ("always") and
+// the CLI cannot claim the same number.
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { releaseLock, tryLock, writeFileAtomicAsync } from '../state/index.ts';
 import { parsePolicy } from './load.ts';
 import { compileSandboxSpec, decideExec } from './compile.ts';
 import { compileEgressRules, decideEgress, normalizeRequestPath } from './egress.ts';
@@ -68,7 +70,6 @@ export interface ExecAllowRule {
 }
 
 const REV_RE = /^(\d{4,})\.json$/;
-const LOCK_STALE_MS = 30_000;
 
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
@@ -76,43 +77,6 @@ export function sha256Hex(data: string | Uint8Array): string {
 
 function revName(rev: number): string {
   return String(rev).padStart(4, '0');
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Writes a file atomically: temp file in the same directory, fsync, rename, fsync directory. */
-export async function writeFileAtomic(path: string, data: string, dir: string): Promise<void> {
-  const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fsyncDir(dir);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export class PolicyStore {
@@ -174,29 +138,17 @@ export class PolicyStore {
   private async withLock<T>(fn: () => Promise<T>): Promise<T> {
     await mkdir(this.revisionsDir, { recursive: true, mode: 0o700 });
     const lock = join(this.dir, '.lock');
+    // A lock whose holder is gone (crashed, or its pid reused) is taken over; a live one is waited for.
     for (let attempt = 0; ; attempt++) {
-      try {
-        const fh = await open(lock, 'wx', 0o600);
-        await fh.writeFile(String(process.pid));
-        await fh.close();
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        // A lock left by a dead process (or a very old one) is taken over.
-        const holder = Number(await readFile(lock, 'utf8').catch(() => ''));
-        const age = Date.now() - (await stat(lock).then((s) => s.mtimeMs).catch(() => Date.now()));
-        if ((holder > 0 && !isAlive(holder)) || age > LOCK_STALE_MS) {
-          await rm(lock, { force: true });
-          continue;
-        }
-        if (attempt > 200) throw new Error(`policy store ${this.dir} is locked by pid ${holder}`, { cause: err });
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      const r = tryLock(lock);
+      if (r.acquired) break;
+      if (attempt > 200) throw new Error(`policy store ${this.dir} is locked by pid ${r.holder?.pid ?? '?'}`);
+      await new Promise((res) => setTimeout(res, 25));
     }
     try {
       return await fn();
     } finally {
-      await rm(lock, { force: true });
+      releaseLock(lock);
     }
   }
 
@@ -213,9 +165,9 @@ export class PolicyStore {
       sha256: sha256Hex(text),
       ...(opts.source ? { source: opts.source } : {}),
     };
-    await writeFileAtomic(join(this.revisionsDir, `${revName(rev)}.yaml`), text, this.revisionsDir);
+    await writeFileAtomicAsync(join(this.revisionsDir, `${revName(rev)}.yaml`), text);
     // The meta file is the commit point: until it lands, the revision does not exist.
-    await writeFileAtomic(join(this.revisionsDir, `${revName(rev)}.json`), `${JSON.stringify(meta, null, 2)}\n`, this.revisionsDir);
+    await writeFileAtomicAsync(join(this.revisionsDir, `${revName(rev)}.json`), `${JSON.stringify(meta, null, 2)}\n`);
     return meta;
   }
 

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ExecRequest } from './exec.ts';
-import { homePaths } from './paths.ts';
+import { homePaths } from '../state/index.ts';
 
 export class SupervisorUnavailableError extends Error {
   readonly socketPath: string;

@@ -11,9 +11,11 @@ export type { SandboxView, CreateInput, InferenceChoice } from './types.ts';
 export { NotFoundError, InvalidRequestError } from './types.ts';
 export { editDistance, suggest } from './names.ts';
 export { STOP_GRACE_MS } from './lifecycle.ts';
-export { SupervisorRunningError, acquireSupervisorLock, readLock, holderAlive } from './lock.ts';
-export { homePaths, nemoclawHome, validName, NAME_RE, RESERVED_NAMES } from './paths.ts';
-export type { HomePaths } from './paths.ts';
+export { SupervisorRunningError, acquireSupervisorLock } from './lock.ts';
+// The home layout, the lock protocol and the name rule live in src/state (shared with the policy
+// CLI and the audit log); re-exported because they are the supervisor's contract with its clients.
+export { homePaths, nemoclawHome, validName, NAME_RE, RESERVED_NAMES, readLockHolder as readLock, holderAlive } from '../state/index.ts';
+export type { HomePaths } from '../state/index.ts';
 export { RESTART_POLICIES, isRestartPolicy, shouldRestart, backoffDelay, nextAttempt, BACKOFF_BASE_MS, BACKOFF_MAX_MS } from './restart.ts';
 export type { LogRecord } from './logs.ts';
 export type { ExecRequest, Frame, ExitFrame } from './exec.ts';

@@ -19,8 +19,8 @@ import type { EventBus } from './bus.ts';
 import type { SandboxState } from './events.ts';
 import { enforcementSummary, helperAuditRecord } from './helper-audit.ts';
 import { LogWriter } from './logs.ts';
-import type { HomePaths } from './paths.ts';
-import { validName } from './paths.ts';
+import type { HomePaths } from '../state/index.ts';
+import { NAME_RULE, validName } from '../state/index.ts';
 import { suggest } from './names.ts';
 import { creationPolicy, writeInitialRevisions } from './policy.ts';
 import { backoffDelay, nextAttempt, shouldRestart } from './restart.ts';
@@ -193,7 +193,7 @@ export class Lifecycle {
 
   async create(input: CreateInput): Promise<SandboxView> {
     if (this.closing) throw new InvalidRequestError('the supervisor is shutting down');
-    if (!validName(input.name)) throw new InvalidRequestError(`bad sandbox name ${JSON.stringify(input.name)}: lower-case letters, digits and '-', starting with a letter, at most 40, not a nemoclaw command`);
+    if (!validName(input.name)) throw new InvalidRequestError(`bad sandbox name ${JSON.stringify(input.name)}: ${NAME_RULE}`);
     if (this.rt.has(input.name)) throw new DuplicateNameError(`a sandbox named ${input.name} already exists`);
     if (input.blueprint !== undefined && input.policy !== undefined) throw new InvalidRequestError('use a blueprint or a policy, not both');
     const workspace = resolve(input.workspace);

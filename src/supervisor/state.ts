@@ -5,14 +5,16 @@
 //   policy/      PolicyStore revisions (src/policy)
 //   home/        the sandbox's private HOME
 //   logs/output.ndjson   {"ts","stream","line"} per line of the workload's output
-// Every file is written to a temp name, fsynced and renamed; a sandbox exists once spec.json does
-// (mkdir is the claim on the name, so two concurrent creates of one name cannot both win).
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+// The layout is src/state's (sandboxPaths). Every file is written with src/state's
+// writeJsonAtomic (temp file, fsync, rename, fsync of the directory); a sandbox exists once
+// spec.json does (mkdir is the claim on the name, so two concurrent creates of one name cannot
+// both win).
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { RestartPolicy, SandboxState } from './events.ts';
-import type { HomePaths } from './paths.ts';
-import { sandboxDir } from './paths.ts';
+import { sandboxPaths, writeJsonAtomic } from '../state/index.ts';
+import type { HomePaths, SandboxPaths } from '../state/index.ts';
 
 export interface SandboxRecord {
   version: 1;
@@ -62,18 +64,6 @@ interface PinsFile {
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
-export function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, `${JSON.stringify(value, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
-
 function readJson<T>(path: string): T | null {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as T;
@@ -90,35 +80,39 @@ export class StateStore {
     mkdirSync(paths.sandboxes, { recursive: true, mode: 0o700 });
   }
 
+  files(name: string): SandboxPaths {
+    return sandboxPaths(this.paths, name);
+  }
+
   dir(name: string): string {
-    return sandboxDir(this.paths, name);
+    return this.files(name).dir;
   }
 
   policyDir(name: string): string {
-    return join(this.dir(name), 'policy');
+    return this.files(name).policy;
   }
 
   homeDir(name: string): string {
-    return join(this.dir(name), 'home');
+    return this.files(name).home;
   }
 
   logFile(name: string): string {
-    return join(this.dir(name), 'logs', 'output.ndjson');
+    return this.files(name).output;
   }
 
   /** Claims the name (mkdir) and writes spec.json; throws DuplicateNameError when taken. */
   create(rec: SandboxRecord, initial: SandboxStateFile): void {
-    const dir = this.dir(rec.name);
+    const f = this.files(rec.name);
     try {
-      mkdirSync(dir, { mode: 0o700 });
+      mkdirSync(f.dir, { mode: 0o700 });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new DuplicateNameError(`a sandbox named ${rec.name} already exists`);
       throw err;
     }
-    mkdirSync(join(dir, 'logs'), { mode: 0o700 });
-    mkdirSync(join(dir, 'home'), { mode: 0o700 });
-    writeJsonAtomic(join(dir, 'state.json'), initial);
-    writeJsonAtomic(join(dir, 'spec.json'), rec); // the commit point
+    mkdirSync(f.logs, { mode: 0o700 });
+    mkdirSync(f.home, { mode: 0o700 });
+    writeJsonAtomic(f.state, initial);
+    writeJsonAtomic(f.spec, rec); // the commit point
   }
 
   /** Removes a claimed directory whose spec never landed (a create that failed half-way). */
@@ -133,7 +127,7 @@ export class StateStore {
     } catch {
       return [];
     }
-    return entries.filter((n) => readJson<SandboxRecord>(join(this.dir(n), 'spec.json')) !== null).sort();
+    return entries.filter((n) => readJson<SandboxRecord>(this.files(n).spec) !== null).sort();
   }
 
   /** Directories without spec.json: creates interrupted by a crash. */
@@ -144,23 +138,23 @@ export class StateStore {
     } catch {
       return [];
     }
-    return entries.filter((n) => readJson<SandboxRecord>(join(this.dir(n), 'spec.json')) === null);
+    return entries.filter((n) => readJson<SandboxRecord>(this.files(n).spec) === null);
   }
 
   record(name: string): SandboxRecord | null {
-    return readJson<SandboxRecord>(join(this.dir(name), 'spec.json'));
+    return readJson<SandboxRecord>(this.files(name).spec);
   }
 
   state(name: string): SandboxStateFile | null {
-    return readJson<SandboxStateFile>(join(this.dir(name), 'state.json'));
+    return readJson<SandboxStateFile>(this.files(name).state);
   }
 
   writeState(name: string, s: SandboxStateFile): void {
-    writeJsonAtomic(join(this.dir(name), 'state.json'), { ...s, updatedAt: new Date().toISOString() });
+    writeJsonAtomic(this.files(name).state, { ...s, updatedAt: new Date().toISOString() });
   }
 
   pinsFile(name: string): string {
-    return join(this.dir(name), 'pins.json');
+    return this.files(name).pins;
   }
 
   /**
@@ -189,7 +183,7 @@ export class StateStore {
     return new Map(entries);
   }
 
-  /** Replaces pins.json with these pins (temp file, fsync, rename: never half-written). */
+  /** Replaces pins.json with these pins (writeJsonAtomic: never half-written, durable). */
   writePins(name: string, pins: ReadonlyMap<string, string>): void {
     const file: PinsFile = { version: 1, pins: Object.fromEntries([...pins].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) };
     writeJsonAtomic(this.pinsFile(name), file);

@@ -11,8 +11,8 @@ import { EventBus } from './bus.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { HeldLock } from './lock.ts';
 import { acquireSupervisorLock } from './lock.ts';
-import type { HomePaths } from './paths.ts';
-import { homePaths, nemoclawHome } from './paths.ts';
+import type { HomePaths } from '../state/index.ts';
+import { homePaths, nemoclawHome } from '../state/index.ts';
 import { StateStore } from './state.ts';
 import type { AuditFn } from './types.ts';
 
@@ -72,7 +72,7 @@ export async function startSupervisor(opts: SupervisorOptions = {}): Promise<Sup
   try {
     lifecycle.load();
     api = await serveApi({ socketPath: paths.api, lifecycle, bus, approvals, audit, info });
-    approvalsServer = await serveApprovals(approvals, `${paths.run}/approvals.sock`);
+    approvalsServer = await serveApprovals(approvals, paths.approvals);
   } catch (err) {
     await api?.close();
     lock.release();
