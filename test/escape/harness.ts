@@ -10,7 +10,6 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import zlib from 'node:zlib';
 import { afterAll, beforeAll } from 'vitest';
 
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -481,19 +480,6 @@ export async function startVictim(buildDir: string, receipt: string, cwd: string
       child.kill('SIGKILL');
     },
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Kernel facts
-
-/** Whether the running kernel has the x32 ABI (CONFIG_X86_X32_ABI=y). */
-export function kernelHasX32(): boolean {
-  try {
-    const cfg = zlib.gunzipSync(fs.readFileSync('/proc/config.gz')).toString();
-    return /^CONFIG_X86_X32_ABI=y$/m.test(cfg);
-  } catch {
-    return false;
-  }
 }
 
 /** Reads the sandbox's NDJSON events file; [] when absent. */

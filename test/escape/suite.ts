@@ -4,13 +4,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProbes, removeSuiteHome, startSharedFixtures, type SharedFixtures } from './harness.ts';
-import { PROBES, type Expect, type Mode, type ProbeRow } from './probes.ts';
+import { foreignAbiRowExpect, probeForeignAbis, type Decision } from './host.ts';
+import { PROBES, type Mode, type ProbeRow } from './probes.ts';
 import { matches, report, runRow } from './runner.ts';
 
 export function defineProbeSuite(mode: Mode): void {
   let build = '';
   let shared: SharedFixtures | undefined;
-  const results: Array<{ id: string; category: string; expected: Expect[]; outcome: string; detail: string }> = [];
+  const results: Array<{ id: string; category: string; expected: string[]; host?: string; outcome: string; detail: string }> = [];
+  // Host facts are probed while the tests are collected, so that each title says what this host
+  // makes a host-dependent row expect. Each test file (mode) probes for itself: same run, same host.
+  const abis = probeForeignAbis();
 
   beforeAll(async () => {
     build = await buildProbes();
@@ -28,17 +32,29 @@ export function defineProbeSuite(mode: Mode): void {
     }
   });
 
-  const expected = (row: ProbeRow): Expect[] => (mode === 'unsandboxed' ? [row.unsandboxed] : row.knownGap ? ['escaped'] : row.sandboxed);
+  const decide = (row: ProbeRow, m: Mode = mode): Decision => {
+    const base = m === 'unsandboxed' ? [row.unsandboxed] : row.knownGap ? ['escaped' as const] : row.sandboxed;
+    return row.foreignAbi ? foreignAbiRowExpect(abis[row.foreignAbi], m, base) : { expect: base, applicable: true, why: '' };
+  };
+  const expected = (row: ProbeRow): string[] => decide(row).expect;
   const gap = (row: ProbeRow): string => (mode === 'sandboxed' && row.knownGap ? ` (KNOWN GAP: ${row.knownGap})` : '');
-  const title = (row: ProbeRow): string => `${row.id} [${row.category}${row.anchors.length ? ` #${row.anchors.join(',#')}` : ''}] -> ${expected(row).join(' | ')}${gap(row)}`;
+  const hostNote = (row: ProbeRow): string => (decide(row).why ? ` (${decide(row).why})` : '');
+  const title = (row: ProbeRow): string => `${row.id} [${row.category}${row.anchors.length ? ` #${row.anchors.join(',#')}` : ''}] -> ${expected(row).join(' | ')}${gap(row)}${hostNote(row)}`;
 
   const check = async (row: ProbeRow): Promise<void> => {
     if (!shared) throw new Error('fixtures did not start');
     const r = await runRow(row, mode, shared, build);
     const tag = r.outcome.kind === 'killed' ? `killed:${r.outcome.signal}` : r.outcome.kind;
-    results.push({ id: row.id, category: row.category, expected: expected(row), outcome: tag, detail: r.outcome.detail.slice(0, 400) });
-    const why = report(row, mode, r);
-    expect(matches(r.outcome, expected(row)), why).toBe(true);
+    const d = decide(row);
+    results.push({ id: row.id, category: row.category, expected: d.expect, ...(d.why ? { host: d.why } : {}), outcome: tag, detail: r.outcome.detail.slice(0, 400) });
+    const why = `${report(row, mode, r)}${d.why ? `\n  host: ${d.why}` : ''}`;
+    expect(matches(r.outcome, d.expect), why).toBe(true);
+    if (mode === 'sandboxed' && !d.applicable) {
+      // Nothing to prove here only if the host really refuses what the row attempts: the row's own
+      // probe, run on the host now, must be refused as the host fact says (and never escape).
+      const host = await runRow(row, 'unsandboxed', shared, build);
+      expect(matches(host.outcome, decide(row, 'unsandboxed').expect), `host run of a row the host fact calls not applicable\n${report(row, 'unsandboxed', host)}\n  host: ${d.why}`).toBe(true);
+    }
     if (mode === 'sandboxed' && r.outcome.kind !== 'refused') {
       // The result must come from a sandbox that really started and said what it enforced.
       expect(r.events.some((e) => e['type'] === 'ready'), `no ready event from the helper\n${why}`).toBe(true);
