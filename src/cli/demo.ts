@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { ReadyEvent, SandboxEvent, SandboxResult } from '../sandbox/index.ts';
 import { SANDBOX_FAILED, defaultSandboxSpec, helperPath, runSandbox } from '../sandbox/index.ts';
 import { exitCodes } from './output.ts';
+import { inert } from '../text/index.ts';
 
 interface DemoCase {
   expect: 'allowed' | 'denied';
@@ -111,9 +112,10 @@ function shellWords(argv: readonly string[]): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ');
 }
 
+/** The first line of a sandbox's output, as one inert line: it is quoted in the demo's report. */
 function firstLine(s: string): string {
   const line = s.trim().split('\n')[0] ?? '';
-  return JSON.stringify(line.length > 90 ? `${line.slice(0, 90)}...` : line).slice(1, -1);
+  return inert(line.length > 90 ? `${line.slice(0, 90)}...` : line);
 }
 
 /** `hide`: skipped paths not worth showing (the demo's absent protected workspace paths). */

@@ -9,7 +9,8 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { AuditEventInput, AuditLog } from '../audit/index.ts';
 import type { SandboxSpec } from '../policy/types.ts';
 import type { ExecAskEvent, ExecDecision, SandboxEvent, SandboxResult } from '../sandbox/index.ts';
-import { UsageError } from './output.ts';
+import { UsageError, jsonText, showOn } from './output.ts';
+import { inert } from '../text/index.ts';
 import { SANDBOX_FAILED, defaultSandboxSpec, runSandbox } from '../sandbox/index.ts';
 
 interface RunFlags {
@@ -96,7 +97,7 @@ function eventSink(target: string | undefined): { write(e: SandboxEvent): void; 
           ? { type: (rest as { originalType: string }).originalType, ts, sandbox, ...(rest as { fields: object }).fields }
           : { type, ts, sandbox, ...rest };
       try {
-        writeSync(fd, `${JSON.stringify(record)}\n`);
+        writeSync(fd, `${jsonText(record)}\n`);
       } catch {
         // A closed stdout (e.g. `| head`) must not kill the sandbox's bookkeeping.
       }
@@ -105,11 +106,6 @@ function eventSink(target: string | undefined): { write(e: SandboxEvent): void; 
       if (fd !== 1) closeSync(fd);
     },
   };
-}
-
-/** Strips terminal control characters from workload-controlled text before showing it. */
-function printable(s: string): string {
-  return JSON.stringify(s).slice(1, -1);
 }
 
 /**
@@ -121,7 +117,8 @@ function execAsker(interactive: boolean, abort: AbortSignal, tap: () => TapInput
   if (!interactive) return async () => 'deny';
   let queue: Promise<unknown> = Promise.resolve();
   return (ask) => {
-    const next = queue.then(() => (abort.aborted ? 'deny' : promptTty(`nemoclaw: allow exec of ${printable(ask.path)} (pid ${ask.pid})? [y/N] `, abort, tap())));
+    // The path is the workload's; the question goes to the operator's terminal (/dev/tty), always.
+    const next = queue.then(() => (abort.aborted ? 'deny' : promptTty(`nemoclaw: allow exec of ${inert(ask.path)} (pid ${ask.pid})? [y/N] `, abort, tap())));
     queue = next.catch(() => undefined);
     return next;
   };
@@ -311,8 +308,9 @@ function runAudit(report: (line: string) => void) {
   };
 }
 
+/** nemoclaw's own lines; they can quote what the workload controls (a path, a helper message), shown inert on a terminal. */
 function report(flags: RunFlags, line: string, extra: Record<string, unknown> = {}): void {
-  process.stderr.write(flags.json ? `${JSON.stringify({ nemoclaw: line, ...extra })}\n` : `nemoclaw: ${line}\n`);
+  process.stderr.write(flags.json ? `${jsonText({ nemoclaw: line, ...extra })}\n` : `nemoclaw: ${showOn(process.stderr)(line)}\n`);
 }
 
 const EXEC_FAILURES = [
@@ -376,7 +374,7 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
   if (result.reason !== 'refused') for (const w of result.warnings) report(flags, `DEGRADED: ${w}`);
   // The helper says nothing when CMD cannot be executed; the operator should not have to guess.
   const execFailure = EXEC_FAILURES.find((f) => f.status === result.status && result.execErrno !== null);
-  if (execFailure) report(flags, `${printable(command[0] ?? '')}: ${execFailure.say} (errno ${result.execErrno})`);
+  if (execFailure) report(flags, `${command[0] ?? ''}: ${execFailure.say} (errno ${result.execErrno})`);
   if (result.status === SANDBOX_FAILED && result.failure !== null && !result.failurePrinted) {
     report(flags, `sandbox refused: ${result.failure}`);
   }

@@ -31,8 +31,8 @@ describe('themes/', () => {
 });
 
 describe('cells and lines', () => {
-  it('strips control characters so nothing can drive the terminal', () => {
-    expect(sanitize('a\u001b[2Jb\u0007c\td\u009b')).toBe('a[2Jbc d');
+  it('shows control characters and bidi overrides as visible escapes, so nothing can drive the terminal', () => {
+    expect(sanitize('a\u001b[2Jb\u0007c\td\u009b\u202ee\nf')).toBe('a\\x1b[2Jb\\x07c d\\u009b\\u202ee\\nf');
   });
   it('counts wide characters as two cells and truncates with an ellipsis', () => {
     expect(cellWidth('日本')).toBe(4);

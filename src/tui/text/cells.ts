@@ -1,5 +1,6 @@
 // Terminal cell widths, sanitising and truncation. Everything a pane shows goes through here, so
 // nothing can overflow a pane or smuggle control sequences into the terminal.
+import { inert } from '../../text/index.ts';
 
 /** Is this code point two cells wide (East Asian wide/fullwidth, most emoji)? Approximate, table-free. */
 function isWide(cp: number): boolean {
@@ -32,12 +33,13 @@ export function charWidth(cp: number): number {
 }
 
 /**
- * Make untrusted text safe to draw on one line: tabs become a space; every other C0/C1 control
- * character and DEL is removed (ESC included, so no escape sequence reaches the terminal).
+ * Make untrusted text safe to draw on one line: a tab becomes one space (panes are fixed-width);
+ * every other control character, bidi override and lone surrogate is shown as a visible escape
+ * (`\x1b`, `\u202e`) by the same inert() the CLI uses, so the operator sees what a workload tried
+ * instead of a silently shortened line, and no escape sequence reaches the terminal.
  */
 export function sanitize(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/\t/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
+  return inert(text, { tabs: 'space' });
 }
 
 export function cellWidth(text: string): number {
