@@ -2,7 +2,7 @@
 // queue's control API (src/approvals/control.ts) on $NEMOCLAW_HOME/run/approvals.sock, served by
 // whoever owns the queue (`nemoclaw serve` / the TUI). Without one it says so and exits 1.
 import type { Command } from 'commander';
-import { exitCodes, printJson } from './output.ts';
+import { exitCodes, printJson, showOn } from './output.ts';
 
 interface Flags {
   socket?: string;
@@ -21,7 +21,7 @@ async function run(fn: () => Promise<number>): Promise<void> {
     process.exitCode = await fn();
   } catch (err) {
     if (err instanceof ApprovalsUnavailableError) {
-      process.stderr.write(`nemoclaw: ${err.message}\n`);
+      process.stderr.write(`nemoclaw: ${showOn(process.stderr)(err.message)}\n`);
       process.exitCode = exitCodes.failure;
       return;
     }
@@ -48,10 +48,13 @@ export function register(program: Command): void {
           return exitCodes.ok;
         }
         const now = Date.now();
+        // Host, path, method and binary are what the workload asked with: each shown as one inert
+        // line on a terminal, so an ask cannot restyle the list or forge another row.
+        const show = showOn(process.stdout);
         for (const i of items) {
-          const what = i.kind === 'egress' ? `${i.method ? `${i.method} ` : ''}${i.host}:${i.port}${i.path ?? ''}` : (i.path ?? '');
+          const what = i.kind === 'egress' ? `${i.method ? `${show(i.method)} ` : ''}${show(String(i.host))}:${i.port}${show(i.path ?? '')}` : show(i.path ?? '');
           process.stdout.write(
-            `${i.id}  ${i.kind.padEnd(6)} ${i.sandbox}  ${i.binary ?? '(unknown binary)'} -> ${what}  x${i.count}  waiting ${age(now - i.firstSeen)}, expires in ${age(i.expiresAt - now)}\n`,
+            `${i.id}  ${i.kind.padEnd(6)} ${show(i.sandbox)}  ${i.binary !== null ? show(i.binary) : '(unknown binary)'} -> ${what}  x${i.count}  waiting ${age(now - i.firstSeen)}, expires in ${age(i.expiresAt - now)}\n`,
           );
         }
         return exitCodes.ok;
@@ -69,7 +72,7 @@ export function register(program: Command): void {
           const r = await approvalsClient.decide(flags.socket ?? defaultApprovalsSocket(), id, { verdict, always: flags.always === true, by: currentDecider() });
           if (!r.ok) {
             if (flags.json) printJson({ ok: false, reason: r.reason });
-            else process.stderr.write(`nemoclaw: ${r.reason}\n`);
+            else process.stderr.write(`nemoclaw: ${showOn(process.stderr)(r.reason)}\n`);
             return exitCodes.failure;
           }
           const failed = r.result.always && r.result.persisted === false;
@@ -78,7 +81,7 @@ export function register(program: Command): void {
             // "allow always" that could not be written fails closed: the request was denied.
             const applied = r.result.verdict === verdict ? `${verdict} once` : `${r.result.verdict} (NOT allowed)`;
             process.stdout.write(`${id}: ${applied} by ${r.result.by.user} (${r.result.by.origin})\n`);
-            process.stderr.write(`nemoclaw: "${verdict} always" failed, policy NOT written: ${r.result.persistError ?? 'unknown error'}\n`);
+            process.stderr.write(`nemoclaw: "${verdict} always" failed, policy NOT written: ${showOn(process.stderr)(r.result.persistError ?? 'unknown error')}\n`);
           } else {
             const persisted = r.result.always ? ' (policy revision written)' : '';
             process.stdout.write(`${id}: ${r.result.verdict}${r.result.always ? ' always' : ' once'} by ${r.result.by.user} (${r.result.by.origin})${persisted}\n`);

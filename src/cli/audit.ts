@@ -3,7 +3,8 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UsageError, exitCodes, printJson } from './output.ts';
+import { UsageError, exitCodes, printJson, showOn } from './output.ts';
+import type { Show } from './output.ts';
 import { openAuditLog, verifyAudit } from '../audit/index.ts';
 import { defaultHome } from '../audit/files.ts';
 import { endCursor, lastRecords, readCheckpoints, readRecords, readSince } from '../audit/reader.ts';
@@ -28,17 +29,21 @@ export function parseSince(value: string, nowMs: number): number {
   return t;
 }
 
-/** One human line per record: seq, time, kind/activity, decision, who, where. */
-export function humanLine(r: RawRecord): string {
+/**
+ * One human line per record: seq, time, kind/activity, decision, who, where. Binary, target and
+ * rule come from what a sandbox did; `show` (showOn(stdout) for tail) keeps each one inert and on
+ * one line on a terminal.
+ */
+export function humanLine(r: RawRecord, show: Show = (t) => t): string {
   const rec = parseRecord(r.line);
   const e = rec.event;
-  const parts = [String(rec.seq).padStart(6), rec.ts, `${e.kind}/${e.activity}`];
-  if (e.decision !== undefined) parts.push(e.decision);
-  if (e.actor?.user !== undefined) parts.push(`by=${e.actor.user}`);
-  if (e.sandbox !== undefined) parts.push(`sandbox=${e.sandbox}`);
-  if (e.binary !== undefined) parts.push(`bin=${e.binary}`);
-  if (e.target !== undefined) parts.push(`target=${e.target}`);
-  if (e.rule !== undefined) parts.push(`rule=${e.rule}`);
+  const parts = [String(rec.seq).padStart(6), rec.ts, show(`${e.kind}/${e.activity}`)];
+  if (e.decision !== undefined) parts.push(show(e.decision));
+  if (e.actor?.user !== undefined) parts.push(`by=${show(e.actor.user)}`);
+  if (e.sandbox !== undefined) parts.push(`sandbox=${show(e.sandbox)}`);
+  if (e.binary !== undefined) parts.push(`bin=${show(e.binary)}`);
+  if (e.target !== undefined) parts.push(`target=${show(e.target)}`);
+  if (e.rule !== undefined) parts.push(`rule=${show(e.rule)}`);
   if (e.policy_revision !== undefined) parts.push(`rev=${e.policy_revision}`);
   if (e.count !== undefined) parts.push(`count=${e.count}`);
   return parts.join('  ');
@@ -91,8 +96,11 @@ export function register(program: Command): void {
     .option('--json', 'print the raw JSONL records')
     .action(async (o: { lines: string; follow?: boolean; json?: boolean }) => {
       const n = positiveInt(o.lines);
+      const show = showOn(process.stdout);
+      // --json prints the record's exact line (its hash is over those bytes): JSON-escaped already
+      // except C1 and bidi controls, which a terminal then sees as text through show().
       const print = (r: RawRecord): void => {
-        process.stdout.write(`${o.json === true ? r.line : humanLine(r)}\n`);
+        process.stdout.write(`${o.json === true ? show(r.line) : humanLine(r, show)}\n`);
       };
       const cursor = endCursor(home());
       for (const r of lastRecords(home(), n)) print(r);

@@ -23,7 +23,7 @@ import {
   simulate,
 } from '../policy/index.ts';
 import type { Diagnostic, NetworkPolicy, Policy } from '../policy/index.ts';
-import { exitCodes, printJson, UsageError } from './output.ts';
+import { exitCodes, printJson, showOn, UsageError } from './output.ts';
 
 type Kind = 'policy' | 'preset' | 'blueprint';
 
@@ -56,13 +56,21 @@ async function loadAnyPolicy(file: string): Promise<Policy> {
   return parsePolicy(text, file);
 }
 
+/**
+ * A diagnostic quotes the file's own line, and policy files, traces and event logs can be written
+ * by a sandbox (its workspace): shown inert on a terminal, its message/snippet/caret lines kept.
+ */
+function diagnosticText(d: Diagnostic): string {
+  return showOn(process.stderr)(renderDiagnostic(d), { newlines: true, tabs: 'keep' });
+}
+
 function reportErrors(err: unknown): number {
   if (err instanceof PolicyError) {
-    for (const d of err.diagnostics) process.stderr.write(`${renderDiagnostic(d)}\n`);
+    for (const d of err.diagnostics) process.stderr.write(`${diagnosticText(d)}\n`);
     return exitCodes.failure;
   }
   if (err instanceof UsageError) throw err;
-  process.stderr.write(`nemoclaw: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`nemoclaw: ${showOn(process.stderr)(err instanceof Error ? err.message : String(err))}\n`);
   return exitCodes.failure;
 }
 
@@ -138,7 +146,7 @@ export function register(program: Command): void {
         else {
           for (const r of results) {
             if (r.ok) process.stdout.write(`ok ${r.file} (${r.kind})\n`);
-            else for (const d of r.diagnostics) process.stderr.write(`${renderDiagnostic(d)}\n`);
+            else for (const d of r.diagnostics) process.stderr.write(`${diagnosticText(d)}\n`);
           }
         }
         return results.every((r) => r.ok) ? exitCodes.ok : exitCodes.failure;
@@ -184,8 +192,10 @@ export function register(program: Command): void {
         else {
           for (const r of sim.results) {
             const rule = r.rule ? ` [${r.rule}]` : '';
-            const line = `${opts.trace}:${r.line}: ${r.outcome.padEnd(7)} ${r.summary}${rule} — ${r.reason}${r.inspect ? ' (inspected per request)' : ''}\n`;
-            (r.outcome === 'ERROR' ? process.stderr : process.stdout).write(line);
+            // Summary and reason quote the trace's hosts, paths and binaries: what a sandbox did.
+            const out = r.outcome === 'ERROR' ? process.stderr : process.stdout;
+            const line = `${opts.trace}:${r.line}: ${r.outcome.padEnd(7)} ${r.summary}${rule} — ${r.reason}${r.inspect ? ' (inspected per request)' : ''}`;
+            out.write(`${showOn(out)(line)}\n`);
           }
           const c = sim.counts;
           process.stdout.write(`${c.ALLOWED} allowed, ${c.BLOCKED} blocked, ${c.ASK} asked, ${c.AUDIT} audited, ${c.ERROR} unreadable${sim.ignored ? `, ${sim.ignored} other events skipped` : ''}\n`);
@@ -207,10 +217,12 @@ export function register(program: Command): void {
       action(async (opts: { events: string; base?: string; output?: string; json?: boolean }) => {
         const base = opts.base ? await loadAnyPolicy(opts.base) : undefined;
         const res = learn(await readText(opts.events), base);
-        for (const s of res.skipped) process.stderr.write(`${opts.events}:${s.line}: skipped: ${s.error}\n`);
+        // The events (hosts, paths, binaries) were produced by a sandbox: on a terminal the
+        // proposed YAML and the skipped lines are shown inert; -o and pipes get the exact YAML.
+        for (const s of res.skipped) process.stderr.write(`${showOn(process.stderr)(`${opts.events}:${s.line}: skipped: ${s.error}`)}\n`);
         if (opts.output) await writeFile(opts.output, res.yaml);
         if (opts.json) printJson({ rules: res.rules, exec: res.exec, alreadyAllowed: res.alreadyAllowed, skipped: res.skipped, policy: res.policy });
-        else if (!opts.output) process.stdout.write(res.yaml);
+        else if (!opts.output) process.stdout.write(showOn(process.stdout)(res.yaml, { newlines: true, tabs: 'keep' }));
       }),
     );
 

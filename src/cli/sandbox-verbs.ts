@@ -54,7 +54,7 @@ export async function attach(name: string, argv: string[], tty: boolean): Promis
       const e = parseExit(f.payload);
       status = e.code ?? 128 + (e.signal ?? 0);
     } else if (f.type === 'f') {
-      process.stderr.write(`nemoclaw: exec failed in the sandbox: ${f.payload.toString('utf8')}\n`);
+      process.stderr.write(`nemoclaw: exec failed in the sandbox: ${showOn(process.stderr)(f.payload.toString('utf8'))}\n`);
       status = 125;
     }
   });
@@ -149,7 +149,9 @@ export function register(program: Command): void {
     .action((flags: { json?: boolean }) =>
       runVerb(flags, async () => {
         const r = await (await client()).call<{ pins: Record<string, string> }>('GET', `/v1/sandboxes/${enc(name)}/pins`);
-        const rows = Object.entries(r.pins).map(([exe, sha]) => `${sha}  ${exe}\n`);
+        // The path is the workload's own file name: one inert line per pin on a terminal.
+        const show = showOn(process.stdout);
+        const rows = Object.entries(r.pins).map(([exe, sha]) => `${show(sha)}  ${show(exe)}\n`);
         printOut(flags, r, rows.length > 0 ? rows.join('') : `nothing pinned in ${name}\n`);
         return svExit.ok;
       }),
@@ -164,7 +166,8 @@ export function register(program: Command): void {
         if (path !== undefined && !path.startsWith('/')) throw new UsageError(`unpin: ${path} is not an absolute path (see: nemoclaw ${name} pins)`);
         const q = path !== undefined ? `?${new URLSearchParams({ path })}` : '';
         const r = await (await client()).call<{ unpinned: string[] }>('DELETE', `/v1/sandboxes/${enc(name)}/pins${q}`);
-        const human = r.unpinned.length > 0 ? r.unpinned.map((p) => `unpinned ${p}: its next use in ${name} pins it again\n`).join('') : `nothing pinned in ${name}\n`;
+        const show = showOn(process.stdout);
+        const human = r.unpinned.length > 0 ? r.unpinned.map((p) => `unpinned ${show(p)}: its next use in ${name} pins it again\n`).join('') : `nothing pinned in ${name}\n`;
         printOut(flags, r, human);
         return svExit.ok;
       }),

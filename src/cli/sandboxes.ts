@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import type { BusEvent, SandboxView } from '../supervisor/index.ts';
-import { UsageError } from './output.ts';
+import { UsageError, jsonText, showOn } from './output.ts';
 import { client, printOut, runVerb, svExit } from './supervisor-client.ts';
 
 interface CreateFlags {
@@ -139,7 +139,10 @@ export function registerEvents(program: Command): void {
         const q = new URLSearchParams({ since: String(since) });
         if (flags.follow) q.set('follow', '1');
         if (flags.sandbox) q.set('sandbox', flags.sandbox);
-        const s = c.stream(`/v1/events?${q}`, (e) => process.stdout.write(flags.json ? `${JSON.stringify(e)}\n` : formatEvent(e)));
+        // formatEvent already writes log lines and helper fields JSON-escaped; on a terminal the
+        // C1 and bidi controls that JSON.stringify leaves raw are shown inert too.
+        const show = showOn(process.stdout);
+        const s = c.stream(`/v1/events?${q}`, (e) => process.stdout.write(flags.json ? `${jsonText(e)}\n` : show(formatEvent(e), { newlines: true })));
         const stop = (): void => s.abort();
         process.once('SIGINT', stop);
         await s.done;

@@ -2,6 +2,7 @@
 //   0 ok · 1 failure · 2 usage / bad request · 3 no supervisor running · 4 no such sandbox ·
 //   5 conflict (name taken, sandbox not running) · exec/connect: the command's own status
 import type { ApiClient } from '../supervisor/index.ts';
+import { jsonText, showOn } from './output.ts';
 
 export const svExit = { ok: 0, failure: 1, usage: 2, noSupervisor: 3, notFound: 4, conflict: 5 } as const;
 
@@ -18,8 +19,9 @@ export async function client(): Promise<ApiClient> {
 export async function runVerb(flags: JsonFlag, fn: () => Promise<number>): Promise<void> {
   const { ApiError, SupervisorUnavailableError } = await import('../supervisor/index.ts');
   const say = (code: number, body: Record<string, unknown>, line: string): void => {
-    if (flags.json) process.stdout.write(`${JSON.stringify(body)}\n`);
-    else process.stderr.write(`nemoclaw: ${line}\n`);
+    // The supervisor's error may quote what a sandbox controls (a path, a host): one inert line.
+    if (flags.json) process.stdout.write(`${jsonText(body)}\n`);
+    else process.stderr.write(`nemoclaw: ${showOn(process.stderr)(line)}\n`);
     process.exitCode = code;
   };
   try {
@@ -34,6 +36,10 @@ export async function runVerb(flags: JsonFlag, fn: () => Promise<number>): Promi
   }
 }
 
+/**
+ * A verb's answer: JSON, or `human` shown inert on a terminal (its own newlines and tabs kept).
+ * Fields a sandbox controls that must stay on one line are shown with showOn() by the caller.
+ */
 export function printOut(flags: JsonFlag, json: unknown, human: string): void {
-  process.stdout.write(flags.json ? `${JSON.stringify(json, null, 2)}\n` : human);
+  process.stdout.write(flags.json ? `${jsonText(json, 2)}\n` : showOn(process.stdout)(human, { newlines: true, tabs: 'keep' }));
 }
