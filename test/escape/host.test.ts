@@ -1,7 +1,7 @@
 // The decisions host-dependent rows and tests make, with both answers a host can give: every
 // conditional expectation of the escape suite and the helper test goes through one of these.
 import { describe, expect, it } from 'vitest';
-import { foreignAbiRowExpect, foreignAbiUnderSeccomp, readAbiRun, type ForeignAbiFact } from './host.ts';
+import { DEFAULT_RUN_LIMIT_MS, MAX_RUN_LIMIT_MS, forkBombLimitMs, foreignAbiRowExpect, foreignAbiUnderSeccomp, readAbiRun, type ForeignAbiFact } from './host.ts';
 
 const FOREIGN_ABI = ['blocked', 'killed:31'] as const;
 const runs: ForeignAbiFact = { abi: 'int80', runs: true, outcome: 'escaped', detail: 'ESCAPED: int80 getpid() returned our pid 42' };
@@ -64,5 +64,22 @@ describe('foreign-ABI calls under the helper seccomp filter (helper.test.ts)', (
 
   it('host faults int 0x80: no filter ever sees it; the workload dies of the host fault (exit 139)', () => {
     expect(foreignAbiUnderSeccomp(faults)).toMatchObject({ code: 139, exit: { signal: 'SIGSEGV', reason: 'signaled' }, applicable: false });
+  });
+});
+
+describe('fork bomb time limits (res-fork-bomb, res-fork-bomb-default-policy)', () => {
+  it('fast host (this one: 500 processes in about 50 ms): the default limit', () => {
+    expect(forkBombLimitMs({ n: 500, ms: 50 }, 5000).ms).toBe(DEFAULT_RUN_LIMIT_MS);
+  });
+
+  it('slow host: the limit grows with the measured fork time, never below the default', () => {
+    const slow = forkBombLimitMs({ n: 500, ms: 2000 }, 5000);
+    expect(slow.ms).toBe(200_000);
+    expect(slow.why).toMatch(/500 processes in 2000 ms/);
+    expect(forkBombLimitMs({ n: 500, ms: 2000 }, 2000).ms).toBe(80_000);
+  });
+
+  it('a host too slow to prove the row still ends: capped', () => {
+    expect(forkBombLimitMs({ n: 500, ms: 60_000 }, 5000).ms).toBe(MAX_RUN_LIMIT_MS);
   });
 });

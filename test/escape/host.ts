@@ -2,7 +2,8 @@
 // directly on the host (no sandbox) in the same test run, and the pure decisions that turn such a
 // fact into what a row or test must see. Never from uname or /proc/config.gz: a kernel built with
 // CONFIG_IA32_EMULATION=y can still fault every int 0x80 (ia32_emulation=0 on its command line, or
-// a hypervisor that gives its guests no 32-bit syscall entry: one CI host of ours does that).
+// a hypervisor that gives its guests no 32-bit syscall entry: one CI host of ours does that), and
+// how fast a host forks is only known by timing it.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -126,4 +127,33 @@ export function foreignAbiUnderSeccomp(fact: ForeignAbiFact): SeccompAbiExpect {
     applicable: false,
     why: `not applicable on this host: it kills ${LABEL[fact.abi]} with ${signalName(sig)} before any seccomp filter sees them`,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fork speed
+
+/** How long this host took to hold n processes at once (`res forkbomb n`, unsandboxed), measured
+ * in the same run just before a fork-bomb row. */
+export interface ForkSample {
+  n: number;
+  ms: number;
+}
+
+/** The limit every run gets unless its work depends on the host's speed. */
+export const DEFAULT_RUN_LIMIT_MS = 45_000;
+/** The most any run may take: the suite must end on a host too slow to prove a row. */
+export const MAX_RUN_LIMIT_MS = 300_000;
+/** Headroom over the projection: the bomb's tail runs with thousands of live processes, and the
+ * sample may have run in a quieter moment than the bomb. */
+const FORK_HEADROOM = 10;
+
+/**
+ * The time limit of a run that forks `target` processes, scaled from the same host's sample: the
+ * fork count bounds the work, and the limit follows how fast this host does that work, so that a
+ * slower host is not reported as an error. Fast hosts keep the default limit.
+ */
+export function forkBombLimitMs(sample: ForkSample, target: number): { ms: number; why: string } {
+  const projected = (Math.max(sample.ms, 1) * target) / Math.max(sample.n, 1);
+  const ms = Math.min(MAX_RUN_LIMIT_MS, Math.max(DEFAULT_RUN_LIMIT_MS, Math.ceil(projected * FORK_HEADROOM)));
+  return { ms, why: `this host held ${sample.n} processes in ${sample.ms} ms, so ${target} take about ${Math.round(projected)} ms: limit ${ms} ms` };
 }

@@ -12,7 +12,7 @@ import net from 'node:net';
 import path from 'node:path';
 import os from 'node:os';
 import { CLI, TMP, cliEnv, run, type RunResult, type RunTargets, type SharedFixtures, type Victim } from './harness.ts';
-import type { ForeignAbi } from './host.ts';
+import { forkBombLimitMs, type ForeignAbi } from './host.ts';
 
 export type Mode = 'unsandboxed' | 'sandboxed';
 export type Expect = 'escaped' | 'blocked' | 'refused' | `killed:${number}`;
@@ -86,6 +86,8 @@ export interface ProbeRow {
    * unsandboxed probe of this host in the same run, whether they apply (foreignAbiRowExpect).
    */
   foreignAbi?: ForeignAbi;
+  /** The run's time limit where the default (45 s) would encode this host's speed; asked after prepare. */
+  timeLimit?: (c: ProbeCtx) => { ms: number; why: string };
 }
 
 /** The host file a write probe creates when it gets through. */
@@ -93,6 +95,16 @@ const wroteInto = (dir: string): string | null => {
   const f = path.join(dir, 'escaped-by-probe');
   return fs.existsSync(f) ? `${f} exists on the host` : null;
 };
+
+/** Times a 500-process bomb directly on the host (the same probe, no sandbox) for forkSample(). */
+const FORK_SAMPLE = 500;
+async function sampleForks(c: ProbeCtx): Promise<void> {
+  const start = Date.now();
+  const r = await run(path.join(c.build, 'res'), ['forkbomb', String(FORK_SAMPLE)], { cwd: c.ws, timeoutMs: 120_000 });
+  if (r.code !== 0 || !r.stdout.startsWith('ESCAPED: ')) throw new Error(`this host could not hold ${FORK_SAMPLE} processes for the fork speed sample: ${r.stdout}${r.stderr}`);
+  c.extra['forkSampleMs'] = String(Date.now() - start);
+}
+const forkSample = (c: ProbeCtx): { n: number; ms: number } => ({ n: FORK_SAMPLE, ms: Number(c.extra['forkSampleMs']) });
 
 const SANDBOX_DEFENCE: Expect[] = ['blocked'];
 const FOREIGN_ABI: Expect[] = ['blocked', 'killed:31'];
@@ -363,10 +375,14 @@ export const PROBES: ProbeRow[] = [
     unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
 
   // ---- resources (a policy with limits; bounded probes) ----------------------------------------------
-  { id: 'res-fork-bomb', category: 'resources', anchors: [11], source: 'res.c', args: () => ['forkbomb', '2000'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:9'], needsRoot: true, event: ['limit_hit', 'limit', 'pids'], policy: 'limits', heavy: true },
+  // A fork bomb's work is its process count; how long that takes is the host's speed, so the time
+  // limit is scaled from a smaller bomb on this host just before (forkBombLimitMs).
+  { id: 'res-fork-bomb', category: 'resources', anchors: [11], source: 'res.c', args: () => ['forkbomb', '2000'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:9'], needsRoot: true, event: ['limit_hit', 'limit', 'pids'], policy: 'limits', heavy: true,
+    prepare: sampleForks, timeLimit: (c) => forkBombLimitMs(forkSample(c), 2000) },
   // Without --policy: the host has pid_max 32768, so a sandbox without a pids limit can starve the
   // host and every other sandbox. Bounded at 5000 (a default limit at or below 4096 stops it).
-  { id: 'res-fork-bomb-default-policy', category: 'resources', anchors: [11], source: 'res.c', args: () => ['forkbomb', '5000'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:9'], needsRoot: true, heavy: true },
+  { id: 'res-fork-bomb-default-policy', category: 'resources', anchors: [11], source: 'res.c', args: () => ['forkbomb', '5000'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:9'], needsRoot: true, heavy: true,
+    prepare: sampleForks, timeLimit: (c) => forkBombLimitMs(forkSample(c), 5000) },
   { id: 'res-memory-bomb', category: 'resources', anchors: [12], source: 'res.c', args: () => ['memory', '512'], unsandboxed: 'escaped', sandboxed: ['killed:9', 'blocked'], needsRoot: true, event: ['limit_hit', 'limit', 'memory'], policy: 'limits', heavy: true },
   { id: 'res-fd-exhaustion', category: 'resources', anchors: [13], source: 'res.c', args: () => ['fds', '4096'], unsandboxed: 'escaped', sandboxed: ['blocked'], needsRoot: true, policy: 'limits', heavy: true },
   { id: 'res-file-size', category: 'resources', anchors: [13], source: 'res.c', args: () => ['fsize', '64'], unsandboxed: 'escaped', sandboxed: ['blocked', 'killed:25'], needsRoot: true, policy: 'limits', heavy: true },

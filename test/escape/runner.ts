@@ -21,6 +21,7 @@ import {
   type RunResult,
   type SharedFixtures,
 } from './harness.ts';
+import { DEFAULT_RUN_LIMIT_MS } from './host.ts';
 import { policyYaml, type Mode, type ProbeCtx, type ProbeRow } from './probes.ts';
 
 export interface RowRun {
@@ -30,6 +31,8 @@ export interface RowRun {
   events: Array<Record<string, unknown>>;
   /** Host-side evidence of an escape, when a check found some. */
   hostEvidence: string | null;
+  /** The run's time limit, and the host fact it was scaled from (empty: the default). */
+  limit: { ms: number; why: string };
 }
 
 /** The command that runs a probe source from inside the workspace. */
@@ -142,8 +145,9 @@ export async function runRow(row: ProbeRow, mode: Mode, shared: SharedFixtures, 
       stdinFd = fd;
       cleanups.unshift(() => fs.closeSync(fd));
     }
+    const limit = row.timeLimit?.(ctx) ?? { ms: DEFAULT_RUN_LIMIT_MS, why: '' };
     const go = (): Promise<RunResult> =>
-      run(argv[0] as string, argv.slice(1), { cwd, timeoutMs: 45_000, extraFds, ...asUser, ...(env ? { env } : {}), ...(stdinFd !== undefined ? { stdinFd } : {}) });
+      run(argv[0] as string, argv.slice(1), { cwd, timeoutMs: limit.ms, extraFds, ...asUser, ...(env ? { env } : {}), ...(stdinFd !== undefined ? { stdinFd } : {}) });
     let result = await go();
     if (mode === 'sandboxed' && result.code === 125 && /helper not built/.test(result.stderr) && (await helperReappears())) {
       // The shared checkout's helper was being rebuilt by its author at that moment: try once more.
@@ -164,7 +168,7 @@ export async function runRow(row: ProbeRow, mode: Mode, shared: SharedFixtures, 
     if (hostEvidence && outcome.kind !== 'escaped') outcome = { kind: 'escaped', detail: `host check: ${hostEvidence} (probe said: ${outcome.detail})` };
 
     const evs = mode === 'sandboxed' ? readEvents(events) : [];
-    return { outcome, result, argv, events: evs, hostEvidence };
+    return { outcome, result, argv, events: evs, hostEvidence, limit };
   } finally {
     for (const c of cleanups) {
       try {
@@ -198,7 +202,8 @@ export function report(row: ProbeRow, mode: Mode, r: RowRun): string {
     `probe ${row.id} (${mode}): ${r.outcome.kind}${r.outcome.kind === 'killed' ? `:${r.outcome.signal}` : ''}`,
     `  detail: ${r.outcome.detail}`,
     `  argv: ${r.argv.join(' ')}`,
-    `  exit: ${r.result.code} signal: ${r.result.signal}`,
+    `  exit: ${r.result.code} signal: ${r.result.signal}${r.result.timedOut ? ` (killed at the time limit, ${r.limit.ms} ms)` : ''}`,
+    r.limit.why ? `  time limit: ${r.limit.why}` : '',
     mode === 'sandboxed' ? `  events: ${r.events.map((e) => String(e['type'])).join(',') || '(none)'}${ready ? '' : ' (no ready event)'}` : '',
     r.result.stderr.trim() ? `  stderr: ${r.result.stderr.trim().slice(-800)}` : '',
   ]
