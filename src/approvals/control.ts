@@ -16,8 +16,9 @@
 import { chmodSync, lstatSync, mkdirSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { Server } from 'node:http';
-import { homedir, userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
+import { userInfo } from 'node:os';
+import { dirname } from 'node:path';
+import { homePaths, nemoclawHome } from '../state/index.ts';
 import { readJsonBody, sendJson } from './http.ts';
 import { ApprovalRefusedError } from './queue.ts';
 import type { ApprovalQueue } from './queue.ts';
@@ -25,8 +26,7 @@ import type { ApprovalDecisionInput, ApprovalItem, ApprovalResult, DecidedBy } f
 
 /** `$NEMOCLAW_HOME/run/approvals.sock` (NEMOCLAW_HOME defaults to ~/.nemoclaw). */
 export function defaultApprovalsSocket(env: NodeJS.ProcessEnv = process.env): string {
-  const home = env.NEMOCLAW_HOME !== undefined && env.NEMOCLAW_HOME !== '' ? env.NEMOCLAW_HOME : join(homedir(), '.nemoclaw');
-  return join(home, 'run', 'approvals.sock');
+  return homePaths(nemoclawHome(env)).approvals;
 }
 
 /** Who is deciding: the OS user and the terminal or SSH origin of this process. */

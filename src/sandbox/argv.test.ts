@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SandboxSpec } from '../policy/types.ts';
+import type { SandboxSpec } from '../policy/index.ts';
 import { SandboxConfigError, compileBinds, specToHelperArgv, workloadEnv } from './argv.ts';
 
 function spec(over: Partial<SandboxSpec> = {}): SandboxSpec {

@@ -2,7 +2,7 @@
 // Pure: the only outside fact it needs (does a path exist on the host?) is passed in, so that
 // every rule below is unit-tested without touching the filesystem.
 import { posix } from 'node:path';
-import type { SandboxSpec } from '../policy/types.ts';
+import type { SandboxSpec } from '../policy/index.ts';
 
 export interface HelperArgvOptions {
   /** Host directory bound read-write at the same path and used as cwd. */

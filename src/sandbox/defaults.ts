@@ -2,7 +2,7 @@
 // without --policy does not load zod and yaml (about 100 ms of a 150 ms start-up budget).
 // defaults.test.ts compares it with compileSandboxSpec(defaultPolicy()) so the two cannot drift:
 // the policy component stays the source of truth.
-import type { SandboxSpec } from '../policy/types.ts';
+import type { SandboxSpec } from '../policy/index.ts';
 
 export function defaultSandboxSpec(): SandboxSpec {
   return {

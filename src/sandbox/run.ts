@@ -5,9 +5,10 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { constants as osConstants, homedir } from 'node:os';
-import { join, posix } from 'node:path';
+import { posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import type { SandboxSpec } from '../policy/types.ts';
+import type { SandboxSpec } from '../policy/index.ts';
+import { nemoclawHome } from '../state/index.ts';
 import { PRIVATE_TMPFS, SandboxConfigError, compileBinds, specToHelperArgv, workloadEnv } from './argv.ts';
 import type { ExecAskEvent, ExitEvent, HelperEvent, ReadyEvent } from './events.ts';
 import { LineSplitter, parseHelperEvent } from './events.ts';
@@ -156,7 +157,13 @@ const EXIT_REASONS: readonly string[] = ['exited', 'signaled', 'setup_failed', '
  */
 function checkBinds(opts: RunSandboxOptions, writable: readonly string[], readOnly: readonly string[]): void {
   const home = realOrSelf(opts.operatorHome ?? (process.env.HOME || homedir()));
-  const stateDir = realOrSelf(opts.stateDir ?? (process.env.NEMOCLAW_HOME || join(homedir(), '.nemoclaw')));
+  let stateDir: string;
+  try {
+    stateDir = realOrSelf(opts.stateDir ?? nemoclawHome());
+  } catch (err) {
+    // No absolute state directory to protect: refuse rather than check against a guess.
+    throw new SandboxConfigError((err as Error).message);
+  }
   const deliberate = (opts.stateFiles ?? []).map(realOrSelf);
   for (const p of readOnly) {
     const why = readOnlyRefusal(realOrSelf(p), stateDir, home, deliberate);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SandboxSpec } from '../policy/types.ts';
+import type { SandboxSpec } from '../policy/index.ts';
 import type { EnforcementReport, ReadyEvent } from './events.ts';
 import { enforcementWarnings, verifyEnforcement } from './verify.ts';
 

@@ -1,7 +1,7 @@
 // Fail closed: compare what the helper says it enforced (the `ready` event, sent before the
 // workload's execve) with what the policy required. Pure; the caller kills the sandbox and exits
 // 125 when the list is not empty. Each rule is one row so that the list reads as the invariant.
-import type { SandboxSpec } from '../policy/types.ts';
+import type { SandboxSpec } from '../policy/index.ts';
 import type { EnforcementReport, ReadyEvent } from './events.ts';
 
 export interface VerifyContext {
