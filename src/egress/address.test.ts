@@ -66,8 +66,47 @@ describe('address classification', () => {
     ['[::127.0.0.1]', 'loopback'],
     ['[::a00:1]', 'private'],
     ['[2001:0:4136:e378:8000:63bf:3fff:fdd2]', 'reserved'],
+    // the rest of the IANA special-purpose registries
+    ['192.0.2.1', 'documentation'],
+    ['198.51.100.7', 'documentation'],
+    ['203.0.113.9', 'documentation'],
+    ['198.18.0.1', 'reserved'],
+    ['198.19.255.255', 'reserved'],
+    ['192.0.0.8', 'reserved'],
+    ['192.31.196.1', 'reserved'],
+    ['192.52.193.1', 'reserved'],
+    ['192.88.99.1', 'reserved'],
+    ['192.175.48.1', 'reserved'],
+    ['255.255.255.254', 'reserved'],
+    ['0.1.2.3', 'unspecified'],
+    ['100.100.100.200', 'metadata'],
+    ['168.63.129.16', 'metadata'],
+    ['169.254.170.2', 'metadata'],
+    ['[fd20:ce::254]', 'metadata'],
+    ['[fd00:ec2::23]', 'metadata'],
+    ['[2001:db8::1]', 'documentation'],
+    ['[3fff::1]', 'documentation'],
+    ['[2001:2::1]', 'reserved'],
+    ['[2001:20::1]', 'reserved'],
+    ['[2620:4f:8000::1]', 'reserved'],
+    ['[100::1]', 'reserved'],
+    ['[5f00::1]', 'reserved'],
+    ['[4000::1]', 'reserved'],
+    ['[fec0::1]', 'private'],
+    ['[64:ff9b::a00:1]', 'private'],
+    ['[64:ff9b::c633:6401]', 'documentation'],
+    ['[64:ff9b:1::808:808]', 'reserved'],
+    ['[64:ff9b:1::a00:1]', 'private'],
+    ['[::ffff:0:a00:1]', 'private'],
+    ['[::ffff:0:808:808]', 'reserved'],
+    ['[2002:a9fe:a9fe::]', 'metadata'],
+    ['[2002:6440:1::]', 'cgnat'],
+    ['[::8.8.8.8]', 'reserved'],
     // public
     ['8.8.8.8', 'public'],
+    ['[64:ff9b::808:808]', 'public'],
+    ['192.0.3.1', 'public'],
+    ['198.20.0.1', 'public'],
     ['100.63.255.255', 'public'],
     ['100.128.0.0', 'public'],
     ['172.15.255.255', 'public'],
@@ -94,6 +133,49 @@ describe('address classification', () => {
     expect(checkAddress('169.254.169.254', ['10.0.0.0/8']).ok).toBe(false);
     // A 6to4 or NAT64 wrapping does not satisfy an IPv4 allowance (it is a different destination).
     expect(addressAllowed(parseIp('2002:7f00:1::') as Uint8Array, ['127.0.0.1'])).toBe(false);
+  });
+
+  // [address, allowed_ips of the decision, dialled?]
+  it.each<[string, string[], boolean]>([
+    // no allowed_ips: public only
+    ['8.8.8.8', [], true],
+    ['10.1.2.3', [], false],
+    ['198.51.100.7', [], false],
+    ['100.64.0.1', [], false],
+    // allowed_ips is the complete list: public addresses outside it are refused too
+    ['10.1.2.3', ['10.0.0.0/8'], true],
+    ['8.8.8.8', ['10.0.0.0/8'], false],
+    ['8.8.8.8', ['8.8.8.0/24'], true],
+    ['198.51.100.7', ['198.51.100.0/24'], true],
+    // link-local: only an entry naming exactly that address, never a CIDR
+    ['169.254.1.2', ['169.254.0.0/16'], false],
+    ['169.254.1.2', ['169.254.1.0/24'], false],
+    ['169.254.1.2', ['169.254.1.2'], true],
+    ['169.254.1.2', ['169.254.1.2/32'], true],
+    ['::ffff:169.254.1.2', ['169.254.1.2'], true],
+    ['fe80::1', ['fe80::/10'], false],
+    ['fe80::1', ['fe80::1'], true],
+    ['64:ff9b::a9fe:102', ['64:ff9b::/96'], false],
+    // metadata and the unspecified address: never, whatever the list says
+    ['169.254.169.254', ['169.254.0.0/16'], false],
+    ['169.254.169.254', ['169.254.169.254'], false],
+    ['169.254.169.254', ['169.254.169.254/32'], false],
+    ['::ffff:169.254.169.254', ['169.254.169.254'], false],
+    ['64:ff9b::a9fe:a9fe', ['64:ff9b::/96'], false],
+    ['fd00:ec2::254', ['fd00::/8'], false],
+    ['fd00:ec2::254', ['fd00:ec2::254'], false],
+    ['100.100.100.200', ['100.64.0.0/10'], false],
+    ['100.100.100.201', ['100.64.0.0/10'], true],
+    ['168.63.129.16', ['168.63.129.0/24'], false],
+    ['0.0.0.0', ['0.0.0.0/8'], false],
+    ['::', ['::/8'], false],
+    // loopback: ours opens it through allowed_ips (test origins, the demo); see docs/policy-openshell.md
+    ['127.0.0.1', ['127.0.0.1'], true],
+    ['127.0.0.1', [], false],
+  ])('guard: %s with allowed_ips %j -> %s', (address, allowed, ok) => {
+    const c = checkAddress(address, allowed);
+    expect(c.ok).toBe(ok);
+    if (!ok) expect(c.reason).toMatch(/never|only|not in/);
   });
 
   it('formats addresses canonically (the dialled text)', () => {

@@ -15,6 +15,8 @@ export { compileEgressRules, decideEgress, normalizeRequestPath, ACCESS_METHODS 
 export type { CanonicalHost, HostPattern } from './host.ts';
 export { canonicalizeHost, parseHostPattern, hostMatches, formatIpv6 } from './host.ts';
 export { globEscape } from './glob.ts';
+export type { AddressClass, AddressCheck, AddressInfo, AddressAccess } from './address.ts';
+export { parseIPv4, parseIPv6, parseIp, parseCidr, embeddedIPv4, addressInfo, classifyBytes, classifyAddress, formatIp, addressAllowed, checkAddress, allowedIpsEntryError } from './address.ts';
 export { parseSize, parseDuration } from './units.ts';
 export type { RevisionMeta, Revision, ChangeOptions, SetResult, AlwaysRule } from './store.ts';
 export { PolicyStore, alwaysRuleName } from './store.ts';
