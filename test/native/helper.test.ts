@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAbiProbe, foreignAbiUnderSeccomp, probeForeignAbis } from '../escape/host.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const HELPER = join(ROOT, 'native/build/nemoclaw-sandbox');
@@ -78,7 +79,6 @@ function sandboxProcsWith(marker: string): number {
   return n;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let scratch = '';
 
@@ -568,17 +568,13 @@ describe('nemoclaw-sandbox helper', () => {
       onEvent: (ev) => ev.type === 'ready' && readySeen(),
     });
     await ready;
-    for (let i = 0; i < 50 && sandboxProcsWith(`sleep\0${marker}`) < 2; i++) await sleep(20);
+    // Conditions, not windows: the two sleeps start and the namespace is torn down as fast as the
+    // host is (these were fixed 1 s windows); waitFor only bounds a failure.
+    await waitFor(() => sandboxProcsWith(`sleep\0${marker}`) >= 2, 'both sandboxed sleeps to start');
     expect(sandboxProcsWith(`sleep\0${marker}`)).toBe(2);
     process.kill(helperPid, 'SIGKILL');
     await finished;
-    let left = -1;
-    for (let i = 0; i < 20; i++) {
-      left = sandboxProcsWith(`sleep\0${marker}`);
-      if (left === 0) break;
-      await sleep(50);
-    }
-    expect(left).toBe(0);
+    await waitFor(() => sandboxProcsWith(`sleep\0${marker}`) === 0, () => `every sandboxed sleep to be gone after the helper's SIGKILL (${sandboxProcsWith(`sleep\0${marker}`)} left)`);
   });
 
   it('runs the workload on a pty from its own devpts with --tty', () => {
