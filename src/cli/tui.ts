@@ -6,8 +6,9 @@
 // does allowed work, is denied a syscall and egress, and waits on an approval. Preferences
 // (layout, theme, hidden panes, sizes) are saved to $NEMOCLAW_HOME/config.json atomically.
 import type { Command } from 'commander';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { holderAlive, homePaths, readLockHolder, writeJsonAtomic } from '../state/index.ts';
 import type { ApiClient, Supervisor } from '../supervisor/index.ts';
 import { UsageError } from './output.ts';
 import { svExit } from './supervisor-client.ts';
@@ -25,7 +26,7 @@ interface TuiFlags {
 /** Reads the `tui` preferences from $NEMOCLAW_HOME/config.json (missing or unreadable: none). */
 export function readPreferences(home: string): Record<string, unknown> | undefined {
   try {
-    const cfg = JSON.parse(readFileSync(join(home, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const cfg = JSON.parse(readFileSync(homePaths(home).config, 'utf8')) as Record<string, unknown>;
     const t = cfg.tui;
     return typeof t === 'object' && t !== null ? (t as Record<string, unknown>) : undefined;
   } catch {
@@ -33,9 +34,9 @@ export function readPreferences(home: string): Record<string, unknown> | undefin
   }
 }
 
-/** Writes the `tui` key of $NEMOCLAW_HOME/config.json (other keys kept) by write + rename. */
+/** Writes the `tui` key of $NEMOCLAW_HOME/config.json (other keys kept), durably and atomically. */
 export function savePreferences(home: string, prefs: unknown): void {
-  const file = join(home, 'config.json');
+  const file = homePaths(home).config;
   let cfg: Record<string, unknown> = {};
   try {
     const v = JSON.parse(readFileSync(file, 'utf8')) as unknown;
@@ -44,9 +45,7 @@ export function savePreferences(home: string, prefs: unknown): void {
     // none yet (or unreadable: replaced)
   }
   cfg.tui = prefs;
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(cfg, null, 2)}\n`, { mode: 0o600 });
-  renameSync(tmp, file);
+  writeJsonAtomic(file, cfg);
 }
 
 interface Connection {
@@ -57,9 +56,9 @@ interface Connection {
 
 /** Attaches to the running supervisor of `home`, or starts one in this process. */
 async function connect(home: string, warn: (line: string) => void): Promise<Connection> {
-  const { ApiClient: Client, SupervisorRunningError, homePaths, readLock, holderAlive, startSupervisor } = await import('../supervisor/index.ts');
+  const { ApiClient: Client, SupervisorRunningError, startSupervisor } = await import('../supervisor/index.ts');
   const paths = homePaths(home);
-  const holder = readLock(paths.lock);
+  const holder = readLockHolder(paths.lock);
   if (holder && holderAlive(holder)) return { api: new Client(paths.api), sup: null };
   try {
     const sup = await startSupervisor({ home, onWarning: warn });
@@ -143,7 +142,7 @@ export function register(program: Command): void {
     .option('--home <dir>', '--demo: NEMOCLAW_HOME to use (default: a temporary one, removed on exit)')
     .option('--seconds <n>', 'headless --demo: how long to run (default 8; 0: until a signal)')
     .action(async (flags: TuiFlags) => {
-      const { nemoclawHome } = await import('../supervisor/index.ts');
+      const { nemoclawHome } = await import('../state/index.ts');
       let headless = flags.headless === true;
       let seconds: number | null = null;
       if (flags.demo && !headless && !process.stdout.isTTY) {
@@ -156,7 +155,8 @@ export function register(program: Command): void {
         seconds = s === 0 ? null : s;
       }
       const tempHome = flags.demo && flags.home === undefined ? mkdtempSync('/tmp/nemoclaw-demo-') : null;
-      const home = flags.home ?? tempHome ?? nemoclawHome();
+      // --home is a directory the operator typed: made absolute here, like NEMOCLAW_HOME must be.
+      const home = (flags.home !== undefined ? resolve(flags.home) : null) ?? tempHome ?? nemoclawHome();
       const prefsHome = tempHome ? nemoclawHome() : home;
       let warnings: string[] | null = headless ? null : [];
       const warn = (line: string): void => {
@@ -186,17 +186,16 @@ export function register(program: Command): void {
             h = runHeadless({ bus: conn.sup.bus, approvals: conn.sup.approvals });
           } else h = await attachedHeadless(conn.api);
           if (conn.sup) process.stderr.write(`nemoclaw: supervisor ${process.pid} serving ${conn.sup.apiSocket}\n`);
-          if (flags.demo) demo = await (await import('../tui/source/demo.ts')).startDemo(conn.api);
+          if (flags.demo) demo = await (await import('./tui-demo.ts')).startDemo(conn.api);
           await untilSignal(seconds);
           h.close();
           process.exitCode = svExit.ok;
           return;
         }
-        const { runTui, exitCodeFor, LAYOUT_NAMES } = await import('../tui/index.ts');
+        const { runTui, exitCodeFor, LAYOUT_NAMES, SupervisorDataSource } = await import('../tui/index.ts');
         if (flags.layout !== undefined && !(LAYOUT_NAMES as readonly string[]).includes(flags.layout)) throw new UsageError(`--layout: one of ${LAYOUT_NAMES.join(', ')}`);
-        const { SupervisorDataSource } = await import('../tui/source/index.ts');
         const source = new SupervisorDataSource({ api: conn.api, origin: 'tui' });
-        if (flags.demo) demo = await (await import('../tui/source/demo.ts')).startDemo(conn.api);
+        if (flags.demo) demo = await (await import('./tui-demo.ts')).startDemo(conn.api);
         const saved = readPreferences(prefsHome) as Parameters<typeof runTui>[0]['preferences'];
         const pending = warnings;
         warnings = null;

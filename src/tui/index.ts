@@ -4,5 +4,7 @@
 import './production.ts'; // must stay first: selects React's production build (see the file)
 export { runTui, startTui, exitCodeFor, RESTORE_SEQUENCE, type RunTuiOptions, type TuiExit, type TuiHandle, type TelemetryOptions, type TuiPreferences } from './run.ts';
 export * from './store/index.ts';
+// The supervisor-backed data source (`nemoclaw tui` builds one on the supervisor's client).
+export { SupervisorDataSource, type SupervisorApi, type SupervisorSourceOptions } from './source/index.ts';
 export { LAYOUT_NAMES, type LayoutName } from './layout/layout.ts';
 export { loadThemes, chooseThemeName, DEFAULT_THEME, type Theme } from './theme/theme.ts';

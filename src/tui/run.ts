@@ -1,8 +1,7 @@
 // startTui / runTui: wire a TuiDataSource (and local telemetry) into the store, render the app
 // full screen, and restore the terminal however it ends (quit, SIGTERM/SIGHUP/SIGINT, crash).
 import { render, type Instance } from 'ink';
-import { startGpuMonitor, type GpuMonitor } from '../telemetry/nvidia-smi.ts';
-import { startHostMonitor, type HostMonitor } from '../telemetry/host.ts';
+import { startGpuMonitor, startHostMonitor, type GpuMonitor, type HostMonitor } from '../telemetry/index.ts';
 import { App } from './app/app.ts';
 import { h } from './app/h.ts';
 import type { Effect } from './input/types.ts';

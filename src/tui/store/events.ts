@@ -1,7 +1,7 @@
 // The contract between the TUI and whatever feeds it (the supervisor client later, the
 // ScriptedDataSource now). Plain data only: every event is JSON-serialisable so it can cross the
 // supervisor's control socket unchanged.
-import type { GpuProcess, GpuSample, GpuStatus, HostSample } from '../../telemetry/types.ts';
+import type { GpuProcess, GpuSample, GpuStatus, HostSample } from '../../telemetry/index.ts';
 
 export type SandboxState = 'creating' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 

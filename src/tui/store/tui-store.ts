@@ -4,7 +4,7 @@
 // interval stretches to `busyPublishIntervalMs` (4 Hz): every publish is a full frame, and a feed
 // scrolling thousands of lines a second is no more readable at 10 Hz, while the frames saved keep
 // the CPU free for keystrokes. React reads it with useSyncExternalStore.
-import type { GpuProcess, GpuSample, GpuStatus, HostSample } from '../../telemetry/types.ts';
+import type { GpuProcess, GpuSample, GpuStatus, HostSample } from '../../telemetry/index.ts';
 import { collapse, type Collapsed, type CollapseOptions } from './collapse.ts';
 import type { DecidedApproval, PendingApproval, SandboxInfo, TuiEvent } from './events.ts';
 import { RingBuffer } from './ring-buffer.ts';

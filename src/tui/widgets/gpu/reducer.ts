@@ -1,4 +1,4 @@
-import type { GpuSample } from '../../../telemetry/types.ts';
+import type { GpuSample } from '../../../telemetry/index.ts';
 
 export function gib(mib: number | null): string {
   return mib === null ? '?' : (mib / 1024).toFixed(1);

@@ -3,14 +3,15 @@
 // anything else on it asked (approvals.unmatched_egress: ask). The scripted workload then does
 // allowed work (a file in its workspace), is denied a syscall (unshare), is denied egress
 // (GET /admin) and waits on an approval (GET /report), all within a few seconds. Pressing `a` in
-// the TUI lets the waiting curl through. Only loopback targets. No React/Ink here.
+// the TUI lets the waiting curl through. Only loopback targets. No React/Ink here: `tui --demo
+// --headless` runs it too, so it lives beside the verb and talks only to the supervisor's API.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import type { SupervisorApi } from './supervisor-source.ts';
+import type { ApiClient } from '../supervisor/index.ts';
 
 export const DEMO_SANDBOX = 'demo-agent';
 
@@ -59,7 +60,7 @@ async function startOrigin(): Promise<Server> {
 }
 
 /** Creates and starts the demo sandbox through the supervisor's API. */
-export async function startDemo(api: SupervisorApi, name = DEMO_SANDBOX): Promise<DemoHandle> {
+export async function startDemo(api: Pick<ApiClient, 'call'>, name = DEMO_SANDBOX): Promise<DemoHandle> {
   const server = await startOrigin();
   const port = (server.address() as AddressInfo).port;
   const origin = `http://127.0.0.1:${port}`;
