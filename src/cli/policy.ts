@@ -254,7 +254,8 @@ export function register(program: Command): void {
           return exitCodes.failure;
         }
         if (opts.json) printJson({ meta: r.meta, policy: r.policy });
-        else process.stdout.write(r.text);
+        // A revision can hold what "always" answers wrote: a workload's binary path, its host.
+        else process.stdout.write(showOn(process.stdout)(r.text, { newlines: true, tabs: 'keep' }));
       }),
     );
 
@@ -387,7 +388,7 @@ export function register(program: Command): void {
           }
           a = (h[h.length - 2] as { rev: number }).rev;
         } else a = revNumber(from);
-        process.stdout.write(await store.diff(a, to === undefined ? undefined : revNumber(to)));
+        process.stdout.write(showOn(process.stdout)(await store.diff(a, to === undefined ? undefined : revNumber(to)), { newlines: true, tabs: 'keep' }));
       }),
     );
 
@@ -409,7 +410,11 @@ export function register(program: Command): void {
       action(async (opts: { sandbox?: string; json?: boolean }) => {
         const h = await storeFor(opts.sandbox).history();
         if (opts.json) printJson(h);
-        else for (const m of h) process.stdout.write(`${String(m.rev).padStart(4)}  ${m.time}  ${m.author.padEnd(12)} ${m.reason}${m.source ? ` (${m.source})` : ''}\n`);
+        else {
+          // Reasons name the entry an "always" answer wrote (a workload's binary, a host): one inert line each.
+          const show = showOn(process.stdout);
+          for (const m of h) process.stdout.write(`${String(m.rev).padStart(4)}  ${m.time}  ${show(m.author.padEnd(12))} ${show(m.reason)}${m.source ? ` (${show(m.source)})` : ''}\n`);
+        }
       }),
     );
 }

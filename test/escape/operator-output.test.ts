@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalQueue, serveApprovals } from '../../src/approvals/index.ts';
 import type { ApprovalsServer } from '../../src/approvals/index.ts';
 import { openAuditLog } from '../../src/audit/index.ts';
+import { PolicyStore } from '../../src/policy/index.ts';
 import { cli, freshHome, MAIN, NODE, serveFresh } from '../supervisor/harness.ts';
 import type { CliResult, Served } from '../supervisor/harness.ts';
 import { spawnOnScreen } from '../tui/helpers/pty.ts';
@@ -48,7 +49,7 @@ const READABLE = [
   'bidi:\\u202eevil.exe\\u202c\\u2066iso\\u2069',
 ];
 
-const COLS = 500;
+const COLS = 1000; // wide enough that no line here wraps
 const ROWS = 120; // tall enough that no verb here scrolls MARKER off the screen
 const MARKER = 'OPERATOR-SCREEN-BEFORE';
 
@@ -183,6 +184,10 @@ describe('other verbs that quote what a sandbox did', { timeout: 60_000 }, () =>
     // An event stream a sandbox produced, fed to policy learn.
     eventsFile = join(home, 'events.jsonl');
     writeFileSync(eventsFile, `${JSON.stringify({ type: 'egress', host: 'api.example.com', port: 443, binary: `/tmp/${EVIL_NAME}` })}\n`);
+    // An exec ask answered "allow always" writes the workload's path into a policy revision.
+    const store = new PolicyStore(join(home, 'sandboxes', 'box', 'policy'));
+    await store.set('version: 1\nexec: { allow: ["/usr/bin/*"], unmatched: ask }\n', { author: 'operator', reason: 'base' });
+    await store.addExecAllow({ path: `/tmp/${EVIL_NAME}`, author: 'operator', reason: `approval HISTORY-ROW: allow always exec /tmp/${EVIL_NAME}` });
   });
   afterAll(async () => {
     queue?.close();
@@ -195,6 +200,7 @@ describe('other verbs that quote what a sandbox did', { timeout: 60_000 }, () =>
     // The learned rule's comment and its binaries entry name the program (YAML escapes ESC in
     // the quoted entry, not in the comment, and neither C1 nor bidi controls).
     { name: 'policy learn', args: () => ['policy', 'learn', '--events', eventsFile], anchor: 'learned: 1 hit', count: 1, piped: (r) => r.stdout },
+    { name: 'policy history', args: () => ['policy', 'history', '--sandbox', 'box'], anchor: 'HISTORY-ROW', count: 1, piped: (r) => r.stdout },
   ];
   for (const v of verbs) {
     it(`${v.name}: the terminal is untouched and the sandbox's text readable`, async () => {
