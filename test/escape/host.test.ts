@@ -1,7 +1,7 @@
 // The decisions host-dependent rows and tests make, with both answers a host can give: every
 // conditional expectation of the escape suite and the helper test goes through one of these.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RUN_LIMIT_MS, MAX_RUN_LIMIT_MS, forkBombLimitMs, foreignAbiRowExpect, foreignAbiUnderSeccomp, readAbiRun, type ForeignAbiFact } from './host.ts';
+import { ASK_WALL_TIME_MIN_MS, DEFAULT_RUN_LIMIT_MS, MAX_RUN_LIMIT_MS, askWallTimeMs, forkBombLimitMs, foreignAbiRowExpect, foreignAbiUnderSeccomp, readAbiRun, type ForeignAbiFact } from './host.ts';
 
 const FOREIGN_ABI = ['blocked', 'killed:31'] as const;
 const runs: ForeignAbiFact = { abi: 'int80', runs: true, outcome: 'escaped', detail: 'ESCAPED: int80 getpid() returned our pid 42' };
@@ -81,5 +81,16 @@ describe('fork bomb time limits (res-fork-bomb, res-fork-bomb-default-policy)', 
 
   it('a host too slow to prove the row still ends: capped', () => {
     expect(forkBombLimitMs({ n: 500, ms: 60_000 }, 5000).ms).toBe(MAX_RUN_LIMIT_MS);
+  });
+});
+
+describe('wall time of the unanswered-question test (test/sandbox/tty.test.ts)', () => {
+  it('fast host (question on screen within 175 ms): the 700 ms a fast host always used', () => {
+    expect(askWallTimeMs(120)).toBe(ASK_WALL_TIME_MIN_MS);
+  });
+
+  it('slow host: 4x the time the question took to reach the screen, at most 20 s', () => {
+    expect(askWallTimeMs(600)).toBe(2400);
+    expect(askWallTimeMs(60_000)).toBe(20_000);
   });
 });

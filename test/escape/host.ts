@@ -157,3 +157,19 @@ export function forkBombLimitMs(sample: ForkSample, target: number): { ms: numbe
   const ms = Math.min(MAX_RUN_LIMIT_MS, Math.max(DEFAULT_RUN_LIMIT_MS, Math.ceil(projected * FORK_HEADROOM)));
   return { ms, why: `this host held ${sample.n} processes in ${sample.ms} ms, so ${target} take about ${Math.round(projected)} ms: limit ${ms} ms` };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Time to an exec question
+
+/** The wall time a fast host used for a sandbox whose exec question must reach the screen first. */
+export const ASK_WALL_TIME_MIN_MS = 700;
+
+/**
+ * The wall time of a sandbox that must still be running when its first exec question reaches the
+ * operator's terminal (test/sandbox/tty.test.ts), from how long that took on this host just
+ * before, timed from the CLI's start (so it overstates the sandbox's share): 4x that, never below
+ * what a fast host used, at most 20 s.
+ */
+export function askWallTimeMs(askedAfterMs: number): number {
+  return Math.min(20_000, Math.max(ASK_WALL_TIME_MIN_MS, Math.ceil(askedAfterMs * 4)));
+}

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXEC_ASK_POLICY, buildHelper, root } from './build-helper.ts';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/wait.ts';
 
 const bin = join(root, 'bin', 'nemoclaw');
 const fakeNnpOff = join(root, 'test', 'sandbox', 'fixtures', 'fake-helper-nnp-off.sh');
@@ -198,28 +199,16 @@ describe('nemoclaw sandbox run (real helper)', () => {
           stdio: 'ignore',
         });
         const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-        let pid = 0;
-        for (let i = 0; i < 200 && pid === 0; i++) {
-          await new Promise((r) => setTimeout(r, 25));
-          if (existsSync(file) && readFileSync(file, 'utf8').includes('"ready"')) pid = Number(events(file)[0]?.pid);
-        }
+        // Conditions, not windows (these were 5 s of 25 ms tries): waitFor only bounds a failure.
+        const pid = await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').includes('"ready"') && Number(events(file)[0]?.pid), 'the ready event');
         expect(pid).toBeGreaterThan(0);
         // Records are written while the sandbox runs, not only at its end.
         const id = String(events(file)[0]?.sandbox);
-        let audited = false;
-        for (let i = 0; i < 200 && !audited; i++) {
-          audited = auditEvents(id).some((e) => e.kind === 'sandbox.enforcement');
-          if (!audited) await new Promise((r) => setTimeout(r, 25));
-        }
-        expect(audited).toBe(true);
+        await waitFor(() => auditEvents(id).some((e) => e.kind === 'sandbox.enforcement'), 'the sandbox.enforcement audit record while the sandbox runs');
         child.kill(signal);
         expect(await exited).toBe(expectStatus);
-        let alive = true;
-        for (let i = 0; i < 200 && alive; i++) {
-          alive = existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-          if (alive) await new Promise((r) => setTimeout(r, 25));
-        }
-        expect(alive, `workload ${pid} survived ${signal} of nemoclaw`).toBe(false);
+        const alive = (): boolean => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+        await waitFor(() => !alive(), `workload ${pid} to end after ${signal} of nemoclaw`);
       }
     });
 

@@ -4,13 +4,17 @@ import { join } from 'node:path';
 import { EXEC_ASK_POLICY, bin, tempDirs } from './build-helper.ts';
 import { spawn } from '@lydell/node-pty';
 import { describe, expect, it } from 'vitest';
+import { askWallTimeMs } from '../escape/host.ts';
 
 // HOME and NEMOCLAW_HOME outside the workspace: a workspace holding either is refused.
 const [scratch, stateHome] = tempDirs('nemoclaw-test-tty-', 'nemoclaw-test-home-') as [string, string];
 
-/** Runs the CLI on a PTY, answering every exec question with `answer`; resolves with exit code and screen text. */
-function runOnPty(args: string[], answer: string | null): Promise<{ code: number; text: string }> {
+/** Runs the CLI on a PTY, answering every exec question with `answer`; resolves with exit code,
+ * screen text and how long after the start the first question was on the screen. */
+function runOnPty(args: string[], answer: string | null): Promise<{ code: number; text: string; askedAfterMs: number | null }> {
   return new Promise((resolve, reject) => {
+    const start = Date.now();
+    let askedAfterMs: number | null = null;
     const p = spawn(bin, args, {
       cols: 120,
       rows: 30,
@@ -27,11 +31,12 @@ function runOnPty(args: string[], answer: string | null): Promise<{ code: number
       text += d;
       // The shell tries each PATH entry after a denial: every question gets the same answer.
       const asked = text.split('[y/N]').length - 1;
+      if (asked > 0) askedAfterMs ??= Date.now() - start;
       for (; answer !== null && answered < asked; answered++) p.write(`${answer}\r`);
     });
     p.onExit(({ exitCode }) => {
       clearTimeout(timer);
-      resolve({ code: exitCode, text });
+      resolve({ code: exitCode, text, askedAfterMs });
     });
   });
 }
@@ -63,11 +68,17 @@ describe('exec asks on a terminal (real helper, real PTY)', () => {
   });
 
   it('an unanswered question ends with the sandbox (wall time), not 60 s later', async () => {
+    // The wall time must outlast the question's way to the screen, and how long that takes is this
+    // host's speed: time it first (answered, no limit), then scale the limit (askWallTimeMs).
+    const timed = await runOnPty(['sandbox', 'run', '--policy', policy, '--workspace', scratch, '--', 'sh', '-c', 'id -u'], 'n');
+    expect(timed.askedAfterMs, `no question on the screen: ${timed.text}`).not.toBeNull();
+    const wallMs = askWallTimeMs(timed.askedAfterMs ?? 0);
     const limited = join(scratch, 'ask-wall.yaml');
-    writeFileSync(limited, readFileSync(policy, 'utf8') + 'limits: { wall_time: 700ms, pids: 64 }\n');
+    writeFileSync(limited, readFileSync(policy, 'utf8') + `limits: { wall_time: ${wallMs}ms, pids: 64 }\n`);
     const r = await runOnPty(['sandbox', 'run', '--policy', limited, '--workspace', scratch, '--', 'sh', '-c', 'id -u'], null);
-    expect(r.text).toMatch(/\[y\/N\]/);
-    expect(r.text).toContain('the sandbox ended; denied');
-    expect(r.code).toBe(137);
+    const why = `wall time ${wallMs} ms (unlimited, the question was on the screen after ${timed.askedAfterMs} ms): ${r.text}`;
+    expect(r.text, why).toMatch(/\[y\/N\]/);
+    expect(r.text, why).toContain('the sandbox ended; denied');
+    expect(r.code, why).toBe(137);
   });
 });
