@@ -1,5 +1,7 @@
 // Typed events of the supervisor's bus. Every event has a sequence number (per supervisor run,
 // from 1, no holes), a time and the sandbox it concerns (null for the supervisor itself).
+import type { ApprovalItem } from '../approvals/index.ts';
+import type { EgressEvent } from '../egress/index.ts';
 import type { HelperEvent } from '../sandbox/index.ts';
 
 export type SandboxState = 'starting' | 'running' | 'backoff' | 'stopping' | 'stopped' | 'exited' | 'failed';
@@ -22,8 +24,8 @@ export type BusEventBody =
   | { type: 'sandbox.exec'; argv0: string; argc: number; tty: boolean; pid: number | null }
   | { type: 'sandbox.exec_exit'; argv0: string; code: number | null; signal: string | null }
   | { type: 'helper'; event: HelperEvent }
-  | { type: 'egress'; event: Record<string, unknown> }
-  | { type: 'approval.pending'; item: Record<string, unknown> }
+  | { type: 'egress'; event: EgressEvent }
+  | { type: 'approval.pending'; item: ApprovalItem }
   | { type: 'approval.decided'; id: string; verdict: string; always: boolean; by: string; reason: string }
   | { type: 'policy.revision'; rev: number; reloaded: boolean; closed: number }
   | { type: 'log'; stream: 'stdout' | 'stderr'; line: string };

@@ -286,7 +286,7 @@ export class Lifecycle {
         approvals: this.d.approvals,
         pins, // across restarts: a binary replaced while the sandbox was down stays denied
         onPin: (exe, sha256) => this.savePin(r, exe, sha256),
-        onEvent: (e) => this.d.bus.publish(name, { type: 'egress', event: e as unknown as Record<string, unknown> }),
+        onEvent: (e) => this.d.bus.publish(name, { type: 'egress', event: e }),
         audit: { append: async (ev, o) => this.d.audit(ev, o?.durable ?? false) },
       });
       r.proxy = proxy;

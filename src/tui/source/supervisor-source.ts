@@ -290,7 +290,7 @@ export class SupervisorDataSource implements TuiDataSource {
         this.refresh(sb, emit);
         return;
       case 'approval.pending': {
-        const pa = approvalFromItem(e.item as unknown as ApprovalItemLike);
+        const pa = approvalFromItem(e.item);
         if (this.decided.has(pa.id)) return;
         this.pending.set(pa.id, pa);
         emit({ type: 'approval_pending', ts, approval: pa });
@@ -307,8 +307,8 @@ export class SupervisorDataSource implements TuiDataSource {
         return;
       }
       case 'egress': {
-        const ev = e.event as { type?: string; binary?: string | null; host?: string | null; port?: number | null; rule?: string | null; reason?: string; method?: string | null; path?: string | null };
-        const base = { ts, sandbox: ev && typeof (ev as { sandbox?: unknown }).sandbox === 'string' ? ((ev as { sandbox: string }).sandbox) : sb, binary: basename(ev.binary), host: ev.host ?? '?', port: ev.port ?? 0, rule: ev.rule ?? '-' };
+        const ev = e.event;
+        const base = { ts, sandbox: typeof ev.sandbox === 'string' ? ev.sandbox : sb, binary: basename(ev.binary), host: ev.host ?? '?', port: ev.port ?? 0, rule: ev.rule ?? '-' };
         const req = ev.method ? ` ${ev.method} ${ev.path ?? '/'}` : '';
         if (ev.type === 'egress_allowed') emit({ type: 'egress_allowed', ...base, rule: ev.rule ?? (ev.reason ?? '-') });
         else if (ev.type === 'egress_denied' || ev.type === 'binary_replaced' || ev.type === 'preamble_rejected' || ev.type === 'egress_closed_by_reload') emit({ type: 'egress_denied', ...base, reason: `${ev.reason ?? ev.type}${req}` });
