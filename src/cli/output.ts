@@ -34,9 +34,9 @@ const asIs: Show = (text) => text;
 
 /**
  * How to show text the workload controls (log lines, exec paths, hosts, file names) on `stream`:
- * inert (control characters and bidi overrides as visible escapes) when it is a terminal, because
- * the operator's terminal is part of the host (docs/design.md, "Security invariants"); the exact
- * text when it is a pipe or a file, or when the operator asked for it (`logs --raw`). Each stream
+ * inert (control characters and bidi overrides as visible escapes, src/text) when it is a
+ * terminal, which is outside the sandbox and must not take orders from it; the exact text when it
+ * is a pipe or a file, or when the operator asked for it (`logs --raw`). Each stream
  * decides for itself: `logs > file` still shows the stderr lines inert on the terminal.
  */
 export function showOn(stream: { isTTY?: boolean }, raw = false): Show {

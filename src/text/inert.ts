@@ -1,8 +1,8 @@
-// Text that a workload controls, made inert for a terminal. A sandbox's output, an exec path, a
-// host name or a log line is untrusted (docs/design.md, "Security invariants": the operator's
-// terminal is part of the host): written as is, ESC/CSI/OSC sequences retitle the window, write the
-// clipboard (OSC 52), clear the screen, switch modes, and bidi overrides reorder what the operator
-// reads. Every place that shows such text to a person (the TUI's panes, the CLI's prompts and
+// Text that a workload controls, made inert for a terminal (docs/design.md, component map:
+// `src/text/`). A sandbox's output, an exec path, a host name or a log line is untrusted, and the
+// operator's terminal is outside the sandbox: written as is, ESC/CSI/OSC sequences retitle the
+// window, write the clipboard (OSC 52), clear the screen, switch modes, and bidi overrides reorder
+// what the operator reads. Every place that shows such text to a person (the TUI's panes, the CLI's prompts and
 // verbs) goes through inert(), so there is one definition of "safe to show".
 //
 // What is escaped, and how it is shown (printable ASCII, so the result is always safe and
