@@ -3,7 +3,9 @@
 // servers do, so anything it acts on must be something the policy allows — GET (or HEAD) on
 // /public/** of one host. A request the proxy refused, a second request hidden in a body, a
 // method override or a path that resolves elsewhere all show up there.
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectProxy, connectTunnel, parseRaw, rulesFrom, runInSandbox, startOrigins, startProxy } from './harness.ts';
@@ -36,6 +38,7 @@ network_policies:
   ws:
     endpoints:
       - { host: other.test, port: ${tlsOrigins.httpPort}, protocol: rest, access: read-only, allowed_ips: [127.0.0.1] }
+      - { host: other.test, port: ${tlsOrigins.httpsPort}, protocol: rest, access: read-only, allowed_ips: [127.0.0.1] }
     binaries: [{ path: /usr/bin/curl }]
 approvals: { unmatched_egress: deny }
 `;
@@ -165,6 +168,24 @@ describe('framing and routing fields named by Connection, _ twins, TE', () => {
       expect(tun.seen).toEqual([]);
     });
   }
+
+  it('inside an inspected TLS tunnel too: the smuggle is refused with 400 and the origin sees nothing', async () => {
+    const authority = `other.test:${tlsOrigins.httpsPort}`;
+    const t = await connectTunnel(fx.proxy.socketPath, authority);
+    expect(t.status).toBe(200);
+    const tlsSock = tlsConnect({ socket: t.socket, servername: 'other.test', ca: [readFileSync(fx.proxy.caCertPath, 'utf8')] });
+    const before = tlsOrigins.seen.length;
+    const inner = `DELETE /private/x HTTP/1.1\r\nHost: ${authority}\r\nContent-Length: 0\r\n\r\n`;
+    const answer = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      tlsSock.on('secureConnect', () => tlsSock.write(`GET /public/ok HTTP/1.1\r\nHost: ${authority}\r\nConnection: close, Content-Length\r\nContent-Length: ${inner.length}\r\n\r\n${inner}`));
+      tlsSock.on('data', (d: Buffer) => (out += d.toString('latin1')));
+      tlsSock.on('close', () => resolve(out));
+      tlsSock.on('error', reject);
+    });
+    expect(statuses(answer)).toEqual([400]);
+    expect(tlsOrigins.seen.length).toBe(before);
+  });
 
   it('a body is always framed upstream: GET with Content-Length arrives with its body, not as a second request', async () => {
     const r = await received(`GET ${u()}/public/ok HTTP/1.1\r\nHost: ${h()}\r\nContent-Length: ${SMUGGLED(P).length}\r\nConnection: close\r\n\r\n${SMUGGLED(P)}`);
