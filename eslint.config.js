@@ -1,5 +1,44 @@
+import path from 'node:path';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+const SRC = path.join(import.meta.dirname, 'src');
+
+/**
+ * Each folder under src/ is a component whose index.ts is its only public door (docs/design.md,
+ * "Component map"). A relative import that resolves into another component must name that door;
+ * inside its own folder a component imports what it likes. A local rule because
+ * no-restricted-imports matches the specifier text, which cannot tell `../layout/x.ts` inside
+ * src/tui from `../telemetry/x.ts` leaving it, and never sees `import()`.
+ */
+const componentDoors = {
+  meta: {
+    type: 'problem',
+    docs: { description: "import another src/ component only through its index.ts" },
+    messages: { door: "'{{source}}' reaches into src/{{component}}/{{inner}}: import src/{{component}}/index.ts instead (add the export there if it is missing)" },
+    schema: [],
+  },
+  create(context) {
+    const file = context.filename;
+    const own = path.relative(SRC, file).split(path.sep);
+    if (own[0] === '..' || own.length < 2) return {};
+    const check = (node) => {
+      const source = node.type === 'Literal' ? node.value : node.type === 'TemplateLiteral' && node.expressions.length === 0 ? node.quasis[0].value.cooked : null;
+      if (typeof source !== 'string' || !source.startsWith('.')) return;
+      const [component, ...rest] = path.relative(SRC, path.resolve(path.dirname(file), source)).split(path.sep);
+      if (component === '..' || component === own[0] || rest.length === 0) return;
+      const inner = rest.join('/');
+      if (inner === 'index.ts') return;
+      context.report({ node, messageId: 'door', data: { source, component, inner } });
+    };
+    return {
+      ImportDeclaration: (n) => check(n.source),
+      ExportNamedDeclaration: (n) => n.source && check(n.source),
+      ExportAllDeclaration: (n) => check(n.source),
+      ImportExpression: (n) => check(n.source),
+    };
+  },
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'native/**', 'dist/**', 'coverage/**'] },
@@ -12,6 +51,11 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-restricted-imports': ['error', { paths: [] }],
     },
+  },
+  {
+    files: ['src/**/*.ts', 'src/**/*.tsx'],
+    plugins: { nemoclaw: { rules: { 'component-doors': componentDoors } } },
+    rules: { 'nemoclaw/component-doors': 'error' },
   },
   {
     // Backend code never imports React or Ink (docs/design.md, "Component map": headless never loads Ink).

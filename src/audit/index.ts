@@ -13,8 +13,12 @@ export type { AuditEventInput, AuditKind, AuditActor, AuditRecord, RecordEvent, 
 export { DenialAggregator } from './aggregate.ts';
 export { fingerprint } from './keys.ts';
 export type { Checkpoint } from './checkpoint.ts';
-export { createOtlpExporter, toOcsf, toCef } from './export.ts';
-export type { OtlpExporter } from './export.ts';
+export { parseCheckpointText } from './checkpoint.ts';
+export { createOtlpExporter, toOcsf, toCef, recordToOtlp, checkpointToOtlp, postOtlp } from './export.ts';
+export type { OtlpExporter, OtlpLogRecord } from './export.ts';
+// Inclusion proofs of one record against a signed checkpoint (`nemoclaw audit prove`).
+export { proveInclusion, checkInclusion } from './prove.ts';
+export type { InclusionProofDoc } from './prove.ts';
 // Reading the log back (the TUI's audit pane, tail): whole lines only, oldest first.
 export { readRecords, lastRecords, endCursor, readSince, readCheckpoints } from './reader.ts';
 export type { RawRecord, Cursor } from './reader.ts';

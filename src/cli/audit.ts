@@ -5,16 +5,12 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError, exitCodes, printJson, showOn } from './output.ts';
 import type { Show } from './output.ts';
-import { openAuditLog, verifyAudit } from '../audit/index.ts';
-import { defaultHome } from '../audit/files.ts';
-import { endCursor, lastRecords, readCheckpoints, readRecords, readSince } from '../audit/reader.ts';
-import type { RawRecord } from '../audit/reader.ts';
-import { checkpointToOtlp, postOtlp, recordToOtlp, toCef, toOcsf } from '../audit/export.ts';
-import type { OtlpLogRecord } from '../audit/export.ts';
-import { parseRecord } from '../audit/record.ts';
+import { checkInclusion, checkpointToOtlp, endCursor, lastRecords, openAuditLog, parseCheckpointText, parseRecord, postOtlp, proveInclusion, readCheckpoints, readRecords, readSince, recordToOtlp, toCef, toOcsf, verifyAudit } from '../audit/index.ts';
+import type { OtlpLogRecord, RawRecord } from '../audit/index.ts';
+import { nemoclawHome } from '../state/index.ts';
 
 function home(): string {
-  return defaultHome();
+  return nemoclawHome();
 }
 
 /** "2026-11-22T01:00:00Z", "2026-11-22", or a relative age: 30s, 10m, 2h, 7d. */
@@ -180,8 +176,6 @@ export function register(program: Command): void {
     .option('--json', 'print the proof as JSON')
     .action(async (o: { seq: string; checkpoint?: string; json?: boolean }) => {
       const seq = positiveInt(o.seq);
-      const { proveInclusion, checkInclusion } = await import('../audit/prove.ts');
-      const { parseCheckpointText } = await import('../audit/checkpoint.ts');
       let against;
       if (o.checkpoint !== undefined) {
         const { cps } = parseCheckpointText(readFileSync(o.checkpoint, 'utf8'));

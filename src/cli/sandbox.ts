@@ -4,14 +4,14 @@
 // nothing heavy is imported unless the options need it (the policy loader pulls in zod + yaml).
 import type { Command } from 'commander';
 import { closeSync, constants as fsConstants, openSync, statSync, writeSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { AuditEventInput, AuditLog } from '../audit/index.ts';
-import type { SandboxSpec } from '../policy/types.ts';
+import type { SandboxSpec } from '../policy/index.ts';
 import type { ExecAskEvent, ExecDecision, SandboxEvent, SandboxResult } from '../sandbox/index.ts';
 import { UsageError, jsonText, showOn } from './output.ts';
 import { inert } from '../text/index.ts';
 import { SANDBOX_FAILED, defaultSandboxSpec, runSandbox } from '../sandbox/index.ts';
+import { nemoclawHome } from '../state/index.ts';
 
 interface RunFlags {
   policy?: string;
@@ -250,7 +250,6 @@ function runAudit(report: (line: string) => void) {
   let log: AuditLog | null = null;
   let opened: Promise<void> | null = null;
   let chain: Promise<unknown> = Promise.resolve();
-  const home = process.env.NEMOCLAW_HOME || join(homedir(), '.nemoclaw');
   const write = (r: { record: AuditEventInput; durable: boolean }): void => {
     const l = log;
     if (l === null) {
@@ -283,7 +282,8 @@ function runAudit(report: (line: string) => void) {
         durable: false,
       });
       opened = import('../audit/index.ts')
-        .then((m) => m.openAuditLog({ home }))
+        // Resolved once the sandbox runs: runSandbox has already refused a home that is not absolute.
+        .then((m) => m.openAuditLog({ home: nemoclawHome() }))
         .then(
           (l) => {
             log = l;
