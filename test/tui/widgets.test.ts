@@ -74,7 +74,7 @@ function smallStore(): TuiStore {
   const store = new TuiStore();
   store.ingestMany([
     { type: 'sandbox_state', ts: NOW - 5000, sandbox: { name: 'alpha', state: 'running', blueprint: 'strict', policyRevision: 2, startedAt: NOW - 65_000, degraded: [] } },
-    { type: 'sandbox_state', ts: NOW - 4000, sandbox: { name: 'beta', state: 'exited', blueprint: 'default', policyRevision: 1, startedAt: NOW - 10_000, degraded: ['landlock abi 1'] } },
+    { type: 'sandbox_state', ts: NOW - 4000, sandbox: { name: 'beta', state: 'stopped', blueprint: 'default', policyRevision: 1, startedAt: NOW - 10_000, degraded: ['landlock abi 1'] } },
     { type: 'sandbox_stats', ts: NOW - 3500, sandbox: 'alpha', cpuPercent: 12.5, memoryBytes: 256 * 1024 * 1024 },
     { type: 'syscall_denied', ts: NOW - 3000, sandbox: 'alpha', pid: 42, binary: '/usr/bin/unshare', syscall: 'unshare', rule: 'baseline' },
     { type: 'exec_denied', ts: NOW - 2500, sandbox: 'alpha', pid: 43, binary: '/bin/sh', path: '/tmp/evil', rule: 'exec' },
@@ -110,7 +110,7 @@ describe('what each pane draws', () => {
       rows: [
         ' NAME                    STATE        UP DEN APR  CPU   MEM BLUEPRINT REV',
         ' alpha                   running   1m05s   3   1  13%  256M strict      2',
-        ' beta                    exited        -   0   0    -     - default     1 DEGRADED',
+        ' beta                    stopped       -   0   0    -     - default     1 DEGRADED',
       ],
       footer: '2',
     });
@@ -136,7 +136,7 @@ describe('what each pane draws', () => {
 
   it('at 34x4: narrower columns, times dropped, long rows cut with an ellipsis', () => {
     const at = (id: PaneId) => drawn(snapshot, id, 34, 4).rows;
-    expect(at('sandboxes')).toEqual([' NAME  STATE        UP DEN APR  C…', ' alpha running   1m05s   3   1  1…', ' beta  exited        -   0   0   …']);
+    expect(at('sandboxes')).toEqual([' NAME  STATE        UP DEN APR  C…', ' alpha running   1m05s   3   1  1…', ' beta  stopped       -   0   0   …']);
     expect(at('approvals')).toEqual(['▶ ap-1 50s left curl -> api.examp…', 'recent decisions', '✗ deny  always ap-0 exec /opt/tool']);
     expect(at('syscalls')).toEqual(['exec /tmp/evil alpha sh exec', 'unshare alpha unshare baseline']);
     expect(at('egress')).toEqual(['✗ evil.example:443 alpha curl def…']);
