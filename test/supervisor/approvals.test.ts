@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyStore } from '../../src/policy/index.ts';
-import { cli, events, freshHome, pidsWith, serve, until, workspace } from './harness.ts';
+import { cli, events, freshHome, pidsWith, serve, workspace } from './harness.ts';
+import { waitFor } from '../helpers/wait.ts';
 import type { Served } from './harness.ts';
 
 let origin: Server;
@@ -67,11 +68,11 @@ describe('approvals through the supervisor', { timeout: 120_000 }, () => {
 
   it('waits for the operator, is approved with `nemoclaw approvals approve`, succeeds', async () => {
     const pending = cli(sv.home, ['net', 'exec', '--', ...curl('/wait')]);
-    const items = await until('pending approval', async () => {
+    const items = await waitFor(async () => {
       const r = await cli(sv.home, ['approvals', 'list', '--json']);
       const list = JSON.parse(r.stdout) as Array<{ id: string; sandbox: string; host: string; path: string; binary: string }>;
       return list.length > 0 ? list : null;
-    }, 100, 100);
+    }, 'pending approval', { withinMs: 30_000, everyMs: 100 });
     expect(items[0]).toMatchObject({ sandbox: 'net', host: '127.0.0.1', path: '/wait', binary: '/usr/bin/curl' });
     const ok = await cli(sv.home, ['approvals', 'approve', items[0]?.id as string]);
     expect(ok.code, ok.stderr).toBe(0);
@@ -93,7 +94,7 @@ describe('approvals and a supervisor crash', { timeout: 120_000 }, () => {
       const c = await cli(home, ['create', 'crashnet', '--workspace', ws, '--restart', 'always', '--policy', policy(home), '--', 'sleep', '1000']);
       expect(c.code, c.stderr).toBe(0);
       waiting = cli(home, ['crashnet', 'exec', '--', ...curl(marker)]);
-      await until('pending', async () => (await sv.api.call<{ items: unknown[] }>('GET', '/v1/approvals')).items.length === 1);
+      await waitFor(async () => (await sv.api.call<{ items: unknown[] }>('GET', '/v1/approvals')).items.length === 1, 'pending', { withinMs: 15_000 });
     } catch (err) {
       await sv.stop(); // a failure before the kill must not leave this supervisor running
       throw err;
@@ -102,10 +103,10 @@ describe('approvals and a supervisor crash', { timeout: 120_000 }, () => {
     await sv.exited;
     const r = await waiting;
     expect(r.stdout).not.toMatch(/200$/);
-    expect(await until('curl gone', () => (pidsWith(marker).length === 0 ? 'gone' : null), 100, 20)).toBe('gone');
+    expect(await waitFor(() => (pidsWith(marker).length === 0 ? 'gone' : null), 'curl gone', { everyMs: 20 })).toBe('gone');
     const sv2 = await serve(home);
     try {
-      await until('restarted', async () => (await sv2.api.call<{ sandbox: { state: string } }>('GET', '/v1/sandboxes/crashnet')).sandbox.state === 'running');
+      await waitFor(async () => (await sv2.api.call<{ sandbox: { state: string } }>('GET', '/v1/sandboxes/crashnet')).sandbox.state === 'running', 'restarted', { withinMs: 15_000 });
       expect((await sv2.api.call<{ items: unknown[] }>('GET', '/v1/approvals')).items).toEqual([]);
       expect((await cli(home, ['approvals', 'list', '--json'])).stdout.trim()).toBe('[]');
     } finally {
@@ -128,7 +129,7 @@ describe('policy hot reload', { timeout: 120_000 }, () => {
       // Another writer (say `nemoclaw policy set`) adds revision 3 in the same store.
       const store = new PolicyStore(join(home, 'sandboxes', 'hot', 'policy'));
       await store.set(policyText('deny', ['/ok', '/fresh', '/third']), { author: 'other', reason: 'test', confirm: true });
-      await until('revision 3 applied', async () => (await events(sv.api)).find((e) => e.type === 'policy.revision' && e.rev === 3));
+      await waitFor(async () => (await events(sv.api)).find((e) => e.type === 'policy.revision' && e.rev === 3), 'revision 3 applied', { withinMs: 15_000 });
       const third = await cli(home, ['hot', 'exec', '--', ...curl('/third')]);
       expect(third.stdout, JSON.stringify(third)).toBe('hello from /third 200');
       const pol = await sv.api.call<{ revisions: unknown[]; applied: number }>('GET', '/v1/sandboxes/hot/policy');
@@ -150,11 +151,11 @@ describe('headless mode', { timeout: 120_000 }, () => {
       expect(c.code, c.stderr).toBe(0);
       const lines = (): Array<Record<string, unknown>> => sv.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
       const first = cli(home, ['hl', 'exec', '--', ...curl('/denied')]);
-      const p1 = await until('pending (headless)', () => lines().find((l) => l.type === 'approval.pending'), 200, 50);
+      const p1 = await waitFor(() => lines().find((l) => l.type === 'approval.pending'), 'pending (headless)');
       sv.proc.stdin?.write(`${JSON.stringify({ deny: (p1.item as { id: string }).id })}\n`);
       expect((await first).stdout).toMatch(/ 403$/);
       const second = cli(home, ['hl', 'exec', '--', ...curl('/approved')]);
-      const p2 = await until('second pending', () => lines().filter((l) => l.type === 'approval.pending')[1], 200, 50);
+      const p2 = await waitFor(() => lines().filter((l) => l.type === 'approval.pending')[1], 'second pending');
       sv.proc.stdin?.write('not json\n');
       sv.proc.stdin?.write(`${JSON.stringify({ approve: (p2.item as { id: string }).id })}\n`);
       expect((await second).stdout).toBe('hello from /approved 200');

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SandboxView } from '../../src/supervisor/index.ts';
-import { cli, events, freshHome, pidsWith, serve, until, workspace } from './harness.ts';
+import { cli, events, freshHome, pidsWith, serve, workspace } from './harness.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 describe('supervisor crash', { timeout: 120_000 }, () => {
   it('SIGKILL: no sandbox process left; restart policies applied when it comes back', async () => {
@@ -22,7 +23,7 @@ describe('supervisor crash', { timeout: 120_000 }, () => {
       await mk('fail', 'on-failure', `${marker}3`);
       // an exec'd process, and its session, inside "keep"
       execd = cli(home, ['keep', 'exec', '--', 'sleep', `${marker}4`]);
-      await until('exec running', () => pidsWith(`${marker}4`).length >= 2); // the CLI's argv and the sandboxed sleep
+      await waitFor(() => pidsWith(`${marker}4`).length >= 2, 'exec running', { withinMs: 15_000 }); // the CLI's argv and the sandboxed sleep
       const before = [1, 2, 3, 4].flatMap((i) => pidsWith(`${marker}${i}`));
       expect(before.length).toBeGreaterThanOrEqual(5);
     } catch (err) {
@@ -33,10 +34,10 @@ describe('supervisor crash', { timeout: 120_000 }, () => {
     sv.proc.kill('SIGKILL');
     await sv.exited;
     // Bounded poll: the kernel tears the sandboxes down asynchronously.
-    const left = await until('sandbox processes gone', () => {
+    const left = await waitFor(() => {
       const still = [1, 2, 3].flatMap((i) => pidsWith(`${marker}${i}`)).concat(pidsWith(`sleep\0${marker}4`));
       return still.length === 0 ? 'none' : null;
-    }, 100, 20);
+    }, 'sandbox processes gone', { everyMs: 20 });
     expect(left).toBe('none');
     await execd; // the CLI client saw its connection close
 
@@ -47,8 +48,8 @@ describe('supervisor crash', { timeout: 120_000 }, () => {
     const sv2 = await serve(home);
     try {
       const view = async (n: string) => (await sv2.api.call<{ sandbox: SandboxView }>('GET', `/v1/sandboxes/${n}`)).sandbox;
-      await until('keep restarted', async () => (await view('keep')).state === 'running');
-      await until('fail restarted', async () => (await view('fail')).state === 'running');
+      await waitFor(async () => (await view('keep')).state === 'running', 'keep restarted', { withinMs: 15_000 });
+      await waitFor(async () => (await view('fail')).state === 'running', 'fail restarted', { withinMs: 15_000 });
       const once = await view('once');
       expect(once.state).toBe('exited');
       expect(once.lastExit?.reason).toBe('supervisor_lost');

@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, serveFresh, until } from './harness.ts';
+import { cli, serveFresh } from './harness.ts';
+import { waitFor } from '../helpers/wait.ts';
 import type { Served } from './harness.ts';
 
 const FIELDS = ['Uid', 'Gid', 'NoNewPrivs', 'Seccomp', 'Seccomp_filters', 'CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb'];
@@ -27,7 +28,7 @@ describe('exec into a running sandbox', { timeout: 120_000 }, () => {
     const script = `cat /proc/self/status > ${ws}/main.txt; (echo x > /proc/self/comm) 2> ${ws}/main-denied.txt; exec sleep 1000`;
     const c = await cli(sv.home, ['create', 'box', '--workspace', ws, '--', '/bin/sh', '-c', script]);
     expect(c.code, c.stderr).toBe(0);
-    await until('main workload status', () => readFileSync(join(ws, 'main-denied.txt'), 'utf8').length > 0);
+    await waitFor(() => readFileSync(join(ws, 'main-denied.txt'), 'utf8').length > 0, 'main workload status', { withinMs: 15_000 });
   });
   afterAll(async () => {
     await sv?.stop();

@@ -1,19 +1,19 @@
 // Test harness: a real `nemoclaw serve` in a child process (so it can be SIGKILLed), the CLI as a
-// child process, the API client, and bounded polling. Every test file has its own NEMOCLAW_HOME
-// (test/isolated-home.ts); each supervisor here gets a fresh one under it.
+// child process and the API client (bounded polling is test/helpers/wait.ts). Every test file has
+// its own NEMOCLAW_HOME (test/isolated-home.ts); each supervisor here gets a fresh one under it.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ApiClient } from '../../src/supervisor/index.ts';
 import type { BusEvent } from '../../src/supervisor/index.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const NODE = join(ROOT, 'node_modules/node/bin/node');
 export const MAIN = join(ROOT, 'src/cli/main.ts');
 export const HELPER = join(ROOT, 'native/build/nemoclaw-sandbox');
-export const HAVE_HELPER = existsSync(HELPER);
 
 /** A fresh NEMOCLAW_HOME under this test file's private one (short: socket paths are limited). */
 export function freshHome(): string {
@@ -31,20 +31,6 @@ export function workspace(_home: string): string {
   const w = mkdtempSync(join(tmpdir(), 'ncws-'));
   workspaces.push(w);
   return w;
-}
-
-export async function until<T>(what: string, fn: () => T | Promise<T>, tries = 300, stepMs = 50): Promise<NonNullable<T>> {
-  let last: unknown = null;
-  for (let i = 0; i < tries; i++) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
 }
 
 export interface Served {
@@ -65,10 +51,10 @@ export async function serve(home: string, extra: string[] = []): Promise<Served>
   const api = new ApiClient(join(home, 'run', 'api.sock'));
   let gone = false;
   void exited.then(() => (gone = true));
-  await until(`supervisor on ${home}`, async () => {
+  await waitFor(async () => {
     if (gone) throw new Error(`serve exited: ${out}`);
     return api.call('GET', '/v1/health');
-  });
+  }, `supervisor on ${home}`, { withinMs: 15_000 });
   return {
     home,
     proc,

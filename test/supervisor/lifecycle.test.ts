@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRecords } from '../../src/audit/index.ts';
 import type { SandboxView } from '../../src/supervisor/index.ts';
-import { cli, events, freshHome, serve, serveFresh, until } from './harness.ts';
+import { cli, events, freshHome, serve, serveFresh } from './harness.ts';
+import { waitFor } from '../helpers/wait.ts';
 import type { Served } from './harness.ts';
 
 describe('supervisor lifecycle', { timeout: 120_000 }, () => {
@@ -51,10 +52,10 @@ describe('supervisor lifecycle', { timeout: 120_000 }, () => {
     expect(types).toEqual(expect.arrayContaining(['sandbox.created', 'state:starting', 'helper', 'state:running', 'state:stopping', 'state:stopped', 'sandbox.destroyed']));
 
     // Every supervisor decision is in the audit log (written durably for create/destroy).
-    const audited = await until('audit records', () => {
+    const audited = await waitFor(() => {
       const acts = [...readRecords(sv.home)].map((r) => JSON.parse(r.line) as { event: { kind: string; activity: string; sandbox?: string } }).filter((r) => r.event.sandbox === 'alpha').map((r) => `${r.event.kind}:${r.event.activity}`);
       return acts.includes('sandbox.lifecycle:destroy') ? acts : null;
-    });
+    }, 'audit records', { withinMs: 15_000 });
     expect(audited).toEqual(expect.arrayContaining(['sandbox.lifecycle:create', 'sandbox.lifecycle:start', 'sandbox.enforcement:report', 'sandbox.lifecycle:stop', 'sandbox.lifecycle:exit', 'sandbox.lifecycle:destroy']));
   });
 
@@ -90,10 +91,10 @@ describe('supervisor lifecycle', { timeout: 120_000 }, () => {
     const probe = `grep -c 'BEGIN CERTIFICATE' "$SSL_CERT_FILE"; cat ${x}/*.ca/ca-key.pem 2>&1; find ${x} 2>&1; env | sort; echo probe-done`;
     const c = await cli(sv.home, ['create', 'keyprobe', '--workspace', ws, '--', '/bin/sh', '-c', probe]);
     expect(c.code, c.stderr).toBe(0);
-    const lines = await until('probe output', async () => {
+    const lines = await waitFor(async () => {
       const got = (await events(sv.api)).flatMap((e) => (e.type === 'log' && e.sandbox === 'keyprobe' ? [String(e.line)] : []));
       return got.includes('probe-done') ? got : null;
-    });
+    }, 'probe output', { withinMs: 15_000 });
     // Of the supervisor's socket directory only the path to this sandbox's trust bundle exists
     // inside; outside it also holds the CA key and, while the sandbox runs, its proxy socket.
     const caDir = lines.find((l) => l.startsWith(x) && l.endsWith('.ca')) as string;
@@ -152,7 +153,7 @@ describe('without a supervisor', { timeout: 120_000 }, () => {
     writeFileSync(join(home, 'run', 'api.sock'), '');
     const s = await serve(home);
     try {
-      const started = await until('supervisor.started', async () => (await events(s.api)).find((e) => e.type === 'supervisor.started'));
+      const started = await waitFor(async () => (await events(s.api)).find((e) => e.type === 'supervisor.started'), 'supervisor.started', { withinMs: 15_000 });
       expect(started).toMatchObject({ type: 'supervisor.started', staleLock: 4194303 });
     } finally {
       await s.stop();

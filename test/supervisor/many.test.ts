@@ -2,7 +2,8 @@
 // restart policy: a crash-looping agent backs off exponentially.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusEvent, SandboxView } from '../../src/supervisor/index.ts';
-import { events, serveFresh, until } from './harness.ts';
+import { events, serveFresh } from './harness.ts';
+import { waitFor } from '../helpers/wait.ts';
 import type { Served } from './harness.ts';
 
 describe('many sandboxes', { timeout: 120_000 }, () => {
@@ -23,7 +24,7 @@ describe('many sandboxes', { timeout: 120_000 }, () => {
       names.map((name) => sv.api.call<{ sandbox: SandboxView }>('POST', '/v1/sandboxes', { name, workspace: ws, command: ['/bin/sh', '-c', `for i in 1 2 3; do echo ${name}-$i; done; exec sleep 1000`] })),
     );
     expect(created.map((c) => c.sandbox.state), JSON.stringify(created.filter((c) => c.sandbox.state !== 'running'))).toEqual(names.map(() => 'running'));
-    await until('60 log lines', () => got.filter((e) => e.type === 'log').length >= 60, 400);
+    await waitFor(() => got.filter((e) => e.type === 'log').length >= 60, '60 log lines', { withinMs: 20_000 });
     for (const n of names) expect(got.filter((e) => e.type === 'log' && e.sandbox === n).map((e) => (e.type === 'log' ? e.line : ''))).toEqual([`${n}-1`, `${n}-2`, `${n}-3`]);
     const list = await sv.api.call<{ sandboxes: SandboxView[] }>('GET', '/v1/sandboxes');
     expect(list.sandboxes.filter((s) => s.state === 'running')).toHaveLength(20);
@@ -34,10 +35,10 @@ describe('many sandboxes', { timeout: 120_000 }, () => {
 
   it('a crash-looping agent (on-failure) backs off with growing delays; stop ends the loop', async () => {
     await sv.api.call('POST', '/v1/sandboxes', { name: 'crashy', workspace: ws, restart: 'on-failure', command: ['/bin/sh', '-c', 'echo boom; exit 3'] });
-    const backoffs = await until('three backoffs', async () => {
+    const backoffs = await waitFor(async () => {
       const b = (await events(sv.api)).filter((e) => e.sandbox === 'crashy' && e.type === 'sandbox.backoff');
       return b.length >= 3 ? b : null;
-    }, 400);
+    }, 'three backoffs', { withinMs: 20_000 });
     const delays = backoffs.map((e) => (e.type === 'sandbox.backoff' ? e.delayMs : 0));
     expect(delays.slice(0, 3)).toEqual([250, 500, 1000]);
     const stopped = await sv.api.call<{ sandbox: SandboxView }>('POST', '/v1/sandboxes/crashy/stop');
@@ -48,10 +49,10 @@ describe('many sandboxes', { timeout: 120_000 }, () => {
 
   it('never: an ended agent stays exited; on-failure: a clean exit stays exited', async () => {
     await sv.api.call('POST', '/v1/sandboxes', { name: 'oneshot', workspace: ws, restart: 'on-failure', command: ['true'] });
-    const v = await until('exited', async () => {
+    const v = await waitFor(async () => {
       const s = (await sv.api.call<{ sandbox: SandboxView }>('GET', '/v1/sandboxes/oneshot')).sandbox;
       return s.state === 'exited' ? s : null;
-    });
+    }, 'exited', { withinMs: 15_000 });
     expect(v).toMatchObject({ restarts: 0, lastExit: { code: 0, reason: 'exited' } });
   });
 });

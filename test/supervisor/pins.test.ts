@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRecords } from '../../src/audit/index.ts';
-import { HAVE_HELPER, cli, events, freshHome, serve, until, workspace } from './harness.ts';
+import { cli, events, freshHome, serve, workspace } from './harness.ts';
+import { waitFor } from '../helpers/wait.ts';
 import type { Served } from './harness.ts';
 
 let origin: Server;
@@ -65,7 +66,7 @@ network_policies:
   return file;
 }
 
-describe.skipIf(!HAVE_HELPER)('binary pins are persisted per sandbox', { timeout: 180_000 }, () => {
+describe('binary pins are persisted per sandbox', { timeout: 180_000 }, () => {
   let sv: Served;
   let home = '';
   let tool = '';
@@ -110,7 +111,7 @@ describe.skipIf(!HAVE_HELPER)('binary pins are persisted per sandbox', { timeout
     // A supervisor restart (a fresh process reading pins.json; restart: always brings the sandbox back).
     await sv.stop();
     sv = await serve(home);
-    await until('running again', async () => (await sv.api.call<{ sandbox: { state: string } }>('GET', '/v1/sandboxes/pinned')).sandbox.state === 'running');
+    await waitFor(async () => (await sv.api.call<{ sandbox: { state: string } }>('GET', '/v1/sandboxes/pinned')).sandbox.state === 'running', 'running again', { withinMs: 15_000 });
     expect(await fetch('/after-supervisor-restart')).toMatch(/binary_replaced[\s\S]* 403$/);
 
     // unpin while running: on disk and in the running proxy.
@@ -135,10 +136,10 @@ describe.skipIf(!HAVE_HELPER)('binary pins are persisted per sandbox', { timeout
     expect(await fetch('/after-stopped-unpin')).toBe('hello from /after-stopped-unpin 200');
     expect(pinsOnDisk()).toEqual({ [tool]: sha(tool) });
 
-    const audited = await until('unpin audited', () => {
+    const audited = await waitFor(() => {
       const acts = [...readRecords(home)].map((r) => JSON.parse(r.line) as { event: { activity: string; sandbox?: string } }).filter((r) => r.event.sandbox === 'pinned').map((r) => r.event.activity);
       return acts.filter((a) => a === 'unpin').length === 2 ? acts : null;
-    });
+    }, 'unpin audited', { withinMs: 15_000 });
     expect(audited).toContain('binary_replaced');
   });
 
