@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXEC_ASK_POLICY, buildHelper, root } from './build-helper.ts';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { IS_ROOT, skipUnless } from '../helpers/skip.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const bin = join(root, 'bin', 'nemoclaw');
@@ -128,7 +129,8 @@ describe('nemoclaw sandbox run (real helper)', () => {
       expect(statSync(join(ws, 'dir')).uid).toBe(statSync(ws).uid);
     });
 
-    it.skipIf(process.getuid?.() !== 0)('a 0700 workspace of another owner stays theirs (idmapped), nothing is chmodded', () => {
+    it('a 0700 workspace of another owner stays theirs (idmapped), nothing is chmodded', (ctx) => {
+      skipUnless(ctx, IS_ROOT, 'needs root: chowns the workspace to another uid');
       chownSync(ws, 4321, 4321);
       chmodSync(ws, 0o700);
       const r = run(['sh', '-c', 'echo hi > owned.txt']);
@@ -212,7 +214,8 @@ describe('nemoclaw sandbox run (real helper)', () => {
       }
     });
 
-    it.skipIf(process.getuid?.() !== 0)('works for an ordinary user too (unprivileged user namespace)', () => {
+    it('works for an ordinary user too (unprivileged user namespace)', (ctx) => {
+      skipUnless(ctx, IS_ROOT, 'needs root: switches to uid 65534 with setpriv');
       chmodSync(scratch, 0o755); // mkdtemp made it 0700; the ordinary user must reach its workspace
       chownSync(ws, 65534, 65534);
       const nobodyHome = mkdtempSync(join(scratch, 'nobody-'));
