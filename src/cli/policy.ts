@@ -2,8 +2,7 @@
 // (get/set/add/remove/diff/rollback/history) on a sandbox's policy store. All logic lives in
 // src/policy; this file parses arguments and prints.
 import { readFile, writeFile } from 'node:fs/promises';
-import { homedir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { parseDocument } from 'yaml';
 import {
@@ -24,6 +23,7 @@ import {
 } from '../policy/index.ts';
 import type { Diagnostic, NetworkPolicy, Policy } from '../policy/index.ts';
 import { exitCodes, printJson, showOn, UsageError } from './output.ts';
+import { NAME_RULE, homePaths, sandboxPaths, validName } from '../state/index.ts';
 
 type Kind = 'policy' | 'preset' | 'blueprint';
 
@@ -89,9 +89,10 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>)
 
 function storeFor(sandbox: string | undefined): PolicyStore {
   if (!sandbox) throw new UsageError('--sandbox NAME is required');
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(sandbox)) throw new UsageError(`bad sandbox name ${JSON.stringify(sandbox)}`);
-  const home = process.env['NEMOCLAW_HOME'] ?? join(homedir(), '.nemoclaw');
-  return new PolicyStore(join(home, 'sandboxes', sandbox, 'policy'));
+  // The supervisor's name rule and its layout (src/state): the revisions written here are the ones
+  // the sandbox's supervisor reads and hot-reloads, and no name it would refuse gets a directory.
+  if (!validName(sandbox)) throw new UsageError(`bad sandbox name ${JSON.stringify(sandbox)}: ${NAME_RULE}`);
+  return new PolicyStore(sandboxPaths(homePaths(), sandbox).policy);
 }
 
 function author(opts: { author?: string }): string {

@@ -135,11 +135,13 @@ describe('nemoclaw policy simulate / learn', () => {
 
 describe('nemoclaw policy revision verbs', () => {
   const base = file('base.yaml', '# base\nversion: 1\nfilesystem_policy: { read_only: [/usr], read_write: [/tmp] }\napprovals: { unmatched_egress: ask }\n');
-  const S = ['--sandbox', 'demo'];
+  const S = ['--sandbox', 'web'];
 
   it('set, add, remove, history, diff, get, rollback', () => {
     expect(nemoclaw('history', ...S).out).toBe('');
     expect(nemoclaw('set', ...S, base, '--reason', 'initial', '--author', 'alice')).toMatchObject({ code: 0, out: 'revision 1 written\n' });
+    // Where the supervisor reads the sandbox's revisions (sandboxes/<name>/policy/).
+    expect(readFileSync(join(home, 'sandboxes', 'web', 'policy', 'revisions', '0001.yaml'), 'utf8')).toBe(readFileSync(base, 'utf8'));
     expect(nemoclaw('add', ...S, 'npm', 'github-readonly').out).toBe('added npm_registry, github_git_ro, github_api_ro; revision 2 written\n');
     expect(nemoclaw('add', ...S, '--host', 'api.example.com', '--port', '8443', '--binary', '/usr/bin/curl', '--access', 'read-only').out).toBe('added rule_api_example_com_8443; revision 3 written\n');
     expect(nemoclaw('add', ...S, '--host', '*.com').code).toBe(1);
@@ -179,8 +181,13 @@ describe('nemoclaw policy revision verbs', () => {
     expect(hist[0]?.source).toMatch(/^blueprint:dev@sha256:[0-9a-f]{64}$/);
   });
 
-  it('needs --sandbox and a sane name (exit 2)', () => {
+  it('needs --sandbox and a name the supervisor accepts (exit 2)', () => {
     expect(nemoclaw('history').code).toBe(2);
-    expect(nemoclaw('history', '--sandbox', '../etc').code).toBe(2);
+    // A path, upper case, '_' or '.', and a nemoclaw verb: the supervisor refuses to create any of them.
+    for (const bad of ['../etc', 'Web', 'my_box', 'a.b', 'demo']) {
+      const r = nemoclaw('history', '--sandbox', bad);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain("lower-case letters, digits and '-'");
+    }
   });
 });
