@@ -1,9 +1,9 @@
 // Facts about this host that some expectations depend on, each found out by a real probe run
 // directly on the host (no sandbox) in the same test run, and the pure decisions that turn such a
 // fact into what a row or test must see. Never from uname or /proc/config.gz: a kernel built with
-// CONFIG_IA32_EMULATION=y can still fault every int 0x80 (ia32_emulation=0 on its command line, or
-// a hypervisor that gives its guests no 32-bit syscall entry: one CI host of ours does that), and
-// how fast a host forks is only known by timing it.
+// CONFIG_IA32_EMULATION=y can still fault every int 0x80 with SIGSEGV (ia32_emulation=0 on its
+// command line, or a hypervisor without a 32-bit syscall entry for its guests; one of our CI hosts
+// does, for a reason its config does not show), and how fast a host is is only known by timing it.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
