@@ -12,6 +12,7 @@ import type { ReadyEvent, SandboxEvent, SandboxResult } from '../sandbox/index.t
 import { SANDBOX_FAILED, defaultSandboxSpec, helperPath, runSandbox } from '../sandbox/index.ts';
 import { exitCodes } from './output.ts';
 import { inert } from '../text/index.ts';
+import { shellWords } from '../state/index.ts';
 
 interface DemoCase {
   expect: 'allowed' | 'denied';
@@ -105,11 +106,6 @@ async function runCase(c: DemoCase, workspace: string): Promise<Outcome> {
   sb.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const result = await sb.result;
   return { result, stdout, stderr, events };
-}
-
-/** Shell-style quoting for display only. */
-function shellWords(argv: readonly string[]): string {
-  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ');
 }
 
 /** The first line of a sandbox's output, as one inert line: it is quoted in the demo's report. */

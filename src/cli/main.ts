@@ -34,6 +34,12 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`nemoclaw: ${err.message}\n`);
       return exitCodes.usage;
     }
+    if (err instanceof Error && err.name === 'HomeError') {
+      // NEMOCLAW_HOME (or HOME) gives no absolute state directory (src/state/home.ts): a setting to
+      // fix, said in one line. Matched by name so that every verb does not load src/state first.
+      process.stderr.write(`nemoclaw: ${err.message}\n`);
+      return exitCodes.failure;
+    }
     throw err;
   }
 }

@@ -89,7 +89,7 @@ export function registerList(program: Command): void {
 
 async function onDisk(): Promise<SandboxView[]> {
   const { readdirSync, readFileSync } = await import('node:fs');
-  const { homePaths } = await import('../supervisor/index.ts');
+  const { homePaths, sandboxPaths } = await import('../state/index.ts');
   const p = homePaths();
   let names: string[];
   try {
@@ -100,8 +100,9 @@ async function onDisk(): Promise<SandboxView[]> {
   const out: SandboxView[] = [];
   for (const name of names.sort()) {
     try {
-      const rec = JSON.parse(readFileSync(`${p.sandboxes}/${name}/spec.json`, 'utf8')) as Record<string, unknown>;
-      const st = JSON.parse(readFileSync(`${p.sandboxes}/${name}/state.json`, 'utf8')) as Record<string, unknown>;
+      const f = sandboxPaths(p, name);
+      const rec = JSON.parse(readFileSync(f.spec, 'utf8')) as Record<string, unknown>;
+      const st = JSON.parse(readFileSync(f.state, 'utf8')) as Record<string, unknown>;
       out.push({ name, state: 'stopped', desired: st.desired, pid: null, restarts: st.restarts, restart: rec.restart, blueprint: rec.blueprint, blueprintDigest: rec.blueprintDigest, workspace: rec.workspace, command: rec.command, presets: rec.presets ?? [], inference: rec.inference ?? null, createdAt: rec.createdAt, startedAt: st.startedAt, lastExit: st.lastExit, policyRevision: null, enforcement: null } as SandboxView);
     } catch {
       // incomplete
