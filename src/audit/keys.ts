@@ -9,7 +9,7 @@
 import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createFileExclusive, defaultHome, ensurePrivateDirs, keysDir, writeFileAtomic } from './files.ts';
 
 export interface EpochKey {
@@ -50,7 +50,7 @@ export function publicKeyFromRaw(raw: string): KeyObject {
 
 function ensureKeysDir(home: string): string {
   const dir = keysDir(home);
-  ensurePrivateDirs(join(home, 'keys'), dir);
+  ensurePrivateDirs(dirname(dir), dir);
   return dir;
 }
 

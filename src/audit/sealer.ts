@@ -12,6 +12,7 @@ import { cleanOrphanKeys, commitRotation, createEpochKey, currentSigner, readKey
 import type { RecordEvent } from './record.ts';
 import { normalizeEvent } from './record.ts';
 import { CHECKPOINTS_FILE, datasync, readLogId, writeAll } from './segments.ts';
+import { keysDir } from './files.ts';
 
 /** A new epoch's key, created but not yet in force (see Sealer.prepareRotation). */
 export interface NextEpoch {
@@ -56,7 +57,7 @@ export class Sealer {
     const { home } = this.ctx;
     let stamp = 'none';
     try {
-      const st = statSync(join(home, 'keys', 'audit', 'keys.json'));
+      const st = statSync(join(keysDir(home), 'keys.json'));
       stamp = `${st.ino}:${st.mtimeMs}:${st.size}`;
     } catch {
       // created below
@@ -75,7 +76,7 @@ export class Sealer {
       this.lostKey = { keyId: cur.keyId, epoch: cur.epoch };
       this.ctx.recoveries.push({ kind: 'audit.recovery', activity: 'lost-signing-key', detail: { key_id: cur.keyId, epoch: cur.epoch } });
     }
-    const st = statSync(join(home, 'keys', 'audit', 'keys.json'));
+    const st = statSync(join(keysDir(home), 'keys.json'));
     this.keysStamp = `${st.ino}:${st.mtimeMs}:${st.size}`;
   }
 
