@@ -135,11 +135,19 @@ export function rulesFrom(yaml: string): EgressRuleSet {
   return compileEgressRules(parsePolicy(`version: 1\n${yaml}`, 'test-policy.yaml'));
 }
 
-/** Resolver used by tests: every `.test` name and localhost map to 127.0.0.1; records each lookup. */
+/**
+ * Names that resolve to a private address in the tests: the SSRF guard must refuse them without
+ * dialling (the rebinding case). Tests never dial a literal private IP: since a literal IP host is
+ * its own allowed_ips (OpenShell's meaning), a rule naming one would send real traffic off the host.
+ */
+export const PRIVATE_NAMES: Readonly<Record<string, string[]>> = { 'private.test': ['10.1.2.3'] };
+
+/** Resolver used by tests: every `.test` name and localhost map to 127.0.0.1 (PRIVATE_NAMES to theirs); records each lookup. */
 export function testResolver(lookups: string[], map: Record<string, string[]> = {}): (h: string) => Promise<string[]> {
   return async (host) => {
     lookups.push(host);
-    if (map[host]) return map[host];
+    const mapped = map[host] ?? PRIVATE_NAMES[host];
+    if (mapped) return mapped;
     if (host.endsWith('.test') || host === 'localhost') return ['127.0.0.1'];
     throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
   };
@@ -327,15 +335,6 @@ export async function httpsViaTunnel(
     tlsSock.on('close', () => resolve({ ...parseRaw(out), tunnelStatus: 200 }));
     tlsSock.on('error', reject);
   });
-}
-
-/** Polls `cond` every 10 ms; throws after `ms` (every wait in these tests is bounded). */
-export async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > ms) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 export interface SandboxRun {

@@ -7,7 +7,8 @@ import type { Duplex } from 'node:stream';
 import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalQueue } from '../../src/approvals/index.ts';
-import { connectProxy, connectTunnel, forward, httpsViaTunnel, parseRaw, pathsAndAuditedPolicies, rawExchange, rulesFrom, startOrigins, startProxy, until } from './harness.ts';
+import { connectProxy, connectTunnel, forward, httpsViaTunnel, parseRaw, pathsAndAuditedPolicies, rawExchange, rulesFrom, startOrigins, startProxy } from './harness.ts';
+import { waitFor } from '../helpers/wait.ts';
 import type { Origin, ProxyFixture } from './harness.ts';
 
 let origin: Origin;
@@ -42,7 +43,7 @@ ${pathsAndAuditedPolicies(o)}
       - { host: internal.test, port: ${o.httpPort} }
       - { host: 127.0.0.1, port: ${o.httpPort} }
       - { host: 169.254.169.254, port: 80 }
-      - { host: 10.1.2.3, port: 80 }
+      - { host: private.test, port: 80 }
     binaries: [{ path: /usr/bin/curl }]
   ip_ok:
     endpoints:
@@ -169,7 +170,7 @@ describe('egress proxy over its unix socket (direct client, no sandbox)', () => 
   });
 
   it('SSRF: loopback, private and metadata addresses are refused without allowed_ips', async () => {
-    for (const target of [`127.0.0.1:${origin.httpPort}`, '169.254.169.254:80', '10.1.2.3:80', `internal.test:${origin.httpPort}`]) {
+    for (const target of [`127.0.0.1:${origin.httpPort}`, '169.254.169.254:80', 'private.test:80', `internal.test:${origin.httpPort}`]) {
       const t = await connectTunnel(fx.proxy.socketPath, target);
       expect(t.status, target).toBe(403);
       expect(JSON.parse(t.response.body).rule_missing, target).toMatch(/allowed_ips/);
@@ -553,7 +554,7 @@ network_policies:
       // allow (an L7 ask: approvals never widen the SSRF guard, so the host's endpoint lists 127.0.0.1)
       const p1 = forward(fx.proxy.socketPath, `http://other.test:${origin.httpPort}/a`);
       const p2 = forward(fx.proxy.socketPath, `http://other.test:${origin.httpPort}/a`);
-      await until(() => queue.list().length === 1 && (queue.list()[0]?.count ?? 0) === 2);
+      await waitFor(() => queue.list().length === 1 && (queue.list()[0]?.count ?? 0) === 2, 'one pending item asked twice');
       const item = queue.list()[0];
       expect(item).toMatchObject({ kind: 'egress', sandbox: 'sb1', host: 'other.test', port: origin.httpPort, method: 'GET', path: '/a', binary: '/usr/bin/curl' });
       await queue.decide(item?.id ?? '', { verdict: 'allow', always: false, by: { user: 'tester', origin: 'test' } });
@@ -561,7 +562,7 @@ network_policies:
       expect((await p2).status).toBe(200);
       // deny
       const p3 = connectTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`);
-      await until(() => queue.list().length === 1);
+      await waitFor(() => queue.list().length === 1, 'one pending item');
       await queue.decide(queue.list()[0]?.id ?? '', { verdict: 'deny', always: false, by: { user: 'tester', origin: 'test' } });
       const denied = await p3;
       expect(denied.status).toBe(403);
@@ -581,7 +582,7 @@ network_policies:
     const fx = await startProxy(rulesFrom(askPolicy(origin)), origin, { approvals: queue });
     try {
       const p = connectTunnel(fx.proxy.socketPath, `other.test:${origin.httpsPort}`);
-      await until(() => queue.list().length === 1);
+      await waitFor(() => queue.list().length === 1, 'one pending item');
       queue.close();
       expect((await p).status).toBe(403);
     } finally {
@@ -635,7 +636,7 @@ describe('handoff of byte relays to the helper (the proxy side of the protocol)'
   });
 
   /** Connects as a handoff-capable relay, sends one head, returns the socket and a reader of what comes back. */
-  async function asRelay(head: string): Promise<{ s: Socket; next: (bytes: number) => Promise<string>; closed: Promise<void> }> {
+  async function asRelay(head: string): Promise<{ s: Socket; next: (bytes: number) => Promise<string>; peek: () => string; closed: Promise<void> }> {
     const s = await connectProxy(fx.proxy.socketPath, { handoff: true });
     let buf = '';
     let wake: (() => void) | null = null;
@@ -654,7 +655,7 @@ describe('handoff of byte relays to the helper (the proxy side of the protocol)'
       buf = buf.slice(out.length);
       return out;
     };
-    return { s, next, closed };
+    return { s, next, peek: () => buf, closed };
   }
   const connectHead = (authority: string) => `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`;
 
@@ -663,7 +664,6 @@ describe('handoff of byte relays to the helper (the proxy side of the protocol)'
     const dial = `DIAL 127.0.0.1 ${origin.httpPort}\n`;
     expect(await r.next(dial.length)).toBe(dial);
     r.s.write('UP\n');
-    await new Promise((res) => setTimeout(res, 50));
     expect(fx.proxy.connections()).toBeGreaterThan(0); // the lifeline stays open while the tunnel runs
     r.s.write('DONE 123 4567\n');
     await r.closed;
@@ -695,9 +695,9 @@ describe('handoff of byte relays to the helper (the proxy side of the protocol)'
     ];
     for (const [head, want] of cases) {
       const r = await asRelay(head);
-      const got = await Promise.race([r.closed.then(() => r.next(100_000)), new Promise<string>((res) => setTimeout(() => res(r.next(100_000)), 700))]);
+      const got = await waitFor(() => (want.test(r.peek()) ? r.peek() : null), () => `${JSON.stringify(head)} answered ${JSON.stringify(r.peek())}, not ${want}`);
       r.s.destroy();
-      expect(got, JSON.stringify(head)).toMatch(want);
+      expect(got).not.toContain('DIAL');
     }
   });
 
@@ -709,9 +709,8 @@ describe('handoff of byte relays to the helper (the proxy side of the protocol)'
       let got = '';
       s.on('data', (d: Buffer) => (got += d.toString('latin1')));
       s.write(connectHead(`api.test:${origin.httpPort}`));
-      while (!got.endsWith('\n')) await new Promise((r) => setTimeout(r, 10));
+      await waitFor(() => got.endsWith('\n'), 'the DIAL line');
       s.write('UP\n');
-      await new Promise((r) => setTimeout(r, 50));
       expect(reloadable.proxy.reload(rulesFrom('network_policies: {}\n'))).toBe(1);
       await closed;
       expect(reloadable.events.some((e) => e.type === 'egress_closed_by_reload' && e.host === 'api.test')).toBe(true);
@@ -722,7 +721,7 @@ describe('handoff of byte relays to the helper (the proxy side of the protocol)'
       let badGot = '';
       bad.on('data', (d: Buffer) => (badGot += d.toString('latin1')));
       bad.write(connectHead(`api.test:${origin.httpPort}`));
-      while (!badGot.endsWith('\n')) await new Promise((r) => setTimeout(r, 10));
+      await waitFor(() => badGot.endsWith('\n'), 'the DIAL line');
       bad.write('HTTP/1.1 200 OK\r\n\r\n');
       await badClosed;
       expect(badGot).toBe(`DIAL 127.0.0.1 ${origin.httpPort}\n`);
