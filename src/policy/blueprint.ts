@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { defaultPolicy } from './compile.ts';
 import { diagnosticAt, parsePolicy, parsePreset, parseWithSchema, PolicyError } from './load.ts';
+import { endpointLabel, networkPolicyConflicts } from './overlap.ts';
 import { approvalsSchema, duration, networkPoliciesSchema } from './schema.ts';
 import type { NetworkPolicy, Policy, Preset } from './schema.ts';
 import { parseSize } from './units.ts';
@@ -216,16 +217,24 @@ export function blueprintDigest(bp: Blueprint): string {
 export function blueprintPolicy(bp: Blueprint): Policy {
   const policy: Policy = structuredClone(bp.base);
   const rules: Record<string, NetworkPolicy> = { ...(policy.network_policies ?? {}) };
+  const source = new Map<string, string>(Object.keys(rules).map((n) => [n, 'the base policy']));
   const add = (from: string, more: Record<string, NetworkPolicy>) => {
     for (const [name, np] of Object.entries(more)) {
       if (rules[name] !== undefined && JSON.stringify(rules[name]) !== JSON.stringify(np)) {
         throw new Error(`blueprint ${bp.spec.name}: rule ${name} from ${from} conflicts with an earlier rule of the same name`);
       }
       rules[name] = np;
+      source.set(name, from);
     }
   };
   for (const p of bp.presets) add(`preset ${p.preset.name}`, p.network_policies);
   add('the blueprint', bp.spec.policy.network_policies ?? {});
+  // Each file was validated alone; rules from two of them can still grant one request different addresses.
+  const clash = networkPolicyConflicts(rules)[0];
+  if (clash) {
+    const from = (path: (string | number)[]) => `${endpointLabel(path)} (${source.get(String(path[0])) ?? '?'})`;
+    throw new Error(`blueprint ${bp.spec.name}: ${from(clash.left)} and ${from(clash.right)} both match ${clash.overlap} with different allowed_ips ([${clash.leftGrant}] vs [${clash.rightGrant}])`);
+  }
   if (Object.keys(rules).length > 0) policy.network_policies = rules;
   const a = bp.spec.approvals;
   policy.approvals = {

@@ -1,10 +1,15 @@
 // The dynamic half of a policy: egress decisions for the proxy. compileEgressRules precompiles
-// every endpoint into maps keyed by host:port (exact hosts) and suffix:port (wildcards), with
-// regexes built once, so decideEgress is a handful of map lookups plus a short candidate list —
-// fast enough to call on every request (bench/policy.ts; target p99 < 10 µs at 500 rules).
+// every endpoint into maps keyed by host:port (exact hosts), suffix:port (wildcards; other
+// wildcard shapes are indexed by their literal suffix and then tested by regex) and port
+// (endpoints without a host), with regexes built once, so decideEgress is a handful of map
+// lookups plus a short candidate list — fast enough to call on every request (bench/policy.ts;
+// target p99 < 10 µs at 500 rules).
 //
 // Decision order, for the endpoints whose host, port and binaries match the request:
-//   0. an `action: deny` entry -> deny (audit if that entry is in audit enforcement)
+//   0. an `action: deny` entry -> deny (audit if that entry is in audit enforcement); on a
+//      control-plane port, endpoints that would open it through `allowed_ips` without naming the
+//      exact host drop out (deny when nothing else is left); candidates that grant different
+//      addresses -> deny (validation refuses such policies; a policy built in code fails closed)
 //   1. a matching deny rule on an enforcing endpoint -> deny (deny always wins)
 //   2. an endpoint that allows the request -> allow
 //   3. a violated endpoint in `enforcement: audit` (deny rule or no allow rule) -> audit
@@ -13,6 +18,7 @@
 // requests; otherwise the verdict is `allow` with `inspect: true`, meaning "open the connection,
 // inspect it, and ask again for every request with method/path/query set".
 import { globToRegExp } from './glob.ts';
+import { CONTROL_PLANE_PORTS, endpointGrants, grantKey } from './grants.ts';
 import { parseHostPattern } from './host.ts';
 import type { Endpoint, Policy, RestRule } from './schema.ts';
 import type { EgressDecision, EgressRequest, EgressVerdict } from './types.ts';
@@ -36,6 +42,10 @@ interface CompiledEndpoint {
   id: string;
   policy: string;
   hostText: string;
+  /** Wildcard shapes beyond `*.x`/`**.x`: the whole-host test after the suffix lookup. */
+  hostRe: RegExp | null;
+  /** The endpoint names one exact host (not a wildcard, not hostless). */
+  namedHost: boolean;
   port: number;
   /** null: any calling binary, including an unknown one. */
   binaries: RegExp[] | null;
@@ -47,7 +57,11 @@ interface CompiledEndpoint {
   access: 'read-only' | 'read-write' | 'full';
   allowRules: CompiledRule[] | null;
   denyRules: CompiledRule[];
-  allowedIps: string[];
+  /** The addresses the guard may dial for it (endpointGrants): `allowed_ips` or a literal IP host. */
+  grants: string[];
+  grantKey: string;
+  /** The grant comes from `allowed_ips` (not the public default or a literal IP host). */
+  explicitIps: boolean;
   allowEncodedSlash: boolean;
 }
 
@@ -58,6 +72,10 @@ export interface EgressRuleSet {
   one: Map<string, CompiledEndpoint[]>;
   /** `suffix:port` -> endpoints `**.suffix` (one or more extra labels). */
   many: Map<string, CompiledEndpoint[]>;
+  /** `suffix:port` -> other wildcard shapes ending in `.suffix`, tested with their regex. */
+  glob: Map<string, CompiledEndpoint[]>;
+  /** `port` -> endpoints without a host (any name; the address must lie in their allowed_ips). */
+  anyHost: Map<number, CompiledEndpoint[]>;
   unmatched: 'ask' | 'deny' | 'audit';
   /** How long an ask waits for the operator before it is denied. */
   approvalTimeoutMs: number;
@@ -67,7 +85,8 @@ export interface EgressRuleSet {
 
 function compileRule(rule: RestRule, id: string): CompiledRule {
   const method = rule.method === undefined || rule.method === '*' ? null : rule.method.toUpperCase();
-  const path = rule.path === undefined || rule.path === '/**' ? null : globToRegExp(rule.path);
+  // `**` without a leading slash is OpenShell's spelling of every path.
+  const path = rule.path === undefined || rule.path === '/**' || rule.path === '**' ? null : globToRegExp(rule.path);
   const query = Object.entries(rule.query ?? {}).map(([name, v]): [string, RegExp[]] => [
     name,
     (typeof v === 'string' ? [v] : v.any).map((g) => globToRegExp(g)),
@@ -75,16 +94,19 @@ function compileRule(rule: RestRule, id: string): CompiledRule {
   return { id, method, path, query };
 }
 
-function compileEndpoint(e: Endpoint, policyName: string, index: number, binaries: RegExp[] | null, port: number, denyAll: boolean): CompiledEndpoint {
+function compileEndpoint(e: Endpoint, policyName: string, index: number, binaries: RegExp[] | null, port: number, denyAll: boolean, hostRe: RegExp | null, namedHost: boolean): CompiledEndpoint {
   const id = `network_policies.${policyName}.endpoints[${index}]`;
   const access = e.access ?? 'full';
   const inspected = e.protocol === 'rest' || e.protocol === 'websocket';
   const allowRules = e.rules ? e.rules.map((r, j) => compileRule(r.allow, `${id}.rules[${j}]`)) : null;
   const denyRules = (e.deny_rules ?? []).map((r, j) => compileRule(r, `${id}.deny_rules[${j}]`));
+  const grants = endpointGrants(e);
   return {
     id,
     policy: policyName,
-    hostText: e.host,
+    hostText: e.host ?? '<any host>',
+    hostRe,
+    namedHost,
     port,
     binaries,
     audit: e.enforcement === 'audit',
@@ -93,12 +115,14 @@ function compileEndpoint(e: Endpoint, policyName: string, index: number, binarie
     access,
     allowRules,
     denyRules,
-    allowedIps: e.allowed_ips ?? [],
+    grants,
+    grantKey: grantKey(grants),
+    explicitIps: (e.allowed_ips?.length ?? 0) > 0,
     allowEncodedSlash: e.allow_encoded_slash ?? false,
   };
 }
 
-function push(map: Map<string, CompiledEndpoint[]>, key: string, e: CompiledEndpoint): void {
+function push<K>(map: Map<K, CompiledEndpoint[]>, key: K, e: CompiledEndpoint): void {
   const list = map.get(key);
   if (list) list.push(e);
   else map.set(key, [e]);
@@ -109,6 +133,8 @@ export function compileEgressRules(policy: Policy): EgressRuleSet {
     exact: new Map(),
     one: new Map(),
     many: new Map(),
+    glob: new Map(),
+    anyHost: new Map(),
     unmatched: policy.approvals?.unmatched_egress ?? 'deny',
     approvalTimeoutMs: parseDuration(policy.approvals?.timeout ?? '60s') ?? 60_000,
     size: 0,
@@ -116,13 +142,24 @@ export function compileEgressRules(policy: Policy): EgressRuleSet {
   for (const [name, np] of Object.entries(policy.network_policies ?? {})) {
     const binaries = np.binaries && np.binaries.length > 0 ? np.binaries.map((b) => globToRegExp(b.path)) : null;
     np.endpoints.forEach((e, i) => {
+      const ports = e.ports ?? (e.port === undefined ? [] : [e.port]);
+      if (e.host === undefined) {
+        // The schema requires allowed_ips here; a policy built in code without them opens nothing.
+        if ((e.allowed_ips?.length ?? 0) === 0 && np.action !== 'deny') return;
+        for (const port of ports) {
+          push(set.anyHost, port, compileEndpoint(e, name, i, binaries, port, np.action === 'deny', null, false));
+          set.size++;
+        }
+        return;
+      }
       const parsed = parseHostPattern(e.host);
       // The schema already rejected bad hosts; a policy built in code could still carry one.
       if (!parsed.ok) throw new Error(`network_policies.${name}.endpoints[${i}].host: ${parsed.reason}`);
-      for (const port of e.ports ?? (e.port === undefined ? [] : [e.port])) {
-        const c = compileEndpoint(e, name, i, binaries, port, np.action === 'deny');
-        const p = parsed.pattern;
+      const p = parsed.pattern;
+      for (const port of ports) {
+        const c = compileEndpoint(e, name, i, binaries, port, np.action === 'deny', p.kind === 'glob' ? p.re : null, p.kind === 'exact');
         if (p.kind === 'exact') push(set.exact, `${p.host}:${port}`, c);
+        else if (p.kind === 'glob') push(set.glob, `${p.suffix}:${port}`, c);
         else push(p.kind === 'one' ? set.one : set.many, `${p.suffix}:${port}`, c);
         set.size++;
       }
@@ -135,22 +172,26 @@ export function compileEgressRules(policy: Policy): EgressRuleSet {
 function candidatesFor(rules: EgressRuleSet, host: string, port: number, binary: string | null): CompiledEndpoint[] {
   const out: CompiledEndpoint[] = [];
   const add = (list: CompiledEndpoint[] | undefined) => {
-    if (list) for (const e of list) if (binaryMatches(e, binary)) out.push(e);
+    if (list) for (const e of list) if (binaryMatches(e, binary) && (e.hostRe === null || e.hostRe.test(host))) out.push(e);
   };
   add(rules.exact.get(`${host}:${port}`));
-  if (rules.one.size === 0 && rules.many.size === 0) return out;
-  // Walk the suffixes: after stripping k labels, `*.suffix` matches when k = 1, `**.suffix` for k >= 1.
-  let dot = host.indexOf('.');
-  let first = true;
-  while (dot >= 0) {
-    const key = `${host.slice(dot + 1)}:${port}`;
-    if (first) {
-      add(rules.one.get(key));
-      first = false;
+  if (rules.one.size > 0 || rules.many.size > 0 || rules.glob.size > 0) {
+    // Walk the suffixes: after stripping k labels, `*.suffix` matches when k = 1, `**.suffix` for
+    // k >= 1, and the other shapes when their regex accepts the whole host.
+    let dot = host.indexOf('.');
+    let first = true;
+    while (dot >= 0) {
+      const key = `${host.slice(dot + 1)}:${port}`;
+      if (first) {
+        add(rules.one.get(key));
+        first = false;
+      }
+      add(rules.many.get(key));
+      add(rules.glob.get(key));
+      dot = host.indexOf('.', dot + 1);
     }
-    add(rules.many.get(key));
-    dot = host.indexOf('.', dot + 1);
   }
+  add(rules.anyHost.get(port));
   return out;
 }
 
@@ -293,7 +334,8 @@ function parseQuery(query: string | undefined): Query {
 /** Allow rules need every named parameter present with every value matching (a repeated
  *  parameter cannot smuggle a second value); deny rules fire when any value matches. */
 function ruleMatches(r: CompiledRule, method: string, path: string, query: Map<string, string[]>, mode: 'allow' | 'deny'): boolean {
-  if (r.method !== null && r.method !== method) return false;
+  // HEAD is GET without the body (RFC 9110 9.3.2): a rule on GET covers it, allow or deny alike.
+  if (r.method !== null && r.method !== method && !(r.method === 'GET' && method === 'HEAD')) return false;
   if (r.path !== null && !r.path.test(path)) return false;
   for (const [name, globs] of r.query) {
     const values = query.get(name);
@@ -318,19 +360,35 @@ function describeCaller(binary: string | null): string {
 
 export function decideEgress(rules: EgressRuleSet, req: EgressRequest): EgressDecision {
   const where = `${req.host}:${req.port}`;
-  const candidates = candidatesFor(rules, req.host, req.port, req.binary);
+  let candidates = candidatesFor(rules, req.host, req.port, req.binary);
   if (candidates.length === 0) return unmatched(rules, `no rule allows ${where} for ${describeCaller(req.binary)}`);
   const blocker = candidates.find((e) => e.denyAll);
   if (blocker) {
     const why = `${where} is blocked for ${describeCaller(req.binary)} by ${blocker.policy}`;
     return blocker.audit ? decision('audit', blocker.id, `${why} (audit only: let through)`) : decision('deny', blocker.id, why);
   }
+  const service = CONTROL_PLANE_PORTS.get(req.port);
+  if (service !== undefined) {
+    const opensBroadly = (e: CompiledEndpoint) => e.explicitIps && !e.namedHost;
+    const dropped = candidates.find(opensBroadly);
+    candidates = candidates.filter((e) => !opensBroadly(e));
+    if (dropped && candidates.length === 0) {
+      return decision('deny', dropped.id, `port ${req.port} (${service}) is a control-plane port: ${dropped.policy} opens it through allowed_ips for ${dropped.hostText}, but only a rule naming the exact host and port may`);
+    }
+  }
+  // Only endpoints that can allow something have their addresses dialled (`rules: []` cannot).
+  const granting = candidates.filter((e) => e.allowRules === null || e.allowRules.length > 0);
+  const grantSets = new Set(granting.map((e) => e.grantKey));
+  if (grantSets.size > 1) {
+    const ids = granting.map((e) => e.id).join(', ');
+    return decision('deny', candidates[0]?.id ?? null, `rules ${ids} match ${where} for ${describeCaller(req.binary)} with different allowed_ips (${[...grantSets].map((k) => `[${k}]`).join(' vs ')}); validation refuses such a policy`);
+  }
 
   if (req.method === undefined) {
     const l4 = candidates.find((e) => !e.l7);
     const anyDeny = candidates.some((e) => e.denyRules.length > 0);
-    if (l4 && !anyDeny) return decision('allow', l4.id, `${where} allowed by ${l4.policy}`, l4.allowedIps);
-    const ips = [...new Set(candidates.flatMap((e) => e.allowedIps))];
+    if (l4 && !anyDeny) return decision('allow', l4.id, `${where} allowed by ${l4.policy}`, l4.grants);
+    const ips = granting[0]?.grants ?? []; // one grant set: checked above
     return decision('allow', candidates[0]?.id ?? null, `${where}: each request is checked against the rules of ${[...new Set(candidates.map((e) => e.policy))].join(', ')}`, ips, true);
   }
 
@@ -363,21 +421,21 @@ export function decideEgress(rules: EgressRuleSet, req: EgressRequest): EgressDe
   }
   let violated: { e: CompiledEndpoint; why: string; rule: string } | null = null;
   for (const e of candidates) {
-    if (!e.l7) return decision('allow', e.id, `${where} allowed by ${e.policy}`, e.allowedIps);
+    if (!e.l7) return decision('allow', e.id, `${where} allowed by ${e.policy}`, e.grants);
     const path = normal(e);
     if (path === null || query === null) continue; // already recorded as an audit hit above
     if (e.allowRules) {
       const hit = e.allowRules.find((r) => ruleMatches(r, method, path, query, 'allow'));
-      if (hit && auditHit?.e !== e) return decision('allow', hit.id, `${method} ${path} on ${where} allowed by ${e.policy}`, e.allowedIps);
+      if (hit && auditHit?.e !== e) return decision('allow', hit.id, `${method} ${path} on ${where} allowed by ${e.policy}`, e.grants);
       violated ??= { e, why: `${method} ${path} not permitted by the rules of ${e.policy} on ${where}`, rule: e.id };
     } else {
       const methods = ACCESS_METHODS[e.access];
-      if ((methods === null || methods.has(method)) && auditHit?.e !== e) return decision('allow', e.id, `${method} on ${where} allowed by ${e.access} access (${e.policy})`, e.allowedIps);
+      if ((methods === null || methods.has(method)) && auditHit?.e !== e) return decision('allow', e.id, `${method} on ${where} allowed by ${e.access} access (${e.policy})`, e.grants);
       violated ??= { e, why: `${method} not permitted by ${e.access} access on ${where} (${e.policy})`, rule: e.id };
     }
   }
-  if (auditHit) return decision('audit', auditHit.rule, `${auditHit.why} (audit only: let through)`, auditHit.e.allowedIps);
+  if (auditHit) return decision('audit', auditHit.rule, `${auditHit.why} (audit only: let through)`, auditHit.e.grants);
   const auditing = candidates.find((e) => e.audit);
-  if (auditing) return decision('audit', auditing.id, `${violated?.why ?? `${method} on ${where}`} (audit only: let through)`, auditing.allowedIps);
+  if (auditing) return decision('audit', auditing.id, `${violated?.why ?? `${method} on ${where}`} (audit only: let through)`, auditing.grants);
   return unmatched(rules, violated?.why ?? `no rule allows ${method} on ${where}`, violated?.rule ?? null);
 }

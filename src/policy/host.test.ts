@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalizeHost, compileEgressRules, decideEgress, hostMatches, parseHostPattern, parsePolicy } from './index.ts';
+import { hostPatternsOverlap } from './host.ts';
 
 describe('canonicalizeHost', () => {
   it.each([
@@ -125,8 +126,55 @@ describe('canonicalizeHost', () => {
 });
 
 describe('host patterns', () => {
-  it.each(['*', '**', '*.com', '**.com', '*.', 'a.*.com', 'a*.example.com', '*.*.example.com', '*.127.0.0.1', '*.[::1]'])('rejects %j', (p) => {
+  it.each(['*', '**', '*.com', '**.com', '*.', 'a.*.com', '*-x.com', '*.s3.*.com', 'foo.us-*.example.com', 'foo.**.example.com', 'foo**.example.com', '***.example.com', '*.127.0.0.1', '*.[::1]', '*.ex ample.com', 'b\u00fc*.example.com'])('rejects %j', (p) => {
     expect(parseHostPattern(p).ok).toBe(false);
+  });
+
+  // [pattern, host, matches]
+  it.each<[string, string, boolean]>([
+    ['*-aiplatform.googleapis.com', 'us-central1-aiplatform.googleapis.com', true],
+    ['*-aiplatform.googleapis.com', 'aiplatform.googleapis.com', false],
+    ['*-aiplatform.googleapis.com', 'a.us-aiplatform.googleapis.com', false],
+    ['*-aiplatform.googleapis.com', 'us-aiplatform.googleapis.com.evil.com', false],
+    ['api-*.example.com', 'api-eu.example.com', true],
+    ['api-*.example.com', 'api.example.com', false],
+    ['*.s3.*.amazonaws.com', 'bucket.s3.us-east-1.amazonaws.com', true],
+    ['*.s3.*.amazonaws.com', 'bucket.s3.amazonaws.com', false],
+    ['*.s3.*.amazonaws.com', 'a.bucket.s3.us-east-1.amazonaws.com', false],
+    ['*.s3.*.amazonaws.com', 'bucket.s3.us.east.amazonaws.com', false],
+    ['**.s3.*.amazonaws.com', 'a.bucket.s3.us-east-1.amazonaws.com', true],
+    ['*.*.example.com', 'a.b.example.com', true],
+    ['*.*.example.com', 'a.example.com', false],
+    ['A*.Example.COM.', 'ab.example.com', true],
+  ])('%s matches %s: %s', (pattern, host, want) => {
+    const r = parseHostPattern(pattern);
+    if (!r.ok) throw new Error(r.reason);
+    expect(hostMatches(r.pattern, host)).toBe(want);
+  });
+
+  // [a, b, can one host match both]
+  it.each<[string, string, boolean]>([
+    ['api.example.com', 'api.example.com', true],
+    ['api.example.com', 'API.example.com.', true],
+    ['api.example.com', 'web.example.com', false],
+    ['*.example.com', 'api.example.com', true],
+    ['*.example.com', 'a.b.example.com', false],
+    ['**.example.com', 'a.b.example.com', true],
+    ['**.example.com', '*.example.com', true],
+    ['**.example.com', '**.other.com', false],
+    ['**.a.example.com', '**.example.com', true],
+    ['**.a.example.com', '**.b.example.com', false],
+    ['*-a.example.com', '*-b.example.com', false],
+    ['*-a.example.com', 'x-*.example.com', true],
+    ['*.s3.*.amazonaws.com', 'b.s3.eu.amazonaws.com', true],
+    ['*.s3.*.amazonaws.com', '*.s4.*.amazonaws.com', false],
+    ['**.amazonaws.com', '*.s3.*.amazonaws.com', true],
+  ])('%s and %s overlap: %s', (a, b, want) => {
+    const pa = parseHostPattern(a);
+    const pb = parseHostPattern(b);
+    if (!pa.ok || !pb.ok) throw new Error('bad pattern');
+    expect(hostPatternsOverlap(pa.pattern, pb.pattern)).toBe(want);
+    expect(hostPatternsOverlap(pb.pattern, pa.pattern)).toBe(want);
   });
 
   it('matches exact, one-label and many-label patterns', () => {

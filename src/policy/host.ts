@@ -205,47 +205,123 @@ export function canonicalizeHost(input: string): CanonicalHost {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Host patterns in policies: an exact host (canonicalised like requests are), `*.x.com` (exactly
-// one more label) or `**.x.com` (one or more). Wildcards only as the whole first label and never
-// over a TLD alone, so one rule cannot open a whole namespace by accident.
+// Host patterns in policies (OpenShell's shapes): an exact host (canonicalised like requests are),
+// `*.x.com` (exactly one more label), `**.x.com` (one or more), a `*` inside the first label
+// (`*-aiplatform.googleapis.com`) and `*` as a whole later label (`*.s3.*.amazonaws.com`). A `*`
+// matches within one label and never crosses a dot; `**` only as the whole first label. The last
+// two labels are always literal, so one rule cannot open a whole top-level domain by accident.
 
 export type HostPattern =
   | { kind: 'exact'; host: string }
-  | { kind: 'one' | 'many'; suffix: string };
+  | { kind: 'one' | 'many'; suffix: string }
+  /** Any other wildcard shape: `suffix` is the literal labels after the last wildcard label
+   *  (the egress matcher's index key); `re` matches the whole canonical host. */
+  | { kind: 'glob'; text: string; suffix: string; re: RegExp };
 
 export type HostPatternResult = { ok: true; pattern: HostPattern } | { ok: false; reason: string };
 
-export function parseHostPattern(text: string): HostPatternResult {
-  if (typeof text !== 'string' || text === '') return { ok: false, reason: 'empty host' };
-  let kind: 'one' | 'many' | null = null;
-  let rest = text;
-  if (text.startsWith('**.')) {
-    kind = 'many';
-    rest = text.slice(3);
-  } else if (text.startsWith('*.')) {
-    kind = 'one';
-    rest = text.slice(2);
-  } else if (text === '*' || text === '**') {
-    return { ok: false, reason: 'a bare `*` host would allow every destination; name the hosts' };
-  }
-  if (rest.includes('*')) {
-    return { ok: false, reason: 'wildcards are only allowed as the whole first label (`*.example.com` or `**.example.com`)' };
-  }
-  const canon = canonicalizeHost(rest);
-  if (!canon.ok) return { ok: false, reason: canon.reason };
-  if (kind === null) return { ok: true, pattern: { kind: 'exact', host: canon.host } };
-  if (canon.kind !== 'dns') return { ok: false, reason: 'wildcards cannot be used with IP addresses' };
-  if (!canon.host.includes('.')) {
-    return { ok: false, reason: `wildcard over a top-level domain (${text}) is too broad; name at least two labels after the wildcard` };
-  }
-  return { ok: true, pattern: { kind, suffix: canon.host } };
+/** Letters, digits, `_`, `-` and the wildcard: what a label of a wildcard pattern may hold. */
+const GLOB_LABEL_RE = /^[a-z0-9_*-]+$/;
+
+function labelRegExp(label: string): string {
+  if (label === '**') return '(?:[^.]+\\.)*[^.]+';
+  if (label === '*') return '[^.]+';
+  return label.split('*').join('[^.]*'); // labels hold only [a-z0-9_-] besides `*`: nothing to escape
 }
 
-/** Whether a canonical host matches a parsed pattern (used by tests and learn; the egress
- *  matcher uses precompiled maps instead). */
+/** Parses a policy `host`; an absent host (an endpoint that names none) is not a pattern. */
+export function parseHostPattern(text: string | undefined): HostPatternResult {
+  if (typeof text !== 'string' || text === '') return { ok: false, reason: 'empty host' };
+  if (text === '*' || text === '**') return { ok: false, reason: 'a bare `*` host would allow every destination; name the hosts' };
+  if (!text.includes('*')) {
+    const canon = canonicalizeHost(text);
+    return canon.ok ? { ok: true, pattern: { kind: 'exact', host: canon.host } } : { ok: false, reason: canon.reason };
+  }
+  const labels = text.toLowerCase().replace(/\.$/, '').split('.');
+  const first = labels[0] as string;
+  if (first.includes('**') && first !== '**') return { ok: false, reason: '`**` is only allowed as the whole first label (`**.example.com`)' };
+  for (const label of labels.slice(1)) {
+    if (label === '**') return { ok: false, reason: '`**` is only allowed as the whole first label (`**.example.com`)' };
+    if (label.includes('*') && label !== '*') return { ok: false, reason: 'after the first label a wildcard must be the whole label (`*.s3.*.amazonaws.com`), never part of one' };
+  }
+  let lastWild = 0;
+  labels.forEach((l, i) => {
+    if (l.includes('*')) lastWild = i;
+  });
+  const literal = labels.slice(lastWild + 1);
+  if (literal.length < 2) return { ok: false, reason: `wildcard over a top-level domain (${text}) is too broad; name at least two labels after the wildcard` };
+  const canon = canonicalizeHost(literal.join('.'));
+  if (!canon.ok) return { ok: false, reason: canon.reason };
+  if (canon.kind !== 'dns') return { ok: false, reason: 'wildcards cannot be used with IP addresses' };
+  if (lastWild === 0 && (first === '*' || first === '**')) return { ok: true, pattern: { kind: first === '*' ? 'one' : 'many', suffix: canon.host } };
+  const head = labels.slice(0, lastWild + 1);
+  for (const label of head) {
+    if (label === '' || !GLOB_LABEL_RE.test(label)) return { ok: false, reason: `invalid label ${JSON.stringify(label)} in a wildcard host (letters, digits, \`-\`, \`_\` and \`*\`; write internationalised names in their xn-- form)` };
+  }
+  const re = new RegExp(`^${head.map(labelRegExp).join('\\.')}\\.${canon.host.replace(/\./g, '\\.')}$`);
+  return { ok: true, pattern: { kind: 'glob', text: `${head.join('.')}.${canon.host}`, suffix: canon.host, re } };
+}
+
+/** Whether a canonical host matches a parsed pattern (used by tests, learn and validation; the
+ *  egress matcher uses precompiled maps instead). */
 export function hostMatches(pattern: HostPattern, host: string): boolean {
   if (pattern.kind === 'exact') return pattern.host === host;
+  if (pattern.kind === 'glob') return pattern.re.test(host);
   if (!host.endsWith(`.${pattern.suffix}`)) return false;
   const prefix = host.slice(0, host.length - pattern.suffix.length - 1);
   return pattern.kind === 'many' ? prefix.length > 0 : prefix.length > 0 && !prefix.includes('.');
+}
+
+/**
+ * Whether two host patterns can match one host (for refusing ambiguous policies at validation).
+ * Exact: compared label by label from the right, where a label glob meets a literal label or
+ * another glob by intersecting their languages; `**` takes one or more labels.
+ */
+export function hostPatternsOverlap(a: HostPattern, b: HostPattern): boolean {
+  return labelListsOverlap(patternLabels(a), patternLabels(b));
+}
+
+function patternLabels(p: HostPattern): string[] {
+  if (p.kind === 'exact') return p.host.split('.');
+  if (p.kind === 'glob') return p.text.split('.');
+  return [p.kind === 'one' ? '*' : '**', ...p.suffix.split('.')];
+}
+
+function labelListsOverlap(a: readonly string[], b: readonly string[]): boolean {
+  // `**` is only ever the whole first label and takes one or more labels.
+  if (a[0] === '**' && b[0] === '**') {
+    // Each side's `**` can absorb whatever the other side has in front of the common tail.
+    const [ra, rb] = [a.slice(1), b.slice(1)];
+    const n = Math.min(ra.length, rb.length);
+    return ra.slice(ra.length - n).every((l, i) => globsIntersect(l, rb[rb.length - n + i] as string));
+  }
+  if (a[0] === '**' || b[0] === '**') {
+    const [many, other] = a[0] === '**' ? [a, b] : [b, a];
+    const rest = many.slice(1);
+    const taken = other.length - rest.length;
+    return taken >= 1 && other.slice(taken).every((l, i) => globsIntersect(rest[i] as string, l));
+  }
+  return a.length === b.length && a.every((l, i) => globsIntersect(l, b[i] as string));
+}
+
+/** Whether two label globs (`*` = any run of characters) can match one string. */
+export function globsIntersect(p: string, q: string): boolean {
+  const memo = new Map<number, boolean>();
+  const go = (i: number, j: number): boolean => {
+    const key = i * 1024 + j;
+    const hit = memo.get(key);
+    if (hit !== undefined) return hit;
+    let r = false;
+    if (i === p.length && j === q.length) r = true;
+    else if (i < p.length && p[i] === '*' && go(i + 1, j)) r = true;
+    else if (j < q.length && q[j] === '*' && go(i, j + 1)) r = true;
+    else if (i < p.length && j < q.length) {
+      if (p[i] === '*') r = go(i, j + 1);
+      else if (q[j] === '*') r = go(i + 1, j);
+      else r = p[i] === q[j] && go(i + 1, j + 1);
+    }
+    memo.set(key, r);
+    return r;
+  };
+  return go(0, 0);
 }

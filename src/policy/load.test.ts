@@ -78,6 +78,77 @@ describe('parsePolicy errors carry file:line:col', () => {
   });
 });
 
+describe('OpenShell vocabulary: validation with positions', () => {
+  const ep = (...lines: string[]) => y(['version: 1', 'network_policies:', '  a:', '    endpoints:', ...lines.map((l) => `      ${l}`)]);
+  it.each<[string, string, string[]]>([
+    ['protocol: rest with neither rules nor access', ep('- host: a.example.com', '  port: 443', '  protocol: rest'), ['p.yaml:7:19: network_policies.a.endpoints[0].protocol: `protocol: rest` needs `access` or `rules` (what may pass); omit `protocol` for a plain tunnel']],
+    ['protocol: websocket with neither', ep('- { host: a.example.com, port: 443, protocol: websocket }'), ['p.yaml:5:53: network_policies.a.endpoints[0].protocol: `protocol: websocket` needs']],
+    [
+      'deny_rules without rules or access',
+      ep('- host: a.example.com', '  port: 443', '  protocol: rest', '  deny_rules: [{ method: GET, path: /admin }]'),
+      ['p.yaml:7:19: network_policies.a.endpoints[0].protocol: `protocol: rest` needs', 'p.yaml:8:21: network_policies.a.endpoints[0].deny_rules: `deny_rules` need `access` or `rules` beside them'],
+    ],
+    ['empty deny_rules', ep('- { host: a.example.com, port: 443, protocol: rest, access: read-only, deny_rules: [] }'), ['p.yaml:5:90: network_policies.a.endpoints[0].deny_rules: `deny_rules: []` denies nothing']],
+    ['protocol: graphql', ep('- { host: a.example.com, port: 443, protocol: graphql, access: read-only }'), ['p.yaml:5:53: network_policies.a.endpoints[0].protocol: GraphQL inspection (`protocol: graphql`, operation_type/fields rules, persisted queries) is OpenShell\'s and is not supported here']],
+    ['protocol: mcp', ep('- { host: a.example.com, port: 443, protocol: mcp }'), ['p.yaml:5:53: network_policies.a.endpoints[0].protocol: MCP inspection (`protocol: mcp`) is not supported here']],
+    ['GraphQL rule keys', ep('- host: a.example.com', '  port: 443', '  protocol: rest', '  rules:', '    - allow: { operation_type: query, fields: [viewer] }'), ['p.yaml:9:22: network_policies.a.endpoints[0].rules[0].allow.operation_type: `operation_type` is an OpenShell GraphQL rule field; GraphQL inspection is not supported here', 'p.yaml:9:45: network_policies.a.endpoints[0].rules[0].allow.fields: `fields` is an OpenShell GraphQL rule field']],
+    ['GraphQL endpoint keys', ep('- { host: a.example.com, port: 443, persisted_queries: deny }'), ['p.yaml:5:43: network_policies.a.endpoints[0].persisted_queries: `persisted_queries` is OpenShell\'s GraphQL persisted-query policy; GraphQL inspection is not supported here']],
+    ['ancestor matching', y(['version: 1', 'network_policies:', '  a:', '    endpoints: [{ host: a.example.com, port: 443 }]', '    binaries: [{ path: /usr/bin/claude, ancestors: true }]']), ['p.yaml:5:52: network_policies.a.binaries[0].ancestors: `ancestors: true` is not supported: the relay names only the calling process (native/PROTOCOL.md)']],
+    ['an endpoint with neither host nor allowed_ips', ep('- { port: 443 }'), ['p.yaml:5:9: network_policies.a.endpoints[0]: endpoint needs `host`, or `allowed_ips`']],
+    ['a hostless tcp endpoint', ep('- { port: 5432, protocol: tcp, allowed_ips: [10.0.0.0/8] }'), ['p.yaml:5:33: network_policies.a.endpoints[0].protocol: `protocol: tcp` needs a `host`']],
+    ['allowed_ips over link-local', ep('- { host: a.example.com, port: 80, allowed_ips: [169.254.0.0/16] }'), ['p.yaml:5:56: network_policies.a.endpoints[0].allowed_ips[0]: 169.254.0.0/16 reaches into link-local 169.254.0.0/16: link-local addresses are opened one by one']],
+    ['allowed_ips naming metadata', ep('- { host: a.example.com, port: 80, allowed_ips: [169.254.169.254] }'), ['p.yaml:5:56: network_policies.a.endpoints[0].allowed_ips[0]: 169.254.169.254 is cloud instance metadata']],
+    ['allowed_ips naming IPv6 metadata', ep('- { host: a.example.com, port: 80, allowed_ips: ["fd00:ec2::254"] }'), ['allowed_ips[0]: fd00:ec2::254 is AWS instance metadata (IPv6)']],
+    ['allowed_ips over 0.0.0.0', ep('- { host: a.example.com, port: 80, allowed_ips: [0.0.0.0/8] }'), ['allowed_ips[0]: 0.0.0.0/8 reaches into "this network" (0.0.0.0 dials the host itself) 0.0.0.0/8, which is never reachable from a sandbox']],
+    ['a wide CIDR containing link-local', ep('- { host: a.example.com, port: 80, allowed_ips: [128.0.0.0/1] }'), ['allowed_ips[0]: 128.0.0.0/1 reaches into link-local 169.254.0.0/16']],
+    ['IPv6 link-local CIDR', ep('- { host: a.example.com, port: 80, allowed_ips: ["fe80::/64"] }'), ['allowed_ips[0]: fe80::/64 reaches into link-local fe80::/10']],
+    ['mapped link-local CIDR', ep('- { host: a.example.com, port: 80, allowed_ips: ["::ffff:169.254.0.0/112"] }'), ['reaches into link-local 169.254.0.0/16']],
+    ['a request path without a leading slash', ep('- { host: a.example.com, port: 443, protocol: rest, rules: [{ allow: { path: "v1/*" } }] }'), ['rules[0].allow.path: request path must start with / (or be `**`, every path): "v1/*"']],
+    ['a partial wildcard after the first label', ep('- { host: "foo.us-*.example.com", port: 443 }'), ['host "foo.us-*.example.com": after the first label a wildcard must be the whole label']],
+    [
+      'two rules for one host, port and program with different allowed_ips',
+      y(['version: 1', 'network_policies:', '  db_a:', '    endpoints: [{ host: db.example.com, port: 5432, allowed_ips: [10.0.0.0/8] }]', '  db_b:', '    endpoints:', '      - host: db.example.com', '        port: 5432', '        allowed_ips: [10.1.0.0/16]', '    binaries: [{ path: /usr/bin/psql }]']),
+      [
+        'p.yaml:4:66: network_policies.db_a.endpoints[0].allowed_ips: conflicts with network_policies.db_b.endpoints[0] (p.yaml:9:22): both match db.example.com:5432 for /usr/bin/psql, with allowed_ips [10.0.0.0/8] vs [10.1.0.0/16]; give them the same allowed_ips',
+        'p.yaml:9:22: network_policies.db_b.endpoints[0].allowed_ips: conflicts with network_policies.db_a.endpoints[0] (p.yaml:4:66): both match',
+      ],
+    ],
+    [
+      'a wildcard and an exact host that overlap, one without allowed_ips',
+      y(['version: 1', 'network_policies:', '  wide:', '    endpoints: [{ host: "*.example.com", port: 443 }]', '  db:', '    endpoints: [{ host: db.example.com, port: 443, allowed_ips: [10.0.0.0/8] }]']),
+      [
+        'p.yaml:4:17: network_policies.wide.endpoints[0].allowed_ips: conflicts with network_policies.db.endpoints[0] (p.yaml:6:65): both match *.example.com / db.example.com:443 for any program, with allowed_ips [] vs [10.0.0.0/8]',
+        'p.yaml:6:65: network_policies.db.endpoints[0].allowed_ips: conflicts with network_policies.wide.endpoints[0] (p.yaml:4:17)',
+      ],
+    ],
+  ])('%s', (_name, text, expected) => {
+    const got = errorsOf(text);
+    expect(got.length).toBe(expected.length);
+    expected.forEach((e, i) => expect(got[i]).toContain(e));
+  });
+
+  it.each<[string, string]>([
+    ['access with deny_rules', 'ep'],
+    ['hostless endpoint with allowed_ips', '- { port: 443, allowed_ips: [10.0.0.0/8] }'],
+    ['intra-label and middle-label wildcards', '- { host: "*-aiplatform.googleapis.com", port: 443 }\n      - { host: "*.s3.*.amazonaws.com", port: 443 }'],
+    ['path ** (every path)', '- { host: a.example.com, port: 443, protocol: rest, rules: [{ allow: { method: GET, path: "**" } }] }'],
+    ['a link-local address named exactly', '- { host: a.example.com, port: 80, allowed_ips: [169.254.1.2, "fe80::1"] }'],
+    ['a private CIDR holding a metadata address (refused at run time, not here)', '- { host: a.example.com, port: 80, allowed_ips: [100.64.0.0/10] }'],
+    ['rules: [] beside deny_rules (what deny-always writes)', '- { host: a.example.com, port: 443, protocol: rest, rules: [], deny_rules: [{ method: GET, path: /x }] }'],
+    ['ancestors: false', 'BIN'],
+    ['the same allowed_ips spelled differently on two rules', 'SAME'],
+    ['different allowed_ips for different programs', 'DISJOINT'],
+  ])('accepts %s', (_name, body) => {
+    const texts: Record<string, string> = {
+      ep: ep('- { host: a.example.com, port: 443, protocol: rest, access: read-only, deny_rules: [{ method: GET, path: /admin }] }'),
+      BIN: y(['version: 1', 'network_policies:', '  a:', '    endpoints: [{ host: a.example.com, port: 443 }]', '    binaries: [{ path: /usr/bin/claude, ancestors: false }]']),
+      SAME: y(['version: 1', 'network_policies:', '  a:', '    endpoints: [{ host: db.example.com, port: 5432, allowed_ips: [10.0.0.0/8, 192.168.1.0/24] }]', '  b:', '    endpoints: [{ host: db.example.com, port: 5432, allowed_ips: [192.168.1.7/24, 10.1.2.3/8] }]']),
+      DISJOINT: y(['version: 1', 'network_policies:', '  a:', '    endpoints: [{ host: db.example.com, port: 5432, allowed_ips: [10.0.0.0/8] }]', '    binaries: [{ path: /usr/bin/psql }]', '  b:', '    endpoints: [{ host: db.example.com, port: 5432 }]', '    binaries: [{ path: /usr/bin/curl }]']),
+    };
+    expect(errorsOf(texts[body] ?? ep(...body.split('\n      ')))).toEqual([]);
+  });
+});
+
 describe('parsePolicy accepts', () => {
   it('the default policy written as YAML', () => {
     expect(parsePolicy(stringify(defaultPolicy()), 'd.yaml')).toEqual(defaultPolicy());

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document, Node, Pair } from 'yaml';
 import type { z } from 'zod';
-import { policySchema, presetSchema } from './schema.ts';
+import { policySchema, presetSchema, UNSUPPORTED_KEYS } from './schema.ts';
 import type { Policy, Preset } from './schema.ts';
 
 export interface Diagnostic {
@@ -104,6 +104,22 @@ function issueMessage(issue: z.core.$ZodIssue): string {
   return `${prefix}${issue.message}`;
 }
 
+/** Which kind of object a path names, for OpenShell keys that are known but not supported. */
+function objectKind(path: readonly PathKey[]): keyof typeof UNSUPPORTED_KEYS | null {
+  const last = path[path.length - 1];
+  const parent = path[path.length - 2];
+  if (typeof last === 'number' && parent === 'endpoints') return 'endpoint';
+  if (typeof last === 'number' && parent === 'binaries') return 'binary';
+  if (last === 'allow' || (typeof last === 'number' && parent === 'deny_rules')) return 'rule';
+  return null;
+}
+
+function unknownKeyMessage(path: readonly PathKey[], key: string): string {
+  const kind = objectKind(path);
+  const why = kind ? UNSUPPORTED_KEYS[kind][key] : undefined;
+  return `${pathLabel([...path, key])}: ${why ? `\`${key}\` ${why}` : `unknown key \`${key}\``}`;
+}
+
 /** Parses YAML text and validates it against a schema; throws PolicyError with positions. */
 export function parseWithSchema<T>(text: string, file: string, schema: z.ZodType<T>): T {
   const lc = new LineCounter();
@@ -127,7 +143,7 @@ export function parseWithSchema<T>(text: string, file: string, schema: z.ZodType
       // One diagnostic per unknown key, each pointing at the key itself.
       return issue.keys.map((k) => {
         const { node } = nodeAt(doc, [...issue.path, k], true);
-        return makeDiag(text, file, lc, offsetOf(node), `${pathLabel([...issue.path, k])}: unknown key \`${k}\``);
+        return makeDiag(text, file, lc, offsetOf(node), unknownKeyMessage(issue.path, k));
       });
     }
     if (issue.code === 'invalid_key') {
@@ -139,6 +155,14 @@ export function parseWithSchema<T>(text: string, file: string, schema: z.ZodType
     const { node, exact } = nodeAt(doc, issue.path, false);
     let msg = issueMessage(issue);
     if (!exact && issue.path.length > 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_value')) msg = `${pathLabel(issue.path)}: missing required key`;
+    // An issue about two places (conflicting endpoints) names the other one's position too.
+    const params = issue.code === 'custom' ? (issue.params as { related?: PathKey[]; relatedDepth?: number } | undefined) : undefined;
+    if (params?.related && params.relatedDepth !== undefined) {
+      const other = [...issue.path.slice(0, issue.path.length - params.relatedDepth), ...params.related];
+      const at = makeDiag(text, file, lc, offsetOf(nodeAt(doc, other, false).node), '');
+      const label = pathLabel(other.slice(0, -1));
+      msg = msg.replace(`conflicts with network_policies.${pathLabel(params.related.slice(0, -1))}`, `conflicts with ${label} (${file}:${at.line}:${at.col})`);
+    }
     return [makeDiag(text, file, lc, offsetOf(node), msg)];
   });
   // Stable order: by position, then message.

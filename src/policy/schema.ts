@@ -4,8 +4,10 @@
 // user wrote them (`2GiB`, `60s`); compile.ts turns them into numbers, so a policy written back to
 // disk after a merge reads like the one the user wrote.
 import { z } from 'zod';
-import { parseHostPattern } from './host.ts';
+import { allowedIpsEntryError } from './address.ts';
 import { globSyntaxError } from './glob.ts';
+import { parseHostPattern } from './host.ts';
+import { endpointLabel, networkPolicyConflicts } from './overlap.ts';
 import { cidrError, parseDuration, parseSize } from './units.ts';
 
 const MAX_PATHS = 256;
@@ -56,7 +58,8 @@ const valueGlob = z.string().superRefine((g, ctx) => {
 });
 
 const requestPathGlob = z.string().superRefine((g, ctx) => {
-  if (!g.startsWith('/')) ctx.addIssue({ code: 'custom', message: `request path must start with /: ${JSON.stringify(g)}` });
+  // `**` alone is OpenShell's spelling of every path (the same as `/**`).
+  if (!g.startsWith('/') && g !== '**') ctx.addIssue({ code: 'custom', message: `request path must start with / (or be \`**\`, every path): ${JSON.stringify(g)}` });
   const err = globSyntaxError(g);
   if (err) ctx.addIssue({ code: 'custom', message: err });
 });
@@ -71,38 +74,117 @@ export const restRule = z.strictObject({
 });
 
 const cidr = z.string().superRefine((c, ctx) => {
-  const err = cidrError(c);
+  const err = cidrError(c) ?? allowedIpsEntryError(c);
   if (err) ctx.addIssue({ code: 'custom', message: err });
   else if (/\/0$/.test(c)) ctx.addIssue({ code: 'custom', message: `${c} would allow every address; name the private ranges you need` });
 });
 
+/**
+ * OpenShell protocols nemoclaw does not inspect, with what to write instead. Refused with this
+ * text (and the line) rather than as an unknown value, so a policy written for OpenShell says
+ * exactly what does not carry over (docs/policy-openshell.md).
+ */
+export const UNSUPPORTED_PROTOCOLS: Readonly<Record<string, string>> = {
+  graphql: 'GraphQL inspection (`protocol: graphql`, operation_type/fields rules, persisted queries) is OpenShell\'s and is not supported here; use `protocol: rest` with method/path rules on the GraphQL endpoint (e.g. `allow: { method: POST, path: /graphql }`), or omit `protocol` for a plain tunnel',
+  mcp: 'MCP inspection (`protocol: mcp`) is not supported here; use `protocol: rest` with method/path rules on the MCP endpoint, or omit `protocol` for a plain tunnel',
+  'json-rpc': 'JSON-RPC inspection (`protocol: json-rpc`) is not supported here; use `protocol: rest` with method/path rules, or omit `protocol` for a plain tunnel',
+  sql: 'SQL inspection (`protocol: sql`) is not supported here; omit `protocol` for a plain tunnel',
+};
+
+/** OpenShell keys nemoclaw does not implement, by where they appear, and why. load.ts turns an
+ *  unknown-key error for one of them into this explanation. */
+export const UNSUPPORTED_KEYS: Readonly<Record<'endpoint' | 'rule' | 'binary', Readonly<Record<string, string>>>> = {
+  endpoint: {
+    persisted_queries: 'is OpenShell\'s GraphQL persisted-query policy; GraphQL inspection is not supported here',
+    graphql_persisted_queries: 'is OpenShell\'s GraphQL persisted-query registry; GraphQL inspection is not supported here',
+    graphql_max_body_bytes: 'is an OpenShell GraphQL inspection limit; GraphQL inspection is not supported here',
+    mcp: 'holds OpenShell\'s MCP inspection options; MCP inspection is not supported here',
+    json_rpc: 'holds OpenShell\'s JSON-RPC inspection options; JSON-RPC inspection is not supported here',
+    path: 'is OpenShell\'s selector between L7 endpoints sharing a host and port; not supported here: put the path in each rule instead',
+    credential_signing: 'is OpenShell\'s provider request signing; credentials never pass through this proxy (the inference router injects its own)',
+    credential_binding: 'is OpenShell\'s provider credential binding; credentials never pass through this proxy',
+    signing_service: 'belongs to OpenShell\'s credential_signing, which is not supported here',
+    signing_region: 'belongs to OpenShell\'s credential_signing, which is not supported here',
+    websocket_credential_rewrite: 'is OpenShell\'s credential placeholder rewriting; credentials never pass through this proxy',
+    request_body_credential_rewrite: 'is OpenShell\'s credential placeholder rewriting; credentials never pass through this proxy',
+    allow_uninspected_credentials: 'is an OpenShell credential option; credentials never pass through this proxy',
+  },
+  rule: {
+    operation_type: 'is an OpenShell GraphQL rule field; GraphQL inspection is not supported here (use method/path)',
+    operation_name: 'is an OpenShell GraphQL rule field; GraphQL inspection is not supported here (use method/path)',
+    fields: 'is an OpenShell GraphQL rule field; GraphQL inspection is not supported here (use method/path)',
+    tool: 'is an OpenShell MCP rule field; MCP inspection is not supported here (use method/path)',
+    params: 'is an OpenShell MCP rule field; MCP inspection is not supported here (use method/path)',
+  },
+  binary: {},
+};
+
+const protocol = z.enum(['rest', 'websocket', 'tcp'], {
+  error: (iss) => {
+    const v = typeof iss.input === 'string' ? UNSUPPORTED_PROTOCOLS[iss.input.toLowerCase()] : undefined;
+    return v ?? 'protocol must be one of rest, websocket, tcp (omit it for a plain tunnel)';
+  },
+});
+
 export const endpointSchema = z
   .strictObject({
-    host: hostPattern.describe('exact host, IP, `*.example.com` (one label) or `**.example.com` (one or more)'),
+    host: hostPattern
+      .optional()
+      .describe('exact host, IP, `*.example.com` (one label), `**.example.com` (one or more), `*-x.example.com` or `*.s3.*.example.com` (a `*` stays within one label); omit only with allowed_ips (any name resolving inside them)'),
     port: port.optional(),
     ports: z.array(port).min(1).optional(),
-    protocol: z.enum(['rest', 'websocket', 'tcp']).optional().describe('omit for a plain tunnel; `rest` inspects each request'),
+    protocol: protocol.optional().describe('omit for a plain tunnel; `rest` inspects each request (needs `access` or `rules`)'),
     tls: z.enum(['auto', 'skip', 'terminate', 'passthrough']).optional(),
     enforcement: z.enum(['enforce', 'audit']).optional().describe('`audit` logs violations and lets them through'),
     access: z.enum(['read-only', 'read-write', 'full']).optional(),
     rules: z.array(z.strictObject({ allow: restRule })).optional(),
     deny_rules: z.array(restRule).optional(),
-    allowed_ips: z.array(cidr).optional().describe('private/loopback addresses this endpoint may resolve to'),
+    allowed_ips: z.array(cidr).optional().describe('the complete list of addresses this endpoint may resolve to (private ones included); link-local only address by address; never metadata'),
     allow_encoded_slash: z.boolean().optional(),
   })
   .superRefine((e, ctx) => {
     if (e.port === undefined && e.ports === undefined) ctx.addIssue({ code: 'custom', message: 'endpoint needs `port` or `ports`' });
     if (e.port !== undefined && e.ports !== undefined) ctx.addIssue({ code: 'custom', message: 'use either `port` or `ports`, not both', path: ['ports'] });
+    if (e.host === undefined && (e.allowed_ips === undefined || e.allowed_ips.length === 0)) {
+      ctx.addIssue({ code: 'custom', message: 'endpoint needs `host`, or `allowed_ips` to say which addresses any host may resolve to' });
+    }
+    if (e.host === undefined && e.protocol === 'tcp') ctx.addIssue({ code: 'custom', message: '`protocol: tcp` needs a `host` (a DNS name)', path: ['protocol'] });
     if (e.access !== undefined && e.rules !== undefined) ctx.addIssue({ code: 'custom', message: '`access` and `rules` are mutually exclusive', path: ['rules'] });
+    const inspected = e.protocol === 'rest' || e.protocol === 'websocket';
+    if (inspected && e.access === undefined && e.rules === undefined) {
+      ctx.addIssue({ code: 'custom', message: `\`protocol: ${e.protocol}\` needs \`access\` or \`rules\` (what may pass); omit \`protocol\` for a plain tunnel`, path: ['protocol'] });
+    }
+    if (e.deny_rules !== undefined && e.deny_rules.length === 0) {
+      ctx.addIssue({ code: 'custom', message: '`deny_rules: []` denies nothing; remove it or list the requests to deny', path: ['deny_rules'] });
+    } else if (e.deny_rules !== undefined && e.access === undefined && e.rules === undefined) {
+      ctx.addIssue({ code: 'custom', message: '`deny_rules` need `access` or `rules` beside them (what is allowed, before the denials)', path: ['deny_rules'] });
+    }
     const l7 = (e.access !== undefined && e.access !== 'full') || e.rules !== undefined || e.deny_rules !== undefined;
-    if (l7 && e.protocol !== 'rest' && e.protocol !== 'websocket') {
+    if (l7 && !inspected) {
       const key = e.rules !== undefined ? 'rules' : e.deny_rules !== undefined ? 'deny_rules' : 'access';
       ctx.addIssue({ code: 'custom', message: 'method/path rules need `protocol: rest` (requests are only visible when inspected)', path: [key] });
     }
     if (l7 && e.tls === 'skip') ctx.addIssue({ code: 'custom', message: '`tls: skip` hides requests, so method/path rules cannot apply', path: ['tls'] });
   });
 
-export const binarySchema = z.strictObject({ path: absGlob.describe('absolute executable path; `*` and `**` globs allowed') });
+export const binarySchema = z
+  .strictObject({
+    path: absGlob.describe('absolute executable path; `*` and `**` globs allowed'),
+    ancestors: z.boolean().optional().describe('match when a parent of the calling process is this program (OpenShell); not supported here: only `false`'),
+  })
+  .superRefine((b, ctx) => {
+    // OpenShell lets a rule for `claude` cover the `python3` it spawns. The relay preamble names
+    // only the process that called connect() (pid, exe, sha256: native/PROTOCOL.md, "Relay
+    // preamble"), so the proxy has nothing to match ancestors against; pretending would allow
+    // on a guess.
+    if (b.ancestors === true) {
+      ctx.addIssue({
+        code: 'custom',
+        message: '`ancestors: true` is not supported: the relay names only the calling process (native/PROTOCOL.md), not its parents, so a rule cannot match on them; list the programs that connect themselves (e.g. /usr/bin/python3 beside the agent)',
+        path: ['ancestors'],
+      });
+    }
+  });
 
 export const networkPolicySchema = z
   .strictObject({
@@ -122,7 +204,19 @@ export const networkPolicySchema = z
     });
   });
 
-export const networkPoliciesSchema = z.record(z.string().regex(NAME_RE, 'rule names use letters, digits, `_`, `.` and `-` (max 63)'), networkPolicySchema);
+export const networkPoliciesSchema = z
+  .record(z.string().regex(NAME_RE, 'rule names use letters, digits, `_`, `.` and `-` (max 63)'), networkPolicySchema)
+  .superRefine((nps, ctx) => {
+    // Two endpoints that can match one request (host, port, program) but grant different
+    // addresses would make the decision depend on rule order; OpenShell refuses such a policy.
+    // One error at each endpoint, each naming the other (load.ts adds the other's file:line:col).
+    for (const c of networkPolicyConflicts(nps)) {
+      const both = `both match ${c.overlap}, with allowed_ips [${c.leftGrant}] vs [${c.rightGrant}]; give them the same allowed_ips`;
+      const depth = c.left.length + 1;
+      ctx.addIssue({ code: 'custom', message: `conflicts with ${endpointLabel(c.right)}: ${both}`, path: [...c.left, 'allowed_ips'], params: { related: [...c.right, 'allowed_ips'], relatedDepth: depth } });
+      ctx.addIssue({ code: 'custom', message: `conflicts with ${endpointLabel(c.left)}: ${both}`, path: [...c.right, 'allowed_ips'], params: { related: [...c.left, 'allowed_ips'], relatedDepth: depth } });
+    }
+  });
 
 const userSpec = z.union([z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'not a user name'), z.number().int()]).superRefine((u, ctx) => {
   if (u === 'root' || u === 0) ctx.addIssue({ code: 'custom', message: 'the workload never runs as root' });
