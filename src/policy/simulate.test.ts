@@ -47,6 +47,46 @@ describe('simulate', () => {
     expect(sim.results[7]?.reason).toContain('host "bad host"');
   });
 
+  it('applies the address guard the proxy applies, when the trace gives the address', () => {
+    const policy = parsePolicy(
+      `version: 1
+network_policies:
+  loop:
+    endpoints: [{ host: 127.0.0.1, port: 8080 }]
+  meta:
+    endpoints: [{ host: 169.254.169.254, port: 80 }]
+  meta_by_name:
+    endpoints: [{ host: metadata.example.internal, port: 80, allowed_ips: [10.0.0.0/8] }]
+  nas:
+    endpoints: [{ host: 192.168.1.20, port: 443 }]
+  web:
+    endpoints: [{ host: www.example.com, port: 443 }]
+`,
+      'guard.yaml',
+    );
+    const sim = simulate(policy, [
+      '{"type":"egress","host":"127.0.0.1","port":8080,"binary":"/usr/bin/curl"}',
+      '{"type":"egress","host":"0xa9fea9fe","port":80,"binary":"/usr/bin/curl"}',
+      '{"type":"egress","host":"metadata.example.internal","port":80,"address":"169.254.169.254","binary":"/usr/bin/curl"}',
+      '{"type":"egress","host":"192.168.1.20","port":443,"binary":"/usr/bin/curl"}',
+      '{"type":"egress","host":"www.example.com","port":443,"address":"10.1.2.3","binary":"/usr/bin/curl"}',
+      '{"type":"egress","host":"www.example.com","port":443,"address":"203.0.114.8","binary":"/usr/bin/curl"}',
+      '{"type":"egress","host":"www.example.com","port":443,"binary":"/usr/bin/curl"}',
+    ]);
+    expect(sim.results.map((r) => [r.outcome, r.rule])).toEqual([
+      ['BLOCKED', 'network_policies.loop.endpoints[0]'],
+      ['BLOCKED', 'network_policies.meta.endpoints[0]'],
+      ['BLOCKED', 'network_policies.meta_by_name.endpoints[0]'],
+      ['ALLOWED', 'network_policies.nas.endpoints[0]'],
+      ['BLOCKED', 'network_policies.web.endpoints[0]'],
+      ['ALLOWED', 'network_policies.web.endpoints[0]'],
+      ['ALLOWED', 'network_policies.web.endpoints[0]'],
+    ]);
+    expect(sim.results[0]?.reason).toBe('address guard: 127.0.0.1 is loopback 127.0.0.0/8: reachable only through an endpoint whose allowed_ips lists it');
+    expect(sim.results[1]?.reason).toMatch(/^address guard: 169\.254\.169\.254 is cloud instance metadata .*never reachable/);
+    expect(sim.results[4]?.summary).toBe('egress www.example.com:443 at 10.1.2.3 (connect) by /usr/bin/curl');
+  });
+
   it('marks connection-level events whose requests would be inspected', () => {
     const sim = simulate(POLICY, ['{"type":"egress","host":"api.github.com","port":443,"binary":null}']);
     expect(sim.results[0]).toMatchObject({ outcome: 'ALLOWED', inspect: true });

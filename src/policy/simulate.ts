@@ -1,5 +1,6 @@
 // Dry run: recorded egress and exec events evaluated against a policy, without running anything,
 // so a policy change can be tested in CI before it is deployed.
+import { checkAddress } from './address.ts';
 import { compileSandboxSpec, decideExec } from './compile.ts';
 import { compileEgressRules, decideEgress } from './egress.ts';
 import type { Policy } from './schema.ts';
@@ -57,6 +58,13 @@ export function simulate(policy: Policy, trace: string | readonly string[]): Sim
       continue;
     }
     const d = decideEgress(rules, e);
+    // Then what the proxy does before it dials: the address guard on the resolved address (a
+    // literal loopback or metadata host is refused there, whatever the rule said).
+    const guard = (d.verdict === 'allow' || d.verdict === 'audit') && e.address !== undefined ? checkAddress(e.address, d.allowedIps) : null;
+    if (guard && !guard.ok) {
+      results.push({ line, outcome: 'BLOCKED', event: e, summary: describeEvent(e), rule: d.rule, reason: `address guard: ${guard.reason ?? guard.address}` });
+      continue;
+    }
     results.push({ line, outcome: OUTCOME[d.verdict], event: e, summary: describeEvent(e), rule: d.rule, reason: d.reason, ...(d.inspect ? { inspect: true } : {}) });
   }
   const counts: Record<Outcome, number> = { ALLOWED: 0, BLOCKED: 0, ASK: 0, AUDIT: 0, ERROR: 0 };

@@ -2,14 +2,16 @@
 //   {"type":"egress","host":"api.github.com","port":443,"binary":"/usr/bin/gh","method":"GET","path":"/user","query":"a=1"}
 //   {"type":"egress","url":"https://api.github.com/user?a=1","method":"GET","binary":"/usr/bin/curl"}
 //   {"type":"exec","path":"/usr/bin/git"}
-// `kind` or `event` may stand for `type` and `exe` for `binary`, so that the event streams of
+// `kind` or `event` may stand for `type` and `exe` for `binary`, `address` is the resolved address
+// (checked by the same address guard as the proxy), so that the event streams of
 // `sandbox run --events` and of the egress proxy (`egress_allowed`, `exec_denied`, ...) can be fed
 // in as they are: extra fields are ignored, and other event types (`ready`, `exit`, ...) skipped. Hosts are canonicalised exactly as
 // the proxy does before deciding.
 import { canonicalizeHost } from './host.ts';
 
 export type TraceEvent =
-  | { type: 'egress'; host: string; port: number; binary: string | null; method?: string; path?: string; query?: string }
+  /** `address`: what the name resolved to (the proxy's events carry it); for a literal IP host, the host. */
+  | { type: 'egress'; host: string; port: number; binary: string | null; method?: string; path?: string; query?: string; address?: string }
   | { type: 'exec'; path: string; binary?: string | null };
 
 /** `ignore`: a well-formed event that is not a decision input (e.g. `ready`, `exit`, or a proxy
@@ -76,6 +78,9 @@ export function parseTraceLine(line: string): ParsedLine {
   if (!canon.ok) return { ok: false, error: `host ${JSON.stringify(host)}: ${canon.reason}` };
   const method = str(rec['method'])?.toUpperCase();
   const event: TraceEvent = { type: 'egress', host: canon.host, port, binary };
+  // The address the proxy would check: the one the trace recorded, else a literal IP host itself.
+  const address = str(rec['address']) ?? (canon.kind === 'dns' ? undefined : canon.host);
+  if (address !== undefined) event.address = address;
   if (method !== undefined) {
     event.method = method;
     event.path = path ?? '/';
@@ -93,5 +98,6 @@ export function describeEvent(e: TraceEvent): string {
   if (e.type === 'exec') return `exec ${e.path}`;
   const target = `${e.host}:${e.port}`;
   const req = e.method ? ` ${e.method} ${e.path ?? '/'}${e.query ? `?${e.query}` : ''}` : ' (connect)';
-  return `egress ${target}${req} by ${e.binary ?? 'unknown program'}`;
+  const at = e.address !== undefined && e.address !== e.host ? ` at ${e.address}` : '';
+  return `egress ${target}${at}${req} by ${e.binary ?? 'unknown program'}`;
 }
