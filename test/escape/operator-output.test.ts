@@ -20,7 +20,7 @@ import { cli, freshHome, MAIN, NODE, serveFresh } from '../supervisor/harness.ts
 import type { CliResult, Served } from '../supervisor/harness.ts';
 import { spawnOnScreen } from '../tui/helpers/pty.ts';
 import type { Run } from '../tui/helpers/pty.ts';
-import { waitFor } from '../tui/helpers/wait.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const ESC = '\u001b';
 const BEL = '\u0007';

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, PROBE_ENV, TMP, classify, cliEnv, describeOutcome, run, token, useProbeBuild } from './harness.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const build = useProbeBuild();
 
@@ -26,12 +27,12 @@ function scene(): Scene {
   return { ws, digits };
 }
 
-async function waitFor(file: string, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; ) {
-    if (fs.existsSync(file)) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
+/** Whether the scene's workload wrote its ready file within `ms` (the shared bounded wait). */
+async function readyWithin(file: string, ms: number): Promise<boolean> {
+  return waitFor(() => fs.existsSync(file), file, { withinMs: ms, everyMs: 50 }).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Host-side: does any process carry the scene's digits? (see-pids gets them in two halves.) */
@@ -87,7 +88,7 @@ describe('process tree: no sandboxed process survives a SIGKILL of its parent', 
     const s = scene();
     try {
       const child = start(s, false);
-      expect(await waitFor(path.join(s.ws, 'ready'), 15_000)).toBe(true);
+      expect(await readyWithin(path.join(s.ws, 'ready'), 15_000)).toBe(true);
       expect(await visible(s)).toMatch(/^escaped:/);
       child.kill('SIGKILL');
       expect(await exited(child, 10_000)).toBe(true);
@@ -103,7 +104,7 @@ describe('process tree: no sandboxed process survives a SIGKILL of its parent', 
       const child = start(s, true);
       let stderr = '';
       child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-      expect(await waitFor(path.join(s.ws, 'ready'), 20_000), `the sandboxed workload never got ready: ${stderr}`).toBe(true);
+      expect(await readyWithin(path.join(s.ws, 'ready'), 20_000), `the sandboxed workload never got ready: ${stderr}`).toBe(true);
       expect(await visible(s), 'the sandboxed sleeps are visible from the host before the kill').toMatch(/^escaped:/);
       child.kill('SIGKILL');
       expect(await exited(child, 10_000)).toBe(true);
@@ -141,7 +142,7 @@ describe('process tree: no sandboxed process survives a SIGKILL of its parent', 
     try {
       let stderr = '';
       child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-      expect(await waitFor(path.join(s.ws, 'ready'), 20_000), `the sandboxed workload never got ready: ${stderr}`).toBe(true);
+      expect(await readyWithin(path.join(s.ws, 'ready'), 20_000), `the sandboxed workload never got ready: ${stderr}`).toBe(true);
       const helpers = childrenNamed(child.pid as number, 'nemoclaw-sandbox');
       expect(helpers.length, 'the helper is a child of the nemoclaw process').toBe(1);
       expect(await visible(s)).toMatch(/^escaped:/);

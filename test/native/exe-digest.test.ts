@@ -4,7 +4,6 @@
 // digest: the pin (src/egress) would then trust the new bytes. ctime (which user space cannot
 // set) is part of the cache key. Runs the real helper and the real proxy; skipped without the
 // helper. NEMOCLAW_HELPER picks another helper build (used to show this test fails on the old key).
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rulesFrom, runInSandbox, startOrigins, startProxy } from '../egress/harness.ts';
@@ -30,7 +29,8 @@ function sandboxed(script: string): Promise<SandboxRun> {
   return runInSandbox(fx, script, { helper: HELPER, rw: ['/tmp'] });
 }
 
-describe.skipIf(!existsSync(HELPER))('relay digest cache (real sandbox, real proxy)', () => {
+// The vitest global setup builds the helper or fails the run, so nothing here can be skipped.
+describe('relay digest cache (real sandbox, real proxy)', () => {
   it('a binary rewritten in place with the same size and its mtime restored (touch -r) is reported with its new digest and denied as replaced', { timeout: 60_000 }, async () => {
     const url = `http://api.test:${origin.httpPort}`;
     // A copy of curl with a 4 KiB tail that the ELF loader ignores: rewriting the tail changes

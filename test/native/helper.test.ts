@@ -7,12 +7,12 @@ import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAbiProbe, foreignAbiUnderSeccomp, probeForeignAbis } from '../escape/host.ts';
+import { IS_ROOT, skipUnless } from '../helpers/skip.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const HELPER = join(ROOT, 'native/build/nemoclaw-sandbox');
 const SYS = ['--ro', '/usr', '--ro', '/lib', '--ro', '/lib64', '--ro', '/bin', '--ro', '/etc'];
-const IS_ROOT = process.getuid?.() === 0;
 // What this host does with int 0x80 and x32 calls made directly on it (no sandbox), probed while
 // the tests are collected so that a title can say when the host leaves the sandbox nothing to do.
 const HOST_ABI = probeForeignAbis();
@@ -440,7 +440,8 @@ describe('nemoclaw-sandbox helper', () => {
       expect(execFileSync('setpriv', ['--reuid', String(hostUid), '--regid', String(hostUid), '--clear-groups', 'sh', '-c', 'true & wait; echo ok']).toString()).toBe('ok\n');
     };
 
-    it.runIf(IS_ROOT)('reports limit_hit pids when RLIMIT_NPROC refuses a fork before the cgroup does', async () => {
+    it('reports limit_hit pids when RLIMIT_NPROC refuses a fork before the cgroup does', async (ctx) => {
+    skipUnless(ctx, IS_ROOT, 'needs root: makes a cgroup and sets RLIMIT_NPROC for another uid');
       // Same bound both ways: RLIMIT_NPROC is checked first and leaves no cgroup counter. The
       // workload then waits until the wall time ends the sandbox.
       const r = await run([
@@ -451,8 +452,14 @@ describe('nemoclaw-sandbox helper', () => {
       expect(byType(r, 'limit_hit')).toEqual(expect.arrayContaining([expect.objectContaining({ limit: 'pids' })]));
     });
 
-    it.runIf(IS_ROOT)('as root (all sandboxes share host uid 64000)', () => check(64000));
-    it.runIf(IS_ROOT)('as an unprivileged user', () => check(65534, ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups']));
+    it('as root (all sandboxes share host uid 64000)', (ctx) => {
+      skipUnless(ctx, IS_ROOT, 'needs root: runs the helper as root');
+      return check(64000);
+    });
+    it('as an unprivileged user', (ctx) => {
+      skipUnless(ctx, IS_ROOT, 'needs root: switches to uid 65534 with setpriv');
+      return check(65534, ['setpriv', '--reuid', '65534', '--regid', '65534', '--clear-groups']);
+    });
   });
 
   it('kills the whole sandbox at the wall-time limit', async () => {
@@ -462,13 +469,15 @@ describe('nemoclaw-sandbox helper', () => {
     expect(byType(r, 'exit')[0]).toMatchObject({ reason: 'wall_time', signal: 'SIGKILL' });
   });
 
-  it.runIf(IS_ROOT)('stops a fork bomb at the pids limit, inside the sandbox only', async () => {
+  it('stops a fork bomb at the pids limit, inside the sandbox only', async (ctx) => {
+    skipUnless(ctx, IS_ROOT, 'needs root: creates a pids cgroup');
     const r = await sh('i=0; while [ $i -lt 64 ]; do sleep 5 & i=$((i+1)); done 2>/dev/null; echo spawned', ['--pids', '16']);
     expect(byType(r, 'ready')[0]).toMatchObject({ enforcement: { cgroup: { controllers: expect.arrayContaining(['pids']) } } });
     expect(byType(r, 'limit_hit').map((e) => e.limit)).toContain('pids');
   });
 
-  it.runIf(IS_ROOT)('OOM-kills only the sandbox at the memory limit', async () => {
+  it('OOM-kills only the sandbox at the memory limit', async (ctx) => {
+    skipUnless(ctx, IS_ROOT, 'needs root: creates a memory cgroup');
     const r = await run([
       ...SYS,
       '--memory',
@@ -484,7 +493,8 @@ describe('nemoclaw-sandbox helper', () => {
     expect(byType(r, 'limit_hit').map((e) => e.limit)).toContain('memory');
   });
 
-  it.runIf(IS_ROOT)('makes a root-owned 0700 workspace writable through an idmapped mount', async () => {
+  it('makes a root-owned 0700 workspace writable through an idmapped mount', async (ctx) => {
+    skipUnless(ctx, IS_ROOT, 'needs root: makes a root-owned workspace and an idmapped mount');
     const ws = mkdtempSync(join(scratch, 'ws-'));
     chmodSync(ws, 0o700);
     chownSync(ws, 0, 0);
@@ -498,7 +508,8 @@ describe('nemoclaw-sandbox helper', () => {
     expect(readFileSync(join(ws, 'made-inside.txt'), 'utf8')).toBe('hello\n');
   });
 
-  it.runIf(IS_ROOT)('refuses setuid/setgid bits, which the idmapped workspace would make real on the host', async () => {
+  it('refuses setuid/setgid bits, which the idmapped workspace would make real on the host', async (ctx) => {
+    skipUnless(ctx, IS_ROOT, 'needs root: makes a root-owned workspace and an idmapped mount');
     const ws = mkdtempSync(join(scratch, 'ws-suid-'));
     chmodSync(ws, 0o700);
     const r = await sh(
@@ -536,7 +547,8 @@ describe('nemoclaw-sandbox helper', () => {
     expect(byType(r, 'error')[0]).toMatchObject({ errno: 40 });
   });
 
-  it.runIf(IS_ROOT)('makes memfds non-executable (Landlock cannot see them)', async () => {
+  it('makes memfds non-executable (Landlock cannot see them)', async (ctx) => {
+    skipUnless(ctx, IS_ROOT, 'needs root: expects a ready report with nothing degraded, which only a root run gives');
     const r = await run([
       ...SYS,
       '--',
@@ -623,7 +635,8 @@ describe('nemoclaw-sandbox helper', () => {
     expect(out).toContain('cat-done');
   });
 
-  it.runIf(IS_ROOT)('works for an ordinary user through an unprivileged user namespace', async () => {
+  it('works for an ordinary user through an unprivileged user namespace', async (ctx) => {
+    skipUnless(ctx, IS_ROOT, 'needs root: switches to an ordinary user with setpriv');
     const ws = mkdtempSync(join(scratch, 'ws-nobody-'));
     chownSync(ws, 65534, 65534);
     // scratch itself is root-only 0700; let nobody traverse to its workspace.
