@@ -4,10 +4,11 @@
 
 import { generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext, getCACertificates, rootCertificates } from 'node:tls';
 import type { SecureContext } from 'node:tls';
+import { writeFileAtomic } from '../state/index.ts';
 import { createCertificateAuthority, issueLeafCertificate, loadCertificateAuthority } from './x509.ts';
 import type { CertificateAuthority } from './x509.ts';
 
@@ -30,9 +31,7 @@ export function writeTrustBundle(dir: string, caPem: string, extra: readonly str
   }
   if (system.length === 0) system = [...rootCertificates];
   const text = [caPem, ...extra, ...system].map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('');
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text, { mode: 0o644 });
-  renameSync(tmp, path);
+  writeFileAtomic(path, text, 0o644);
   return path;
 }
 
@@ -50,8 +49,10 @@ export function loadOrCreateCa(dir: string, label: string): { ca: CertificateAut
     return { ca: loadCertificateAuthority(readFileSync(certPath, 'utf8'), readFileSync(keyPath, 'utf8')), certPath };
   }
   const ca = createCertificateAuthority(label);
-  writeFileSync(keyPath, ca.keyPem, { mode: 0o600 });
-  writeFileSync(certPath, ca.certPem, { mode: 0o644 });
+  // Key first: a crash between the two leaves no certificate, so the next start makes a new pair
+  // instead of loading a certificate whose key was never written.
+  writeFileAtomic(keyPath, ca.keyPem, 0o600);
+  writeFileAtomic(certPath, ca.certPem, 0o644);
   return { ca, certPath };
 }
 
