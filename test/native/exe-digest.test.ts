@@ -2,8 +2,8 @@
 // version of the file. A workload that can write a binary it runs must not be able to rewrite it
 // in place, keep its size, put its mtime back with `touch -r`, and have the relay report the old
 // digest: the pin (src/egress) would then trust the new bytes. ctime (which user space cannot
-// set) is part of the cache key. Runs the real helper and the real proxy; skipped without the
-// helper. NEMOCLAW_HELPER picks another helper build (used to show this test fails on the old key).
+// set) is part of the cache key. Runs the real helper and the real proxy (the global setup builds the
+// helper or fails the run). NEMOCLAW_HELPER picks another helper build (used to show this test fails on the old key).
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rulesFrom, runInSandbox, startOrigins, startProxy } from '../egress/harness.ts';
