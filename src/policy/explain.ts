@@ -2,6 +2,7 @@
 // asked. For reviewers and auditors who should not have to read YAML to know what they approve.
 import { compileSandboxSpec } from './compile.ts';
 import { ACCESS_METHODS } from './egress.ts';
+import { endpointGrants } from './grants.ts';
 import type { Policy } from './schema.ts';
 import { parseDuration } from './units.ts';
 
@@ -58,10 +59,12 @@ export function explainPolicy(policy: Policy): Explanation {
 
   const net: string[] = [];
   const blocked: string[] = [];
+  let programs = false;
   for (const [name, np] of Object.entries(policy.network_policies ?? {})) {
     const who = np.binaries?.length ? ` (only ${np.binaries.map((b) => b.path).join(', ')})` : '';
+    if (np.binaries?.length) programs = true;
     for (const e of np.endpoints) {
-      const where = `${e.host}:${(e.ports ?? [e.port]).join(',')}`;
+      const where = `${e.host ?? 'any host'}:${(e.ports ?? [e.port]).join(',')}`;
       if (np.action === 'deny') {
         blocked.push(`${where}${who} [${name}]`);
         continue;
@@ -72,12 +75,15 @@ export function explainPolicy(policy: Policy): Explanation {
       else what = 'any traffic';
       const deny = e.deny_rules?.length ? `; never ${e.deny_rules.map((d) => `${d.method ?? '*'} ${d.path ?? '/**'}`).join(', ')}` : '';
       const audit = e.enforcement === 'audit' ? ' — AUDIT ONLY: violations are logged and let through' : '';
-      const ips = e.allowed_ips?.length ? `; may resolve to private addresses ${e.allowed_ips.join(', ')}` : '';
+      const grants = endpointGrants(e);
+      const ips = e.allowed_ips?.length ? `; only at addresses ${e.allowed_ips.join(', ')} (private ones included)` : grants.length ? `; only at ${grants.join(', ')}` : '';
       net.push(`${where}: ${what}${deny}${who}${ips}${audit} [${name}]`);
     }
   }
   const reach = net.length ? ['Can reach:', ...net.map((n) => `  ${n}`)] : ['Can reach no network destination by rule.'];
   if (blocked.length) reach.push('Always blocked:', ...blocked.map((b) => `  ${b}`));
+  if (programs) reach.push('Programs are matched on the one that connects, never on the program that started it.');
+  if (net.length) reach.push('Never reachable, whatever the rules: cloud metadata services and 0.0.0.0; link-local only where allowed_ips names the address.');
   const unmatched = policy.approvals?.unmatched_egress ?? 'deny';
   const timeout = parseDuration(policy.approvals?.timeout ?? '60s') ?? 60_000;
   reach.push(

@@ -104,8 +104,10 @@ export function ruleInventory(policy: Policy): string[] {
     np.endpoints.forEach((e, i) => {
       const ports = (e.ports ?? [e.port]).join(',');
       const what = np.action === 'deny' ? 'deny' : e.rules ? `${e.rules.length} rule(s)` : (e.access ?? 'full');
-      out.push(`network_policies.${name}.endpoints[${i}] ${e.host}:${ports} ${what}${who}${e.enforcement === 'audit' ? ' (audit)' : ''}`);
-      for (const d of e.deny_rules ?? []) out.push(`network_policies.${name}.endpoints[${i}] deny ${d.method ?? '*'} ${d.path ?? '/**'} on ${e.host}`);
+      const host = e.host ?? '<any host>';
+      const ips = e.allowed_ips?.length ? ` allowed_ips ${e.allowed_ips.join(',')}` : '';
+      out.push(`network_policies.${name}.endpoints[${i}] ${host}:${ports} ${what}${who}${ips}${e.enforcement === 'audit' ? ' (audit)' : ''}`);
+      for (const d of e.deny_rules ?? []) out.push(`network_policies.${name}.endpoints[${i}] deny ${d.method ?? '*'} ${d.path ?? '/**'} on ${host}`);
     });
   }
   return out;

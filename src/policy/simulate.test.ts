@@ -210,8 +210,21 @@ describe('explain', () => {
     expect(text).toContain('api.github.com:443: read-only: GET/HEAD/OPTIONS [gh]');
     expect(text).toContain('registry.npmjs.org:443: any traffic (only /usr/bin/node) [npm]');
     expect(text).toContain('Anything else is denied without asking.');
+    expect(text).toContain('Programs are matched on the one that connects, never on the program that started it.');
     const def = renderExplanation(explainPolicy(defaultPolicy()));
     expect(def).toContain('Can write: the workspace, /tmp (private to the sandbox)');
     expect(def).toContain('Can reach no network destination by rule.');
+    expect(def).not.toContain('Programs are matched');
+  });
+
+  it('explains hostless endpoints, allowed_ips and literal IP hosts by the addresses they reach', () => {
+    const text = renderExplanation(
+      explainPolicy(
+        parsePolicy('version: 1\nnetwork_policies:\n  lan:\n    endpoints: [{ port: 8080, allowed_ips: [10.0.0.0/8] }, { host: 192.168.1.20, port: 443 }]\n', 'x.yaml'),
+      ),
+    );
+    expect(text).toContain('any host:8080: any traffic; only at addresses 10.0.0.0/8 (private ones included) [lan]');
+    expect(text).toContain('192.168.1.20:443: any traffic; only at 192.168.1.20 [lan]');
+    expect(text).toContain('Never reachable, whatever the rules: cloud metadata services and 0.0.0.0');
   });
 });
