@@ -377,18 +377,22 @@ export function decideEgress(rules: EgressRuleSet, req: EgressRequest): EgressDe
     }
   }
   // Only endpoints that can allow something have their addresses dialled (`rules: []` cannot).
-  const granting = candidates.filter((e) => e.allowRules === null || e.allowRules.length > 0);
-  const grantSets = new Set(granting.map((e) => e.grantKey));
-  if (grantSets.size > 1) {
-    const ids = granting.map((e) => e.id).join(', ');
-    return decision('deny', candidates[0]?.id ?? null, `rules ${ids} match ${where} for ${describeCaller(req.binary)} with different allowed_ips (${[...grantSets].map((k) => `[${k}]`).join(' vs ')}); validation refuses such a policy`);
+  const grants = (e: CompiledEndpoint) => e.allowRules === null || e.allowRules.length > 0;
+  let granting: CompiledEndpoint | undefined;
+  for (const e of candidates) {
+    if (!grants(e)) continue;
+    granting ??= e;
+    if (e.grantKey === granting.grantKey) continue;
+    const all = candidates.filter(grants);
+    const sets = [...new Set(all.map((c) => `[${c.grantKey}]`))].join(' vs ');
+    return decision('deny', granting.id, `rules ${all.map((c) => c.id).join(', ')} match ${where} for ${describeCaller(req.binary)} with different allowed_ips (${sets}); validation refuses such a policy`);
   }
 
   if (req.method === undefined) {
     const l4 = candidates.find((e) => !e.l7);
     const anyDeny = candidates.some((e) => e.denyRules.length > 0);
     if (l4 && !anyDeny) return decision('allow', l4.id, `${where} allowed by ${l4.policy}`, l4.grants);
-    const ips = granting[0]?.grants ?? []; // one grant set: checked above
+    const ips = granting?.grants ?? []; // one grant set: checked above
     return decision('allow', candidates[0]?.id ?? null, `${where}: each request is checked against the rules of ${[...new Set(candidates.map((e) => e.policy))].join(', ')}`, ips, true);
   }
 
