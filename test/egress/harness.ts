@@ -252,13 +252,20 @@ function dechunk(s: string): string {
 
 /** Sends raw bytes and collects everything until the proxy closes (or `ms` passes). */
 export async function rawExchange(socketPath: string, bytes: string | Buffer, c: Caller = {}, ms = 5000): Promise<string> {
-  const s = await connectProxy(socketPath, c);
+  return exchangeOn(await connectProxy(socketPath, c), bytes, { ms });
+}
+
+/**
+ * Writes bytes on a connected socket and collects everything that comes back until it closes (or
+ * `ms` passes). With `halfClose`, ends our side after writing, so the proxy finishes what it read.
+ */
+export function exchangeOn(s: Socket, bytes: string | Buffer, opts: { ms?: number; halfClose?: boolean } = {}): Promise<string> {
   return new Promise((resolve) => {
     let out = '';
     const timer = setTimeout(() => {
       s.destroy();
       resolve(out);
-    }, ms);
+    }, opts.ms ?? 5000);
     s.on('data', (d: Buffer) => (out += d.toString('latin1')));
     s.on('close', () => {
       clearTimeout(timer);
@@ -266,6 +273,7 @@ export async function rawExchange(socketPath: string, bytes: string | Buffer, c:
     });
     s.on('error', () => {});
     s.write(bytes);
+    if (opts.halfClose) s.end();
   });
 }
 

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectProxy, connectTunnel, parseRaw, rulesFrom, runInSandbox, startOrigins, startProxy } from './harness.ts';
+import { connectProxy, connectTunnel, exchangeOn, parseRaw, rulesFrom, runInSandbox, startOrigins, startProxy } from './harness.ts';
 import type { Origin, ProxyFixture } from './harness.ts';
 import { lenientPath, startLenientOrigin } from './lenient-origin.ts';
 import type { LenientOrigin, SeenRequest } from './lenient-origin.ts';
@@ -64,21 +64,7 @@ async function exchange(bytes: string | Buffer, opts: { tunnel?: boolean; end?: 
     s = t.socket;
     s.resume();
   } else s = await connectProxy(fx.proxy.socketPath);
-  return new Promise((resolve) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      s.destroy();
-      resolve(out);
-    }, 8000);
-    s.on('data', (d: Buffer) => (out += d.toString('latin1')));
-    s.on('close', () => {
-      clearTimeout(timer);
-      resolve(out);
-    });
-    s.on('error', () => {});
-    s.write(bytes);
-    if (opts.end !== false) s.end();
-  });
+  return exchangeOn(s, bytes, { ms: 8000, halfClose: opts.end !== false });
 }
 
 /** Runs an exchange and returns what the origin received because of it (after the upstream connections closed). */
@@ -263,13 +249,7 @@ describe('bodies that never finish, and WebSocket handshakes that are not', () =
 
   it('a 101 without the Sec-WebSocket-Accept for the key sent is a 502, and no byte is relayed', async () => {
     const h = `other.test:${tlsOrigins.httpPort}`;
-    const s = await connectProxy(fx.proxy.socketPath);
-    const answer = await new Promise<string>((resolve) => {
-      let out = '';
-      s.on('data', (d: Buffer) => (out += d.toString('latin1')));
-      s.on('close', () => resolve(out));
-      s.write(`GET http://${h}/ws-bad-accept HTTP/1.1\r\nHost: ${h}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\nhello-ws`);
-    });
+    const answer = await exchangeOn(await connectProxy(fx.proxy.socketPath), `GET http://${h}/ws-bad-accept HTTP/1.1\r\nHost: ${h}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\nhello-ws`, { ms: 8000 });
     expect(statuses(answer)).toEqual([502]);
     expect(answer).toContain('Sec-WebSocket-Accept');
     expect(answer).not.toContain('hello-ws');
@@ -278,13 +258,7 @@ describe('bodies that never finish, and WebSocket handshakes that are not', () =
   it('a WebSocket upgrade without a valid key is refused with 400', async () => {
     const h = `other.test:${tlsOrigins.httpPort}`;
     const before = tlsOrigins.seen.length;
-    const s = await connectProxy(fx.proxy.socketPath);
-    const answer = await new Promise<string>((resolve) => {
-      let out = '';
-      s.on('data', (d: Buffer) => (out += d.toString('latin1')));
-      s.on('close', () => resolve(out));
-      s.write(`GET http://${h}/ws HTTP/1.1\r\nHost: ${h}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`);
-    });
+    const answer = await exchangeOn(await connectProxy(fx.proxy.socketPath), `GET http://${h}/ws HTTP/1.1\r\nHost: ${h}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`, { ms: 8000 });
     expect(statuses(answer)).toEqual([400]);
     expect(tlsOrigins.seen.length).toBe(before);
   });
