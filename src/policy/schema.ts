@@ -4,7 +4,7 @@
 // user wrote them (`2GiB`, `60s`); compile.ts turns them into numbers, so a policy written back to
 // disk after a merge reads like the one the user wrote.
 import { z } from 'zod';
-import { allowedIpsEntryError } from './address.ts';
+import { addressInfo, allowedIpsEntryError, parseIp } from './address.ts';
 import { globSyntaxError } from './glob.ts';
 import { parseHostPattern } from './host.ts';
 import { endpointLabel, networkPolicyConflicts } from './overlap.ts';
@@ -196,7 +196,17 @@ export const networkPolicySchema = z
     binaries: z.array(binarySchema).optional().describe('absent: any calling program'),
   })
   .superRefine((np, ctx) => {
-    if (np.action !== 'deny') return;
+    if (np.action !== 'deny') {
+      // A literal host the address guard never dials (metadata, 0.0.0.0) would be a rule that
+      // looks like it allows something and never does.
+      np.endpoints.forEach((e, i) => {
+        const p = parseHostPattern(e.host);
+        const bytes = p.ok && p.pattern.kind === 'exact' ? parseIp(p.pattern.host) : null;
+        const info = bytes ? addressInfo(bytes) : null;
+        if (info?.access === 'never') ctx.addIssue({ code: 'custom', message: `${e.host ?? ''} is ${info.range}, which is never reachable from a sandbox`, path: ['endpoints', i, 'host'] });
+      });
+      return;
+    }
     np.endpoints.forEach((e, i) => {
       for (const key of ['access', 'rules', 'deny_rules', 'allowed_ips'] as const) {
         if (e[key] !== undefined) ctx.addIssue({ code: 'custom', message: `\`${key}\` has no meaning in an \`action: deny\` entry`, path: ['endpoints', i, key] });

@@ -54,9 +54,9 @@ network_policies:
   loop:
     endpoints: [{ host: 127.0.0.1, port: 8080 }]
   meta:
-    endpoints: [{ host: 169.254.169.254, port: 80 }]
+    endpoints: [{ port: 80, allowed_ips: [10.0.0.0/8] }]
   meta_by_name:
-    endpoints: [{ host: metadata.example.internal, port: 80, allowed_ips: [10.0.0.0/8] }]
+    endpoints: [{ host: metadata.example.internal, port: 8080, allowed_ips: [10.0.0.0/8] }]
   nas:
     endpoints: [{ host: 192.168.1.20, port: 443 }]
   web:
@@ -67,7 +67,7 @@ network_policies:
     const sim = simulate(policy, [
       '{"type":"egress","host":"127.0.0.1","port":8080,"binary":"/usr/bin/curl"}',
       '{"type":"egress","host":"0xa9fea9fe","port":80,"binary":"/usr/bin/curl"}',
-      '{"type":"egress","host":"metadata.example.internal","port":80,"address":"169.254.169.254","binary":"/usr/bin/curl"}',
+      '{"type":"egress","host":"metadata.example.internal","port":8080,"address":"169.254.169.254","binary":"/usr/bin/curl"}',
       '{"type":"egress","host":"192.168.1.20","port":443,"binary":"/usr/bin/curl"}',
       '{"type":"egress","host":"www.example.com","port":443,"address":"10.1.2.3","binary":"/usr/bin/curl"}',
       '{"type":"egress","host":"www.example.com","port":443,"address":"203.0.114.8","binary":"/usr/bin/curl"}',

@@ -76,7 +76,7 @@ const LOOSER_THAN_OPENSHELL_BEFORE: Row[] = [
   ['(b) IPv6 metadata inside an allowed ULA CIDR', '  ula:\n    endpoints: [{ host: v6.corp.example, port: 80, allowed_ips: ["fd00::/8"] }]', { host: 'v6.corp.example', port: 80, address: 'fd00:ec2::254' }, 'refused'],
   ['(b) link-local needs its exact address named (the named exception)', '  gw:\n    endpoints: [{ host: gw.corp.example, port: 80, allowed_ips: [169.254.1.2] }]', { host: 'gw.corp.example', port: 80, address: '169.254.1.2' }, 'allow'],
   ['(b) and only that address', '  gw:\n    endpoints: [{ host: gw.corp.example, port: 80, allowed_ips: [169.254.1.2] }]', { host: 'gw.corp.example', port: 80, address: '169.254.169.254' }, 'refused'],
-  ['(b) a literal metadata host is no exception', '  meta:\n    endpoints: [{ host: 169.254.169.254, port: 80 }]', { host: '169.254.169.254', port: 80, address: '169.254.169.254' }, 'refused'],
+  ['(b) a literal metadata request through a hostless endpoint', '  lan:\n    endpoints: [{ port: 80, allowed_ips: [10.0.0.0/8] }]', { host: '0xa9fea9fe', port: 80, address: '169.254.169.254' }, 'refused'],
   // (c) control-plane ports
   ['(c) a wildcard host cannot open 6443 through allowed_ips', '  k8s:\n    endpoints: [{ host: "*.corp.example", port: 6443, allowed_ips: [10.0.0.0/8] }]', { host: 'api.corp.example', port: 6443, address: '10.0.0.5' }, 'deny'],
   ['(c) nor a public address through allowed_ips', '  k8s:\n    endpoints: [{ host: "*.corp.example", port: 6443, allowed_ips: [203.0.114.0/24] }]', { host: 'api.corp.example', port: 6443, address: '203.0.114.7' }, 'deny'],
@@ -179,6 +179,7 @@ describe('OpenShell validation (positions are file:line:col)', () => {
       'row.yaml:6:17: network_policies.b.endpoints[0].allowed_ips: conflicts with network_policies.a.endpoints[0] (row.yaml:4:43)',
     ]],
     ['(b) a CIDR over link-local', '  a:\n    endpoints: [{ host: a.example.com, port: 80, allowed_ips: [169.254.0.0/16] }]', ['row.yaml:4:64: network_policies.a.endpoints[0].allowed_ips[0]: 169.254.0.0/16 reaches into link-local']],
+    ['(b) a literal metadata host', '  a:\n    endpoints: [{ host: 169.254.169.254, port: 80 }]', ['row.yaml:4:25: network_policies.a.endpoints[0].host: 169.254.169.254 is cloud instance metadata']],
     ['(b) the metadata address itself', '  a:\n    endpoints: [{ host: a.example.com, port: 80, allowed_ips: [169.254.169.254/32] }]', ['row.yaml:4:64: network_policies.a.endpoints[0].allowed_ips[0]: 169.254.169.254/32 is cloud instance metadata']],
     ['ancestor matching is refused, with why', '  a:\n    endpoints: [{ host: a.example.com, port: 443 }]\n    binaries: [{ path: /usr/local/bin/claude, ancestors: true }]', ['row.yaml:5:58: network_policies.a.binaries[0].ancestors: `ancestors: true` is not supported: the relay names only the calling process']],
     ['protocol: rest with neither rules nor access', '  a:\n    endpoints: [{ host: a.example.com, port: 443, protocol: rest }]', ['row.yaml:4:61: network_policies.a.endpoints[0].protocol: `protocol: rest` needs `access` or `rules`']],
