@@ -136,11 +136,11 @@ export function rulesFrom(yaml: string): EgressRuleSet {
 }
 
 /**
- * Names that resolve to a private address in the tests: the SSRF guard must refuse them without
- * dialling (the rebinding case). Tests never dial a literal private IP: since a literal IP host is
+ * Names that resolve to a private or metadata address in the tests: the SSRF guard must refuse them
+ * without dialling (the rebinding case; a rule naming a metadata address itself no longer validates). Tests never dial a literal private IP: since a literal IP host is
  * its own allowed_ips (OpenShell's meaning), a rule naming one would send real traffic off the host.
  */
-export const PRIVATE_NAMES: Readonly<Record<string, string[]>> = { 'private.test': ['10.1.2.3'] };
+export const PRIVATE_NAMES: Readonly<Record<string, string[]>> = { 'private.test': ['10.1.2.3'], 'metadata.test': ['169.254.169.254'] };
 
 /** Resolver used by tests: every `.test` name and localhost map to 127.0.0.1 (PRIVATE_NAMES to theirs); records each lookup. */
 export function testResolver(lookups: string[], map: Record<string, string[]> = {}): (h: string) => Promise<string[]> {

@@ -42,7 +42,7 @@ ${pathsAndAuditedPolicies(o)}
     endpoints:
       - { host: internal.test, port: ${o.httpPort} }
       - { host: 127.0.0.1, port: ${o.httpPort} }
-      - { host: 169.254.169.254, port: 80 }
+      - { host: metadata.test, port: 80 }
       - { host: private.test, port: 80 }
     binaries: [{ path: /usr/bin/curl }]
   ip_ok:
@@ -170,7 +170,7 @@ describe('egress proxy over its unix socket (direct client, no sandbox)', () => 
   });
 
   it('SSRF: loopback, private and metadata addresses are refused without allowed_ips', async () => {
-    for (const target of [`127.0.0.1:${origin.httpPort}`, '169.254.169.254:80', 'private.test:80', `internal.test:${origin.httpPort}`]) {
+    for (const target of [`127.0.0.1:${origin.httpPort}`, 'metadata.test:80', 'private.test:80', `internal.test:${origin.httpPort}`]) {
       const t = await connectTunnel(fx.proxy.socketPath, target);
       expect(t.status, target).toBe(403);
       expect(JSON.parse(t.response.body).rule_missing, target).toMatch(/allowed_ips/);

@@ -75,7 +75,7 @@ network_policies:
       - { host: "*.wild.test", port: ${o.httpPort}, allowed_ips: [127.0.0.1] }
       - { host: 127.0.0.1, port: ${o.httpsPort}, allowed_ips: [127.0.0.1] }
       - { host: no-ips.test, port: ${o.httpPort} }
-      - { host: 169.254.169.254, port: 80 }
+      - { host: metadata.test, port: 80 }
       - { host: private.test, port: 80 }
       - { host: api.test, port: 3128, allowed_ips: [127.0.0.1] }
     binaries: [{ path: /usr/bin/curl }, { path: "/usr/bin/python3*" }]
@@ -173,7 +173,7 @@ describe('egress through real sandboxes (curl, node, python3 inside; helper rela
       fx,
       [
         `curl -s -o /dev/null -w '%{http_code}\\n' http://no-ips.test:${origin.httpPort}/`,
-        `curl -s -o /dev/null -w '%{http_code}\\n' http://169.254.169.254/latest/meta-data/`,
+        `curl -s -o /dev/null -w '%{http_code}\\n' http://metadata.test/latest/meta-data/`,
         `curl -s -o /dev/null -w '%{http_code}\\n' http://private.test/`,
         `curl -s -o /dev/null -w '%{http_code}\\n' https://127.0.0.1:${origin.httpsPort}/ -k`,
       ].join('; '),
