@@ -14,6 +14,7 @@ enum {
     O_RO = 256, O_RW, O_WS, O_HOME, O_UID, O_GID, O_LANDLOCK, O_TBIND, O_TCONN, O_EXALLOW,
     O_EXUNM, O_DENY, O_LOG, O_NOFILE, O_FSIZE, O_NPROC, O_MEM, O_PIDS, O_CPU, O_WALL, O_PROXY,
     O_EVFD, O_CTLFD, O_TTY, O_ENV, O_HOSTNAME, O_ID, O_HOSTUID, O_ASKTO, O_NODWP, O_PROTECT, O_EXECSOCK, O_VERDICT,
+    O_TMPSIZE,
 };
 
 static const struct option opts[] = {
@@ -50,6 +51,7 @@ static const struct option opts[] = {
     {"protect", required_argument, 0, O_PROTECT},
     {"exec-socket", required_argument, 0, O_EXECSOCK},
     {"await-verdict", no_argument, 0, O_VERDICT},
+    {"tmp-size", required_argument, 0, O_TMPSIZE},
     {0, 0, 0, 0},
 };
 
@@ -128,6 +130,7 @@ int cli_parse(int argc, char **argv, struct config *c)
     c->exec_unmatched = EXEC_ASK;
     c->nofile = c->fsize = c->nproc = c->memory = c->pids = c->cpu = -1;
     c->events_fd = c->control_fd = -1;
+    c->tmp_size = DEFAULT_TMP_SIZE;
     c->hostname = "nemoclaw";
     c->sandbox_id = "sandbox";
     c->die_with_parent = 1;
@@ -195,6 +198,8 @@ int cli_parse(int argc, char **argv, struct config *c)
         case O_PROTECT: push_abs(&c->protect, name, a); break;
         case O_EXECSOCK: if (!canonical_abs(a)) bad(name, a); c->exec_socket = a; break;
         case O_VERDICT: c->await_verdict = 1; break;
+        /* Additions: a tmpfs below 1 MiB cannot hold a lock file; the kernel rounds to pages. */
+        case O_TMPSIZE: c->tmp_size = num(name, a, 1 << 20, big); break;
         default: bad("unknown option", argv[optind - 1]);
         }
     }

@@ -367,10 +367,16 @@ void mounts_build(struct setup *s)
     if (mkdirat(root, "var", 0755) < 0 || mkdirat(root, "home", 0755) < 0 ||
         mkdirat(root, "dev", 0755) < 0 || mkdirat(root, "proc", 0755) < 0)
         child_fail("mkdir in new root", errno);
-    tmpfs_at("tmp", "mode=1777,size=25%", 0);
-    tmpfs_at("var/tmp", "mode=1777,size=25%", 0);
+    /* Each private tmpfs is capped at --tmp-size: its pages are host memory (charged to the
+     * sandbox's memory cgroup where one applies), so a size relative to host RAM would let a
+     * default sandbox pin gigabytes in files (docs/design.md, invariant 7). */
+    char tmpopt[64], homeopt[64];
+    snprintf(tmpopt, sizeof tmpopt, "mode=1777,size=%lld", c->tmp_size);
+    snprintf(homeopt, sizeof homeopt, "mode=0700,size=%lld", c->tmp_size);
+    tmpfs_at("tmp", tmpopt, 0);
+    tmpfs_at("var/tmp", tmpopt, 0);
     if (!c->home)
-        tmpfs_at("home/sandbox", "mode=0700,size=25%", 0);
+        tmpfs_at("home/sandbox", homeopt, 0);
 
     for (int i = 0; i < nbinds; i++) {
         struct bind *b = &binds[i];
@@ -404,7 +410,7 @@ void mounts_build(struct setup *s)
     for (int i = 0; i < 4; i++)
         if (symlinkat(links[i][0], devd, links[i][1]) < 0)
             child_fail("symlink in /dev", errno);
-    tmpfs_at("dev/shm", "mode=1777,size=25%", MS_NOEXEC);
+    tmpfs_at("dev/shm", tmpopt, MS_NOEXEC);
     if (c->tty || c->exec_socket) { /* Additions: exec --tty opens its pty here too */
         tmpfs_at("dev/pts", "mode=0755", MS_NOEXEC); /* placeholder dir, devpts goes on top */
         if (mount("devpts", NEWROOT "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,

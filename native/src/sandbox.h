@@ -37,10 +37,14 @@ struct config {
     int tty;
     int die_with_parent;
     int await_verdict; /* Additions: exec only after {"verdict":"go"} on the control fd */
+    long long tmp_size; /* Additions: bytes per private tmpfs (/tmp, /var/tmp, /dev/shm, HOME) */
     char **argv; /* CMD ARGS..., NULL-terminated */
 };
 
 enum { EXEC_ALLOW, EXEC_ASK, EXEC_DENY };
+
+/* Size of each private tmpfs when --tmp-size is absent (the policy default, limits.tmp_size). */
+#define DEFAULT_TMP_SIZE (512LL << 20)
 
 /* Messages on the SOCK_SEQPACKET channel from init/workload to the monitor. */
 enum {

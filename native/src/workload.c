@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -174,6 +175,12 @@ void workload_main(struct setup *s)
     rlim_json(RLIMIT_FSIZE, lfsize, sizeof lfsize);
     rlim_json(RLIMIT_CORE, lcore, sizeof lcore);
     const char *nscope = nproc_scope();
+    /* Additions: /tmp's size as mounted (the kernel rounds to pages), so the report shows what
+     * holds rather than what was asked. */
+    struct statvfs tv;
+    if (statvfs("/tmp", &tv) < 0)
+        child_fail("statvfs /tmp", errno);
+    unsigned long long tmp_bytes = (unsigned long long)tv.f_blocks * tv.f_frsize;
 
     static char bpf[65536];
     ssize_t bl;
@@ -206,7 +213,7 @@ void workload_main(struct setup *s)
                      "\"seccomp\":{\"mode\":\"%s\",\"filters\":%d,\"notify\":true},"
                      "\"no_new_privs\":%s,\"cap_eff\":\"%s\",\"cap_prm\":\"%s\",\"cap_bnd\":\"%s\",\"cap_amb\":\"%s\","
                      "\"uid\":%u,\"gid\":%u,"
-                     "\"limits\":{\"nproc\":%s,\"nproc_scope\":\"%s\",\"nofile\":%s,\"fsize\":%s,\"core\":%s}",
+                     "\"limits\":{\"nproc\":%s,\"nproc_scope\":\"%s\",\"nofile\":%s,\"fsize\":%s,\"core\":%s,\"tmp_size\":%llu}",
                      ll.abi, ll.fs_handled, ll.net ? "true" : "false",
                      ll.scoped_abstract ? "\"abstract_unix_socket\"" : "",
                      ll.scoped_abstract && ll.scoped_signal ? "," : "", ll.scoped_signal ? "\"signal\"" : "",
@@ -214,7 +221,7 @@ void workload_main(struct setup *s)
                      ll.exec_restricted == 1 ? "allowlist" : ll.exec_restricted == 2 ? "allowlist_and_read_only" : "all",
                      atoi(sc) == 2 ? "filter" : "none", atoi(scf), atoi(nnp) == 1 ? "true" : "false",
                      ce, cp, cb, ca, (unsigned)getuid(), (unsigned)getgid(),
-                     lnproc, nscope, lnofile, lfsize, lcore);
+                     lnproc, nscope, lnofile, lfsize, lcore, tmp_bytes);
     msg[m++] = 0;
     m += snprintf(msg + m, sizeof msg - (size_t)m, "[");
     for (int i = 0; i < g_skipped.n; i++) {

@@ -4,6 +4,7 @@ import { compileSandboxSpec } from './compile.ts';
 import { ACCESS_METHODS } from './egress.ts';
 import { endpointGrants } from './grants.ts';
 import type { Policy } from './schema.ts';
+import { LIMIT_DEFAULTS } from './types.ts';
 import { parseDuration } from './units.ts';
 
 export interface Explanation {
@@ -52,6 +53,11 @@ export function explainPolicy(policy: Policy): Explanation {
     l.wallTimeMs ? `killed after ${ms(l.wallTimeMs)}` : null,
   ].filter((x): x is string => x !== null);
   proc.push(lim.length ? `Limits: ${lim.join(', ')}.` : 'No resource limits beyond the defaults.');
+  // Always said, default or not: these bound what a sandbox can take of the host's memory and disk.
+  proc.push(`Private /tmp, /var/tmp, /dev/shm (and a tmpfs HOME): ${bytes(l.tmpBytes ?? LIMIT_DEFAULTS.tmpBytes)} each, counted as memory.`);
+  const logBytes = l.logBytes ?? LIMIT_DEFAULTS.logBytes;
+  const logFiles = l.logFiles ?? LIMIT_DEFAULTS.logFiles;
+  proc.push(`Output kept under a supervisor: ${bytes(logBytes)} in ${logFiles} rotating files; a flood beyond that is dropped with a marker.`);
   if (spec.syscalls.deny.length) proc.push(`System calls refused: ${spec.syscalls.deny.join(', ')}.`);
   if (spec.syscalls.log.length) proc.push(`System calls logged: ${spec.syscalls.log.join(', ')}.`);
   if (spec.loopback.bind.length) proc.push(`May listen on loopback ports: ${spec.loopback.bind.join(', ')}.`);

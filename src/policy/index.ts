@@ -5,6 +5,7 @@ import { blueprintSchema } from './blueprint.ts';
 import { policySchema, presetSchema } from './schema.ts';
 
 export type { SandboxSpec, EgressRequest, EgressDecision, EgressVerdict } from './types.ts';
+export { LIMIT_DEFAULTS } from './types.ts';
 export type { Policy, NetworkPolicy, Endpoint, RestRule, Preset } from './schema.ts';
 export { policySchema, presetSchema } from './schema.ts';
 export type { Diagnostic } from './load.ts';

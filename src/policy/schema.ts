@@ -8,6 +8,7 @@ import { addressInfo, allowedIpsEntryError, parseIp } from './address.ts';
 import { globSyntaxError } from './glob.ts';
 import { parseHostPattern } from './host.ts';
 import { endpointLabel, networkPolicyConflicts } from './overlap.ts';
+import { LIMIT_DEFAULTS, MAX_LOG_FILES, MIN_LOG_BYTES, MIN_LOG_FILE_BYTES, MIN_TMP_BYTES } from './types.ts';
 import { cidrError, parseDuration, parseSize } from './units.ts';
 
 const MAX_PATHS = 256;
@@ -36,6 +37,14 @@ export const absGlob = z.string().superRefine((p, ctx) => {
 const size = z.union([z.string(), z.number()]).superRefine((v, ctx) => {
   if (parseSize(v) === null) ctx.addIssue({ code: 'custom', message: `not a size: ${JSON.stringify(v)} (examples: 4096, 512MiB, 2GiB)` });
 });
+
+function sizeAtLeast(min: number, label: string) {
+  return z.union([z.string(), z.number()]).superRefine((v, ctx) => {
+    const n = parseSize(v);
+    if (n === null) ctx.addIssue({ code: 'custom', message: `not a size: ${JSON.stringify(v)} (examples: 4096, 512MiB, 2GiB)` });
+    else if (n < min) ctx.addIssue({ code: 'custom', message: `at least ${label}, got ${JSON.stringify(v)}` });
+  });
+}
 
 export const duration = z.union([z.string(), z.number()]).superRefine((v, ctx) => {
   if (parseDuration(v) === null) ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(v)} (examples: 0, 250ms, 60s, 5m, 1h30m)` });
@@ -261,6 +270,17 @@ export const policySchema = z
         file_size: size.optional(),
         wall_time: duration.optional().describe('0: no limit'),
         cpu: z.union([z.number().positive(), z.string().regex(/^[0-9]+(?:\.[0-9]+)?%$/, 'cpu is a percentage of one core, e.g. 150%')]).optional(),
+        tmp_size: sizeAtLeast(MIN_TMP_BYTES, '1MiB').optional().describe('each private tmpfs: /tmp, /var/tmp, /dev/shm, a tmpfs HOME (default 512MiB)'),
+        log_size: sizeAtLeast(MIN_LOG_BYTES, '256KiB').optional().describe('all of a supervised sandbox\'s log files together (default 100MiB)'),
+        log_files: z.number().int().min(1).max(MAX_LOG_FILES).optional().describe('how many files log_size is split into (default 5)'),
+      })
+      .superRefine((l, ctx) => {
+        // Each file must hold a whole record (a line is cut at 16 KiB, JSON escaping can grow it).
+        const total = l.log_size === undefined ? LIMIT_DEFAULTS.logBytes : (parseSize(l.log_size) ?? 0);
+        const files = l.log_files ?? LIMIT_DEFAULTS.logFiles;
+        if (total > 0 && total / files < MIN_LOG_FILE_BYTES) {
+          ctx.addIssue({ code: 'custom', message: `log_size / log_files must be at least 64KiB per file (got ${Math.floor(total / files)} bytes)`, path: ['log_files'] });
+        }
       })
       .optional(),
     exec: z

@@ -23,6 +23,12 @@ export interface SandboxSpec {
     /** 0 or absent: no wall-time limit. */
     wallTimeMs?: number;
     cpuPercent?: number;
+    /** Bytes of each private tmpfs (/tmp, /var/tmp, /dev/shm, a tmpfs HOME); absent: LIMIT_DEFAULTS.tmpBytes. */
+    tmpBytes?: number;
+    /** A supervised sandbox's log files together; absent: LIMIT_DEFAULTS.logBytes. */
+    logBytes?: number;
+    /** How many files logBytes is split into; absent: LIMIT_DEFAULTS.logFiles. */
+    logFiles?: number;
   };
   exec: {
     /** Globs (`*` within a segment, `**` across). Empty: every exec Landlock permits is allowed. */
@@ -66,3 +72,14 @@ export interface EgressDecision {
   /** Addresses/CIDRs the matched endpoint allows even though they are private/loopback. */
   allowedIps: string[];
 }
+
+/**
+ * What a sandbox gets when its policy does not say (issue 19: nothing a sandbox does may fill the
+ * host's memory or disk). tmpfs pages are host memory, so /tmp is bounded in bytes rather than as
+ * a share of RAM; the logs follow Docker's `local` driver (5 files of 20 MiB).
+ */
+export const LIMIT_DEFAULTS = { tmpBytes: 512 * 1024 * 1024, logBytes: 100 * 1024 * 1024, logFiles: 5 } as const;
+export const MIN_TMP_BYTES = 1024 * 1024;
+export const MIN_LOG_BYTES = 256 * 1024;
+export const MIN_LOG_FILE_BYTES = 64 * 1024;
+export const MAX_LOG_FILES = 100;

@@ -103,6 +103,7 @@ describe('specToHelperArgv', () => {
       '--ro', '/lib',
       '--rw', '/tmp',
       '--ro', '/usr',
+      '--tmp-size', String(512 * 1024 * 1024),
       '--events-fd', '3',
       '--control-fd', '4',
       '--await-verdict',
@@ -133,6 +134,11 @@ describe('specToHelperArgv', () => {
 
   it('requires an absolute workspace', () => {
     expect(() => specToHelperArgv(spec(), { ...base, workspace: 'rel' })).toThrow(/absolute/);
+  });
+
+  it('always passes the private tmpfs size: the policy\'s, else 512 MiB (issue 19)', () => {
+    expect(values(specToHelperArgv(spec(), base), '--tmp-size')).toEqual([String(512 * 1024 * 1024)]);
+    expect(values(specToHelperArgv(spec({ limits: { tmpBytes: 4 * 1024 * 1024 } }), base), '--tmp-size')).toEqual([String(4 * 1024 * 1024)]);
   });
 
   it('passes limits, skipping zero and absent ones', () => {

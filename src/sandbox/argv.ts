@@ -2,6 +2,7 @@
 // Pure: the only outside fact it needs (does a path exist on the host?) is passed in, so that
 // every rule below is unit-tested without touching the filesystem.
 import { posix } from 'node:path';
+import { LIMIT_DEFAULTS } from '../policy/index.ts';
 import type { SandboxSpec } from '../policy/index.ts';
 
 export interface HelperArgvOptions {
@@ -191,6 +192,10 @@ export function specToHelperArgv(spec: SandboxSpec, opts: HelperArgvOptions): st
     if (!Number.isFinite(v) || v < 0) throw new SandboxConfigError(`limit ${field} must be a positive number, got ${v}`);
     argv.push(flag, String(Math.floor(value(v))));
   }
+
+  // Always passed: the helper's own default must never be what decides how much host memory a
+  // sandbox's files may pin (issue 19).
+  argv.push('--tmp-size', String(Math.floor(spec.limits.tmpBytes ?? LIMIT_DEFAULTS.tmpBytes)));
 
   if (opts.proxySocket !== undefined) argv.push('--proxy-socket', opts.proxySocket);
   argv.push('--events-fd', String(opts.eventsFd), '--control-fd', String(opts.controlFd));

@@ -37,6 +37,11 @@ export interface EnforcementReport {
   cgroup: CgroupReport | null;
   uid: number;
   gid: number;
+  /**
+   * rlimits as read back inside (null: unlimited) and `tmp_size`, the bytes of the private /tmp
+   * as mounted; absent from a helper older than issue 19's.
+   */
+  limits?: Record<string, number | string | null>;
 }
 
 export interface ReadyEvent {
@@ -255,7 +260,15 @@ function parseEnforcement(raw: Record<string, unknown>): EnforcementReport | str
     cgroup,
     uid: e.uid as number,
     gid: e.gid as number,
+    ...(isRecord(e.limits) ? { limits: scalarFields(e.limits) } : {}),
   };
+}
+
+/** Only number, string and null values survive: the report is shown and compared, never eval'd. */
+function scalarFields(o: Record<string, unknown>): Record<string, number | string | null> {
+  const out: Record<string, number | string | null> = {};
+  for (const [k, v] of Object.entries(o)) if (v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) out[k] = v;
+  return out;
 }
 
 export type ParseResult = { ok: true; event: HelperEvent } | { ok: false; error: string };
