@@ -21,6 +21,10 @@ struct strlist g_skipped;
 
 enum { B_RO, B_RW, B_WS, B_HOME, B_LINK };
 
+/* Top-level names that merged-/usr hosts make symlinks into /usr (see add_merged_usr_links). */
+static const char *const merged_usr[] = {"/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"};
+#define MERGED_USR_LINKS 6
+
 struct bind {
     char path[PATH_MAX];
     int kind;
@@ -29,7 +33,7 @@ struct bind {
     char link[PATH_MAX];
 };
 
-static struct bind binds[MAX_LIST * 2 + 4];
+static struct bind binds[MAX_LIST * 2 + 4 + MERGED_USR_LINKS];
 static int nbinds;
 
 static int openat2_nofollow(int dfd, const char *path, int flags, unsigned long long resolve)
@@ -158,6 +162,49 @@ static void add_host_bind(const char *path, int kind, struct config *c)
     nbinds++;
 }
 
+/* Merged /usr (every current distribution): /bin, /sbin, /lib, /lib64 are symlinks into /usr,
+ * and binaries name their ELF loader by the old path (/lib64/ld-linux-x86-64.so.2). OpenShell
+ * applies Landlock over a container's whole root, so its policies list /usr and /lib but not
+ * /lib64; here the root holds only what is listed. So whenever a link's target is visible, the
+ * new root gets the same symlink: it shows nothing the policy does not already show (docs/design.md
+ * invariant 7: the view is still exactly the listed paths) and lets those policies run unchanged. */
+static void add_merged_usr_links(struct config *c)
+{
+    for (size_t i = 0; i < sizeof merged_usr / sizeof merged_usr[0]; i++) {
+        const char *name = merged_usr[i];
+        int listed = 0;
+        for (int j = 0; j < nbinds; j++)
+            listed |= beneath(binds[j].path, name) || beneath(name, binds[j].path);
+        if (listed)
+            continue; /* the policy said something about it (or above it): that wins */
+        struct stat st;
+        if (lstat(name, &st) < 0) {
+            if (errno == ENOENT)
+                continue;
+            child_fail("stat merged /usr link", errno);
+        }
+        if (!S_ISLNK(st.st_mode))
+            continue;
+        char real[PATH_MAX];
+        if (!realpath(name, real)) {
+            if (errno == ENOENT)
+                continue; /* dangling on the host: nothing to show */
+            child_fail("realpath merged /usr link", errno);
+        }
+        if (!beneath(real, "/usr") || !requested_elsewhere(real, name, c))
+            continue;
+        struct bind *b = &binds[nbinds];
+        ssize_t n = readlink(name, b->link, sizeof b->link - 1);
+        if (n < 0)
+            child_fail("readlink merged /usr link", errno);
+        b->link[n] = 0;
+        snprintf(b->path, sizeof b->path, "%s", name);
+        b->kind = B_LINK;
+        b->tree = -1;
+        nbinds++;
+    }
+}
+
 static int cmp_bind(const void *a, const void *b)
 {
     return strcmp(((const struct bind *)a)->path, ((const struct bind *)b)->path);
@@ -202,7 +249,7 @@ fail:;
     return -1;
 }
 
-static void attach(int root, int tree, const char *path, int is_dir, const char *step)
+void mounts_attach(int root, int tree, const char *path, int is_dir, const char *step)
 {
     int t;
     if (mkpath(root, path + 1, is_dir, &t) < 0)
@@ -333,6 +380,7 @@ void mounts_build(struct setup *s)
         add_host_bind(c->ro.v[i], B_RO, c);
     for (int i = 0; i < c->rw.n; i++)
         add_host_bind(c->rw.v[i], B_RW, c);
+    add_merged_usr_links(c);
     if (c->workspace) {
         struct bind *b = &binds[nbinds++];
         snprintf(b->path, sizeof b->path, "%s", c->workspace);
@@ -391,16 +439,17 @@ void mounts_build(struct setup *s)
             close(d);
             continue;
         }
-        attach(root, b->tree, b->path, b->is_dir,
+        mounts_attach(root, b->tree, b->path, b->is_dir,
                b->kind == B_WS ? "mount workspace" : b->kind == B_HOME ? "mount home" : "bind mount");
     }
 
+    etc_identity(root, c);
     protect_paths(root, c);
 
     for (int i = 0; i < 6; i++) {
         char p[32];
         snprintf(p, sizeof p, "/dev/%s", devs[i]);
-        attach(root, devtree[i], p, 0, "bind /dev node");
+        mounts_attach(root, devtree[i], p, 0, "bind /dev node");
     }
     const char *links[][2] = {{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
                               {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}};

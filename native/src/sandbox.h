@@ -99,7 +99,11 @@ int ns_lo_up(void);
 /* mounts.c */
 int mounts_open_workspace_tree(const char *path, int idmap_userns);
 void mounts_build(struct setup *s);
+void mounts_attach(int root, int tree, const char *path, int is_dir, const char *step);
 extern struct strlist g_skipped;
+
+/* etc.c */
+void etc_identity(int root, struct config *c);
 
 /* landlock.c */
 struct ll_result {

@@ -374,7 +374,8 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
   if (result.reason !== 'refused') for (const w of result.warnings) report(flags, `DEGRADED: ${w}`);
   // The helper says nothing when CMD cannot be executed; the operator should not have to guess.
   const execFailure = EXEC_FAILURES.find((f) => f.status === result.status && result.execErrno !== null);
-  if (execFailure) report(flags, `${command[0] ?? ''}: ${execFailure.say} (errno ${result.execErrno})`);
+  if (execFailure && result.execHint !== null) report(flags, `${result.execHint} (errno ${result.execErrno})`);
+  else if (execFailure) report(flags, `${command[0] ?? ''}: ${execFailure.say} (errno ${result.execErrno})`);
   if (result.status === SANDBOX_FAILED && result.failure !== null && !result.failurePrinted) {
     report(flags, `sandbox refused: ${result.failure}`);
   }

@@ -9,11 +9,12 @@ import { posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { SandboxSpec } from '../policy/index.ts';
 import { nemoclawHome } from '../state/index.ts';
-import { PRIVATE_TMPFS, SandboxConfigError, compileBinds, specToHelperArgv, workloadEnv } from './argv.ts';
+import { PRIVATE_TMPFS, SANDBOX_PATH, SandboxConfigError, compileBinds, specToHelperArgv, workloadEnv } from './argv.ts';
 import type { ExecAskEvent, ExitEvent, HelperEvent, ReadyEvent } from './events.ts';
 import { LineSplitter, parseHelperEvent } from './events.ts';
 import { helperInsideWritable, helperPath, realOrSelf } from './helper.ts';
 import { protectedPaths, readOnlyRefusal, sharedLocationRefusal, stateOverlapRefusal } from './paths.ts';
+import { describeMissing, missingInterpreter, sandboxView } from './interp.ts';
 import { createPlaceholders } from './placeholders.ts';
 import type { StdioFacts } from './relay.ts';
 import { planStdio, startRelay, stdioFacts } from './relay.ts';
@@ -25,6 +26,9 @@ export const CONTROL_FD = 4;
 /** Exit statuses the sandbox itself produces (the rest are the workload's). */
 export const SANDBOX_FAILED = 125;
 export const NOT_FOUND = 127;
+
+/** execve's "no such file": the command, or its loader or interpreter, is not in the view. */
+const ENOENT = 2;
 
 /** How long the events pipe may stay open after the helper exited. */
 const PIPE_DRAIN_MS = 200;
@@ -102,6 +106,11 @@ export interface SandboxResult {
   failurePrinted: boolean;
   /** errno of the workload's failed execve of CMD (2: not found -> 127), when the helper said. */
   execErrno: number | null;
+  /**
+   * With execErrno 2: why a command that is in the sandbox could not start (its ELF loader or
+   * #! interpreter is not visible, and the path to add), one line; null when it really is missing.
+   */
+  execHint: string | null;
 }
 
 export interface RunningSandbox {
@@ -336,13 +345,27 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
     t.unref();
   });
 
+  // Only after an ENOENT from execve: a command that starts never pays for this.
+  const execHint = (): string | null => {
+    const cmd = opts.command[0];
+    if (cmd === undefined) return null;
+    try {
+      const view = sandboxView(binds.filter((b) => !PRIVATE_TMPFS.includes(b.path)).map((b) => b.path).concat(wsBound !== null ? [wsBound] : []));
+      const m = missingInterpreter(view, cmd, opts.extraEnv?.PATH ?? SANDBOX_PATH, wsBound ?? '/home/sandbox');
+      return m === null ? null : describeMissing(cmd, m);
+    } catch {
+      return null; // a hint, never a reason to lose the exit status
+    }
+  };
+
   const result = new Promise<SandboxResult>((resolve) => {
     child.on('close', (code, signal) => {
       input?.stop();
       splitter.end();
       control?.destroy();
       const he = helperExit as ExitEvent | null;
-      const base = { ready, mismatches, warnings, failurePrinted: false, execErrno: he?.exec_errno ?? null };
+      const execErrno = he?.exec_errno ?? null;
+      const base = { ready, mismatches, warnings, failurePrinted: false, execErrno, execHint: execErrno === ENOENT ? execHint() : null };
       let out: SandboxResult;
       if (spawnError !== null) {
         out = { ...base, status: SANDBOX_FAILED, reason: 'start_failed', code: null, signal: null, failure: `spawn helper: ${(spawnError as Error).message}` };
