@@ -19,6 +19,7 @@ export type AuditKind =
   | 'egress.denied'
   | 'egress.allowed'
   | 'exec.denied'
+  | 'exec.allowed'
   | 'inference.decision'
   | 'audit.recovery'
   | 'audit.key_rotation'
@@ -105,6 +106,7 @@ export const KIND_CLASS: Readonly<Record<AuditKind, OcsfClass>> = {
   'egress.denied': NETWORK,
   'egress.allowed': NETWORK,
   'exec.denied': PROCESS,
+  'exec.allowed': PROCESS,
   'inference.decision': API,
   'audit.recovery': APP,
   'audit.key_rotation': APP,

@@ -209,21 +209,70 @@ export function register(program: Command): void {
 
   policy
     .command('learn')
-    .description('propose the smallest policy that would have allowed the recorded events')
-    .requiredOption('--events <file>', 'JSON lines of egress/exec events (e.g. from an audit-mode run)')
-    .option('--base <file>', 'start from this policy instead of the default one')
+    .description('propose the smallest policy that would have allowed what a sandbox did (its audit records, or an events file)')
+    .option('--sandbox <name>', "learn from this sandbox's records in the audit log, on top of its current revision")
+    .option('--since <time|seq>', 'audit records from this time (10m, 2h, RFC 3339) or sequence number on')
+    .option('--events <file>', 'JSON lines instead (- for stdin): trace events, `audit export --format jsonl`, `events --json` or `sandbox run --events` output')
+    .option('--base <file>', 'start from this policy instead of the current revision (or the default policy)')
+    .option('--unmatched <verdict>', 'approvals.unmatched_egress of the proposal: ask | deny | audit (default: keep the base\'s)')
     .option('-o, --output <file>', 'write the proposed policy here instead of stdout')
+    .option('--apply', "write the proposal as the sandbox's next revision, after showing the diff and asking")
+    .option('--yes', 'with --apply: do not ask (scripts)')
     .option('--json')
     .action(
-      action(async (opts: { events: string; base?: string; output?: string; json?: boolean }) => {
-        const base = opts.base ? await loadAnyPolicy(opts.base) : undefined;
-        const res = learn(await readText(opts.events), base);
+      action(async (opts: { events?: string; sandbox?: string; since?: string; base?: string; unmatched?: string; output?: string; apply?: boolean; yes?: boolean; json?: boolean }) => {
+        const { learnSource, learnBase, proposalDiff, summaryLine, confirm } = await import('./policy-learn.ts');
+        const unmatched = opts.unmatched;
+        if (unmatched !== undefined && unmatched !== 'ask' && unmatched !== 'deny' && unmatched !== 'audit') throw new UsageError('--unmatched must be ask, deny or audit');
+        if (opts.apply && opts.sandbox === undefined) throw new UsageError('--apply needs --sandbox NAME');
+        if (opts.sandbox !== undefined) storeFor(opts.sandbox); // the name rule, before anything is read
+        const src = await learnSource(opts);
+        const base = await learnBase(opts, loadAnyPolicy, storeFor);
+        const res = learn(src.lines, base.policy, { ...(base.text !== undefined ? { baseText: base.text } : {}), ...(opts.sandbox !== undefined ? { sandbox: opts.sandbox } : {}), ...(unmatched !== undefined ? { unmatched } : {}) });
         // The events (hosts, paths, binaries) were produced by a sandbox: on a terminal the
-        // proposed YAML and the skipped lines are shown inert; -o and pipes get the exact YAML.
-        for (const s of res.skipped) process.stderr.write(`${showOn(process.stderr)(`${opts.events}:${s.line}: skipped: ${s.error}`)}\n`);
+        // proposed YAML, the diff and the skipped lines are shown inert; -o and pipes get the exact YAML.
+        const errShow = showOn(process.stderr);
+        for (const s of res.skipped) process.stderr.write(`${errShow(`${src.label}:${s.line}: skipped: ${s.error}`)}\n`);
         if (opts.output) await writeFile(opts.output, res.yaml);
-        if (opts.json) printJson({ rules: res.rules, exec: res.exec, alreadyAllowed: res.alreadyAllowed, skipped: res.skipped, policy: res.policy });
-        else if (!opts.output) process.stdout.write(showOn(process.stdout)(res.yaml, { newlines: true, tabs: 'keep' }));
+        if (!opts.apply) {
+          if (opts.json) printJson({ rules: res.rules, exec: res.exec, alreadyAllowed: res.alreadyAllowed, denied: res.denied, read: res.read, skipped: res.skipped, ...(src.lastSeq !== undefined ? { lastSeq: src.lastSeq } : {}), policy: res.policy });
+          else {
+            if (!opts.output) process.stdout.write(showOn(process.stdout)(res.yaml, { newlines: true, tabs: 'keep' }));
+            process.stderr.write(`${errShow(summaryLine(src, res))}\n`);
+          }
+          return exitCodes.ok;
+        }
+        const store = storeFor(opts.sandbox);
+        const diff = proposalDiff(base.currentText, res, base.rev);
+        const changed = base.currentText !== res.yaml;
+        if (!opts.json) {
+          process.stdout.write(showOn(process.stdout)(diff, { newlines: true, tabs: 'keep' }));
+          process.stderr.write(`${errShow(summaryLine(src, res))}\n`);
+        }
+        if (!changed || (res.rules.length === 0 && res.exec.length === 0 && unmatched === undefined)) {
+          if (opts.json) printJson({ applied: false, reason: 'nothing to learn', rules: res.rules, exec: res.exec });
+          else process.stdout.write('nothing to learn: the current policy already allows what was recorded\n');
+          return exitCodes.ok;
+        }
+        if (!opts.yes) {
+          if (!process.stdin.isTTY) {
+            process.stderr.write('nemoclaw: nothing written; review the diff and re-run with --yes (or on a terminal, to be asked)\n');
+            return exitCodes.failure;
+          }
+          if (!(await confirm(`write this as revision ${(base.rev ?? 0) + 1} of ${opts.sandbox}? [y/N] `))) {
+            process.stderr.write('nemoclaw: nothing written\n');
+            return exitCodes.failure;
+          }
+        }
+        const reason = `learned from ${src.label}: ${res.rules.map((r) => `${r.host}:${r.port}`).join(', ') || 'no destinations'}${res.exec.length ? `; exec ${res.exec.map((x) => x.path).join(', ')}` : ''}`;
+        const w = await store.set(res.yaml, { author: author({}), reason, source: 'learn', confirm: false });
+        if (opts.json) printJson({ applied: w.applied, dropped: w.dropped, staticChanged: w.staticChanged, meta: w.meta, rules: res.rules, exec: res.exec });
+        else if (!w.applied) process.stderr.write(`nemoclaw: nothing written: the proposal would drop ${w.dropped.join(', ')} (a --base that omits them?)\n`);
+        else {
+          process.stdout.write(`revision ${w.meta?.rev} written\n`);
+          if (w.staticChanged.length > 0) process.stdout.write(`changed ${w.staticChanged.join(', ')}: takes effect when the sandbox is next created (network rules and approvals apply now)\n`);
+        }
+        return w.applied ? exitCodes.ok : exitCodes.failure;
       }),
     );
 

@@ -221,6 +221,10 @@ function auditRecord(e: SandboxEvent): { record: AuditEventInput; durable: boole
     }
     case 'syscall_denied':
       return { record: { ...base, kind: 'syscall.denied', activity: 'deny', target: e.syscall, binary: e.exe ?? undefined, decision: 'deny', severity: 'medium', detail: { nr: e.nr, action: e.action } }, durable: false };
+    case 'exec_allowed':
+      // Outside the allowlist only (unmatched allow, or the operator): what `policy learn` reads.
+      if (e.via === 'allowlist') return null;
+      return { record: { ...base, kind: 'exec.allowed', activity: e.via, target: e.path, decision: 'allow', severity: 'info', detail: { via: e.via } }, durable: false };
     case 'exec_denied':
       return { record: { ...base, kind: 'exec.denied', activity: 'deny', target: e.path, decision: 'deny', severity: 'medium', detail: { reason: e.reason } }, durable: false };
     case 'limit_hit':

@@ -3,10 +3,16 @@
 // already allow is added; hosts are always exact (never a wildcard broader than what was seen),
 // binaries are the exact programs seen, REST rules are the exact method+path pairs seen (up to a
 // limit, beyond which the narrowest access preset covering the methods is used, and said so).
-import { Document, isMap, isScalar } from 'yaml';
+// What the product recorded as denied (a deny rule, an operator's "deny", the address guard) is
+// never proposed: learning widens only what was let through (allowed, or audited in learning mode).
+// A learned endpoint reaches the addresses the base already grants that host, port and program
+// (its allowed_ips), never more: learning must not widen the address guard (docs/design.md,
+// invariant 3), and two endpoints for one destination with different allowed_ips do not validate.
+import { Document, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { compileSandboxSpec, decideExec, defaultPolicy } from './compile.ts';
 import { ACCESS_METHODS, compileEgressRules, decideEgress, normalizeRequestPath } from './egress.ts';
 import type { Endpoint, NetworkPolicy, Policy } from './schema.ts';
+import { parsePolicy } from './load.ts';
 import { parseTraceLine, traceLines } from './trace.ts';
 
 const MAX_EXACT_RULES = 16;
@@ -32,6 +38,19 @@ export interface LearnResult {
   alreadyAllowed: number;
   /** Trace lines that could not be read, with the reason. */
   skipped: { line: number; error: string }[];
+  /** Decisions read (egress and exec events, recorded or hand-written) for the sandbox asked about. */
+  read: number;
+  /** Recorded denials, which are never proposed. */
+  denied: number;
+}
+
+export interface LearnOptions {
+  /** The base policy's own text: the proposal then keeps its comments and key order. */
+  baseText?: string;
+  /** Only events recorded for this sandbox (events that name none are kept). */
+  sandbox?: string;
+  /** `approvals.unmatched_egress` of the proposal (default: the base's), e.g. `deny` to enforce what was learned. */
+  unmatched?: 'ask' | 'deny' | 'audit';
 }
 
 /** Escapes glob characters so a seen path matches only itself. */
@@ -56,14 +75,19 @@ interface Group {
   connectOnly: number;
 }
 
-export function learn(events: string | readonly string[], base: Policy = defaultPolicy()): LearnResult {
+export function learn(events: string | readonly string[], base: Policy = defaultPolicy(), opts: LearnOptions = {}): LearnResult {
   const lines = typeof events === 'string' ? traceLines(events) : traceLines(events.join('\n'));
   const rules = compileEgressRules(base);
-  const spec = compileSandboxSpec(base);
+  const compiled = compileSandboxSpec(base);
+  // "Already allowed" means in the allowlist: under `unmatched: allow` (exec's learning mode) an
+  // exec outside it was let through, and is exactly what should be proposed.
+  const spec = { ...compiled, exec: { ...compiled.exec, unmatched: 'deny' as const } };
   const groups = new Map<string, Group>();
   const execs = new Map<string, number>();
   const skipped: { line: number; error: string }[] = [];
   let alreadyAllowed = 0;
+  let read = 0;
+  let denied = 0;
 
   for (const { line, text } of lines) {
     const parsed = parseTraceLine(text);
@@ -73,6 +97,12 @@ export function learn(events: string | readonly string[], base: Policy = default
       continue;
     }
     const e = parsed.event;
+    if (opts.sandbox !== undefined && e.sandbox !== undefined && e.sandbox !== opts.sandbox) continue;
+    read++;
+    if (e.outcome === 'deny') {
+      denied++;
+      continue;
+    }
     if (e.type === 'exec') {
       if (decideExec(spec, e.path) === 'allow') alreadyAllowed++;
       else execs.set(e.path, (execs.get(e.path) ?? 0) + 1);
@@ -97,7 +127,7 @@ export function learn(events: string | readonly string[], base: Policy = default
     }
   }
 
-  const policy: Policy = structuredClone(base);
+  let policy: Policy = structuredClone(base);
   const network: Record<string, NetworkPolicy> = { ...(policy.network_policies ?? {}) };
   const taken = new Set(Object.keys(network));
   const learned: LearnedRule[] = [];
@@ -119,6 +149,8 @@ export function learn(events: string | readonly string[], base: Policy = default
     }
     const name = ruleName(g.host, g.port, taken);
     const bins = [...g.binaries.entries()].sort((a, b) => b[1] - a[1]);
+    const ips = grantedIps(rules, g.host, g.port, bins.map(([p]) => p));
+    if (ips.length > 0) endpoint.allowed_ips = ips;
     // An unknown program can only be allowed by a rule without binaries.
     const anyProgram = g.binaries.has(null);
     network[name] = { endpoints: [endpoint], ...(anyProgram ? {} : { binaries: bins.map(([p]) => ({ path: literal(p as string) })) }) };
@@ -129,8 +161,9 @@ export function learn(events: string | readonly string[], base: Policy = default
   if (execList.length > 0) {
     policy.exec = { allow: [...(policy.exec?.allow ?? []), ...execList.map((x) => literal(x.path))], unmatched: policy.exec?.unmatched ?? 'ask' };
   }
+  if (opts.unmatched !== undefined) policy.approvals = { ...(policy.approvals ?? {}), unmatched_egress: opts.unmatched } as Policy['approvals'];
 
-  const doc = new Document(policy);
+  const doc = opts.baseText === undefined ? new Document(policy) : editedBase(opts.baseText, policy, learned, execList, opts.unmatched);
   const np = doc.getIn(['network_policies']);
   if (isMap(np)) {
     for (const pair of np.items) {
@@ -143,7 +176,44 @@ export function learn(events: string | readonly string[], base: Policy = default
     }
   }
   if (execList.length > 0) {
-    doc.commentBefore = ` learned exec: ${execList.map((x) => `${x.path} (${x.hits})`).join(', ')}`;
+    const note = ` learned exec: ${execList.map((x) => `${x.path} (${x.hits})`).join(', ')}`;
+    doc.commentBefore = doc.commentBefore ? `${doc.commentBefore}\n${note}` : note;
   }
-  return { policy, yaml: doc.toString({ lineWidth: 0 }), rules: learned, exec: execList, alreadyAllowed, skipped };
+  const yaml = doc.toString({ lineWidth: 0 });
+  // The base text's own document was edited: read the result back, which also validates it.
+  if (opts.baseText !== undefined) policy = parsePolicy(yaml, 'learned policy');
+  return { policy, yaml, rules: learned, exec: execList, alreadyAllowed, skipped, read, denied };
+}
+
+/**
+ * The allowed_ips the base already grants `host:port` for one of the programs seen (what the
+ * proxy would check the address against if the base allowed the connection); none when it grants
+ * nothing there. Copied so the learned endpoint reaches the same addresses and no others.
+ */
+function grantedIps(rules: ReturnType<typeof compileEgressRules>, host: string, port: number, binaries: readonly (string | null)[]): string[] {
+  for (const binary of binaries) {
+    const d = decideEgress(rules, { host, port, binary });
+    if (d.verdict === 'allow' && d.allowedIps.length > 0) return [...d.allowedIps];
+  }
+  return [];
+}
+
+/** The base text with the learned entries added, keeping its comments and key order (as `policy add` does). */
+function editedBase(text: string, policy: Policy, learned: readonly LearnedRule[], execList: readonly { path: string }[], unmatched: LearnOptions['unmatched']): Document.Parsed {
+  const doc = parseDocument(text);
+  for (const r of learned) {
+    if (!doc.has('network_policies') || doc.get('network_policies') === null) doc.set('network_policies', doc.createNode({}));
+    doc.setIn(['network_policies', r.name], doc.createNode(policy.network_policies?.[r.name], { flow: false }));
+  }
+  if (execList.length > 0) {
+    const allow = doc.getIn(['exec', 'allow']);
+    if (isSeq(allow) && allow.items.length > 0) for (const x of execList) doc.addIn(['exec', 'allow'], doc.createNode(literal(x.path)));
+    else doc.setIn(['exec'], doc.createNode(policy.exec, { flow: false }));
+  }
+  if (unmatched !== undefined) {
+    if (!doc.has('approvals') || doc.get('approvals') === null) doc.set('approvals', doc.createNode({}));
+    doc.setIn(['approvals', 'unmatched_egress'], unmatched);
+  }
+  // Read back, so every key is a node that can carry the learned comment.
+  return parseDocument(doc.toString({ lineWidth: 0 }));
 }

@@ -19,6 +19,12 @@ export function helperAuditRecord(name: string, e: SandboxEvent): AuditEventInpu
       return { kind: 'syscall.denied', activity: 'deny', sandbox: name, target: e.syscall, binary: e.exe ?? undefined, decision: 'deny', severity: 'medium' };
     case 'exec_denied':
       return { kind: 'exec.denied', activity: 'deny', sandbox: name, target: e.path, decision: 'deny', severity: 'medium', detail: { reason: e.reason } };
+    case 'exec_allowed':
+      // Only execs outside the allowlist (let through under `unmatched: allow`, or by the
+      // operator): what `policy learn` proposes (docs/policy.md "Simulate and learn"). Allowlisted
+      // execs are the policy working as written and would flood the log.
+      if (e.via === 'allowlist') return null;
+      return { kind: 'exec.allowed', activity: e.via, sandbox: name, target: e.path, decision: 'allow', severity: 'info', detail: { via: e.via } };
     case 'limit_hit':
       return { kind: 'sandbox.lifecycle', activity: 'limit_hit', sandbox: name, target: e.limit, severity: 'medium' };
     case 'egress_direct':
