@@ -7,6 +7,7 @@ import { hash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAuditLog, verifyAudit } from '../src/audit/index.ts';
+import { report as summaryRow } from './summary.ts';
 
 const N = Math.min(Math.max(Number(process.argv[2] ?? 200_000), 1000), 2_000_000);
 const WAVE = 1000; // appends in flight at once (one group commit each)
@@ -90,6 +91,8 @@ try {
     `verify:                   ${verifyRate.toLocaleString('en')} records/s  = ${(verifyRate / VERIFY_TARGET).toFixed(2)}x target ${VERIFY_TARGET.toLocaleString('en')}/s; baseline sha256-per-line ${verifyBaseRate.toLocaleString('en')} lines/s, ratio ${(verifyRate / verifyBaseRate).toFixed(2)}`,
   ];
   process.stdout.write(`${out.join('\n')}\n`);
+  summaryRow({ bench: 'audit', metric: 'append, checkpoints on', value: appendRate, unit: 'records/s', ratio: appendRate / baseRate, baseline: 'unchained appendFile', target: `>= ${APPEND_TARGET.toLocaleString('en')}/s`, met: appendRate >= APPEND_TARGET });
+  summaryRow({ bench: 'audit', metric: 'verify', value: verifyRate, unit: 'records/s', ratio: verifyRate / verifyBaseRate, baseline: 'sha256 per line', target: `>= ${VERIFY_TARGET.toLocaleString('en')}/s`, met: verifyRate >= VERIFY_TARGET });
   if (appendRate < APPEND_TARGET || verifyRate < VERIFY_TARGET) process.exitCode = 1;
 } finally {
   rmSync(home, { recursive: true, force: true });

@@ -19,6 +19,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { report } from './summary.ts';
 
 const BULK_BYTES = Number(process.env['BENCH_BULK_MB'] ?? 256) * 1024 * 1024;
 const BULK_ROUNDS = Number(process.env['BENCH_BULK_ROUNDS'] ?? 7);
@@ -498,6 +499,11 @@ async function main(): Promise<void> {
     results.hostStealPercent = steal;
     console.log(`host steal over the whole run: ${steal.toFixed(0)}% of CPU time (a shared VM: above a few percent, every ratio here is noisy)`);
     console.log(`summary: ${ok ? 'all targets met' : 'SOME TARGETS MISSED'}`);
+    const bulkRatio = sandboxRatio ?? ratio;
+    report({ bench: 'egress', metric: sandboxRatio === undefined ? 'bulk through the proxy' : 'bulk through a sandbox (worse origin)', value: bulkRatio, unit: 'x direct', ratio: bulkRatio, baseline: 'curl direct', target: '>= 0.80', met: bulkRatio >= 0.8 });
+    report({ bench: 'egress', metric: 'keep-alive GET, added median', value: sandboxAdded ?? added, unit: 'ms', target: '< 1 ms', met: (sandboxAdded ?? added) < 1 });
+    report({ bench: 'egress', metric: 'tunnels held and echoing', value: held.length, unit: 'tunnels', ratio: held.length / TUNNELS, baseline: 'requested', target: `${TUNNELS}, 0 errors`, met: held.length === TUNNELS && errors === 0 && sandboxTunnelsOk });
+    report({ bench: 'egress', metric: 'proxy RSS peak', value: during.hwmMB, unit: 'MB', target: '< 200 MB', met: during.hwmMB < 200 });
     console.log(JSON.stringify(results));
   } finally {
     child.stdin.end();

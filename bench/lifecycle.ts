@@ -20,6 +20,7 @@ import { defaultSandboxSpec, helperPath } from '../src/sandbox/index.ts';
 import { bareHelperArgv } from './helper-argv.ts';
 import { ApiClient, FrameParser, startSupervisor } from '../src/supervisor/index.ts';
 import { openExec } from '../src/supervisor/exec.ts';
+import { report } from './summary.ts';
 
 const N = Number(process.argv[2] ?? 20);
 const home = mkdtempSync(join(tmpdir(), 'ncb-'));
@@ -165,6 +166,8 @@ try {
   process.stdout.write(row('exec-direct', md, `same on the exec socket, API hop costs ${(me - md).toFixed(1)} ms`));
   const busRate = got / (busMs / 1000);
   const rawRate = M / (rawMs / 1000);
+  report({ bench: 'lifecycle', metric: 'create to running (median)', value: mc, unit: 'ms', ratio: mc / mb, baseline: 'bare helper start', target: '< 100 ms', met: mc < 100 });
+  report({ bench: 'lifecycle', metric: 'exec via the API (median)', value: me, unit: 'ms', ratio: me / mb, baseline: 'bare helper start', target: '< 30 ms', met: me < 30 });
   process.stdout.write(`events/s       ${Math.round(busRate).toString().padStart(8)}      bus -> API stream -> client (${got} of ${M} delivered, ${dropped} dropped), ratio ${(busRate / rawRate).toFixed(2)} of raw socket (${Math.round(rawRate)}/s)\n`);
 } finally {
   await sup.close('bench');

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultSandboxSpec, helperPath, workloadEnv } from '../src/sandbox/index.ts';
 import { bareHelperArgv } from './helper-argv.ts';
+import { report } from './summary.ts';
 
 const N = Number(process.argv[2] ?? 50);
 const WARMUP = 5;
@@ -96,6 +97,8 @@ try {
       '',
     ].join('\n'),
   );
+  report({ bench: 'sandbox-start', metric: 'helper start, /bin/true (median)', value: median(ours), unit: 'ms', ratio, baseline: 'bwrap', target: 'ratio <= 1.00', met: ratio <= 1 });
+  report({ bench: 'sandbox-start', metric: 'sandbox run -- true (median)', value: median(full), unit: 'ms', ratio: median(full) / median(bare), baseline: 'node -e 0', target: '< 150 ms', met: median(full) < 150 });
 } finally {
   rmSync(workspace, { recursive: true, force: true });
   rmSync(home, { recursive: true, force: true });

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pty from '@lydell/node-pty';
 import xterm from '@xterm/headless';
+import { report } from './summary.ts';
 
 const args = process.argv.slice(2);
 function flag(name: string, dflt: string): string {
@@ -239,6 +240,9 @@ try {
   process.stdout.write(`CPU ${flood.cpu.toFixed(1)}% vs target < ${TARGET.cpu}%: ${ratio(flood.cpu, TARGET.cpu)}; vs idle: ${(flood.cpu / Math.max(idle.cpu, 0.1)).toFixed(1)}x\n`);
   process.stdout.write(`RSS ${flood.rssMax.toFixed(0)} MB vs target < ${TARGET.rssMb} MB: ${ratio(flood.rssMax, TARGET.rssMb)}; vs idle: ${(flood.rssMax / idle.rssMax).toFixed(2)}x\n`);
   process.stdout.write(`key->frame p95 ${p95.toFixed(1)} ms vs target < ${TARGET.p95Ms} ms: ${ratio(p95, TARGET.p95Ms)}; vs idle: ${(p95 / pct(idle.lat, 0.95)).toFixed(2)}x\n`);
+  report({ bench: 'tui', metric: `CPU at ${RATE} events/s`, value: flood.cpu, unit: '% of a core', ratio: flood.cpu / Math.max(idle.cpu, 0.1), baseline: 'idle', target: `< ${TARGET.cpu}%`, met: flood.cpu <= TARGET.cpu });
+  report({ bench: 'tui', metric: 'RSS max', value: flood.rssMax, unit: 'MB', ratio: flood.rssMax / idle.rssMax, baseline: 'idle', target: `< ${TARGET.rssMb} MB`, met: flood.rssMax <= TARGET.rssMb });
+  report({ bench: 'tui', metric: 'key to frame p95', value: p95, unit: 'ms', ratio: p95 / pct(idle.lat, 0.95), baseline: 'idle', target: `< ${TARGET.p95Ms} ms`, met: p95 <= TARGET.p95Ms });
   if (flood.cpu > TARGET.cpu || flood.rssMax > TARGET.rssMb || p95 > TARGET.p95Ms) code = 1;
 } catch (err) {
   process.stderr.write(`bench/tui: ${err instanceof Error ? err.message : String(err)}\n`);
