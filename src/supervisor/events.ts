@@ -23,6 +23,7 @@ export type BusEventBody =
   | { type: 'sandbox.unpinned'; paths: string[] }
   | { type: 'sandbox.exec'; argv0: string; argc: number; tty: boolean; pid: number | null }
   | { type: 'sandbox.exec_exit'; argv0: string; code: number | null; signal: string | null }
+  | { type: 'sandbox.limit_hit'; limit: 'log_rate'; dropped: number }
   | { type: 'helper'; event: HelperEvent }
   | { type: 'egress'; event: EgressEvent }
   | { type: 'approval.pending'; item: ApprovalItem }

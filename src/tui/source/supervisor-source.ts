@@ -314,6 +314,9 @@ export class SupervisorDataSource implements TuiDataSource {
         else if (ev.type === 'egress_denied' || ev.type === 'binary_replaced' || ev.type === 'preamble_rejected' || ev.type === 'egress_closed_by_reload') emit({ type: 'egress_denied', ...base, reason: `${ev.reason ?? ev.type}${req}` });
         return;
       }
+      case 'sandbox.limit_hit':
+        emit({ type: 'limit_hit', ts, sandbox: sb, limit: e.limit, value: `${e.dropped} bytes dropped` });
+        return;
       case 'helper':
         this.mapHelper(e, e.event as unknown as Record<string, unknown> & { type: string }, ts, sb, emit);
         return;
