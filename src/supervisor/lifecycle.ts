@@ -18,7 +18,6 @@ import { credentialRefusal, findCredential } from './credentials.ts';
 import type { EventBus } from './bus.ts';
 import type { SandboxState } from './events.ts';
 import { enforcementSummary, helperAuditRecord } from './helper-audit.ts';
-import { LearningTracker } from './learning.ts';
 import { LogWriter } from './logs.ts';
 import type { HomePaths } from '../state/index.ts';
 import { NAME_RULE, validName } from '../state/index.ts';
@@ -68,8 +67,6 @@ export class Lifecycle {
   private readonly d: LifecycleDeps;
   private readonly rt = new Map<string, Runtime>();
   private closing = false;
-  /** Which sandboxes are in learning mode and what they were seen doing (issue 22). */
-  private readonly learning = new LearningTracker();
 
   constructor(deps: LifecycleDeps) {
     this.d = deps;
@@ -129,7 +126,6 @@ export class Lifecycle {
       lastExit: r.st.lastExit,
       policyRevision: r.rev,
       enforcement: r.enforcement,
-      learning: this.learning.view(name),
     };
   }
 
@@ -279,7 +275,6 @@ export class Lifecycle {
       const cur = await r.store.get();
       if (!cur) throw new Error('no policy revision');
       r.rev = cur.meta.rev;
-      this.learning.policy(name, cur.policy);
       const spec = compileSandboxSpec(cur.policy);
       // Bounded output (issue 19): rotation and a rate cap from the policy's limits.
       log.configure(spec.limits, {
@@ -296,10 +291,7 @@ export class Lifecycle {
         approvals: this.d.approvals,
         pins, // across restarts: a binary replaced while the sandbox was down stays denied
         onPin: (exe, sha256) => this.savePin(r, exe, sha256),
-        onEvent: (e) => {
-          this.learning.egressEvent(name, e);
-          this.d.bus.publish(name, { type: 'egress', event: e });
-        },
+        onEvent: (e) => this.d.bus.publish(name, { type: 'egress', event: e }),
         audit: { append: async (ev, o) => this.d.audit(ev, o?.durable ?? false) },
       });
       r.proxy = proxy;
@@ -431,7 +423,6 @@ export class Lifecycle {
   private onHelperEvent(r: Runtime, e: SandboxEvent): void {
     const { ts: _ts, sandbox: _s, ...event } = e;
     this.d.bus.publish(r.rec.name, { type: 'helper', event });
-    this.learning.helperEvent(r.rec.name, e);
     if (e.type === 'ready') r.enforcement = enforcementSummary(e);
     const rec = helperAuditRecord(r.rec.name, e);
     if (rec !== null) this.d.audit(rec);
@@ -498,7 +489,6 @@ export class Lifecycle {
     const cur = await r.store.get();
     if (!cur || cur.meta.rev === r.rev) return { rev: r.rev, reloaded: false, closed: 0 };
     r.rev = cur.meta.rev;
-    this.learning.policy(name, cur.policy);
     let closed = 0;
     if (r.proxy) closed = r.proxy.reload(compileEgressRules(cur.policy));
     this.d.bus.publish(name, { type: 'policy.revision', rev: cur.meta.rev, reloaded: r.proxy !== null, closed });
@@ -543,7 +533,6 @@ export class Lifecycle {
       r.st = { ...r.st, desired: 'stopped' };
       await this.halt(r, 'destroy');
       this.rt.delete(name);
-      this.learning.forget(name);
       this.d.state.destroy(name);
       this.d.audit({ kind: 'sandbox.lifecycle', activity: 'destroy', sandbox: name }, true);
       this.d.bus.publish(name, { type: 'sandbox.destroyed' });
