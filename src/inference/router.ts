@@ -330,7 +330,9 @@ export function createInferenceRouter(opts: RouterOptions): InferenceRouterHandl
       ev.redactions = redaction.found.length;
     }
 
-    const wait = budgets.take(req.sandbox, route.budget);
+    // The window belongs to the route revision: a new `inference set` starts a fresh minute.
+    const budgetKey = `${req.sandbox}#${route.rev}`;
+    const wait = budgets.take(budgetKey, route.budget);
     if (wait > 0) return refuse(429, 'rate_limit_exceeded', `this sandbox's inference budget is spent for this minute; retry in ${wait} s`, { 'Retry-After': String(wait) });
 
     const key = providers.key(provider.name);
@@ -444,7 +446,7 @@ export function createInferenceRouter(opts: RouterOptions): InferenceRouterHandl
     }
     ev.tokensIn = usage.input;
     ev.tokensOut = usage.output;
-    budgets.charge(req.sandbox, (usage.input ?? Math.ceil(payload.length / 4)) + (usage.output ?? 0));
+    budgets.charge(budgetKey, (usage.input ?? Math.ceil(payload.length / 4)) + (usage.output ?? 0));
     finish();
   }
 
