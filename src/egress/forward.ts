@@ -80,7 +80,7 @@ function originForm(path: string, query: string): string {
 export async function handleRequest(ctx: ProxyContext, t: Tracked, stream: Duplex, reader: StreamReader, head: RequestHead, tunnel: Tunnel | null, agents: UpstreamAgents): Promise<boolean | 'upgraded'> {
   const loc = locate(head, tunnel);
   const { target, scheme, path, query } = loc;
-  if (target.host === INFERENCE_HOST && !tunnel) {
+  if (target.host === INFERENCE_HOST && (!tunnel || tunnel.scheme === 'http')) {
     refuseReplacedBinary(ctx, t, target, { method: head.method, path, query });
     return serveInference(ctx, t, stream, reader, head, originForm(path, query));
   }

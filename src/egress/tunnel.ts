@@ -37,7 +37,15 @@ export async function handleConnect(ctx: ProxyContext, t: Tracked, sock: Socket,
       throw new Refusal(400, { error: 'host_mismatch', reason: `Host header ${JSON.stringify(hostHeader)} does not name the CONNECT target ${target.host}:${target.port}` });
     }
     if (target.host === INFERENCE_HOST) {
-      throw new Refusal(400, { error: 'bad_request', reason: `use plain http://${INFERENCE_HOST}/ (the proxy routes it; CONNECT is not offered)` });
+      // Clients that tunnel every proxied request, http:// included (Node's fetch under
+      // NODE_USE_ENV_PROXY, undici's ProxyAgent, so the openai SDK on Node 24), reach the router
+      // through CONNECT inference.local:80 carrying plain HTTP; each request in it goes to the
+      // inference hook (forward.ts). Nothing is dialled; TLS or another port is refused.
+      if (target.port !== 80) throw new Refusal(400, { error: 'bad_request', reason: `use plain http://${INFERENCE_HOST}/ (port 80, no TLS: the proxy routes it)` });
+      pass(t, sock);
+      sock.write(ESTABLISHED);
+      await serve(t, sock, reader, { target, scheme: 'http', authority: `${INFERENCE_HOST}:80` });
+      return;
     }
     const auth = await authorize(ctx, t, target, {});
     const { address } = await resolveChecked(ctx, t, target, auth.d.allowedIps);
