@@ -2,7 +2,7 @@
 // routes here when argv[2] is not a verb but argv[3] is one of these. Unknown names get
 // "did you mean" suggestions from the supervisor (edit distance).
 import type { Command } from 'commander';
-import type { SandboxView } from '../supervisor/index.ts';
+import type { LearningView, SandboxView } from '../supervisor/index.ts';
 import { describeSandbox } from './sandboxes.ts';
 import { UsageError, jsonText, showOn } from './output.ts';
 import { client, printOut, runVerb, svExit } from './supervisor-client.ts';
@@ -19,6 +19,16 @@ export function parseSince(v: string, now = Date.now()): number {
   return t;
 }
 
+/** What a sandbox in learning mode has been seen doing, and the command that turns it into a revision. */
+export function learningLine(name: string, l: LearningView): string {
+  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+  const what = [
+    l.egress ? `egress (unmatched audited): ${plural(l.destinations, 'distinct destination')}` : null,
+    l.exec ? `exec (outside the allowlist allowed): ${plural(l.execs, 'path')}` : null,
+  ].filter((x) => x !== null);
+  return `learning: ${what.join('; ')} since ${l.since}; propose a revision: nemoclaw policy learn --sandbox ${name}`;
+}
+
 function statusText(s: SandboxView): string {
   const lines = [
     describeSandbox(s).trimEnd(),
@@ -28,6 +38,8 @@ function statusText(s: SandboxView): string {
     `  created:   ${s.createdAt}${s.startedAt ? `   started: ${s.startedAt}` : ''}`,
   ];
   if (s.enforcement) lines.push(`  enforcement: ${JSON.stringify(s.enforcement)}`);
+  // Learning mode lets unmatched actions through: say so, with what it has seen (issue 22).
+  if (s.learning) lines.push(`  ${learningLine(s.name, s.learning)}`);
   return `${lines.join('\n')}\n`;
 }
 

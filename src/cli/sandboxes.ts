@@ -17,7 +17,8 @@ interface CreateFlags {
 
 export function describeSandbox(s: SandboxView): string {
   const exit = s.lastExit ? `  last exit: ${s.lastExit.reason}${s.lastExit.code !== null ? ` ${s.lastExit.code}` : ''}${s.lastExit.signal ? ` ${s.lastExit.signal}` : ''}` : '';
-  return `${s.name}  ${s.state}${s.pid ? ` (pid ${s.pid})` : ''}  restart=${s.restart} restarts=${s.restarts}${exit}\n`;
+  const learning = s.learning ? `  LEARNING (${s.learning.destinations} destination${s.learning.destinations === 1 ? '' : 's'} seen)` : '';
+  return `${s.name}  ${s.state}${s.pid ? ` (pid ${s.pid})` : ''}  restart=${s.restart} restarts=${s.restarts}${learning}${exit}\n`;
 }
 
 function collect(v: string, prev: string[] = []): string[] {

@@ -44,6 +44,13 @@ export async function authorize(ctx: ProxyContext, t: Tracked, target: Target, r
   const scope = scopeOf(req);
   if (d.verdict === 'allow' || d.verdict === 'audit') {
     ctx.emit({ type: d.verdict === 'allow' ? 'egress_allowed' : 'egress_audit', ...baseEvent(t, target, req), verdict: d.verdict, rule: d.rule, reason: d.reason, scope });
+    if (d.verdict === 'audit' && d.allowedIps.length === 0 && req.method !== undefined) {
+      // Unmatched egress in learning mode (`unmatched_egress: audit`) is let through as an
+      // approve-once would be: with the allowed_ips of endpoints already matching this host, port
+      // and binary (an L7 miss), and never more (docs/design.md invariant 3).
+      const conn = decideEgress(decidedOn, { host: target.host, port: target.port, binary: t.binary });
+      if (conn.verdict === 'allow' && conn.allowedIps.length > 0) return { d: { ...d, allowedIps: conn.allowedIps }, approvedOnce: false, decidedOn };
+    }
     return { d, approvedOnce: false, decidedOn };
   }
   const approvals = ctx.opts.approvals;

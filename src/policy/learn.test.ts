@@ -104,7 +104,8 @@ network_policies:
     expect(res.yaml).toContain('# health checks only');
     expect(res.yaml).toContain('# learned: 2 hits; exact requests seen; by /usr/bin/curl (2)');
     expect(res.policy.approvals?.unmatched_egress).toBe('deny');
-    expect(res.policy.exec?.allow).toEqual(['/usr/bin/curl', '/usr/bin/id']);
+    // `--unmatched deny` also ends exec's learning mode (`unmatched: allow`).
+    expect(res.policy.exec).toEqual({ allow: ['/usr/bin/curl', '/usr/bin/id'], unmatched: 'deny' });
     const ep = res.policy.network_policies?.['learned_127_0_0_1_8080']?.endpoints[0];
     // The same addresses the base already grants 127.0.0.1:8080, and no others (a different list
     // for one destination would not even validate).

@@ -49,7 +49,8 @@ export interface LearnOptions {
   baseText?: string;
   /** Only events recorded for this sandbox (events that name none are kept). */
   sandbox?: string;
-  /** `approvals.unmatched_egress` of the proposal (default: the base's), e.g. `deny` to enforce what was learned. */
+  /** `approvals.unmatched_egress` of the proposal (default: the base's), e.g. `deny` to enforce what
+   *  was learned; also `exec.unmatched` when exec has an allowlist (`audit` is exec's `allow`). */
   unmatched?: 'ask' | 'deny' | 'audit';
 }
 
@@ -161,7 +162,10 @@ export function learn(events: string | readonly string[], base: Policy = default
   if (execList.length > 0) {
     policy.exec = { allow: [...(policy.exec?.allow ?? []), ...execList.map((x) => literal(x.path))], unmatched: policy.exec?.unmatched ?? 'ask' };
   }
-  if (opts.unmatched !== undefined) policy.approvals = { ...(policy.approvals ?? {}), unmatched_egress: opts.unmatched } as Policy['approvals'];
+  if (opts.unmatched !== undefined) policy.approvals = { ...(policy.approvals ?? {}), unmatched_egress: opts.unmatched };
+  // The same verdict for execs outside a (non-empty) allowlist: exec's learning mode is `allow`.
+  const execUnmatched = opts.unmatched === undefined ? undefined : opts.unmatched === 'audit' ? 'allow' : opts.unmatched;
+  if (execUnmatched !== undefined && policy.exec !== undefined && (policy.exec.allow ?? []).length > 0) policy.exec = { ...policy.exec, unmatched: execUnmatched };
 
   const doc = opts.baseText === undefined ? new Document(policy) : editedBase(opts.baseText, policy, learned, execList, opts.unmatched);
   const np = doc.getIn(['network_policies']);
@@ -213,6 +217,7 @@ function editedBase(text: string, policy: Policy, learned: readonly LearnedRule[
   if (unmatched !== undefined) {
     if (!doc.has('approvals') || doc.get('approvals') === null) doc.set('approvals', doc.createNode({}));
     doc.setIn(['approvals', 'unmatched_egress'], unmatched);
+    if (policy.exec !== undefined && (policy.exec.allow ?? []).length > 0) doc.setIn(['exec', 'unmatched'], policy.exec.unmatched);
   }
   // Read back, so every key is a node that can carry the learned comment.
   return parseDocument(doc.toString({ lineWidth: 0 }));

@@ -8,6 +8,8 @@ export { EventBus } from './bus.ts';
 export type { BusStats, Subscription, SubscriberHandlers } from './bus.ts';
 export type { BusEvent, BusEventBody, BusEventType, DroppedNotice, SandboxState, RestartPolicy } from './events.ts';
 export type { SandboxView, CreateInput, InferenceChoice } from './types.ts';
+// Learning mode as `status` and the TUI show it (issue 22).
+export type { LearningView } from './learning.ts';
 export { NotFoundError, InvalidRequestError } from './types.ts';
 export { editDistance, suggest } from './names.ts';
 export { STOP_GRACE_MS } from './lifecycle.ts';

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { ApprovalQueue } from '../approvals/index.ts';
 import { policyStorePersistHook } from '../approvals/index.ts';
 import { proxyEnvironment, startEgressProxy } from '../egress/index.ts';
-import type { EgressProxy } from '../egress/index.ts';
+import type { EgressProxy, InferenceRouter } from '../egress/index.ts';
 import type { RevisionMeta, SetResult } from '../policy/index.ts';
 import { PolicyStore, compileEgressRules, compileSandboxSpec } from '../policy/index.ts';
 import type { RunningSandbox, SandboxEvent, SandboxResult } from '../sandbox/index.ts';
@@ -18,6 +18,7 @@ import { credentialRefusal, findCredential } from './credentials.ts';
 import type { EventBus } from './bus.ts';
 import type { SandboxState } from './events.ts';
 import { enforcementSummary, helperAuditRecord } from './helper-audit.ts';
+import { LearningTracker } from './learning.ts';
 import { LogWriter } from './logs.ts';
 import type { HomePaths } from '../state/index.ts';
 import { NAME_RULE, validName } from '../state/index.ts';
@@ -61,12 +62,16 @@ export interface LifecycleDeps {
   audit: AuditFn;
   /** Helper binary override (tests, bench). */
   helper?: string;
+  /** The inference.local router every sandbox's proxy hands model calls to (src/inference). */
+  inference?: InferenceRouter;
 }
 
 export class Lifecycle {
   private readonly d: LifecycleDeps;
   private readonly rt = new Map<string, Runtime>();
   private closing = false;
+  /** Which sandboxes are in learning mode and what they were seen doing (issue 22). */
+  private readonly learning = new LearningTracker();
 
   constructor(deps: LifecycleDeps) {
     this.d = deps;
@@ -126,6 +131,7 @@ export class Lifecycle {
       lastExit: r.st.lastExit,
       policyRevision: r.rev,
       enforcement: r.enforcement,
+      learning: this.learning.view(name),
     };
   }
 
@@ -275,6 +281,7 @@ export class Lifecycle {
       const cur = await r.store.get();
       if (!cur) throw new Error('no policy revision');
       r.rev = cur.meta.rev;
+      this.learning.policy(name, cur.policy, 'start');
       const spec = compileSandboxSpec(cur.policy);
       // Bounded output (issue 19): rotation and a rate cap from the policy's limits.
       log.configure(spec.limits, {
@@ -291,8 +298,12 @@ export class Lifecycle {
         approvals: this.d.approvals,
         pins, // across restarts: a binary replaced while the sandbox was down stays denied
         onPin: (exe, sha256) => this.savePin(r, exe, sha256),
-        onEvent: (e) => this.d.bus.publish(name, { type: 'egress', event: e }),
+        onEvent: (e) => {
+          this.learning.egressEvent(name, e);
+          this.d.bus.publish(name, { type: 'egress', event: e });
+        },
         audit: { append: async (ev, o) => this.d.audit(ev, o?.durable ?? false) },
+        ...(this.d.inference !== undefined ? { inference: this.d.inference } : {}),
       });
       r.proxy = proxy;
       spec.filesystem.readOnly = [...spec.filesystem.readOnly, proxy.caBundlePath];
@@ -423,6 +434,7 @@ export class Lifecycle {
   private onHelperEvent(r: Runtime, e: SandboxEvent): void {
     const { ts: _ts, sandbox: _s, ...event } = e;
     this.d.bus.publish(r.rec.name, { type: 'helper', event });
+    this.learning.helperEvent(r.rec.name, e);
     if (e.type === 'ready') r.enforcement = enforcementSummary(e);
     const rec = helperAuditRecord(r.rec.name, e);
     if (rec !== null) this.d.audit(rec);
@@ -489,6 +501,7 @@ export class Lifecycle {
     const cur = await r.store.get();
     if (!cur || cur.meta.rev === r.rev) return { rev: r.rev, reloaded: false, closed: 0 };
     r.rev = cur.meta.rev;
+    this.learning.policy(name, cur.policy, 'reload');
     let closed = 0;
     if (r.proxy) closed = r.proxy.reload(compileEgressRules(cur.policy));
     this.d.bus.publish(name, { type: 'policy.revision', rev: cur.meta.rev, reloaded: r.proxy !== null, closed });
@@ -533,6 +546,7 @@ export class Lifecycle {
       r.st = { ...r.st, desired: 'stopped' };
       await this.halt(r, 'destroy');
       this.rt.delete(name);
+      this.learning.forget(name);
       this.d.state.destroy(name);
       this.d.audit({ kind: 'sandbox.lifecycle', activity: 'destroy', sandbox: name }, true);
       this.d.bus.publish(name, { type: 'sandbox.destroyed' });

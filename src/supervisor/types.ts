@@ -1,6 +1,7 @@
 // Shapes and errors shared by the lifecycle, the API server and the client.
 import type { AuditEventInput } from '../audit/index.ts';
 import type { RestartPolicy, SandboxState } from './events.ts';
+import type { LearningView } from './learning.ts';
 import type { SandboxStateFile } from './state.ts';
 
 export interface AuditFn {
@@ -59,5 +60,7 @@ export interface SandboxView {
   lastExit: SandboxStateFile['lastExit'];
   policyRevision: number | null;
   enforcement: Record<string, unknown> | null;
+  /** Set while the current revision is in learning mode (src/supervisor/learning.ts). */
+  learning: LearningView | null;
 }
 
