@@ -2,6 +2,7 @@
 // (fd 4), parse its events, verify the enforcement report before anything else is trusted, answer
 // exec asks, and turn the helper's end into one exit status (README "Exit codes").
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { constants as osConstants, homedir } from 'node:os';
@@ -15,7 +16,8 @@ import { LineSplitter, parseHelperEvent } from './events.ts';
 import { helperInsideWritable, helperPath, realOrSelf } from './helper.ts';
 import { protectedPaths, readOnlyRefusal, sharedLocationRefusal, stateOverlapRefusal } from './paths.ts';
 import { describeMissing, missingInterpreter, sandboxView } from './interp.ts';
-import { createPlaceholders } from './placeholders.ts';
+import type { WorkspaceLease } from './lease.ts';
+import { acquireWorkspaceLease, parentPid } from './lease.ts';
 import type { StdioFacts } from './relay.ts';
 import { planStdio, startRelay, stdioFacts } from './relay.ts';
 import { enforcementWarnings, verifyEnforcement } from './verify.ts';
@@ -164,7 +166,7 @@ const EXIT_REASONS: readonly string[] = ['exited', 'signaled', 'setup_failed', '
  * that are shared locations or touch nemoclaw's state, and read-only paths that would show that
  * state or the operator's home (real paths compared).
  */
-function checkBinds(opts: RunSandboxOptions, writable: readonly string[], readOnly: readonly string[]): void {
+function checkBinds(opts: RunSandboxOptions, writable: readonly string[], readOnly: readonly string[]): string {
   const home = realOrSelf(opts.operatorHome ?? (process.env.HOME || homedir()));
   let stateDir: string;
   try {
@@ -190,6 +192,29 @@ function checkBinds(opts: RunSandboxOptions, writable: readonly string[], readOn
     const why = sharedLocationRefusal(what, { path: p, real, mode }, home) ?? stateOverlapRefusal(what, real, stateDir);
     if (why !== null) throw new SandboxConfigError(why);
   }
+  return stateDir;
+}
+
+const JANITOR = fileURLToPath(new URL('./janitor.ts', import.meta.url));
+
+/**
+ * The janitor of a lease (janitor.ts), behind a shell that exits at once when nemoclaw writes
+ * "done" (so a run that ends normally never starts a second Node). Detached: a terminal's ^C
+ * reaches the sandbox, never its janitor.
+ */
+function startJanitor(lease: WorkspaceLease, dir: string, workspace: string): { done(): void } {
+  const gate = 'read -r line; [ "$line" = done ] || exec "$0" --disable-warning=ExperimentalWarning "$@"';
+  const j = spawn('/bin/sh', ['-c', gate, process.execPath, JANITOR, dir, workspace, lease.holderFile], {
+    detached: true,
+    stdio: ['pipe', 'ignore', 'ignore'],
+    cwd: '/',
+    env: {},
+  });
+  j.on('error', () => {}); // no janitor: only a SIGKILLed run would leave its placeholders
+  j.stdin?.on('error', () => {});
+  (j.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  j.unref();
+  return { done: () => j.stdin?.end('done\n') };
 }
 
 /** Starts one sandbox. Throws (synchronously) only for configuration errors and a missing helper. */
@@ -203,7 +228,7 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
   const rwBinds = binds.filter((b) => b.mode === 'rw' && !PRIVATE_TMPFS.includes(b.path)).map((b) => b.path);
   const wsBound = opts.spec.filesystem.includeWorkdir ? workspace : null;
   const ownWritable = [...(wsBound !== null ? [wsBound] : []), ...rwBinds];
-  checkBinds(
+  const stateDir = checkBinds(
     opts,
     ownWritable,
     binds.filter((b) => b.mode === 'ro').map((b) => b.path),
@@ -232,7 +257,22 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
     throw new SandboxConfigError(`helper: ${helper} lies inside ${inside}, which the sandbox could write; use another workspace`);
   }
 
-  const placeholders = wsBound !== null && (opts.protectWorkspace ?? true) ? createPlaceholders(wsBound) : [];
+  // The workspace lease (lease.ts): placeholders for missing protected paths, removed again when
+  // the last sandbox on this workspace has ended, so a run leaves the workspace as it found it.
+  let lease: WorkspaceLease | null = null;
+  let janitor: { done(): void } | null = null;
+  if (wsBound !== null && (opts.protectWorkspace ?? true)) {
+    try {
+      lease = acquireWorkspaceLease(stateDir, wsBound);
+    } catch (err) {
+      throw new SandboxConfigError(`workspace lease: ${(err as Error).message}`);
+    }
+    // Only a lease with placeholders has anything to tidy after a SIGKILL.
+    if (lease.tracked > 0) {
+      janitor = startJanitor(lease, posix.dirname(lease.holderFile), wsBound);
+    }
+  }
+  const placeholders = lease?.created ?? [];
 
   const pipeStdio = opts.stdio === 'pipe';
   const plan = planStdio(pipeStdio ? 'pipe' : 'inherit', opts.tty ?? false, opts.stdioFacts ?? stdioFacts());
@@ -241,6 +281,7 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
     cwd: '/',
     env: {}, // the helper never passes its environment on; give it nothing to leak
   });
+  if (child.pid !== undefined) lease?.addProcess(child.pid);
   if (pipeStdio && !opts.keepStdinOpen) child.stdin?.end();
   child.stdin?.on('error', () => {}); // the workload may exit without reading; that is not our error
   const input = pipeStdio ? null : startRelay(child, plan.relay);
@@ -305,6 +346,10 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
         // own `verdict: refused`), which takes the waiting workload with it.
         refuse(`enforcement mismatch: ${mismatches.join('; ')}`);
       } else if (!refused) {
+        // Before the workload's first instruction: the lease now also waits for the sandbox's
+        // init, which is reaped only after every process of the sandbox has exited.
+        const init = parentPid(e.pid);
+        if (init !== null) lease?.addProcess(init);
         sendControl({ verdict: 'go' });
       }
       resolveReady(mismatches.length > 0 ? null : e);
@@ -389,6 +434,12 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
       // The helper's own exit event keeps its extra fields (exec_errno, ...); the settled status wins.
       publish({ ...(he ?? {}), type: 'exit', code: out.code, signal: out.signal, reason: out.reason });
       resolveReady(mismatches.length > 0 ? null : ready);
+      try {
+        lease?.release();
+        janitor?.done();
+      } catch {
+        // lease busy past its bound: the janitor (no "done" written) releases it later
+      }
       resolve(out);
     });
   });

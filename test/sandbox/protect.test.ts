@@ -39,12 +39,16 @@ describe('protected workspace paths (real helper)', () => {
     expect(existsSync(join(ws, '.git/hooks/pre-commit'))).toBe(false);
   });
 
-  it('placeholders are empty, owned like their directory, and never make a plain directory a repository', () => {
+  it('placeholders (while the run lasts) are empty, owned like their directory, never make a plain directory a repository, and are gone after', () => {
     const ws = mkdtempSync(join(scratch, 'ws-'));
-    expect(run(ws, 'true').status).toBe(0);
-    expect(readdirSync(ws).sort()).toEqual(['.envrc', '.idea', '.vscode']);
-    expect(statSync(join(ws, '.envrc')).size).toBe(0);
-    expect(statSync(join(ws, '.vscode')).uid).toBe(statSync(ws).uid);
+    // Seen from inside: the placeholders are the read-only mounts; their owner is the workspace's.
+    const r = run(ws, 'ls -A; stat -c "%s %u" .envrc; stat -c %u . .vscode');
+    expect(r.status, r.stderr).toBe(0);
+    const [a, b, c, d, e, f] = r.stdout.trim().split('\n');
+    expect([a, b, c]).toEqual(['.envrc', '.idea', '.vscode']);
+    expect(d?.split(' ')[0]).toBe('0');
+    expect(e).toBe(f);
+    expect(readdirSync(ws)).toEqual([]);
   });
 
   it('.git (and the directories on the way to a protected path) cannot be moved away or replaced', () => {
