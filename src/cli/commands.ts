@@ -28,6 +28,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'events', summary: 'the supervisor event stream (--follow, --since SEQ)', load: () => import('./sandboxes.ts').then((m) => ({ register: m.registerEvents })) },
   { name: 'completion', summary: 'shell completions: nemoclaw completion bash|zsh', load: () => import('./completion.ts') },
   { name: 'audit', summary: 'verify, tail and export the tamper-evident audit trail', load: () => import('./audit.ts') },
+  { name: 'providers', summary: 'model providers for inference.local, keys kept outside every sandbox', load: () => import('./providers.ts') },
+  { name: 'inference', summary: "a sandbox's inference route: provider, model aliases, privacy mode", load: () => import('./inference.ts') },
 ];
 
 /** Verbs of `nemoclaw <sandbox-name> VERB` (src/cli/sandbox-verbs.ts); main.ts routes on them. */

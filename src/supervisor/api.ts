@@ -19,6 +19,8 @@ import { InvalidRequestError, NotFoundError, NotPinnedError } from './types.ts';
 import { readLog } from './logs.ts';
 import { isRestartPolicy } from './restart.ts';
 import { DuplicateNameError } from './state.ts';
+import type { InferenceRouterHandle } from '../inference/index.ts';
+import { ProviderError, RouteError } from '../inference/index.ts';
 
 export interface ApiDeps {
   socketPath: string;
@@ -27,6 +29,8 @@ export interface ApiDeps {
   approvals: ApprovalQueue;
   audit: AuditFn;
   info: () => Record<string, unknown>;
+  /** The inference router: its route store is what `inference set/get` read and write. */
+  inference?: InferenceRouterHandle;
 }
 
 export interface ApiServer {
@@ -43,7 +47,7 @@ function errorReply(res: ServerResponse, err: unknown): void {
   if (err instanceof NotPinnedError) return sendJson(res, 404, { error: 'not_pinned', reason: err.message });
   if (err instanceof DuplicateNameError) return sendJson(res, 409, { error: 'exists', reason: err.message });
   if (err instanceof ApprovalRefusedError) return sendJson(res, 409, { error: 'refused', reason: err.message });
-  if (err instanceof InvalidRequestError || err instanceof SyntaxError) return sendJson(res, 400, { error: 'bad_request', reason: err.message });
+  if (err instanceof InvalidRequestError || err instanceof SyntaxError || err instanceof RouteError || err instanceof ProviderError) return sendJson(res, 400, { error: 'bad_request', reason: err.message });
   sendJson(res, 500, { error: 'internal', reason: err instanceof Error ? err.message : String(err) });
 }
 
@@ -120,6 +124,40 @@ function streamEvents(bus: EventBus, req: IncomingMessage, res: ServerResponse, 
   res.on('close', () => sub.close());
 }
 
+/**
+ * `inference set`: a new route revision for a sandbox, read by the router on its next request
+ * (no restart), audited and published on the bus.
+ */
+function setInferenceRoute(d: ApiDeps, inf: InferenceRouterHandle, name: string, body: unknown): unknown {
+  if (typeof body !== 'object' || body === null) throw new InvalidRequestError('body must be a JSON object');
+  const b = body as Record<string, unknown>;
+  const provider = str(b.provider);
+  const model = str(b.model);
+  if (provider === undefined || model === undefined) throw new InvalidRequestError('body: {"provider","model","alias"?,"mode"?,"add"?,"idleTimeoutMs"?,"budget"?}');
+  const p = inf.providers.get(provider);
+  if (!p) throw new InvalidRequestError(`no provider ${provider}: nemoclaw providers add ${provider} --type T --url URL`);
+  const num = (v: unknown, what: string): number | undefined => {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) throw new InvalidRequestError(`${what} must be a positive integer`);
+    return v;
+  };
+  const bud = b.budget as Record<string, unknown> | undefined;
+  const budget = bud !== undefined && bud !== null ? { requestsPerMinute: num(bud.requestsPerMinute, 'budget.requestsPerMinute'), tokensPerMinute: num(bud.tokensPerMinute, 'budget.tokensPerMinute') } : undefined;
+  const route = inf.routes.set(name, {
+    provider,
+    model,
+    alias: str(b.alias),
+    mode: str(b.mode),
+    add: b.add === true,
+    idleTimeoutMs: num(b.idleTimeoutMs, 'idleTimeoutMs'),
+    budget: budget && JSON.parse(JSON.stringify(budget)),
+    author: str(b.author)?.slice(0, 128) ?? 'api',
+  });
+  d.audit({ kind: 'inference.decision', activity: 'route_set', sandbox: name, target: `${provider}/${model}`, decision: route.mode, detail: { rev: route.rev, aliases: route.models.map((m) => m.alias).join(',').slice(0, 256), location: p.location } }, true);
+  d.bus.publish(name, { type: 'inference.route', rev: route.rev, mode: route.mode, models: route.models, author: route.author });
+  return route;
+}
+
 export async function serveApi(d: ApiDeps): Promise<ApiServer> {
   try {
     // A crashed supervisor's socket (or anything else left at that name): we hold the lock.
@@ -149,6 +187,7 @@ export async function serveApi(d: ApiDeps): Promise<ApiServer> {
       return;
     }
     if (path === '/v1/approvals' && method === 'GET') return sendJson(res, 200, { items: d.approvals.list() });
+    if (path === '/v1/inference' && method === 'GET') return sendJson(res, 200, { routes: d.inference?.routes.list() ?? [] });
     const ap = /^\/v1\/approvals\/([0-9a-f]{1,32})\/decision$/.exec(path);
     if (ap && method === 'POST') {
       const b = (await readJsonBody(req)) as Record<string, unknown>;
@@ -194,11 +233,41 @@ export async function serveApi(d: ApiDeps): Promise<ApiServer> {
         if (exe !== undefined && !exe.startsWith('/')) throw new InvalidRequestError('path: the absolute path of a pinned binary, as the sandbox sees it');
         return sendJson(res, 200, await d.lifecycle.unpin(name, exe));
       }
+      if (verb === 'inference' && method === 'GET') {
+        d.lifecycle.get(name);
+        return sendJson(res, 200, { route: d.inference?.routes.get(name) ?? null });
+      }
+      if (verb === 'inference' && method === 'PUT') {
+        d.lifecycle.get(name);
+        if (!d.inference) throw new InvalidRequestError('this supervisor has no inference router');
+        return sendJson(res, 200, { route: setInferenceRoute(d, d.inference, name, await readJsonBody(req)) });
+      }
       if (verb === 'policy' && method === 'GET') return sendJson(res, 200, await d.lifecycle.policy(name));
       if (verb === 'policy' && method === 'PUT') {
         const b = (await readJsonBody(req)) as Record<string, unknown>;
         if (typeof b.text !== 'string') throw new InvalidRequestError('body: {"text": policy YAML, "reason"?, "author"?, "confirm"?}');
         return sendJson(res, 200, await d.lifecycle.setPolicy(name, b.text, { author: str(b.author) ?? 'api', reason: str(b.reason) ?? 'set through the API', confirm: b.confirm === true }));
+      }
+      // Learning mode (issue 22): POST proposes from the audit log and writes nothing; PUT writes
+      // the reviewed text only if the revision it was proposed against is still current.
+      if (verb === 'learn' && method === 'POST') {
+        const b = (await readJsonBody(req)) as Record<string, unknown>;
+        const minutes = b.minutes;
+        const sinceSeq = b.sinceSeq;
+        const unmatched = b.unmatched;
+        if (minutes !== undefined && (typeof minutes !== 'number' || !(minutes > 0) || minutes > 5_256_000)) throw new InvalidRequestError('minutes: a positive number (at most ten years)');
+        if (sinceSeq !== undefined && (typeof sinceSeq !== 'number' || !Number.isSafeInteger(sinceSeq) || sinceSeq < 0)) throw new InvalidRequestError('sinceSeq: a non-negative integer');
+        if (unmatched !== undefined && unmatched !== 'ask' && unmatched !== 'deny' && unmatched !== 'audit') throw new InvalidRequestError('unmatched: ask, deny or audit');
+        const opts: { sinceMs?: number; sinceSeq?: number; unmatched?: 'ask' | 'deny' | 'audit' } = {};
+        if (typeof minutes === 'number') opts.sinceMs = Date.now() - minutes * 60_000;
+        if (typeof sinceSeq === 'number') opts.sinceSeq = sinceSeq;
+        if (unmatched !== undefined) opts.unmatched = unmatched;
+        return sendJson(res, 200, { proposal: await d.lifecycle.learn(name, opts) });
+      }
+      if (verb === 'learn' && method === 'PUT') {
+        const b = (await readJsonBody(req)) as Record<string, unknown>;
+        if (typeof b.text !== 'string' || typeof b.rev !== 'number' || !Number.isSafeInteger(b.rev) || b.rev < 0) throw new InvalidRequestError('body: {"text": the proposal, "rev": the revision it was proposed against (0: none), "reason"?, "author"?}');
+        return sendJson(res, 200, await d.lifecycle.setPolicy(name, b.text, { author: str(b.author) ?? 'api', reason: str(b.reason) ?? 'learned through the API', confirm: false, ifRev: b.rev, source: 'learn' }));
       }
     }
     sendJson(res, 404, { error: 'not_found', reason: `no route ${method} ${path}` });

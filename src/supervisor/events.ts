@@ -3,6 +3,7 @@
 import type { ApprovalItem } from '../approvals/index.ts';
 import type { EgressEvent } from '../egress/index.ts';
 import type { HelperEvent } from '../sandbox/index.ts';
+import type { InferenceEvent, ModelRoute } from '../inference/index.ts';
 
 export type SandboxState = 'starting' | 'running' | 'backoff' | 'stopping' | 'stopped' | 'exited' | 'failed';
 export type RestartPolicy = 'never' | 'on-failure' | 'always';
@@ -29,6 +30,8 @@ export type BusEventBody =
   | { type: 'approval.pending'; item: ApprovalItem }
   | { type: 'approval.decided'; id: string; verdict: string; always: boolean; by: string; reason: string }
   | { type: 'policy.revision'; rev: number; reloaded: boolean; closed: number }
+  | { type: 'inference'; event: InferenceEvent }
+  | { type: 'inference.route'; rev: number; mode: string; models: ModelRoute[]; author: string }
   | { type: 'log'; stream: 'stdout' | 'stderr'; line: string };
 
 export type BusEvent = Base & BusEventBody;

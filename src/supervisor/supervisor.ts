@@ -4,11 +4,13 @@
 import { ApprovalQueue, serveApprovals } from '../approvals/index.ts';
 import type { ApprovalsServer } from '../approvals/index.ts';
 import type { AuditEventInput, AuditLog } from '../audit/index.ts';
-import { openAuditLog } from '../audit/index.ts';
+import { fingerprint, openAuditLog } from '../audit/index.ts';
+import { createInferenceRouter } from '../inference/index.ts';
 import type { ApiServer } from './api.ts';
 import { serveApi } from './api.ts';
 import { EventBus } from './bus.ts';
 import { Lifecycle } from './lifecycle.ts';
+import { startAuditRetention } from './retention.ts';
 import type { HeldLock } from './lock.ts';
 import { acquireSupervisorLock } from './lock.ts';
 import type { HomePaths } from '../state/index.ts';
@@ -64,14 +66,22 @@ export async function startSupervisor(opts: SupervisorOptions = {}): Promise<Sup
   });
 
   const state = new StateStore(paths);
-  const lifecycle = new Lifecycle({ paths, state, bus, approvals, audit, helper: opts.helper });
+  // One router serves every sandbox's inference.local: it keys each request on the sandbox its
+  // proxy belongs to (docs/design.md, invariant 2), never on anything the caller says.
+  const inference = createInferenceRouter({
+    home: paths.home,
+    audit: (ev) => audit(ev),
+    onEvent: (e) => bus.publish(e.sandbox, { type: 'inference', event: e }),
+    fingerprint: (v) => fingerprint(v, paths.home),
+  });
+  const lifecycle = new Lifecycle({ paths, state, bus, approvals, audit, helper: opts.helper, inference });
   const startedAt = new Date().toISOString();
   let api: ApiServer | null = null;
   let approvalsServer: ApprovalsServer | null = null;
   const info = (): Record<string, unknown> => ({ pid: process.pid, home: paths.home, startedAt, sandboxes: lifecycle.names().length, bus: bus.stats(), approvals: approvals.list().length });
   try {
     lifecycle.load();
-    api = await serveApi({ socketPath: paths.api, lifecycle, bus, approvals, audit, info });
+    api = await serveApi({ socketPath: paths.api, lifecycle, bus, approvals, audit, info, inference });
     approvalsServer = await serveApprovals(approvals, paths.approvals);
   } catch (err) {
     await api?.close();
@@ -81,6 +91,8 @@ export async function startSupervisor(opts: SupervisorOptions = {}): Promise<Sup
   if (lock.brokeStale) audit({ kind: 'sandbox.lifecycle', activity: 'stale_lock_cleaned', detail: { stale_pid: lock.brokeStale.pid }, severity: 'medium' }, true);
   audit({ kind: 'sandbox.lifecycle', activity: 'supervisor_start', detail: { sandboxes: lifecycle.names().length } }, true);
   const recovered = await lifecycle.recover();
+  // The audit log's size budget, if config.json sets one (issue 19; docs/audit.md "Retention").
+  const retention = startAuditRetention(paths, warn);
   bus.publish(null, { type: 'supervisor.started', pid: process.pid, recovered, staleLock: lock.brokeStale?.pid ?? null });
 
   let closing: Promise<void> | null = null;
@@ -98,6 +110,7 @@ export async function startSupervisor(opts: SupervisorOptions = {}): Promise<Sup
         await approvalsServer?.close();
         approvals.close();
         await lifecycle.close();
+        await retention.stop();
         audit({ kind: 'sandbox.lifecycle', activity: 'supervisor_stop', detail: { reason } }, true);
         await chain;
         await log?.close().catch(() => undefined);
