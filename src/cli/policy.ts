@@ -265,7 +265,8 @@ export function register(program: Command): void {
           }
         }
         const reason = `learned from ${src.label}: ${res.rules.map((r) => `${r.host}:${r.port}`).join(', ') || 'no destinations'}${res.exec.length ? `; exec ${res.exec.map((x) => x.path).join(', ')}` : ''}`;
-        const w = await store.set(res.yaml, { author: author({}), reason, source: 'learn', confirm: false });
+        // Only on top of the revision the diff was shown against (another writer may have been faster).
+        const w = await store.set(res.yaml, { author: author({}), reason, source: 'learn', confirm: false, ifRev: base.rev ?? 0 });
         if (opts.json) printJson({ applied: w.applied, dropped: w.dropped, staticChanged: w.staticChanged, meta: w.meta, rules: res.rules, exec: res.exec });
         else if (!w.applied) process.stderr.write(`nemoclaw: nothing written: the proposal would drop ${w.dropped.join(', ')} (a --base that omits them?)\n`);
         else {

@@ -41,6 +41,17 @@ export interface ChangeOptions {
   source?: string;
 }
 
+/** `set` with `ifRev`: another writer made a newer revision since the text was prepared. */
+export class RevisionChangedError extends Error {
+  readonly expected: number;
+  readonly current: number;
+  constructor(expected: number, current: number) {
+    super(`the policy changed since this was prepared: revision ${current} is current, not ${expected}; prepare it again`);
+    this.expected = expected;
+    this.current = current;
+  }
+}
+
 export interface SetResult {
   applied: boolean;
   /** Static sections that changed: they apply when the sandbox is next created. */
@@ -172,11 +183,14 @@ export class PolicyStore {
   }
 
   /** Replaces the policy. When it would drop anything and `confirm` is not set, nothing is
-   *  written and the dropped rules are returned for the operator to review. */
-  async set(text: string, opts: ChangeOptions & { confirm?: boolean }): Promise<SetResult> {
+   *  written and the dropped rules are returned for the operator to review. With `ifRev`, the
+   *  write happens only if that is still the current revision (0: none yet), checked under the
+   *  lock: a proposal reviewed against one revision never silently replaces a newer one. */
+  async set(text: string, opts: ChangeOptions & { confirm?: boolean; ifRev?: number }): Promise<SetResult> {
     const next = parsePolicy(text, '<new policy>');
     return this.withLock(async () => {
       const cur = await this.get();
+      if (opts.ifRev !== undefined && (cur?.meta.rev ?? 0) !== opts.ifRev) throw new RevisionChangedError(opts.ifRev, cur?.meta.rev ?? 0);
       const dropped = cur ? droppedRules(cur.policy, next) : [];
       const staticChanged = cur ? staticChanges(cur.policy, next) : [];
       if (dropped.length > 0 && !opts.confirm) return { applied: false, dropped, staticChanged };

@@ -19,6 +19,8 @@ import type { EventBus } from './bus.ts';
 import type { SandboxState } from './events.ts';
 import { enforcementSummary, helperAuditRecord } from './helper-audit.ts';
 import { LearningTracker } from './learning.ts';
+import { proposeLearning } from './learn.ts';
+import type { LearnProposal } from './learn.ts';
 import { LogWriter } from './logs.ts';
 import type { HomePaths } from '../state/index.ts';
 import { NAME_RULE, validName } from '../state/index.ts';
@@ -154,8 +156,22 @@ export class Lifecycle {
     return { revisions: await r.store.history(), current: cur ? { rev: cur.meta.rev, text: cur.text } : null, applied: r.rev };
   }
 
-  /** Writes a new revision (refused when it drops rules, unless confirm) and hot-reloads it. */
-  async setPolicy(name: string, text: string, opts: { author: string; reason: string; confirm: boolean }): Promise<SetResult & { reloaded: boolean }> {
+  /**
+   * A learning proposal from the sandbox's audit records, on top of its current revision; writes
+   * nothing (the operator reviews the diff, then `setPolicy` with `ifRev`). Issue 22.
+   */
+  async learn(name: string, opts: { sinceMs?: number; sinceSeq?: number; unmatched?: 'ask' | 'deny' | 'audit' }): Promise<LearnProposal> {
+    const r = this.get(name);
+    const cur = await r.store.get();
+    try {
+      return await proposeLearning({ home: this.d.paths.home, sandbox: name, baseText: cur?.text ?? null, baseRev: cur?.meta.rev ?? null, ...opts });
+    } catch (err) {
+      throw new InvalidRequestError(err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** Writes a new revision (refused when it drops rules, unless confirm; or when `ifRev` is no longer current) and hot-reloads it. */
+  async setPolicy(name: string, text: string, opts: { author: string; reason: string; confirm: boolean; ifRev?: number; source?: string }): Promise<SetResult & { reloaded: boolean }> {
     const r = this.get(name);
     let out: SetResult;
     try {

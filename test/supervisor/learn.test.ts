@@ -127,6 +127,15 @@ describe('policy learn from what a supervised sandbox recorded', { timeout: 180_
     expect(p.rules).toEqual(learned.rules);
     expect(p.exec).toEqual(learned.exec);
 
+    // The same proposal through the API (what the TUI asks for), computed off the event loop.
+    const api = await sv.api.call<{ proposal: { rev: number; rules: Learned['rules']; exec: Learned['exec']; diff: string; text: string } }>('POST', `/v1/sandboxes/${name}/learn`, { minutes: 60 });
+    expect(api.proposal.rev).toBe(1);
+    expect(api.proposal.rules).toEqual(learned.rules);
+    expect(api.proposal.exec).toEqual(learned.exec);
+    expect(api.proposal.diff).toContain(`+  learned_127_0_0_1_${port}:`);
+    // Applying needs the revision it was proposed against to be current.
+    await expect(sv.api.call('PUT', `/v1/sandboxes/${name}/learn`, { text: api.proposal.text, rev: 7 })).rejects.toThrow(/revision 1 is current, not 7/);
+
     // --since SEQ past the last record: nothing left to learn.
     const all = JSON.parse((await cli(sv.home, ['policy', 'learn', '--sandbox', name, '--json'])).stdout) as { lastSeq: number };
     const later = JSON.parse((await cli(sv.home, ['policy', 'learn', '--sandbox', name, '--since', String(all.lastSeq + 1), '--json'])).stdout) as Learned;
