@@ -10,6 +10,7 @@ import { fsyncDir } from './files.ts';
 import { MerkleFrontier, leafHash, leafHashAt } from './merkle.ts';
 import type { AuditEventInput, RecordEvent } from './record.ts';
 import { GENESIS_PREV, formatLine, normalizeEvent, parseHead } from './record.ts';
+import { retentionCut } from './retention.ts';
 import { listSegments, segmentName, writeAll } from './segments.ts';
 
 /** What the parts of one writer (log.ts, chain.ts, sealer.ts) share. */
@@ -93,6 +94,14 @@ export class Chain {
     const segs = listSegments(this.ctx.dir);
     this.segment = segs[0] ?? 1;
     this.offset = 0;
+    // After a prune (retention.ts) the log starts at a signed cut, not at genesis.
+    const cut = retentionCut(this.ctx.dir, segs[0]);
+    if (cut !== null) {
+      this.size = cut.size;
+      this.lastHash = cut.last_hash;
+      this.frontier = MerkleFrontier.from(cut.size, cut.frontier);
+      return;
+    }
     this.size = 0;
     this.lastHash = GENESIS_PREV;
     this.frontier = new MerkleFrontier();

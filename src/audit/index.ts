@@ -24,6 +24,15 @@ export { readRecords, lastRecords, endCursor, readSince, readCheckpoints } from 
 export type { RawRecord, Cursor } from './reader.ts';
 export { parseRecord } from './record.ts';
 
+import type { PruneOptions, PruneResult } from './prune.ts';
+export type { PruneOptions, PruneResult } from './prune.ts';
+
+/** Removes old segments under a signed retention checkpoint (see prune.ts); loaded on first use. */
+export async function pruneAudit(opts: PruneOptions): Promise<PruneResult> {
+  const { pruneAudit: prune } = await import('./prune.ts');
+  return prune(opts);
+}
+
 /**
  * Verifies the audit log under opts.home (see verify.ts). Loaded on first use so that writers
  * (one-shot `nemoclaw sandbox run`s) do not pay for the verifier at start-up.

@@ -37,6 +37,8 @@ export function proveInclusion(home: string, seq: number, against?: Checkpoint):
   let line = '';
   for (const r of readRecords(home)) {
     if (leaves.length >= cp.size) break;
+    // A proof needs every leaf from the first; after a prune (retention.ts) they are gone.
+    if (leaves.length === 0 && r.seq !== 1) throw new Error(`records 1..${r.seq - 1} were pruned (see audit verify): prove against a copy of the log exported before the prune`);
     leaves.push(leafHash(`${r.line}\n`));
     if (r.seq === seq) line = r.line;
   }

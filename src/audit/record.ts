@@ -25,7 +25,8 @@ export type AuditKind =
   | 'audit.key_rotation'
   | 'audit.segment'
   | 'audit.denial_summary'
-  | 'audit.note';
+  | 'audit.note'
+  | 'audit.retention';
 
 export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
 
@@ -113,6 +114,7 @@ export const KIND_CLASS: Readonly<Record<AuditKind, OcsfClass>> = {
   'audit.segment': APP,
   'audit.denial_summary': APP,
   'audit.note': APP,
+  'audit.retention': APP,
 };
 
 export const SEVERITY_ID: Readonly<Record<Severity, number>> = { info: 1, low: 2, medium: 3, high: 4, critical: 5 };

@@ -14,6 +14,8 @@ import { DirLock } from './lock.ts';
 import { CHECKPOINTS_FILE, LOG_ID_FILE, listSegments, segmentName } from './segments.ts';
 import { EMPTY_ROOT, MerkleFrontier, leafHashAt } from './merkle.ts';
 import { GENESIS_PREV, parseHead } from './record.ts';
+import type { Retention } from './retention.ts';
+import { readRetentions, retentionProblem } from './retention.ts';
 import type { VerifyStatus } from './status.ts';
 import { formatStatus } from './status.ts';
 
@@ -34,6 +36,23 @@ export interface VerifyReport {
   authenticatedSize: number;
   /** Human-readable details, most important first. */
   problems: string[];
+  /**
+   * Segments removed by a signed prune (`audit prune`, a size budget): the chain was verified
+   * from the cut it states. Null when the log is complete from record 1.
+   */
+  pruned: { fromSegment: number; toSegment: number; records: number; lastTs: string; at: string; reason: string } | null;
+}
+
+/** The chain's state at the end of one segment (what a prune cuts at). */
+export interface SegmentBoundary {
+  segment: number;
+  /** Tree size after the segment's last record. */
+  size: number;
+  root: string;
+  lastHash: string;
+  frontier: string[];
+  lastTs: string;
+  bytes: number;
 }
 
 export interface VerifyOptions {
@@ -119,7 +138,7 @@ export async function verifyAudit(opts: VerifyOptions): Promise<VerifyReport> {
 }
 
 /** verifyAudit without the lock snapshot (reads the files as they are). */
-export function verifyAuditSync(opts: VerifyOptions & { snapshot?: Snapshot | null }): VerifyReport {
+export function verifyAuditSync(opts: VerifyOptions & { snapshot?: Snapshot | null; boundaries?: SegmentBoundary[] }): VerifyReport {
   const dir = auditDir(opts.home);
   const problems: string[] = [];
   // Tampering evidence comes in two precisions: a chain break pins one record, a checkpoint
@@ -177,14 +196,34 @@ export function verifyAuditSync(opts: VerifyOptions & { snapshot?: Snapshot | nu
   }
   anchors.sort((a, b) => a.cp.size - b.cp.size);
 
+  // A signed prune: the segments it names are not read (a crash may have left some of them), and
+  // the chain resumes from the cut it signed. Anything else missing still breaks `seq`.
+  let cut: Retention | null = null;
+  const retentions = readRetentions(dir);
+  if (retentions.bad > 0) tamper(0, `${retentions.bad} unreadable line(s) in retention.jsonl`);
+  for (const r of retentions.list) {
+    const why = retentionProblem(r, ring, origin);
+    if (why !== null) tamper(r.size + 1, `retention checkpoint for segments ${r.from_segment}..${r.to_segment} (${r.ts}): ${why}`);
+    else if (cut === null || r.size > cut.size) cut = r;
+  }
+
   // Scan the chain.
-  const segments = limits === null ? listSegments(dir) : [...limits.segments.keys()];
-  const frontier = new MerkleFrontier();
-  let lastHash = GENESIS_PREV;
-  let count = 0;
+  const present = limits === null ? listSegments(dir) : [...limits.segments.keys()];
+  const segments = cut === null ? present : present.filter((s) => s > (cut as Retention).to_segment);
+  const frontier = cut === null ? new MerkleFrontier() : MerkleFrontier.from(cut.size, cut.frontier);
+  let lastHash = cut === null ? GENESIS_PREV : cut.last_hash;
+  let count = cut === null ? 0 : cut.size;
   let torn = false;
   let ai = 0;
-  let authenticated = 0;
+  let authenticated = count;
+  if (cut !== null) {
+    // Checkpoints at or before the cut cover records that are gone; the signed cut stands for them.
+    while (ai < anchors.length && (anchors[ai] as Anchor).cp.size <= count) {
+      if ((anchors[ai] as Anchor).trusted && (anchors[ai] as Anchor).cp.size < count) problems.push(`the trusted checkpoint (size ${(anchors[ai] as Anchor).cp.size}) predates the retention cut at ${count}: it cannot be checked against the records kept`);
+      ai++;
+    }
+    if (segments.length > 0 && segments[0] !== cut.to_segment + 1) tamper(count + 1, `segment ${cut.to_segment + 1} is missing after the retention cut (only segments ${cut.from_segment}..${cut.to_segment} were pruned)`);
+  }
   const rotations: { seq: number; from: string; to: string }[] = [];
   const checkAnchors = (segment: number, offset: number): void => {
     while (ai < anchors.length && (anchors[ai] as Anchor).cp.size === count) {
@@ -197,12 +236,13 @@ export function verifyAuditSync(opts: VerifyOptions & { snapshot?: Snapshot | nu
       } else authenticated = count;
     }
   };
-  checkAnchors(segments[0] ?? 1, 0);
+  if (cut === null) checkAnchors(segments[0] ?? 1, 0);
   scan: for (let si = 0; si < segments.length; si++) {
     const seg = segments[si] as number;
     const buf = readWithSpareByte(join(dir, segmentName(seg)), limits?.segments.get(seg));
     let rot = buf.indexOf(ROTATION_MARK);
     let start = 1;
+    let lastLine = -1;
     while (start < buf.length) {
       const nl = buf.indexOf(10, start);
       const expected = count + 1;
@@ -240,8 +280,13 @@ export function verifyAuditSync(opts: VerifyOptions & { snapshot?: Snapshot | nu
         }
         rot = buf.indexOf(ROTATION_MARK, nl);
       }
+      lastLine = start;
       start = nl + 1;
       checkAnchors(seg, start - 1);
+    }
+    if (opts.boundaries !== undefined && lastLine >= 0) {
+      const ts = /"ts":"([^"]+)"/.exec(buf.toString('utf8', lastLine, Math.min(buf.length, lastLine + 200)))?.[1] ?? '';
+      opts.boundaries.push({ segment: seg, size: count, root: frontier.root(), lastHash, frontier: [...frontier.stack], lastTs: ts, bytes: buf.length - 1 });
     }
   }
 
@@ -259,6 +304,8 @@ export function verifyAuditSync(opts: VerifyOptions & { snapshot?: Snapshot | nu
       }
     }
     for (const e of ring.epochs.slice(1)) {
+      // A rotation inside the pruned segments took its record with it.
+      if (cut !== null && e.fromSize <= cut.size) continue;
       if (!rotations.some((r) => r.to === e.keyId) && e.fromSize <= count) tamper(e.fromSize, `key ${e.keyId} (epoch ${e.epoch}) has no rotation record in the log`);
     }
   }
@@ -290,5 +337,6 @@ export function verifyAuditSync(opts: VerifyOptions & { snapshot?: Snapshot | nu
     checkpoints: { total, valid: anchors.filter((a) => !a.trusted).length, invalid, latestSize: anchors.length > 0 ? expectedSize : null },
     authenticatedSize: authenticated,
     problems,
+    pruned: cut === null ? null : { fromSegment: cut.from_segment, toSegment: cut.to_segment, records: cut.size, lastTs: cut.last_ts, at: cut.ts, reason: cut.reason },
   };
 }

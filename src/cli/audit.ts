@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError, exitCodes, printJson, showOn } from './output.ts';
 import type { Show } from './output.ts';
-import { checkInclusion, checkpointToOtlp, endCursor, lastRecords, openAuditLog, parseCheckpointText, parseRecord, postOtlp, proveInclusion, readCheckpoints, readRecords, readSince, recordToOtlp, toCef, toOcsf, verifyAudit } from '../audit/index.ts';
+import { checkInclusion, checkpointToOtlp, endCursor, lastRecords, openAuditLog, parseCheckpointText, parseRecord, postOtlp, proveInclusion, pruneAudit, readCheckpoints, readRecords, readSince, recordToOtlp, toCef, toOcsf, verifyAudit } from '../audit/index.ts';
+import { parseSize } from '../policy/index.ts';
 import type { OtlpLogRecord, RawRecord } from '../audit/index.ts';
 import { nemoclawHome } from '../state/index.ts';
 
@@ -79,9 +80,39 @@ export function register(program: Command): void {
       else {
         process.stdout.write(`${report.summary}\n`);
         process.stdout.write(`records ${report.records}, signed up to ${report.authenticatedSize}, checkpoints ${report.checkpoints.valid} valid / ${report.checkpoints.invalid} invalid, root ${report.root}\n`);
+        const p = report.pruned;
+        // A signed prune is not tampering, but the reader must know the log no longer starts at 1.
+        if (p !== null) process.stdout.write(`pruned by policy at ${p.at} (signed): segments ${p.fromSegment}..${p.toSegment}, records 1..${p.records} (up to ${p.lastTs}), ${p.reason}\n`);
         for (const p of report.problems) process.stdout.write(`  ${p}\n`);
       }
       process.exitCode = report.status.kind === 'ok' ? exitCodes.ok : exitCodes.failure;
+    });
+
+  audit
+    .command('prune')
+    .description('remove old segments under a signed retention checkpoint (verify then says what was pruned)')
+    .option('--before <time>', 'segments whose records are all older than this (RFC 3339, a date, or 30d/12h ago)')
+    .option('--max-bytes <size>', 'remove the oldest segments until the log is at most this size (4096, 512MiB, 2GiB)')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { before?: string; maxBytes?: string; json?: boolean }) => {
+      if (o.before === undefined && o.maxBytes === undefined) throw new UsageError('audit prune: give --before TIME, --max-bytes SIZE, or both');
+      const beforeMs = o.before === undefined ? undefined : parseSince(o.before, Date.now());
+      const maxBytes = o.maxBytes === undefined ? undefined : parseSize(o.maxBytes);
+      if (maxBytes === null) throw new UsageError(`--max-bytes: not a size: ${o.maxBytes}`);
+      let result;
+      try {
+        result = await pruneAudit({ home: home(), ...(beforeMs === undefined ? {} : { beforeMs }), ...(maxBytes === undefined ? {} : { maxBytes }), actor: process.env.USER ?? 'operator' });
+      } catch (err) {
+        process.stderr.write(`nemoclaw: audit prune: ${(err as Error).message}\n`);
+        process.exitCode = exitCodes.failure;
+        return;
+      }
+      if (o.json === true) printJson(result);
+      else if (result.pruned === null) process.stdout.write(`nothing to prune (${result.segmentsKept} segment(s), ${result.keptBytes} bytes; the segment being written is never pruned)\n`);
+      else {
+        const p = result.pruned;
+        process.stdout.write(`pruned segments ${p.fromSegment}..${p.toSegment}: ${p.records} records up to ${p.lastTs}, ${p.bytes} bytes (${p.reason}); kept ${result.segmentsKept} segment(s), ${result.keptBytes} bytes\n`);
+      }
     });
 
   audit
