@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { cgroupVerdict, kernelVerdict, landlockVerdict, seccompVerdict, userNsVerdict } from './doctor.ts';
+import { cgroupVerdict, diskVerdict, kernelVerdict, landlockVerdict, seccompVerdict, userNsVerdict } from './doctor.ts';
 
 describe('doctor verdicts', () => {
+  it('warns when NEMOCLAW_HOME has less than 1 GiB free, naming the home and how to bound the audit log', () => {
+    const low = diskVerdict(300 * 1024 ** 2, '/h');
+    expect(low.status).toBe('warn');
+    expect(low.detail).toContain('300 MiB free on /h');
+    expect(low.fix).toContain('audit prune');
+    expect(diskVerdict(5 * 1024 ** 3, '/h')).toMatchObject({ status: 'pass', detail: '5120 MiB free on /h\'s filesystem' });
+    expect(diskVerdict(null, '/h').status).toBe('warn');
+  });
+
   it('kernel: pass from 6.12, warn between 5.13 and 6.12, fail before Landlock', () => {
     expect(kernelVerdict('6.18.44-fc').status).toBe('pass');
     expect(kernelVerdict('6.1.0-28-amd64').status).toBe('warn');

@@ -3,8 +3,10 @@
 // and /sys or ask a program, and the verdicts are pure functions of what was read so that each
 // rule is unit-tested with made-up facts.
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, readdirSync, statfsSync } from 'node:fs';
 import { release } from 'node:os';
+import { dirname } from 'node:path';
+import { nemoclawHome } from '../state/index.ts';
 import { HELPER_ENV, defaultHelperPath } from './helper.ts';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
@@ -25,6 +27,8 @@ export interface DoctorContext {
   /** Our uid: as root the helper needs no unprivileged user namespaces. */
   uid: number;
   helper: string;
+  /** NEMOCLAW_HOME (default: the resolved one), whose filesystem holds logs and the audit log. */
+  home?: string;
 }
 
 function read(path: string): string | null {
@@ -44,6 +48,23 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<{ ok: bool
 const pass = (detail: string): Verdict => ({ status: 'pass', detail, fix: '' });
 
 // ---- pure verdicts --------------------------------------------------------------------------
+
+/** Below this, sandbox logs (100 MiB each by default) and the audit log can fill the disk soon. */
+export const MIN_FREE_BYTES = 1024 ** 3;
+
+/** Free space (for unprivileged writers) on NEMOCLAW_HOME's filesystem; null when unknown. */
+export function diskVerdict(freeBytes: number | null, home: string): Verdict {
+  if (freeBytes === null) return { status: 'warn', detail: `cannot tell how much space is free under ${home}`, fix: '' };
+  const mib = Math.floor(freeBytes / 1024 ** 2);
+  if (freeBytes < MIN_FREE_BYTES) {
+    return {
+      status: 'warn',
+      detail: `${mib} MiB free on ${home}'s filesystem (under 1 GiB): sandbox logs and the audit log may fill it`,
+      fix: `free space there, set NEMOCLAW_HOME to a larger filesystem, or bound the audit log: nemoclaw audit prune --before 90d, or {"audit":{"max_bytes":"1GiB"}} in ${home}/config.json`,
+    };
+  }
+  return pass(`${mib} MiB free on ${home}'s filesystem`);
+}
 
 /** Landlock 5.13+, ABI 4 (TCP) 6.7+, ABI 6 (scoping) 6.12+: the kernel line says what to expect. */
 export function kernelVerdict(rel: string): Verdict {
@@ -210,6 +231,18 @@ function dockerPing(socket: string): Promise<boolean> {
   );
 }
 
+/** bavail x bsize of the filesystem holding `path`, or of its nearest existing ancestor. */
+function freeBytes(path: string): number | null {
+  for (let p = path; ; p = dirname(p)) {
+    try {
+      const s = statfsSync(p);
+      return s.bavail * s.bsize;
+    } catch {
+      if (dirname(p) === p) return null;
+    }
+  }
+}
+
 interface Check {
   name: string;
   required: (ctx: DoctorContext) => boolean;
@@ -234,6 +267,7 @@ export const CHECKS: readonly Check[] = [
       }),
   },
   { name: 'cgroups', required: () => false, probe: (ctx) => cgroupVerdict(cgroupFacts(ctx.uid)) },
+  { name: 'disk space', required: () => false, probe: (ctx) => diskVerdict(freeBytes(ctx.home ?? nemoclawHome()), ctx.home ?? nemoclawHome()) },
   {
     name: 'libseccomp',
     required: () => true,
