@@ -31,6 +31,14 @@ export function parsePreamble(line: string): CallerIdentity | null {
 }
 
 /**
+ * At most this many binaries are pinned per sandbox (issue 19). Without a bound a workload that
+ * copies one binary to fresh paths grows pins.json, which is rewritten whole on every pin, without
+ * end; past it a binary that is not pinned yet is refused (it could not be pinned, so it is not
+ * trusted) until `nemoclaw NAME unpin` makes room.
+ */
+export const MAX_PINS = 4096;
+
+/**
  * The binary rules are matched against: the caller's executable when its digest is the pinned
  * one (pinning it now on first use), null when it is unknown or was replaced since it was pinned.
  */
@@ -39,6 +47,7 @@ export function trustedBinary(ctx: ProxyContext, identity: CallerIdentity): stri
   const pinned = ctx.pins.get(identity.exe);
   const quiet = { host: null, port: null, method: null, path: null, rule: null };
   if (pinned === undefined) {
+    if (ctx.pins.size >= MAX_PINS) return null; // refused by refuseReplacedBinary, saying why
     ctx.pins.set(identity.exe, identity.sha256);
     ctx.opts.onPin?.(identity.exe, identity.sha256);
     ctx.emit({ type: 'binary_pinned', pid: identity.pid, binary: identity.exe, ...quiet, verdict: null, reason: `sha256 ${identity.sha256}` });
@@ -53,6 +62,12 @@ export function trustedBinary(ctx: ProxyContext, identity: CallerIdentity): stri
 export function refuseReplacedBinary(ctx: ProxyContext, t: Tracked, target: Target, req: Req): void {
   const { exe, sha256 } = t.identity;
   if (!(exe && t.binary === null && sha256 && ctx.pins.get(exe) !== sha256)) return;
+  if (!ctx.pins.has(exe)) {
+    const hint = unpinCommand(ctx.sandbox);
+    const reason = `binary ${exe} cannot be pinned: this sandbox already pins ${MAX_PINS} binaries; forget them with: ${hint}`;
+    ctx.emit({ type: 'egress_denied', ...baseEvent(t, target, req), verdict: 'deny', rule: null, reason, scope: req.method ? 'request' : 'connection' });
+    throw denial(ctx, t, target, { rule: null, reason }, req, { error: 'pins_full', hint });
+  }
   const unpin = unpinCommand(ctx.sandbox, exe);
   const reason = `binary ${exe} changed since it was first seen (sha256 pinned on first use); if it was upgraded on purpose, trust the new one with: ${unpin}`;
   ctx.emit({ type: 'egress_denied', ...baseEvent(t, target, req), verdict: 'deny', rule: null, reason, scope: req.method ? 'request' : 'connection' });

@@ -11,8 +11,8 @@ import type { ProxyContext, Req, Tracked } from './context.ts';
 import type { Target } from './target.ts';
 
 /** The command that forgets a sandbox's pin of one binary (named in binary_replaced denials). */
-export function unpinCommand(sandbox: string, exe: string): string {
-  return `nemoclaw ${shellWord(sandbox)} unpin ${shellWord(exe)}`;
+export function unpinCommand(sandbox: string, exe?: string): string {
+  return exe === undefined ? `nemoclaw ${shellWord(sandbox)} unpin` : `nemoclaw ${shellWord(sandbox)} unpin ${shellWord(exe)}`;
 }
 
 export interface DenialText {
