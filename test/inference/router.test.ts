@@ -44,11 +44,35 @@ if (process.env.REQ_CHUNKS) { for await (const c of r.body) process.stdout.write
 else process.stdout.write(await r.text() + '\\n');
 `;
 
+/** The openai npm package inside the sandbox: it reads OPENAI_BASE_URL and OPENAI_API_KEY like any agent. */
+const SDK = `
+import OpenAI from ${JSON.stringify(join(ROOT, 'node_modules/openai/index.mjs'))};
+const client = new OpenAI({ maxRetries: 0 });
+const messages = [{ role: 'user', content: process.env.PROMPT }];
+const r = await client.chat.completions.create({ model: 'smart', messages });
+console.log('ANSWER ' + JSON.stringify(r.choices[0].message.content));
+const s = await client.chat.completions.create({ model: 'smart', messages, stream: true });
+let t = '';
+for await (const c of s) t += c.choices[0]?.delta?.content ?? '';
+console.log('STREAM ' + JSON.stringify(t));
+const models = await client.models.list();
+console.log('MODELS ' + JSON.stringify(models.data.map((m) => m.id)));
+try { await client.chat.completions.create({ model: 'nope', messages }); } catch (e) { console.log('UNKNOWN ' + e.status); }
+process.env.CUT && await (async () => {
+  try {
+    const cut = await client.chat.completions.create({ model: 'smart', messages, stream: true });
+    for await (const c of cut) void c;
+    console.log('CUT none');
+  } catch (e) { console.log('CUT ' + JSON.stringify(String(e.message))); }
+})();
+`;
+
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'nc-inf-home-'));
   scratch = mkdtempSync(join(tmpdir(), 'nc-inf-scratch-'));
   chmodSync(scratch, 0o755);
   writeFileSync(join(scratch, 'client.mjs'), CLIENT, { mode: 0o644 });
+  writeFileSync(join(scratch, 'sdk.mjs'), SDK, { mode: 0o644 });
   cloud = await startStandIn('fake-cloud-provider');
   nim = await startStandIn('stand-in-nim');
   const providers = new ProviderStore(home);
@@ -81,6 +105,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
+  cloud.pick = null;
   cloud.script = { kind: 'json' };
   nim.script = { kind: 'json' };
 });
@@ -219,6 +244,31 @@ describe('inference.local through the proxy', () => {
     const e = events.at(-1)!;
     expect(e.decision).toBe('redacted');
     expect(e.redactions).toBe(3);
+  });
+
+  it('the openai npm package: chat, a redacted stream restored, models, unknown model, a cut stream raises', async () => {
+    route('sb1', { provider: 'fake-cloud-provider', model: 'real-cloud-model-1', alias: 'smart', mode: 'cloud-with-redaction' });
+    const prompt = `card ${CARD} key ${NVAPI}`;
+    const before = cloud.seen.length;
+    // JSON for the plain call; the first stream whole, the second cut after two events.
+    let streams = 0;
+    cloud.pick = (seen) => (seen.body?.stream !== true ? { kind: 'json' } : streams++ === 0 ? { kind: 'sse', piece: 4 } : { kind: 'sse', piece: 4, end: 'cut', after: 2 });
+    try {
+      const r = await sandboxed(fx1, `exec node ${join(scratch, 'sdk.mjs')}`, { ro: [join(ROOT, 'node_modules/openai')], env: { PROMPT: prompt, CUT: '1' } });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toContain(`ANSWER ${JSON.stringify(`fake-cloud-provider got: ${prompt}`)}`);
+      expect(r.stdout).toContain(`STREAM ${JSON.stringify(`fake-cloud-provider got: ${prompt}`)}`);
+      expect(r.stdout).toContain('MODELS ["smart"]');
+      expect(r.stdout).toContain('UNKNOWN 404');
+      expect(r.stdout).toMatch(/CUT ".*cut the stream/);
+      expect(streams).toBe(2);
+    } finally {
+      cloud.pick = null;
+    }
+    for (const seen of cloud.seen.slice(before)) {
+      expect(seen.raw).not.toContain(NVAPI);
+      expect(seen.raw).not.toContain(CARD);
+    }
   });
 
   it('a scanner failure fails closed: nothing reaches the cloud', async () => {

@@ -28,6 +28,8 @@ export interface StandIn {
   port: number;
   seen: Seen[];
   script: Script;
+  /** When set, chooses the script per request (instead of `script`). */
+  pick: ((seen: Seen) => Script) | null;
   close(): Promise<void>;
 }
 
@@ -50,7 +52,7 @@ function sseChunk(model: string, content: string | null, finish: string | null):
 export async function startStandIn(name: string): Promise<StandIn> {
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
-  const s: StandIn = { name, url: '', port: 0, seen: [], script: { kind: 'json' }, close: async () => {} };
+  const s: StandIn = { name, url: '', port: 0, seen: [], script: { kind: 'json' }, pick: null, close: async () => {} };
   const server: Server = createServer((req, res) => {
     const parts: Buffer[] = [];
     req.on('data', (c: Buffer) => parts.push(c));
@@ -62,8 +64,9 @@ export async function startStandIn(name: string): Promise<StandIn> {
       } catch {
         body = null;
       }
-      s.seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, raw });
-      answer(res, body, s.script);
+      const seen: Seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body, raw };
+      s.seen.push(seen);
+      answer(res, body, s.pick !== null ? s.pick(seen) : s.script);
     });
   });
   const answer = (res: ServerResponse, body: Record<string, unknown> | null, script: Script): void => {
