@@ -16,6 +16,7 @@ interface SetFlags {
   idleTimeout?: string;
   rpm?: string;
   tpm?: string;
+  sticky?: boolean;
   json?: boolean;
 }
 
@@ -26,8 +27,8 @@ function positive(v: string | undefined, what: string): number | undefined {
   return n;
 }
 
-function describeRoute(r: { sandbox: string; rev: number; mode: string; models: Array<{ alias: string; provider: string; model: string }>; idleTimeoutMs?: number; budget?: { requestsPerMinute?: number; tokensPerMinute?: number } }): string {
-  const lines = [`${r.sandbox}  rev ${r.rev}  ${r.mode}${r.idleTimeoutMs !== undefined ? `  idle ${r.idleTimeoutMs / 1000}s` : ''}${r.budget?.requestsPerMinute !== undefined ? `  ${r.budget.requestsPerMinute} req/min` : ''}${r.budget?.tokensPerMinute !== undefined ? `  ${r.budget.tokensPerMinute} tok/min` : ''}`];
+function describeRoute(r: { sandbox: string; rev: number; mode: string; sticky?: boolean; models: Array<{ alias: string; provider: string; model: string }>; idleTimeoutMs?: number; budget?: { requestsPerMinute?: number; tokensPerMinute?: number } }): string {
+  const lines = [`${r.sandbox}  rev ${r.rev}  ${r.mode}${r.idleTimeoutMs !== undefined ? `  idle ${r.idleTimeoutMs / 1000}s` : ''}${r.budget?.requestsPerMinute !== undefined ? `  ${r.budget.requestsPerMinute} req/min` : ''}${r.budget?.tokensPerMinute !== undefined ? `  ${r.budget.tokensPerMinute} tok/min` : ''}${r.sticky === true ? '  sticky' : ''}`];
   for (const m of r.models) lines.push(`  ${m.alias} -> ${m.provider}/${m.model}`);
   return `${lines.join('\n')}\n`;
 }
@@ -47,6 +48,7 @@ export function register(program: Command): void {
     .option('--idle-timeout <seconds>', 'end a stream with an error after this long without a byte (default 120)')
     .option('--rpm <n>', 'requests per minute (429 beyond)')
     .option('--tpm <n>', 'tokens per minute (429 beyond)')
+    .option('--sticky', 'once a request is found sensitive, this sandbox sends nothing more to the cloud (until the route changes)')
     .option('--json', 'print JSON')
     .action((flags: SetFlags) =>
       runVerb(flags, async () => {
@@ -63,6 +65,7 @@ export function register(program: Command): void {
             add: flags.add === true,
             idleTimeoutMs: idle !== undefined ? idle * 1000 : undefined,
             budget: rpm !== undefined || tpm !== undefined ? { requestsPerMinute: rpm, tokensPerMinute: tpm } : undefined,
+            sticky: flags.sticky === true ? true : undefined,
             author: process.env.USER ?? 'cli',
           };
         } catch (err) {

@@ -199,6 +199,8 @@ export function createInferenceRouter(opts: RouterOptions): InferenceRouterHandl
   const providers = opts.providers ?? new ProviderStore(opts.home);
   const routes = opts.routes ?? new RouteStore(opts.home);
   const budgets = new Budgets();
+  /** Sandboxes (per route revision) found sensitive under a sticky route: local only from then on. */
+  const sensitive = new Set<string>();
   const maxBody = opts.maxBodyBytes ?? MAX_BODY_BYTES;
 
   async function handle(req: InferenceRequest, res: InferenceResponse): Promise<void> {
@@ -316,6 +318,10 @@ export function createInferenceRouter(opts: RouterOptions): InferenceRouterHandl
     if (route.mode === 'local-only' && provider.location !== 'local') {
       return refuse(403, 'privacy_local_only', `this sandbox is local-only and provider ${provider.name} is a cloud provider; nothing was sent`);
     }
+    const stickyKey = `${req.sandbox}#${route.rev}`;
+    if (route.sticky === true && sensitive.has(stickyKey) && provider.location !== 'local') {
+      return refuse(403, 'privacy_sticky_local', `an earlier request of this sandbox was found sensitive and its route is sticky: nothing more goes to the cloud provider ${provider.name} until the route changes; nothing was sent`);
+    }
     let outBody: unknown = body;
     if (route.mode === 'cloud-with-redaction' && provider.location === 'cloud') {
       try {
@@ -328,6 +334,11 @@ export function createInferenceRouter(opts: RouterOptions): InferenceRouterHandl
         return refuse(503, 'redaction_failed', 'the request could not be scanned for secrets, so it was not sent to the cloud provider');
       }
       ev.redactions = redaction.found.length;
+      if (route.sticky === true && redaction.found.length > 0) {
+        // Sticky: the sensitive request itself stays home too (the session is local from here on).
+        sensitive.add(stickyKey);
+        return refuse(403, 'privacy_sticky_local', `this request holds secrets or personal data and the route is sticky: it and the sandbox's next requests go to local providers only; nothing was sent to ${provider.name}`);
+      }
     }
 
     // The window belongs to the route revision: a new `inference set` starts a fresh minute.
@@ -350,7 +361,15 @@ export function createInferenceRouter(opts: RouterOptions): InferenceRouterHandl
     const idleMs = route.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     let up: IncomingMessage;
     try {
-      up = await sendUpstream(upstreamUrl(provider, path), 'POST', headers, payload, idleMs);
+      try {
+        up = await sendUpstream(upstreamUrl(provider, path), 'POST', headers, payload, idleMs);
+      } catch (err) {
+        // One retry, only before the first response byte and only when the connection failed (a
+        // stale keep-alive socket, a refused connect); never to another provider.
+        const code = (err as { code?: string }).code;
+        if (code !== 'ECONNRESET' && code !== 'ECONNREFUSED' && code !== 'EPIPE') throw err;
+        up = await sendUpstream(upstreamUrl(provider, path), 'POST', headers, payload, idleMs);
+      }
     } catch (err) {
       ev.decision = 'error';
       const idle = (err as { code?: string }).code === 'IDLE';

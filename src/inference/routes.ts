@@ -30,6 +30,8 @@ export interface SandboxRoute {
   /** Longest gap between upstream bytes before the answer is ended with an error (default 120 s). */
   idleTimeoutMs?: number;
   budget?: Budget;
+  /** Once a request of this sandbox is found sensitive, nothing more goes to a cloud provider (until the route changes). */
+  sticky?: boolean;
   updatedAt: string;
   author: string;
 }
@@ -52,6 +54,7 @@ export interface SetRoute {
   add?: boolean;
   idleTimeoutMs?: number;
   budget?: Budget;
+  sticky?: boolean;
   author?: string;
 }
 
@@ -110,6 +113,7 @@ export class RouteStore {
       models,
       ...(input.idleTimeoutMs !== undefined ? { idleTimeoutMs: input.idleTimeoutMs } : prev?.idleTimeoutMs !== undefined ? { idleTimeoutMs: prev.idleTimeoutMs } : {}),
       ...(input.budget !== undefined ? { budget: input.budget } : prev?.budget !== undefined ? { budget: prev.budget } : {}),
+      ...(input.sticky !== undefined ? { sticky: input.sticky } : prev?.sticky !== undefined ? { sticky: prev.sticky } : {}),
       updatedAt: new Date().toISOString(),
       author: input.author ?? 'operator',
     };

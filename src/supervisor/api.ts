@@ -151,6 +151,7 @@ function setInferenceRoute(d: ApiDeps, inf: InferenceRouterHandle, name: string,
     add: b.add === true,
     idleTimeoutMs: num(b.idleTimeoutMs, 'idleTimeoutMs'),
     budget: budget && JSON.parse(JSON.stringify(budget)),
+    sticky: typeof b.sticky === 'boolean' ? b.sticky : undefined,
     author: str(b.author)?.slice(0, 128) ?? 'api',
   });
   d.audit({ kind: 'inference.decision', activity: 'route_set', sandbox: name, target: `${provider}/${model}`, decision: route.mode, detail: { rev: route.rev, aliases: route.models.map((m) => m.alias).join(',').slice(0, 256), location: p.location } }, true);
@@ -247,27 +248,6 @@ export async function serveApi(d: ApiDeps): Promise<ApiServer> {
         const b = (await readJsonBody(req)) as Record<string, unknown>;
         if (typeof b.text !== 'string') throw new InvalidRequestError('body: {"text": policy YAML, "reason"?, "author"?, "confirm"?}');
         return sendJson(res, 200, await d.lifecycle.setPolicy(name, b.text, { author: str(b.author) ?? 'api', reason: str(b.reason) ?? 'set through the API', confirm: b.confirm === true }));
-      }
-      // Learning mode (issue 22): POST proposes from the audit log and writes nothing; PUT writes
-      // the reviewed text only if the revision it was proposed against is still current.
-      if (verb === 'learn' && method === 'POST') {
-        const b = (await readJsonBody(req)) as Record<string, unknown>;
-        const minutes = b.minutes;
-        const sinceSeq = b.sinceSeq;
-        const unmatched = b.unmatched;
-        if (minutes !== undefined && (typeof minutes !== 'number' || !(minutes > 0) || minutes > 5_256_000)) throw new InvalidRequestError('minutes: a positive number (at most ten years)');
-        if (sinceSeq !== undefined && (typeof sinceSeq !== 'number' || !Number.isSafeInteger(sinceSeq) || sinceSeq < 0)) throw new InvalidRequestError('sinceSeq: a non-negative integer');
-        if (unmatched !== undefined && unmatched !== 'ask' && unmatched !== 'deny' && unmatched !== 'audit') throw new InvalidRequestError('unmatched: ask, deny or audit');
-        const opts: { sinceMs?: number; sinceSeq?: number; unmatched?: 'ask' | 'deny' | 'audit' } = {};
-        if (typeof minutes === 'number') opts.sinceMs = Date.now() - minutes * 60_000;
-        if (typeof sinceSeq === 'number') opts.sinceSeq = sinceSeq;
-        if (unmatched !== undefined) opts.unmatched = unmatched;
-        return sendJson(res, 200, { proposal: await d.lifecycle.learn(name, opts) });
-      }
-      if (verb === 'learn' && method === 'PUT') {
-        const b = (await readJsonBody(req)) as Record<string, unknown>;
-        if (typeof b.text !== 'string' || typeof b.rev !== 'number' || !Number.isSafeInteger(b.rev) || b.rev < 0) throw new InvalidRequestError('body: {"text": the proposal, "rev": the revision it was proposed against (0: none), "reason"?, "author"?}');
-        return sendJson(res, 200, await d.lifecycle.setPolicy(name, b.text, { author: str(b.author) ?? 'api', reason: str(b.reason) ?? 'learned through the API', confirm: false, ifRev: b.rev, source: 'learn' }));
       }
       // Learning mode (issue 22): POST proposes from the audit log and writes nothing; PUT writes
       // the reviewed text only if the revision it was proposed against is still current.

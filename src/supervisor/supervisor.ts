@@ -73,6 +73,13 @@ export async function startSupervisor(opts: SupervisorOptions = {}): Promise<Sup
     audit: (ev) => audit(ev),
     onEvent: (e) => bus.publish(e.sandbox, { type: 'inference', event: e }),
     fingerprint: (v) => fingerprint(v, paths.home),
+    // Host variables the operator marks secret (NEMOCLAW_SECRET_VARS=A,B): their values are
+    // redacted like stored provider keys, exact matches first.
+    hostSecrets: () =>
+      (process.env.NEMOCLAW_SECRET_VARS ?? '')
+        .split(',')
+        .map((n) => process.env[n.trim()] ?? '')
+        .filter((v) => v !== ''),
   });
   const lifecycle = new Lifecycle({ paths, state, bus, approvals, audit, helper: opts.helper, inference });
   const startedAt = new Date().toISOString();

@@ -24,6 +24,9 @@ const CLOUD_KEY = 'fake-cloud-key-0123456789abcdefXYZ';
 const NIM_KEY = 'stand-in-nim-key-9876543210';
 const NVAPI = `nvapi-${'Qw3rTy7uIo9pAs2dFg5hJk8lZx1cVb4n'.repeat(2)}`;
 const CARD = '4111 1111 1111 1111';
+const ANTHROPIC_KEY = 'fake-anthropic-key-5555aaaa';
+/** A host variable's value the operator marked secret (NEMOCLAW_SECRET_VARS in the supervisor). */
+const HOST_SECRET = 'host-db-Passw0rd-value';
 
 let home: string;
 let scratch: string;
@@ -79,6 +82,7 @@ beforeAll(async () => {
   // A loopback relay standing in for a cloud API: --location cloud, as the operator would say.
   providers.add({ name: 'fake-cloud-provider', type: 'openai', url: cloud.url, location: 'cloud', key: CLOUD_KEY, headers: { 'x-tenant': 'acme' } });
   providers.add({ name: 'stand-in-nim', type: 'nim', url: nim.url, key: NIM_KEY });
+  providers.add({ name: 'fake-anthropic', type: 'anthropic', url: cloud.url, location: 'cloud', key: ANTHROPIC_KEY });
   log = await openAuditLog({ home });
   routes = new RouteStore(home);
   router = createInferenceRouter({
@@ -88,6 +92,7 @@ beforeAll(async () => {
     audit: (ev) => void log.append(ev),
     onEvent: (e) => events.push(e),
     fingerprint: (v) => fingerprint(v, home),
+    hostSecrets: () => [HOST_SECRET],
   });
   const origin = { caPem: '' } as unknown as Origin; // no origin: the router dials the stand-ins itself
   fx1 = await startProxy(rulesFrom('network_policies: {}\n'), origin, { inference: router, sandboxId: 'sb1' });
@@ -106,6 +111,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   cloud.pick = null;
+  nim.pick = null;
   cloud.script = { kind: 'json' };
   nim.script = { kind: 'json' };
 });
@@ -222,16 +228,16 @@ describe('inference.local through the proxy', () => {
       messages: [
         { role: 'user', content: `deploy with ${NVAPI} and pay with ${CARD}` },
         { role: 'assistant', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'pay', arguments: JSON.stringify({ card: CARD, note: `also ${CLOUD_KEY}` }) } }] },
-        { role: 'tool', tool_call_id: 'c1', content: 'paid' },
+        { role: 'tool', tool_call_id: 'c1', content: `paid; db ${HOST_SECRET}` },
       ],
     };
     const json = await fetchIn(fx1, '/v1/chat/completions', body);
     expect(json.status).toBe(200);
     const sent = cloud.seen.at(-1)!.raw;
-    for (const v of [NVAPI, CARD, CLOUD_KEY, '4111111111111111']) expect(sent).not.toContain(v);
+    for (const v of [NVAPI, CARD, CLOUD_KEY, '4111111111111111', HOST_SECRET]) expect(sent).not.toContain(v);
     expect(sent).toContain('[[SECRET_');
     expect(sent).toContain('[[CARD_');
-    const expected = `fake-cloud-provider got: deploy with ${NVAPI} and pay with ${CARD} | ${JSON.stringify({ card: CARD, note: `also ${CLOUD_KEY}` })} | paid`;
+    const expected = `fake-cloud-provider got: deploy with ${NVAPI} and pay with ${CARD} | ${JSON.stringify({ card: CARD, note: `also ${CLOUD_KEY}` })} | paid; db ${HOST_SECRET}`;
     expect(answerText(json.text)).toBe(expected);
 
     for (const piece of [1, 3, 5]) {
@@ -243,7 +249,7 @@ describe('inference.local through the proxy', () => {
     }
     const e = events.at(-1)!;
     expect(e.decision).toBe('redacted');
-    expect(e.redactions).toBe(3);
+    expect(e.redactions).toBe(4);
   });
 
   it('the openai npm package: chat, a redacted stream restored, models, unknown model, a cut stream raises', async () => {
@@ -342,7 +348,61 @@ describe('inference.local through the proxy', () => {
     const codes = r.stdout.split('\n').filter((l) => l.startsWith('S '));
     expect(codes).toEqual(['S 200', 'S 200', 'S 429']);
     expect(r.stdout).toMatch(/retry-after: \d+/i);
+    // Tokens: the stand-in reports 18 per answer; with 20 a minute the second request is refused.
+    route('sb1', { provider: 'stand-in-nim', model: 'llama-local', alias: 'smart', mode: 'cloud-allowed', budget: { tokensPerMinute: 20 } });
+    const t = await sandboxed(fx1, `for i in 1 2 3; do curl -sS -o /dev/null -w 'S %{http_code}\\n' -H 'content-type: application/json' -d '${body}' http://inference.local/v1/chat/completions; done`);
+    expect(t.stdout.split('\n').filter((l) => l.startsWith('S '))).toEqual(['S 200', 'S 200', 'S 429']);
     route('sb1', { provider: 'stand-in-nim', model: 'llama-local', alias: 'smart', mode: 'cloud-allowed', budget: {} });
+  });
+
+  it('sticky: once a request is found sensitive, nothing more of this sandbox goes to the cloud', async () => {
+    route('sb1', { provider: 'fake-cloud-provider', model: 'real-cloud-model-1', alias: 'smart', mode: 'cloud-with-redaction', sticky: true });
+    routes.set('sb1', { provider: 'stand-in-nim', model: 'llama-local', alias: 'local', add: true });
+    const before = cloud.seen.length;
+    expect((await fetchIn(fx1, '/v1/chat/completions', chat('smart', 'harmless'))).status).toBe(200);
+    expect(cloud.seen.length).toBe(before + 1);
+    const sensitive = await fetchIn(fx1, '/v1/chat/completions', chat('smart', `card ${CARD}`));
+    expect(sensitive.status).toBe(403);
+    expect(sensitive.text).toContain('privacy_sticky_local');
+    const after = await fetchIn(fx1, '/v1/chat/completions', chat('smart', 'harmless again'));
+    expect(after.status).toBe(403);
+    expect(cloud.seen.length).toBe(before + 1);
+    const local = await fetchIn(fx1, '/v1/chat/completions', chat('local', `card ${CARD}`));
+    expect(answerText(local.text)).toBe(`stand-in-nim got: card ${CARD}`);
+  });
+
+  it('a connection that fails before the first byte is retried once, on the same provider', async () => {
+    route('sb1', { provider: 'stand-in-nim', model: 'llama-local', alias: 'smart', mode: 'cloud-allowed' });
+    let n = 0;
+    nim.pick = () => (n++ === 0 ? { kind: 'drop' } : { kind: 'json' });
+    const before = nim.seen.length;
+    try {
+      const r = await fetchIn(fx1, '/v1/chat/completions', chat('smart', 'again'));
+      expect(r.status).toBe(200);
+      expect(answerText(r.text)).toBe('stand-in-nim got: again');
+    } finally {
+      nim.pick = null;
+    }
+    expect(nim.seen.length).toBe(before + 2);
+  });
+
+  it('anthropic: /v1/messages with x-api-key injected; the OpenAI paths are not offered for it', async () => {
+    route('sb1', { provider: 'fake-anthropic', model: 'claude-real', alias: 'claude', mode: 'cloud-allowed' });
+    const before = cloud.seen.length;
+    const r = await sandboxed(
+      fx1,
+      `curl -sS -w '\\nA %{http_code}\\n' -H 'content-type: application/json' -H 'x-api-key: sandbox-junk' -H 'anthropic-version: 2023-06-01' -d '{"model":"claude","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}' http://inference.local/v1/messages; curl -sS -w '\\nB %{http_code}\\n' -H 'content-type: application/json' -d '{"model":"claude","messages":[]}' http://inference.local/v1/chat/completions`,
+    );
+    expect(r.stdout).toContain('A 200');
+    expect(r.stdout).toContain('B 404');
+    expect(cloud.seen.length).toBe(before + 1);
+    const seen = cloud.seen.at(-1)!;
+    expect(seen.url).toBe('/v1/messages');
+    expect(seen.headers['x-api-key']).toBe(ANTHROPIC_KEY);
+    expect(seen.headers.authorization).toBeUndefined();
+    expect(seen.headers['anthropic-version']).toBe('2023-06-01');
+    expect(seen.body?.model).toBe('claude-real');
+    expect(r.stdout).not.toContain(ANTHROPIC_KEY);
   });
 
   it('two sandboxes with two different routes at once', async () => {
@@ -385,8 +445,8 @@ describe('inference.local through the proxy', () => {
     await log.flush();
     await waitFor(() => auditBytes().includes('inference.decision'), 'inference records in the audit log');
     const bytes = auditBytes();
-    for (const v of [CLOUD_KEY, NIM_KEY, NVAPI, '4111111111111111', CARD, 'deploy with']) expect(bytes).not.toContain(v);
-    expect(bytes).toMatch(/"decision":"redacted_3"/);
+    for (const v of [CLOUD_KEY, NIM_KEY, ANTHROPIC_KEY, HOST_SECRET, NVAPI, '4111111111111111', CARD, 'deploy with']) expect(bytes).not.toContain(v);
+    expect(bytes).toMatch(/"decision":"redacted_4"/);
     expect(bytes).toMatch(/"r1_secret":"fp1:[0-9a-f]{32}"/);
     expect(bytes).toContain('"decision":"refused"');
     expect(existsSync(join(home, 'keys', 'providers', 'fake-cloud-provider.key'))).toBe(true);

@@ -20,7 +20,9 @@ export type Script =
   | { kind: 'json'; reply?: string }
   /** SSE: the reply in events of `piece` characters, `delayMs` apart; then `end` (done: [DONE], cut: socket destroyed, stall: nothing more). */
   | { kind: 'sse'; reply?: string; piece?: number; delayMs?: number; end?: 'done' | 'cut' | 'stall'; after?: number; usage?: boolean }
-  | { kind: 'status'; status: number; body: string };
+  | { kind: 'status'; status: number; body: string }
+  /** The connection is closed without an answer (a stale keep-alive socket, a crashed server). */
+  | { kind: 'drop' };
 
 export interface StandIn {
   name: string;
@@ -71,6 +73,10 @@ export async function startStandIn(name: string): Promise<StandIn> {
   });
   const answer = (res: ServerResponse, body: Record<string, unknown> | null, script: Script): void => {
     const model = typeof body?.model === 'string' ? body.model : 'none';
+    if (script.kind === 'drop') {
+      res.socket?.destroy();
+      return;
+    }
     if (script.kind === 'status') {
       res.writeHead(script.status, { 'content-type': 'application/json' });
       res.end(script.body);
