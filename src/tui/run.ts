@@ -11,6 +11,7 @@ import { isPaneId, type PaneId } from './layout/panes.ts';
 import type { TuiDataSource, TuiEvent } from './store/events.ts';
 import { TuiStore, type TuiStoreOptions } from './store/tui-store.ts';
 import { builtinNoColour, chooseThemeName, loadThemes, NO_COLOUR_THEME, type Theme } from './theme/theme.ts';
+import { learnApplied, learnArrived } from './widgets/learn/reducer.ts';
 
 export interface TelemetryOptions {
   /** nvidia-smi to run (default $NEMOCLAW_NVIDIA_SMI, then `nvidia-smi`). */
@@ -184,6 +185,25 @@ export function startTui(options: RunTuiOptions): TuiHandle {
       // Forget what Ink thinks is on the screen, then render again: every row is rewritten.
       ink.instance?.clear();
       ui.update((s) => ({ ...s }));
+      return;
+    }
+    if (e.type === 'learn') {
+      // The proposal is the supervisor's (it reads the audit log); it comes back into the overlay.
+      const src = options.source;
+      const ask = src.learn?.bind(src) ?? (async () => ({ ok: false as const, error: 'this source cannot propose revisions (no supervisor)' }));
+      ask(e.sandbox, e.minutes).then(
+        (r) => ui.update((s) => learnArrived(s, e.sandbox, e.minutes, r)),
+        (err: unknown) => ui.update((s) => learnArrived(s, e.sandbox, e.minutes, { ok: false, error: err instanceof Error ? err.message : String(err) })),
+      );
+      return;
+    }
+    if (e.type === 'applyLearned') {
+      const src = options.source;
+      const write = src.applyLearned?.bind(src) ?? (async () => ({ ok: false as const, error: 'this source cannot write revisions' }));
+      write(e.proposal).then(
+        (r) => ui.update((s) => learnApplied(s, e.proposal.sandbox, r)),
+        (err: unknown) => ui.update((s) => learnApplied(s, e.proposal.sandbox, { ok: false, error: err instanceof Error ? err.message : String(err) })),
+      );
       return;
     }
     options.source.decide(e.id, e.verdict, e.always).then(

@@ -18,7 +18,7 @@ import { sandboxRows } from '../widgets/sandboxes/reducer.ts';
 import { Frame } from './frame.ts';
 import { h } from './h.ts';
 import { LineView } from './line-view.ts';
-import { ConfirmOverlay, DetailsOverlay, HelpOverlay, SandboxOverlay, TooSmall } from './overlays.ts';
+import { ConfirmOverlay, DetailsOverlay, HelpOverlay, LearnOverlay, SandboxOverlay, TooSmall } from './overlays.ts';
 import { statusLine } from './status-bar.ts';
 
 export interface AppProps {
@@ -113,6 +113,7 @@ export function App({ store, ui: uiStore, themes, onEffect, ascii = false, now =
   if (top?.kind === 'confirm') children.push(h(ConfirmOverlay, { key: 'confirm', prompt: top.prompt, ...(top.detail !== undefined ? { detail: top.detail } : {}), screen, theme, ascii }));
   if (top?.kind === 'sandbox') children.push(h(SandboxOverlay, { key: 'sandbox', sandbox: live.sandboxes.find((s) => s.name === top.name), now: t, screen, theme, ascii }));
   if (top?.kind === 'details') children.push(h(DetailsOverlay, { key: 'details', approval: live.pending.find((p) => p.id === top.approvalId), now: t, screen, theme, ascii }));
+  if (top?.kind === 'learn') children.push(h(LearnOverlay, { key: 'learn', mode: top, screen, theme, ascii }));
 
   const status = statusLine(ui, { pending: live.pending.length, pausedBehind: live.totalEvents - frozen.current.totalEvents, width: columns });
   children.push(h(Box, { key: 'status', position: 'absolute', top: layout.statusBar.y, left: 0, width: columns, height: 1 }, h(LineView, { line: status, width: columns, theme, bg: 'statusBg', ascii })));

@@ -12,6 +12,8 @@ import type { SandboxRow } from '../store/tui-store.ts';
 import { seg, type Line } from '../text/line.ts';
 import type { Theme, Token } from '../theme/theme.ts';
 import { duration } from '../widgets/common.ts';
+import type { LearnMode } from '../widgets/learn/reducer.ts';
+import { learnFooter, learnLines } from '../widgets/learn/view.ts';
 import { Frame } from './frame.ts';
 import { h } from './h.ts';
 import { LineView } from './line-view.ts';
@@ -19,7 +21,7 @@ import { LineView } from './line-view.ts';
 function contextTitle(c: Context): string {
   if (c === 'global') return 'Everywhere';
   if (isPaneId(c)) return PANE_TITLES[c];
-  return { help: 'Help', confirm: 'Confirm', details: 'Approval details', sandbox: 'Sandbox details', command: 'Command bar', filter: 'Filter' }[c];
+  return { help: 'Help', confirm: 'Confirm', details: 'Approval details', sandbox: 'Sandbox details', command: 'Command bar', filter: 'Filter', learn: 'Learning proposal' }[c];
 }
 
 /** The help text for the current state, generated from the keymap table. */
@@ -99,6 +101,11 @@ export function SandboxOverlay({ sandbox, now, screen, theme, ascii }: { sandbox
       kv('approvals', `${sandbox.pendingApprovals} pending`, sandbox.pendingApprovals > 0 ? 'warn' : undefined),
     );
     if (sandbox.lastLimit !== undefined) lines.push(kv('last limit', sandbox.lastLimit, 'warn'));
+    if (sandbox.learning !== undefined) {
+      const l = sandbox.learning;
+      const what = [l.egress ? `unmatched egress audited, ${l.destinations} distinct destination${l.destinations === 1 ? '' : 's'} seen` : '', l.exec ? `execs outside the allowlist allowed, ${l.execs} seen` : ''].filter((x) => x !== '').join('; ');
+      lines.push(kv('LEARNING', `${what} (P proposes a revision)`, 'warn'));
+    }
     for (const d of sandbox.degraded ?? []) lines.push(kv('DEGRADED', d, 'error'));
     lines.push([], [seg('Policy', 'accent', { bold: true })]);
     if (sandbox.policySummary === undefined || sandbox.policySummary.length === 0) lines.push([seg('  (not reported)', 'muted')]);
@@ -108,9 +115,22 @@ export function SandboxOverlay({ sandbox, now, screen, theme, ascii }: { sandbox
     if (e.length === 0) lines.push([seg('  (not reported)', 'muted')]);
     else for (const [k, v] of e) lines.push([seg(`  ${k.padEnd(14)}`, 'muted'), seg(v)]);
   }
-  lines.push([], [seg('l ', 'accent', { bold: true }), seg('logs of this sandbox   '), seg('Esc ', 'accent', { bold: true }), seg('close')]);
+  lines.push([], [seg('l ', 'accent', { bold: true }), seg('logs of this sandbox   '), seg('P ', 'accent', { bold: true }), seg('learn   '), seg('Esc ', 'accent', { bold: true }), seg('close')]);
   const rect = centered(screen, 76, Math.min(lines.length + 2, screen.height));
   return h(Frame, { rect, title: `Sandbox ${sandbox?.name ?? ''}`.trim(), focused: true, lines: lines.slice(0, Math.max(0, rect.height - 2)), theme, ascii });
+}
+
+/** The learning proposal (issue 22): summary, then the diff, scrolled; nothing is written until y. */
+export function LearnOverlay({ mode, screen, theme, ascii }: { mode: LearnMode; screen: Rect; theme: Theme; ascii: boolean }) {
+  const { head, body } = learnLines(mode);
+  const rect = centered(screen, Math.max(60, Math.min(110, screen.width - 4)), screen.height - 2);
+  const room = Math.max(0, rect.height - 2 - head.length - 2);
+  const scroll = Math.max(0, Math.min(mode.scroll, body.length - room));
+  const lines: Line[] = [...head, [], ...body.slice(scroll, scroll + room)];
+  while (lines.length < rect.height - 3) lines.push([]);
+  lines.push(learnFooter(mode));
+  const footer = body.length > room ? `${scroll + 1}-${Math.min(body.length, scroll + room)} of ${body.length}` : '';
+  return h(Frame, { rect, title: 'Learning proposal', info: 'nothing written until y', footer, focused: true, lines, theme, ascii });
 }
 
 /** Below 80x24: say so, and what is needed; q still quits. */

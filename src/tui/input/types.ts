@@ -1,7 +1,7 @@
 // UI state, effects and key-binding types shared by the dispatcher, the keymap and the widgets.
 import type { LayoutName, SizeAdjust } from '../layout/layout.ts';
 import type { PaneId } from '../layout/panes.ts';
-import type { PendingApproval, Verdict } from '../store/events.ts';
+import type { LearnProposal, PendingApproval, Verdict } from '../store/events.ts';
 
 export interface PaneFilter {
   text: string;
@@ -17,7 +17,9 @@ export type Mode =
   | { kind: 'command'; text: string }
   | { kind: 'confirm'; action: ConfirmAction; prompt: string; detail?: string }
   | { kind: 'details'; approvalId: string }
-  | { kind: 'sandbox'; name: string };
+  | { kind: 'sandbox'; name: string }
+  /** "Learn from the last N minutes": the proposed diff, shown before anything is written. */
+  | { kind: 'learn'; sandbox: string; minutes: number; status: 'loading' | 'ready' | 'error'; proposal: LearnProposal | null; error: string | null; scroll: number };
 
 export interface UiMessage {
   text: string;
@@ -47,6 +49,10 @@ export type Effect =
   | { type: 'decide'; id: string; verdict: Verdict; always: boolean }
   /** Repaint the whole screen (Ctrl-L: after something else wrote over it). */
   | { type: 'redraw' }
+  /** Ask the source for a learning proposal (the answer comes back through learnArrived). */
+  | { type: 'learn'; sandbox: string; minutes: number }
+  /** Write a reviewed proposal as the sandbox's next revision. */
+  | { type: 'applyLearned'; proposal: LearnProposal }
   | { type: 'quit' };
 
 /** What key handlers may read about the data (derived from the shown snapshot). */
@@ -70,7 +76,7 @@ export interface Result {
 
 export type Handler = (state: UiState, ctx: DispatchCtx) => Result;
 
-export type Context = 'global' | PaneId | 'help' | 'confirm' | 'command' | 'filter' | 'details' | 'sandbox';
+export type Context = 'global' | PaneId | 'help' | 'confirm' | 'command' | 'filter' | 'details' | 'sandbox' | 'learn';
 
 /** One row of the keymap table. The help overlay is generated from these rows. */
 export interface KeyBinding {

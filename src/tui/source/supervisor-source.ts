@@ -10,7 +10,7 @@
 // No React, no Ink: this file is plain data plumbing.
 import type { ApprovalItem } from '../../approvals/index.ts';
 import type { ApiClient, BusEvent, SandboxView } from '../../supervisor/index.ts';
-import type { DecidedApproval, DecisionResult, PendingApproval, SandboxInfo, SandboxState, TuiDataSource, TuiEvent, Verdict } from '../store/events.ts';
+import type { DecidedApproval, DecisionResult, LearnProposal, PendingApproval, SandboxInfo, SandboxState, TuiDataSource, TuiEvent, Verdict } from '../store/events.ts';
 
 /** The part of ApiClient this source uses (tests may pass a fake). */
 export type SupervisorApi = Pick<ApiClient, 'call' | 'stream'>;
@@ -141,6 +141,7 @@ export class SupervisorDataSource implements TuiDataSource {
   private readonly baseDelay: number;
   private readonly onStatus: SupervisorSourceOptions['onStatus'];
   private readonly infos = new Map<string, SandboxInfo>();
+  private readonly refreshTimers = new Map<string, NodeJS.Timeout>();
   private readonly pending = new Map<string, PendingApproval>();
   private readonly decided = new Set<string>();
   /** Last bus sequence number delivered. */
@@ -179,6 +180,38 @@ export class SupervisorDataSource implements TuiDataSource {
     }
   }
 
+  /** A learning proposal from the supervisor (it reads the audit log); nothing is written. */
+  async learn(sandbox: string, minutes: number): Promise<{ ok: true; proposal: LearnProposal } | { ok: false; error: string }> {
+    try {
+      const r = await this.api.call<{ proposal: { sandbox: string; rev: number | null; text: string; diff: string; rules: { host: string; port: number }[]; exec: { path: string }[]; read: number; denied: number } }>(
+        'POST',
+        `/v1/sandboxes/${encodeURIComponent(sandbox)}/learn`,
+        { minutes },
+      );
+      const p = r.proposal;
+      return { ok: true, proposal: { sandbox, rev: p.rev, text: p.text, diff: p.diff, destinations: p.rules.map((x) => `${x.host}:${x.port}`), exec: p.exec.map((x) => x.path), read: p.read, denied: p.denied } };
+    } catch (err) {
+      return { ok: false, error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /** Writes the reviewed proposal, only on top of the revision it was made against. */
+  async applyLearned(p: LearnProposal): Promise<{ ok: true; rev: number } | { ok: false; error: string }> {
+    try {
+      const what = [...p.destinations, ...p.exec.map((x) => `exec ${x}`)].join(', ') || 'no new entries';
+      const r = await this.api.call<{ applied: boolean; dropped: string[]; meta?: { rev: number } }>('PUT', `/v1/sandboxes/${encodeURIComponent(p.sandbox)}/learn`, {
+        text: p.text,
+        rev: p.rev ?? 0,
+        author: this.user,
+        reason: `learned in the TUI: ${what}`,
+      });
+      if (!r.applied || r.meta === undefined) return { ok: false, error: `not written: it would drop ${r.dropped.join(', ')}` };
+      return { ok: true, rev: r.meta.rev };
+    } catch (err) {
+      return { ok: false, error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
   async sandboxes(): Promise<readonly SandboxInfo[]> {
     const r = await this.api.call<{ sandboxes: SandboxView[] }>('GET', '/v1/sandboxes');
     const out: SandboxInfo[] = [];
@@ -201,6 +234,8 @@ export class SupervisorDataSource implements TuiDataSource {
     if (enf) info.enforcement = enf;
     const degraded = v.enforcement && Array.isArray((v.enforcement as { degraded?: unknown }).degraded) ? ((v.enforcement as { degraded: string[] }).degraded) : undefined;
     if (degraded && degraded.length) info.degraded = degraded;
+    if (v.learning) info.learning = { egress: v.learning.egress, exec: v.learning.exec, destinations: v.learning.destinations, execs: v.learning.execs };
+    else delete info.learning;
     this.infos.set(v.name, info);
     return info;
   }
@@ -215,6 +250,17 @@ export class SupervisorDataSource implements TuiDataSource {
     } catch {
       return info;
     }
+  }
+
+  /** refresh(), at most once a second per sandbox (audited egress can come in floods). */
+  private refreshSoon(name: string, emit: (e: TuiEvent) => void): void {
+    if (this.refreshTimers.has(name)) return;
+    const t = setTimeout(() => {
+      this.refreshTimers.delete(name);
+      this.refresh(name, emit);
+    }, 1000);
+    t.unref?.();
+    this.refreshTimers.set(name, t);
   }
 
   /** Fetches one sandbox again (state, enforcement, policy) and emits it. */
@@ -311,6 +357,8 @@ export class SupervisorDataSource implements TuiDataSource {
         const base = { ts, sandbox: typeof ev.sandbox === 'string' ? ev.sandbox : sb, binary: basename(ev.binary), host: ev.host ?? '?', port: ev.port ?? 0, rule: ev.rule ?? '-' };
         const req = ev.method ? ` ${ev.method} ${ev.path ?? '/'}` : '';
         if (ev.type === 'egress_allowed') emit({ type: 'egress_allowed', ...base, rule: ev.rule ?? (ev.reason ?? '-') });
+        // Learning mode: the count of destinations seen lives in the supervisor's sandbox view.
+        else if (ev.type === 'egress_audit') this.refreshSoon(sb, emit);
         else if (ev.type === 'egress_denied' || ev.type === 'binary_replaced' || ev.type === 'preamble_rejected' || ev.type === 'egress_closed_by_reload') emit({ type: 'egress_denied', ...base, reason: `${ev.reason ?? ev.type}${req}` });
         return;
       }
@@ -434,6 +482,8 @@ export class SupervisorDataSource implements TuiDataSource {
     return () => {
       stopped = true;
       if (timer) clearTimeout(timer);
+      for (const t of this.refreshTimers.values()) clearTimeout(t);
+      this.refreshTimers.clear();
       current?.abort();
     };
   }

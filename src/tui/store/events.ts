@@ -23,6 +23,37 @@ export interface SandboxInfo {
   policySummary?: string[];
   /** What the helper reported it enforced, e.g. {landlock: "abi 6", seccomp: "filter+notify"} (details view). */
   enforcement?: Record<string, string>;
+  /** Set while the sandbox is in learning mode: unmatched actions let through and recorded. */
+  learning?: LearningInfo;
+}
+
+/** Learning mode as the supervisor reports it (docs/policy.md "Simulate and learn"). */
+export interface LearningInfo {
+  /** Unmatched egress is audited. */
+  egress: boolean;
+  /** Execs outside the allowlist are allowed and recorded. */
+  exec: boolean;
+  /** Distinct destinations (host:port) seen that the policy does not cover. */
+  destinations: number;
+  /** Distinct exec paths seen outside the allowlist. */
+  execs: number;
+}
+
+/** A proposed revision learned from a sandbox's recorded decisions; nothing is written yet. */
+export interface LearnProposal {
+  sandbox: string;
+  /** The revision it was proposed against (applying requires it to be still current). */
+  rev: number | null;
+  /** The proposed policy text. */
+  text: string;
+  /** Unified diff from the current revision; empty when nothing would change. */
+  diff: string;
+  /** host:port of each learned destination. */
+  destinations: string[];
+  exec: string[];
+  /** Decisions read, and recorded denials (never proposed). */
+  read: number;
+  denied: number;
 }
 
 export type ApprovalKind = 'egress' | 'exec' | 'syscall';
@@ -97,4 +128,8 @@ export interface TuiDataSource {
   decide(approvalId: string, verdict: Verdict, always: boolean): Promise<DecisionResult>;
   /** Current sandboxes (used to seed the sandboxes pane on attach). */
   sandboxes(): Promise<readonly SandboxInfo[]>;
+  /** Propose a revision from what the sandbox did in the last `minutes` (writes nothing). Absent: not offered. */
+  learn?(sandbox: string, minutes: number): Promise<{ ok: true; proposal: LearnProposal } | { ok: false; error: string }>;
+  /** Write a reviewed proposal as the next revision, only if its base revision is still current. */
+  applyLearned?(proposal: LearnProposal): Promise<{ ok: true; rev: number } | { ok: false; error: string }>;
 }
