@@ -6,11 +6,13 @@ import type { Command } from 'commander';
 import { closeSync, constants as fsConstants, openSync, statSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { AuditEventInput, AuditLog } from '../audit/index.ts';
-import type { SandboxSpec } from '../policy/index.ts';
+import type { Policy, SandboxSpec } from '../policy/index.ts';
+import type { AuditSink } from '../egress/index.ts';
+import type { EgressAnswer, RunEgress } from './sandbox-egress.ts';
 import type { ExecAskEvent, ExecDecision, SandboxEvent, SandboxResult } from '../sandbox/index.ts';
 import { UsageError, jsonText, showOn } from './output.ts';
 import { inert } from '../text/index.ts';
-import { SANDBOX_FAILED, defaultSandboxSpec, runSandbox } from '../sandbox/index.ts';
+import { SANDBOX_FAILED, defaultSandboxSpec, newSandboxId, runSandbox } from '../sandbox/index.ts';
 import { nemoclawHome } from '../state/index.ts';
 
 interface RunFlags {
@@ -20,6 +22,7 @@ interface RunFlags {
   events?: string;
   tty?: boolean;
   json?: boolean;
+  saveApprovals?: boolean;
 }
 
 /** A reason the sandbox did not start; printed as one line, exit 125. */
@@ -34,23 +37,28 @@ interface SpecSource {
    * the workspace) would let this run rewrite what the next one allows: it stays read-only inside.
    */
   obeys: string[];
+  /** The policy itself (egress rules, approvals); null for the built-in default (no network). */
+  policy: Policy | null;
+  /** The --policy file, which `--save-approvals` revises; null otherwise. */
+  policyFile: string | null;
 }
 
 async function chooseSpec(flags: RunFlags): Promise<SpecSource> {
   if (flags.policy === undefined && flags.blueprint === undefined) {
-    return { spec: defaultSandboxSpec(), origin: { kind: 'default' }, obeys: [] };
+    return { spec: defaultSandboxSpec(), origin: { kind: 'default' }, obeys: [], policy: null, policyFile: null };
   }
   const policy = await import('../policy/index.ts');
   try {
     if (flags.policy !== undefined) {
       const loaded = await policy.loadPolicyFile(flags.policy);
-      return { spec: policy.compileSandboxSpec(loaded), origin: { kind: 'policy', name: resolve(flags.policy) }, obeys: [resolve(flags.policy)] };
+      return { spec: policy.compileSandboxSpec(loaded), origin: { kind: 'policy', name: resolve(flags.policy) }, obeys: [resolve(flags.policy)], policy: loaded, policyFile: resolve(flags.policy) };
     }
     const bp = await policy.loadBlueprint(flags.blueprint as string);
-    const spec = policy.compileSandboxSpec(policy.blueprintPolicy(bp));
+    const bpPolicy = policy.blueprintPolicy(bp);
+    const spec = policy.compileSandboxSpec(bpPolicy);
     const base = bp.spec.policy.base;
     const basePath = base === 'default' ? [] : [isAbsolute(base) ? base : join(dirname(bp.file), base)];
-    return { spec, origin: { kind: 'blueprint', name: flags.blueprint, digest: policy.blueprintDigest(bp) }, obeys: [bp.file, ...basePath] };
+    return { spec, origin: { kind: 'blueprint', name: flags.blueprint, digest: policy.blueprintDigest(bp) }, obeys: [bp.file, ...basePath], policy: bpPolicy, policyFile: null };
   } catch (err) {
     // Diagnostics (file:line:col) or a missing file/blueprint: either way nothing started.
     throw new StartError(err instanceof Error ? err.message : String(err));
@@ -115,13 +123,22 @@ function eventSink(target: string | undefined): { write(e: SandboxEvent): void; 
  */
 function execAsker(interactive: boolean, abort: AbortSignal, tap: () => TapInput | null): (ask: ExecAskEvent) => Promise<ExecDecision> {
   if (!interactive) return async () => 'deny';
-  let queue: Promise<unknown> = Promise.resolve();
-  return (ask) => {
-    // The path is the workload's; the question goes to the operator's terminal (/dev/tty), always.
-    const next = queue.then(() => (abort.aborted ? 'deny' : promptTty(`nemoclaw: allow exec of ${inert(ask.path)} (pid ${ask.pid})? [y/N] `, abort, tap())));
-    queue = next.catch(() => undefined);
-    return next;
-  };
+  // The path is the workload's; the question goes to the operator's terminal (/dev/tty), always.
+  return (ask) => oneQuestion(`nemoclaw: allow exec of ${inert(ask.path)} (pid ${ask.pid})? [y/N] `, abort, tap, (a) => (/^\s*y(es)?\s*$/i.test(a) ? 'allow' : 'deny'), 'deny');
+}
+
+/** Questions to the operator (exec and egress asks alike) go one at a time, in arrival order. */
+let questions: Promise<unknown> = Promise.resolve();
+function oneQuestion<T>(question: string, abort: AbortSignal, tap: () => TapInput | null, parse: (answer: string) => T, no: T): Promise<T> {
+  const next = questions.then(() => (abort.aborted ? no : promptTty(question, abort, tap(), parse, no)));
+  questions = next.catch(() => undefined);
+  return next;
+}
+
+/** Egress asks (sandbox-egress.ts): y once, a(lways), anything else no. */
+function egressAsker(interactive: boolean, abort: AbortSignal, tap: () => TapInput | null): ((question: string) => Promise<EgressAnswer>) | null {
+  if (!interactive) return null;
+  return (q) => oneQuestion<EgressAnswer>(q, abort, tap, (a) => (/^\s*y(es)?\s*$/i.test(a) ? 'allow' : /^\s*a(lways)?\s*$/i.test(a) ? 'always' : 'deny'), 'deny');
 }
 
 /** The sandbox's terminal-input relay (RunningSandbox.tapInput), when stdin is relayed. */
@@ -148,22 +165,22 @@ function tapAnswerer(tap: TapInput): Answerer | null {
   };
 }
 
-async function promptTty(question: string, abort: AbortSignal, tap: TapInput | null): Promise<ExecDecision> {
+async function promptTty<T>(question: string, abort: AbortSignal, tap: TapInput | null, parse: (answer: string) => T, no: T): Promise<T> {
   const { ReadStream } = await import('node:tty');
   let fd: number;
   try {
     fd = openSync('/dev/tty', 'r+');
   } catch {
-    return 'deny';
+    return no;
   }
   writeSync(fd, question);
   const tapped = tap === null ? null : tapAnswerer(tap);
   // A tty.ReadStream reads without blocking a thread-pool worker, so it can be dropped mid-read.
   // It owns fd from here and closes it when destroyed.
   const input: Answerer = tapped ?? new ReadStream(fd);
-  return new Promise<ExecDecision>((done) => {
+  return new Promise<T>((done) => {
     let answered = false;
-    const finish = (d: ExecDecision, note?: string): void => {
+    const finish = (d: T, note?: string): void => {
       if (answered) return;
       answered = true;
       clearTimeout(timer);
@@ -179,12 +196,12 @@ async function promptTty(question: string, abort: AbortSignal, tap: TapInput | n
       if (tapped !== null) closeSync(fd);
       done(d);
     };
-    const onAbort = (): void => finish('deny', '\nnemoclaw: the sandbox ended; denied\n');
+    const onAbort = (): void => finish(no, '\nnemoclaw: the sandbox ended; denied\n');
     abort.addEventListener('abort', onAbort);
-    const timer = setTimeout(() => finish('deny', '\nnemoclaw: no answer in 60 s; denied\n'), 60_000);
-    input.on('data', (chunk) => finish(/^\s*y(es)?\s*$/i.test(String(chunk)) ? 'allow' : 'deny'));
-    input.on('error', () => finish('deny'));
-    input.on('end', () => finish('deny'));
+    const timer = setTimeout(() => finish(no, '\nnemoclaw: no answer in 60 s; denied\n'), 60_000);
+    input.on('data', (chunk) => finish(parse(String(chunk))));
+    input.on('error', () => finish(no));
+    input.on('end', () => finish(no));
   });
 }
 
@@ -303,6 +320,14 @@ function runAudit(report: (line: string) => void) {
       const r = auditRecord(e);
       if (r !== null && opened !== null) write(r);
     },
+    /** The egress proxy's records go into the same chain, in order, after the start record. */
+    sink(): AuditSink {
+      return {
+        append: async (record, o) => {
+          write({ record, durable: o?.durable ?? false });
+        },
+      };
+    },
     async close(): Promise<void> {
       await opened;
       await chain;
@@ -345,13 +370,44 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
   const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
   const asks = new AbortController();
   let running: ReturnType<typeof runSandbox> | undefined;
+  const sandboxId = newSandboxId();
+  // The per-sandbox egress proxy, only for a policy with network rules or approvals.
+  let egress: RunEgress | null = null;
+  if (source.policy !== null) {
+    const eg = await import('./sandbox-egress.ts');
+    if (eg.needsEgressProxy(source.policy)) {
+      try {
+        egress = await eg.startRunEgress(
+          {
+            policy: source.policy,
+            policyFile: source.policyFile,
+            sandboxId,
+            ask: egressAsker(interactive, asks.signal, () => running?.tapInput ?? null),
+            saveApprovals: flags.saveApprovals ?? false,
+            audit: audit.sink(),
+            report: (line) => report(flags, line),
+          },
+          inert,
+        );
+      } catch (err) {
+        report(flags, `sandbox not started: egress proxy: ${err instanceof Error ? err.message : String(err)}`);
+        sink?.close();
+        return SANDBOX_FAILED;
+      }
+    } else if (flags.saveApprovals) {
+      report(flags, '--save-approvals: this policy has no network rules or approvals; nothing to ask');
+    }
+  }
+  const spec = egress === null ? source.spec : { ...source.spec, filesystem: { ...source.spec.filesystem, readOnly: [...source.spec.filesystem.readOnly, egress.caBundlePath] } };
   try {
     running = runSandbox({
-      spec: source.spec,
+      spec,
       command,
       workspace,
+      sandboxId,
       tty: flags.tty ?? false,
       obeys: source.obeys,
+      ...(egress !== null ? { proxySocket: egress.proxySocket, stateFiles: [egress.caBundlePath], extraEnv: egress.env } : {}),
       onEvent: (e) => {
         sink?.write(e);
         audit.event(e);
@@ -362,6 +418,7 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
     // HelperMissingError (names `make -C native`), SandboxConfigError, or spawn trouble.
     report(flags, `sandbox not started: ${err instanceof Error ? err.message : String(err)}`);
     sink?.close();
+    await egress?.close();
     return SANDBOX_FAILED;
   }
   audit.start({ sandbox: running.id, command, workspace, origin: source.origin, protected: running.protected, placeholders: running.placeholders });
@@ -373,6 +430,7 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
   } finally {
     for (const s of FORWARDED) process.off(s, forward);
     asks.abort();
+    await egress?.close();
   }
   // A refused sandbox never ran: its one line says why; degraded layers would only bury it.
   if (result.reason !== 'refused') for (const w of result.warnings) report(flags, `DEGRADED: ${w}`);
@@ -414,6 +472,7 @@ export function register(program: Command): void {
     .option('--events <file>', 'write NDJSON events to FILE (`-`: standard output)')
     .option('--tty', 'run the command on a pseudo-terminal owned by the sandbox')
     .option('--json', "nemoclaw's own messages as JSON lines on standard error")
+    .option('--save-approvals', 'an "always" answer to an egress ask writes its rule into the --policy file (a new revision of it); without it "always" allows for this run only')
     .argument('<command...>', 'command and arguments (after --)')
     .action(async (command: string[], flags: RunFlags) => {
       process.exitCode = await sandboxRun(command, flags);
