@@ -23,22 +23,27 @@ const PER_FILE = 64 * 1024;
 const FILES = 3;
 const line = (i: number): string => `line ${String(i).padStart(6, '0')} ${'x'.repeat(80)}`;
 
+/** Until the stream handed everything written to its 'data' listener (bounded: 1000 turns). */
+async function drained(s: PassThrough): Promise<void> {
+  for (let i = 0; i < 1000 && (s.writableLength > 0 || s.readableLength > 0); i++) await new Promise((r) => setImmediate(r));
+  expect(s.writableLength + s.readableLength).toBe(0);
+}
+
 /** Writes `n` lines, one window (a tenth of a file) at a time, so nothing is dropped. */
 async function feed(s: PassThrough, from: number, n: number): Promise<void> {
   const perWindow = Math.floor(PER_FILE / 10 / 160); // records are ~150 bytes
   for (let i = from; i < from + n; i += perWindow) {
     const chunk = Array.from({ length: Math.min(perWindow, from + n - i) }, (_, k) => `${line(i + k)}\n`).join('');
     s.write(chunk);
-    await new Promise((r) => setImmediate(r));
+    await drained(s);
     vi.setSystemTime(Date.now() + LOG_WINDOW_MS);
   }
 }
 
-const settle = (w: LogWriter): Promise<void> =>
-  new Promise((r) => {
-    w.close();
-    setImmediate(() => setImmediate(r));
-  });
+async function settle(w: LogWriter): Promise<void> {
+  w.close();
+  await w.flushed();
+}
 
 describe('LogWriter', () => {
   it('rotates before a file passes its share, keeps log_files generations, and readLog spans them', async () => {
@@ -50,7 +55,7 @@ describe('LogWriter', () => {
     w.follow(s, 'stdout', (r) => seen.push(r));
     await feed(s, 0, 2000); // ~300 KiB: more than the cap, so the oldest generation went
     await settle(w);
-    await vi.waitFor(() => expect(readdirSync(dir).sort()).toEqual(['output.ndjson', 'output.ndjson.1', 'output.ndjson.2']));
+    expect(readdirSync(dir).sort()).toEqual(['output.ndjson', 'output.ndjson.1', 'output.ndjson.2']);
     const total = readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
     expect(total).toBeLessThanOrEqual(PER_FILE * FILES);
     for (const f of readdirSync(dir)) expect(statSync(join(dir, f)).size).toBeLessThanOrEqual(PER_FILE);
@@ -74,7 +79,7 @@ describe('LogWriter', () => {
     w.follow(s, 'stdout', () => admitted++);
     const chunk = Buffer.from('y\n'.repeat(32 * 1024)); // 64 KiB per chunk
     for (let i = 0; i < 16; i++) s.write(chunk);
-    await new Promise((r) => setImmediate(r));
+    await drained(s);
     expect(drops).toEqual([]); // reported when the window ends, not per chunk
     vi.advanceTimersByTime(LOG_WINDOW_MS);
     expect(drops).toHaveLength(1);

@@ -12,7 +12,7 @@
 //   one marker record `[nemoclaw: N bytes dropped]` per second plus a `limit_hit` callback.
 // Writes are asynchronous and never wait: a disk slower than the rate above costs at most
 // MAX_PENDING bytes of memory, beyond which output is dropped as well.
-import { createWriteStream, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { createWriteStream, fstatSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -52,6 +52,8 @@ export class LogWriter {
   private dropped = 0;
   private flushTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Streams ended (rotation, close) whose last writes may still be on their way to the disk. */
+  private readonly draining = new Set<WriteStream>();
   private readonly file: string;
 
   constructor(file: string) {
@@ -69,13 +71,29 @@ export class LogWriter {
     if (this.size > this.perFile) this.rotate();
   }
 
+  private retire(): void {
+    const old = this.out;
+    this.draining.add(old);
+    old.once('close', () => this.draining.delete(old)); // also after an error (emitClose)
+    old.end();
+  }
+
+  /** Resolves once everything written so far has reached the file (or failed): after close(), for readers. */
+  async flushed(): Promise<void> {
+    await Promise.all([...this.draining].map((s) => new Promise<void>((resolve) => (s.closed ? resolve() : s.once('close', () => resolve())))));
+  }
+
   private open(): WriteStream {
+    // Opened here, synchronously: the file must exist before the next rotation renames it (a
+    // stream opening in the background would let two quick rotations lose a generation).
+    let fd: number | null = null;
     try {
-      this.size = statSync(this.file).size;
+      fd = openSync(this.file, 'a', 0o600);
+      this.size = fstatSync(fd).size;
     } catch {
-      this.size = 0; // no log yet
+      this.size = 0; // the stream below reports (and we ignore) the same error
     }
-    const out = createWriteStream(this.file, { flags: 'a', mode: 0o600 });
+    const out = fd === null ? createWriteStream(this.file, { flags: 'a', mode: 0o600 }) : createWriteStream(this.file, { fd, flags: 'a' });
     out.on('error', () => {
       // a full disk must not take the supervisor down; the bus still carries the lines
     });
@@ -84,7 +102,7 @@ export class LogWriter {
 
   /** output.ndjson → .1 → .2 …; the oldest generation is removed, then a fresh file opened. */
   private rotate(): void {
-    this.out.end(); // pending writes still land in the renamed file (same inode)
+    this.retire(); // pending writes still land in the renamed file (same inode)
     if (this.files === 1) rmQuiet(this.file);
     else {
       rmQuiet(`${this.file}.${this.files - 1}`);
@@ -96,6 +114,7 @@ export class LogWriter {
 
   /** Appends one record, rotating first if it would not fit; returns the bytes written. */
   private write(r: LogRecord): number {
+    if (this.closed) return 0; // output still draining after the end: a rotation would reopen a file
     const text = `${JSON.stringify(r)}\n`;
     const n = Buffer.byteLength(text);
     if (n > this.perFile) return 0; // cannot happen with log_size/log_files >= 64 KiB (schema)
@@ -122,7 +141,7 @@ export class LogWriter {
     const bytes = this.dropped;
     this.dropped = 0;
     const r: LogRecord = { ts: new Date().toISOString(), stream: 'stderr', line: dropMarker(bytes) };
-    if (!this.closed) this.write(r);
+    this.write(r);
     this.hooks.onNotice?.(r);
     this.hooks.onDropped?.(bytes);
   }
@@ -196,7 +215,7 @@ export class LogWriter {
   close(): void {
     this.flushDropped();
     this.closed = true;
-    this.out.end();
+    this.retire();
   }
 }
 
