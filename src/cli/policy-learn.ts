@@ -79,6 +79,7 @@ export function summaryLine(src: LearnSource, res: LearnResult): string {
     `${res.alreadyAllowed} already allowed`,
   ];
   if (res.denied > 0) parts.push(`${res.denied} denied (never proposed)`);
+  if (res.execNotFound.length > 0) parts.push(`not proposed, no such program on this host (PATH lookups): ${res.execNotFound.join(', ')}`);
   if (src.lastSeq !== undefined) parts.push(`last seq ${src.lastSeq}`);
   return parts.join('; ');
 }

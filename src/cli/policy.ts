@@ -228,14 +228,15 @@ export function register(program: Command): void {
         if (opts.sandbox !== undefined) storeFor(opts.sandbox); // the name rule, before anything is read
         const src = await learnSource(opts);
         const base = await learnBase(opts, loadAnyPolicy, storeFor);
-        const res = learn(src.lines, base.policy, { ...(base.text !== undefined ? { baseText: base.text } : {}), ...(opts.sandbox !== undefined ? { sandbox: opts.sandbox } : {}), ...(unmatched !== undefined ? { unmatched } : {}) });
+        const { existsSync } = await import('node:fs');
+        const res = learn(src.lines, base.policy, { ...(base.text !== undefined ? { baseText: base.text } : {}), ...(opts.sandbox !== undefined ? { sandbox: opts.sandbox } : {}), ...(unmatched !== undefined ? { unmatched } : {}), execExists: (p) => existsSync(p) });
         // The events (hosts, paths, binaries) were produced by a sandbox: on a terminal the
         // proposed YAML, the diff and the skipped lines are shown inert; -o and pipes get the exact YAML.
         const errShow = showOn(process.stderr);
         for (const s of res.skipped) process.stderr.write(`${errShow(`${src.label}:${s.line}: skipped: ${s.error}`)}\n`);
         if (opts.output) await writeFile(opts.output, res.yaml);
         if (!opts.apply) {
-          if (opts.json) printJson({ rules: res.rules, exec: res.exec, alreadyAllowed: res.alreadyAllowed, denied: res.denied, read: res.read, skipped: res.skipped, ...(src.lastSeq !== undefined ? { lastSeq: src.lastSeq } : {}), policy: res.policy });
+          if (opts.json) printJson({ rules: res.rules, exec: res.exec, execNotFound: res.execNotFound, alreadyAllowed: res.alreadyAllowed, denied: res.denied, read: res.read, skipped: res.skipped, ...(src.lastSeq !== undefined ? { lastSeq: src.lastSeq } : {}), policy: res.policy });
           else {
             if (!opts.output) process.stdout.write(showOn(process.stdout)(res.yaml, { newlines: true, tabs: 'keep' }));
             process.stderr.write(`${errShow(summaryLine(src, res))}\n`);

@@ -115,6 +115,14 @@ network_policies:
     expect(decideEgress(rules, { host: '127.0.0.1', port: 8080, binary: '/usr/bin/curl', method: 'DELETE', path: '/a', query: '' }).verdict).toBe('deny');
   });
 
+  it('does not propose exec paths that name no program (execvp tries every PATH directory)', () => {
+    const lines = ['/usr/local/bin/id', '/usr/bin/id'].map((t, i) => record(i + 1, { kind: 'exec.allowed', activity: 'unmatched_allow', sandbox: 'sb1', target: t, detail: { via: 'unmatched_allow' } }));
+    const res = learn(lines, parsePolicy(baseText, 'base.yaml'), { execExists: (p) => p === '/usr/bin/id' });
+    expect(res.exec).toEqual([{ path: '/usr/bin/id', hits: 1 }]);
+    expect(res.execNotFound).toEqual(['/usr/local/bin/id']);
+    expect(res.policy.exec?.allow).toEqual(['/usr/bin/curl', '/usr/bin/id']);
+  });
+
   it('never widens the address guard: a destination the base grants no addresses gets none', () => {
     const res = learn([audited(1, '127.0.0.1:9090', 'GET', '/')], parsePolicy(baseText, 'base.yaml'), { baseText });
     expect(res.policy.network_policies?.['learned_127_0_0_1_9090']?.endpoints[0]?.allowed_ips).toBeUndefined();

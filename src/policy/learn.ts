@@ -42,6 +42,8 @@ export interface LearnResult {
   read: number;
   /** Recorded denials, which are never proposed. */
   denied: number;
+  /** Exec paths seen but not proposed because `execExists` said there is no such program. */
+  execNotFound: string[];
 }
 
 export interface LearnOptions {
@@ -52,6 +54,12 @@ export interface LearnOptions {
   /** `approvals.unmatched_egress` of the proposal (default: the base's), e.g. `deny` to enforce what
    *  was learned; also `exec.unmatched` when exec has an allowlist (`audit` is exec's `allow`). */
   unmatched?: 'ask' | 'deny' | 'audit';
+  /**
+   * Whether an exec path names a program (the caller's I/O, e.g. existsSync). `execvp` tries
+   * execve in every PATH directory until one works, and each try is an exec the helper reports;
+   * paths that name nothing are not proposed but listed in `execNotFound`.
+   */
+  execExists?: (path: string) => boolean;
 }
 
 /** Escapes glob characters so a seen path matches only itself. */
@@ -158,7 +166,10 @@ export function learn(events: string | readonly string[], base: Policy = default
     learned.push({ name, host: g.host, port: g.port, hits: g.hits, binaries: bins.map(([path, hits]) => ({ path, hits })), shape });
   }
   if (Object.keys(network).length > 0) policy.network_policies = network;
-  const execList = [...execs.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([path, hits]) => ({ path, hits }));
+  const exists = opts.execExists ?? (() => true);
+  const seenExecs = [...execs.entries()].sort((a, b) => a[0].localeCompare(b[0])).map(([path, hits]) => ({ path, hits }));
+  const execList = seenExecs.filter((x) => exists(x.path));
+  const execNotFound = seenExecs.filter((x) => !exists(x.path)).map((x) => x.path);
   if (execList.length > 0) {
     policy.exec = { allow: [...(policy.exec?.allow ?? []), ...execList.map((x) => literal(x.path))], unmatched: policy.exec?.unmatched ?? 'ask' };
   }
@@ -186,7 +197,7 @@ export function learn(events: string | readonly string[], base: Policy = default
   const yaml = doc.toString({ lineWidth: 0 });
   // The base text's own document was edited: read the result back, which also validates it.
   if (opts.baseText !== undefined) policy = parsePolicy(yaml, 'learned policy');
-  return { policy, yaml, rules: learned, exec: execList, alreadyAllowed, skipped, read, denied };
+  return { policy, yaml, rules: learned, exec: execList, alreadyAllowed, skipped, read, denied, execNotFound };
 }
 
 /**

@@ -3,6 +3,7 @@
 // `learn()`) on top of its current revision, with the diff the operator reviews. Reading the log
 // can take a while (segments of up to 64 MiB) and the proxies of every sandbox share the
 // supervisor's event loop, so the work runs in a worker thread (learn-worker.ts).
+import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { readRecords } from '../audit/index.ts';
 import { defaultPolicy, learn, parsePolicy, unifiedDiff } from '../policy/index.ts';
@@ -31,6 +32,8 @@ export interface LearnProposal {
   diff: string;
   rules: LearnedRule[];
   exec: { path: string; hits: number }[];
+  /** Exec paths seen that name no program on this host (execvp's PATH lookups): not proposed. */
+  execNotFound: string[];
   read: number;
   denied: number;
   alreadyAllowed: number;
@@ -51,7 +54,7 @@ export function computeProposal(req: LearnRequest): LearnProposal {
     lastSeq = r.seq;
   }
   const base = req.baseText === null ? defaultPolicy() : parsePolicy(req.baseText, `revision ${req.baseRev}`);
-  const res = learn(lines, base, { sandbox: req.sandbox, ...(req.baseText !== null ? { baseText: req.baseText } : {}), ...(req.unmatched !== undefined ? { unmatched: req.unmatched } : {}) });
+  const res = learn(lines, base, { sandbox: req.sandbox, ...(req.baseText !== null ? { baseText: req.baseText } : {}), ...(req.unmatched !== undefined ? { unmatched: req.unmatched } : {}), execExists: (p) => existsSync(p) });
   const changed = res.yaml !== (req.baseText ?? '');
   return {
     sandbox: req.sandbox,
@@ -60,6 +63,7 @@ export function computeProposal(req: LearnRequest): LearnProposal {
     diff: changed ? unifiedDiff(req.baseText ?? '', res.yaml, req.baseRev === null ? 'no revision' : `revision ${req.baseRev}`, 'learned') : '',
     rules: res.rules,
     exec: res.exec,
+    execNotFound: res.execNotFound,
     read: res.read,
     denied: res.denied,
     alreadyAllowed: res.alreadyAllowed,

@@ -43,11 +43,11 @@ afterEach(async () => {
 /** A policy restricting exec to a few programs and letting others through recorded: exec's learning mode. */
 const EXEC_LEARNING = `version: 1
 filesystem_policy: { include_workdir: true, read_only: [/usr, /bin, /lib, /lib64, /etc], read_write: [/tmp] }
-exec: { allow: ["/usr/bin/sh", "/bin/sh", "/usr/bin/dash", "/bin/dash"], unmatched: allow }
+exec: { allow: ["/usr/bin/sh", "/bin/sh", "/usr/bin/dash", "/bin/dash", "/usr/bin/env"], unmatched: allow }
 `;
 
 describe('policy learn --events with the output of sandbox run --events', () => {
-  it('proposes the programs run outside the allowlist, and nothing else', () => {
+  it('proposes the programs run outside the allowlist, and nothing else (not the PATH lookups of execvp)', () => {
     const home = freshHome();
     const policy = join(home, 'exec-learning.yaml');
     writeFileSync(policy, EXEC_LEARNING);
@@ -55,14 +55,17 @@ describe('policy learn --events with the output of sandbox run --events', () => 
     // Outside NEMOCLAW_HOME: a workspace inside nemoclaw's state is refused.
     const ws = mkdtempSync(join(tmpdir(), 'ncws-'));
     cleanup.push(ws);
-    const run = nemoclaw(home, ['sandbox', 'run', '--policy', policy, '--workspace', ws, '--events', events, '--', '/bin/sh', '-c', '/usr/bin/id -u >/dev/null; /usr/bin/true']);
+    const run = nemoclaw(home, ['sandbox', 'run', '--policy', policy, '--workspace', ws, '--events', events, '--', '/bin/sh', '-c', '/usr/bin/env id -u >/dev/null; /usr/bin/true']);
     expect(run.code, run.err).toBe(0);
     const lines = readFileSync(events, 'utf8');
     expect(lines).toContain('"type":"exec_allowed"');
     const r = nemoclaw(home, ['policy', 'learn', '--events', events, '--base', policy, '--json']);
     expect(r.code, r.err).toBe(0);
     expect(r.err).not.toContain('skipped');
-    const res = JSON.parse(r.out) as { exec: { path: string; hits: number }[]; rules: unknown[]; policy: { exec: { allow: string[]; unmatched: string } } };
+    const res = JSON.parse(r.out) as { exec: { path: string; hits: number }[]; execNotFound: string[]; rules: unknown[]; policy: { exec: { allow: string[]; unmatched: string } } };
+    // env's execvp tried /usr/local/sbin/id, /usr/local/bin/id, ... first: each try is an exec the
+    // helper reports, and none of them names a program, so none is proposed.
+    expect(res.execNotFound).toContain('/usr/local/bin/id');
     expect(res.exec).toEqual([
       { path: '/usr/bin/id', hits: 1 },
       { path: '/usr/bin/true', hits: 1 },
