@@ -15,7 +15,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const MiB = 1024 * 1024;
 
-function run(policy: string | null, script: string): { status: number | null; stdout: string; stderr: string; ready: Record<string, unknown> } {
+function run(policy: string | null, script: string): { status: number | null; stdout: string; stderr: string; ready: Record<string, unknown>; events: Record<string, unknown>[] } {
   const ws = mkdtempSync(join(scratch, 'ws-'));
   const events = join(scratch, `events-${Math.random().toString(36).slice(2)}.ndjson`);
   const extra: string[] = [];
@@ -30,8 +30,8 @@ function run(policy: string | null, script: string): { status: number | null; st
     timeout: 60_000,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: scratch, NEMOCLAW_HOME: join(scratch, 'state') },
   });
-  const ready = JSON.parse(readFileSync(events, 'utf8').split('\n')[0] as string) as Record<string, unknown>;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, ready };
+  const all = readFileSync(events, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, ready: all[0] as Record<string, unknown>, events: all };
 }
 
 const tmpSize = (ready: Record<string, unknown>): number => ((ready.enforcement as Record<string, Record<string, number>>).limits as Record<string, number>).tmp_size as number;
@@ -61,6 +61,15 @@ describe('private /tmp size (real helper)', () => {
     const host = join(scratch, 'host-after.bin');
     writeFileSync(host, Buffer.alloc(8 * MiB));
     expect(readFileSync(host).length).toBe(8 * MiB);
+  });
+
+  it('where a memory limit applies, /tmp pages count against it: the writer is OOM-killed before tmp_size', () => {
+    // As root the helper always gets a memory cgroup (docs/sandbox.md); tmpfs pages are charged to it.
+    const policy = SMALL.replace('tmp_size: 4MiB', 'memory: 64MiB\n  tmp_size: 256MiB');
+    const r = run(policy, 'dd if=/dev/zero of=/tmp/f bs=1M count=128 2>/dev/null; ls -l /tmp/f | awk \'{print "size=" $5}\'');
+    expect(r.status, r.stderr).toBe(0);
+    expect(Number(/size=(\d+)/.exec(r.stdout)?.[1])).toBeLessThan(64 * MiB);
+    expect(r.events.some((e) => e.type === 'limit_hit' && e.limit === 'memory')).toBe(true);
   });
 
   it('/var/tmp and /dev/shm are bounded by the same size', () => {
