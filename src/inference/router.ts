@@ -32,6 +32,8 @@ export type Decision = 'sent' | 'redacted' | 'refused' | 'error';
 export interface InferenceEvent {
   type: 'inference';
   sandbox: string;
+  /** The calling program inside the sandbox, as the proxy identified it. */
+  binary: string | null;
   decision: Decision;
   /** Why it was refused or failed: unknown_model, privacy_local_only, redaction_failed, budget, ... */
   reason: string | null;
@@ -209,6 +211,7 @@ export function createInferenceRouter(opts: RouterOptions): InferenceRouterHandl
     const ev: InferenceEvent = {
       type: 'inference',
       sandbox: req.sandbox,
+      binary: req.binary,
       decision: 'refused',
       reason: null,
       endpoint: path.slice(0, 64),

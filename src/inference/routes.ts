@@ -101,7 +101,7 @@ export class RouteStore {
     const path = this.file(sandbox);
     const alias = input.alias ?? input.model;
     if (!ALIAS.test(alias)) throw new RouteError(`alias ${JSON.stringify(alias)}: letters, digits and . _ : / @ -, up to 128`);
-    if (input.model.length === 0 || input.model.length > 256 || /[\r\n\0]/.test(input.model)) throw new RouteError('--model: 1 to 256 characters on one line');
+    if (input.model.length === 0 || input.model.length > 256 || [...input.model].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) throw new RouteError('--model: 1 to 256 characters, no control characters');
     if (input.mode !== undefined && !isMode(input.mode)) throw new RouteError(`--mode: one of ${MODES.join(', ')}`);
     const prev = this.get(sandbox);
     const entry: ModelRoute = { alias, provider: input.provider, model: input.model };

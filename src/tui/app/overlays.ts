@@ -101,6 +101,7 @@ export function SandboxOverlay({ sandbox, now, screen, theme, ascii }: { sandbox
       kv('approvals', `${sandbox.pendingApprovals} pending`, sandbox.pendingApprovals > 0 ? 'warn' : undefined),
     );
     if (sandbox.lastLimit !== undefined) lines.push(kv('last limit', sandbox.lastLimit, 'warn'));
+    if (sandbox.inference !== undefined) lines.push(kv('inference', `${sandbox.inference.mode}: ${sandbox.inference.models}`));
     if (sandbox.learning !== undefined) {
       const l = sandbox.learning;
       const what = [l.egress ? `unmatched egress audited, ${l.destinations} distinct destination${l.destinations === 1 ? '' : 's'} seen` : '', l.exec ? `execs outside the allowlist allowed, ${l.execs} seen` : ''].filter((x) => x !== '').join('; ');

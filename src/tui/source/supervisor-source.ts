@@ -134,6 +134,16 @@ export function approvalFromItem(it: ApprovalItemLike): PendingApproval {
   return pa;
 }
 
+/** What a route looks like on the API and the bus (src/inference SandboxRoute, the fields shown). */
+interface RouteView {
+  mode: string;
+  models: Array<{ alias: string; provider: string; model: string }>;
+}
+
+function routeText(r: RouteView): { mode: string; models: string } {
+  return { mode: r.mode, models: r.models.map((m) => `${m.alias} -> ${m.provider}/${m.model}`).join(', ') };
+}
+
 export class SupervisorDataSource implements TuiDataSource {
   private readonly api: SupervisorApi;
   private readonly user: string;
@@ -241,6 +251,13 @@ export class SupervisorDataSource implements TuiDataSource {
   }
 
   private async withPolicy(info: SandboxInfo): Promise<SandboxInfo> {
+    try {
+      // The inference route is its own resource; a supervisor without it answers null or 404.
+      const r = await this.api.call<{ route: RouteView | null }>('GET', `/v1/sandboxes/${encodeURIComponent(info.name)}/inference`).catch(() => ({ route: null }));
+      if (r.route) info = { ...info, inference: routeText(r.route) };
+    } catch {
+      // no route shown
+    }
     try {
       const p = await this.api.call<{ current: { rev: number; text: string } | null; applied: number | null }>('GET', `/v1/sandboxes/${encodeURIComponent(info.name)}/policy`);
       const next: SandboxInfo = { ...info, policyRevision: p.applied ?? p.current?.rev ?? info.policyRevision };
@@ -360,6 +377,19 @@ export class SupervisorDataSource implements TuiDataSource {
         // Learning mode: the count of destinations seen lives in the supervisor's sandbox view.
         else if (ev.type === 'egress_audit') this.refreshSoon(sb, emit);
         else if (ev.type === 'egress_denied' || ev.type === 'binary_replaced' || ev.type === 'preamble_rejected' || ev.type === 'egress_closed_by_reload') emit({ type: 'egress_denied', ...base, reason: `${ev.reason ?? ev.type}${req}` });
+        return;
+      }
+      case 'inference.route':
+        emit({ type: 'sandbox_state', ts, sandbox: this.setInfo(sb, { inference: routeText(e) }) });
+        emit({ type: 'audit', ts, seq: e.seq, kind: 'inference.route', summary: `${sb} inference rev ${e.rev}: ${e.mode}, ${routeText(e).models}` });
+        return;
+      case 'inference': {
+        // A model call: sent ones in the allowed feed; refusals, errors and redactions in the
+        // denial feed (a redaction is a decision the operator should see, docs/inference.md).
+        const iv = e.event;
+        const base = { ts, sandbox: iv.sandbox, binary: basename(iv.binary), host: 'inference.local', port: 80, rule: iv.alias !== null ? `${iv.alias} -> ${iv.provider ?? '?'}/${iv.model ?? '?'}` : (iv.mode ?? '-') };
+        if (iv.decision === 'sent') emit({ type: 'egress_allowed', ...base });
+        else emit({ type: 'egress_denied', ...base, reason: iv.decision === 'redacted' ? `redacted ${iv.redactions} value${iv.redactions === 1 ? '' : 's'} before ${iv.provider ?? '?'} (${iv.mode ?? '?'})` : `${iv.decision} ${iv.status}: ${iv.reason ?? '?'} ${iv.endpoint}` });
         return;
       }
       case 'sandbox.limit_hit':

@@ -25,6 +25,8 @@ export interface SandboxInfo {
   enforcement?: Record<string, string>;
   /** Set while the sandbox is in learning mode: unmatched actions let through and recorded. */
   learning?: LearningInfo;
+  /** Its inference route: privacy mode, then alias -> provider/model for each alias (docs/inference.md). */
+  inference?: { mode: string; models: string };
 }
 
 /** Learning mode as the supervisor reports it (docs/policy.md "Simulate and learn"). */

@@ -40,6 +40,7 @@ export function sandboxesBody({ snapshot, ui, width, height, now, focused }: Bod
       ...(s.lastLimit !== undefined ? [seg(` limit ${s.lastLimit}`, 'warn')] : []),
       ...(s.degraded !== undefined && s.degraded.length > 0 ? [seg(' DEGRADED', 'error', { bold: true })] : []),
       ...(s.learning !== undefined ? [seg(` ${learningText(s.learning)}`, 'warn')] : []),
+      ...(s.inference !== undefined ? [seg(` ${s.inference.mode}`, s.inference.mode === 'cloud-allowed' ? 'muted' : 'info')] : []),
     ]);
   }
   // The footer says it even when the row is cut: how many learn, and what the selected one has seen.
