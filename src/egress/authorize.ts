@@ -2,7 +2,7 @@
 // when the policy says ask, a second look when the rules changed while it waited, and only then
 // DNS and the SSRF guard on the addresses it returns. The address that passes is the one dialled.
 
-import { decideEgress } from '../policy/index.ts';
+import { HOST_INTERNAL, decideEgress } from '../policy/index.ts';
 import type { EgressDecision, EgressRequest, EgressRuleSet } from '../policy/index.ts';
 import type { ApprovalQueue } from '../approvals/index.ts';
 import { checkAddress } from './address.ts';
@@ -98,7 +98,10 @@ export function decisionAfterWait(ctx: ProxyContext, t: Tracked, target: Target,
 /** Resolves (after the decision) and applies the SSRF guard; returns the address to dial. */
 export async function resolveChecked(ctx: ProxyContext, t: Tracked, target: Target, allowedIps: readonly string[], req: Req = {}): Promise<{ address: string; family: 4 | 6 }> {
   let candidates: string[];
-  if (target.kind === 'dns') {
+  // host.nemoclaw.internal is the host's own loopback (src/policy HOST_INTERNAL): never looked up;
+  // the guard below still dials it only if the decision's grants include it (an exact rule).
+  if (target.kind === 'dns' && target.host === HOST_INTERNAL) candidates = ['127.0.0.1'];
+  else if (target.kind === 'dns') {
     try {
       candidates = await ctx.resolver(target.host);
     } catch (err) {

@@ -19,7 +19,7 @@
 // inspect it, and ask again for every request with method/path/query set".
 import { globToRegExp } from './glob.ts';
 import { CONTROL_PLANE_PORTS, endpointGrants, grantKey } from './grants.ts';
-import { parseHostPattern } from './host.ts';
+import { HOST_INTERNAL, parseHostPattern } from './host.ts';
 import type { Endpoint, Policy, RestRule } from './schema.ts';
 import type { EgressDecision, EgressRequest, EgressVerdict } from './types.ts';
 import { parseDuration } from './units.ts';
@@ -175,6 +175,8 @@ function candidatesFor(rules: EgressRuleSet, host: string, port: number, binary:
     if (list) for (const e of list) if (binaryMatches(e, binary) && (e.hostRe === null || e.hostRe.test(host))) out.push(e);
   };
   add(rules.exact.get(`${host}:${port}`));
+  // The host's loopback is granted only by a rule naming it exactly (host.ts HOST_INTERNAL).
+  if (host === HOST_INTERNAL) return out;
   if (rules.one.size > 0 || rules.many.size > 0 || rules.glob.size > 0) {
     // Walk the suffixes: after stripping k labels, `*.suffix` matches when k = 1, `**.suffix` for
     // k >= 1, and the other shapes when their regex accepts the whole host.

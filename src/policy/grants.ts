@@ -2,7 +2,7 @@
 // the egress decision (which hands it to the address guard as `allowedIps`) and by validation
 // (which refuses two endpoints that could match one request with different grants).
 import { addressInfo, parseCidr, formatIp, parseIp } from './address.ts';
-import { parseHostPattern } from './host.ts';
+import { HOST_INTERNAL, parseHostPattern } from './host.ts';
 import type { Endpoint } from './schema.ts';
 
 /**
@@ -39,6 +39,7 @@ export function endpointGrants(e: Pick<Endpoint, 'host' | 'allowed_ips'>): strin
   if (e.host === undefined) return [];
   const p = parseHostPattern(e.host);
   if (!p.ok || p.pattern.kind !== 'exact') return [];
+  if (p.pattern.host === HOST_INTERNAL) return ['127.0.0.1']; // the host's loopback, by name only
   const bytes = parseIp(p.pattern.host);
   if (!bytes) return [];
   const info = addressInfo(bytes);

@@ -264,6 +264,14 @@ export function parseHostPattern(text: string | undefined): HostPatternResult {
 
 /** Whether a canonical host matches a parsed pattern (used by tests, learn and validation; the
  *  egress matcher uses precompiled maps instead). */
+/**
+ * The reserved name for the host's own loopback services (issue 13): the proxy dials 127.0.0.1
+ * for it, never a resolver. Only an endpoint naming it exactly grants it (a wildcard or hostless
+ * endpoint never matches it, see egress.ts candidatesFor), and that endpoint needs no
+ * allowed_ips (grants.ts): naming it is the grant. docs/egress.md "Host services".
+ */
+export const HOST_INTERNAL = 'host.nemoclaw.internal';
+
 export function hostMatches(pattern: HostPattern, host: string): boolean {
   if (pattern.kind === 'exact') return pattern.host === host;
   if (pattern.kind === 'glob') return pattern.re.test(host);

@@ -14,7 +14,7 @@ export { defaultPolicy, compileSandboxSpec, decideExec } from './compile.ts';
 export type { EgressRuleSet } from './egress.ts';
 export { compileEgressRules, decideEgress, normalizeRequestPath, ACCESS_METHODS } from './egress.ts';
 export type { CanonicalHost, HostPattern } from './host.ts';
-export { canonicalizeHost, parseHostPattern, hostMatches, formatIpv6 } from './host.ts';
+export { canonicalizeHost, parseHostPattern, hostMatches, formatIpv6, HOST_INTERNAL } from './host.ts';
 export { globEscape } from './glob.ts';
 export type { AddressClass, AddressCheck, AddressInfo, AddressAccess } from './address.ts';
 export { parseIPv4, parseIPv6, parseIp, parseCidr, embeddedIPv4, addressInfo, classifyBytes, classifyAddress, formatIp, addressAllowed, checkAddress, allowedIpsEntryError } from './address.ts';

@@ -4,7 +4,7 @@
 // in a policy built in code.
 import { globToRegExp } from './glob.ts';
 import { endpointGrants, grantKey } from './grants.ts';
-import { hostPatternsOverlap, parseHostPattern } from './host.ts';
+import { HOST_INTERNAL, hostPatternsOverlap, parseHostPattern } from './host.ts';
 import type { HostPattern } from './host.ts';
 import type { NetworkPolicy } from './schema.ts';
 
@@ -42,6 +42,10 @@ function binariesOverlap(a: string[] | null, b: string[] | null): string | null 
   return null;
 }
 
+function reserved(r: Ref): boolean {
+  return r.host !== null && r.host.kind === 'exact' && r.host.host === HOST_INTERNAL;
+}
+
 export function networkPolicyConflicts(nps: Readonly<Record<string, NetworkPolicy>>): GrantConflict[] {
   const refs: Ref[] = [];
   for (const [name, np] of Object.entries(nps)) {
@@ -69,6 +73,8 @@ export function networkPolicyConflicts(nps: Readonly<Record<string, NetworkPolic
       const ports = l.ports.filter((p) => r.ports.includes(p));
       if (ports.length === 0) continue;
       if (l.host !== null && r.host !== null && !hostPatternsOverlap(l.host, r.host)) continue;
+      // host.nemoclaw.internal is matched only by an endpoint naming it exactly (egress.ts).
+      if (reserved(l) !== reserved(r)) continue;
       const programs = binariesOverlap(l.binaries, r.binaries);
       if (programs === null) continue;
       const host = l.hostText === r.hostText ? l.hostText : `${l.hostText} / ${r.hostText}`;

@@ -115,6 +115,18 @@ describe('sandbox run starts an egress proxy for a policy with network rules (re
     expect(events).toContain('"reason":"no proxy configured"');
   });
 
+  it('host.nemoclaw.internal reaches the host loopback service a rule names; 127.0.0.1 stays the sandbox own', async () => {
+    const file = policy('host-internal.yaml', `network_policies:\n  dev:\n    endpoints: [{ host: host.nemoclaw.internal, port: ${httpPort} }]\n    binaries: [{ path: /usr/bin/curl }]\n`);
+    // Plain curl: the proxy variables lead there, NO_PROXY keeps the sandbox's own loopback its own.
+    const r = await run(['--policy', file], [
+      `curl -s -m 20 http://host.nemoclaw.internal:${httpPort}/dev; echo`,
+      `curl -s -m 20 -o /dev/null -w "%{http_code}\\n" http://host.nemoclaw.internal:${tlsPort}/`,
+      `curl -s -m 5 http://127.0.0.1:${httpPort}/; echo "own-loopback=$?"`,
+    ].join('; '));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`hello /dev\n403\nown-loopback=7\n`);
+  });
+
   it('an ask without a terminal is denied', async () => {
     const file = policy('ask-noterm.yaml', 'approvals: { unmatched_egress: ask }\n');
     const r = await run(['--policy', file, '--save-approvals'], `${CURL} -w "%{http_code}" -o /dev/null http://127.0.0.1:${httpPort}/`);
