@@ -262,8 +262,6 @@ export function parseHostPattern(text: string | undefined): HostPatternResult {
   return { ok: true, pattern: { kind: 'glob', text: `${head.join('.')}.${canon.host}`, suffix: canon.host, re } };
 }
 
-/** Whether a canonical host matches a parsed pattern (used by tests, learn and validation; the
- *  egress matcher uses precompiled maps instead). */
 /**
  * The reserved name for the host's own loopback services (issue 13): the proxy dials 127.0.0.1
  * for it, never a resolver. Only an endpoint naming it exactly grants it (a wildcard or hostless
@@ -272,6 +270,8 @@ export function parseHostPattern(text: string | undefined): HostPatternResult {
  */
 export const HOST_INTERNAL = 'host.nemoclaw.internal';
 
+/** Whether a canonical host matches a parsed pattern (used by tests, learn and validation; the
+ *  egress matcher uses precompiled maps instead). */
 export function hostMatches(pattern: HostPattern, host: string): boolean {
   if (pattern.kind === 'exact') return pattern.host === host;
   if (pattern.kind === 'glob') return pattern.re.test(host);
