@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // Brings a fresh Debian 12 machine (Node 20, root) to the point where nemoclaw runs and its tests
-// pass: system packages, npm dependencies (Node 24 comes in as the `node` devDependency), and the
-// native helper. Plain JavaScript that runs on Node 20, because Node 24 is one of the things it
-// installs. Idempotent and quiet when nothing is missing.
+// pass: system packages, npm dependencies (Node 24 comes in as the `node` devDependency), the
+// native helper, and the JavaScript build that bin/nemoclaw runs. Plain JavaScript that runs on
+// Node 20, because Node 24 is one of the things it installs. Idempotent and quiet when nothing is
+// missing.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build, staleness } from './build.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -73,6 +75,16 @@ function buildNative() {
   run('make', ['-s', '-C', 'native']);
 }
 
+// bin/nemoclaw runs dist/, the sources compiled to JavaScript (scripts/build.mjs, issue 23); a
+// stale build is never run (bin/nemoclaw falls back to the sources), so setup rebuilds it.
+function buildJs() {
+  const why = staleness(root);
+  if (why === null) return;
+  say(`compiling src/ to dist/ (${why})`);
+  if (!build(root, say)) process.exit(1);
+}
+
 installSystemPackages();
 installNpmDependencies();
 buildNative();
+buildJs();

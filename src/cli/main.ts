@@ -1,5 +1,7 @@
-// nemoclaw command line. Only the module of the verb being run is imported (start-up time is a
-// feature: `nemoclaw sandbox run -- true` must stay well under 150 ms).
+// nemoclaw command line. Only the module of the verb being run is imported, from the table in
+// commands.ts (start-up time is a feature, docs/design.md "Component map": every verb that starts
+// no sandbox within 1.5x of `node -e 0`, issue 23). This file and commands.ts import nothing but
+// commander and output.ts (whose only import is src/text), so that stays true as the table grows.
 import { Command, CommanderError } from 'commander';
 import { COMMANDS, SANDBOX_VERBS } from './commands.ts';
 import { UsageError, exitCodes } from './output.ts';
@@ -17,8 +19,14 @@ async function main(argv: string[]): Promise<number> {
     // `nemoclaw <name> status|logs|...`: a sandbox name in the verb's place.
     (await import('./sandbox-verbs.ts')).register(program);
   } else {
-    const toLoad = chosen.length > 0 ? chosen : COMMANDS; // help or an unknown verb: show them all
-    for (const entry of toLoad) (await entry.load()).register(program);
+    // `help VERB` is VERB's own help; otherwise a verb loads its module and nothing else.
+    const wanted = chosen.length > 0 ? chosen : verb === 'help' ? COMMANDS.filter((c) => c.name === argv[3]) : [];
+    for (const entry of wanted) (await entry.load()).register(program);
+    if (wanted.length === 0) {
+      // --version, --help, no verb or an unknown one: the table's names and summaries are all that
+      // is shown, so no verb module (nor zod, yaml, Ink...) is loaded for them (issue 23).
+      for (const entry of COMMANDS) program.command(entry.name).description(entry.summary);
+    }
   }
 
   try {

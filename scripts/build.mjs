@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// Compiles src/ to JavaScript in dist/, which bin/nemoclaw runs (issue 23; docs/design.md
+// "Toolchain"): Node's run-time type stripping cost ~145 ms on every CLI start, more than Node's
+// own start-up. The sources stay the truth: tsc emits with the project's tsconfig (types erased,
+// `.ts` imports rewritten to `.js`, nothing bundled), dist/<component>/x.js sits at the depth of
+// src/<component>/x.ts so paths such as '../../native/build/...' resolve the same, and tests may
+// keep running the TypeScript. Type checking is `npm run typecheck`'s job, so the emit skips it.
+//
+// Freshness: dist/.built is written before tsc reads a source, so its mtime is the moment the build
+// looked. The build is stale when anything under src/ (unit tests aside), tsconfig.json or
+// tsconfig.build.json is newer, or when it is missing; bin/nemoclaw makes the same test with the
+// same find(1) expression (FRESHNESS_FIND below) and then runs the sources instead of a stale build.
+//
+// Plain JavaScript that runs on Node 20: setup.mjs imports it before Node 24 is necessarily the
+// one running. `node scripts/build.mjs [--force]` builds when stale (always with --force).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BUILD_DIR = 'dist';
+export const STAMP = '.built';
+
+/** find(1) arguments (after the root) that print the first input newer than the stamp. */
+function freshnessFind(root) {
+  const stamp = join(root, BUILD_DIR, STAMP);
+  return [join(root, 'src'), join(root, 'tsconfig.json'), join(root, 'tsconfig.build.json'), '!', '-name', '*.test.ts', '-newer', stamp, '-print', '-quit'];
+}
+
+/** Why the build cannot run as is (missing, or the first newer source), or null when it is fresh. */
+export function staleness(root) {
+  if (!existsSync(join(root, BUILD_DIR, STAMP)) || !existsSync(join(root, BUILD_DIR, 'cli', 'main.js'))) return `no build in ${BUILD_DIR}/`;
+  const r = spawnSync('find', freshnessFind(root), { encoding: 'utf8' });
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+  if (r.status !== 0 || out !== '') return out === '' ? `find exited ${r.status ?? r.signal}` : `${relative(root, out.split('\n')[0]) || '.'} is newer than the build`;
+  return null;
+}
+
+// `new URL('./janitor.ts', import.meta.url)`: how a module names a sibling it runs in another
+// process or a worker (src/sandbox/run.ts, src/supervisor/learn.ts). tsc rewrites `.ts` in import
+// specifiers only, so the build does the same for this one form, or a built CLI would start a
+// janitor or worker that does not exist.
+const MODULE_URL = /new URL\((['"])(\.{1,2}\/[^'"\n]+)\.ts\1, import\.meta\.url\)/g;
+
+function rewriteModuleUrls(dir) {
+  for (const f of readdirSync(dir, { recursive: true })) {
+    if (!String(f).endsWith('.js')) continue;
+    const file = join(dir, String(f));
+    const text = readFileSync(file, 'utf8');
+    const out = text.replace(MODULE_URL, (_m, q, path) => `new URL(${q}${path}.js${q}, import.meta.url)`);
+    if (out !== text) writeFileSync(file, out);
+  }
+}
+
+/**
+ * Compiles into a private folder, then swaps it in with renames, so a CLI starting meanwhile sees
+ * the old build, no build (and runs the sources), or the new one, never a half-written file.
+ */
+export function build(root, say = (m) => process.stderr.write(`build: ${m}\n`)) {
+  const work = join(root, 'node_modules', '.cache', 'nemoclaw', `dist-${process.pid}-${Date.now()}`);
+  const next = join(work, 'next');
+  mkdirSync(next, { recursive: true });
+  try {
+    writeFileSync(join(next, STAMP), 'compiled by scripts/build.mjs from src/; stale when a source is newer than this file\n');
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', next], { cwd: root, encoding: 'utf8' });
+    if (r.status !== 0) {
+      say(`tsc failed (exit ${r.status ?? r.signal}); bin/nemoclaw keeps running the TypeScript sources\n${r.stdout}${r.stderr}`);
+      return false;
+    }
+    rewriteModuleUrls(next);
+    const dist = join(root, BUILD_DIR);
+    const old = join(work, 'old');
+    try {
+      renameSync(dist, old);
+    } catch (err) {
+      if (err.code !== 'ENOENT') throw err;
+    }
+    try {
+      renameSync(next, dist);
+    } catch (err) {
+      // Another build (a second setup or test run) put its own in place between our renames:
+      // it is as fresh as ours, and bin/nemoclaw checks its stamp anyway.
+      if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+    }
+    return true;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const why = process.argv.includes('--force') ? 'forced' : staleness(root);
+  if (why !== null) {
+    process.stderr.write(`build: compiling src/ to ${BUILD_DIR}/ (${why})\n`);
+    process.exitCode = build(root) ? 0 : 1;
+  }
+}

@@ -1,0 +1,153 @@
+// The JavaScript build that bin/nemoclaw runs (scripts/build.mjs, issue 23): the compiled CLI gives
+// the same output and exit status as the TypeScript sources, and bin/nemoclaw never runs a build
+// older than src/ (it runs the sources instead, telling a terminal so). Behaviour only; the time it
+// saves is bench/cli.ts's to print.
+import { spawn } from '@lydell/node-pty';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { staleness } from '../../scripts/build.mjs';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const node = join(root, 'node_modules', 'node', 'bin', 'node');
+const scratch = mkdtempSync(join(tmpdir(), 'nemoclaw-test-build-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('the built CLI (dist/) and the TypeScript sources', () => {
+  // The test run's global setup rebuilt dist/ if a source had changed since `npm run setup`.
+  const entries = { built: [join(root, 'dist', 'cli', 'main.js')], sources: ['--disable-warning=ExperimentalWarning', join(root, 'src', 'cli', 'main.ts')] };
+  const workspace = join(scratch, 'ws');
+  const home = join(scratch, 'home');
+  mkdirSync(workspace);
+  mkdirSync(home);
+  const good = join(workspace, 'good.yaml');
+  const bad = join(workspace, 'bad.yaml');
+  writeFileSync(good, 'version: 1\nnetwork_policies:\n  gh:\n    endpoints: [{ host: api.github.com, port: 443, protocol: rest, access: read-only }]\n');
+  writeFileSync(bad, 'version: 1\nnetwork_policies:\n  x:\n    endpoints:\n      - host: "*.com"\n        port: 443\n');
+
+  function run(entry: string[], args: string[]) {
+    const r = spawnSync(node, [...entry, ...args], { cwd: workspace, encoding: 'utf8', env: { ...process.env, NEMOCLAW_HOME: home }, timeout: 30_000 });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  const commands = [
+    ['--version'],
+    ['--help'],
+    ['help', 'policy'],
+    ['no-such-verb'],
+    ['policy', 'validate', good, bad],
+    ['policy', 'explain', good],
+    ['completion', 'bash'],
+    ['sandbox', 'run', '--', 'true'],
+    ['sandbox', 'run', '--', 'sh', '-c', 'echo inside; exit 3'],
+  ];
+  it.each(commands.map((args) => [args.map((a) => a.replace(workspace, '.')).join(' '), args] as const))('nemoclaw %s runs the same', (_title, args) => {
+    const built = run(entries.built, args);
+    const sources = run(entries.sources, args);
+    expect(built).toEqual(sources);
+    expect(built.status).not.toBeNull();
+  });
+
+  it('sandbox run gives the command its status and output through the build', () => {
+    expect(run(entries.built, ['sandbox', 'run', '--', 'sh', '-c', 'echo inside; exit 3'])).toMatchObject({ status: 3, stdout: 'inside\n' });
+  });
+
+  it('every module a built file names by URL (a janitor, a worker, the helper, themes) exists', () => {
+    const dist = join(root, 'dist');
+    const missing: string[] = [];
+    for (const f of readdirSync(dist, { recursive: true }).map(String)) {
+      if (!f.endsWith('.js')) continue;
+      const text = readFileSync(join(dist, f), 'utf8');
+      for (const m of text.matchAll(/new URL\((['"])(\.{1,2}\/[^'"\n]*)\1, import\.meta\.url\)/g)) {
+        const target = resolve(dirname(join(dist, f)), m[2] as string);
+        // The helper binary exists once `make -C native` ran (global setup); the rest ship in the tree.
+        if (!existsSync(target)) missing.push(`${f}: ${m[2]}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});
+
+describe('bin/nemoclaw picks the build only while it is fresh', () => {
+  // A stand-in checkout: the real bin/nemoclaw and Node 24, a "build" and "sources" that say which
+  // one ran, and mtimes set by hand.
+  const fake = join(scratch, 'checkout');
+  for (const d of ['bin', 'src/cli', 'src/policy', 'dist/cli']) mkdirSync(join(fake, d), { recursive: true });
+  copyFileSync(join(root, 'bin', 'nemoclaw'), join(fake, 'bin', 'nemoclaw'));
+  spawnSync('chmod', ['+x', join(fake, 'bin', 'nemoclaw')]);
+  symlinkSync(join(root, 'node_modules'), join(fake, 'node_modules'));
+  writeFileSync(join(fake, 'src', 'cli', 'main.ts'), "const ran: string = 'sources';\nprocess.stdout.write(`${ran} ${process.argv.slice(2).join(' ')}\\n`);\n");
+  writeFileSync(join(fake, 'src', 'policy', 'load.ts'), 'export {};\n');
+  writeFileSync(join(fake, 'src', 'policy', 'load.test.ts'), 'export {};\n');
+  writeFileSync(join(fake, 'tsconfig.json'), '{}\n');
+  writeFileSync(join(fake, 'tsconfig.build.json'), '{}\n');
+  writeFileSync(join(fake, 'dist', 'cli', 'main.js'), "process.stdout.write(`build ${process.argv.slice(2).join(' ')}\\n`);\n");
+  writeFileSync(join(fake, 'dist', '.built'), '');
+  const at = (path: string, secondsAgo: number): void => {
+    const t = new Date(Date.now() - secondsAgo * 1000);
+    utimesSync(join(fake, path), t, t);
+  };
+  /** Everything older than the stamp: a fresh build. */
+  const fresh = (): void => {
+    for (const p of ['src/cli/main.ts', 'src/cli', 'src/policy/load.ts', 'src/policy/load.test.ts', 'src/policy', 'src', 'tsconfig.json', 'tsconfig.build.json']) at(p, 100);
+    at('dist/.built', 50);
+  };
+  const nemoclaw = () => {
+    const r = spawnSync(join(fake, 'bin', 'nemoclaw'), ['--version'], { encoding: 'utf8', env: { ...process.env, NODE_COMPILE_CACHE: join(scratch, 'cc') } });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  it('runs the build when nothing under src/ is newer than its stamp', () => {
+    fresh();
+    expect(nemoclaw()).toEqual({ status: 0, stdout: 'build --version\n', stderr: '' });
+    expect(staleness(fake)).toBeNull();
+  });
+
+  it('runs the sources when a source, a new file or a tsconfig is newer, or the build is missing', () => {
+    const cases: [string, () => void][] = [
+      ['a changed source', () => at('src/policy/load.ts', 10)],
+      ['a file added or removed (its folder changed)', () => at('src/policy', 10)],
+      ['a changed tsconfig', () => at('tsconfig.build.json', 10)],
+      ['no stamp', () => rmSync(join(fake, 'dist', '.built'))],
+    ];
+    for (const [what, change] of cases) {
+      fresh();
+      change();
+      expect({ what, ...nemoclaw() }).toEqual({ what, status: 0, stdout: 'sources --version\n', stderr: '' });
+      expect(staleness(fake), what).not.toBeNull();
+      writeFileSync(join(fake, 'dist', '.built'), '');
+    }
+  });
+
+  it('keeps the build when only a unit test changed', () => {
+    fresh();
+    at('src/policy/load.test.ts', 10);
+    expect(nemoclaw().stdout).toBe('build --version\n');
+    expect(staleness(fake)).toBeNull();
+  });
+
+  it('says so in one line on a terminal when it runs the sources', async () => {
+    fresh();
+    at('src/policy/load.ts', 10);
+    const text = await new Promise<string>((done, fail) => {
+      const p = spawn(join(fake, 'bin', 'nemoclaw'), ['--version'], { cols: 200, rows: 10, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: scratch, TERM: 'xterm' } });
+      let out = '';
+      const timer = setTimeout(() => {
+        p.kill('SIGKILL');
+        fail(new Error(`no exit: ${out}`));
+      }, 20_000);
+      p.onData((d) => (out += d));
+      p.onExit(() => {
+        clearTimeout(timer);
+        done(out);
+      });
+    });
+    const lines = text.replace(/\r/g, '').trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^nemoclaw: the build in dist\/ is missing or older than src\/; running the TypeScript sources .*npm run setup/);
+    expect(lines[1]).toBe('sources --version');
+  });
+});
