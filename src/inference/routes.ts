@@ -2,7 +2,7 @@
 // the privacy mode, the stream idle timeout and budgets. One file per sandbox under
 // NEMOCLAW_HOME/inference/routes/, numbered by revision; the router reads the current one on every
 // request, so `inference set` applies to a running sandbox's next request without a restart.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePrivateDirs, validName, writeJsonAtomic } from '../state/index.ts';
 
@@ -121,6 +121,23 @@ export class RouteStore {
     writeJsonAtomic(path, route, 0o600);
     this.cache.delete(sandbox);
     return route;
+  }
+
+  /** Forgets a sandbox's route (the sandbox was destroyed). Returns whether there was one. */
+  remove(sandbox: string): boolean {
+    let path: string;
+    try {
+      path = this.file(sandbox);
+    } catch {
+      return false;
+    }
+    this.cache.delete(sandbox);
+    try {
+      rmSync(path);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   list(): SandboxRoute[] {

@@ -21,6 +21,7 @@ import { isRestartPolicy } from './restart.ts';
 import { DuplicateNameError } from './state.ts';
 import type { InferenceRouterHandle } from '../inference/index.ts';
 import { ProviderError, RouteError } from '../inference/index.ts';
+import { loadBlueprint } from '../policy/index.ts';
 
 export interface ApiDeps {
   socketPath: string;
@@ -125,6 +126,40 @@ function streamEvents(bus: EventBus, req: IncomingMessage, res: ServerResponse, 
 }
 
 /**
+ * A new sandbox's first route, from `create`'s inference choice or its blueprint's `inference`
+ * section (provider, model, routing as the mode), when a stored provider has that name and the
+ * sandbox has no route yet (an operator's `inference set` before create wins). Returns whether
+ * it wrote one.
+ */
+async function seedRoute(d: ApiDeps, input: CreateInput): Promise<boolean> {
+  const inf = d.inference;
+  if (!inf || inf.routes.get(input.name) !== null) return false;
+  let provider = input.inference?.provider;
+  let model = input.inference?.model ?? undefined;
+  let mode: string | undefined;
+  if (input.blueprint !== undefined) {
+    try {
+      const bp = await loadBlueprint(input.blueprint);
+      provider ??= bp.spec.inference.provider;
+      model ??= bp.spec.inference.model;
+      mode = bp.spec.inference.routing;
+    } catch {
+      return false; // create reports the blueprint's problem
+    }
+  }
+  if (provider === undefined || model === undefined) return false;
+  try {
+    if (!inf.providers.get(provider)) return false;
+    const route = inf.routes.set(input.name, { provider, model, mode, author: input.blueprint !== undefined ? `blueprint ${input.blueprint}` : 'create' });
+    d.audit({ kind: 'inference.decision', activity: 'route_set', sandbox: input.name, target: `${provider}/${model}`, decision: route.mode, detail: { rev: route.rev, seeded: true } }, true);
+    d.bus.publish(input.name, { type: 'inference.route', rev: route.rev, mode: route.mode, models: route.models, author: route.author });
+    return true;
+  } catch {
+    return false; // a bad name or model: create refuses the name itself
+  }
+}
+
+/**
  * `inference set`: a new route revision for a sandbox, read by the router on its next request
  * (no restart), audited and published on the bus.
  */
@@ -176,8 +211,15 @@ export async function serveApi(d: ApiDeps): Promise<ApiServer> {
       if (method === 'GET') return sendJson(res, 200, { sandboxes: d.lifecycle.list() });
       if (method === 'POST') {
         const input = parseCreate(await readJsonBody(req));
-        const sandbox = await d.lifecycle.create(input);
-        return sendJson(res, 201, { sandbox });
+        // Before the start, so the agent's first model call already has its route.
+        const seeded = await seedRoute(d, input);
+        try {
+          const sandbox = await d.lifecycle.create(input);
+          return sendJson(res, 201, { sandbox });
+        } catch (err) {
+          if (seeded) d.inference?.routes.remove(input.name);
+          throw err;
+        }
       }
     }
     if (path === '/v1/events' && method === 'GET') {
@@ -205,6 +247,7 @@ export async function serveApi(d: ApiDeps): Promise<ApiServer> {
       if (verb === undefined && method === 'GET') return sendJson(res, 200, { sandbox: d.lifecycle.view(name) });
       if (verb === undefined && method === 'DELETE') {
         await d.lifecycle.destroy(name);
+        d.inference?.routes.remove(name); // a later sandbox of the same name starts without it
         return sendJson(res, 200, { destroyed: name });
       }
       if (method === 'POST' && (verb === 'start' || verb === 'stop' || verb === 'restart')) {

@@ -117,6 +117,20 @@ describe('inference under the supervisor', () => {
     ]);
   });
 
+  it("a new sandbox's route is seeded from create's inference choice; destroy forgets it", async () => {
+    await sv.api.call('POST', '/v1/sandboxes', { name: 'seeded', workspace: ws, command: ['/bin/sh', '-c', 'sleep 30'], inference: { provider: 'stand-in-nim', credentialEnv: null, model: 'seed-model' } });
+    const r = (await sv.api.call('GET', '/v1/sandboxes/seeded/inference')) as { route: { rev: number; mode: string; author: string; models: unknown[] } | null };
+    expect(r.route).toMatchObject({ rev: 1, mode: 'cloud-with-redaction', author: 'create', models: [{ alias: 'seed-model', provider: 'stand-in-nim', model: 'seed-model' }] });
+    // A provider nobody stored seeds nothing: the sandbox answers 503 no_route until `inference set`.
+    await sv.api.call('POST', '/v1/sandboxes', { name: 'unseeded', workspace: ws, command: ['/bin/sh', '-c', 'sleep 30'], inference: { provider: 'nvidia', credentialEnv: null, model: 'm' } });
+    expect(((await sv.api.call('GET', '/v1/sandboxes/unseeded/inference')) as { route: unknown }).route).toBeNull();
+    await sv.api.call('DELETE', '/v1/sandboxes/seeded');
+    await sv.api.call('DELETE', '/v1/sandboxes/unseeded');
+    const all = (await sv.api.call('GET', '/v1/inference')) as { routes: Array<{ sandbox: string }> };
+    expect(all.routes.map((x) => x.sandbox)).not.toContain('seeded');
+    expect(existsSync(join(sv.home, 'inference', 'routes', 'seeded.json'))).toBe(false);
+  });
+
   it('the key is nowhere the sandbox or an operator log can show it: not in audit, logs, routes or policy', async () => {
     await sv.api.call('DELETE', '/v1/sandboxes/agent');
     await waitFor(() => (filesUnder(join(sv.home, 'audit')).map((f) => readFileSync(f, 'latin1')).join('').match(/"activity":"route_set"/g)?.length ?? 0) >= 2, 'route changes audited');
