@@ -300,9 +300,16 @@ export class Lifecycle {
       this.learning.policy(name, cur.policy, 'start');
       const spec = compileSandboxSpec(cur.policy);
       // Bounded output (issue 19): rotation and a rate cap from the policy's limits.
+      let logDropsAudited = false;
       log.configure(spec.limits, {
         onNotice: (l) => this.d.bus.publish(name, { type: 'log', stream: l.stream, line: l.line }),
-        onDropped: (bytes) => this.d.bus.publish(name, { type: 'sandbox.limit_hit', limit: 'log_rate', dropped: bytes }),
+        onDropped: (bytes) => {
+          this.d.bus.publish(name, { type: 'sandbox.limit_hit', limit: 'log_rate', dropped: bytes });
+          // Audited once per run: a flood is worth one record, not one a second.
+          if (logDropsAudited) return;
+          logDropsAudited = true;
+          this.d.audit({ kind: 'sandbox.lifecycle', activity: 'limit_hit', sandbox: name, target: 'log_rate', severity: 'medium', detail: { dropped: bytes } });
+        },
       });
       r.pins = null; // pins.json is the truth at every start
       const pins = this.loadPins(r);

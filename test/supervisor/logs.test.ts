@@ -6,6 +6,7 @@
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readRecords } from '../../src/audit/index.ts';
 import { cli, events, freshHome, serve, workspace } from './harness.ts';
 import { waitFor } from '../helpers/wait.ts';
 import type { Served } from './harness.ts';
@@ -94,5 +95,9 @@ describe('bounded sandbox logs under a flood', { timeout: 120_000 }, () => {
     const markers = lines.filter((l) => /^\[nemoclaw: \d+ bytes dropped\]$/.test(l.line));
     expect(markers.length).toBeGreaterThan(0);
     expect(lines.some((l) => l.line.startsWith('AAAA'))).toBe(true);
+    // The flood is in the audit log once for this run, not once a second.
+    const audited = [...readRecords(sv.home)].filter((r) => r.line.includes('"activity":"limit_hit"') && r.line.includes('"target":"log_rate"'));
+    expect(audited).toHaveLength(1);
+    expect(audited[0]?.line).toContain('"sandbox":"flood"');
   });
 });
