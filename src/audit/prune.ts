@@ -19,7 +19,7 @@ import { RETENTION_FILE, readRetentions, retentionProblem, signRetention } from 
 import type { Retention } from './retention.ts';
 import { readLogId, segmentName } from './segments.ts';
 import type { SegmentBoundary } from './verify.ts';
-import { verifyAudit, verifyAuditSync } from './verify.ts';
+import { verifyAudit } from './verify.ts';
 
 export interface PruneOptions {
   home: string;
@@ -44,14 +44,13 @@ export class PruneRefusedError extends Error {}
 export async function pruneAudit(opts: PruneOptions): Promise<PruneResult> {
   if (opts.beforeMs === undefined && opts.maxBytes === undefined) throw new PruneRefusedError('nothing to prune by: give a date or a size budget');
   const dir = auditDir(opts.home);
-  // The status under the writers' lock first, then the boundaries from an unlocked rescan of the
-  // same files (only the last segment grows meanwhile, and it is never pruned).
-  const report = await verifyAudit({ home: opts.home });
+  // One verification (of a snapshot taken under the writers' lock) gives both the status and the
+  // chain's state at each segment's end; only the last segment grows meanwhile, never pruned.
+  const boundaries: SegmentBoundary[] = [];
+  const report = await verifyAudit({ home: opts.home, boundaries });
   if (report.status.kind !== 'ok' && report.status.kind !== 'unauthenticated-tail') {
     throw new PruneRefusedError(`the audit log does not verify (${report.summary}): pruning would destroy the evidence`);
   }
-  const boundaries: SegmentBoundary[] = [];
-  verifyAuditSync({ home: opts.home, boundaries });
   const total = boundaries.reduce((n, b) => n + b.bytes, 0);
   const candidates = boundaries.slice(0, -1); // the last segment is the one being written
   let cutAt = -1;

@@ -61,6 +61,8 @@ export interface VerifyOptions {
   trustedCheckpoint?: Checkpoint | string;
   /** keys.json to check signatures with (default home/keys/audit/keys.json; it holds public keys only). */
   keys?: string;
+  /** Filled with the chain's state at the end of each segment read (for prune.ts). */
+  boundaries?: SegmentBoundary[];
 }
 
 function loadTrusted(tc: Checkpoint | string): Checkpoint {
@@ -138,7 +140,7 @@ export async function verifyAudit(opts: VerifyOptions): Promise<VerifyReport> {
 }
 
 /** verifyAudit without the lock snapshot (reads the files as they are). */
-export function verifyAuditSync(opts: VerifyOptions & { snapshot?: Snapshot | null; boundaries?: SegmentBoundary[] }): VerifyReport {
+export function verifyAuditSync(opts: VerifyOptions & { snapshot?: Snapshot | null }): VerifyReport {
   const dir = auditDir(opts.home);
   const problems: string[] = [];
   // Tampering evidence comes in two precisions: a chain break pins one record, a checkpoint
