@@ -42,33 +42,6 @@ static void check_fd(int fd, const char *step)
         die_setup(step, errno);
 }
 
-/* Root mode: only we (root in the initial userns) may create an idmapped mount. */
-static int workspace_tree(const char *path, uid_t host_uid, gid_t host_gid)
-{
-    struct open_how how = {0};
-    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
-    if (fd < 0)
-        die_setup("open workspace (openat2 RESOLVE_NO_SYMLINKS)", errno);
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        die_setup("stat workspace", errno);
-    close(fd);
-    int userns = -1;
-    if (st.st_uid != host_uid || st.st_gid != host_gid) {
-        userns = ns_make_idmap_userns(st.st_uid, st.st_gid, host_uid, host_gid);
-        if (userns < 0)
-            die_setup("idmap user namespace for workspace", errno);
-    }
-    int tree = mounts_open_workspace_tree(path, userns);
-    if (tree < 0)
-        die_setup(userns >= 0 ? "idmapped workspace mount (mount_setattr MOUNT_ATTR_IDMAP)" : "workspace mount", errno);
-    if (userns >= 0)
-        close(userns);
-    return tree;
-}
-
 static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
 
 /* init is the only helper process left inside the sandbox: it keeps no fd it does not need
@@ -132,10 +105,13 @@ int main(int argc, char **argv)
     cgroup_setup(c, &cg, degraded_cg, sizeof degraded_cg);
     atexit(cleanup_at_exit);
 
+    /* Root mode: only we (root in the initial userns) may create an idmapped mount (wstree.c). The
+     * workspace first: where it cannot be idmapped, its owner becomes the workload's host id, and
+     * the home is then mapped to that id. */
     if (c->workspace && !s.rootless)
-        s.ws_tree_fd = workspace_tree(c->workspace, s.host_uid, s.host_gid);
+        s.ws_tree_fd = ws_tree_open(&s, c->workspace, 1);
     if (c->home && !s.rootless)
-        s.home_tree_fd = workspace_tree(c->home, s.host_uid, s.host_gid);
+        s.home_tree_fd = ws_tree_open(&s, c->home, 0);
 
     if (c->exec_socket) {
         s.exec_listen = execsrv_listen(c->exec_socket);

@@ -102,6 +102,9 @@ void mounts_build(struct setup *s);
 void mounts_attach(int root, int tree, const char *path, int is_dir, const char *step);
 extern struct strlist g_skipped;
 
+/* wstree.c */
+int ws_tree_open(struct setup *s, const char *path, int may_remap);
+
 /* etc.c */
 void etc_identity(int root, struct config *c);
 

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { cgroupVerdict, diskVerdict, kernelVerdict, landlockVerdict, seccompVerdict, userNsVerdict } from './doctor.ts';
+import { cgroupVerdict, diskVerdict, kernelVerdict, landlockVerdict, seccompVerdict, userNsVerdict, workspaceFsVerdict } from './doctor.ts';
 
 describe('doctor verdicts', () => {
+  it('the workspace filesystem: overlayfs owned by a user runs as that user; owned by root is refused, with the fix', () => {
+    const overlay = 0x794c7630;
+    expect(workspaceFsVerdict({ dir: '/w', fsType: overlay, ownerUid: 1000, root: true })).toMatchObject({ status: 'pass', detail: expect.stringContaining('runs as its owner, uid 1000') });
+    const rootOwned = workspaceFsVerdict({ dir: '/w', fsType: overlay, ownerUid: 0, root: true });
+    expect(rootOwned.status).toBe('warn');
+    expect(rootOwned.detail).toContain('overlayfs');
+    expect(rootOwned.fix).toContain('ext4, xfs, btrfs or tmpfs');
+    expect(workspaceFsVerdict({ dir: '/w', fsType: 0xef53, ownerUid: 0, root: true }).status).toBe('pass');
+    expect(workspaceFsVerdict({ dir: '/w', fsType: overlay, ownerUid: 0, root: false }).status).toBe('pass');
+  });
+
   it('warns when NEMOCLAW_HOME has less than 1 GiB free, naming the home and how to bound the audit log', () => {
     const low = diskVerdict(300 * 1024 ** 2, '/h');
     expect(low.status).toBe('warn');

@@ -3,7 +3,7 @@
 // and /sys or ask a program, and the verdicts are pure functions of what was read so that each
 // rule is unit-tested with made-up facts.
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, readdirSync, statfsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, readdirSync, statSync, statfsSync } from 'node:fs';
 import { release } from 'node:os';
 import { dirname } from 'node:path';
 import { nemoclawHome } from '../state/index.ts';
@@ -29,6 +29,8 @@ export interface DoctorContext {
   helper: string;
   /** NEMOCLAW_HOME (default: the resolved one), whose filesystem holds logs and the audit log. */
   home?: string;
+  /** The would-be workspace (default: the current directory). */
+  cwd?: string;
 }
 
 function read(path: string): string | null {
@@ -231,6 +233,48 @@ function dockerPing(socket: string): Promise<boolean> {
   );
 }
 
+/** Filesystems that cannot take an idmapped mount (statfs f_type), as native/src/wstree.c names them. */
+export const NO_IDMAP_FS: ReadonlyMap<number, string> = new Map([
+  [0x794c7630, 'overlayfs'],
+  [0x6969, 'nfs'],
+  [0x65735546, 'fuse'],
+  [0xff534d42, 'cifs'],
+  [0xfe534d42, 'smb2'],
+  [0x01021997, '9p'],
+  [0x61756673, 'aufs'],
+  [0x2fc12fc1, 'zfs'],
+  [0x786f4256, 'vboxsf'],
+  [0xf15f, 'ecryptfs'],
+]);
+
+/**
+ * The current directory as a workspace (issue 13): as root the helper idmaps a workspace to the
+ * workload's host id; where the filesystem cannot (overlayfs in containers, NFS, FUSE) a
+ * workspace owned by an ordinary user makes the workload run as that user, and a root-owned one is
+ * refused. Rootless, no idmap is used at all.
+ */
+export function workspaceFsVerdict(f: { dir: string; fsType: number | null; ownerUid: number | null; root: boolean }): Verdict {
+  const name = f.fsType === null ? null : NO_IDMAP_FS.get(f.fsType);
+  if (f.fsType === null || f.ownerUid === null) return { status: 'warn', detail: `cannot stat ${f.dir}`, fix: '' };
+  if (name === undefined || !f.root) return pass(`${f.dir}: ${name ?? 'a filesystem with idmapped mounts'}${f.root ? '' : ' (rootless: no idmap needed)'}`);
+  if (f.ownerUid !== 0) {
+    return { status: 'pass', detail: `${f.dir} is on ${name} (no idmapped mounts): the workload runs as its owner, uid ${f.ownerUid}, and what it creates belongs to that owner`, fix: '' };
+  }
+  return {
+    status: 'warn',
+    detail: `${f.dir} is on ${name} (no idmapped mounts) and belongs to root: sandbox run refuses it as a workspace`,
+    fix: `use a workspace owned by an ordinary user (chown -R 1000:1000 ${f.dir}), or one on ext4, xfs, btrfs or tmpfs (Linux >= 6.3)`,
+  };
+}
+
+function workspaceFsFacts(dir: string): { dir: string; fsType: number | null; ownerUid: number | null } {
+  try {
+    return { dir, fsType: statfsSync(dir).type, ownerUid: statSync(dir).uid };
+  } catch {
+    return { dir, fsType: null, ownerUid: null };
+  }
+}
+
 /** bavail x bsize of the filesystem holding `path`, or of its nearest existing ancestor. */
 function freeBytes(path: string): number | null {
   for (let p = path; ; p = dirname(p)) {
@@ -267,6 +311,7 @@ export const CHECKS: readonly Check[] = [
       }),
   },
   { name: 'cgroups', required: () => false, probe: (ctx) => cgroupVerdict(cgroupFacts(ctx.uid)) },
+  { name: 'workspace filesystem', required: () => false, probe: (ctx) => workspaceFsVerdict({ ...workspaceFsFacts(ctx.cwd ?? process.cwd()), root: ctx.uid === 0 }) },
   { name: 'disk space', required: () => false, probe: (ctx) => diskVerdict(freeBytes(ctx.home ?? nemoclawHome()), ctx.home ?? nemoclawHome()) },
   {
     name: 'libseccomp',
