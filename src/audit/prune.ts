@@ -17,7 +17,7 @@ import { DirLock } from './lock.ts';
 import { openAuditLog } from './log.ts';
 import { RETENTION_FILE, readRetentions, retentionProblem, signRetention } from './retention.ts';
 import type { Retention } from './retention.ts';
-import { readLogId, segmentName } from './segments.ts';
+import { listSegments, readLogId, segmentName } from './segments.ts';
 import type { SegmentBoundary } from './verify.ts';
 import { verifyAudit } from './verify.ts';
 
@@ -62,6 +62,11 @@ export async function pruneAudit(opts: PruneOptions): Promise<PruneResult> {
     if (!old && !over) break;
     cutAt = i;
     removed += b.bytes;
+  }
+  // Segments an earlier prune signed away but did not get to delete (a crash after its step 4).
+  if (report.pruned !== null) {
+    const { toSegment } = report.pruned;
+    for (const seg of listSegments(dir)) if (seg <= toSegment) unlinkSync(join(dir, segmentName(seg)));
   }
   if (cutAt < 0) return { pruned: null, keptBytes: total, segmentsKept: boundaries.length };
   const first = boundaries[0] as SegmentBoundary;

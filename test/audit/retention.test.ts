@@ -107,6 +107,20 @@ describe('audit retention', () => {
     expect(v.problems.join('\n')).toContain('bad signature');
   });
 
+  it('segments a crashed prune signed away but left behind are skipped by verify and removed by the next prune', async () => {
+    const h = await agedLog();
+    const seg1 = readFileSync(segPath(h, 1));
+    await pruneAudit({ home: h, beforeMs: Date.parse(CUTOFF) });
+    writeFileSync(segPath(h, 1), seg1); // as if the process died between signing and deleting
+    const v = await verifyAudit({ home: h });
+    expect(v.status.kind).toBe('ok');
+    expect(v.pruned?.fromSegment).toBe(1);
+    const again = await pruneAudit({ home: h, beforeMs: Date.parse('2025-01-01') });
+    expect(again.pruned).toBeNull();
+    expect(existsSync(segPath(h, 1))).toBe(false);
+    expect((await verifyAudit({ home: h })).status.kind).toBe('ok');
+  });
+
   it('a log that does not verify is never pruned', async () => {
     const h = await agedLog();
     const lines = readLines(segPath(h, 3));
