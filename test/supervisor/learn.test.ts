@@ -127,6 +127,16 @@ describe('policy learn from what a supervised sandbox recorded', { timeout: 180_
     expect(p.rules).toEqual(learned.rules);
     expect(p.exec).toEqual(learned.exec);
 
+    // And from the supervisor's event stream, as `nemoclaw events --json` prints it.
+    const bus = await cli(sv.home, ['events', '--sandbox', name, '--json']);
+    expect(bus.code, bus.stderr).toBe(0);
+    const fromBus = await cli(sv.home, ['policy', 'learn', '--events', '-', '--sandbox', name, '--json'], bus.stdout);
+    expect(fromBus.code, fromBus.stderr).toBe(0);
+    expect(fromBus.stderr).not.toContain('skipped');
+    const b = JSON.parse(fromBus.stdout) as Learned;
+    expect(b.rules.map((r) => [r.host, r.port, r.hits])).toEqual(learned.rules.map((r) => [r.host, r.port, r.hits]));
+    expect(b.exec).toEqual(learned.exec);
+
     // The same proposal through the API (what the TUI asks for), computed off the event loop.
     const api = await sv.api.call<{ proposal: { rev: number; rules: Learned['rules']; exec: Learned['exec']; diff: string; text: string } }>('POST', `/v1/sandboxes/${name}/learn`, { minutes: 60 });
     expect(api.proposal.rev).toBe(1);
