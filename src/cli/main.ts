@@ -1,15 +1,25 @@
 // nemoclaw command line. Only the module of the verb being run is imported, from the table in
 // commands.ts (start-up time is a feature, docs/design.md "Component map": every verb that starts
 // no sandbox within 1.5x of `node -e 0`, issue 23). This file and commands.ts import nothing but
-// commander and output.ts (whose only import is src/text), so that stays true as the table grows.
-import { Command, CommanderError } from 'commander';
+// output.ts (whose only import is src/text) and, past --version, commander, so that stays true as
+// the table grows: a new verb is a row in commands.ts and a file exporting register().
 import { COMMANDS, SANDBOX_VERBS } from './commands.ts';
 import { UsageError, exitCodes } from './output.ts';
 
+const VERSION = '0.1.0';
+
 async function main(argv: string[]): Promise<number> {
+  // `nemoclaw --version` alone is answered before commander loads: its seven modules and the
+  // builtins they pull in cost about a third of Node's own start-up (issue 23). Same output as
+  // commander's: the version and a newline.
+  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const { Command, CommanderError } = await import('commander');
   const program = new Command('nemoclaw')
     .description('Security runtime and terminal workstation for autonomous AI agents')
-    .version('0.1.0')
+    .version(VERSION)
     .exitOverride()
     .showHelpAfterError(false);
 
