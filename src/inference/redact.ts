@@ -44,7 +44,6 @@ function placeholderFor(ctx: RedactionContext, value: string, kind: RedactionKin
 
 /** Provider key shapes (prefix-anchored, so precision is high). */
 const SHAPES: ReadonlyArray<[string, RegExp]> = [
-  ['pem', /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----/g],
   ['nvapi', /\bnvapi-[A-Za-z0-9_-]{20,}/g],
   ['anthropic', /\bsk-ant-[A-Za-z0-9_-]{20,}/g],
   ['openai', /\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_-]{20,}/g],
@@ -54,6 +53,37 @@ const SHAPES: ReadonlyArray<[string, RegExp]> = [
   ['huggingface', /\bhf_[A-Za-z0-9]{30,}/g],
   ['jwt', /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g],
 ];
+
+const PEM_HEAD = /^-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----/;
+const PEM_MAX = 64 * 1024;
+
+/** Replaces each `-----BEGIN ... PRIVATE KEY-----` ... `-----END ... PRIVATE KEY-----` block. Linear. */
+function redactPem(text: string, ctx: RedactionContext): string {
+  let out = '';
+  let from = 0;
+  let endAt = -2; // the next "-----END " at or after the current block's head (-2: not looked up yet)
+  for (let i = text.indexOf('-----BEGIN ', from); i !== -1; i = text.indexOf('-----BEGIN ', from)) {
+    const head = PEM_HEAD.exec(text.slice(i, i + 80));
+    if (!head) {
+      out += text.slice(from, i + 11);
+      from = i + 11;
+      continue;
+    }
+    // Looked up again only once passed, so the whole scan stays linear.
+    if (endAt !== -1 && endAt < i + head[0].length) endAt = text.indexOf('-----END ', i + head[0].length);
+    if (endAt === -1) break; // no END anywhere after: nothing more can close
+    const close = endAt === -1 || endAt - i > PEM_MAX ? -1 : text.indexOf('PRIVATE KEY-----', endAt);
+    if (close === -1 || close - endAt > 60) {
+      out += text.slice(from, i + head[0].length);
+      from = i + head[0].length;
+      continue;
+    }
+    const stop = close + 'PRIVATE KEY-----'.length;
+    out += text.slice(from, i) + placeholderFor(ctx, text.slice(i, stop), 'SECRET', 'shape:pem');
+    from = stop;
+  }
+  return out + text.slice(from);
+}
 
 /** keyword [:=] value, gitleaks-style; the value is redacted when its entropy says "random". */
 const KEYWORD = /\b(?:[A-Za-z0-9]*[_-])?(?:api[_-]?key|apikey|secret|token|passw(?:or)?d|pwd|auth|credential|access[_-]?key)[A-Za-z0-9_-]*["']?\s*[:=]\s*["']?([A-Za-z0-9_\-+/=.~]{12,200})/gi;
@@ -98,7 +128,32 @@ export function ibanValid(raw: string): boolean {
 
 const CARD = /(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-])/g;
 const IBAN = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b/g;
-const EMAIL = /\b[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}\b/g;
+const LOCAL_CHAR = /[A-Za-z0-9._%+-]/;
+const DOMAIN_CHAR = /[A-Za-z0-9.-]/;
+const EMAIL_RE = /^[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}$/;
+
+/**
+ * E-mail addresses, found from each '@' outwards (a regex tried at every position costs 64 steps
+ * a character on text without any address). Linear in the text.
+ */
+function redactEmails(text: string, ctx: RedactionContext): string {
+  if (!text.includes('@')) return text;
+  let out = '';
+  let from = 0;
+  for (let at = text.indexOf('@'); at !== -1; at = text.indexOf('@', at + 1)) {
+    if (at < from) continue;
+    let a = at;
+    while (a > from && at - a < 64 && LOCAL_CHAR.test(text[a - 1] as string)) a--;
+    let b = at + 1;
+    while (b < text.length && b - at <= 254 && DOMAIN_CHAR.test(text[b] as string)) b++;
+    while (b > at + 1 && (text[b - 1] === '.' || text[b - 1] === '-')) b--; // a sentence's full stop
+    const cand = text.slice(a, b);
+    if (a === at || !EMAIL_RE.test(cand)) continue;
+    out += text.slice(from, a) + placeholderFor(ctx, cand, 'EMAIL', 'email');
+    from = b;
+  }
+  return out + text.slice(from);
+}
 const PHONE = /(?<![\w+])\+?\(?\d{1,4}\)?(?:[ .-]?\(?\d{2,4}\)?){2,5}(?![\w])/g;
 
 /** Replaces every sensitive value in one string. Throws only on a bug: callers fail closed. */
@@ -110,7 +165,9 @@ export function redactText(text: string, ctx: RedactionContext): string {
       if (out.includes(form)) out = out.split(form).join(placeholderFor(ctx, form, 'SECRET', 'known'));
     }
   }
-  // 2. Provider key shapes.
+  // 2. Provider key shapes; PEM blocks first, by a linear scan (a lazy regex from each BEGIN to
+  // a missing END is quadratic, and an agent controls the text).
+  out = redactPem(out, ctx);
   for (const [name, re] of SHAPES) out = out.replace(re, (m) => placeholderFor(ctx, m, 'SECRET', `shape:${name}`));
   // 3. keyword + entropy: only the value is replaced, the keyword stays for the model's context.
   out = out.replace(KEYWORD, (m, value: string) => {
@@ -123,7 +180,7 @@ export function redactText(text: string, ctx: RedactionContext): string {
     return d.length >= 13 && d.length <= 19 && luhnValid(d) ? placeholderFor(ctx, m, 'CARD', 'luhn') : m;
   });
   out = out.replace(IBAN, (m) => (ibanValid(m) ? placeholderFor(ctx, m, 'IBAN', 'iban') : m));
-  out = out.replace(EMAIL, (m) => placeholderFor(ctx, m, 'EMAIL', 'email'));
+  out = redactEmails(out, ctx);
   out = out.replace(PHONE, (m) => {
     const digits = m.replace(/\D/g, '').length;
     return digits >= 10 && digits <= 15 ? placeholderFor(ctx, m, 'PHONE', 'phone') : m;

@@ -16,7 +16,8 @@ import type { AuditEventInput } from '../audit/index.ts';
 import type { Provider } from './providers.ts';
 import { ProviderStore } from './providers.ts';
 import type { RedactionContext } from './redact.ts';
-import { redactJson, redactionContext, restoreJson } from './redact.ts';
+import { redactionContext, restoreJson } from './redact.ts';
+import { Scanner } from './scanner.ts';
 import type { Mode, SandboxRoute } from './routes.ts';
 import { DEFAULT_IDLE_TIMEOUT_MS, RouteStore } from './routes.ts';
 import type { Usage } from './sse.ts';
@@ -64,6 +65,10 @@ export interface RouterOptions {
   hostSecrets?: () => string[];
   /** Replaces the scanner (tests: a failing scanner must fail closed). */
   scanner?: (body: unknown, ctx: RedactionContext) => unknown;
+  /** Bodies over this many bytes are scanned in a worker with a deadline (default 64 KiB). */
+  scanInlineMaxBytes?: number;
+  /** How long a worker scan may take before the request fails closed (default 5 s). */
+  scanDeadlineMs?: number;
   maxBodyBytes?: number;
 }
 
@@ -195,6 +200,8 @@ function writeWithin(res: InferenceResponse, data: Buffer | string, ms: number):
 export interface InferenceRouterHandle extends InferenceRouter {
   readonly providers: ProviderStore;
   readonly routes: RouteStore;
+  /** Ends the scan worker, if one runs. */
+  close(): Promise<void>;
 }
 
 export function createInferenceRouter(opts: RouterOptions): InferenceRouterHandle {
@@ -204,6 +211,7 @@ export function createInferenceRouter(opts: RouterOptions): InferenceRouterHandl
   /** Sandboxes (per route revision) found sensitive under a sticky route: local only from then on. */
   const sensitive = new Set<string>();
   const maxBody = opts.maxBodyBytes ?? MAX_BODY_BYTES;
+  const scanner = new Scanner({ inlineMaxBytes: opts.scanInlineMaxBytes, deadlineMs: opts.scanDeadlineMs });
 
   async function handle(req: InferenceRequest, res: InferenceResponse): Promise<void> {
     const t0 = performance.now();
@@ -328,13 +336,20 @@ export function createInferenceRouter(opts: RouterOptions): InferenceRouterHandl
     let outBody: unknown = body;
     if (route.mode === 'cloud-with-redaction' && provider.location === 'cloud') {
       try {
-        redaction = redactionContext([...providers.allKeys(), ...(opts.hostSecrets?.() ?? [])]);
-        outBody = (opts.scanner ?? redactJson)(body, redaction);
-      } catch {
-        // Fail closed: a request we could not scan never goes to the cloud.
+        const known = [...providers.allKeys(), ...(opts.hostSecrets?.() ?? [])];
+        if (opts.scanner) {
+          redaction = redactionContext(known);
+          outBody = opts.scanner(body, redaction);
+        } else {
+          const r = await scanner.scan(body, raw.length, known);
+          redaction = r.ctx;
+          outBody = r.out;
+        }
+      } catch (err) {
+        // Fail closed: a request we could not scan (an error, a deadline passed) never goes to the cloud.
         ev.decision = 'error';
         redaction = null;
-        return refuse(503, 'redaction_failed', 'the request could not be scanned for secrets, so it was not sent to the cloud provider');
+        return refuse(503, 'redaction_failed', `the request could not be scanned for secrets (${err instanceof Error ? err.message : 'scanner error'}), so it was not sent to the cloud provider`);
       }
       ev.redactions = redaction.found.length;
       if (route.sticky === true && redaction.found.length > 0) {
@@ -475,6 +490,9 @@ export function createInferenceRouter(opts: RouterOptions): InferenceRouterHandl
   return {
     providers,
     routes,
+    async close() {
+      await scanner.close();
+    },
     handle(req, res) {
       return handle(req, res).catch(async (err: unknown) => {
         // A bug must not leave the agent waiting: answer 500 if nothing was written yet.

@@ -117,6 +117,7 @@ export async function startSupervisor(opts: SupervisorOptions = {}): Promise<Sup
         await approvalsServer?.close();
         approvals.close();
         await lifecycle.close();
+        await inference.close();
         await retention.stop();
         audit({ kind: 'sandbox.lifecycle', activity: 'supervisor_stop', detail: { reason } }, true);
         await chain;

@@ -40,7 +40,8 @@ let fx1: ProxyFixture;
 let fx2: ProxyFixture;
 
 const CLIENT = `
-const body = process.env.REQ_BODY || undefined;
+import { readFileSync } from 'node:fs';
+const body = process.env.REQ_BODY_FILE ? readFileSync(process.env.REQ_BODY_FILE, 'utf8') : process.env.REQ_BODY || undefined;
 const r = await fetch('http://inference.local' + process.env.REQ_PATH, { method: body ? 'POST' : 'GET', headers: { 'content-type': 'application/json', authorization: 'Bearer sandbox-junk' }, body });
 process.stdout.write('STATUS ' + r.status + '\\n');
 if (process.env.REQ_CHUNKS) { for await (const c of r.body) process.stdout.write('CHUNK ' + JSON.stringify(new TextDecoder().decode(c)) + '\\n'); }
@@ -103,6 +104,7 @@ afterAll(async () => {
   await fx1?.close();
   await fx2?.close();
   await log?.close();
+  await router?.close();
   await cloud?.close();
   await nim?.close();
   if (home) rmSync(home, { recursive: true, force: true });
@@ -130,8 +132,8 @@ function sandboxed(fx: ProxyFixture, script: string, opts: SandboxRunOptions = {
 }
 
 /** Node's fetch inside the sandbox: STATUS line, then the body (or CHUNK lines). */
-async function fetchIn(fx: ProxyFixture, path: string, body?: unknown, chunks = false): Promise<{ status: number; text: string; chunks: string[]; stderr: string }> {
-  const env: Record<string, string> = { REQ_PATH: path };
+async function fetchIn(fx: ProxyFixture, path: string, body?: unknown, chunks = false, extraEnv: Record<string, string> = {}): Promise<{ status: number; text: string; chunks: string[]; stderr: string }> {
+  const env: Record<string, string> = { REQ_PATH: path, ...extraEnv };
   if (body !== undefined) env.REQ_BODY = typeof body === 'string' ? body : JSON.stringify(body);
   if (chunks) env.REQ_CHUNKS = '1';
   const r = await sandboxed(fx, `exec node ${join(scratch, 'client.mjs')}`, { env });
@@ -296,6 +298,33 @@ describe('inference.local through the proxy', () => {
       fx1.proxy.setInferenceRouter(router);
     }
     expect(cloud.seen.length).toBe(before);
+  });
+
+  it('a large request is scanned in a worker: redacted and restored; past the deadline it fails closed', async () => {
+    route('sb1', { provider: 'fake-cloud-provider', model: 'real-cloud-model-1', alias: 'smart', mode: 'cloud-with-redaction' });
+    const content = `${'log line 42 ok; '.repeat(40_000)}key ${NVAPI}`;
+    writeFileSync(join(scratch, 'big.json'), JSON.stringify(chat('smart', content)));
+    const viaWorker = createInferenceRouter({ home, scanInlineMaxBytes: 64 * 1024 });
+    const tooSlow = createInferenceRouter({ home, scanInlineMaxBytes: 64 * 1024, scanDeadlineMs: 1 });
+    const before = cloud.seen.length;
+    try {
+      fx1.proxy.setInferenceRouter(viaWorker);
+      const ok = await fetchIn(fx1, '/v1/chat/completions', undefined, false, { REQ_BODY_FILE: join(scratch, 'big.json') });
+      expect(ok.status).toBe(200);
+      expect(cloud.seen.length).toBe(before + 1);
+      expect(cloud.seen.at(-1)?.raw).not.toContain(NVAPI);
+      expect(answerText(ok.text)).toBe(`fake-cloud-provider got: ${content}`);
+      fx1.proxy.setInferenceRouter(tooSlow);
+      const refused = await fetchIn(fx1, '/v1/chat/completions', undefined, false, { REQ_BODY_FILE: join(scratch, 'big.json') });
+      expect(refused.status).toBe(503);
+      expect(refused.text).toContain('redaction_failed');
+      expect(refused.text).toContain('did not finish within 1 ms');
+    } finally {
+      fx1.proxy.setInferenceRouter(router);
+      await viaWorker.close();
+      await tooSlow.close();
+    }
+    expect(cloud.seen.length).toBe(before + 1);
   });
 
   it('streams pass chunk by chunk; an idle gap or a cut ends the stream with an SSE error event', async () => {
