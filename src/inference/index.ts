@@ -7,7 +7,7 @@ export { ProviderStore, ProviderError, PROVIDER_TYPES, isProviderType, defaultLo
 export type { Provider, ProviderType, Location, AddProvider } from './providers.ts';
 export { RouteStore, RouteError, MODES, isMode, DEFAULT_IDLE_TIMEOUT_MS } from './routes.ts';
 export type { Mode, ModelRoute, SandboxRoute, SetRoute, Budget } from './routes.ts';
-export { redactText, redactJson, redactionContext, restoreText, restoreJson, StreamRestorer, luhnValid, ibanValid, shannonEntropy, MAX_PLACEHOLDER } from './redact.ts';
+export { unscannablePart, redactText, redactJson, redactionContext, restoreText, restoreJson, StreamRestorer, luhnValid, ibanValid, shannonEntropy, MAX_PLACEHOLDER } from './redact.ts';
 export type { Redaction, RedactionContext, RedactionKind } from './redact.ts';
 export { SseRestorer, SseSplitter, UsageTap, readUsage } from './sse.ts';
 export type { Usage } from './sse.ts';

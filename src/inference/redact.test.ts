@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StreamRestorer, ibanValid, luhnValid, redactJson, redactText, redactionContext, restoreText } from './redact.ts';
+import { StreamRestorer, ibanValid, luhnValid, redactJson, redactText, redactionContext, restoreText, unscannablePart } from './redact.ts';
 import { SseRestorer } from './sse.ts';
 
 const NVAPI = `nvapi-${'Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z'.repeat(2)}`;
@@ -81,6 +81,18 @@ describe('redactJson', () => {
     const out = redactText(prompt, ctx);
     expect(out.endsWith('[[SECRET_1]]')).toBe(true);
   });
+});
+
+describe('unscannablePart', () => {
+  const cases: Array<[string, unknown, string | null]> = [
+    ['text only', { messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] }, null],
+    ['chat image', { messages: [{ role: 'user', content: [{ type: 'text', text: 'x' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }] }, '$.messages[0].content[1]'],
+    ['chat audio', { messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } }] }] }, '$.messages[0].content[0]'],
+    ['responses image', { input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'https://x.test/a.png' }] }] }, '$.input[0].content[0]'],
+    ['anthropic image', { messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', data: 'AAAA' } }] }] }, '$.messages[0].content[0]'],
+    ['a field merely named image', { metadata: { image: 'just a string' } }, null],
+  ];
+  for (const [name, body, want] of cases) it(name, () => expect(unscannablePart(body)).toBe(want));
 });
 
 describe('StreamRestorer: placeholders split anywhere', () => {

@@ -188,6 +188,31 @@ export function redactText(text: string, ctx: RedactionContext): string {
   return out;
 }
 
+/**
+ * Where a request carries content the scanner cannot read (an image or audio, inline or by URL):
+ * the JSON path of the first such part, or null. Such a request never goes to the cloud under
+ * redaction: it could hold a photo of a key or a recorded card number.
+ */
+export function unscannablePart(value: unknown, path = '$', depth = 0): string | null {
+  if (depth > 64 || value === null || typeof value !== 'object') return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const hit = unscannablePart(value[i], `${path}[${i}]`, depth + 1);
+      if (hit !== null) return hit;
+    }
+    return null;
+  }
+  const o = value as Record<string, unknown>;
+  const type = typeof o.type === 'string' ? o.type : '';
+  if (/^(?:image_url|input_image|image|input_audio|audio|input_file|file|document)$/.test(type)) return path;
+  for (const k of ['image_url', 'input_audio', 'image', 'audio', 'file']) if (o[k] !== undefined && o[k] !== null && typeof o[k] === 'object') return `${path}.${k}`;
+  for (const [k, v] of Object.entries(o)) {
+    const hit = unscannablePart(v, `${path}.${k}`, depth + 1);
+    if (hit !== null) return hit;
+  }
+  return null;
+}
+
 /** Keys whose string values are routing, not content: never rewritten. */
 const NOT_CONTENT = new Set(['model', 'role', 'type', 'id', 'tool_call_id', 'name', 'object', 'finish_reason', 'encoding_format']);
 

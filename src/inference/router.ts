@@ -7,7 +7,6 @@
 // budget, then one upstream request with the caller's credentials dropped and the provider key
 // injected. Streams pass chunk by chunk; an idle gap or a cut ends them with an SSE error event.
 // One audit record per request, never with prompt or answer text (docs/design.md, "Audit").
-import { request as httpRequest, Agent as HttpAgent } from 'node:http';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
@@ -16,12 +15,16 @@ import type { AuditEventInput } from '../audit/index.ts';
 import type { Provider } from './providers.ts';
 import { ProviderStore } from './providers.ts';
 import type { RedactionContext } from './redact.ts';
-import { redactionContext, restoreJson } from './redact.ts';
+import { redactionContext, restoreJson, unscannablePart } from './redact.ts';
 import { Scanner } from './scanner.ts';
 import type { Mode, SandboxRoute } from './routes.ts';
 import { DEFAULT_IDLE_TIMEOUT_MS, RouteStore } from './routes.ts';
 import type { Usage } from './sse.ts';
 import { SseRestorer, UsageTap, readUsage } from './sse.ts';
+
+// node:http through process.getBuiltinModule, not an ESM import, which evaluates every export: its
+// lazy WebSocket getters load Node's bundled undici, ~40 ms on each CLI start (issue 23).
+const { request: httpRequest, Agent: HttpAgent } = process.getBuiltinModule('node:http');
 
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** A non-streamed answer larger than this is refused rather than held in memory. */
@@ -335,6 +338,10 @@ export function createInferenceRouter(opts: RouterOptions): InferenceRouterHandl
     }
     let outBody: unknown = body;
     if (route.mode === 'cloud-with-redaction' && provider.location === 'cloud') {
+      const part = unscannablePart(body);
+      if (part !== null) {
+        return refuse(403, 'unscannable_content', `the request carries an image, audio or file (${part.slice(0, 80)}) that cannot be scanned for secrets, so it was not sent to the cloud provider ${provider.name}; use a local alias or mode cloud-allowed`);
+      }
       try {
         const known = [...providers.allKeys(), ...(opts.hostSecrets?.() ?? [])];
         if (opts.scanner) {
@@ -364,6 +371,16 @@ export function createInferenceRouter(opts: RouterOptions): InferenceRouterHandl
     const wait = budgets.take(budgetKey, route.budget);
     if (wait > 0) return refuse(429, 'rate_limit_exceeded', `this sandbox's inference budget is spent for this minute; retry in ${wait} s`, { 'Retry-After': String(wait) });
 
+    // Token budgets need the stream's usage: asked for where the API has it, and the extra chunk
+    // kept from a client that did not ask (a client reading choices[0] of every chunk would break).
+    let dropUsage = false;
+    if (route.budget?.tokensPerMinute !== undefined && body.stream === true && (path === '/v1/chat/completions' || path === '/v1/completions') && provider.type !== 'anthropic' && provider.type !== 'openai-compatible') {
+      const so = body.stream_options !== null && typeof body.stream_options === 'object' ? (body.stream_options as Record<string, unknown>) : {};
+      if (so.include_usage !== true) {
+        outBody = { ...(outBody as Record<string, unknown>), stream_options: { ...so, include_usage: true } };
+        dropUsage = true;
+      }
+    }
     const key = providers.key(provider.name);
     const payload = Buffer.from(JSON.stringify({ ...(outBody as Record<string, unknown>), model: m.model }));
     const headers: OutgoingHttpHeaders = {
@@ -401,7 +418,7 @@ export function createInferenceRouter(opts: RouterOptions): InferenceRouterHandl
 
     if (ctype.startsWith('text/event-stream')) {
       res.writeHead(ev.status, { 'Content-Type': ctype, 'Cache-Control': 'no-cache' });
-      const restorer = ctx !== null && ctx.found.length > 0 ? new SseRestorer(ctx) : null;
+      const restorer = (ctx !== null && ctx.found.length > 0) || dropUsage ? new SseRestorer(ctx ?? redactionContext(), { dropUsage }) : null;
       const tap = restorer === null ? new UsageTap() : null;
       let cut: string | null = null;
       let idleFired = false;

@@ -109,8 +109,11 @@ export class SseRestorer {
   readonly usage: Usage = { input: null, output: null };
 
   private readonly ctx: RedactionContext;
-  constructor(ctx: RedactionContext) {
+  private readonly dropUsage: boolean;
+  /** dropUsage: the usage-only chunk is read, then kept from the client (the router asked for it, the client did not). */
+  constructor(ctx: RedactionContext, opts: { dropUsage?: boolean } = {}) {
     this.ctx = ctx;
+    this.dropUsage = opts.dropUsage ?? false;
   }
 
   push(chunk: Buffer): string {
@@ -216,7 +219,10 @@ export class SseRestorer {
       }
       return out;
     });
-    if (choices.length === 0) before += this.flush(null); // the usage chunk comes last
+    if (choices.length === 0) {
+      before += this.flush(null); // the usage chunk comes last
+      if (this.dropUsage && obj.usage !== null && obj.usage !== undefined) return before;
+    }
     return before + frame(event, { ...obj, choices });
   }
 

@@ -279,6 +279,18 @@ describe('inference.local through the proxy', () => {
     }
   });
 
+  it('an image cannot be scanned: refused for the cloud under redaction, sent to a local provider', async () => {
+    route('sb1', { provider: 'fake-cloud-provider', model: 'real-cloud-model-1', alias: 'smart', mode: 'cloud-with-redaction' });
+    routes.set('sb1', { provider: 'stand-in-nim', model: 'llama-local', alias: 'local', add: true });
+    const withImage = (model: string) => ({ model, messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] }] });
+    const before = cloud.seen.length;
+    const r = await fetchIn(fx1, '/v1/chat/completions', withImage('smart'));
+    expect(r.status).toBe(403);
+    expect(r.text).toContain('unscannable_content');
+    expect(cloud.seen.length).toBe(before);
+    expect((await fetchIn(fx1, '/v1/chat/completions', withImage('local'))).status).toBe(200);
+  });
+
   it('a scanner failure fails closed: nothing reaches the cloud', async () => {
     route('sb1', { provider: 'fake-cloud-provider', model: 'real-cloud-model-1', alias: 'smart', mode: 'cloud-with-redaction' });
     const failing = createInferenceRouter({
@@ -381,6 +393,16 @@ describe('inference.local through the proxy', () => {
     route('sb1', { provider: 'stand-in-nim', model: 'llama-local', alias: 'smart', mode: 'cloud-allowed', budget: { tokensPerMinute: 20 } });
     const t = await sandboxed(fx1, `for i in 1 2 3; do curl -sS -o /dev/null -w 'S %{http_code}\\n' -H 'content-type: application/json' -d '${body}' http://inference.local/v1/chat/completions; done`);
     expect(t.stdout.split('\n').filter((l) => l.startsWith('S '))).toEqual(['S 200', 'S 200', 'S 429']);
+    // Streams: the router asks for usage (the stand-in reports 11 in, one per piece out) and keeps
+    // the extra usage chunk from this client, which did not ask for it.
+    route('sb1', { provider: 'stand-in-nim', model: 'llama-local', alias: 'smart', mode: 'cloud-allowed', budget: { tokensPerMinute: 1000 } });
+    nim.script = { kind: 'sse', reply: 'abcdefgh', piece: 2 };
+    const s = await fetchIn(fx1, '/v1/chat/completions', chat('smart', 'x', { stream: true }), true);
+    expect(answerText(s.text)).toBe('abcdefgh');
+    expect(nim.seen.at(-1)?.body?.stream_options).toEqual({ include_usage: true });
+    expect(s.text).not.toContain('"usage":{');
+    expect(s.text).not.toContain('"choices":[]');
+    expect(events.at(-1)).toMatchObject({ tokensIn: 11, tokensOut: 4 });
     route('sb1', { provider: 'stand-in-nim', model: 'llama-local', alias: 'smart', mode: 'cloud-allowed', budget: {} });
   });
 

@@ -113,7 +113,7 @@ export async function startStandIn(name: string): Promise<StandIn> {
       }
       if (script.end === 'stall') return; // the router's idle timeout must end it
       res.write(sseChunk(model, null, 'stop'));
-      if (script.usage === true) res.write(`data: ${JSON.stringify({ id: 'chatcmpl-standin', object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 11, completion_tokens: pieces.length } })}\n\n`);
+      if (script.usage === true || (body?.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true) res.write(`data: ${JSON.stringify({ id: 'chatcmpl-standin', object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 11, completion_tokens: pieces.length } })}\n\n`);
       res.end('data: [DONE]\n\n');
     };
     const later = (f: () => void): void => {
