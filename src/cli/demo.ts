@@ -3,13 +3,13 @@
 // helper sent before exec. Exits 0 when every case behaved as expected, 1 otherwise, 125 when
 // no sandbox could start.
 import type { Command } from 'commander';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chownSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ReadyEvent, SandboxEvent, SandboxResult } from '../sandbox/index.ts';
-import { SANDBOX_FAILED, defaultSandboxSpec, helperPath, runSandbox } from '../sandbox/index.ts';
+import { ROOT_MODE_HOST_ID, SANDBOX_FAILED, defaultSandboxSpec, helperPath, runSandbox } from '../sandbox/index.ts';
 import { exitCodes } from './output.ts';
 import { inert } from '../text/index.ts';
 import { shellWords } from '../state/index.ts';
@@ -140,6 +140,9 @@ export async function demo(): Promise<number> {
     return SANDBOX_FAILED;
   }
   const workspace = mkdtempSync(join(tmpdir(), 'nemoclaw-demo-'));
+  // As root, the workload's own host id owns it: no idmapped mount is needed, so the demo also
+  // runs where /tmp cannot take one (overlayfs in a container: issue 13).
+  if (process.getuid?.() === 0) chownSync(workspace, ROOT_MODE_HOST_ID, ROOT_MODE_HOST_ID);
   const out = (s: string): boolean => process.stdout.write(`${s}\n`);
   out(`nemoclaw demo: each line below is a fresh sandbox (default policy), workspace ${workspace}\n`);
   let ready: ReadyEvent | null = null;

@@ -51,3 +51,10 @@ export function realOrSelf(p: string): string {
     return posix.normalize(p);
   }
 }
+
+/**
+ * The host uid and gid the workload runs as when the helper runs as root (native/src/sandbox.h
+ * ROOT_MODE_HOST_ID). A directory nemoclaw makes for a sandbox and owns (the demo's workspace) is
+ * given to this id, so it needs no idmapped mount, which some filesystems (overlayfs) cannot take.
+ */
+export const ROOT_MODE_HOST_ID = 64000;

@@ -27,7 +27,7 @@ export type { HelperArgvOptions, Bind, BindMode, SkippedPath } from './argv.ts';
 export { specToHelperArgv, compileBinds, workloadEnv, SandboxConfigError, PROXY_URL, SANDBOX_PATH, PRIVATE_TMPFS } from './argv.ts';
 export type { VerifyContext } from './verify.ts';
 export { verifyEnforcement, enforcementWarnings, REQUIRED_NAMESPACES } from './verify.ts';
-export { helperPath, defaultHelperPath, HelperMissingError, HELPER_ENV, helperInsideWritable } from './helper.ts';
+export { helperPath, defaultHelperPath, HelperMissingError, HELPER_ENV, helperInsideWritable, ROOT_MODE_HOST_ID } from './helper.ts';
 export type { RunSandboxOptions, RunningSandbox, SandboxResult, SandboxEvent, ExecDecision, EndReason } from './run.ts';
 export { runSandbox, newSandboxId, statusOf, SANDBOX_FAILED, NOT_FOUND, EVENTS_FD, CONTROL_FD } from './run.ts';
 export { defaultSandboxSpec } from './defaults.ts';
