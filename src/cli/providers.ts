@@ -15,6 +15,18 @@ interface AddFlags {
   json?: boolean;
 }
 
+/** One audit record per provider change: name, type, location, the key's fingerprint; never the key. */
+async function auditChange(activity: 'provider_add' | 'provider_remove', name: string, detail: Record<string, string | null>): Promise<void> {
+  const { openAuditLog } = await import('../audit/index.ts');
+  const { nemoclawHome } = await import('../state/index.ts');
+  const log = await openAuditLog({ home: nemoclawHome() });
+  try {
+    await log.append({ kind: 'inference.decision', activity, target: name, actor: { process: `nemoclaw providers`, pid: process.pid }, detail }, { durable: true });
+  } finally {
+    await log.close();
+  }
+}
+
 function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
 }
@@ -71,6 +83,7 @@ export function register(program: Command): void {
       }
       try {
         const p = new ProviderStore(nemoclawHome()).add({ name, type: flags.type, url: flags.url, location: flags.location, headers, key });
+        await auditChange('provider_add', p.name, { type: p.type, location: p.location, key_fp: p.fingerprint });
         if (flags.json) printJson(p);
         else process.stdout.write(`provider ${p.name}: ${p.type} ${p.url} (${p.location}${p.fingerprint !== null ? `, key ${p.fingerprint}` : ', no key'})\n`);
         process.exitCode = exitCodes.ok;
@@ -105,6 +118,7 @@ export function register(program: Command): void {
       const { nemoclawHome } = await import('../state/index.ts');
       try {
         const had = new ProviderStore(nemoclawHome()).remove(name);
+        if (had) await auditChange('provider_remove', name, {});
         if (flags.json) printJson({ removed: had ? name : null });
         else process.stdout.write(had ? `removed provider ${name}\n` : `no provider ${name}\n`);
         process.exitCode = had ? exitCodes.ok : exitCodes.failure;

@@ -138,6 +138,8 @@ describe('inference under the supervisor', () => {
       .map((f) => readFileSync(f, 'latin1'))
       .join('');
     expect(audit).toContain('inference.decision');
+    expect(audit).toMatch(/"activity":"provider_add"[^\n]*"target":"stand-in-nim"/);
+    expect(audit).toMatch(/"activity":"provider_remove"[^\n]*"target":"junk"/);
     const everything = [
       ...filesUnder(join(sv.home, 'audit')),
       ...filesUnder(join(sv.home, 'inference')),
