@@ -10,7 +10,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { spawn as ptySpawn } from '@lydell/node-pty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCertificateAuthority, issueLeafCertificate } from '../../src/egress/index.ts';
@@ -27,18 +27,31 @@ const tls = createHttpsServer(
   { key: leafKey.export({ type: 'pkcs8', format: 'pem' }) as string, cert: issueLeafCertificate(ca, leafKey, '127.0.0.1').certPem },
   (req, res) => res.end(`secure ${req.url ?? ''}`),
 );
+// The same origin by its reserved name (a certificate for host.nemoclaw.internal).
+const tlsNamed = createHttpsServer(
+  { key: leafKey.export({ type: 'pkcs8', format: 'pem' }) as string, cert: issueLeafCertificate(ca, leafKey, 'host.nemoclaw.internal').certPem },
+  (req, res) => res.end(`named ${req.url ?? ''}`),
+);
 let httpPort = 0;
 let tlsPort = 0;
+let tlsNamedPort = 0;
 beforeAll(async () => {
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   await new Promise<void>((r) => tls.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => tlsNamed.listen(0, '127.0.0.1', r));
   httpPort = (http.address() as AddressInfo).port;
   tlsPort = (tls.address() as AddressInfo).port;
+  tlsNamedPort = (tlsNamed.address() as AddressInfo).port;
 });
 afterAll(async () => {
   await new Promise((r) => http.close(r));
   await new Promise((r) => tls.close(r));
+  await new Promise((r) => tlsNamed.close(r));
 });
+
+// Node's fetch honours HTTP(S)_PROXY from Node 24 (NODE_USE_ENV_PROXY=1, set for every sandbox):
+// the project's own Node, bound read-only.
+const NODE = process.execPath;
 
 function policy(name: string, body: string): string {
   const file = join(scratch, name);
@@ -125,6 +138,19 @@ describe('sandbox run starts an egress proxy for a policy with network rules (re
     ].join('; '));
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toBe(`hello /dev\n403\nown-loopback=7\n`);
+  });
+
+  it("Node's fetch: HTTP and HTTPS to host.nemoclaw.internal through the proxy", async () => {
+    const file = join(scratch, 'node.yaml');
+    writeFileSync(
+      file,
+      `version: 1\nfilesystem_policy: { include_workdir: true, read_only: [/usr, /lib, /etc/ssl, ${dirname(NODE)}], read_write: [/tmp] }\n` +
+        `network_policies:\n  dev:\n    endpoints: [{ host: host.nemoclaw.internal, port: ${httpPort} }, { host: host.nemoclaw.internal, port: ${tlsNamedPort} }]\n    binaries: [{ path: ${NODE} }]\n`,
+    );
+    const js = `for (const u of ['http://host.nemoclaw.internal:${httpPort}/node', 'https://host.nemoclaw.internal:${tlsNamedPort}/node']) console.log(await (await fetch(u)).text());`;
+    const r = await run(['--policy', file], `NODE_EXTRA_CA_CERTS=origin-ca.pem ${NODE} --input-type=module -e "${js}"`);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe('hello /node\nnamed /node\n');
   });
 
   it('an ask without a terminal is denied', async () => {
