@@ -57,6 +57,18 @@ export default tseslint.config(
     rules: { 'nemoclaw/component-doors': 'error' },
   },
   {
+    // node:http by process.getBuiltinModule('node:http'): an ESM import of it evaluates every
+    // export, and its lazy WebSocket getters load Node's bundled undici, ~40 ms on every CLI start
+    // (issue 23; docs/design.md "Toolchain"). Type imports cost nothing. Tests may import it.
+    files: ['src/**/*.ts', 'src/**/*.tsx'],
+    ignores: ['src/**/*.test.ts', 'src/**/*.test.tsx'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        paths: ['node:http', 'http'].map((name) => ({ name, allowTypeImports: true, message: "use `const { request } = process.getBuiltinModule('node:http')`: importing node:http loads undici (~40 ms per CLI start)" })),
+      }],
+    },
+  },
+  {
     // Backend code never imports React or Ink (docs/design.md, "Component map": headless never loads Ink).
     files: ['src/**/*.ts'],
     ignores: ['src/tui/**'],

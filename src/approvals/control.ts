@@ -14,7 +14,6 @@
 // cross-checked against nothing but the file permissions.
 
 import { chmodSync, lstatSync, mkdirSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
-import { createServer, request } from 'node:http';
 import type { Server } from 'node:http';
 import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
@@ -23,6 +22,10 @@ import { readJsonBody, sendJson } from './http.ts';
 import { ApprovalRefusedError } from './queue.ts';
 import type { ApprovalQueue } from './queue.ts';
 import type { ApprovalDecisionInput, ApprovalItem, ApprovalResult, DecidedBy } from './queue.ts';
+
+// node:http through process.getBuiltinModule, not an ESM import, which evaluates every export: its
+// lazy WebSocket getters load Node's bundled undici, ~40 ms on each CLI start (issue 23).
+const { createServer, request } = process.getBuiltinModule('node:http');
 
 /** `$NEMOCLAW_HOME/run/approvals.sock` (NEMOCLAW_HOME defaults to ~/.nemoclaw). */
 export function defaultApprovalsSocket(env: NodeJS.ProcessEnv = process.env): string {

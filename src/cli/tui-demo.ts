@@ -6,12 +6,16 @@
 // the TUI lets the waiting curl through. Only loopback targets. No React/Ink here: `tui --demo
 // --headless` runs it too, so it lives beside the verb and talks only to the supervisor's API.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { ApiClient } from '../supervisor/index.ts';
+
+// node:http through process.getBuiltinModule, not an ESM import, which evaluates every export: its
+// lazy WebSocket getters load Node's bundled undici, ~40 ms on each CLI start (issue 23).
+const { createServer } = process.getBuiltinModule('node:http');
 
 export const DEMO_SANDBOX = 'demo-agent';
 

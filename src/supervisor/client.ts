@@ -1,9 +1,12 @@
 // Client of the control API (the CLI, the TUI, scripts): JSON calls, NDJSON streams and exec.
-import { request } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ExecRequest } from './exec.ts';
 import { homePaths } from '../state/index.ts';
+
+// node:http through process.getBuiltinModule, not an ESM import, which evaluates every export: its
+// lazy WebSocket getters load Node's bundled undici, ~40 ms on each CLI start (issue 23).
+const { request } = process.getBuiltinModule('node:http');
 
 export class SupervisorUnavailableError extends Error {
   readonly socketPath: string;
