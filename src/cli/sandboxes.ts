@@ -70,7 +70,7 @@ export function registerList(program: Command): void {
     .option('--json', 'print {"supervisor": bool, "sandboxes": [...]}')
     .action((flags: { json?: boolean }) =>
       runVerb(flags, async () => {
-        const { ApiClient, SupervisorUnavailableError } = await import('../supervisor/index.ts');
+        const { ApiClient, SupervisorUnavailableError } = await import('../supervisor/client.ts');
         let list: SandboxView[];
         let live = true;
         try {

@@ -10,14 +10,16 @@ export interface JsonFlag {
   json?: boolean;
 }
 
+// The supervisor's light door (client.ts, docs/design.md "Component map"): index.ts would load
+// the whole supervisor, ~290 modules, on every status, list or logs (issue 23).
 export async function client(): Promise<ApiClient> {
-  const { ApiClient: C } = await import('../supervisor/index.ts');
+  const { ApiClient: C } = await import('../supervisor/client.ts');
   return new C();
 }
 
 /** Runs a verb; maps API failures to one line (or a JSON object) and an exit code. */
 export async function runVerb(flags: JsonFlag, fn: () => Promise<number>): Promise<void> {
-  const { ApiError, SupervisorUnavailableError } = await import('../supervisor/index.ts');
+  const { ApiError, SupervisorUnavailableError } = await import('../supervisor/client.ts');
   const say = (code: number, body: Record<string, unknown>, line: string): void => {
     // The supervisor's error may quote what a sandbox controls (a path, a host): one inert line.
     if (flags.json) process.stdout.write(`${jsonText(body)}\n`);

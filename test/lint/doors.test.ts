@@ -38,6 +38,7 @@ describe('nemoclaw/component-doors', () => {
       "import { y } from '../cli/commands.ts';",
       "import { readFileSync } from 'node:fs';",
       "export const m = () => import('../tui/index.ts');",
+      "export const c = () => import('../supervisor/client.ts'); // the light door of a service (issue 23)",
       'void openAuditLog; void x; void y; void readFileSync;',
       '',
     ].join('\n');
