@@ -164,7 +164,11 @@ function auditBytes(): string {
   let all = '';
   for (const f of readdirSync(dir)) {
     const p = join(dir, f);
-    if (statSync(p).isFile()) all += readFileSync(p, 'latin1');
+    try {
+      if (statSync(p).isFile()) all += readFileSync(p, 'latin1');
+    } catch {
+      // gone between the listing and the read (the audit LOCK comes and goes)
+    }
   }
   return all;
 }
