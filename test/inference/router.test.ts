@@ -344,17 +344,28 @@ describe('inference.local through the proxy', () => {
   });
 
   it('streams pass chunk by chunk; an idle gap or a cut ends the stream with an SSE error event', async () => {
-    route('sb1', { provider: 'stand-in-nim', model: 'llama-local', alias: 'smart', mode: 'cloud-allowed', idleTimeoutMs: 400 });
+    route('sb1', { provider: 'stand-in-nim', model: 'llama-local', alias: 'smart', mode: 'cloud-allowed', idleTimeoutMs: 10_000 });
     nim.script = { kind: 'sse', reply: 'abcdefghijkl', piece: 2, delayMs: 30 };
     const ok = await fetchIn(fx1, '/v1/chat/completions', chat('smart', 'x', { stream: true }), true);
     expect(answerText(ok.text)).toBe('abcdefghijkl');
-    expect(ok.chunks.length).toBeGreaterThan(3); // not buffered into one piece
 
+    // No buffering: the first pieces reach the client while the stand-in is still silent, long
+    // before the idle timeout ends the stream (a buffering router would deliver both together).
+    route('sb1', { provider: 'stand-in-nim', model: 'llama-local', alias: 'smart', mode: 'cloud-allowed', idleTimeoutMs: 3000 });
     nim.script = { kind: 'sse', reply: 'abcdefghijkl', piece: 2, end: 'stall', after: 2 };
-    const stalled = await fetchIn(fx1, '/v1/chat/completions', chat('smart', 'x', { stream: true }), true);
-    expect(answerText(stalled.text)).toBe('abcd');
-    expect(stalled.text).toContain('event: error');
-    expect(stalled.text).toContain('upstream_idle_timeout');
+    let live = '';
+    const stalledRun = sandboxed(fx1, `exec node ${join(scratch, 'client.mjs')}`, { env: { REQ_PATH: '/v1/chat/completions', REQ_BODY: JSON.stringify(chat('smart', 'x', { stream: true })), REQ_CHUNKS: '1' }, onStdout: (o) => (live = o) });
+    await waitFor(() => live.includes('CHUNK'), () => `a first chunk: ${live}`);
+    expect(live).not.toContain('event: error');
+    const stalled = await stalledRun;
+    const text = stalled.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('CHUNK '))
+      .map((l) => JSON.parse(l.slice(6)) as string)
+      .join('');
+    expect(answerText(text)).toBe('abcd');
+    expect(text).toContain('event: error');
+    expect(text).toContain('upstream_idle_timeout');
 
     nim.script = { kind: 'sse', reply: 'abcdefghijkl', piece: 2, end: 'cut', after: 3 };
     const cut = await fetchIn(fx1, '/v1/chat/completions', chat('smart', 'x', { stream: true }), true);
