@@ -6,9 +6,9 @@ const SRC = path.join(import.meta.dirname, 'src');
 
 /**
  * Each folder under src/ is a component whose index.ts is its only public door (docs/design.md,
- * "Component map"), plus client.ts where a component serves other processes: a light door to its
- * client, so a CLI verb does not load the whole service (issue 23). A relative import that
- * resolves into another component must name one of them;
+ * "Component map"), plus two light doors that import nothing heavy, so a CLI verb does not load a
+ * whole component (issue 23): client.ts where a component serves other processes, and types.ts
+ * (types and constants). A relative import that resolves into another component must name one;
  * inside its own folder a component imports what it likes. A local rule because
  * no-restricted-imports matches the specifier text, which cannot tell `../layout/x.ts` inside
  * src/tui from `../telemetry/x.ts` leaving it, and never sees `import()`.
@@ -30,7 +30,7 @@ const componentDoors = {
       const [component, ...rest] = path.relative(SRC, path.resolve(path.dirname(file), source)).split(path.sep);
       if (component === '..' || component === own[0] || rest.length === 0) return;
       const inner = rest.join('/');
-      if (inner === 'index.ts' || inner === 'client.ts') return;
+      if (inner === 'index.ts' || inner === 'client.ts' || inner === 'types.ts') return;
       context.report({ node, messageId: 'door', data: { source, component, inner } });
     };
     return {

@@ -6,7 +6,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { UsageError, exitCodes, printJson, showOn } from './output.ts';
 import type { Show } from './output.ts';
 import { checkInclusion, checkpointToOtlp, endCursor, lastRecords, openAuditLog, parseCheckpointText, parseRecord, postOtlp, proveInclusion, pruneAudit, readCheckpoints, readRecords, readSince, recordToOtlp, toCef, toOcsf, verifyAudit } from '../audit/index.ts';
-import { parseSize } from '../policy/index.ts';
 import type { OtlpLogRecord, RawRecord } from '../audit/index.ts';
 import { nemoclawHome } from '../state/index.ts';
 
@@ -97,7 +96,9 @@ export function register(program: Command): void {
     .action(async (o: { before?: string; maxBytes?: string; json?: boolean }) => {
       if (o.before === undefined && o.maxBytes === undefined) throw new UsageError('audit prune: give --before TIME, --max-bytes SIZE, or both');
       const beforeMs = o.before === undefined ? undefined : parseSince(o.before, Date.now());
-      const maxBytes = o.maxBytes === undefined ? undefined : parseSize(o.maxBytes);
+      // Imported here: the policy component brings zod and yaml (~170 modules) that verify,
+      // tail and export never need (issue 23).
+      const maxBytes = o.maxBytes === undefined ? undefined : (await import('../policy/index.ts')).parseSize(o.maxBytes);
       if (maxBytes === null) throw new UsageError(`--max-bytes: not a size: ${o.maxBytes}`);
       let result;
       try {

@@ -2,7 +2,9 @@
 // Pure: the only outside fact it needs (does a path exist on the host?) is passed in, so that
 // every rule below is unit-tested without touching the filesystem.
 import { posix } from 'node:path';
-import { LIMIT_DEFAULTS } from '../policy/index.ts';
+// policy's types.ts, a light door (docs/design.md "Component map"): index.ts brings zod and yaml,
+// ~170 modules, to every `sandbox run` that has no --policy (issue 23).
+import { LIMIT_DEFAULTS } from '../policy/types.ts';
 import type { SandboxSpec } from '../policy/index.ts';
 
 export interface HelperArgvOptions {
