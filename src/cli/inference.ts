@@ -72,7 +72,7 @@ export function register(program: Command): void {
           process.stderr.write(`nemoclaw: ${(err as Error).message}\n`);
           return exitCodes.usage;
         }
-        const { SupervisorUnavailableError } = await import('../supervisor/index.ts');
+        const { SupervisorUnavailableError } = await import('../supervisor/client.ts');
         const { client } = await import('./supervisor-client.ts');
         let route: Parameters<typeof describeRoute>[0];
         let applied = true;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.ts';
 import type { Served } from '../supervisor/harness.ts';
-import { cli, events, serveFresh } from '../supervisor/harness.ts';
+import { cli, events, freshHome, serveFresh } from '../supervisor/harness.ts';
 import type { StandIn } from './stand-ins.ts';
 import { startStandIn } from './stand-ins.ts';
 
@@ -138,6 +138,20 @@ describe('inference under the supervisor', () => {
     const all = (await sv.api.call('GET', '/v1/inference')) as { routes: Array<{ sandbox: string }> };
     expect(all.routes.map((x) => x.sandbox)).not.toContain('seeded');
     expect(existsSync(join(sv.home, 'inference', 'routes', 'seeded.json'))).toBe(false);
+  });
+
+  it('without a supervisor, inference set stores the route for the next start and audits it', async () => {
+    const home = freshHome();
+    expect((await cli(home, ['providers', 'add', 'stand-in-nim', '--type', 'nim', '--url', nim.url])).code).toBe(0);
+    const unknown = await cli(home, ['inference', 'set', '--sandbox', 'later', '--provider', 'nobody', '--model', 'm']);
+    expect(unknown.code).toBe(2);
+    const r = await cli(home, ['inference', 'set', '--sandbox', 'later', '--provider', 'stand-in-nim', '--model', 'm1', '--mode', 'local-only', '--rpm', '5']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('no supervisor running: stored');
+    const get = await cli(home, ['inference', 'get', '--json']);
+    expect(JSON.parse(get.stdout)).toMatchObject([{ sandbox: 'later', rev: 1, mode: 'local-only', budget: { requestsPerMinute: 5 }, models: [{ alias: 'm1', provider: 'stand-in-nim', model: 'm1' }] }]);
+    const audit = filesUnder(join(home, 'audit')).map(readOrEmpty).join('');
+    expect(audit).toMatch(/"activity":"route_set"[^\n]*"sandbox":"later"/);
   });
 
   it('the key is nowhere the sandbox or an operator log can show it: not in audit, logs, routes or policy', async () => {
