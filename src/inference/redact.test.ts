@@ -145,6 +145,17 @@ describe('SseRestorer', () => {
     expect(text(out)).toBe('{"n":"4111111111111111"}[');
   });
 
+  it('responses API text deltas, flushed before the done event', () => {
+    const r = new SseRestorer(ctx);
+    const d = (t: string) => `event: response.output_text.delta\n${ev({ type: 'response.output_text.delta', item_id: 'm1', output_index: 0, content_index: 0, delta: t })}`;
+    const out = r.push(Buffer.from(d('pay [[CA') + d('RD_1]] now [') + `event: response.output_text.done\n${ev({ type: 'response.output_text.done', item_id: 'm1', text: 'pay [[CARD_1]] now [' })}`)) + r.end();
+    const events = out.split('\n\n').filter((e) => e.includes('data: '));
+    const deltas = events.filter((e) => e.includes('.delta')).map((e) => (JSON.parse(e.split('data: ')[1] as string) as { delta: string }).delta);
+    expect(deltas.join('')).toBe('pay 4111111111111111 now [');
+    const done = JSON.parse((events.at(-1) as string).split('data: ')[1] as string) as { type: string; text: string };
+    expect(done).toMatchObject({ type: 'response.output_text.done', text: 'pay 4111111111111111 now [' });
+  });
+
   it('anthropic content_block_delta', () => {
     const r = new SseRestorer(ctx);
     const d = (t: string) => `event: content_block_delta\n${ev({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: t } })}`;

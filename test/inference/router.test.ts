@@ -213,6 +213,24 @@ describe('inference.local through the proxy', () => {
     expect(cloud.seen.length + nim.seen.length).toBe(before);
   });
 
+  it('completions, embeddings and responses are routed on the same path with the model mapped', async () => {
+    route('sb1', { provider: 'stand-in-nim', model: 'llama-local', alias: 'smart', mode: 'cloud-allowed' });
+    const before = nim.seen.length;
+    for (const [path, body] of [
+      ['/v1/completions', { model: 'smart', prompt: 'once upon' }],
+      ['/v1/embeddings', { model: 'smart', input: 'embed me' }],
+      ['/v1/responses', { model: 'smart', input: 'respond' }],
+    ] as const) {
+      const r = await fetchIn(fx1, path, body);
+      expect(r.status, path).toBe(200);
+    }
+    expect(nim.seen.slice(before).map((s) => [s.url, s.body?.model])).toEqual([
+      ['/v1/completions', 'llama-local'],
+      ['/v1/embeddings', 'llama-local'],
+      ['/v1/responses', 'llama-local'],
+    ]);
+  });
+
   it('local-only never reaches the cloud stand-in, and does reach the local one', async () => {
     route('sb1', { provider: 'fake-cloud-provider', model: 'real-cloud-model-1', alias: 'smart', mode: 'local-only' });
     const cloudBefore = cloud.seen.length;
