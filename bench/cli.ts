@@ -1,0 +1,138 @@
+// What a user waits for at the prompt: each `nemoclaw` verb's wall time next to `node -e 0` on the
+// same Node, measured in the same run and interleaved round by round, so a busy host slows both
+// (issue 23; docs/benchmarks.md "CLI start-up"). Run: `npx node bench/cli.ts [ROUNDS] [--ts]
+// [--compare BIN]` (ROUNDS default 15, at most 200, after 2 warm-up rounds that fill the compile
+// cache).
+//   targets        every verb that starts no sandbox <= 1.5x node -e 0; `sandbox run -- true` <= 2x
+//   --ts           also times the TypeScript entry (node src/cli/main.ts, what bin/nemoclaw falls
+//                  back to when the build in dist/ is older than src/): the price of the sources
+//   --compare BIN  also times another checkout's bin/nemoclaw in the same rounds (before/after a
+//                  change: `git archive REV | tar -x -C DIR`, then link DIR/node_modules and
+//                  DIR/native/build to this checkout's)
+// The entry bin/nemoclaw chose this run (the build, or the sources when the build is stale) is
+// printed first, so a figure is never taken from the fallback without saying so.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { staleness } from '../scripts/build.mjs';
+import { report } from './summary.ts';
+
+const args = process.argv.slice(2);
+const withTs = args.includes('--ts');
+const compareAt = args.indexOf('--compare');
+const compare = compareAt >= 0 ? args[compareAt + 1] : undefined;
+if (compareAt >= 0 && compare === undefined) throw new Error('--compare needs the path of another bin/nemoclaw');
+const ROUNDS = Math.min(200, Math.max(1, Number(args.find((a) => /^\d+$/.test(a)) ?? 15)));
+const WARMUP = 2;
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = join(root, 'bin', 'nemoclaw');
+const node = process.execPath;
+
+// A sandbox's workspace must lie outside the checkout (the helper lives there), and the state
+// goes to a throwaway NEMOCLAW_HOME; no supervisor runs, so the verbs that need one answer 3
+// (approvals: 1), as a script would see them on a machine without `nemoclaw serve`.
+const workspace = mkdtempSync(join(tmpdir(), 'nemoclaw-bench-cli-'));
+const home = mkdtempSync(join(tmpdir(), 'nemoclaw-bench-cli-home-'));
+const policy = join(workspace, 'policy.yaml');
+writeFileSync(
+  policy,
+  ['version: 1', 'filesystem_policy:', '  read_write: [/tmp]', 'network_policies:', '  github:', '    endpoints: [{ host: api.github.com, port: 443, protocol: rest, access: read-only }]', '    binaries: [{ path: /usr/bin/curl }]', ''].join('\n'),
+);
+// Both entries share one compile cache, filled by the warm-up rounds, as bin/nemoclaw's would be.
+const env = { ...process.env, NEMOCLAW_HOME: home, NODE_COMPILE_CACHE: join(home, 'compile-cache') };
+
+interface Verb {
+  args: string[];
+  /** The exit status this verb gives here; another one means it did not run what we time. */
+  status: number;
+  /** Starts a sandbox: its own target (2x), the rest 1.5x. */
+  sandbox?: boolean;
+}
+
+// The verbs scripts and the headless mode call in loops, each as it runs on a machine with no
+// supervisor. A new verb is one row.
+const VERBS: Verb[] = [
+  { args: ['--version'], status: 0 },
+  { args: ['--help'], status: 0 },
+  { args: ['policy', 'validate', policy], status: 0 },
+  { args: ['policy', 'explain', policy], status: 0 },
+  { args: ['list'], status: 0 },
+  { args: ['approvals', 'list'], status: 1 },
+  { args: ['bench-bot', 'status'], status: 3 },
+  { args: ['audit', 'verify'], status: 0 },
+  { args: ['completion', 'bash'], status: 0 },
+  { args: ['sandbox', 'run', '--', 'true'], status: 0, sandbox: true },
+];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+function time(cmd: string, argv: string[], status: number): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], env, cwd: workspace });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== status) throw new Error(`${cmd} ${argv.join(' ')} exited ${r.status ?? r.signal}, expected ${status}: ${String(r.stderr).trim()}`);
+  return ms;
+}
+
+/** Which entry bin/nemoclaw runs now (it makes the same freshness test as scripts/build.mjs). */
+function entryInUse(): string {
+  const why = staleness(root);
+  return why === null ? 'the build in dist/' : `the TypeScript sources (${why}; npm run setup rebuilds)`;
+}
+
+const tsEntry = [
+  '--disable-warning=ExperimentalWarning',
+  join(root, 'src', 'cli', 'main.ts'),
+];
+try {
+  process.stdout.write(`bench/cli: bin/nemoclaw runs ${entryInUse()}; ${ROUNDS} rounds after ${WARMUP} warm-up${compare ? `; compared: ${compare}` : ''}\n`);
+  const base: number[] = [];
+  const built = VERBS.map(() => [] as number[]);
+  const ts = VERBS.map(() => [] as number[]);
+  const other = VERBS.map(() => [] as number[]);
+  for (let round = 0; round < WARMUP + ROUNDS; round++) {
+    const keep = round >= WARMUP;
+    const b = time(node, ['-e', '0'], 0);
+    if (keep) base.push(b);
+    VERBS.forEach((v, i) => {
+      const t = time(bin, v.args, v.status);
+      if (keep) built[i]?.push(t);
+      if (withTs) {
+        const s = time(node, [...tsEntry, ...v.args], v.status);
+        if (keep) ts[i]?.push(s);
+      }
+      if (compare !== undefined) {
+        const c = time(compare, v.args, v.status);
+        if (keep) other[i]?.push(c);
+      }
+    });
+  }
+  const b = median(base);
+  const f = (x: number): string => `${x.toFixed(1)} ms`.padStart(9);
+  const lines = [`node -e 0 (baseline)${' '.repeat(22)}${f(b)}`];
+  VERBS.forEach((v, i) => {
+    const m = median(built[i] ?? []);
+    const limit = v.sandbox ? 2 : 1.5;
+    const ratio = m / b;
+    const met = ratio <= limit;
+    const name = `nemoclaw ${v.args.map((a) => (a === policy ? 'FILE' : a)).join(' ')}`;
+    const col = (label: string, xs: number[] | undefined): string => `   ${label} ${f(median(xs ?? []))} (${(median(xs ?? []) / b).toFixed(2)}x)`;
+    const extra = `${withTs ? col('TypeScript entry', ts[i]) : ''}${compare !== undefined ? col('compared', other[i]) : ''}`;
+    lines.push(`${name.padEnd(42)}${f(m)}  ${ratio.toFixed(2)}x  (target <= ${limit}x) ${met ? 'ok' : 'MISSED'}${extra}`);
+    report({ bench: 'cli', metric: `${name} (median)`, value: m, unit: 'ms', ratio, baseline: 'node -e 0', target: `ratio <= ${limit}`, met });
+  });
+  // A source edited during the run makes bin/nemoclaw run the sources from then on: say so rather
+  // than pass those rounds off as the build's.
+  const after = staleness(root);
+  if (after !== null) lines.push(`WARNING: the build went stale during the run (${after}): later rounds ran the TypeScript sources`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+} finally {
+  rmSync(workspace, { recursive: true, force: true });
+  rmSync(home, { recursive: true, force: true });
+}
