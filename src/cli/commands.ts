@@ -29,7 +29,9 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'completion', summary: 'shell completions: nemoclaw completion bash|zsh', load: () => import('./completion.ts') },
   { name: 'audit', summary: 'verify, tail and export the tamper-evident audit trail', load: () => import('./audit.ts') },
   { name: 'providers', summary: 'model providers for inference.local, keys kept outside every sandbox', load: () => import('./providers.ts') },
+  { name: 'agents', summary: 'agents installed on this host for sandboxes to run: install, list, remove', load: () => import('./agents.ts') },
   { name: 'inference', summary: "a sandbox's inference route: provider, model aliases, privacy mode", load: () => import('./inference.ts') },
+  { name: 'models', summary: 'local NIM and vLLM containers, registered as local providers when ready', load: () => import('./models.ts') },
 ];
 
 /** Verbs of `nemoclaw <sandbox-name> VERB` (src/cli/sandbox-verbs.ts); main.ts routes on them. */

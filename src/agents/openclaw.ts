@@ -1,0 +1,30 @@
+// The OpenClaw adapter: which npm package, which version the blueprints pin, where its entry point
+// lies in an install, which install scripts it needs, and how to tell that an install runs.
+// Hands-on notes behind each choice: ../shared/anchors/openclaw.md (sections 1 and 4).
+import type { AgentAdapter } from './types.ts';
+
+/**
+ * The pinned version (OpenClaw releases every few days; the blueprints name this one, and a
+ * sandbox runs exactly what was verified). Change it together with blueprints/openclaw.yaml and
+ * blueprints/dev.yaml.
+ */
+export const OPENCLAW_VERSION = '2026.9.6';
+
+export const openclaw: AgentAdapter = {
+  name: 'openclaw',
+  defaultVersion: OPENCLAW_VERSION,
+  npmPackage: 'openclaw',
+  // OpenClaw's engines field: ">=24.16.0 <25 || >=26.1.0" (it needs node:sqlite).
+  minNode: [24, 16],
+  entry: ['node_modules', 'openclaw', 'openclaw.mjs'],
+  // npm 11 runs a dependency's install script only where allowScripts says so. What the install
+  // needs, measured (anchor section 1): openclaw's postinstall restores its fs-safe prebuild and
+  // prunes stale dist files, koffi's install copies the prebuilt binary it ships (no download).
+  // Refused: @google/genai's preinstall (an echo) and protobufjs's postinstall (a version notice).
+  allowScripts: { openclaw: true, koffi: true, '@google/genai': false, protobufjs: false },
+  versionArgs: ['--version'],
+  // `openclaw --version` prints "OpenClaw 2026.9.6 (eb377ac)".
+  versionMatches: (out, version) => new RegExp(`^OpenClaw ${version.replace(/[.]/g, '\\.')}\\b`, 'm').test(out),
+  // No update check, no helper downloads, no mDNS: the install step and the sandbox are offline.
+  env: { OPENCLAW_OFFLINE: '1', OPENCLAW_NO_AUTO_UPDATE: '1', OPENCLAW_DISABLE_BONJOUR: '1', CI: 'true' },
+};

@@ -1,0 +1,35 @@
+// Types and plain constants of the agents component (a light door: design.md "Component map").
+
+/** One agent nemoclaw knows how to install and run (src/agents/openclaw.ts first). */
+export interface AgentAdapter {
+  name: string;
+  /** The version installed when none is named (the one the blueprints pin). */
+  defaultVersion: string;
+  npmPackage: string;
+  /** Lowest Node [major, minor] the agent runs on. */
+  minNode: [number, number];
+  /** The entry script, relative to the install directory. */
+  entry: string[];
+  /** npm 11 allowScripts for the install: true runs that package's install scripts, false refuses them. */
+  allowScripts: Record<string, boolean>;
+  versionArgs: string[];
+  versionMatches: (output: string, version: string) => boolean;
+  /** Environment every run of the agent gets (install check and sandbox alike). */
+  env: Record<string, string>;
+}
+
+/** What `agents list` shows for one install (read from its manifest.json). */
+export interface InstalledAgent {
+  agent: string;
+  version: string;
+  dir: string;
+  /** The Node 24 runtime copied into the install (bound read-only into sandboxes with it). */
+  node: string;
+  nodeVersion: string;
+  /** The entry script (`node ENTRY`). */
+  entry: string;
+  installedAt: string;
+  /** What `--version` printed when the install was verified. */
+  verified: string;
+  bytes: number | null;
+}

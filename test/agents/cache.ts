@@ -1,0 +1,26 @@
+// The real OpenClaw (the pinned version), installed once per machine into a directory the tests
+// own and reused by every later run while it still verifies (`agents install` runs the agent's
+// --version check before answering "already installed", and reinstalls a damaged one). About
+// 650 MB and ~30-45 s cold with the npm registry reachable; seconds when warm.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { cli } from '../supervisor/harness.ts';
+
+export const TEST_CACHE = '/var/cache/nemoclaw-test';
+export const AGENTS_CACHE = join(TEST_CACHE, 'agents');
+
+/** Installs (or re-verifies) the pinned OpenClaw in the test cache; returns the `agents install --json` answer. */
+export async function cachedOpenClaw(home: string): Promise<{ already: boolean; ms: number; install: { dir: string; version: string; node: string; entry: string } }> {
+  mkdirSync(AGENTS_CACHE, { recursive: true });
+  const saved = process.env.NEMOCLAW_AGENTS_DIR;
+  process.env.NEMOCLAW_AGENTS_DIR = AGENTS_CACHE;
+  try {
+    const r = await cli(home, ['agents', 'install', 'openclaw', '--json']);
+    expect(r.code, `agents install openclaw: ${r.stdout}${r.stderr}`).toBe(0);
+    return JSON.parse(r.stdout);
+  } finally {
+    if (saved === undefined) delete process.env.NEMOCLAW_AGENTS_DIR;
+    else process.env.NEMOCLAW_AGENTS_DIR = saved;
+  }
+}
