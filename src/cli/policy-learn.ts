@@ -84,15 +84,7 @@ export function summaryLine(src: LearnSource, res: LearnResult): string {
   return parts.join('; ');
 }
 
-export async function confirm(question: string): Promise<boolean> {
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
-  }
-}
+export { confirm } from './confirm.ts';
 
 /** The base: --base FILE, else the sandbox's current revision (its text kept), else the default policy. */
 export async function learnBase(

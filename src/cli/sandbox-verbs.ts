@@ -6,6 +6,7 @@ import type { LearningView, SandboxView } from '../supervisor/index.ts';
 import { describeSandbox } from './sandboxes.ts';
 import { UsageError, jsonText, showOn } from './output.ts';
 import { client, printOut, runVerb, svExit } from './supervisor-client.ts';
+import { confirm } from './confirm.ts';
 
 
 const enc = encodeURIComponent;
@@ -103,15 +104,6 @@ export async function attach(name: string, argv: string[], tty: boolean): Promis
   return status ?? svExit.failure;
 }
 
-async function confirm(question: string): Promise<boolean> {
-  const { createInterface } = await import('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
-  }
-}
 
 export function register(program: Command): void {
   const name = process.argv[2] ?? '';
