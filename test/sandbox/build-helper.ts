@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn as ptySpawn } from '@lydell/node-pty';
 import { afterAll } from 'vitest';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -41,4 +42,42 @@ export function buildHelper(): HelperBuild {
   const r = spawnSync('flock', [lock, 'make', '-s', '-C', join(root, 'native')], { encoding: 'utf8', timeout: 300_000 });
   const output = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`;
   return { ok: r.status === 0 && existsSync(join(root, 'native', 'build', 'nemoclaw-sandbox')), output };
+}
+
+export interface PtyRun {
+  code: number;
+  /** Everything the CLI wrote to the terminal. */
+  text: string;
+}
+
+/**
+ * Runs the CLI on a real pseudo-terminal until it exits (30 s bound, then SIGKILL and a failure
+ * showing the screen). `onScreen` sees the whole screen text after each chunk and may answer
+ * through `write` (the operator typing).
+ */
+export function runCliOnPty(args: string[], opts: { cwd: string; env: Record<string, string>; cols?: number; onScreen?: (text: string, write: (s: string) => void) => void }): Promise<PtyRun> {
+  return new Promise((resolve, reject) => {
+    const p = ptySpawn(bin, args, { cols: opts.cols ?? 120, rows: 30, cwd: opts.cwd, env: { ...opts.env, TERM: 'xterm' } });
+    let text = '';
+    const timer = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`no exit; screen so far: ${text}`));
+    }, 30_000);
+    p.onData((d) => {
+      text += d;
+      opts.onScreen?.(text, (s) => p.write(s));
+    });
+    p.onExit(({ exitCode }) => {
+      clearTimeout(timer);
+      resolve({ code: exitCode, text });
+    });
+  });
+}
+
+/** An onScreen that gives every question ending in `prompt` the same answer, once each. */
+export function answerEach(prompt: string, answer: string): (text: string, write: (s: string) => void) => void {
+  let answered = 0;
+  return (text, write) => {
+    for (const asked = text.split(prompt).length - 1; answered < asked; answered++) write(`${answer}\r`);
+  };
 }

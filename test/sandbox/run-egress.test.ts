@@ -11,10 +11,10 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { spawn as ptySpawn } from '@lydell/node-pty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCertificateAuthority, issueLeafCertificate } from '../../src/egress/index.ts';
-import { bin, tempDirs } from './build-helper.ts';
+import { answerEach, bin, runCliOnPty, tempDirs } from './build-helper.ts';
+import type { PtyRun } from './build-helper.ts';
 
 const [scratch, state] = tempDirs('nemoclaw-test-run-egress-', 'nemoclaw-test-run-egress-home-') as [string, string];
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: state, NEMOCLAW_HOME: state };
@@ -162,25 +162,9 @@ describe('sandbox run starts an egress proxy for a policy with network rules (re
 });
 
 /** Runs the CLI on a PTY, answering each egress question with `answer`. */
-function onPty(args: string[], answer: string): Promise<{ code: number; text: string }> {
+function onPty(args: string[], answer: string): Promise<PtyRun> {
   const ws = mkdtempSync(join(scratch, 'pty-'));
-  return new Promise((resolve, reject) => {
-    const p = ptySpawn(bin, [...args, '--workspace', ws], { cols: 200, rows: 30, cwd: ws, env: { ...env, TERM: 'xterm' } });
-    let text = '';
-    let answered = 0;
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`no exit; screen so far: ${text}`));
-    }, 30_000);
-    p.onData((d) => {
-      text += d;
-      for (const asked = text.split('[y/N/a(lways)]').length - 1; answered < asked; answered++) p.write(`${answer}\r`);
-    });
-    p.onExit(({ exitCode }) => {
-      clearTimeout(timer);
-      resolve({ code: exitCode, text });
-    });
-  });
+  return runCliOnPty([...args, '--workspace', ws], { cwd: ws, env, cols: 200, onScreen: answerEach('[y/N/a(lways)]', answer) });
 }
 
 /** GET /ok allowed on the origin (its address listed); anything else there is asked. */

@@ -1,35 +1,21 @@
 // Without --tty the operator's terminal never enters the sandbox: the helper gets pipes for the
 // terminal fds and nemoclaw relays (real CLI, real helper, real PTY via node-pty).
-import { spawn } from '@lydell/node-pty';
 import { describe, expect, it } from 'vitest';
-import { bin, tempDirs } from './build-helper.ts';
+import { runCliOnPty, tempDirs } from './build-helper.ts';
+import type { PtyRun } from './build-helper.ts';
 
 // HOME and NEMOCLAW_HOME outside the workspace: a workspace holding either is refused.
 const [scratch, stateHome] = tempDirs('nemoclaw-test-relay-', 'nemoclaw-test-home-') as [string, string];
 
 /** Runs the CLI on a PTY; `feed` is written once `when` appears on the screen. */
-function onPty(cmd: string[], feed: Array<[string, string]> = []): Promise<{ code: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(bin, ['sandbox', 'run', '--workspace', scratch, '--', ...cmd], {
-      cols: 120,
-      rows: 30,
-      cwd: scratch,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: stateHome, NEMOCLAW_HOME: stateHome, TERM: 'xterm' },
-    });
-    let text = '';
-    const pending = [...feed];
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`no exit; screen so far: ${text}`));
-    }, 30_000);
-    p.onData((d) => {
-      text += d;
-      while (pending.length > 0 && text.includes((pending[0] as [string, string])[0])) p.write((pending.shift() as [string, string])[1]);
-    });
-    p.onExit(({ exitCode }) => {
-      clearTimeout(timer);
-      resolve({ code: exitCode, text });
-    });
+function onPty(cmd: string[], feed: Array<[string, string]> = []): Promise<PtyRun> {
+  const pending = [...feed];
+  return runCliOnPty(['sandbox', 'run', '--workspace', scratch, '--', ...cmd], {
+    cwd: scratch,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: stateHome, NEMOCLAW_HOME: stateHome },
+    onScreen: (text, write) => {
+      while (pending.length > 0 && text.includes((pending[0] as [string, string])[0])) write((pending.shift() as [string, string])[1]);
+    },
   });
 }
 

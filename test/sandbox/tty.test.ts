@@ -1,8 +1,8 @@
 // Exec asks without a supervisor, on a real pseudo-terminal: the operator answers on /dev/tty.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXEC_ASK_POLICY, bin, tempDirs } from './build-helper.ts';
-import { spawn } from '@lydell/node-pty';
+import { EXEC_ASK_POLICY, answerEach, runCliOnPty, tempDirs } from './build-helper.ts';
+import type { PtyRun } from './build-helper.ts';
 import { describe, expect, it } from 'vitest';
 import { askWallTimeMs } from '../escape/host.ts';
 
@@ -11,34 +11,20 @@ const [scratch, stateHome] = tempDirs('nemoclaw-test-tty-', 'nemoclaw-test-home-
 
 /** Runs the CLI on a PTY, answering every exec question with `answer`; resolves with exit code,
  * screen text and how long after the start the first question was on the screen. */
-function runOnPty(args: string[], answer: string | null): Promise<{ code: number; text: string; askedAfterMs: number | null }> {
-  return new Promise((resolve, reject) => {
-    const start = Date.now();
-    let askedAfterMs: number | null = null;
-    const p = spawn(bin, args, {
-      cols: 120,
-      rows: 30,
-      cwd: scratch,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: stateHome, NEMOCLAW_HOME: stateHome, TERM: 'xterm' },
-    });
-    let text = '';
-    let answered = 0;
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`no exit; screen so far: ${text}`));
-    }, 30_000);
-    p.onData((d) => {
-      text += d;
-      // The shell tries each PATH entry after a denial: every question gets the same answer.
-      const asked = text.split('[y/N]').length - 1;
-      if (asked > 0) askedAfterMs ??= Date.now() - start;
-      for (; answer !== null && answered < asked; answered++) p.write(`${answer}\r`);
-    });
-    p.onExit(({ exitCode }) => {
-      clearTimeout(timer);
-      resolve({ code: exitCode, text, askedAfterMs });
-    });
-  });
+function runOnPty(args: string[], answer: string | null): Promise<PtyRun & { askedAfterMs: number | null }> {
+  const start = Date.now();
+  let askedAfterMs: number | null = null;
+  // The shell tries each PATH entry after a denial: every question gets the same answer.
+  const answering = answer === null ? null : answerEach('[y/N]', answer);
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: stateHome, NEMOCLAW_HOME: stateHome };
+  return runCliOnPty(args, {
+    cwd: scratch,
+    env,
+    onScreen: (text, write) => {
+      if (text.includes('[y/N]')) askedAfterMs ??= Date.now() - start;
+      answering?.(text, write);
+    },
+  }).then((r) => ({ ...r, askedAfterMs }));
 }
 
 describe('exec asks on a terminal (real helper, real PTY)', () => {
