@@ -1,5 +1,5 @@
 // The audit verbs, run for real through bin/nemoclaw with NEMOCLAW_HOME pointing at a temp dir.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openAuditLog } from '../../src/audit/index.ts';
 import { fill, readLines, removeHome, segPath, tempHome, writeLines } from './helpers.ts';
+import { auditCli } from './helpers.ts';
 
 const bin = resolve(import.meta.dirname, '..', '..', 'bin', 'nemoclaw');
 const homes: string[] = [];
@@ -14,14 +15,7 @@ afterEach(() => {
   for (const h of homes.splice(0)) removeHome(h);
 });
 
-function cli(home: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(bin, ['audit', ...args], { env: { ...process.env, NEMOCLAW_HOME: home }, timeout: 20_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1;
-      done({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (home: string, args: string[]) => auditCli(home, args);
 
 async function home(n: number): Promise<string> {
   const h = tempHome();

@@ -1,7 +1,8 @@
 // Shared helpers for the audit tests: temp homes, filling a log, reading and rewriting segments.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { openAuditLog } from '../../src/audit/index.ts';
 import type { AuditLog, OpenOptions } from '../../src/audit/index.ts';
 
@@ -54,4 +55,16 @@ export function writeLines(path: string, lines: string[]): void {
 
 export function cpPath(home: string): string {
   return join(home, 'audit', 'checkpoints.jsonl');
+}
+
+const BIN = resolve(import.meta.dirname, '..', '..', 'bin', 'nemoclaw');
+
+/** `nemoclaw audit ARGS` against `home`, as an operator runs it (exit code, stdout, stderr). */
+export function auditCli(home: string, args: string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(BIN, ['audit', ...args], { env: { ...process.env, NEMOCLAW_HOME: home }, timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1;
+      done({ code, stdout, stderr });
+    });
+  });
 }

@@ -3,29 +3,21 @@
 // (before or after a prune), or forging the retention line, still reads as tampering; a log that
 // does not verify is never pruned; writers carry on after a prune; a size budget keeps the log
 // under it. The verbs run for real through bin/nemoclaw.
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openAuditLog, pruneAudit, verifyAudit } from '../../src/audit/index.ts';
 import { fill, readLines, removeHome, segPath, segments, tempHome, writeLines } from './helpers.ts';
+import { auditCli } from './helpers.ts';
 import { serve } from '../supervisor/harness.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-const bin = resolve(import.meta.dirname, '..', '..', 'bin', 'nemoclaw');
 const homes: string[] = [];
 afterEach(() => {
   for (const h of homes.splice(0)) removeHome(h);
 });
 
-function cli(home: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(bin, ['audit', ...args], { env: { ...process.env, NEMOCLAW_HOME: home }, timeout: 30_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1;
-      done({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (home: string, args: string[]) => auditCli(home, args);
 
 const OLD = Date.parse('2026-01-01T00:00:00Z');
 const CUTOFF = '2026-02-01T00:00:00Z';
