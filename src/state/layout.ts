@@ -45,7 +45,7 @@ export function homePaths(home: string = nemoclawHome()): HomePaths {
 export const NAME_RE = /^[a-z][a-z0-9-]{0,39}$/;
 
 /** Top-level CLI verbs: a sandbox with one of these names could not be addressed as `nemoclaw <name> ...`. */
-export const RESERVED_NAMES: readonly string[] = ['policy', 'sandbox', 'approvals', 'doctor', 'demo', 'audit', 'serve', 'onboard', 'create', 'list', 'events', 'completion', 'tui', 'help', 'providers', 'inference', 'agents'];
+export const RESERVED_NAMES: readonly string[] = ['policy', 'sandbox', 'approvals', 'doctor', 'demo', 'audit', 'serve', 'onboard', 'create', 'list', 'events', 'completion', 'tui', 'help', 'providers', 'inference', 'agents', 'models'];
 
 /** The rule in words, for refusals. */
 export const NAME_RULE = "lower-case letters, digits and '-', starting with a letter, at most 40, not a nemoclaw command";

@@ -1,0 +1,514 @@
+// Local models as containers, through the Docker Engine API only (dockerode over
+// /var/run/docker.sock or DOCKER_HOST; never the docker CLI), docs/models.md. What keeps this
+// inside the design (docs/design.md, "Local models" and invariant 6): ports are published on
+// 127.0.0.1 only, containers are never privileged, GPUs go in as device requests, and a ready
+// model is registered as a `local` provider of the inference router, whose key (vLLM's --api-key)
+// lives under NEMOCLAW_HOME/keys like any provider key, so sandboxes reach the model only through
+// inference.local and never hold the key.
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import Docker from 'dockerode';
+import type { ContainerCreateOptions, ContainerInspectInfo } from 'dockerode';
+import { ProviderStore } from '../inference/index.ts';
+import type { Provider } from '../inference/index.ts';
+import { PRESETS, isEngine, ENGINES } from './presets.ts';
+import type { Engine } from './presets.ts';
+
+/** Any refusal or failure the operator can act on: one line (plus log lines for a crash). */
+export class ModelError extends Error {
+  readonly code: 'usage' | 'engine' | 'failure';
+  constructor(message: string, code: 'usage' | 'engine' | 'failure' = 'failure') {
+    super(message);
+    this.code = code;
+  }
+}
+
+export const LABEL = {
+  model: 'dev.nemoclaw.model',
+  home: 'dev.nemoclaw.home',
+  engine: 'dev.nemoclaw.engine',
+  modelId: 'dev.nemoclaw.model-id',
+  port: 'dev.nemoclaw.port',
+} as const;
+
+const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const RESTARTS = ['no', 'on-failure', 'unless-stopped'] as const;
+
+/** Which NEMOCLAW_HOME a container belongs to: models are per home, like their providers. */
+export function homeId(home: string): string {
+  return createHash('sha256').update(home).digest('hex').slice(0, 16);
+}
+
+/** Where the engine is, as dockerode would find it, so an error can name it. */
+export function engineAddress(env: NodeJS.ProcessEnv = process.env): { opts: Docker.DockerOptions; where: string } {
+  const h = env.DOCKER_HOST;
+  if (h === undefined || h === '') return { opts: { socketPath: '/var/run/docker.sock' }, where: '/var/run/docker.sock' };
+  if (h.startsWith('unix://')) return { opts: { socketPath: h.slice(7) }, where: h.slice(7) };
+  const m = /^tcp:\/\/([^:/]+):(\d+)\/?$/.exec(h);
+  if (m) return { opts: { host: m[1], port: Number(m[2]), protocol: 'http' }, where: h };
+  throw new ModelError(`DOCKER_HOST=${h}: expected unix:///path/docker.sock or tcp://host:port`, 'usage');
+}
+
+interface DockerErr {
+  code?: string;
+  statusCode?: number;
+  json?: { message?: string } | null;
+  message?: string;
+}
+
+/** Engine errors as one line; a socket that is missing or refuses gets the fix. */
+function engineError(err: unknown, where: string): ModelError {
+  const e = err as DockerErr;
+  if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'EACCES') {
+    return new ModelError(
+      `the Docker engine does not answer on ${where} (${e.code}): start it (systemctl start docker, or dockerd as root), install it (apt-get install docker.io) or point DOCKER_HOST at it; nemoclaw doctor`,
+      'engine',
+    );
+  }
+  return new ModelError(`Docker engine: ${e.json?.message ?? e.message ?? String(err)}`.replace(/\s*\n\s*/g, ' '));
+}
+
+export interface StartOptions {
+  name: string;
+  engine: string;
+  image: string;
+  model?: string;
+  port?: number;
+  gpus?: string;
+  env?: string[];
+  credentialEnv?: string;
+  cache?: string;
+  restart?: string;
+  /** Give up waiting for readiness after this long (the container keeps running). */
+  readyTimeoutMs?: number;
+  /** Poll interval for readiness and crash detection. */
+  pollMs?: number;
+}
+
+export interface ModelInfo {
+  name: string;
+  engine: Engine;
+  image: string;
+  model: string | null;
+  port: number;
+  url: string;
+  state: string;
+  exitCode: number | null;
+  restartCount: number;
+  startedAt: string | null;
+  gpus: string;
+  ready: boolean | null;
+  registered: boolean;
+  containerId: string;
+}
+
+export type Progress = (line: string) => void;
+
+/** GPUs as the engine wants them: device requests, never --privileged or /dev binds. */
+export function deviceRequests(gpus: string): Docker.DeviceRequest[] {
+  if (gpus === 'none') return [];
+  if (gpus === 'all') return [{ Driver: 'nvidia', Count: -1, Capabilities: [['gpu']] }];
+  const ids = gpus.split(',').map((s) => s.trim());
+  if (ids.length === 0 || ids.some((id) => !/^(\d+|GPU-[0-9a-fA-F-]+)$/.test(id))) throw new ModelError(`--gpus ${gpus}: all, none, or device ids such as 0,1`, 'usage');
+  return [{ Driver: 'nvidia', DeviceIDs: ids, Capabilities: [['gpu']] }];
+}
+
+/** Whether this host has an NVIDIA GPU the engine could hand out (its control device exists). */
+export function hostHasGpu(): boolean {
+  return existsSync('/dev/nvidiactl') || existsSync('/dev/nvidia0');
+}
+
+export interface Spec {
+  create: ContainerCreateOptions;
+  engine: Engine;
+  port: number;
+  model: string | null;
+  gpus: string;
+  /** The key the router will hold for this model (vLLM's --api-key), or null. */
+  routerKey: string | null;
+}
+
+/**
+ * The container the engine is asked to create, from the options alone (no engine calls), so the
+ * spec can be checked on any host: the GPU request in particular, on hosts that have no GPU.
+ */
+export function buildSpec(o: StartOptions, home: string, env: NodeJS.ProcessEnv = process.env, routerKey?: string): Spec {
+  if (!NAME.test(o.name)) throw new ModelError(`model name ${JSON.stringify(o.name)}: lowercase letters, digits, '.', '_' and '-', up to 63, starting with a letter or digit`, 'usage');
+  if (!isEngine(o.engine)) throw new ModelError(`--engine ${o.engine}: one of ${ENGINES.join(', ')}`, 'usage');
+  const engine = o.engine;
+  const preset = PRESETS[engine];
+  const port = o.port ?? preset.containerPort;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ModelError(`--port ${o.port}: 1 to 65535`, 'usage');
+  const restart = o.restart ?? 'no';
+  if (!(RESTARTS as readonly string[]).includes(restart)) throw new ModelError(`--restart ${restart}: one of ${RESTARTS.join(', ')}`, 'usage');
+  const gpus = o.gpus ?? preset.defaultGpus;
+  const requests = deviceRequests(gpus);
+  const model = o.model ?? null;
+  const containerEnv = [...preset.env({ model })];
+  for (const kv of o.env ?? []) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(kv)) throw new ModelError(`--env ${kv}: expected K=V`, 'usage');
+    containerEnv.push(kv);
+  }
+  if (o.credentialEnv !== undefined) {
+    const v = env[o.credentialEnv];
+    if (v === undefined || v === '') throw new ModelError(`--credential-env ${o.credentialEnv}: not set in this environment`, 'usage');
+    if (preset.engineKeyEnv === null) throw new ModelError(`--credential-env: the ${engine} engine takes no key of its own`, 'usage');
+    containerEnv.push(`${preset.engineKeyEnv}=${v}`);
+  } else if (engine === 'nim') {
+    throw new ModelError('a NIM needs its NGC key: --credential-env VAR, naming a variable that holds it (passed as NGC_API_KEY)', 'usage');
+  }
+  const key = preset.routerKey ? (routerKey ?? randomBytes(24).toString('hex')) : null;
+  const cacheVolume = `nemoclaw-${engine}-cache`;
+  const create: ContainerCreateOptions = {
+    name: o.name,
+    Image: o.image,
+    Cmd: preset.args({ model, port: preset.containerPort, apiKey: key }),
+    Env: containerEnv,
+    Labels: {
+      [LABEL.model]: o.name,
+      [LABEL.home]: homeId(home),
+      [LABEL.engine]: engine,
+      [LABEL.modelId]: model ?? '',
+      [LABEL.port]: String(port),
+    },
+    ExposedPorts: { [`${preset.containerPort}/tcp`]: {} },
+    HostConfig: {
+      // 127.0.0.1 only (docs/design.md, "Local models"): the model is reached through the router.
+      PortBindings: { [`${preset.containerPort}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: String(port) }] },
+      Privileged: false,
+      CapDrop: [],
+      SecurityOpt: ['no-new-privileges'],
+      DeviceRequests: requests,
+      RestartPolicy: { Name: restart === 'no' ? '' : restart, ...(restart === 'on-failure' ? { MaximumRetryCount: 3 } : {}) },
+      ...(preset.shmBytes > 0 ? { ShmSize: preset.shmBytes } : {}),
+      ...(preset.ipcHost ? { IpcMode: 'host' } : {}),
+      // Weights are big: a named volume (kept by `rm`) or the operator's directory.
+      Binds: [`${o.cache ?? cacheVolume}:${preset.cacheMount}`],
+    },
+  };
+  return { create, engine, port, model, gpus, routerKey: key };
+}
+
+function info(c: ContainerInspectInfo, registered: boolean, ready: boolean | null): ModelInfo {
+  const l = c.Config.Labels;
+  const port = Number(l[LABEL.port]);
+  const reqs = c.HostConfig.DeviceRequests ?? [];
+  const gpus = reqs.length === 0 ? 'none' : reqs[0]!.Count === -1 ? 'all' : (reqs[0]!.DeviceIDs ?? []).join(',');
+  return {
+    name: l[LABEL.model]!,
+    engine: l[LABEL.engine] as Engine,
+    image: c.Config.Image,
+    model: l[LABEL.modelId] || null,
+    port,
+    url: `http://127.0.0.1:${port}/v1`,
+    state: c.State.Status,
+    exitCode: c.State.Running ? null : c.State.ExitCode,
+    restartCount: c.RestartCount,
+    startedAt: c.State.Running ? c.State.StartedAt : null,
+    gpus,
+    ready,
+    registered,
+    containerId: c.Id.slice(0, 12),
+  };
+}
+
+/** Splits the engine's multiplexed log frames (8-byte headers) into text. */
+export function demux(buf: Buffer): string {
+  let out = '';
+  let i = 0;
+  while (i + 8 <= buf.length && (buf[i] === 1 || buf[i] === 2 || buf[i] === 0)) {
+    const len = buf.readUInt32BE(i + 4);
+    out += buf.subarray(i + 8, i + 8 + len).toString('utf8');
+    i += 8 + len;
+  }
+  return i === 0 ? buf.toString('utf8') : out;
+}
+
+async function httpGet(url: string, key: string | null, timeoutMs: number): Promise<number> {
+  const http = process.getBuiltinModule('node:http');
+  return await new Promise<number>((resolve) => {
+    const req = http.get(url, { timeout: timeoutMs, headers: key !== null ? { authorization: `Bearer ${key}` } : {} }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve(0));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
+async function portFree(port: number): Promise<boolean> {
+  const net = process.getBuiltinModule('node:net');
+  return await new Promise<boolean>((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => resolve(true)));
+  });
+}
+
+export class Models {
+  readonly docker: Docker;
+  readonly where: string;
+  readonly providers: ProviderStore;
+  private readonly id: string;
+  /** Provider registrations made or removed, for the caller to audit (docs/design.md, "Audit"). */
+  readonly changes: Array<{ activity: 'provider_add' | 'provider_remove'; name: string; detail: Record<string, string | null> }> = [];
+
+  readonly home: string;
+  constructor(home: string, env: NodeJS.ProcessEnv = process.env) {
+    this.home = home;
+    const a = engineAddress(env);
+    this.docker = new Docker(a.opts);
+    this.where = a.where;
+    this.providers = new ProviderStore(home);
+    this.id = homeId(home);
+  }
+
+  private async call<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (err) {
+      throw engineError(err, this.where);
+    }
+  }
+
+  /** Our container of that name, null when there is none; a foreign one of that name is refused. */
+  private async ours(name: string): Promise<ContainerInspectInfo | null> {
+    let c: ContainerInspectInfo;
+    try {
+      c = await this.docker.getContainer(name).inspect();
+    } catch (err) {
+      if ((err as DockerErr).statusCode === 404) return null;
+      throw engineError(err, this.where);
+    }
+    // The engine matches names and id prefixes; only an exact name of ours counts.
+    if (c.Name !== `/${name}` || c.Config.Labels?.[LABEL.model] !== name || c.Config.Labels?.[LABEL.home] !== this.id) {
+      throw new ModelError(`the container name ${name} is taken by a container nemoclaw did not start for this NEMOCLAW_HOME (${c.Id.slice(0, 12)}, image ${c.Config.Image}); choose another name`, 'usage');
+    }
+    return c;
+  }
+
+  private registeredFor(name: string, port: number): Provider | null {
+    const p = this.providers.get(name);
+    return p !== null && p.url === `http://127.0.0.1:${port}/v1` ? p : null;
+  }
+
+  async start(o: StartOptions, progress: Progress = () => {}): Promise<ModelInfo> {
+    const spec = buildSpec(o, this.home);
+    if (spec.gpus !== 'none' && !hostHasGpu()) {
+      throw new ModelError(`--gpus ${spec.gpus}: this host has no NVIDIA GPU (no /dev/nvidiactl); ${spec.engine} needs one, or use --gpus none for an image that serves on the CPU`, 'usage');
+    }
+    await this.call(this.docker.ping());
+    if ((await this.ours(o.name)) !== null) throw new ModelError(`model ${o.name} exists; nemoclaw models rm ${o.name} first (or models status ${o.name})`, 'usage');
+    const existing = this.providers.get(o.name);
+    if (existing !== null) throw new ModelError(`a provider named ${o.name} exists (${existing.url}); choose another model name or nemoclaw providers remove ${o.name}`, 'usage');
+    await this.checkPort(spec.port);
+    await this.ensureImage(o.image, progress);
+    const container = await this.call(this.docker.createContainer(spec.create));
+    try {
+      await container.start();
+    } catch (err) {
+      await container.remove({ force: true }).catch(() => {});
+      throw engineError(err, this.where);
+    }
+    progress(`started ${o.name} (${container.id.slice(0, 12)}) on 127.0.0.1:${spec.port}; waiting for ${PRESETS[spec.engine].readiness.join(' then ')}`);
+    await this.awaitReady(o.name, spec.port, spec.engine, spec.routerKey, o.readyTimeoutMs ?? 900_000, o.pollMs ?? 200, progress);
+    this.register(o.name, spec.engine, spec.port, spec.routerKey);
+    const c = await this.call(container.inspect());
+    return info(c, true, true);
+  }
+
+  private register(name: string, engine: Engine, port: number, key: string | null): void {
+    const p = this.providers.add({ name, type: PRESETS[engine].providerType, url: `http://127.0.0.1:${port}/v1`, location: 'local', key });
+    this.changes.push({ activity: 'provider_add', name, detail: { type: p.type, location: p.location, key_fp: p.fingerprint, source: 'models' } });
+  }
+
+  private unregister(name: string, port: number): boolean {
+    if (this.registeredFor(name, port) === null) return false;
+    const had = this.providers.remove(name);
+    if (had) this.changes.push({ activity: 'provider_remove', name, detail: { source: 'models' } });
+    return had;
+  }
+
+  /** A port taken by a container (ours or not) or by any process is named before anything starts. */
+  private async checkPort(port: number): Promise<void> {
+    const all = await this.call(this.docker.listContainers({ all: false }));
+    for (const c of all) {
+      if ((c.Ports ?? []).some((p) => p.PublicPort === port)) {
+        throw new ModelError(`port ${port} is already published by container ${(c.Names[0] ?? c.Id).replace(/^\//, '')} (${c.Image}); choose another --port`, 'usage');
+      }
+    }
+    if (!(await portFree(port))) throw new ModelError(`port ${port} on 127.0.0.1 is already in use by another process; choose another --port`, 'usage');
+  }
+
+  /** The image, pulled with progress when missing; a failed pull is one line naming the image. */
+  private async ensureImage(image: string, progress: Progress): Promise<void> {
+    try {
+      await this.docker.getImage(image).inspect();
+      return;
+    } catch (err) {
+      if ((err as DockerErr).statusCode !== 404) throw engineError(err, this.where);
+    }
+    const cannot = (why: string): ModelError =>
+      new ModelError(`image ${image} is not on this machine and could not be pulled (${why.replace(/\s+/g, ' ').trim()}); load it with: docker load -i FILE.tar (from docker save ${image} on a machine that has it)`);
+    progress(`pulling ${image}`);
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.docker.pull(image);
+    } catch (err) {
+      const e = err as DockerErr;
+      if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') throw engineError(err, this.where);
+      throw cannot(e.json?.message ?? e.message ?? String(err));
+    }
+    const layers = new Map<string, { current: number; total: number }>();
+    let last = 0;
+    await new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null, output: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
+          if (err) return reject(cannot(err.message));
+          // The stream "succeeds" with error objects in it when the registry refuses mid-pull.
+          const bad = (output ?? []).find((o) => o.error !== undefined || o.errorDetail !== undefined);
+          if (bad) return reject(cannot(bad.errorDetail?.message ?? bad.error ?? 'error in the pull stream'));
+          resolve();
+        },
+        (ev: { id?: string; status?: string; progressDetail?: { current?: number; total?: number } }) => {
+          if (ev.id !== undefined && ev.progressDetail?.total !== undefined) layers.set(ev.id, { current: ev.progressDetail.current ?? 0, total: ev.progressDetail.total });
+          const now = Date.now();
+          if (now - last < 1000) return;
+          last = now;
+          let cur = 0;
+          let tot = 0;
+          for (const l of layers.values()) {
+            cur += l.current;
+            tot += l.total;
+          }
+          progress(`pulling ${image}: ${layers.size} layers, ${(cur / 1e6).toFixed(1)} of ${(tot / 1e6).toFixed(1)} MB`);
+        },
+      );
+    });
+  }
+
+  private async awaitReady(name: string, port: number, engine: Engine, key: string | null, withinMs: number, pollMs: number, progress: Progress): Promise<void> {
+    const deadline = Date.now() + withinMs;
+    const paths = PRESETS[engine].readiness;
+    let step = 0;
+    let lastShown = Date.now();
+    for (;;) {
+      const c = await this.call(this.docker.getContainer(name).inspect());
+      if (!c.State.Running || c.State.Restarting || c.RestartCount > 0) {
+        const logs = demux((await this.docker.getContainer(name).logs({ stdout: true, stderr: true, tail: 20 })) as unknown as Buffer).trimEnd();
+        const code = c.State.Running ? `restarted ${c.RestartCount} times` : `exit code ${c.State.ExitCode}`;
+        throw new ModelError(`model ${name} exited during startup (${code}${c.State.OOMKilled ? ', killed for memory' : ''}); its last log lines:\n${logs}\nnemoclaw models logs ${name}; nemoclaw models rm ${name}`);
+      }
+      const status = await httpGet(`http://127.0.0.1:${port}${paths[step]}`, key, Math.max(500, pollMs));
+      if (status >= 200 && status < 300) {
+        step += 1;
+        if (step === paths.length) return;
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        throw new ModelError(`model ${name} was not ready within ${Math.round(withinMs / 1000)} s (${paths[step]} answered ${status || 'nothing'}); it keeps starting: nemoclaw models status ${name} registers it once ready, nemoclaw models logs ${name}`);
+      }
+      if (Date.now() - lastShown >= 5000) {
+        lastShown = Date.now();
+        progress(`waiting for ${name}: ${paths[step]} answered ${status || 'nothing yet'}`);
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
+  private async readyNow(c: ContainerInspectInfo): Promise<boolean> {
+    if (!c.State.Running) return false;
+    const engine = c.Config.Labels[LABEL.engine] as Engine;
+    const port = Number(c.Config.Labels[LABEL.port]);
+    const key = this.providers.key(c.Config.Labels[LABEL.model]!);
+    for (const p of PRESETS[engine]?.readiness ?? []) {
+      const s = await httpGet(`http://127.0.0.1:${port}${p}`, key, 2000);
+      if (s < 200 || s >= 300) return false;
+    }
+    return true;
+  }
+
+  async list(): Promise<ModelInfo[]> {
+    const cs = await this.call(this.docker.listContainers({ all: true, filters: { label: [`${LABEL.home}=${this.id}`] } }));
+    const out: ModelInfo[] = [];
+    for (const s of cs) {
+      const c = await this.docker.getContainer(s.Id).inspect().catch(() => null);
+      if (c === null) continue; // removed between the list and the inspect
+      out.push(info(c, this.registeredFor(c.Config.Labels[LABEL.model]!, Number(c.Config.Labels[LABEL.port])) !== null, null));
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /**
+   * One model, its readiness probed now. A running model that became ready after `start` gave up
+   * waiting is registered here; a stopped or vanished one is unregistered, so the router's
+   * providers stay truthful.
+   */
+  async status(name: string): Promise<ModelInfo> {
+    const c = await this.ours(name);
+    if (c === null) throw new ModelError(`no model ${name} (nemoclaw models list)`, 'usage');
+    const ready = await this.readyNow(c);
+    const port = Number(c.Config.Labels[LABEL.port]);
+    let registered = this.registeredFor(name, port) !== null;
+    if (ready && !registered && this.providers.get(name) === null) {
+      const engine = c.Config.Labels[LABEL.engine] as Engine;
+      const key = PRESETS[engine].routerKey ? keyFromCmd(c.Config.Cmd ?? []) : null;
+      this.register(name, engine, port, key);
+      registered = true;
+    } else if (!c.State.Running && registered) {
+      this.unregister(name, port);
+      registered = false;
+    }
+    return info(c, registered, ready);
+  }
+
+  /** Writes the model's logs to `out`; with follow, until the container stops or `signal` aborts. */
+  async logs(name: string, follow: boolean, out: NodeJS.WritableStream, err: NodeJS.WritableStream, signal?: AbortSignal): Promise<void> {
+    const c = await this.ours(name);
+    if (c === null) throw new ModelError(`no model ${name} (nemoclaw models list)`, 'usage');
+    const container = this.docker.getContainer(name);
+    if (!follow) {
+      const buf = (await this.call(container.logs({ stdout: true, stderr: true, follow: false }))) as unknown as Buffer;
+      out.write(demux(buf));
+      return;
+    }
+    const stream = await this.call(container.logs({ stdout: true, stderr: true, follow: true, abortSignal: signal }));
+    await new Promise<void>((resolve) => {
+      this.docker.modem.demuxStream(stream, out, err);
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', () => resolve());
+      signal?.addEventListener('abort', () => resolve());
+    });
+  }
+
+  async stop(name: string): Promise<{ info: ModelInfo; unregistered: boolean }> {
+    const c = await this.ours(name);
+    if (c === null) throw new ModelError(`no model ${name} (nemoclaw models list)`, 'usage');
+    const port = Number(c.Config.Labels[LABEL.port]);
+    // Unregister first: the router stops sending before the server goes away.
+    const unregistered = this.unregister(name, port);
+    try {
+      await this.docker.getContainer(name).stop({ t: 10 });
+    } catch (err) {
+      if ((err as DockerErr).statusCode !== 304) throw engineError(err, this.where);
+    }
+    return { info: info(await this.call(this.docker.getContainer(name).inspect()), false, false), unregistered };
+  }
+
+  /** Removes the container (running or not); returns whether a provider registration went with it. */
+  async rm(name: string): Promise<boolean> {
+    const c = await this.ours(name);
+    if (c === null) throw new ModelError(`no model ${name} (nemoclaw models list)`, 'usage');
+    const unregistered = this.unregister(name, Number(c.Config.Labels[LABEL.port]));
+    await this.call(this.docker.getContainer(name).remove({ force: true }));
+    return unregistered;
+  }
+}
+
+/** vLLM's --api-key as the container was created with it (to register a model that became ready late). */
+function keyFromCmd(cmd: string[]): string | null {
+  const i = cmd.indexOf('--api-key');
+  return i >= 0 && i + 1 < cmd.length ? cmd[i + 1]! : null;
+}

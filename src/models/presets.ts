@@ -1,0 +1,104 @@
+// What each serving engine needs to run as a local model, as data (docs/models.md, "Engines"):
+// the port inside the container, the readiness paths polled in order, shared memory and IPC, the
+// cache mount, the key the engine itself needs (NIM's NGC_API_KEY, taken from the variable the
+// operator names), and the arguments that make tool calls arrive as tool calls (vLLM). Adding an
+// engine is a row here, not a branch in the start path.
+
+export const ENGINES = ['nim', 'vllm', 'openai-compatible'] as const;
+export type Engine = (typeof ENGINES)[number];
+
+export interface EnginePreset {
+  /** The port the server listens on inside the container (published on 127.0.0.1 only). */
+  containerPort: number;
+  /** Readiness: each path must answer 2xx, in order, before the model is registered. */
+  readiness: string[];
+  /** HostConfig.ShmSize in bytes (NIM: --shm-size 16g), or 0 for the engine default. */
+  shmBytes: number;
+  /** HostConfig.IpcMode host (vLLM's tensor-parallel workers share memory through it). */
+  ipcHost: boolean;
+  /** Where the engine keeps downloaded weights; a volume or --cache DIR is mounted there. */
+  cacheMount: string;
+  /** The variable inside the container that must carry the engine's own key (NIM), or null. */
+  engineKeyEnv: string | null;
+  /** Whether the server is started with an --api-key that only the router holds (vLLM). */
+  routerKey: boolean;
+  /** GPUs asked for when --gpus is not given. */
+  defaultGpus: 'all' | 'none';
+  /** The provider type the model is registered as (src/inference, docs/inference.md). */
+  providerType: 'nim' | 'vllm' | 'openai-compatible';
+  /** Arguments after the image's entrypoint. */
+  args(o: { model: string | null; port: number; apiKey: string | null }): string[];
+  /** Environment for the container (besides the engine's key). */
+  env(o: { model: string | null }): string[];
+}
+
+/**
+ * vLLM's parser for tool calls, by model family: without --enable-auto-tool-choice and the right
+ * parser, tool calls come back as plain text in `content` and agents never run them.
+ */
+export const TOOL_CALL_PARSERS: ReadonlyArray<{ match: RegExp; parser: string }> = [
+  { match: /llama-?3|llama3/i, parser: 'llama3_json' },
+  { match: /mistral|mixtral/i, parser: 'mistral' },
+  { match: /granite/i, parser: 'granite' },
+  { match: /internlm/i, parser: 'internlm' },
+  { match: /hermes|qwen|nemotron/i, parser: 'hermes' },
+];
+
+export function toolCallParser(model: string | null): string {
+  for (const row of TOOL_CALL_PARSERS) if (model !== null && row.match.test(model)) return row.parser;
+  return 'hermes';
+}
+
+export const PRESETS: Readonly<Record<Engine, EnginePreset>> = {
+  nim: {
+    containerPort: 8000,
+    readiness: ['/v1/health/ready'],
+    shmBytes: 16 * 1024 ** 3,
+    ipcHost: false,
+    cacheMount: '/opt/nim/.cache',
+    engineKeyEnv: 'NGC_API_KEY',
+    routerKey: false,
+    defaultGpus: 'all',
+    providerType: 'nim',
+    // A NIM serves the model baked into its image; the port is set through its own variable.
+    args: () => [],
+    env: ({ model }) => ['NIM_SERVER_PORT=8000', ...(model !== null ? [`NIM_SERVED_MODEL_NAME=${model}`] : [])],
+  },
+  vllm: {
+    containerPort: 8000,
+    readiness: ['/health', '/v1/models'],
+    shmBytes: 0,
+    ipcHost: true,
+    cacheMount: '/root/.cache/huggingface',
+    engineKeyEnv: null,
+    routerKey: true,
+    defaultGpus: 'all',
+    providerType: 'vllm',
+    args: ({ model, port, apiKey }) => [
+      ...(model !== null ? ['--model', model] : []),
+      '--host', '0.0.0.0',
+      '--port', String(port),
+      ...(apiKey !== null ? ['--api-key', apiKey] : []),
+      '--enable-auto-tool-choice',
+      '--tool-call-parser', toolCallParser(model),
+    ],
+    env: () => [],
+  },
+  'openai-compatible': {
+    containerPort: 8000,
+    readiness: ['/v1/models'],
+    shmBytes: 0,
+    ipcHost: false,
+    cacheMount: '/root/.cache',
+    engineKeyEnv: null,
+    routerKey: false,
+    defaultGpus: 'none',
+    providerType: 'openai-compatible',
+    args: ({ model, port }) => [...(model !== null ? ['--model', model] : []), '--port', String(port)],
+    env: () => [],
+  },
+};
+
+export function isEngine(e: string): e is Engine {
+  return (ENGINES as readonly string[]).includes(e);
+}

@@ -1,0 +1,280 @@
+// `nemoclaw models` against a real dockerd (test/helpers/docker.ts starts one when none answers)
+// and a locally imported image whose server is a STAND-IN for NIM and vLLM (they need a GPU;
+// test/models/stand-in-server.mjs). Each case drives the real CLI and checks what the engine
+// holds afterwards (inspect), what the router's provider store holds, and, end to end, a request
+// from inside a supervised sandbox through inference.local to the container.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo, Server } from 'node:net';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LABEL, buildSpec, homeId, hostHasGpu } from '../../src/models/index.ts';
+import { ensureDockerd, ensureStandInImage } from '../helpers/docker.ts';
+import type { Engine } from '../helpers/docker.ts';
+import { waitFor } from '../helpers/wait.ts';
+import type { Served } from '../supervisor/harness.ts';
+import { MAIN, NODE, serveFresh } from '../supervisor/harness.ts';
+
+let engine: Engine;
+let image: string;
+let sv: Served;
+let ws: string;
+let home: string;
+let cache: string;
+const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function models(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((done) => {
+    const p = spawn(NODE, ['--disable-warning=ExperimentalWarning', MAIN, 'models', ...args], { env: { ...process.env, NEMOCLAW_HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+/** A loopback port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function ourContainers(): Promise<Docker.ContainerInfo[]> {
+  return await docker.listContainers({ all: true, filters: { label: [`${LABEL.home}=${homeId(home)}`] } });
+}
+
+function provider(name: string): { url: string; type: string; location: string } | null {
+  const f = join(home, 'inference', 'providers', `${name}.json`);
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as { url: string; type: string; location: string }) : null;
+}
+
+beforeAll(async () => {
+  engine = await ensureDockerd();
+  image = ensureStandInImage();
+  ({ sv, ws } = await serveFresh());
+  home = sv.home;
+  cache = mkdtempSync(join(home, 'cache-'));
+}, 240_000);
+
+afterAll(async () => {
+  // Nothing of ours is left running: every container of this home, then what we started.
+  if (home !== undefined) for (const c of await ourContainers().catch(() => [])) await docker.getContainer(c.Id).remove({ force: true });
+  await docker.getContainer('nc-foreign-model').remove({ force: true }).catch(() => {});
+  await sv?.stop();
+  await engine?.stop();
+}, 60_000);
+
+describe('nemoclaw models (real dockerd, stand-in image)', () => {
+  it('start waits for readiness, registers a local provider, and a sandbox reaches the model through inference.local', async () => {
+    const port = await freePort();
+    // Ready only after 1.5 s: start must wait for /health, then /v1/models with the router's key.
+    const r = await models(['start', 'vllm-a', '--engine', 'vllm', '--image', image, '--model', 'qwen2.5-stand-in', '--port', String(port), '--gpus', 'none', '--cache', cache, '--env', 'STANDIN_READY_DELAY_MS=1500', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { state: string; ready: boolean; registered: boolean; url: string; readyMs: number };
+    expect(out).toMatchObject({ state: 'running', ready: true, registered: true, url: `http://127.0.0.1:${port}/v1` });
+    expect(out.readyMs).toBeGreaterThanOrEqual(1500);
+    expect(r.stderr).toContain('waiting for /health then /v1/models');
+    expect(provider('vllm-a')).toMatchObject({ type: 'vllm', location: 'local', url: `http://127.0.0.1:${port}/v1` });
+
+    // What the engine received: loopback-only port, not privileged, vLLM's preset.
+    const c = await docker.getContainer('vllm-a').inspect();
+    expect(c.HostConfig.PortBindings).toEqual({ '8000/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] });
+    expect(c.HostConfig.Privileged).toBe(false);
+    expect(c.HostConfig.IpcMode).toBe('host');
+    expect(c.HostConfig.Binds).toEqual([`${cache}:/root/.cache/huggingface`]);
+    const key = readFileSync(join(home, 'keys', 'providers', 'vllm-a.key'), 'utf8');
+    expect(c.Config.Cmd).toEqual(['--model', 'qwen2.5-stand-in', '--host', '0.0.0.0', '--port', '8000', '--api-key', key, '--enable-auto-tool-choice', '--tool-call-parser', 'hermes']);
+
+    // A supervised sandbox: curl to inference.local, routed to the container with the key injected.
+    const body = JSON.stringify({ model: 'local', messages: [{ role: 'user', content: 'ping from the sandbox' }] });
+    // The sandbox waits for `go`, so its route is set while it runs (no restart needed).
+    await sv.api.call('POST', '/v1/sandboxes', {
+      name: 'agent',
+      workspace: ws,
+      command: ['/bin/sh', '-c', `i=0; while [ ! -e go ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; curl -sS -H 'content-type: application/json' -H 'Authorization: Bearer junk' -d '${body}' http://inference.local/v1/chat/completions > out.tmp 2>&1; mv out.tmp out; sleep 30`],
+    });
+    await waitFor(async () => ((await sv.api.call('GET', '/v1/sandboxes/agent')) as { sandbox: { state: string } }).sandbox.state === 'running', 'agent running');
+    const setRoute = await new Promise<Run>((done) => {
+      const p = spawn(NODE, ['--disable-warning=ExperimentalWarning', MAIN, 'inference', 'set', '--sandbox', 'agent', '--provider', 'vllm-a', '--model', 'qwen2.5-stand-in', '--alias', 'local', '--mode', 'local-only'], { env: { ...process.env, NEMOCLAW_HOME: home } });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.on('close', (code) => done({ code, stdout, stderr }));
+    });
+    expect(setRoute.code, setRoute.stderr).toBe(0);
+    writeFileSync(join(ws, 'go'), '');
+    const answer = await waitFor(() => (existsSync(join(ws, 'out')) ? readFileSync(join(ws, 'out'), 'utf8') : null), 'the answer inside the sandbox', { withinMs: 20_000 });
+    expect(JSON.parse(answer)).toMatchObject({ model: 'qwen2.5-stand-in', choices: [{ message: { content: 'stand-in echo: ping from the sandbox' } }] });
+    await sv.api.call('DELETE', '/v1/sandboxes/agent').catch(() => {});
+
+    // list --json shows it; logs show the readiness polls and the routed request.
+    const list = await models(['list', '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout)).toMatchObject([{ name: 'vllm-a', engine: 'vllm', image, model: 'qwen2.5-stand-in', port, state: 'running', registered: true, gpus: 'none' }]);
+    const logs = await models(['logs', 'vllm-a']);
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toContain('stand-in model server (not NIM, not vLLM)');
+    expect(logs.stdout).toContain('GET /health');
+    expect(logs.stdout).toContain('POST /v1/chat/completions');
+  });
+
+  it('logs --follow prints new lines as they come and ends on SIGINT', async () => {
+    const p = spawn(NODE, ['--disable-warning=ExperimentalWarning', MAIN, 'models', 'logs', 'vllm-a', '--follow'], { env: { ...process.env, NEMOCLAW_HOME: home } });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const closed = new Promise<number | null>((r) => p.on('close', (code) => r(code)));
+    await waitFor(() => out.includes('stand-in model server'), () => `the existing lines: ${out}`);
+    const port = (JSON.parse((await models(['status', 'vllm-a', '--json'])).stdout) as { port: number }).port;
+    await fetch(`http://127.0.0.1:${port}/v1/not-a-route-followed`);
+    await waitFor(() => out.includes('/v1/not-a-route-followed'), () => `the new line: ${out}`);
+    p.kill('SIGINT');
+    expect(await closed).toBe(0);
+  });
+
+  it('a port already in use is named before anything starts: by a process and by our own container', async () => {
+    const busy: Server = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      const r = await models(['start', 'clash', '--engine', 'openai-compatible', '--image', image, '--port', String(port), '--cache', cache]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toBe(`nemoclaw: port ${port} on 127.0.0.1 is already in use by another process; choose another --port`);
+    } finally {
+      await new Promise<void>((r) => busy.close(() => r()));
+    }
+    const taken = (JSON.parse((await models(['status', 'vllm-a', '--json'])).stdout) as { port: number }).port;
+    const r2 = await models(['start', 'clash', '--engine', 'openai-compatible', '--image', image, '--port', String(taken), '--cache', cache]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain(`port ${taken} is already published by container vllm-a`);
+    expect((await ourContainers()).map((c) => c.Names[0])).toEqual(['/vllm-a']);
+  });
+
+  it('stop unregisters and keeps the container; rm leaves nothing of ours', async () => {
+    const stop = await models(['stop', 'vllm-a']);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.stdout).toBe('stopped vllm-a; provider vllm-a unregistered\n');
+    expect(provider('vllm-a')).toBeNull();
+    expect(JSON.parse((await models(['list', '--json'])).stdout)).toMatchObject([{ name: 'vllm-a', state: 'exited', registered: false }]);
+    const rm = await models(['rm', 'vllm-a']);
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(await ourContainers()).toEqual([]);
+    expect(JSON.parse((await models(['list', '--json'])).stdout)).toEqual([]);
+    expect(existsSync(join(home, 'keys', 'providers', 'vllm-a.key'))).toBe(false);
+    // Audited like providers add/remove.
+    const audit = readFileSync(join(home, 'audit', 'seg-000001.jsonl'), 'utf8');
+    expect(audit).toMatch(/"activity":"provider_add".*"target":"vllm-a"|"target":"vllm-a".*"activity":"provider_add"/);
+  });
+
+  it('a crash during startup reports the exit code and last log lines; list stays truthful; on-failure restarts are caught', async () => {
+    const r = await models(['start', 'crashy', '--engine', 'openai-compatible', '--image', image, '--port', String(await freePort()), '--cache', cache, '--env', 'STANDIN_CRASH=3']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('nemoclaw: model crashy exited during startup (exit code 3); its last log lines:');
+    expect(r.stderr).toContain('stand-in: CUDA out of memory (simulated crash)');
+    expect(provider('crashy')).toBeNull();
+    expect(JSON.parse((await models(['list', '--json'])).stdout)).toMatchObject([{ name: 'crashy', state: 'exited', exitCode: 3, registered: false }]);
+    expect((await models(['rm', 'crashy'])).code).toBe(0);
+
+    const r2 = await models(['start', 'crashy2', '--engine', 'openai-compatible', '--image', image, '--port', String(await freePort()), '--cache', cache, '--env', 'STANDIN_CRASH=4', '--restart', 'on-failure']);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toMatch(/model crashy2 exited during startup \((exit code 4|restarted \d+ times)\)/);
+    const c = await docker.getContainer('crashy2').inspect();
+    expect(c.HostConfig.RestartPolicy).toEqual({ Name: 'on-failure', MaximumRetryCount: 3 });
+    expect((await models(['rm', 'crashy2'])).code).toBe(0);
+    expect(await ourContainers()).toEqual([]);
+  });
+
+  it('a missing image that cannot be pulled is one line naming it and docker load; nothing is created', async () => {
+    const r = await models(['start', 'ghost', '--engine', 'openai-compatible', '--image', 'nemoclaw-test/not-here:never', '--port', String(await freePort()), '--cache', cache]);
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toBe('pulling nemoclaw-test/not-here:never');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/^nemoclaw: image nemoclaw-test\/not-here:never is not on this machine and could not be pulled \(.+\); load it with: docker load -i FILE\.tar/);
+    expect(await ourContainers()).toEqual([]);
+  });
+
+  it('the engine down (socket missing) is one line with the fix', async () => {
+    const sock = join(home, 'no-such-docker.sock');
+    const r = await models(['list'], { DOCKER_HOST: `unix://${sock}` });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`nemoclaw: the Docker engine does not answer on ${sock} (ENOENT): start it (systemctl start docker, or dockerd as root), install it (apt-get install docker.io) or point DOCKER_HOST at it; nemoclaw doctor\n`);
+  });
+
+  it('a name taken by a foreign container is refused, and list shows only ours', async () => {
+    await docker.createContainer({ name: 'nc-foreign-model', Image: image });
+    const r = await models(['start', 'nc-foreign-model', '--engine', 'openai-compatible', '--image', image, '--port', String(await freePort()), '--cache', cache]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('the container name nc-foreign-model is taken by a container nemoclaw did not start for this NEMOCLAW_HOME');
+    expect((await models(['stop', 'nc-foreign-model'])).code).toBe(2);
+    expect((await models(['rm', 'nc-foreign-model'])).code).toBe(2);
+    expect((await docker.getContainer('nc-foreign-model').inspect()).State.Status).toBe('created');
+    expect(JSON.parse((await models(['list', '--json'])).stdout)).toEqual([]);
+    await docker.getContainer('nc-foreign-model').remove({ force: true });
+  });
+
+  it('GPUs: device requests in the spec the engine received; --gpus all refused on a host without a GPU', async () => {
+    // The spec path, through the real engine: created (never started: no GPU here), then inspected.
+    for (const [gpus, want] of [
+      ['all', [{ Driver: 'nvidia', Count: -1, Capabilities: [['gpu']] }]],
+      ['0,1', [{ Driver: 'nvidia', DeviceIDs: ['0', '1'], Capabilities: [['gpu']] }]],
+    ] as const) {
+      const spec = buildSpec({ name: `gpu-spec-${gpus === 'all' ? 'all' : 'ids'}`, engine: 'vllm', image, model: 'llama-3.1-8b', gpus, cache }, home);
+      const created = await docker.createContainer(spec.create);
+      try {
+        const c = await created.inspect();
+        // Engines differ in how they echo the unset fields (null or {}); what was asked must match.
+        expect(c.HostConfig.DeviceRequests).toMatchObject(want);
+        expect(c.HostConfig.DeviceRequests).toHaveLength(1);
+        expect(c.HostConfig.Privileged).toBe(false);
+        expect(c.Config.Cmd).toContain('llama3_json');
+      } finally {
+        await created.remove({ force: true });
+      }
+    }
+    const dry = await models(['start', 'gpu-dry', '--engine', 'vllm', '--image', image, '--gpus', '0,1', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect((JSON.parse(dry.stdout) as { HostConfig: { DeviceRequests: unknown } }).HostConfig.DeviceRequests).toEqual([{ Driver: 'nvidia', DeviceIDs: ['0', '1'], Capabilities: [['gpu']] }]);
+    // The default for vLLM is every GPU; on this host it is refused before anything is created.
+    const r = await models(['start', 'gpu-real', '--engine', 'vllm', '--image', image, '--port', String(await freePort()), '--cache', cache]);
+    if (!hostHasGpu()) {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe('nemoclaw: --gpus all: this host has no NVIDIA GPU (no /dev/nvidiactl); vllm needs one, or use --gpus none for an image that serves on the CPU\n');
+    } else {
+      expect(r.stderr).not.toContain('has no NVIDIA GPU');
+      await models(['rm', 'gpu-real']);
+    }
+    expect(await ourContainers()).toEqual([]);
+  });
+
+  it('the NIM preset: key from the named variable, 16 GiB shm, cache at /opt/nim/.cache, /v1/health/ready', async () => {
+    const noKey = await models(['start', 'nim-a', '--engine', 'nim', '--image', image, '--gpus', 'none']);
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toContain('a NIM needs its NGC key: --credential-env VAR');
+    const port = await freePort();
+    const r = await models(['start', 'nim-a', '--engine', 'nim', '--image', image, '--model', 'meta/llama-3.1-8b-instruct', '--gpus', 'none', '--port', String(port), '--cache', cache, '--credential-env', 'NC_TEST_NGC'], { NC_TEST_NGC: 'nvapi-stand-in-ngc-key' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('waiting for /v1/health/ready');
+    const c = await docker.getContainer('nim-a').inspect();
+    expect(c.Config.Env).toContain('NGC_API_KEY=nvapi-stand-in-ngc-key');
+    expect(c.HostConfig.ShmSize).toBe(16 * 1024 ** 3);
+    expect(c.HostConfig.Binds).toEqual([`${cache}:/opt/nim/.cache`]);
+    // NIM has no router key: the provider holds none, and the NGC key stays out of the store.
+    expect(provider('nim-a')).toMatchObject({ type: 'nim', location: 'local', url: `http://127.0.0.1:${port}/v1` });
+    expect(existsSync(join(home, 'keys', 'providers', 'nim-a.key'))).toBe(false);
+    expect((await models(['rm', 'nim-a'])).stdout).toBe('removed nim-a; provider nim-a unregistered\n');
+    expect(await ourContainers()).toEqual([]);
+  });
+});
