@@ -32,6 +32,8 @@ export const LABEL = {
 } as const;
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const FAST_POLL_MS = 25;
+const FAST_POLL_FOR_MS = 3000;
 const RESTARTS = ['no', 'on-failure', 'unless-stopped'] as const;
 
 /** Which NEMOCLAW_HOME a container belongs to: models are per home, like their providers. */
@@ -393,18 +395,21 @@ export class Models {
     const paths = PRESETS[engine].readiness;
     let step = 0;
     let lastShown = Date.now();
+    const started = Date.now();
     for (;;) {
-      const c = await this.call(this.docker.getContainer(name).inspect());
-      if (!c.State.Running || c.State.Restarting || c.RestartCount > 0) {
-        const logs = demux((await this.docker.getContainer(name).logs({ stdout: true, stderr: true, tail: 20 })) as unknown as Buffer).trimEnd();
-        const code = c.State.Running ? `restarted ${c.RestartCount} times` : `exit code ${c.State.ExitCode}`;
-        throw new ModelError(`model ${name} exited during startup (${code}${c.State.OOMKilled ? ', killed for memory' : ''}); its last log lines:\n${logs}\nnemoclaw models logs ${name}; nemoclaw models rm ${name}`);
-      }
+      // The probe first: a ready server costs one request; the container's state is read only
+      // while it is not answering, which is when a crash needs to be told apart from slowness.
       const status = await httpGet(`http://127.0.0.1:${port}${paths[step]}`, key, Math.max(500, pollMs));
       if (status >= 200 && status < 300) {
         step += 1;
         if (step === paths.length) return;
         continue;
+      }
+      const c = await this.call(this.docker.getContainer(name).inspect());
+      if (!c.State.Running || c.State.Restarting || c.RestartCount > 0) {
+        const logs = demux((await this.docker.getContainer(name).logs({ stdout: true, stderr: true, tail: 20 })) as unknown as Buffer).trimEnd();
+        const code = c.State.Running || c.State.Restarting ? `restarted ${c.RestartCount} times, last exit code ${c.State.ExitCode}` : `exit code ${c.State.ExitCode}`;
+        throw new ModelError(`model ${name} exited during startup (${code}${c.State.OOMKilled ? ', killed for memory' : ''}); its last log lines:\n${logs}\nnemoclaw models logs ${name}; nemoclaw models rm ${name}`);
       }
       if (Date.now() >= deadline) {
         throw new ModelError(`model ${name} was not ready within ${Math.round(withinMs / 1000)} s (${paths[step]} answered ${status || 'nothing'}); it keeps starting: nemoclaw models status ${name} registers it once ready, nemoclaw models logs ${name}`);
@@ -413,7 +418,9 @@ export class Models {
         lastShown = Date.now();
         progress(`waiting for ${name}: ${paths[step]} answered ${status || 'nothing yet'}`);
       }
-      await new Promise((r) => setTimeout(r, pollMs));
+      // Fast polls for the first seconds (small servers are up in well under one), then the
+      // configured interval, so a NIM loading weights for minutes is not probed 40 times a second.
+      await new Promise((r) => setTimeout(r, Date.now() - started < FAST_POLL_FOR_MS ? Math.min(FAST_POLL_MS, pollMs) : pollMs));
     }
   }
 
