@@ -59,6 +59,7 @@ async function run(flags: { json?: boolean }, body: (mod: Awaited<ReturnType<typ
     else process.stderr.write(`nemoclaw: ${showOn(process.stderr)(err.message)}\n`);
     process.exitCode = err.code === 'usage' ? exitCodes.usage : exitCodes.failure;
   } finally {
+    for (const n of mod.models.notes) process.stderr.write(`nemoclaw: ${showOn(process.stderr)(n)}\n`);
     await auditChanges(mod.models.changes);
   }
 }
@@ -140,7 +141,10 @@ export function register(program: Command): void {
       await run(flags, async ({ models }) => {
         const i = await models.status(name);
         if (flags.json) printJson(i);
-        else process.stdout.write(line(i));
+        else {
+          process.stdout.write(line(i));
+          if (i.stats) process.stdout.write(`  cpu ${i.stats.cpuPercent}%  memory ${(i.stats.memoryBytes / 2 ** 20).toFixed(1)} MiB of ${(i.stats.memoryLimitBytes / 2 ** 30).toFixed(1)} GiB\n`);
+        }
         return i.state === 'running' ? exitCodes.ok : exitCodes.failure;
       });
     });

@@ -6,11 +6,13 @@
 // lives under NEMOCLAW_HOME/keys like any provider key, so sandboxes reach the model only through
 // inference.local and never hold the key.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import Docker from 'dockerode';
 import type { ContainerCreateOptions, ContainerInspectInfo } from 'dockerode';
 import { ProviderStore } from '../inference/index.ts';
 import type { Provider } from '../inference/index.ts';
+import { ensurePrivateDirs, writeJsonAtomic } from '../state/index.ts';
 import { PRESETS, isEngine, ENGINES } from './presets.ts';
 import type { Engine } from './presets.ts';
 
@@ -102,6 +104,8 @@ export interface ModelInfo {
   ready: boolean | null;
   registered: boolean;
   containerId: string;
+  /** From the engine's stats (status only, while running): CPU over one sample interval, memory in use. */
+  stats?: { cpuPercent: number; memoryBytes: number; memoryLimitBytes: number } | null;
 }
 
 export type Progress = (line: string) => void;
@@ -253,6 +257,9 @@ export class Models {
   readonly providers: ProviderStore;
   private readonly id: string;
   /** Provider registrations made or removed, for the caller to audit (docs/design.md, "Audit"). */
+  /** What reconcile found changed behind our back, for the caller to show. */
+  readonly notes: string[] = [];
+  private readonly recordDir: string;
   readonly changes: Array<{ activity: 'provider_add' | 'provider_remove'; name: string; detail: Record<string, string | null> }> = [];
 
   readonly home: string;
@@ -262,6 +269,7 @@ export class Models {
     this.docker = new Docker(a.opts);
     this.where = a.where;
     this.providers = new ProviderStore(home);
+    this.recordDir = join(home, 'models');
     this.id = homeId(home);
   }
 
@@ -289,9 +297,53 @@ export class Models {
     return c;
   }
 
+  /** The provider this home registered for the model: its record under models/ and a matching URL. */
   private registeredFor(name: string, port: number): Provider | null {
+    const r = this.record(name);
+    if (r === null || r.port !== port) return null;
     const p = this.providers.get(name);
     return p !== null && p.url === `http://127.0.0.1:${port}/v1` ? p : null;
+  }
+
+  private record(name: string): { name: string; port: number; containerId: string } | null {
+    try {
+      return JSON.parse(readFileSync(join(this.recordDir, `${name}.json`), 'utf8')) as { name: string; port: number; containerId: string };
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Keeps the router's providers truthful about containers changed behind our back (removed with
+   * the docker CLI, stopped, an engine restart that did not bring them back): a registration whose
+   * container is gone or not running is removed, and said so in `notes`.
+   */
+  private async reconcile(): Promise<void> {
+    let names: string[];
+    try {
+      names = readdirSync(this.recordDir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const r = this.record(name);
+      if (r === null) continue;
+      let c: ContainerInspectInfo | null;
+      try {
+        c = await this.ours(name);
+      } catch (err) {
+        if (err instanceof ModelError && err.code === 'usage') c = null; // the name now belongs to a foreign container
+        else throw err;
+      }
+      if (c === null || c.Id.slice(0, 12) !== r.containerId) {
+        this.unregister(name, r.port);
+        rmSync(join(this.recordDir, `${name}.json`), { force: true });
+        this.notes.push(`model ${name} was removed outside nemoclaw; provider ${name} unregistered`);
+      } else if (!c.State.Running) {
+        this.unregister(name, r.port);
+        this.notes.push(`model ${name} is ${c.State.Status} (exit code ${c.State.ExitCode}) but was registered; provider ${name} unregistered`);
+      }
+    }
   }
 
   async start(o: StartOptions, progress: Progress = () => {}): Promise<ModelInfo> {
@@ -314,19 +366,26 @@ export class Models {
     }
     progress(`started ${o.name} (${container.id.slice(0, 12)}) on 127.0.0.1:${spec.port}; waiting for ${PRESETS[spec.engine].readiness.join(' then ')}`);
     await this.awaitReady(o.name, spec.port, spec.engine, spec.routerKey, o.readyTimeoutMs ?? 900_000, o.pollMs ?? 200, progress);
-    this.register(o.name, spec.engine, spec.port, spec.routerKey);
+    this.register(o.name, spec.engine, spec.port, spec.routerKey, container.id);
     const c = await this.call(container.inspect());
     return info(c, true, true);
   }
 
-  private register(name: string, engine: Engine, port: number, key: string | null): void {
+  private register(name: string, engine: Engine, port: number, key: string | null, containerId: string): void {
+    ensurePrivateDirs(this.recordDir);
+    // The record first: a provider of ours never exists without the record that says so.
+    writeJsonAtomic(join(this.recordDir, `${name}.json`), { name, port, containerId: containerId.slice(0, 12), registeredAt: new Date().toISOString() }, 0o600);
     const p = this.providers.add({ name, type: PRESETS[engine].providerType, url: `http://127.0.0.1:${port}/v1`, location: 'local', key });
     this.changes.push({ activity: 'provider_add', name, detail: { type: p.type, location: p.location, key_fp: p.fingerprint, source: 'models' } });
   }
 
   private unregister(name: string, port: number): boolean {
-    if (this.registeredFor(name, port) === null) return false;
+    if (this.registeredFor(name, port) === null) {
+      rmSync(join(this.recordDir, `${name}.json`), { force: true });
+      return false;
+    }
     const had = this.providers.remove(name);
+    rmSync(join(this.recordDir, `${name}.json`), { force: true });
     if (had) this.changes.push({ activity: 'provider_remove', name, detail: { source: 'models' } });
     return had;
   }
@@ -437,6 +496,7 @@ export class Models {
   }
 
   async list(): Promise<ModelInfo[]> {
+    await this.reconcile();
     const cs = await this.call(this.docker.listContainers({ all: true, filters: { label: [`${LABEL.home}=${this.id}`] } }));
     const out: ModelInfo[] = [];
     for (const s of cs) {
@@ -453,6 +513,7 @@ export class Models {
    * providers stay truthful.
    */
   async status(name: string): Promise<ModelInfo> {
+    await this.reconcile();
     const c = await this.ours(name);
     if (c === null) throw new ModelError(`no model ${name} (nemoclaw models list)`, 'usage');
     const ready = await this.readyNow(c);
@@ -461,13 +522,32 @@ export class Models {
     if (ready && !registered && this.providers.get(name) === null) {
       const engine = c.Config.Labels[LABEL.engine] as Engine;
       const key = PRESETS[engine].routerKey ? keyFromCmd(c.Config.Cmd ?? []) : null;
-      this.register(name, engine, port, key);
+      this.register(name, engine, port, key, c.Id);
       registered = true;
     } else if (!c.State.Running && registered) {
       this.unregister(name, port);
       registered = false;
     }
-    return info(c, registered, ready);
+    return { ...info(c, registered, ready), stats: c.State.Running ? await this.stats(name) : null };
+  }
+
+  /** One sample of the engine's stats stream (it waits for two readings to compute CPU). */
+  private async stats(name: string): Promise<ModelInfo['stats']> {
+    try {
+      const s = (await this.docker.getContainer(name).stats({ stream: false })) as unknown as {
+        cpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage?: number; online_cpus?: number };
+        precpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage?: number };
+        memory_stats: { usage?: number; limit?: number; stats?: { cache?: number; inactive_file?: number } };
+      };
+      const cpu = s.cpu_stats.cpu_usage.total_usage - s.precpu_stats.cpu_usage.total_usage;
+      const sys = (s.cpu_stats.system_cpu_usage ?? 0) - (s.precpu_stats.system_cpu_usage ?? 0);
+      const cpus = s.cpu_stats.online_cpus ?? 1;
+      // As `docker stats` shows it: usage less the page cache the kernel can drop.
+      const mem = (s.memory_stats.usage ?? 0) - (s.memory_stats.stats?.inactive_file ?? s.memory_stats.stats?.cache ?? 0);
+      return { cpuPercent: sys > 0 ? Number(((cpu / sys) * cpus * 100).toFixed(2)) : 0, memoryBytes: Math.max(0, mem), memoryLimitBytes: s.memory_stats.limit ?? 0 };
+    } catch {
+      return null;
+    }
   }
 
   /** Writes the model's logs to `out`; with follow, until the container stops or `signal` aborts. */

@@ -162,6 +162,16 @@ describe('nemoclaw models (real dockerd, stand-in image)', () => {
     expect((await ourContainers()).map((c) => c.Names[0])).toEqual(['/vllm-a']);
   });
 
+  it('status shows state, readiness and the stats stream (CPU, memory)', async () => {
+    const r = await models(['status', 'vllm-a', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const st = JSON.parse(r.stdout) as { state: string; ready: boolean; registered: boolean; stats: { cpuPercent: number; memoryBytes: number; memoryLimitBytes: number } };
+    expect(st).toMatchObject({ state: 'running', ready: true, registered: true });
+    expect(st.stats.memoryBytes).toBeGreaterThan(1 << 20);
+    expect(st.stats.memoryLimitBytes).toBeGreaterThan(st.stats.memoryBytes);
+    expect(st.stats.cpuPercent).toBeGreaterThanOrEqual(0);
+  });
+
   it('stop unregisters and keeps the container; rm leaves nothing of ours', async () => {
     const stop = await models(['stop', 'vllm-a']);
     expect(stop.code, stop.stderr).toBe(0);
@@ -176,6 +186,35 @@ describe('nemoclaw models (real dockerd, stand-in image)', () => {
     // Audited like providers add/remove.
     const audit = readFileSync(join(home, 'audit', 'seg-000001.jsonl'), 'utf8');
     expect(audit).toMatch(/"activity":"provider_add".*"target":"vllm-a"|"target":"vllm-a".*"activity":"provider_add"/);
+  });
+
+  it('changes behind our back: a container stopped or removed outside nemoclaw is unregistered, and list says so', async () => {
+    const port = await freePort();
+    const r = await models(['start', 'behind', '--engine', 'openai-compatible', '--image', image, '--model', 'm', '--port', String(port), '--cache', cache]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(provider('behind')).not.toBeNull();
+    await docker.getContainer('behind').stop({ t: 1 });
+    const l1 = await models(['list', '--json']);
+    expect(l1.code).toBe(0);
+    expect(l1.stderr).toBe('nemoclaw: model behind is exited (exit code 0) but was registered; provider behind unregistered\n');
+    expect(JSON.parse(l1.stdout)).toMatchObject([{ name: 'behind', state: 'exited', registered: false }]);
+    expect(provider('behind')).toBeNull();
+    // Started again by hand and ready: status registers it again.
+    await docker.getContainer('behind').start();
+    const st = await waitFor(async () => {
+      const s = JSON.parse((await models(['status', 'behind', '--json'])).stdout) as { ready: boolean; registered: boolean };
+      return s.ready && s.registered ? s : null;
+    }, 'behind ready and registered again');
+    expect(st).toMatchObject({ ready: true, registered: true });
+    expect(provider('behind')).toMatchObject({ url: `http://127.0.0.1:${port}/v1` });
+    await docker.getContainer('behind').remove({ force: true });
+    const l2 = await models(['list', '--json']);
+    expect(l2.stderr).toBe('nemoclaw: model behind was removed outside nemoclaw; provider behind unregistered\n');
+    expect(JSON.parse(l2.stdout)).toEqual([]);
+    expect(provider('behind')).toBeNull();
+    const gone = await models(['status', 'behind']);
+    expect(gone.code).toBe(2);
+    expect(gone.stderr).toBe('nemoclaw: no model behind (nemoclaw models list)\n');
   });
 
   it('a crash during startup reports the exit code and last log lines; list stays truthful; on-failure restarts are caught', async () => {
