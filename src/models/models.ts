@@ -65,7 +65,7 @@ function engineError(err: unknown, where: string): ModelError {
   const e = err as DockerErr;
   if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'EACCES') {
     return new ModelError(
-      `the Docker engine does not answer on ${where} (${e.code}): start it (systemctl start docker, or dockerd as root), install it (apt-get install docker.io) or point DOCKER_HOST at it; nemoclaw doctor`,
+      `the Docker engine does not answer on ${where} (${e.code}): start it (systemctl start docker, or dockerd as root), install it (apt-get install docker.io) or point DOCKER_HOST at it; nemoclaw doctor (docker engine row)`,
       'engine',
     );
   }
@@ -435,7 +435,7 @@ export class Models {
         (ev: { id?: string; status?: string; progressDetail?: { current?: number; total?: number } }) => {
           if (ev.id !== undefined && ev.progressDetail?.total !== undefined) layers.set(ev.id, { current: ev.progressDetail.current ?? 0, total: ev.progressDetail.total });
           const now = Date.now();
-          if (now - last < 1000) return;
+          if (layers.size === 0 || now - last < 1000) return;
           last = now;
           let cur = 0;
           let tot = 0;

@@ -249,7 +249,7 @@ describe('nemoclaw models (real dockerd, stand-in image)', () => {
     const sock = join(home, 'no-such-docker.sock');
     const r = await models(['list'], { DOCKER_HOST: `unix://${sock}` });
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`nemoclaw: the Docker engine does not answer on ${sock} (ENOENT): start it (systemctl start docker, or dockerd as root), install it (apt-get install docker.io) or point DOCKER_HOST at it; nemoclaw doctor\n`);
+    expect(r.stderr).toBe(`nemoclaw: the Docker engine does not answer on ${sock} (ENOENT): start it (systemctl start docker, or dockerd as root), install it (apt-get install docker.io) or point DOCKER_HOST at it; nemoclaw doctor (docker engine row)\n`);
   });
 
   it('a name taken by a foreign container is refused, and list shows only ours', async () => {
