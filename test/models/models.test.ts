@@ -217,6 +217,24 @@ describe('nemoclaw models (real dockerd, stand-in image)', () => {
     expect(gone.stderr).toBe('nemoclaw: no model behind (nemoclaw models list)\n');
   });
 
+  it('readiness is bounded: past --ready-timeout start gives up but the model keeps starting, and status registers it once ready', async () => {
+    const port = await freePort();
+    const r = await models(['start', 'slow', '--engine', 'openai-compatible', '--image', image, '--model', 'm', '--port', String(port), '--cache', cache, '--env', 'STANDIN_READY_DELAY_MS=2500', '--ready-timeout', '1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('nemoclaw: model slow was not ready within 1 s (/v1/models answered 503); it keeps starting: nemoclaw models status slow registers it once ready');
+    expect(provider('slow')).toBeNull();
+    const again = await models(['start', 'slow', '--engine', 'openai-compatible', '--image', image, '--port', String(await freePort()), '--cache', cache]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toBe('nemoclaw: model slow exists; nemoclaw models rm slow first (or models status slow)\n');
+    const st = await waitFor(async () => {
+      const s = JSON.parse((await models(['status', 'slow', '--json'])).stdout) as { ready: boolean; registered: boolean };
+      return s.registered ? s : null;
+    }, 'slow registered by status once ready');
+    expect(st.ready).toBe(true);
+    expect(provider('slow')).toMatchObject({ type: 'openai-compatible', location: 'local', url: `http://127.0.0.1:${port}/v1` });
+    expect((await models(['rm', 'slow'])).stdout).toBe('removed slow; provider slow unregistered\n');
+  });
+
   it('a crash during startup reports the exit code and last log lines; list stays truthful; on-failure restarts are caught', async () => {
     const r = await models(['start', 'crashy', '--engine', 'openai-compatible', '--image', image, '--port', String(await freePort()), '--cache', cache, '--env', 'STANDIN_CRASH=3']);
     expect(r.code).toBe(1);
