@@ -5,3 +5,9 @@ export { ADAPTERS, AgentSpecError, AgentInstallError, agentsDir, parseAgentSpec,
 export type { InstallOptions, InstallResult } from './install.ts';
 export { OPENCLAW_VERSION, openclaw } from './openclaw.ts';
 export type { AgentAdapter, InstalledAgent } from './types.ts';
+// Running an installed agent in a sandbox: the read-only binds, the generated config, the environment.
+export { prepareAgentRun, openclawConfig, installHint, AgentNotInstalledError, SANDBOX_HOME, GATEWAY_PORT, PLACEHOLDER_KEY, PROVIDER_ID } from './run.ts';
+export type { AgentRun, AgentRunInput } from './run.ts';
+// A chat turn: the argv run inside the sandbox and its answer as events.
+export { chatArgv, parseTurn, TURN_TIMEOUT_S } from './chat.ts';
+export type { ChatEvent } from './chat.ts';

@@ -23,8 +23,14 @@ export const openclaw: AgentAdapter = {
   // Refused: @google/genai's preinstall (an echo) and protobufjs's postinstall (a version notice).
   allowScripts: { openclaw: true, koffi: true, '@google/genai': false, protobufjs: false },
   versionArgs: ['--version'],
+  // `openclaw gateway run` logs "[gateway] ready" once it listens and its plugins loaded.
+  readyLine: /\[gateway\] ready\b/,
   // `openclaw --version` prints "OpenClaw 2026.9.6 (eb377ac)".
   versionMatches: (out, version) => new RegExp(`^OpenClaw ${version.replace(/[.]/g, '\\.')}\\b`, 'm').test(out),
   // No update check, no helper downloads, no mDNS: the install step and the sandbox are offline.
-  env: { OPENCLAW_OFFLINE: '1', OPENCLAW_NO_AUTO_UPDATE: '1', OPENCLAW_DISABLE_BONJOUR: '1', CI: 'true' },
+  // fs-safe's native helper (openat2 RESOLVE_BENEATH) is off: the sandbox's seccomp filter answers
+  // openat2 with ENOSYS (native/src/seccomp.c: its how lives in memory a filter cannot read) and
+  // the helper does not fall back; its JavaScript guards stay on, and Landlock and the mount view
+  // bound what any path can reach anyway (design.md invariants 4 and 7).
+  env: { OPENCLAW_OFFLINE: '1', OPENCLAW_NO_AUTO_UPDATE: '1', OPENCLAW_DISABLE_BONJOUR: '1', CI: 'true', NO_COLOR: '1', OPENCLAW_FS_SAFE_NATIVE_MODE: 'off' },
 };

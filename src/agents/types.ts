@@ -14,6 +14,8 @@ export interface AgentAdapter {
   allowScripts: Record<string, boolean>;
   versionArgs: string[];
   versionMatches: (output: string, version: string) => boolean;
+  /** A line of the agent's output (colour sequences removed) that says it is ready to answer (its gateway listens). */
+  readyLine: RegExp;
   /** Environment every run of the agent gets (install check and sandbox alike). */
   env: Record<string, string>;
 }

@@ -35,4 +35,4 @@ export const COMMANDS: readonly CommandEntry[] = [
 ];
 
 /** Verbs of `nemoclaw <sandbox-name> VERB` (src/cli/sandbox-verbs.ts); main.ts routes on them. */
-export const SANDBOX_VERBS: readonly string[] = ['status', 'logs', 'connect', 'exec', 'stop', 'start', 'restart', 'destroy', 'pins', 'unpin'];
+export const SANDBOX_VERBS: readonly string[] = ['status', 'logs', 'connect', 'exec', 'stop', 'start', 'restart', 'destroy', 'pins', 'unpin', 'chat'];

@@ -66,7 +66,12 @@ async function gather(flags: OnboardFlags): Promise<Answers> {
   const presetNames = (await policy.listPresets()).map((p) => p.name);
   const checkName = (v: string): string | null => (validName(v) ? null : 'lower-case letters, digits and -, starting with a letter, not a nemoclaw command');
   const checkBlueprint = (v: string): string | null => (blueprints.includes(v) || v.endsWith('.yaml') ? null : `one of ${blueprints.join(', ')} (or a .yaml file)`);
-  const checkProvider = (v: string): string | null => ((PROVIDERS as readonly string[]).includes(v) ? null : `one of ${PROVIDERS.join(', ')}`);
+  // Any provider stored with `nemoclaw providers add` (docs/inference.md), besides the built-in choices.
+  const { ProviderStore } = await import('../inference/index.ts');
+  const { nemoclawHome } = await import('../state/index.ts');
+  const stored = new ProviderStore(nemoclawHome()).list().map((p) => p.name);
+  const choices = [...new Set([...PROVIDERS, ...stored])];
+  const checkProvider = (v: string): string | null => (choices.includes(v) ? null : `one of ${choices.join(', ')} (or add one: nemoclaw providers add)`);
   const checkEnv = (v: string): string | null => (v === '-' || /^[A-Z_][A-Z0-9_]*$/.test(v) ? null : 'an environment variable name like NVIDIA_API_KEY (or - for none)');
   const checkPresets = (v: string): string | null => {
     const bad = v.split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== '-' && !presetNames.includes(s));
@@ -103,7 +108,7 @@ async function gather(flags: OnboardFlags): Promise<Answers> {
     process.stderr.write(`    blueprints: ${blueprints.join(', ')}\n`);
     const blueprint = await ask(lines, '2/6 blueprint', flags.blueprint ?? 'dev', checkBlueprint);
     const bp = await bpOf(blueprint);
-    const provider = await ask(lines, `3/6 inference provider (${PROVIDERS.join(', ')})`, flags.provider ?? bp.spec.inference.provider, checkProvider);
+    const provider = await ask(lines, `3/6 inference provider (${choices.join(', ')})`, flags.provider ?? bp.spec.inference.provider, checkProvider);
     const envDef = flags.credentialEnv ?? bp.spec.inference.credential_env ?? (provider === 'openai' ? 'OPENAI_API_KEY' : provider === 'nvidia' ? 'NVIDIA_API_KEY' : '-');
     const credentialEnv = provider === 'none' ? '-' : await ask(lines, '4/6 environment variable holding the API key (- for none)', envDef, checkEnv);
     process.stderr.write(`    presets: ${presetNames.join(', ')} (the blueprint already has: ${bp.spec.policy.presets.join(', ') || 'none'})\n`);
@@ -181,7 +186,24 @@ export function register(program: Command): void {
           inference: { provider: a.provider, credentialEnv: a.credentialEnv, model: a.model },
           command: command.length > 0 ? command : undefined,
         });
-        const s = r.sandbox;
+        let s = r.sandbox;
+        // Never "running" for a sandbox that did not start or crash-loops (docs/agents.md): a
+        // failed start ends here with its one-line reason; an agent is waited for until it says
+        // it is ready, or until it exits.
+        const fail = (why: string): number => {
+          if (flags.json) process.stdout.write(`${JSON.stringify({ sandbox: s, answers: a, ok: false, reason: why }, null, 2)}\n`);
+          else process.stderr.write(`nemoclaw: sandbox ${s.name} ${why}\n`);
+          return svExit.failure;
+        };
+        let agentReady: number | null = null;
+        if (s.state !== 'running' || s.agent !== null) {
+          if (s.agent !== null && s.state === 'running' && !flags.json) process.stderr.write(`waiting for ${s.agent.name} to be ready in ${s.name}...\n`);
+          const { waitAgentReady } = await import('./chat.ts');
+          const ready = await waitAgentReady(s.name);
+          s = ready.sandbox;
+          if (!ready.ok) return fail(ready.reason);
+          agentReady = ready.ms;
+        }
         if (flags.json) {
           process.stdout.write(`${JSON.stringify({ sandbox: s, answers: a }, null, 2)}\n`);
           return svExit.ok;
@@ -189,7 +211,7 @@ export function register(program: Command): void {
         const keyState = a.credentialEnv === null ? 'no key' : `key from $${a.credentialEnv} (${process.env[a.credentialEnv] ? 'set' : 'NOT set in this shell'})`;
         process.stdout.write(
           summaryBox(
-            `nemoclaw: sandbox ${s.name} is ${s.state}`,
+            `nemoclaw: sandbox ${s.name} is ${s.state}${agentReady !== null && s.agent !== null ? `, ${s.agent.name} ready (${(agentReady / 1000).toFixed(1)} s)` : ''}`,
             [
               ['blueprint', `${a.blueprint}${s.blueprintDigest ? ` (sha256:${s.blueprintDigest.slice(0, 12)})` : ''}`],
               ['inference', `${a.provider}${a.model ? ` ${a.model}` : ''}, ${keyState}`],
@@ -198,7 +220,7 @@ export function register(program: Command): void {
               ['restart', a.restart],
               ['policy', `revision ${s.policyRevision ?? '-'}`],
             ],
-            [`nemoclaw ${s.name} connect`, `nemoclaw ${s.name} status`, `nemoclaw ${s.name} logs --follow`],
+            [...(s.agent !== null ? [`nemoclaw ${s.name} chat`] : []), `nemoclaw ${s.name} connect`, `nemoclaw ${s.name} status`, `nemoclaw ${s.name} logs --follow`],
           ),
         );
         return svExit.ok;

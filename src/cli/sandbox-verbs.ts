@@ -7,6 +7,7 @@ import { describeSandbox } from './sandboxes.ts';
 import { UsageError, jsonText, showOn } from './output.ts';
 import { client, printOut, runVerb, svExit } from './supervisor-client.ts';
 import { confirm } from './confirm.ts';
+import { registerChat } from './chat.ts';
 
 
 const enc = encodeURIComponent;
@@ -217,6 +218,7 @@ export function register(program: Command): void {
     .option('--tty', 'on a pseudo-terminal inside the sandbox')
     .argument('<command...>', 'command and arguments (after --)')
     .action((command: string[], flags: { tty?: boolean }) => runVerb({}, () => attach(name, command, flags.tty === true)));
+  registerChat(cmd, name);
   cmd
     .command('connect')
     .description('an interactive shell inside the running sandbox (PTY, same restrictions)')

@@ -49,6 +49,8 @@ export const blueprintSchema = z.strictObject({
   description: z.string().min(1),
   agent: z.strictObject({
     name: z.string().min(1),
+    /** The agent's pinned version: the supervisor binds that install (`nemoclaw agents install`) read-only. */
+    version: z.string().min(1).optional(),
     /** argv of the agent inside the sandbox. */
     command: z.array(z.string().min(1)).min(1),
     /** Steps run (in a sandbox with the install policy) to put the agent in place. */
@@ -71,6 +73,8 @@ export const blueprintSchema = z.strictObject({
   policy: z.strictObject({
     base: z.string().min(1).default('default').describe('`default` or a policy file relative to the blueprint'),
     presets: z.array(z.string().regex(NAME)).default([]),
+    /** Loopback ports of the agent's own servers (OpenClaw's gateway), added to the base's. */
+    loopback: z.strictObject({ bind: z.array(z.number().int().min(1).max(65535)).optional(), connect: z.array(z.number().int().min(1).max(65535)).optional() }).optional(),
     network_policies: networkPoliciesSchema.optional().describe('extra rules on top of base and presets'),
   }),
   inference: z.strictObject({
@@ -236,6 +240,13 @@ export function blueprintPolicy(bp: Blueprint): Policy {
     throw new Error(`blueprint ${bp.spec.name}: ${from(clash.left)} and ${from(clash.right)} both match ${clash.overlap} with different allowed_ips ([${clash.leftGrant}] vs [${clash.rightGrant}])`);
   }
   if (Object.keys(rules).length > 0) policy.network_policies = rules;
+  const lb = bp.spec.policy.loopback;
+  if (lb !== undefined) {
+    policy.loopback = {
+      bind: [...new Set([...(policy.loopback?.bind ?? []), ...(lb.bind ?? [])])],
+      connect: [...new Set([...(policy.loopback?.connect ?? []), ...(lb.connect ?? [])])],
+    };
+  }
   const a = bp.spec.approvals;
   policy.approvals = {
     ...(policy.approvals ?? {}),

@@ -6,6 +6,8 @@ import { existsSync, mkdirSync, rmSync, watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { AgentRun } from '../agents/index.ts';
+import { prepareAgentRun } from '../agents/index.ts';
 import type { ApprovalQueue } from '../approvals/index.ts';
 import { policyStorePersistHook } from '../approvals/index.ts';
 import { proxyEnvironment, startEgressProxy } from '../egress/index.ts';
@@ -53,6 +55,8 @@ interface Runtime {
   ended: Promise<void> | null;
   /** Serialises start/stop/destroy of one sandbox. */
   chain: Promise<unknown>;
+  /** Why the last start failed (one line, with the fixing command where there is one); cleared by a start that runs. */
+  startError?: string | null;
 }
 
 
@@ -66,6 +70,8 @@ export interface LifecycleDeps {
   helper?: string;
   /** The inference.local router every sandbox's proxy hands model calls to (src/inference). */
   inference?: InferenceRouter;
+  /** Each sandbox's current route (src/inference): its aliases name the models in an agent's generated config. */
+  routes?: { get(sandbox: string): { models: Array<{ alias: string }> } | null };
 }
 
 export class Lifecycle {
@@ -134,6 +140,8 @@ export class Lifecycle {
       policyRevision: r.rev,
       enforcement: r.enforcement,
       learning: this.learning.view(name),
+      agent: r.rec.agent ?? null,
+      startError: r.startError ?? null,
     };
   }
 
@@ -220,7 +228,7 @@ export class Lifecycle {
     if (input.blueprint !== undefined && input.policy !== undefined) throw new InvalidRequestError('use a blueprint or a policy, not both');
     const workspace = resolve(input.workspace);
     if (!existsSync(workspace)) throw new InvalidRequestError(`workspace ${workspace} does not exist`);
-    const { policy, digest, source, agentCommand, agentEnv } = await creationPolicy(input);
+    const { policy, digest, source, agentCommand, agentEnv, agent } = await creationPolicy(input);
     const command = input.command && input.command.length > 0 ? input.command : agentCommand;
     const env = { ...agentEnv, ...(input.env ?? {}) };
     const secret = findCredential(env);
@@ -240,6 +248,7 @@ export class Lifecycle {
       env,
       presets: input.presets ?? [],
       inference: input.inference ?? null,
+      agent: input.command && input.command.length > 0 ? null : agent,
     };
     this.d.state.create(rec, emptyState(input.start === false ? 'stopped' : 'running'));
     try {
@@ -330,6 +339,11 @@ export class Lifecycle {
       });
       r.proxy = proxy;
       spec.filesystem.readOnly = [...spec.filesystem.readOnly, proxy.caBundlePath];
+      // An installed agent (design.md "Planned": Agents; docs/agents.md): its install and generated
+      // config bound read-only, re-resolved at every start, so a missing install fails the start
+      // with the command that fixes it instead of a crash loop on exit 127.
+      const agentRun = r.rec.agent ? this.agentRun(r) : null;
+      if (agentRun) spec.filesystem.readOnly = [...spec.filesystem.readOnly, ...agentRun.readOnly];
       const execSock = join(this.d.paths.sockets, `${r.rec.id}.x`);
       // exec is static: an "allow always" is written for the next creation, and remembered here
       // (for this run only) so that the running sandbox is not asked again about the same path.
@@ -345,9 +359,9 @@ export class Lifecycle {
         ...(this.d.helper !== undefined ? { helper: this.d.helper } : {}),
         extraHelperArgs: ['--exec-socket', execSock], // native/PROTOCOL.md "Exec socket"
         stateDir: this.d.paths.home, // this supervisor's home, whatever NEMOCLAW_HOME says
-        stateFiles: [proxy.caBundlePath], // certificates only; the CA key beside it stays out
+        stateFiles: [proxy.caBundlePath, ...(agentRun?.deliberate ?? [])], // certificates only (the CA key beside it stays out), and the agent's code and config
         ...(r.rec.policyFile !== null ? { obeys: [r.rec.policyFile] } : {}),
-        extraEnv: { ...proxyEnvironment(proxy.caBundlePath), HOME: '/home/sandbox', ...r.rec.env },
+        extraEnv: { ...proxyEnvironment(proxy.caBundlePath), HOME: '/home/sandbox', ...r.rec.env, ...(agentRun?.env ?? {}) },
         onEvent: (e) => this.onHelperEvent(r, e),
         onExecAsk: async (ask) => {
           if (execAllowedAlways.has(ask.path)) return 'allow';
@@ -370,6 +384,7 @@ export class Lifecycle {
       }
       if (r.running === running) {
         r.st = { ...r.st, startedAt: new Date().toISOString() };
+        r.startError = null;
         this.setState(r, 'running', { pid: ready.pid, reason: why });
         this.watchPolicy(r);
         this.d.audit({ kind: 'sandbox.lifecycle', activity: 'start', sandbox: name, binary: r.rec.command[0], detail: { pid: ready.pid, why, policy_revision: r.rev } });
@@ -377,6 +392,7 @@ export class Lifecycle {
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       log.note(`start failed: ${msg}`);
+      r.startError = msg;
       log.close();
       await proxy?.close().catch(() => undefined);
       r.proxy = null;
@@ -386,6 +402,19 @@ export class Lifecycle {
       this.d.audit({ kind: 'sandbox.lifecycle', activity: 'start_failed', sandbox: name, severity: 'high', detail: { why: msg.slice(0, 200) } }, true);
       this.afterEnd(r, 125, 0);
     }
+  }
+
+  /** The installed agent's binds and environment for this start (throws the one-line reason when it is not installed). */
+  private agentRun(r: Runtime): AgentRun {
+    const agent = r.rec.agent as { name: string; version: string };
+    const route = this.d.routes?.get(r.rec.name) ?? null;
+    return prepareAgentRun({
+      agent,
+      configDir: join(this.d.state.dir(r.rec.name), 'agent'),
+      workspace: r.rec.workspace,
+      aliases: route?.models.map((m) => m.alias) ?? [],
+      fallbackModel: r.rec.inference?.model ?? null,
+    });
   }
 
   /** The sandbox's pins: read from pins.json when not held yet; an unreadable file fails the start. */

@@ -15,6 +15,8 @@ export interface CreationPolicy {
   source: string;
   agentCommand: string[];
   agentEnv: Record<string, string>;
+  /** The installed agent a blueprint pins (src/agents), null otherwise. */
+  agent: { name: string; version: string } | null;
 }
 
 export async function creationPolicy(input: Pick<CreateInput, 'blueprint' | 'policy'>): Promise<CreationPolicy> {
@@ -22,10 +24,10 @@ export async function creationPolicy(input: Pick<CreateInput, 'blueprint' | 'pol
     let out: CreationPolicy;
     if (input.blueprint !== undefined) {
       const bp = await loadBlueprint(input.blueprint);
-      out = { policy: blueprintPolicy(bp), digest: bp.digest, source: `blueprint:${bp.spec.name}@${bp.digest}`, agentCommand: bp.spec.agent.command, agentEnv: { ...bp.spec.agent.env } };
+      out = { policy: blueprintPolicy(bp), digest: bp.digest, source: `blueprint:${bp.spec.name}@${bp.digest}`, agentCommand: bp.spec.agent.command, agentEnv: { ...bp.spec.agent.env }, agent: bp.spec.agent.version !== undefined ? { name: bp.spec.agent.name, version: bp.spec.agent.version } : null };
     } else if (input.policy !== undefined) {
-      out = { policy: await loadPolicyFile(input.policy), digest: null, source: `file:${resolve(input.policy)}`, agentCommand: [], agentEnv: {} };
-    } else out = { policy: defaultPolicy(), digest: null, source: 'default', agentCommand: [], agentEnv: {} };
+      out = { policy: await loadPolicyFile(input.policy), digest: null, source: `file:${resolve(input.policy)}`, agentCommand: [], agentEnv: {}, agent: null };
+    } else out = { policy: defaultPolicy(), digest: null, source: 'default', agentCommand: [], agentEnv: {}, agent: null };
     compileSandboxSpec(out.policy); // refuse now what could never start
     return out;
   } catch (err) {

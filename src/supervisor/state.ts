@@ -33,6 +33,8 @@ export interface SandboxRecord {
   /** Presets added on top of the blueprint (onboarding). */
   presets?: string[];
   inference?: { provider: string; credentialEnv: string | null; model: string | null } | null;
+  /** The installed agent the blueprint's command runs (src/agents), bound read-only at each start; absent for a command given at create. */
+  agent?: { name: string; version: string } | null;
 }
 
 export interface ExitInfo {

@@ -81,7 +81,7 @@ export async function startSupervisor(opts: SupervisorOptions = {}): Promise<Sup
         .map((n) => process.env[n.trim()] ?? '')
         .filter((v) => v !== ''),
   });
-  const lifecycle = new Lifecycle({ paths, state, bus, approvals, audit, helper: opts.helper, inference });
+  const lifecycle = new Lifecycle({ paths, state, bus, approvals, audit, helper: opts.helper, inference, routes: inference.routes });
   const startedAt = new Date().toISOString();
   let api: ApiServer | null = null;
   let approvalsServer: ApprovalsServer | null = null;

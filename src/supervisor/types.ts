@@ -62,5 +62,9 @@ export interface SandboxView {
   enforcement: Record<string, unknown> | null;
   /** Set while the current revision is in learning mode (src/supervisor/learning.ts). */
   learning: LearningView | null;
+  /** The installed agent this sandbox runs (src/agents), or null for a command of its own. */
+  agent: { name: string; version: string } | null;
+  /** Why its last start failed, with the command that fixes it where there is one (e.g. the agent is not installed). */
+  startError: string | null;
 }
 
