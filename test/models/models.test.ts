@@ -217,6 +217,40 @@ describe('nemoclaw models (real dockerd, stand-in image)', () => {
     expect(gone.stderr).toBe('nemoclaw: no model behind (nemoclaw models list)\n');
   });
 
+  it('an engine restart: list stays truthful (restart no: exited and unregistered; unless-stopped: back, registered, answering)', async () => {
+    const keepPort = await freePort();
+    const keep = await models(['start', 'keep', '--engine', 'openai-compatible', '--image', image, '--model', 'm', '--port', String(keepPort), '--cache', cache, '--restart', 'unless-stopped']);
+    expect(keep.code, keep.stderr).toBe(0);
+    const once = await models(['start', 'once', '--engine', 'openai-compatible', '--image', image, '--model', 'm', '--port', String(await freePort()), '--cache', cache]);
+    expect(once.code, once.stderr).toBe(0);
+    if (engine.started) {
+      // Ours to restart (CI): a real restart, with the engine-down line while it is away.
+      await engine.stop();
+      const down = await models(['list']);
+      expect(down.code).toBe(1);
+      expect(down.stderr).toMatch(/^nemoclaw: the Docker engine does not answer on \/var\/run\/docker.sock \((ENOENT|ECONNREFUSED)\)/);
+      engine = await ensureDockerd();
+    } else {
+      // A host engine this test does not own is never restarted: what a restart does to each
+      // restart policy (without live-restore) is done to the two containers instead.
+      await docker.getContainer('once').stop({ t: 1 });
+      await docker.getContainer('keep').restart({ t: 1 });
+    }
+    await waitFor(async () => (await docker.getContainer('keep').inspect()).State.Running, 'keep running again');
+    const l = await models(['list', '--json']);
+    expect(l.code, l.stderr).toBe(0);
+    expect(l.stderr).toBe('nemoclaw: model once is exited (exit code 0) but was registered; provider once unregistered\n');
+    expect(JSON.parse(l.stdout)).toMatchObject([
+      { name: 'keep', state: 'running', registered: true },
+      { name: 'once', state: 'exited', registered: false },
+    ]);
+    expect(provider('once')).toBeNull();
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${keepPort}/v1/models`).catch(() => null))?.ok, 'keep answering again');
+    expect((await models(['rm', 'keep'])).code).toBe(0);
+    expect((await models(['rm', 'once'])).code).toBe(0);
+    expect(await ourContainers()).toEqual([]);
+  });
+
   it('readiness is bounded: past --ready-timeout start gives up but the model keeps starting, and status registers it once ready', async () => {
     const port = await freePort();
     const r = await models(['start', 'slow', '--engine', 'openai-compatible', '--image', image, '--model', 'm', '--port', String(port), '--cache', cache, '--env', 'STANDIN_READY_DELAY_MS=2500', '--ready-timeout', '1']);
