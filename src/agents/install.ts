@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fsyncDir, nemoclawHome, pidAlive, writeJsonAtomic } from '../state/index.ts';
+import { fsyncDir, nemoclawHome, pidAlive, releaseLock, tryLock, writeJsonAtomic } from '../state/index.ts';
 import { openclaw } from './openclaw.ts';
 import type { AgentAdapter, InstalledAgent } from './types.ts';
 
@@ -142,15 +142,39 @@ export interface InstallResult {
   ms: number;
 }
 
+/** Longest wait for another process's install of the same version (a cold install takes ~45 s). */
+const LOCK_WAIT_MS = 15 * 60_000;
+
 export async function installAgent(adapter: AgentAdapter, version: string, opts: InstallOptions = {}): Promise<InstallResult> {
   const t0 = Date.now();
   const say = opts.onProgress ?? (() => undefined);
-  const final = installDir(adapter, version);
   const base = join(agentsDir(), adapter.name);
   mkdirSync(base, { recursive: true, mode: 0o755 });
+  // One install of a version at a time (two CLIs, or two test files sharing a cache): the second
+  // waits, then finds the first one's install and only checks it. Without this, the second would
+  // replace an install a running sandbox already binds.
+  const lock = join(base, `.lock-${version}`);
+  let waiting = false;
+  for (;;) {
+    const l = tryLock(lock, 0o644);
+    if (l.acquired) break;
+    if (!waiting) say(`waiting for another install of ${adapter.name}@${version} (pid ${l.holder?.pid ?? '?'})`);
+    waiting = true;
+    if (Date.now() - t0 > LOCK_WAIT_MS) throw new AgentInstallError(`another install of ${adapter.name}@${version} (pid ${l.holder?.pid ?? '?'}) has held ${lock} for ${Math.round(LOCK_WAIT_MS / 60_000)} min`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  try {
+    return await installLocked(adapter, version, base, t0, say, opts.force === true);
+  } finally {
+    releaseLock(lock);
+  }
+}
+
+async function installLocked(adapter: AgentAdapter, version: string, base: string, t0: number, say: (line: string) => void, force: boolean): Promise<InstallResult> {
+  const final = installDir(adapter, version);
   removeDeadTemps(base);
   const present = readManifest(final);
-  if (present !== null && opts.force !== true) {
+  if (present !== null && !force) {
     // Present is not enough: the check runs again, so a damaged install is replaced, not trusted.
     try {
       verifyInstall(adapter, final, version);

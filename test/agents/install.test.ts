@@ -52,7 +52,7 @@ describe('agents install/list/remove (real OpenClaw)', () => {
     expect(oc.status, oc.stderr).toBe(0);
     expect(oc.stdout).toMatch(new RegExp(`^OpenClaw ${PINNED.replaceAll('.', '\\.')}`));
     // Nothing of the install is left in temporaries beside it.
-    expect(readdirSync(join(AGENTS_CACHE, 'openclaw')).filter((n) => n.startsWith('.'))).toEqual([]);
+    expect(readdirSync(join(AGENTS_CACHE, 'openclaw')).filter((n) => /^\.(install|remove)-/.test(n))).toEqual([]);
   });
 
   it('a second install re-checks the agent and answers "already installed" without npm', async () => {
