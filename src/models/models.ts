@@ -466,7 +466,12 @@ export class Models {
       }
       const c = await this.call(this.docker.getContainer(name).inspect());
       if (!c.State.Running || c.State.Restarting || c.RestartCount > 0) {
-        const logs = demux((await this.docker.getContainer(name).logs({ stdout: true, stderr: true, tail: 20 })) as unknown as Buffer).trimEnd();
+        let logs: string;
+        try {
+          logs = demux((await this.docker.getContainer(name).logs({ stdout: true, stderr: true, tail: 20 })) as unknown as Buffer).trimEnd();
+        } catch (err) {
+          logs = `(the engine gave no logs: ${(err as Error).message})`;
+        }
         const code = c.State.Running || c.State.Restarting ? `restarted ${c.RestartCount} times, last exit code ${c.State.ExitCode}` : `exit code ${c.State.ExitCode}`;
         throw new ModelError(`model ${name} exited during startup (${code}${c.State.OOMKilled ? ', killed for memory' : ''}); its last log lines:\n${logs}\nnemoclaw models logs ${name}; nemoclaw models rm ${name}`);
       }

@@ -94,7 +94,9 @@ export const PRESETS: Readonly<Record<Engine, EnginePreset>> = {
     routerKey: false,
     defaultGpus: 'none',
     providerType: 'openai-compatible',
-    args: ({ model, port }) => [...(model !== null ? ['--model', model] : []), '--port', String(port)],
+    // Any server (llama.cpp, Ollama, TGI, a stand-in): its image decides its arguments; it must
+    // serve on 8000 inside, and --model only names the id the router sends.
+    args: () => [],
     env: () => [],
   },
 };

@@ -279,8 +279,8 @@ describe('nemoclaw models (real dockerd, stand-in image)', () => {
     expect((await models(['rm', 'crashy'])).code).toBe(0);
 
     const r2 = await models(['start', 'crashy2', '--engine', 'openai-compatible', '--image', image, '--port', String(await freePort()), '--cache', cache, '--env', 'STANDIN_CRASH=4', '--restart', 'on-failure']);
-    expect(r2.code).toBe(1);
-    expect(r2.stderr).toMatch(/model crashy2 exited during startup \((exit code 4|restarted \d+ times, last exit code 4)\)/);
+    expect(r2.code, r2.stderr).toBe(1);
+    expect(r2.stderr, r2.stderr).toMatch(/model crashy2 exited during startup \((exit code 4|restarted \d+ times, last exit code 4)\)/);
     const c = await docker.getContainer('crashy2').inspect();
     expect(c.HostConfig.RestartPolicy).toEqual({ Name: 'on-failure', MaximumRetryCount: 3 });
     expect((await models(['rm', 'crashy2'])).code).toBe(0);
