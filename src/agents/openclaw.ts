@@ -1,6 +1,6 @@
 // The OpenClaw adapter: which npm package, which version the blueprints pin, where its entry point
 // lies in an install, which install scripts it needs, and how to tell that an install runs.
-// Hands-on notes behind each choice: ../shared/anchors/openclaw.md (sections 1 and 4).
+// Why each choice was made (install scripts, Node 24, offline, the gateway): docs/agents.md.
 import type { AgentAdapter } from './types.ts';
 
 /**

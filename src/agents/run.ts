@@ -61,7 +61,7 @@ function gatewayToken(configPath: string): string {
   return randomBytes(24).toString('hex');
 }
 
-/** OpenClaw's config for one sandbox (keys: ../shared/anchors/openclaw.md section 2; docs in the package). */
+/** OpenClaw's config for one sandbox (what each key is for: docs/agents.md, "In a sandbox"; the package's own docs). */
 export function openclawConfig(input: { aliases: string[]; workspace: string; token: string }): Record<string, unknown> {
   return {
     models: {
