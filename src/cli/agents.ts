@@ -10,6 +10,16 @@ function fail(flags: { json?: boolean }, line: string, code: number = exitCodes.
   return code;
 }
 
+/** The parsed agent spec, or null after a usage error was reported (exit code set). */
+function parsedOrUsage<T>(parse: () => T, flags: { json?: boolean }): T | null {
+  try {
+    return parse();
+  } catch (err) {
+    process.exitCode = fail(flags, (err as Error).message, exitCodes.usage);
+    return null;
+  }
+}
+
 function size(bytes: number | null): string {
   return bytes === null ? '-' : `${Math.round(bytes / 1024 / 1024)} MB`;
 }
@@ -24,13 +34,8 @@ export function register(program: Command): void {
     .option('--json', 'print the install as JSON')
     .action(async (spec: string, flags: { force?: boolean; json?: boolean }) => {
       const a = await import('../agents/index.ts');
-      let parsed;
-      try {
-        parsed = a.parseAgentSpec(spec);
-      } catch (err) {
-        process.exitCode = fail(flags, (err as Error).message, exitCodes.usage);
-        return;
-      }
+      const parsed = parsedOrUsage(() => a.parseAgentSpec(spec), flags);
+      if (parsed === null) return;
       const version = parsed.version ?? parsed.adapter.defaultVersion;
       const tty = process.stderr.isTTY === true;
       if (!flags.json) process.stderr.write(`installing ${parsed.adapter.name}@${version} into ${a.installDir(parsed.adapter, version)}\n`);
@@ -79,13 +84,8 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (spec: string, flags: { json?: boolean }) => {
       const a = await import('../agents/index.ts');
-      let parsed;
-      try {
-        parsed = a.parseAgentSpec(spec);
-      } catch (err) {
-        process.exitCode = fail(flags, (err as Error).message, exitCodes.usage);
-        return;
-      }
+      const parsed = parsedOrUsage(() => a.parseAgentSpec(spec), flags);
+      if (parsed === null) return;
       let version = parsed.version;
       if (version === null) {
         const have = a.listAgents().filter((i) => i.agent === parsed.adapter.name);
