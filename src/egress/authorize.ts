@@ -30,6 +30,16 @@ function askFailure(r: Awaited<ReturnType<ApprovalQueue['request']>>): string {
   return `denied by ${r.by.user} (${r.by.origin})`;
 }
 
+/**
+ * The addresses a request let through without a matching rule (an operator's approval, or
+ * learning mode's audit) may reach: only those the endpoints already matching this host, port and
+ * binary grant (an L7 miss on an allowed host), never more (docs/design.md invariant 3).
+ */
+function grantedAddresses(rules: EgressRuleSet, target: Target, binary: string | null): string[] {
+  const conn = decideEgress(rules, { host: target.host, port: target.port, binary });
+  return conn.verdict === 'allow' ? conn.allowedIps : [];
+}
+
 /** Runs the decision (and the approval queue for `ask`); throws the Refusal on deny. */
 export async function authorize(ctx: ProxyContext, t: Tracked, target: Target, req: Req): Promise<Authorized> {
   const decidedOn = ctx.rules();
@@ -48,8 +58,8 @@ export async function authorize(ctx: ProxyContext, t: Tracked, target: Target, r
       // Unmatched egress in learning mode (`unmatched_egress: audit`) is let through as an
       // approve-once would be: with the allowed_ips of endpoints already matching this host, port
       // and binary (an L7 miss), and never more (docs/design.md invariant 3).
-      const conn = decideEgress(decidedOn, { host: target.host, port: target.port, binary: t.binary });
-      if (conn.verdict === 'allow' && conn.allowedIps.length > 0) return { d: { ...d, allowedIps: conn.allowedIps }, approvedOnce: false, decidedOn };
+      const granted = grantedAddresses(decidedOn, target, t.binary);
+      if (granted.length > 0) return { d: { ...d, allowedIps: granted }, approvedOnce: false, decidedOn };
     }
     return { d, approvedOnce: false, decidedOn };
   }
@@ -67,8 +77,7 @@ export async function authorize(ctx: ProxyContext, t: Tracked, target: Target, r
       ctx.emit({ type: 'egress_allowed', ...baseEvent(t, target, req), verdict: 'allow', rule: null, reason: `approved by ${r.by.user} (${r.by.origin})`, scope, approval });
       // An approval never widens the SSRF guard: only allowed_ips of endpoints that already
       // match this host, port and binary (an L7 ask) apply.
-      const conn = decideEgress(ctx.rules(), { host: target.host, port: target.port, binary: t.binary });
-      const allowedIps = conn.verdict === 'allow' ? conn.allowedIps : [];
+      const allowedIps = grantedAddresses(ctx.rules(), target, t.binary);
       return { d: { verdict: 'allow', inspect: false, rule: null, reason: 'approved by operator', allowedIps }, approvedOnce: true, decidedOn };
     }
     const reason = askFailure(r);
