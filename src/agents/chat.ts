@@ -9,7 +9,15 @@ export type ChatEvent =
   | { type: 'chat.user'; sandbox: string; text: string }
   | { type: 'chat.answer'; sandbox: string; text: string }
   | { type: 'chat.end'; sandbox: string; status: string; ms: number; model: string | null; provider: string | null; session: string | null; assistantTurns: number | null; stopReason: string | null }
-  | { type: 'chat.error'; sandbox: string; reason: string };
+  | { type: 'chat.error'; sandbox: string; reason: string }
+  /**
+   * A tool the agent used in the turn. OpenClaw's --json result names the tools only (its
+   * meta.toolSummary: names, calls, failures), so arguments and result are null there; a tool
+   * call the operator was asked about carries its arguments (inert, truncated) and who decided.
+   */
+  | { type: 'chat.tool'; sandbox: string; name: string; calls: number; arguments: string | null; result: string | null; approvedBy: string | null }
+  /** Something the sandbox's policy or operator decided during the turn (an ask, an answer, a denial), inline by time. */
+  | { type: 'chat.notice'; sandbox: string; kind: 'asked' | 'approved' | 'denied'; text: string };
 
 /** Longest turn the agent is given (seconds); the caller's own bound is a little longer. */
 export const TURN_TIMEOUT_S = 120;
@@ -26,6 +34,7 @@ interface OpenClawTurn {
     payloads?: Array<{ text?: string | null }>;
     meta?: {
       durationMs?: number;
+      toolSummary?: { calls?: number; tools?: string[]; failures?: number };
       stopReason?: string;
       agentMeta?: { sessionId?: string; provider?: string; model?: string; assistantTurns?: number };
     };
@@ -49,6 +58,11 @@ export function parseTurn(agent: string, sandbox: string, stdout: string, stderr
   const out: ChatEvent[] = [];
   for (const p of t.result?.payloads ?? []) if (typeof p.text === 'string' && p.text !== '') out.push({ type: 'chat.answer', sandbox, text: p.text });
   const m = t.result?.meta;
+  const tools = m?.toolSummary?.tools;
+  if (Array.isArray(tools)) {
+    // Calls per tool are not in the summary: the total goes to a lone tool, 1 to each of several.
+    for (const name of tools.slice(0, 32)) if (typeof name === 'string') out.push({ type: 'chat.tool', sandbox, name: name.slice(0, 128), calls: tools.length === 1 ? (m?.toolSummary?.calls ?? 1) : 1, arguments: null, result: null, approvedBy: null });
+  }
   out.push({
     type: 'chat.end',
     sandbox,

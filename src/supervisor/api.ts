@@ -9,6 +9,8 @@ import { ApprovalRefusedError } from '../approvals/index.ts';
 import { credentialRefusal, findCredential } from './credentials.ts';
 import type { EventBus } from './bus.ts';
 import type { BusEvent } from './events.ts';
+import type { ChatService } from './chat.ts';
+import { chatRoute } from './chat.ts';
 import type { ExecRequest } from './exec.ts';
 import { bridgeExec } from './exec.ts';
 import { readJsonBody, sendJson } from './http.ts';
@@ -35,6 +37,8 @@ export interface ApiDeps {
   info: () => Record<string, unknown>;
   /** The inference router: its route store is what `inference set/get` read and write. */
   inference?: InferenceRouterHandle;
+  /** Chat turns with a sandbox's agent and their history (chat.ts). */
+  chat?: ChatService;
 }
 
 export interface ApiServer {
@@ -243,6 +247,7 @@ export async function serveApi(d: ApiDeps): Promise<ApiServer> {
       if (!result) return sendJson(res, 404, { error: 'not_pending', reason: `no pending approval ${ap[1]} (unknown, timed out, or already decided)` });
       return sendJson(res, 200, { result });
     }
+    if (d.chat && (await chatRoute(d.chat, req, res, path, method, q))) return;
     const m = /^\/v1\/sandboxes\/([^/]+)(?:\/([a-z]+))?$/.exec(path);
     if (m) {
       const name = decodeURIComponent(m[1] as string);

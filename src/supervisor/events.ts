@@ -4,6 +4,7 @@ import type { ApprovalItem } from '../approvals/index.ts';
 import type { EgressEvent } from '../egress/index.ts';
 import type { HelperEvent } from '../sandbox/index.ts';
 import type { InferenceEvent, ModelRoute } from '../inference/index.ts';
+import type { ChatEvent } from '../agents/index.ts';
 
 export type SandboxState = 'starting' | 'running' | 'backoff' | 'stopping' | 'stopped' | 'exited' | 'failed';
 export type RestartPolicy = 'never' | 'on-failure' | 'always';
@@ -32,7 +33,9 @@ export type BusEventBody =
   | { type: 'policy.revision'; rev: number; reloaded: boolean; closed: number }
   | { type: 'inference'; event: InferenceEvent }
   | { type: 'inference.route'; rev: number; mode: string; models: ModelRoute[]; author: string }
-  | { type: 'log'; stream: 'stdout' | 'stderr'; line: string };
+  | { type: 'log'; stream: 'stdout' | 'stderr'; line: string }
+  /** A chat turn's events (src/supervisor/chat.ts), each with the turn it belongs to. */
+  | (ChatEvent & { turn: string });
 
 export type BusEvent = Base & BusEventBody;
 export type BusEventType = BusEventBody['type'];

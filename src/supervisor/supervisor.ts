@@ -9,6 +9,7 @@ import { createInferenceRouter } from '../inference/index.ts';
 import type { ApiServer } from './api.ts';
 import { serveApi } from './api.ts';
 import { EventBus } from './bus.ts';
+import { ChatService } from './chat.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { startAuditRetention } from './retention.ts';
 import type { HeldLock } from './lock.ts';
@@ -34,6 +35,8 @@ export interface Supervisor {
   readonly bus: EventBus;
   readonly lifecycle: Lifecycle;
   readonly approvals: ApprovalQueue;
+  /** Chat turns with sandboxes' agents (the API's and headless's). */
+  readonly chat: ChatService;
   readonly apiSocket: string;
   info(): Record<string, unknown>;
   close(reason?: string): Promise<void>;
@@ -82,13 +85,14 @@ export async function startSupervisor(opts: SupervisorOptions = {}): Promise<Sup
         .filter((v) => v !== ''),
   });
   const lifecycle = new Lifecycle({ paths, state, bus, approvals, audit, helper: opts.helper, inference, routes: inference.routes });
+  const chat = new ChatService({ paths, lifecycle, bus, audit });
   const startedAt = new Date().toISOString();
   let api: ApiServer | null = null;
   let approvalsServer: ApprovalsServer | null = null;
   const info = (): Record<string, unknown> => ({ pid: process.pid, home: paths.home, startedAt, sandboxes: lifecycle.names().length, bus: bus.stats(), approvals: approvals.list().length });
   try {
     lifecycle.load();
-    api = await serveApi({ socketPath: paths.api, lifecycle, bus, approvals, audit, info, inference });
+    api = await serveApi({ socketPath: paths.api, lifecycle, bus, approvals, audit, info, inference, chat });
     approvalsServer = await serveApprovals(approvals, paths.approvals);
   } catch (err) {
     await api?.close();
@@ -108,6 +112,7 @@ export async function startSupervisor(opts: SupervisorOptions = {}): Promise<Sup
     bus,
     lifecycle,
     approvals,
+    chat,
     apiSocket: paths.api,
     info,
     close(reason = 'shutdown') {
