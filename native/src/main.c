@@ -202,6 +202,7 @@ int main(int argc, char **argv)
     /* A send failure means the sandbox side already gave up; the monitor loop reports why. */
     chan_send(chan[0], MSG_BPF, bpf, bpf_len, NULL, 0);
     free(bpf);
+    ns_reap_idmap();
     int code = monitor_run(&s, pid, pidfd, chan[0], master, &cg, degraded_cg);
     cgroup_cleanup(&cg);
     return code;

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,63 +39,60 @@ int ns_write_maps(pid_t pid, struct setup *s)
 }
 
 /* mount_setattr(MOUNT_ATTR_IDMAP) takes the mapping from a user namespace, so we need one that
- * maps the workspace owner (inside) to the workload's host id (outside); a short-lived child
- * holds it open long enough for us to grab /proc/<child>/ns/user. */
+ * maps the workspace owner (inside) to the workload's host id (outside). A child cloned straight
+ * into a new user namespace holds it: its maps can be written and its ns link opened at once,
+ * without waiting for it to run (an unshare() in the child cost a round trip through the
+ * scheduler on every start). It is killed right after and reaped by ns_reap_idmap(), later, so
+ * that no start waits for it to be scheduled just to die. */
+static pid_t idmap_children[2]; /* workspace and --home */
+static int n_idmap;
+
 int ns_make_idmap_userns(uid_t in_uid, gid_t in_gid, uid_t out_uid, gid_t out_gid)
 {
-    int p[2], q[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return -1;
-    if (pipe2(q, O_CLOEXEC) < 0) {
-        close(p[0]);
-        close(p[1]);
-        return -1;
-    }
-    pid_t c = fork();
+    pid_t parent = getpid();
+    pid_t c = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, 0);
     if (c < 0)
         return -1;
     if (c == 0) {
-        close(p[0]);
-        close(q[1]);
-        char ok = unshare(CLONE_NEWUSER) == 0 ? 'u' : 'e';
-        if (write(p[1], &ok, 1) != 1)
+        /* Nothing survives its parent: if the helper dies before killing us, we die too. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
             _exit(1);
-        char x;
-        while (read(q[0], &x, 1) < 0 && errno == EINTR)
-            ;
-        _exit(0);
+        for (;;)
+            pause();
     }
-    close(p[1]);
-    close(q[0]);
-    char ok = 0;
     int fd = -1, err = 0;
-    while (read(p[0], &ok, 1) < 0 && errno == EINTR)
-        ;
-    if (ok != 'u') {
-        err = EPERM;
-    } else {
-        char line[64];
-        snprintf(line, sizeof line, "%u %u 1\n", (unsigned)in_uid, (unsigned)out_uid);
-        if (write_proc(c, "uid_map", line) < 0)
+    char line[64];
+    snprintf(line, sizeof line, "%u %u 1\n", (unsigned)in_uid, (unsigned)out_uid);
+    if (write_proc(c, "uid_map", line) < 0)
+        err = errno;
+    snprintf(line, sizeof line, "%u %u 1\n", (unsigned)in_gid, (unsigned)out_gid);
+    if (!err && write_proc(c, "gid_map", line) < 0)
+        err = errno;
+    if (!err) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/ns/user", (int)c);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
             err = errno;
-        snprintf(line, sizeof line, "%u %u 1\n", (unsigned)in_gid, (unsigned)out_gid);
-        if (!err && write_proc(c, "gid_map", line) < 0)
-            err = errno;
-        if (!err) {
-            char path[64];
-            snprintf(path, sizeof path, "/proc/%d/ns/user", (int)c);
-            fd = open(path, O_RDONLY | O_CLOEXEC);
-            if (fd < 0)
-                err = errno;
-        }
     }
-    close(q[1]);
-    close(p[0]);
-    while (waitpid(c, NULL, 0) < 0 && errno == EINTR)
-        ;
+    kill(c, SIGKILL);
+    if (n_idmap < 2)
+        idmap_children[n_idmap++] = c;
+    else
+        while (waitpid(c, NULL, 0) < 0 && errno == EINTR)
+            ;
     if (fd < 0)
         errno = err ? err : EPERM;
     return fd;
+}
+
+/* Reaps the idmap holders killed above (called once the start no longer waits on anything). */
+void ns_reap_idmap(void)
+{
+    for (int i = 0; i < n_idmap; i++)
+        while (waitpid(idmap_children[i], NULL, 0) < 0 && errno == EINTR)
+            ;
+    n_idmap = 0;
 }
 
 int ns_lo_up(void)

@@ -94,6 +94,7 @@ void init_become_mapped(struct setup *s);
 extern int g_memfd_exec_open;
 int ns_write_maps(pid_t pid, struct setup *s);
 int ns_make_idmap_userns(uid_t inside_uid, gid_t inside_gid, uid_t out_uid, gid_t out_gid);
+void ns_reap_idmap(void);
 int ns_lo_up(void);
 
 /* mounts.c */
