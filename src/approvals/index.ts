@@ -2,6 +2,7 @@
 export { ApprovalQueue, ApprovalRefusedError, alwaysRefusal } from './queue.ts';
 export type {
   ApprovalKind,
+  ToolCall,
   ApprovalVerdict,
   ApprovalRequest,
   ApprovalItem,

@@ -1,13 +1,25 @@
-// The approval queue: pending actions the policy does not cover (unmatched egress, exec asks)
-// waiting for an operator's decision. Identical pending requests share one item; the first
+// The approval queue: pending actions the policy does not cover (unmatched egress, exec asks,
+// an agent's tool calls) waiting for an operator's decision. Identical pending requests share one item; the first
 // decision wins; a timeout denies; close() denies everything pending (fail closed).
 // Everything is timers and promises: nothing here blocks the event loop.
 
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 
-export type ApprovalKind = 'egress' | 'exec';
+export type ApprovalKind = 'egress' | 'exec' | 'tool';
 export type ApprovalVerdict = 'allow' | 'deny';
+
+/** An agent's tool call (kind `tool`), as its plugin reported it through the sandbox's proxy. */
+export interface ToolCall {
+  /** The tool's name as the agent names it (e.g. `exec`). */
+  name: string;
+  /** The arguments as JSON text, cut to a bound: sandbox-controlled, shown only through inert(). */
+  args: string;
+  /** The agent's session (key or id), when it said. */
+  session: string | null;
+  /** Why the agent says it calls the tool, when it said. */
+  reason: string | null;
+}
 
 export interface ApprovalRequest {
   sandbox: string;
@@ -17,6 +29,8 @@ export interface ApprovalRequest {
   port?: number;
   method?: string;
   path?: string;
+  /** kind `tool`: the call asked about. */
+  tool?: ToolCall;
   /** Overrides the queue's default timeout for this item (ms). */
   timeoutMs?: number;
 }
@@ -30,6 +44,8 @@ export interface ApprovalItem {
   port: number | null;
   method: string | null;
   path: string | null;
+  /** kind `tool`: the call asked about (absent for other kinds). */
+  tool?: ToolCall;
   /** ms since the epoch */
   firstSeen: number;
   lastSeen: number;
@@ -89,7 +105,11 @@ export class ApprovalRefusedError extends Error {}
  *  - deny always for exec has nothing to write: policies have no exec deny list.
  * Deny always for an unknown program is accepted: it only narrows.
  */
-export function alwaysRefusal(item: Pick<ApprovalItem, 'kind' | 'binary' | 'host' | 'port'>, verdict: ApprovalVerdict): string | null {
+export function alwaysRefusal(item: Pick<ApprovalItem, 'kind' | 'binary' | 'host' | 'port' | 'tool'>, verdict: ApprovalVerdict): string | null {
+  if (item.kind === 'tool') {
+    // Written as tools.allow / tools.deny: the tool by name, whatever its arguments.
+    return item.tool === undefined ? '"always" needs the tool\'s name, and this tool ask has none; answer once' : null;
+  }
   if (item.kind === 'exec') {
     if (item.binary === null) return '"always" needs the path of the executable, and this exec ask has none; answer once';
     if (verdict === 'deny') {
@@ -113,7 +133,8 @@ interface Entry {
 }
 
 function keyOf(r: ApprovalRequest): string {
-  return JSON.stringify([r.sandbox, r.kind, r.binary, r.host ?? null, r.port ?? null, r.method ?? null, r.path ?? null]);
+  const tool = r.tool ? [r.tool.name, r.tool.args, r.tool.session] : null;
+  return JSON.stringify([r.sandbox, r.kind, r.binary, r.host ?? null, r.port ?? null, r.method ?? null, r.path ?? null, tool]);
 }
 
 export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
@@ -171,6 +192,7 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
       port: req.port ?? null,
       method: req.method ?? null,
       path: req.path ?? null,
+      ...(req.tool !== undefined ? { tool: { ...req.tool } } : {}),
       firstSeen: t,
       lastSeen: t,
       count: 1,

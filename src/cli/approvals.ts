@@ -2,6 +2,7 @@
 // queue's control API (src/approvals/control.ts) on $NEMOCLAW_HOME/run/approvals.sock, served by
 // whoever owns the queue (`nemoclaw serve` / the TUI). Without one it says so and exits 1.
 import type { Command } from 'commander';
+import type { ApprovalItem } from '../approvals/index.ts';
 import { exitCodes, printJson, showOn } from './output.ts';
 
 interface Flags {
@@ -13,6 +14,14 @@ interface Flags {
 function age(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   return s < 120 ? `${s}s` : `${Math.round(s / 60)}m`;
+}
+
+/** A tool call on one line: the tool, its arguments cut to 200 characters, the agent's reason and session. */
+function toolText(i: ApprovalItem, show: (s: string) => string): string {
+  const t = i.tool;
+  if (t === undefined) return 'tool ?';
+  const args = t.args.length > 200 ? `${t.args.slice(0, 200)}…` : t.args;
+  return `tool ${show(t.name)} ${show(args)}${t.reason ? ` reason: ${show(t.reason.slice(0, 120))}` : ''}${t.session ? ` session ${show(t.session)}` : ''}`;
 }
 
 async function run(fn: () => Promise<number>): Promise<void> {
@@ -52,7 +61,7 @@ export function register(program: Command): void {
         // line on a terminal, so an ask cannot restyle the list or forge another row.
         const show = showOn(process.stdout);
         for (const i of items) {
-          const what = i.kind === 'egress' ? `${i.method ? `${show(i.method)} ` : ''}${show(String(i.host))}:${i.port}${show(i.path ?? '')}` : show(i.path ?? '');
+          const what = i.kind === 'egress' ? `${i.method ? `${show(i.method)} ` : ''}${show(String(i.host))}:${i.port}${show(i.path ?? '')}` : i.kind === 'tool' ? toolText(i, show) : show(i.path ?? '');
           process.stdout.write(
             `${i.id}  ${i.kind.padEnd(6)} ${show(i.sandbox)}  ${i.binary !== null ? show(i.binary) : '(unknown binary)'} -> ${what}  x${i.count}  waiting ${age(now - i.firstSeen)}, expires in ${age(i.expiresAt - now)}\n`,
           );

@@ -15,6 +15,7 @@ import type { ProxyContext, Req, Tracked, Tunnel } from './context.ts';
 import { headerTokens, headerValue, parseAbsoluteTarget, parseOriginTarget } from './http1.ts';
 import type { RequestHead } from './http1.ts';
 import { refuseReplacedBinary } from './identity.ts';
+import { APPROVALS_HOST, serveToolApproval } from './approvals-hook.ts';
 import { INFERENCE_HOST, serveInference } from './inference-hook.ts';
 import type { StreamReader } from './reader.ts';
 import { errorCode, upstreamFailure } from './refusal.ts';
@@ -86,6 +87,11 @@ export async function handleRequest(ctx: ProxyContext, t: Tracked, stream: Duple
   if (target.host === INFERENCE_HOST && (!tunnel || tunnel.scheme === 'http')) {
     refuseReplacedBinary(ctx, t, target, { method: head.method, path, query });
     return serveInference(ctx, t, stream, reader, head, originForm(path, query));
+  }
+  if (target.host === APPROVALS_HOST && (!tunnel || tunnel.scheme === 'http')) {
+    // The agent plugin's tool asks: answered by the proxy itself, nothing dialled (approvals-hook.ts).
+    refuseReplacedBinary(ctx, t, target, { method: head.method, path, query });
+    return serveToolApproval(ctx, t, stream, reader, head, path, target.port);
   }
 
   const req = { method: head.method, path, query };

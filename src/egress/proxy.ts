@@ -10,6 +10,7 @@
 //   tunnel.ts     CONNECT, byte relays, handoff   inspect.ts   TLS termination
 //   forward.ts    one request, upgrade, response  upstream-request.ts  the rebuilt head (pure)
 //   body.ts       request bodies                  inference-hook.ts    inference.local
+//                                                 approvals-hook.ts    approvals.nemoclaw.internal
 // This file keeps the server, reload and close.
 
 import { lookup } from 'node:dns/promises';
@@ -29,6 +30,7 @@ import { handleClient } from './session.ts';
 import type { EgressEvent, EgressProxy, EgressProxyOptions, InferenceRouter } from './types.ts';
 
 export { INFERENCE_HOST } from './inference-hook.ts';
+export { APPROVALS_HOST, TOOL_APPROVALS_PATH } from './approvals-hook.ts';
 
 const BODY_IDLE_TIMEOUT_MS = 120_000;
 

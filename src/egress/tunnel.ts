@@ -15,6 +15,7 @@ import type { StreamReader } from './reader.ts';
 import { upstreamFailure } from './refusal.ts';
 import { canonical, sameAuthority } from './target.ts';
 import type { Target } from './target.ts';
+import { APPROVALS_HOST } from './approvals-hook.ts';
 import { INFERENCE_HOST } from './inference-hook.ts';
 import { jsonResponse } from './wire.ts';
 
@@ -36,15 +37,15 @@ export async function handleConnect(ctx: ProxyContext, t: Tracked, sock: Socket,
     if (hostHeader !== undefined && !sameAuthority(hostHeader, target, a.port)) {
       throw new Refusal(400, { error: 'host_mismatch', reason: `Host header ${JSON.stringify(hostHeader)} does not name the CONNECT target ${target.host}:${target.port}` });
     }
-    if (target.host === INFERENCE_HOST) {
+    if (target.host === INFERENCE_HOST || target.host === APPROVALS_HOST) {
       // Clients that tunnel every proxied request, http:// included (Node's fetch under
       // NODE_USE_ENV_PROXY, undici's ProxyAgent, so the openai SDK on Node 24), reach the router
-      // through CONNECT inference.local:80 carrying plain HTTP; each request in it goes to the
-      // inference hook (forward.ts). Nothing is dialled; TLS or another port is refused.
-      if (target.port !== 80) throw new Refusal(400, { error: 'bad_request', reason: `use plain http://${INFERENCE_HOST}/ (port 80, no TLS: the proxy routes it)` });
+      // (or the tool-approval hook) through CONNECT <name>:80 carrying plain HTTP; each request in
+      // it goes to the hook (forward.ts). Nothing is dialled; TLS or another port is refused.
+      if (target.port !== 80) throw new Refusal(400, { error: 'bad_request', reason: `use plain http://${target.host}/ (port 80, no TLS: the proxy answers it)` });
       pass(t, sock);
       sock.write(ESTABLISHED);
-      await serve(t, sock, reader, { target, scheme: 'http', authority: `${INFERENCE_HOST}:80` });
+      await serve(t, sock, reader, { target, scheme: 'http', authority: `${target.host}:80` });
       return;
     }
     const auth = await authorize(ctx, t, target, {});

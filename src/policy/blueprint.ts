@@ -8,8 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { defaultPolicy } from './compile.ts';
 import { diagnosticAt, parsePolicy, parsePreset, parseWithSchema, PolicyError } from './load.ts';
+import { blueprintModelsSchema } from './blueprint-models.ts';
 import { endpointLabel, networkPolicyConflicts } from './overlap.ts';
-import { approvalsSchema, duration, networkPoliciesSchema } from './schema.ts';
+import { approvalsSchema, duration, networkPoliciesSchema, toolsSchema } from './schema.ts';
 import type { NetworkPolicy, Policy, Preset } from './schema.ts';
 import { parseSize } from './units.ts';
 
@@ -76,6 +77,8 @@ export const blueprintSchema = z.strictObject({
     /** Loopback ports of the agent's own servers (OpenClaw's gateway), added to the base's. */
     loopback: z.strictObject({ bind: z.array(z.number().int().min(1).max(65535)).optional(), connect: z.array(z.number().int().min(1).max(65535)).optional() }).optional(),
     network_policies: networkPoliciesSchema.optional().describe('extra rules on top of base and presets'),
+    /** The agent's tool calls asked, allowed or refused (docs/approvals.md "Tool calls"). */
+    tools: toolsSchema.optional(),
   }),
   inference: z.strictObject({
     profile: z.string().min(1),
@@ -247,6 +250,7 @@ export function blueprintPolicy(bp: Blueprint): Policy {
       connect: [...new Set([...(policy.loopback?.connect ?? []), ...(lb.connect ?? [])])],
     };
   }
+  if (bp.spec.policy.tools !== undefined) policy.tools = { ...(policy.tools ?? {}), ...bp.spec.policy.tools };
   const a = bp.spec.approvals;
   policy.approvals = {
     ...(policy.approvals ?? {}),

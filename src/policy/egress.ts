@@ -79,6 +79,8 @@ export interface EgressRuleSet {
   unmatched: 'ask' | 'deny' | 'audit';
   /** How long an ask waits for the operator before it is denied. */
   approvalTimeoutMs: number;
+  /** Agent tools answered without asking (`tools.allow` / `tools.deny`); deny wins. */
+  tools?: { allow: ReadonlySet<string>; deny: ReadonlySet<string> };
   /** Number of compiled endpoint entries (one per host pattern and port). */
   size: number;
 }
@@ -137,6 +139,7 @@ export function compileEgressRules(policy: Policy): EgressRuleSet {
     anyHost: new Map(),
     unmatched: policy.approvals?.unmatched_egress ?? 'deny',
     approvalTimeoutMs: parseDuration(policy.approvals?.timeout ?? '60s') ?? 60_000,
+    tools: { allow: new Set(policy.tools?.allow ?? []), deny: new Set(policy.tools?.deny ?? []) },
     size: 0,
   };
   for (const [name, np] of Object.entries(policy.network_policies ?? {})) {

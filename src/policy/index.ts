@@ -19,7 +19,7 @@ export { globEscape } from './glob.ts';
 export type { AddressClass, AddressCheck, AddressInfo, AddressAccess } from './address.ts';
 export { parseIPv4, parseIPv6, parseIp, parseCidr, embeddedIPv4, addressInfo, classifyBytes, classifyAddress, formatIp, addressAllowed, checkAddress, allowedIpsEntryError } from './address.ts';
 export { parseSize, parseDuration } from './units.ts';
-export type { RevisionMeta, Revision, ChangeOptions, SetResult, AlwaysRule } from './store.ts';
+export type { RevisionMeta, Revision, ChangeOptions, SetResult, AlwaysRule, ToolRule } from './store.ts';
 export { PolicyStore, alwaysRuleName } from './store.ts';
 export { MergeConflictError, mergeNetworkPolicies, removeNetworkPolicies, ruleInventory, droppedRules, unifiedDiff, staticChanges, STATIC_SECTIONS } from './merge.ts';
 export type { Blueprint, BlueprintSpec } from './blueprint.ts';

@@ -55,6 +55,21 @@ export function appendExecAllow(text: string, file: string, glob: string): { tex
   return { text: out, policy: parsePolicy(out, file) };
 }
 
+/** Appends one tool name to `tools.allow` or `tools.deny` (created when absent), keeping comments;
+ *  the name is taken off the other list, so the revision says one thing about the tool. */
+export function appendToolRule(text: string, file: string, verdict: 'allow' | 'deny', tool: string): { text: string; policy: Policy } {
+  const doc = parseDocument(text);
+  if (!doc.has('tools') || doc.get('tools') === null) doc.set('tools', doc.createNode({}));
+  const other = verdict === 'allow' ? 'deny' : 'allow';
+  const current = parsePolicy(text, file);
+  const keep = (current.tools?.[other] ?? []).filter((t) => t !== tool);
+  if (keep.length !== (current.tools?.[other] ?? []).length) doc.setIn(['tools', other], doc.createNode(keep, { flow: true }));
+  if (!doc.hasIn(['tools', verdict])) doc.setIn(['tools', verdict], doc.createNode([tool], { flow: true }));
+  else doc.addIn(['tools', verdict], doc.createNode(tool));
+  const out = stringifyDoc(doc);
+  return { text: out, policy: parsePolicy(out, file) };
+}
+
 export interface RemoveResult {
   text: string;
   policy: Policy;

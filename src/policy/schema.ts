@@ -244,6 +244,20 @@ const userSpec = z.union([z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'not a us
 
 const syscallName = z.string().regex(/^[a-z0-9_]{1,40}$/, 'not a syscall name');
 
+/** An agent tool's name as the agent names it (OpenClaw: `exec`, `write`, `browser`...). */
+const toolName = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/, 'tool names use letters, digits, `_`, `.`, `:` and `-` (max 64)');
+
+/**
+ * An agent's tool calls (docs/approvals.md "Tool calls"): exec-type tools and file writes outside
+ * the workspace are always asked; `ask` adds tools (read by the agent's plugin at each start);
+ * `allow` and `deny` answer without asking (read at each ask, so an "always" answer applies at once).
+ */
+export const toolsSchema = z.strictObject({
+  ask: z.array(toolName).optional().describe('tools asked of the operator besides exec-type tools and writes outside the workspace (applies at the next start)'),
+  allow: z.array(toolName).optional().describe('tools allowed without asking (an "allow always" answer appends here)'),
+  deny: z.array(toolName).optional().describe('tools refused without asking (a "deny always" answer appends here)'),
+});
+
 export const approvalsSchema = z.strictObject({
   unmatched_egress: z.enum(['ask', 'deny', 'audit']).optional().describe('verdict for egress no rule matches; default deny'),
   timeout: duration.optional().describe('how long an ask waits for the operator; default 60s'),
@@ -293,6 +307,7 @@ export const policySchema = z
     loopback: z.strictObject({ bind: z.array(port).optional(), connect: z.array(port).optional() }).optional(),
     network_policies: networkPoliciesSchema.optional(),
     approvals: approvalsSchema.optional(),
+    tools: toolsSchema.optional(),
   })
   .superRefine((p, ctx) => {
     const fs = p.filesystem_policy;

@@ -14,7 +14,7 @@ import { parsePolicy } from './load.ts';
 import { compileSandboxSpec, decideExec } from './compile.ts';
 import { compileEgressRules, decideEgress, normalizeRequestPath } from './egress.ts';
 import { globEscape } from './glob.ts';
-import { appendExecAllow, droppedRules, mergeNetworkPolicies, removeNetworkPolicies, staticChanges, unifiedDiff } from './merge.ts';
+import { appendExecAllow, appendToolRule, droppedRules, mergeNetworkPolicies, removeNetworkPolicies, staticChanges, unifiedDiff } from './merge.ts';
 import type { Endpoint, NetworkPolicy, Policy } from './schema.ts';
 
 export interface RevisionMeta {
@@ -76,6 +76,14 @@ export interface AlwaysRule {
 export interface ExecAllowRule {
   /** Absolute path of the executable the sandbox asked about. */
   path: string;
+  author: string;
+  reason: string;
+}
+
+export interface ToolRule {
+  verdict: 'allow' | 'deny';
+  /** The agent tool's name (e.g. `exec`). */
+  tool: string;
   author: string;
   reason: string;
 }
@@ -301,6 +309,23 @@ export class PolicyStore {
       const res = appendExecAllow(cur.text, 'current policy', glob);
       const reason = `${rule.reason}; wrote exec.allow += ${JSON.stringify(glob)} (exec is static: applies when the sandbox is next created)`;
       return { meta: await this.write(res.text, { author: rule.author, reason, source: 'approval' }), glob };
+    });
+  }
+
+  /**
+   * Records a tool-call approval answered "always": the tool's name appended to `tools.allow` or
+   * `tools.deny` in a new revision (and taken off the other list). Read at each ask, so it applies
+   * to the running sandbox at once. Nothing is written when the revision already says so.
+   */
+  async addToolRule(rule: ToolRule): Promise<{ meta: RevisionMeta | null }> {
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/.test(rule.tool)) throw new Error(`tool name ${JSON.stringify(rule.tool)} cannot be written as a policy rule`);
+    return this.withLock(async () => {
+      const cur = await this.requireCurrent();
+      const other = rule.verdict === 'allow' ? 'deny' : 'allow';
+      if ((cur.policy.tools?.[rule.verdict] ?? []).includes(rule.tool) && !(cur.policy.tools?.[other] ?? []).includes(rule.tool)) return { meta: null };
+      const res = appendToolRule(cur.text, 'current policy', rule.verdict, rule.tool);
+      const reason = `${rule.reason}; wrote tools.${rule.verdict} += ${JSON.stringify(rule.tool)}`;
+      return { meta: await this.write(res.text, { author: rule.author, reason, source: 'approval' }) };
     });
   }
 

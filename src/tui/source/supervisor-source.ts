@@ -29,7 +29,7 @@ export interface SupervisorSourceOptions {
 }
 
 /** The fields of an approval item (as the supervisor sends it) that the TUI shows. */
-type ApprovalItemLike = Pick<ApprovalItem, 'id' | 'sandbox' | 'kind' | 'binary' | 'host' | 'port' | 'method' | 'path' | 'firstSeen' | 'expiresAt'>;
+type ApprovalItemLike = Pick<ApprovalItem, 'id' | 'sandbox' | 'kind' | 'binary' | 'host' | 'port' | 'method' | 'path' | 'firstSeen' | 'expiresAt'> & Pick<Partial<ApprovalItem>, 'tool'>;
 
 const STATE_MAP: Record<string, SandboxState> = {
   starting: 'starting',
@@ -96,6 +96,10 @@ export function summarisePolicy(text: string): string[] {
 /** The policy text an "always" answer writes (src/approvals/persist.ts), or why it is refused. */
 function alwaysPreview(it: ApprovalItemLike): { allow: string; deny: string } | undefined {
   const bins = it.binary !== null ? `\n    binaries: [{ path: ${it.binary} }]` : '';
+  if (it.kind === 'tool') {
+    if (it.tool === undefined) return undefined;
+    return { allow: `tools:\n  allow: [..., ${it.tool.name}]   # applies at once`, deny: `tools:\n  deny: [..., ${it.tool.name}]   # applies at once` };
+  }
   if (it.kind === 'exec') {
     if (it.binary === null) return undefined;
     return {
@@ -121,11 +125,17 @@ function alwaysPreview(it: ApprovalItemLike): { allow: string; deny: string } | 
   };
 }
 
+/** One line for a tool call: the tool and its arguments, cut (the row renders it through inert()). */
+function toolSummary(t: NonNullable<ApprovalItem['tool']>): string {
+  const args = t.args.length > 160 ? `${t.args.slice(0, 160)}…` : t.args;
+  return `tool ${t.name} ${args}${t.reason ? ` (${t.reason.slice(0, 80)})` : ''}`;
+}
+
 export function approvalFromItem(it: ApprovalItemLike): PendingApproval {
   const bin = basename(it.binary);
-  const target = it.kind === 'egress' ? `${it.host ?? '?'}:${it.port ?? '?'}` : (it.path ?? undefined);
+  const target = it.kind === 'egress' ? `${it.host ?? '?'}:${it.port ?? '?'}` : it.kind === 'tool' ? it.tool?.name : (it.path ?? undefined);
   const req = it.method ? ` ${it.method} ${it.path ?? '/'}` : '';
-  const summary = it.kind === 'egress' ? `${bin} -> ${target}${req}` : `${bin} exec ${it.path ?? '?'}`;
+  const summary = it.kind === 'egress' ? `${bin} -> ${target}${req}` : it.kind === 'tool' && it.tool ? toolSummary(it.tool) : `${bin} exec ${it.path ?? '?'}`;
   const pa: PendingApproval = { id: it.id, sandbox: it.sandbox, kind: it.kind, summary, createdAt: it.firstSeen, timeoutAt: it.expiresAt };
   if (it.binary) pa.binary = it.binary;
   if (target !== undefined) pa.target = target;

@@ -58,7 +58,7 @@ export interface LearnProposal {
   denied: number;
 }
 
-export type ApprovalKind = 'egress' | 'exec' | 'syscall';
+export type ApprovalKind = 'egress' | 'exec' | 'syscall' | 'tool';
 export type Verdict = 'allow' | 'deny';
 
 export interface PendingApproval {
@@ -68,7 +68,7 @@ export interface PendingApproval {
   /** One line, e.g. "curl -> api.example.com:443". */
   summary: string;
   binary?: string;
-  /** host:port for egress, path for exec, syscall name for syscall. */
+  /** host:port for egress, path for exec, syscall name for syscall, the tool's name for tool. */
   target?: string;
   /** Epoch ms. */
   createdAt: number;

@@ -14,11 +14,19 @@ export function selectedApproval(ui: UiState, ctx: DispatchCtx): PendingApproval
   return ctx.pending[clamp(ui.cursor.approvals ?? 0, 0, ctx.pending.length - 1)];
 }
 
+/** How each kind of ask is named in a description (the widget marks tool calls "tool"). */
+const WHAT: Record<PendingApproval['kind'], (target: string) => string> = {
+  egress: (t) => `egress to ${t}`,
+  exec: (t) => `exec of ${t}`,
+  syscall: (t) => `syscall ${t}`,
+  tool: (t) => `tool ${t}`,
+};
+
 /** What an "always" decision would write: the supervisor's proposed rule, or a description. */
 export function alwaysRuleText(p: PendingApproval, verdict: Verdict): string {
   const proposed = p.alwaysRule?.[verdict];
   if (proposed !== undefined && proposed !== '') return proposed;
-  const what = p.kind === 'egress' ? `egress to ${p.target ?? '?'}` : p.kind === 'exec' ? `exec of ${p.target ?? '?'}` : `syscall ${p.target ?? '?'}`;
+  const what = WHAT[p.kind](p.target ?? '?');
   return `${verdict === 'allow' ? 'allow' : 'deny'} ${what}${p.binary !== undefined ? ` by ${p.binary}` : ''} in sandbox ${p.sandbox} (rule text comes from the supervisor)`;
 }
 
