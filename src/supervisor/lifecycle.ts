@@ -3,7 +3,6 @@
 // with its own egress proxy and policy store; a new policy revision is hot-reloaded into the
 // proxy. Every decision is published on the bus and appended to the audit log.
 import { existsSync, mkdirSync, rmSync, watch } from 'node:fs';
-import type { FSWatcher } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { AgentRun } from '../agents/index.ts';
@@ -14,7 +13,7 @@ import { proxyEnvironment, startEgressProxy } from '../egress/index.ts';
 import type { EgressProxy, InferenceRouter } from '../egress/index.ts';
 import type { RevisionMeta, SetResult } from '../policy/index.ts';
 import { PolicyStore, compileEgressRules, compileSandboxSpec } from '../policy/index.ts';
-import type { RunningSandbox, SandboxEvent, SandboxResult } from '../sandbox/index.ts';
+import type { SandboxEvent, SandboxResult } from '../sandbox/index.ts';
 import { runSandbox } from '../sandbox/index.ts';
 import { credentialRefusal, findCredential } from './credentials.ts';
 import type { EventBus } from './bus.ts';
@@ -29,35 +28,16 @@ import { NAME_RULE, validName } from '../state/index.ts';
 import { suggest } from './names.ts';
 import { creationPolicy, writeInitialRevisions } from './policy.ts';
 import { backoffDelay, nextAttempt, shouldRestart } from './restart.ts';
-import type { SandboxRecord, SandboxStateFile, StateStore } from './state.ts';
-import { DuplicateNameError, PinsUnreadableError } from './state.ts';
+import type { SandboxRecord, StateStore } from './state.ts';
+import { DuplicateNameError } from './state.ts';
+import type { Runtime } from './runtime.ts';
+import { emptyState, loadPins, savePin } from './runtime.ts';
 import type { AuditFn, CreateInput, SandboxView } from './types.ts';
 import { InvalidRequestError, NotFoundError, NotPinnedError } from './types.ts';
 
 /** How long a stopped workload gets between SIGTERM and SIGKILL. */
 export const STOP_GRACE_MS = 3000;
 
-
-interface Runtime {
-  rec: SandboxRecord;
-  st: SandboxStateFile;
-  store: PolicyStore;
-  running: RunningSandbox | null;
-  proxy: EgressProxy | null;
-  watcher: FSWatcher | null;
-  rev: number | null;
-  enforcement: Record<string, unknown> | null;
-  /** Binaries pinned on first use (exe -> sha256), as in pins.json; null until first read. */
-  pins: Map<string, string> | null;
-  requested: boolean;
-  attempt: number;
-  timer: NodeJS.Timeout | null;
-  ended: Promise<void> | null;
-  /** Serialises start/stop/destroy of one sandbox. */
-  chain: Promise<unknown>;
-  /** Why the last start failed (one line, with the fixing command where there is one); cleared by a start that runs. */
-  startError?: string | null;
-}
 
 
 export interface LifecycleDeps {
@@ -321,7 +301,7 @@ export class Lifecycle {
         },
       });
       r.pins = null; // pins.json is the truth at every start
-      const pins = this.loadPins(r);
+      const pins = loadPins(this.d.state, r);
       proxy = await startEgressProxy({
         socketPath: join(this.d.paths.sockets, `${r.rec.id}.p`),
         caDir: join(this.d.paths.sockets, `${r.rec.id}.ca`), // one CA per sandbox: a leaf minted for one can never be trusted by another
@@ -329,7 +309,7 @@ export class Lifecycle {
         rules: compileEgressRules(cur.policy),
         approvals: this.d.approvals,
         pins, // across restarts: a binary replaced while the sandbox was down stays denied
-        onPin: (exe, sha256) => this.savePin(r, exe, sha256),
+        onPin: (exe, sha256) => savePin(this.d.state, this.d.audit, r, exe, sha256),
         onEvent: (e) => {
           this.learning.egressEvent(name, e);
           this.d.bus.publish(name, { type: 'egress', event: e });
@@ -417,39 +397,11 @@ export class Lifecycle {
     });
   }
 
-  /** The sandbox's pins: read from pins.json when not held yet; an unreadable file fails the start. */
-  private loadPins(r: Runtime): Map<string, string> {
-    if (r.pins) return r.pins;
-    try {
-      r.pins = this.d.state.readPins(r.rec.name);
-    } catch (err) {
-      if (!(err instanceof PinsUnreadableError)) throw err;
-      throw new Error(`binary pins unreadable, refusing to re-pin from scratch: ${err.message} (to trust every binary as it is now: nemoclaw ${r.rec.name} unpin)`, { cause: err });
-    }
-    return r.pins;
-  }
-
-  /**
-   * A new first-use pin from the proxy: written through to pins.json at once. Synchronous (temp
-   * file, fsync, rename of the whole map), so pins arriving together are written one after the
-   * other and each write holds every pin before it.
-   */
-  private savePin(r: Runtime, exe: string, sha256: string): void {
-    const pins = (r.pins ??= new Map());
-    pins.set(exe, sha256);
-    try {
-      this.d.state.writePins(r.rec.name, pins);
-    } catch (err) {
-      // Still enforced in memory; after a restart this binary would be pinned again as found.
-      this.d.audit({ kind: 'sandbox.lifecycle', activity: 'pin_not_saved', sandbox: r.rec.name, binary: exe, severity: 'high', detail: { why: (err as Error).message.slice(0, 200) } }, true);
-    }
-  }
-
   /** Pinned binaries of a sandbox (running or not): exe -> sha256. */
   pins(name: string): Record<string, string> {
     const r = this.get(name);
     try {
-      return Object.fromEntries(this.loadPins(r));
+      return Object.fromEntries(loadPins(this.d.state, r));
     } catch (err) {
       throw new InvalidRequestError((err as Error).message);
     }
@@ -465,7 +417,7 @@ export class Lifecycle {
     return this.serial(r, async () => {
       let pins: Map<string, string>;
       try {
-        pins = this.loadPins(r);
+        pins = loadPins(this.d.state, r);
       } catch (err) {
         if (exe !== undefined) throw new InvalidRequestError(`${(err as Error).message}; without a path, unpin forgets every pin`);
         pins = new Map(); // an unreadable pins.json is replaced by an empty one
@@ -621,8 +573,4 @@ export class Lifecycle {
       }),
     );
   }
-}
-
-function emptyState(desired: 'running' | 'stopped'): SandboxStateFile {
-  return { desired, state: 'stopped', pid: null, restarts: 0, startedAt: null, lastExit: null, updatedAt: new Date().toISOString() };
 }

@@ -1,0 +1,64 @@
+// What the supervisor holds for each sandbox while it exists (Runtime), and the binary pins kept
+// with it: read from pins.json at each start, written through on every new first-use pin. Split
+// from lifecycle.ts (issue 23) so that file stays one concern: the lifecycle's transitions.
+import type { FSWatcher } from 'node:fs';
+import type { EgressProxy } from '../egress/index.ts';
+import type { PolicyStore } from '../policy/index.ts';
+import type { RunningSandbox } from '../sandbox/index.ts';
+import type { SandboxRecord, SandboxStateFile, StateStore } from './state.ts';
+import { PinsUnreadableError } from './state.ts';
+import type { AuditFn } from './types.ts';
+
+export interface Runtime {
+  rec: SandboxRecord;
+  st: SandboxStateFile;
+  store: PolicyStore;
+  running: RunningSandbox | null;
+  proxy: EgressProxy | null;
+  watcher: FSWatcher | null;
+  rev: number | null;
+  enforcement: Record<string, unknown> | null;
+  /** Binaries pinned on first use (exe -> sha256), as in pins.json; null until first read. */
+  pins: Map<string, string> | null;
+  requested: boolean;
+  attempt: number;
+  timer: NodeJS.Timeout | null;
+  ended: Promise<void> | null;
+  /** Serialises start/stop/destroy of one sandbox. */
+  chain: Promise<unknown>;
+  /** Why the last start failed (one line, with the fixing command where there is one); cleared by a start that runs. */
+  startError?: string | null;
+}
+
+
+/** The sandbox's pins: read from pins.json when not held yet; an unreadable file fails the start. */
+export function loadPins(state: StateStore, r: Runtime): Map<string, string> {
+  if (r.pins) return r.pins;
+  try {
+    r.pins = state.readPins(r.rec.name);
+  } catch (err) {
+    if (!(err instanceof PinsUnreadableError)) throw err;
+    throw new Error(`binary pins unreadable, refusing to re-pin from scratch: ${err.message} (to trust every binary as it is now: nemoclaw ${r.rec.name} unpin)`, { cause: err });
+  }
+  return r.pins;
+}
+
+/**
+ * A new first-use pin from the proxy: written through to pins.json at once. Synchronous (temp
+ * file, fsync, rename of the whole map), so pins arriving together are written one after the
+ * other and each write holds every pin before it.
+ */
+export function savePin(state: StateStore, audit: AuditFn, r: Runtime, exe: string, sha256: string): void {
+  const pins = (r.pins ??= new Map());
+  pins.set(exe, sha256);
+  try {
+    state.writePins(r.rec.name, pins);
+  } catch (err) {
+    // Still enforced in memory; after a restart this binary would be pinned again as found.
+    audit({ kind: 'sandbox.lifecycle', activity: 'pin_not_saved', sandbox: r.rec.name, binary: exe, severity: 'high', detail: { why: (err as Error).message.slice(0, 200) } }, true);
+  }
+}
+
+export function emptyState(desired: 'running' | 'stopped'): SandboxStateFile {
+  return { desired, state: 'stopped', pid: null, restarts: 0, startedAt: null, lastExit: null, updatedAt: new Date().toISOString() };
+}
