@@ -30,6 +30,8 @@ export interface EnginePreset {
   args(o: { model: string | null; port: number; apiKey: string | null }): string[];
   /** Environment for the container (besides the engine's key). */
   env(o: { model: string | null }): string[];
+  /** GPU memory (GiB) assumed when neither the model id nor the image names a size; null: unknown. */
+  defaultGpuGiB: number | null;
 }
 
 /**
@@ -63,6 +65,8 @@ export const PRESETS: Readonly<Record<Engine, EnginePreset>> = {
     // A NIM serves the model baked into its image; the port is set through its own variable.
     args: () => [],
     env: ({ model }) => ['NIM_SERVER_PORT=8000', ...(model !== null ? [`NIM_SERVED_MODEL_NAME=${model}`] : [])],
+    // An 8B-class model, the smallest LLM NIMs ship, by the rule below.
+    defaultGpuGiB: 19,
   },
   vllm: {
     containerPort: 8000,
@@ -83,6 +87,8 @@ export const PRESETS: Readonly<Record<Engine, EnginePreset>> = {
       '--tool-call-parser', toolCallParser(model),
     ],
     env: () => [],
+    // A 7B model by the rule below.
+    defaultGpuGiB: 17,
   },
   'openai-compatible': {
     containerPort: 8000,
@@ -98,8 +104,34 @@ export const PRESETS: Readonly<Record<Engine, EnginePreset>> = {
     // serve on 8000 inside, and --model only names the id the router sends.
     args: () => [],
     env: () => [],
+    // Anything from a 0.5B GGUF to a 70B: no guess, so no refusal (the size in the id still counts).
+    defaultGpuGiB: null,
   },
 };
+
+/**
+ * A rough rule for the GPU memory a model needs (docs/models.md, "GPU memory"), not a measurement:
+ * 2 bytes per parameter (bf16/fp16 weights, what NIM and vLLM load by default), 20% on top for the
+ * KV cache and activations at a modest context, and 1 GiB for the CUDA context. The parameter count
+ * comes from the model id or the image name ("Qwen2.5-7B-Instruct", "llama-3.1-8b-instruct",
+ * "Mixtral-8x7B"); without one, the preset's default.
+ */
+export const GPU_MEMORY_RULE = { bytesPerParam: 2, overhead: 0.2, cudaContextGiB: 1 } as const;
+
+/** Billions of parameters named in a model id or image ("7B", "8b", "8x7B", "0.5B"), or null. */
+export function paramsBillions(text: string): number | null {
+  const m = /(?:^|[^a-z0-9.])(?:(\d+)x)?(\d+(?:\.\d+)?)b(?![a-z0-9])/i.exec(text);
+  if (!m) return null;
+  return (m[1] !== undefined ? Number(m[1]) : 1) * Number(m[2]);
+}
+
+/** GiB of GPU memory the model is expected to need (rounded up), or null when unknown. */
+export function gpuMemoryNeedGiB(engine: Engine, model: string | null, image = ''): number | null {
+  const b = paramsBillions(model ?? '') ?? paramsBillions(image.split('/').pop() ?? '');
+  if (b === null) return PRESETS[engine].defaultGpuGiB;
+  const r = GPU_MEMORY_RULE;
+  return Math.ceil(((b * 1e9 * r.bytesPerParam) / 2 ** 30) * (1 + r.overhead) + r.cudaContextGiB);
+}
 
 export function isEngine(e: string): e is Engine {
   return (ENGINES as readonly string[]).includes(e);

@@ -88,17 +88,8 @@ export const blueprintSchema = z.strictObject({
     credential_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
     routing: z.enum(['local-only', 'cloud-with-redaction', 'cloud-allowed']),
   }),
-  models: z
-    .array(
-      z.strictObject({
-        name: z.string().regex(NAME),
-        engine: z.enum(['nim', 'vllm']),
-        model: z.string().min(1),
-        gpus: z.union([z.literal('all'), z.number().int().min(0)]).default('all'),
-        port: z.number().int().min(1024).max(65535).optional(),
-      }),
-    )
-    .default([]),
+  /** Local model servers started before the sandbox (docs/models.md, "Blueprints"). */
+  models: blueprintModelsSchema,
   monitoring: z
     .strictObject({
       alerts: z

@@ -23,6 +23,8 @@ export type { RevisionMeta, Revision, ChangeOptions, SetResult, AlwaysRule, Tool
 export { PolicyStore, alwaysRuleName } from './store.ts';
 export { MergeConflictError, mergeNetworkPolicies, removeNetworkPolicies, ruleInventory, droppedRules, unifiedDiff, staticChanges, STATIC_SECTIONS } from './merge.ts';
 export type { Blueprint, BlueprintSpec } from './blueprint.ts';
+export { MODEL_ENGINES, gpusFlag } from './blueprint-models.ts';
+export type { BlueprintModel } from './blueprint-models.ts';
 export { blueprintSchema, loadBlueprint, blueprintPolicy, blueprintDigest, listPresets, loadPreset, listBlueprints, blueprintsDir } from './blueprint.ts';
 export type { TraceEvent } from './trace.ts';
 export { parseTraceLine } from './trace.ts';
