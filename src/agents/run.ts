@@ -10,6 +10,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../state/index.ts';
 import { ADAPTERS, findInstall, installDir } from './install.ts';
+import { OPENCLAW_PLUGIN_DIR, pluginsConfig } from './tool-approvals.ts';
+import type { ToolApprovalSettings } from './tool-approvals.ts';
 
 /** The agent's HOME inside every sandbox (the helper's private HOME). */
 export const SANDBOX_HOME = '/home/sandbox';
@@ -31,6 +33,8 @@ export interface AgentRunInput {
   /** The sandbox's route aliases (the first is the agent's model); the fallback when it has none. */
   aliases: string[];
   fallbackModel: string | null;
+  /** Tool-call approvals (docs/agents.md "Tool-call approvals"): the policy's tools.ask and approvals.timeout. */
+  tools?: { ask: readonly string[]; approvalTimeoutMs: number };
 }
 
 export interface AgentRun {
@@ -62,7 +66,7 @@ function gatewayToken(configPath: string): string {
 }
 
 /** OpenClaw's config for one sandbox (what each key is for: docs/agents.md, "In a sandbox"; the package's own docs). */
-export function openclawConfig(input: { aliases: string[]; workspace: string; token: string }): Record<string, unknown> {
+export function openclawConfig(input: { aliases: string[]; workspace: string; token: string; tools?: Omit<ToolApprovalSettings, 'workspace'> }): Record<string, unknown> {
   return {
     models: {
       // Only the configured inventory: no remote catalog, no other provider.
@@ -82,6 +86,8 @@ export function openclawConfig(input: { aliases: string[]; workspace: string; to
     update: { checkOnStart: false },
     telemetry: { enabled: false },
     logging: { file: `${SANDBOX_HOME}/.openclaw/logs/openclaw.log` },
+    // The tool-approval plugin, bound read-only beside the install (tool-approvals.ts).
+    plugins: pluginsConfig({ workspace: input.workspace, ask: input.tools?.ask ?? [], approvalTimeoutMs: input.tools?.approvalTimeoutMs ?? 60_000 }),
   };
 }
 
@@ -96,11 +102,11 @@ export function prepareAgentRun(input: AgentRunInput): AgentRun {
   const aliases = input.aliases.length > 0 ? input.aliases : input.fallbackModel !== null ? [input.fallbackModel] : ['default'];
   mkdirSync(input.configDir, { recursive: true, mode: 0o755 });
   const configPath = join(input.configDir, 'openclaw.json');
-  const cfg = openclawConfig({ aliases, workspace: input.workspace, token: gatewayToken(configPath) });
+  const cfg = openclawConfig({ aliases, workspace: input.workspace, token: gatewayToken(configPath), ...(input.tools !== undefined ? { tools: input.tools } : {}) });
   // 0644: the workload (an unprivileged id) reads it through its read-only bind.
   writeFileAtomic(configPath, `${JSON.stringify(cfg, null, 2)}\n`, 0o644);
   return {
-    readOnly: [inst.dir, configPath],
+    readOnly: [inst.dir, configPath, OPENCLAW_PLUGIN_DIR],
     deliberate: [inst.dir, configPath],
     configPath,
     env: {
@@ -111,10 +117,8 @@ export function prepareAgentRun(input: AgentRunInput): AgentRun {
       NODE_COMPILE_CACHE: `${SANDBOX_HOME}/.cache/node-compile-cache`,
       OPENAI_BASE_URL: 'http://inference.local/v1',
       OPENAI_API_KEY: PLACEHOLDER_KEY,
-      // The agent's CLI reaches its gateway on the sandbox's own private loopback (its network
-      // namespace holds only lo): that, and nothing else, bypasses the proxy, as under `sandbox run`.
-      NO_PROXY: '127.0.0.1,localhost,::1',
-      no_proxy: '127.0.0.1,localhost,::1',
+      // The agent's CLI reaches its gateway on the sandbox's own private loopback, which every
+      // sandbox's NO_PROXY already exempts (src/egress proxyEnvironment).
     },
   };
 }

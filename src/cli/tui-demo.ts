@@ -1,5 +1,6 @@
 // The `nemoclaw tui --demo` workload: a `strict`-blueprint sandbox whose policy revision 2 lists a
-// loopback origin the demo itself serves on 127.0.0.1 (allowed_ips), with GET /admin denied and
+// loopback origin the demo itself serves on the host's 127.0.0.1, reached from inside as
+// host.nemoclaw.internal (docs/egress.md "Loopback"), with GET /admin denied and
 // anything else on it asked (approvals.unmatched_egress: ask). The scripted workload then does
 // allowed work (a file in its workspace), is denied a syscall (unshare), is denied egress
 // (GET /admin) and waits on an approval (GET /report), all within a few seconds. Pressing `a` in
@@ -51,7 +52,7 @@ export function demoPolicy(strictText: string, port: number): string {
   doc.approvals = { ...approvals, unmatched_egress: 'ask', timeout: '120s', on_timeout: 'deny' };
   const np = (doc.network_policies ?? {}) as Record<string, unknown>;
   np.demo_origin = {
-    endpoints: [{ host: '127.0.0.1', port, protocol: 'rest', rules: [{ allow: { method: 'GET', path: '/ok' } }], deny_rules: [{ method: 'GET', path: '/admin' }], allowed_ips: ['127.0.0.1'] }],
+    endpoints: [{ host: 'host.nemoclaw.internal', port, protocol: 'rest', rules: [{ allow: { method: 'GET', path: '/ok' } }], deny_rules: [{ method: 'GET', path: '/admin' }] }],
   };
   doc.network_policies = np;
   return `# strict + the demo's loopback origin (nemoclaw tui --demo)\n${stringify(doc)}`;
@@ -67,7 +68,7 @@ async function startOrigin(): Promise<Server> {
 export async function startDemo(api: Pick<ApiClient, 'call'>, name = DEMO_SANDBOX): Promise<DemoHandle> {
   const server = await startOrigin();
   const port = (server.address() as AddressInfo).port;
-  const origin = `http://127.0.0.1:${port}`;
+  const origin = `http://host.nemoclaw.internal:${port}`;
   // Outside NEMOCLAW_HOME (the sandbox refuses a workspace inside nemoclaw's state directory).
   const ws = mkdtempSync(join(tmpdir(), 'nemoclaw-demo-ws-'));
   chmodSync(ws, 0o777);

@@ -25,6 +25,9 @@ export type { RequestHead, ParseResult } from './http1.ts';
 export { createCertificateAuthority, issueLeafCertificate, buildCertificate, toPem } from './x509.ts';
 export type { CertificateAuthority } from './x509.ts';
 
+/** What NO_PROXY exempts inside a sandbox: its own private loopback, nothing else. */
+export const SANDBOX_OWN_LOOPBACK = 'localhost,127.0.0.1,::1';
+
 /** Environment for a sandboxed workload whose proxy relay listens on 127.0.0.1:3128. */
 export function proxyEnvironment(caCertPath: string, port = 3128): Record<string, string> {
   const url = `http://127.0.0.1:${port}`;
@@ -35,12 +38,12 @@ export function proxyEnvironment(caCertPath: string, port = 3128): Record<string
     http_proxy: url,
     https_proxy: url,
     all_proxy: url,
-    // Nothing bypasses the proxy, loopback included: a supervised workload's requests to
-    // 127.0.0.1 or localhost are decided like any other (the host's loopback is reachable only
-    // through a rule with allowed_ips). `sandbox run` differs on purpose: it exempts the
-    // sandbox's own private loopback so an agent can reach servers it starts itself.
-    NO_PROXY: '',
-    no_proxy: '',
+    // One loopback rule in every mode (docs/egress.md "Loopback"): the sandbox's own loopback is a
+    // private network namespace, so its servers are its own and bypass the proxy; the host's
+    // loopback services are reached only as host.nemoclaw.internal, through the proxy, under a
+    // rule naming that name. `sandbox run` builds the same value (src/sandbox/argv.ts).
+    NO_PROXY: SANDBOX_OWN_LOOPBACK,
+    no_proxy: SANDBOX_OWN_LOOPBACK,
     NODE_USE_ENV_PROXY: '1',
     SSL_CERT_FILE: caCertPath,
     NODE_EXTRA_CA_CERTS: caCertPath,

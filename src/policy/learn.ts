@@ -12,6 +12,7 @@ import { Document, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { compileSandboxSpec, decideExec, defaultPolicy } from './compile.ts';
 import { ACCESS_METHODS, compileEgressRules, decideEgress, normalizeRequestPath } from './egress.ts';
 import type { Endpoint, NetworkPolicy, Policy } from './schema.ts';
+import { endpointGrants } from './grants.ts';
 import { parsePolicy } from './load.ts';
 import { parseTraceLine, traceLines } from './trace.ts';
 
@@ -159,7 +160,10 @@ export function learn(events: string | readonly string[], base: Policy = default
     const name = ruleName(g.host, g.port, taken);
     const bins = [...g.binaries.entries()].sort((a, b) => b[1] - a[1]);
     const ips = grantedIps(rules, g.host, g.port, bins.map(([p]) => p));
-    if (ips.length > 0) endpoint.allowed_ips = ips;
+    // What the host's name grants by itself (host.nemoclaw.internal: the host's loopback) is not
+    // written out again; anything else the base granted is copied, and nothing more.
+    const implicit = endpointGrants({ host: g.host });
+    if (ips.length > 0 && !sameAddresses(ips, implicit)) endpoint.allowed_ips = ips;
     // An unknown program can only be allowed by a rule without binaries.
     const anyProgram = g.binaries.has(null);
     network[name] = { endpoints: [endpoint], ...(anyProgram ? {} : { binaries: bins.map(([p]) => ({ path: literal(p as string) })) }) };
@@ -198,6 +202,10 @@ export function learn(events: string | readonly string[], base: Policy = default
   // The base text's own document was edited: read the result back, which also validates it.
   if (opts.baseText !== undefined) policy = parsePolicy(yaml, 'learned policy');
   return { policy, yaml, rules: learned, exec: execList, alreadyAllowed, skipped, read, denied, execNotFound };
+}
+
+function sameAddresses(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
 }
 
 /**

@@ -241,7 +241,8 @@ export function workloadEnv(caller: { TERM?: string | undefined; LANG?: string |
     https_proxy: PROXY_URL,
     all_proxy: PROXY_URL,
     // Only the sandbox's own loopback bypasses the proxy (the agent's own servers); it is a
-    // private netns, so nothing of the host is reachable that way.
+    // private netns, so nothing of the host is reachable that way. The same value as a supervised
+    // sandbox's (src/egress SANDBOX_OWN_LOOPBACK; not imported: this fast path loads no egress code).
     NO_PROXY: 'localhost,127.0.0.1,::1',
     no_proxy: 'localhost,127.0.0.1,::1',
     // Node >= 24 honours HTTP(S)_PROXY for fetch/http only when asked to.

@@ -367,7 +367,10 @@ export interface SandboxRunOptions {
  * the system directories read-only, the proxy's trust bundle and proxy environment, nothing else.
  */
 export function runInSandbox(fx: ProxyFixture, script: string, opts: SandboxRunOptions = {}): Promise<SandboxRun> {
-  const env = { ...proxyEnvironment(fx.proxy.caBundlePath), PATH: '/usr/bin:/bin', HOME: '/home/sandbox', ...opts.env };
+  // These tests send requests for literal loopback origins (the fixture's) through the proxy, to
+  // exercise its address guard: the proxy decides them only when NO_PROXY does not exempt the
+  // sandbox's own loopback, as a real sandbox's does (test/supervisor/loopback.test.ts covers that).
+  const env = { ...proxyEnvironment(fx.proxy.caBundlePath), NO_PROXY: '', no_proxy: '', PATH: '/usr/bin:/bin', HOME: '/home/sandbox', ...opts.env };
   const args = ['--ro', '/usr', '--ro', '/lib', '--ro', '/lib64', '--ro', '/bin', '--ro', '/etc', '--ro', fx.proxy.caBundlePath];
   for (const path of opts.ro ?? []) args.push('--ro', path);
   for (const path of opts.rw ?? []) args.push('--rw', path);

@@ -36,7 +36,7 @@ approvals: { unmatched_egress: ${unmatched}, timeout: 60s }
 network_policies:
   local:
     endpoints:
-      - { host: 127.0.0.1, port: ${port}, protocol: rest, rules: [${rules}], allowed_ips: [127.0.0.1] }
+      - { host: host.nemoclaw.internal, port: ${port}, protocol: rest, rules: [${rules}] }
 `;
 }
 
@@ -46,7 +46,7 @@ function policy(dir: string, unmatched: 'ask' | 'deny' = 'ask', paths = ['/ok'])
   return file;
 }
 
-const curl = (path: string) => ['curl', '-s', '-w', ' %{http_code}', `http://127.0.0.1:${port}${path}`];
+const curl = (path: string) => ['curl', '-s', '-w', ' %{http_code}', `http://host.nemoclaw.internal:${port}${path}`];
 
 describe('approvals through the supervisor', { timeout: 120_000 }, () => {
   let sv: Served;
@@ -73,7 +73,7 @@ describe('approvals through the supervisor', { timeout: 120_000 }, () => {
       const list = JSON.parse(r.stdout) as Array<{ id: string; sandbox: string; host: string; path: string; binary: string }>;
       return list.length > 0 ? list : null;
     }, 'pending approval', { withinMs: 30_000, everyMs: 100 });
-    expect(items[0]).toMatchObject({ sandbox: 'net', host: '127.0.0.1', path: '/wait', binary: '/usr/bin/curl' });
+    expect(items[0]).toMatchObject({ sandbox: 'net', host: 'host.nemoclaw.internal', path: '/wait', binary: '/usr/bin/curl' });
     const ok = await cli(sv.home, ['approvals', 'approve', items[0]?.id as string]);
     expect(ok.code, ok.stderr).toBe(0);
     expect((await pending).stdout).toBe('hello from /wait 200');

@@ -1,6 +1,6 @@
 // Learning mode end to end (issue 22): a real supervised sandbox under
 // `approvals: { unmatched_egress: audit }` and `exec: { unmatched: allow }` makes requests to two
-// loopback hosts with two methods and runs one program outside its allowlist; `status` says it is
+// host services (host.nemoclaw.internal on two ports) with two methods and runs one program outside its allowlist; `status` says it is
 // learning and how many destinations it has seen; `policy learn --sandbox` reads the audit log and
 // proposes exactly those (the `audit export | policy learn --events -` pipe too); `--apply --yes`
 // writes the revision, after which the same requests pass with unmatched egress denied, a new host
@@ -17,27 +17,35 @@ import { cli, events, freshHome, serve, workspace } from './harness.ts';
 import type { Served } from './harness.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-let origin: Server;
+// Two origins on the host's loopback, reached from inside as host.nemoclaw.internal (the one way
+// to the host's loopback services: docs/egress.md "Loopback").
+const HOST = 'host.nemoclaw.internal';
+const origins: Server[] = [];
 let port = 0;
+let port2 = 0;
 const seen: string[] = [];
 
 beforeAll(async () => {
-  origin = createServer((req, res) => {
-    seen.push(`${req.method} ${req.headers.host?.split(':')[0]} ${req.url}`);
-    req.resume();
-    req.on('end', () => res.end(`hello from ${req.url}`));
-  });
-  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', () => r()));
-  port = (origin.address() as AddressInfo).port;
+  for (let i = 0; i < 2; i++) {
+    const origin = createServer((req, res) => {
+      seen.push(`${req.method} ${req.headers.host} ${req.url}`);
+      req.resume();
+      req.on('end', () => res.end(`hello from ${req.url}`));
+    });
+    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', () => r()));
+    origins.push(origin);
+  }
+  port = (origins[0]?.address() as AddressInfo).port;
+  port2 = (origins[1]?.address() as AddressInfo).port;
 });
 afterAll(async () => {
-  await new Promise((r) => origin.close(r));
+  for (const origin of origins) await new Promise((r) => origin.close(r));
 });
 
 /**
- * Learning mode on top of a base that grants the two loopback hosts their address (allowed_ips)
- * and one health path: the address guard is never widened by learning, so the loopback origin is
- * reachable only for hosts the base already grants it (docs/design.md invariant 3).
+ * Learning mode on top of a base that names both host services (which grants the host's loopback
+ * on exactly those ports) and one health path: the address guard is never widened by learning, so
+ * the host's loopback is reachable only where the base already grants it (docs/design.md invariant 3).
  */
 function basePolicy(): string {
   return `version: 1
@@ -50,8 +58,8 @@ approvals: { unmatched_egress: audit }
 network_policies:
   health:
     endpoints:
-      - { host: 127.0.0.1, port: ${port}, protocol: rest, rules: [{ allow: { method: GET, path: /health } }], allowed_ips: [127.0.0.1] }
-      - { host: localhost, port: ${port}, protocol: rest, rules: [{ allow: { method: GET, path: /health } }], allowed_ips: [127.0.0.1] }
+      - { host: ${HOST}, port: ${port}, protocol: rest, rules: [{ allow: { method: GET, path: /health } }] }
+      - { host: ${HOST}, port: ${port2}, protocol: rest, rules: [{ allow: { method: GET, path: /health } }] }
     binaries: [{ path: /usr/bin/curl }]
 `;
 }
@@ -84,12 +92,12 @@ describe('policy learn from what a supervised sandbox recorded', { timeout: 180_
   it('in learning mode the requests and the exec go through, and status says so', async () => {
     const before = await cli(sv.home, [name, 'status']);
     expect(before.stdout).toContain('learning: egress (unmatched audited): 0 distinct destinations; exec (outside the allowlist allowed): 0 paths');
-    expect((await cli(sv.home, [name, 'exec', '--', ...curl('GET', `http://127.0.0.1:${port}/a`)])).stdout).toBe('hello from /a 200');
-    expect((await cli(sv.home, [name, 'exec', '--', ...curl('GET', `http://127.0.0.1:${port}/a`)])).stdout).toBe('hello from /a 200');
-    expect((await cli(sv.home, [name, 'exec', '--', ...curl('POST', `http://localhost:${port}/b`)])).stdout).toBe('hello from /b 200');
+    expect((await cli(sv.home, [name, 'exec', '--', ...curl('GET', `http://${HOST}:${port}/a`)])).stdout).toBe('hello from /a 200');
+    expect((await cli(sv.home, [name, 'exec', '--', ...curl('GET', `http://${HOST}:${port}/a`)])).stdout).toBe('hello from /a 200');
+    expect((await cli(sv.home, [name, 'exec', '--', ...curl('POST', `http://${HOST}:${port2}/b`)])).stdout).toBe('hello from /b 200');
     const id = await cli(sv.home, [name, 'exec', '--', '/usr/bin/id', '-u']);
     expect(id.code, id.stderr).toBe(0);
-    expect(seen).toEqual(['GET 127.0.0.1 /a', 'GET 127.0.0.1 /a', 'POST localhost /b']);
+    expect(seen).toEqual([`GET ${HOST}:${port} /a`, `GET ${HOST}:${port} /a`, `POST ${HOST}:${port2} /b`]);
     const view = await waitFor(async () => {
       const s = (await sv.api.call<{ sandbox: SandboxView }>('GET', `/v1/sandboxes/${name}`)).sandbox;
       return s.learning?.destinations === 2 && s.learning.execs === 1 ? s : null;
@@ -109,14 +117,15 @@ describe('policy learn from what a supervised sandbox recorded', { timeout: 180_
       return j.rules.length === 2 && j.exec.length === 1 ? j : null;
     }, 'audit records of the requests', { withinMs: 15_000 });
     expect(learned.rules.map((r) => [r.host, r.port, r.shape, r.hits, r.binaries])).toEqual([
-      ['127.0.0.1', port, 'exact', 2, [{ path: '/usr/bin/curl', hits: 2 }]],
-      ['localhost', port, 'exact', 1, [{ path: '/usr/bin/curl', hits: 1 }]],
-    ]);
+      [HOST, port, 'exact', 2, [{ path: '/usr/bin/curl', hits: 2 }]],
+      [HOST, port2, 'exact', 1, [{ path: '/usr/bin/curl', hits: 1 }]],
+    ].sort((a, b) => (a[1] as number) - (b[1] as number)));
     expect(learned.exec).toEqual([{ path: '/usr/bin/id', hits: 1 }]);
     const np = learned.policy.network_policies;
-    expect(np[`learned_127_0_0_1_${port}`]?.endpoints[0]).toMatchObject({ rules: [{ allow: { method: 'GET', path: '/a' } }], allowed_ips: ['127.0.0.1'] });
-    expect(np[`learned_localhost_${port}`]?.endpoints[0]).toMatchObject({ rules: [{ allow: { method: 'POST', path: '/b' } }], allowed_ips: ['127.0.0.1'] });
-    expect(Object.keys(np).sort()).toEqual(['health', `learned_127_0_0_1_${port}`, `learned_localhost_${port}`]);
+    // Naming host.nemoclaw.internal is the grant: the learned rule carries no allowed_ips.
+    expect(np[`learned_host_nemoclaw_internal_${port}`]?.endpoints[0]).toEqual({ host: HOST, port, protocol: 'rest', rules: [{ allow: { method: 'GET', path: '/a' } }] });
+    expect(np[`learned_host_nemoclaw_internal_${port2}`]?.endpoints[0]).toEqual({ host: HOST, port: port2, protocol: 'rest', rules: [{ allow: { method: 'POST', path: '/b' } }] });
+    expect(Object.keys(np).sort()).toEqual(['health', `learned_host_nemoclaw_internal_${port}`, `learned_host_nemoclaw_internal_${port2}`].sort());
 
     const exported = await cli(sv.home, ['audit', 'export', '--format', 'jsonl']);
     expect(exported.code, exported.stderr).toBe(0);
@@ -142,7 +151,7 @@ describe('policy learn from what a supervised sandbox recorded', { timeout: 180_
     expect(api.proposal.rev).toBe(1);
     expect(api.proposal.rules).toEqual(learned.rules);
     expect(api.proposal.exec).toEqual(learned.exec);
-    expect(api.proposal.diff).toContain(`+  learned_127_0_0_1_${port}:`);
+    expect(api.proposal.diff).toContain(`+  learned_host_nemoclaw_internal_${port}:`);
     // Applying needs the revision it was proposed against to be current.
     await expect(sv.api.call('PUT', `/v1/sandboxes/${name}/learn`, { text: api.proposal.text, rev: 7 })).rejects.toThrow(/revision 1 is current, not 7/);
 
@@ -156,7 +165,7 @@ describe('policy learn from what a supervised sandbox recorded', { timeout: 180_
     const dry = await cli(sv.home, ['policy', 'learn', '--sandbox', name, '--unmatched', 'deny', '--apply']);
     expect(dry.code).toBe(1);
     expect(dry.stdout).toContain('+++ learned');
-    expect(dry.stdout).toContain(`+  learned_localhost_${port}:`);
+    expect(dry.stdout).toContain(`+  learned_host_nemoclaw_internal_${port2}:`);
     expect(dry.stdout).toMatch(/^- {2}unmatched_egress: audit$/m);
     expect(dry.stdout).toMatch(/^\+ {2}unmatched_egress: deny$/m);
     expect(dry.stderr).toContain('nothing written');
@@ -169,7 +178,7 @@ describe('policy learn from what a supervised sandbox recorded', { timeout: 180_
     await waitFor(async () => (await events(sv.api)).find((e) => e.type === 'policy.revision' && e.rev === 2), 'revision 2 applied', { withinMs: 15_000 });
     const hist = JSON.parse((await cli(sv.home, ['policy', 'history', '--sandbox', name, '--json'])).stdout) as Array<{ rev: number; source?: string; reason: string }>;
     expect(hist[1]).toMatchObject({ rev: 2, source: 'learn' });
-    expect(hist[1]?.reason).toContain(`127.0.0.1:${port}, localhost:${port}; exec /usr/bin/id`);
+    expect(hist[1]?.reason).toContain(`${HOST}:${Math.min(port, port2)}, ${HOST}:${Math.max(port, port2)}; exec /usr/bin/id`);
   });
 
   it('enforcing the learned revision: the same requests pass, a new host and an unseen path are denied, the learned exec runs', async () => {
@@ -177,12 +186,12 @@ describe('policy learn from what a supervised sandbox recorded', { timeout: 180_
     const s = (await sv.api.call<{ sandbox: SandboxView }>('GET', `/v1/sandboxes/${name}`)).sandbox;
     expect(s.learning).toMatchObject({ egress: false, exec: true });
     seen.length = 0;
-    expect((await cli(sv.home, [name, 'exec', '--', ...curl('GET', `http://127.0.0.1:${port}/a`)])).stdout).toBe('hello from /a 200');
-    expect((await cli(sv.home, [name, 'exec', '--', ...curl('POST', `http://localhost:${port}/b`)])).stdout).toBe('hello from /b 200');
-    expect((await cli(sv.home, [name, 'exec', '--', ...curl('GET', `http://127.0.0.1:${port}/other`)])).stdout).toMatch(/ 403$/);
+    expect((await cli(sv.home, [name, 'exec', '--', ...curl('GET', `http://${HOST}:${port}/a`)])).stdout).toBe('hello from /a 200');
+    expect((await cli(sv.home, [name, 'exec', '--', ...curl('POST', `http://${HOST}:${port2}/b`)])).stdout).toBe('hello from /b 200');
+    expect((await cli(sv.home, [name, 'exec', '--', ...curl('GET', `http://${HOST}:${port}/other`)])).stdout).toMatch(/ 403$/);
     // A host never seen: denied on its name, never resolved (docs/design.md invariant 3).
     expect((await cli(sv.home, [name, 'exec', '--', ...curl('GET', `http://new-host.example:${port}/a`)])).stdout).toMatch(/ 403$/);
-    expect(seen).toEqual(['GET 127.0.0.1 /a', 'POST localhost /b']);
+    expect(seen).toEqual([`GET ${HOST}:${port} /a`, `POST ${HOST}:${port2} /b`]);
 
     const restarted = await cli(sv.home, [name, 'restart']);
     expect(restarted.code, restarted.stderr).toBe(0);

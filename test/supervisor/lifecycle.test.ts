@@ -110,7 +110,7 @@ describe('supervisor lifecycle', { timeout: 120_000 }, () => {
     const bundle = join(caDir, 'bundle.pem');
     expect(env).toMatchObject({
       HTTP_PROXY: proxy, HTTPS_PROXY: proxy, ALL_PROXY: proxy, http_proxy: proxy, https_proxy: proxy, all_proxy: proxy,
-      NO_PROXY: '', no_proxy: '', NODE_USE_ENV_PROXY: '1',
+      NO_PROXY: 'localhost,127.0.0.1,::1', no_proxy: 'localhost,127.0.0.1,::1', NODE_USE_ENV_PROXY: '1',
       SSL_CERT_FILE: bundle, NODE_EXTRA_CA_CERTS: bundle, REQUESTS_CA_BUNDLE: bundle, CURL_CA_BUNDLE: bundle, GIT_SSL_CAINFO: bundle,
     });
     await sv.api.call('DELETE', '/v1/sandboxes/keyprobe');

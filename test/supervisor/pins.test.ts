@@ -59,7 +59,7 @@ approvals: { unmatched_egress: deny }
 network_policies:
   local:
     endpoints:
-      - { host: 127.0.0.1, port: ${port}, allowed_ips: [127.0.0.1] }
+      - { host: host.nemoclaw.internal, port: ${port} }
     binaries: [{ path: "${bin}/tool*" }]
 `,
   );
@@ -82,7 +82,7 @@ describe('binary pins are persisted per sandbox', { timeout: 180_000 }, () => {
     await sv?.stop();
   });
 
-  const fetch = async (path: string): Promise<string> => (await cli(home, ['pinned', 'exec', '--', tool, '-s', '-w', ' %{http_code}', `http://127.0.0.1:${port}${path}`])).stdout;
+  const fetch = async (path: string): Promise<string> => (await cli(home, ['pinned', 'exec', '--', tool, '-s', '-w', ' %{http_code}', `http://host.nemoclaw.internal:${port}${path}`])).stdout;
   const pinsOnDisk = (): Record<string, string> => (JSON.parse(readFileSync(join(home, 'sandboxes', 'pinned', 'pins.json'), 'utf8')) as { pins: Record<string, string> }).pins;
 
   it('a binary replaced while the sandbox was stopped is denied after start and after a supervisor restart, then unpin lets its next use pin it again', async () => {
@@ -160,7 +160,7 @@ describe('binary pins are persisted per sandbox', { timeout: 180_000 }, () => {
   it('two binaries pinned at the same moment are both written to pins.json', async () => {
     const other = join(bin, 'tool2');
     installTool(other, 'another binary\n');
-    const get = (exe: string, path: string) => cli(home, ['pinned', 'exec', '--', exe, '-s', '-w', ' %{http_code}', `http://127.0.0.1:${port}${path}`]);
+    const get = (exe: string, path: string) => cli(home, ['pinned', 'exec', '--', exe, '-s', '-w', ' %{http_code}', `http://host.nemoclaw.internal:${port}${path}`]);
     const [a, b] = await Promise.all([get(tool, '/a'), get(other, '/b')]);
     expect([a.stdout, b.stdout]).toEqual(['hello from /a 200', 'hello from /b 200']);
     expect(pinsOnDisk()).toEqual({ [tool]: sha(tool), [other]: sha(other) });

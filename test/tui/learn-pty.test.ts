@@ -43,13 +43,13 @@ approvals: { unmatched_egress: audit }
 network_policies:
   health:
     endpoints:
-      - { host: 127.0.0.1, port: ${port}, protocol: rest, rules: [{ allow: { method: GET, path: /health } }], allowed_ips: [127.0.0.1] }
+      - { host: host.nemoclaw.internal, port: ${port}, protocol: rest, rules: [{ allow: { method: GET, path: /health } }] }
     binaries: [{ path: /usr/bin/curl }]
 `,
   );
   const c = await cli(home, ['create', name, '--workspace', workspace(home), '--policy', file, '--', 'sleep', '1000']);
   expect(c.code, c.stderr).toBe(0);
-  const r = await cli(home, [name, 'exec', '--', '/usr/bin/curl', '-s', '-X', 'PUT', '-w', ' %{http_code}', `http://127.0.0.1:${port}/learned/path`]);
+  const r = await cli(home, [name, 'exec', '--', '/usr/bin/curl', '-s', '-X', 'PUT', '-w', ' %{http_code}', `http://host.nemoclaw.internal:${port}/learned/path`]);
   expect(r.stdout).toBe('hello from /learned/path 200');
 }, 60_000);
 
@@ -80,31 +80,31 @@ describe('nemoclaw tui: learn from the last N minutes', () => {
     tui.p.write('1'); // the Sandboxes pane; its only row is selected
     tui.p.write('P');
     await see(tui, `Learn ${name} from the last 10 minutes`);
-    await see(tui, `+  learned_127_0_0_1_${port}:`);
+    await see(tui, `+  learned_host_nemoclaw_internal_${port}:`);
     await see(tui, 'method: PUT');
     await see(tui, 'path: /learned/path');
-    await see(tui, `proposed: 127.0.0.1:${port}`);
+    await see(tui, `proposed: host.nemoclaw.internal:${port}`);
     expect(tui.screen.text()).toContain('nothing written until y');
     expect((await store.history()).map((m) => m.rev)).toEqual([1]);
 
     // A shorter window still covers the request made a moment ago; n dismisses without writing.
     tui.p.write('-');
     await see(tui, `Learn ${name} from the last 5 minutes`);
-    await see(tui, `+  learned_127_0_0_1_${port}:`);
+    await see(tui, `+  learned_host_nemoclaw_internal_${port}:`);
     tui.p.write('n');
     await see(tui, 'learning proposal dismissed: nothing written');
     expect((await store.history()).map((m) => m.rev)).toEqual([1]);
 
     tui.p.write('P');
-    await see(tui, `+  learned_127_0_0_1_${port}:`);
+    await see(tui, `+  learned_host_nemoclaw_internal_${port}:`);
     tui.p.write('y');
     await see(tui, `${name}: revision 2 written`);
     const h = await store.history();
     expect(h.map((m) => m.rev)).toEqual([1, 2]);
     expect(h[1]?.source).toBe('learn');
-    expect(h[1]?.reason).toBe(`learned in the TUI: 127.0.0.1:${port}`);
+    expect(h[1]?.reason).toBe(`learned in the TUI: host.nemoclaw.internal:${port}`);
     const cur = await store.get();
-    expect(cur?.policy.network_policies?.[`learned_127_0_0_1_${port}`]?.endpoints[0]).toMatchObject({ rules: [{ allow: { method: 'PUT', path: '/learned/path' } }], allowed_ips: ['127.0.0.1'] });
+    expect(cur?.policy.network_policies?.[`learned_host_nemoclaw_internal_${port}`]?.endpoints[0]).toEqual({ host: 'host.nemoclaw.internal', port, protocol: 'rest', rules: [{ allow: { method: 'PUT', path: '/learned/path' } }] });
 
     tui.p.write('q');
     expect((await tui.exit).exitCode).toBe(0);

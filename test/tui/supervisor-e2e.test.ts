@@ -51,7 +51,7 @@ describe('nemoclaw tui against a real supervisor', () => {
   it('--demo: pending curl approval; a second tui attaches; a -> curl succeeds in both; resize; q restores', async () => {
     const home = freshHome();
     const first = launch(home, 160, 48, ['--demo', '--home', home, '--layout', 'approvals-first']);
-    await see(first, /curl -> 127\.0\.0\.1:\d+/);
+    await see(first, /curl -> host\.nemoclaw\.internal:\d+/);
     await see(first, '● 1 pending');
     expect(first.screen.bufferType).toBe('alternate');
     // The denials of the scripted workload reached their feeds.
@@ -60,7 +60,7 @@ describe('nemoclaw tui against a real supervisor', () => {
 
     // A second TUI on the same NEMOCLAW_HOME attaches (the supervisor's lock says one runs).
     const second = launch(home, 120, 40, []);
-    await see(second, /curl -> 127\.0\.0\.1:\d+/);
+    await see(second, /curl -> host\.nemoclaw\.internal:\d+/);
     await see(second, '● 1 pending');
 
     first.p.write('a');
@@ -131,11 +131,11 @@ describe('nemoclaw tui against a real supervisor', () => {
     expect(events.find((e) => e.type === 'decision.result')).toMatchObject({ ok: true, verdict: 'allow' });
     expect(events.some((e) => e.type === 'log' && String(e.line).includes('/report HTTP 200'))).toBe(true);
     const modules = readFileSync(trace, 'utf8');
-    // bin/nemoclaw runs the build (dist/*.js) while it is fresh, the sources otherwise: either way
-    // the headless door is loaded and the TUI's never is.
-    expect(modules).toMatch(/\/(src\/headless\/index\.ts|dist\/headless\/index\.js)\b/);
+    // bin/nemoclaw runs the build (dist/bundle/*/*.js, or dist/*.js without esbuild) while it is
+    // fresh, the sources otherwise: either way the headless door is loaded and the TUI's never is.
+    expect(modules).toMatch(/\/(src\/headless\/index\.ts|dist\/(bundle\/)?headless\/index\.js)\b/);
     expect(modules).not.toMatch(/node_modules\/(ink|react)\//);
-    expect(modules).not.toMatch(/\/(src\/tui\/index\.ts|dist\/tui\/index\.js)\b/);
+    expect(modules).not.toMatch(/\/(src\/tui\/index\.ts|dist\/(bundle\/)?tui\/index\.js)\b/);
   }, 60_000);
 
   it('--headless attached to a running supervisor: the same stream, decisions on stdin reach it', async () => {
