@@ -6,6 +6,8 @@ export { Models, ModelError, buildSpec, deviceRequests, hostHasGpu, homeId, engi
 export type { ModelInfo, StartOptions, Spec, Progress } from './models.ts';
 export { ENGINES, PRESETS, TOOL_CALL_PARSERS, toolCallParser, isEngine } from './presets.ts';
 export type { Engine, EnginePreset } from './presets.ts';
+export { ModelWatch, statsFigures } from './watch.ts';
+export type { WatchedModel, WatchStatus, ModelWatchOptions, StatsSample, StatsFigures } from './watch.ts';
 export { readGpuMemory, checkGpuMemory, parseGpuMemoryLine } from './gpu.ts';
 export type { GpuMemory } from './gpu.ts';
 export { gpuMemoryNeedGiB, paramsBillions, GPU_MEMORY_RULE } from './presets.ts';

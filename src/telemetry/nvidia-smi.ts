@@ -4,7 +4,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { GpuProcess, GpuSample, GpuStatus } from './types.ts';
 
-export const GPU_QUERY_FIELDS = ['index', 'name', 'utilization.gpu', 'memory.used', 'memory.total', 'temperature.gpu', 'power.draw'] as const;
+export const GPU_QUERY_FIELDS = ['index', 'uuid', 'name', 'utilization.gpu', 'memory.used', 'memory.total', 'temperature.gpu', 'power.draw'] as const;
 export const APPS_QUERY_FIELDS = ['pid', 'process_name', 'used_memory', 'gpu_uuid'] as const;
 
 /** argv for the streaming GPU query. */
@@ -27,10 +27,11 @@ export function parseNumber(field: string | undefined): number | null {
 }
 
 /**
- * Parse one line of `--query-gpu=index,name,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw
- * --format=csv,noheader,nounits`, e.g. `0, NVIDIA H100 80GB HBM3, 37, 10240, 81559, 41, 118.52`.
- * The name may itself contain commas: the first field is the index, the last five are numbers and
- * everything between is the name. Returns null for lines that are not GPU rows (blank, errors).
+ * Parse one line of `--query-gpu=index,uuid,name,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw
+ * --format=csv,noheader,nounits`, e.g. `0, GPU-5c3f…, NVIDIA H100 80GB HBM3, 37, 10240, 81559, 41, 118.52`.
+ * The name may itself contain commas: the first field is the index, then the uuid (`GPU-…`; lines
+ * without it, from the older query, still parse), the last five are numbers and everything between
+ * is the name. Returns null for lines that are not GPU rows (blank, errors).
  */
 export function parseGpuLine(line: string, ts: number): GpuSample | null {
   const fields = line.split(',');
@@ -38,10 +39,13 @@ export function parseGpuLine(line: string, ts: number): GpuSample | null {
   const index = parseNumber(fields[0]);
   if (index === null || !Number.isInteger(index) || index < 0) return null;
   const tail = fields.slice(-5);
-  const name = fields.slice(1, -5).join(',').trim();
+  const second = (fields[1] ?? '').trim();
+  const uuid = /^GPU-[0-9a-fA-F-]+$/.test(second) && fields.length >= 8 ? second : null;
+  const name = fields.slice(uuid === null ? 1 : 2, -5).join(',').trim();
   if (name === '') return null;
   return {
     index,
+    ...(uuid !== null ? { uuid } : {}),
     name,
     utilization: parseNumber(tail[0]),
     memoryUsed: parseNumber(tail[1]),

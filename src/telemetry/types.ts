@@ -1,8 +1,10 @@
 // Telemetry sample types. Shared with the TUI's event union (type-only); no React here.
 
-/** One row of `nvidia-smi --query-gpu=index,name,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw`. */
+/** One row of `nvidia-smi --query-gpu=index,uuid,name,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw`. */
 export interface GpuSample {
   index: number;
+  /** `GPU-…`, to join per-process rows (they name the GPU by uuid); absent from a query without it. */
+  uuid?: string;
   name: string;
   /** Percent 0-100, or null when nvidia-smi reports [N/A] / [Not Supported]. */
   utilization: number | null;
@@ -25,7 +27,12 @@ export interface GpuProcess {
   /** MiB, or null when not reported. */
   usedMemory: number | null;
   gpuUuid: string;
+  /** Who runs it (src/telemetry/owner.ts), once resolved from /proc; absent straight from nvidia-smi. */
+  owner?: GpuOwner;
 }
+
+/** A GPU process's owner: one of our model containers, another container, a sandbox, the host, or unknown (pid not readable). */
+export type GpuOwner = { kind: 'model'; name: string } | { kind: 'container'; id: string } | { kind: 'sandbox'; name: string } | { kind: 'host' } | { kind: 'unknown' };
 
 export interface HostSample {
   /** Percent 0-100 across all cores. */

@@ -1,7 +1,7 @@
 // startTui / runTui: wire a TuiDataSource (and local telemetry) into the store, render the app
 // full screen, and restore the terminal however it ends (quit, SIGTERM/SIGHUP/SIGINT, crash).
 import { render, type Instance } from 'ink';
-import { startGpuMonitor, startHostMonitor, type GpuMonitor, type HostMonitor } from '../telemetry/index.ts';
+import { startGpuMonitor, startHostMonitor, withOwners, type GpuMonitor, type HostMonitor } from '../telemetry/index.ts';
 import { App } from './app/app.ts';
 import { h } from './app/h.ts';
 import type { Effect } from './input/types.ts';
@@ -11,7 +11,9 @@ import { isPaneId, type PaneId } from './layout/panes.ts';
 import type { TuiDataSource, TuiEvent } from './store/events.ts';
 import { TuiStore, type TuiStoreOptions } from './store/tui-store.ts';
 import { builtinNoColour, chooseThemeName, loadThemes, NO_COLOUR_THEME, type Theme } from './theme/theme.ts';
+import { ModelsFeed } from './source/models-source.ts';
 import { learnApplied, learnArrived } from './widgets/learn/reducer.ts';
+import { LOG_LINES, modelLogsArrived, modelsPaneShown } from './widgets/models/reducer.ts';
 
 export interface TelemetryOptions {
   /** nvidia-smi to run (default $NEMOCLAW_NVIDIA_SMI, then `nvidia-smi`). */
@@ -33,6 +35,8 @@ export interface RunTuiOptions {
   telemetry?: boolean | TelemetryOptions;
   /** ASCII borders and charts (for terminals/fonts without box drawing). */
   ascii?: boolean;
+  /** The Models pane's feed (default on: loaded when the pane is first shown); home defaults to NEMOCLAW_HOME. */
+  models?: boolean | { home?: string; pollMs?: number };
   stdin?: NodeJS.ReadStream;
   stdout?: NodeJS.WriteStream;
   stderr?: NodeJS.WriteStream;
@@ -124,6 +128,17 @@ export function startTui(options: RunTuiOptions): TuiHandle {
     (err: unknown) => ingest({ type: 'log', ts: now(), sandbox: 'nemoclaw', stream: 'system', line: `sandboxes: ${err instanceof Error ? err.message : String(err)}` }),
   );
 
+  // Models: dockerode is loaded when the pane is first shown (or a GPU process is in a container),
+  // never at start-up.
+  const modelsOpt = options.models ?? true;
+  const models = modelsOpt === false ? null : new ModelsFeed({ ingest, now, ...(typeof modelsOpt === 'object' ? modelsOpt : {}) });
+  const needModels = (): void => {
+    if (models !== null && !models.started) void models.start();
+  };
+  const stopModelsTrigger = ui.subscribe(() => {
+    if (modelsPaneShown(ui.getSnapshot())) needModels();
+  });
+
   // Telemetry, off the render path.
   let gpu: GpuMonitor | undefined;
   let host: HostMonitor | undefined;
@@ -133,7 +148,12 @@ export function startTui(options: RunTuiOptions): TuiHandle {
       ...(t.nvidiaSmi !== undefined ? { command: t.nvidiaSmi } : {}),
       intervalMs: t.gpuIntervalMs ?? 1000,
       onSample: (gpus) => ingest({ type: 'gpu_sample', ts: now(), gpus }),
-      onProcesses: (processes) => ingest({ type: 'gpu_processes', ts: now(), processes }),
+      // Each GPU pid's owner, from /proc (src/telemetry/owner.ts): a model container, another container, a sandbox, the host.
+      onProcesses: (processes) => {
+        const owned = withOwners(processes, { models: models?.rows ?? [], sandboxes: store.getSnapshot().sandboxes });
+        if (owned.some((p) => p.owner?.kind === 'container')) needModels();
+        ingest({ type: 'gpu_processes', ts: now(), processes: owned });
+      },
       onStatus: (status) => ingest({ type: 'gpu_status', ts: now(), status }),
       now,
     });
@@ -156,6 +176,8 @@ export function startTui(options: RunTuiOptions): TuiHandle {
     finished = true;
     stopEvents();
     stopPrefs();
+    stopModelsTrigger();
+    models?.stop();
     gpu?.stop();
     host?.stop();
     store.dispose();
@@ -206,6 +228,16 @@ export function startTui(options: RunTuiOptions): TuiHandle {
       );
       return;
     }
+    if (e.type === 'modelLogs') {
+      if (models === null) return ui.update((s) => modelLogsArrived(s, e.name, { ok: false, error: 'models are off in this TUI' }));
+      models.logs(e.name, LOG_LINES).then((r) => ui.update((s) => modelLogsArrived(s, e.name, r)));
+      return;
+    }
+    if (e.type === 'modelAction') {
+      if (models === null) return ui.update((s) => ({ ...s, message: { text: 'models are off in this TUI', tone: 'error' } }));
+      models.act(e.name, e.action).then((r) => ui.update((s) => ({ ...s, message: { text: r.message, tone: r.ok ? 'ok' : 'error' } })));
+      return;
+    }
     options.source.decide(e.id, e.verdict, e.always).then(
       (r) => {
         if (!r.ok) ui.update((s) => ({ ...s, message: { text: `${e.id}: ${r.error ?? 'decision failed'}`, tone: 'error' } }));
@@ -241,6 +273,11 @@ export function startTui(options: RunTuiOptions): TuiHandle {
     exitOnCtrlC: false,
   });
   ink.instance = instance;
+  // A layout that shows the Models pane loads its feed after the first frame, not before it.
+  const modelsAtStart = setTimeout(() => {
+    if (!finished && modelsPaneShown(ui.getSnapshot())) needModels();
+  }, 0);
+  offs.push(() => clearTimeout(modelsAtStart));
   instance.waitUntilExit().then(
     () => finish({ reason: 'quit' }),
     (error: unknown) => finish({ reason: 'error', error }),

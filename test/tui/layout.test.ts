@@ -71,7 +71,7 @@ describe('computeLayout', () => {
     expect(l.panes).toEqual([{ id: 'logs', rect: { x: 0, y: 0, width: 120, height: 39 } }]);
   });
 
-  it('the overview shows all eight panes; presets differ in what comes first', () => {
+  it('the overview shows all nine panes; presets differ in what comes first', () => {
     expect(new Set(presetPanes('overview'))).toEqual(new Set(PANES));
     expect(presetPanes('approvals-first')[0]).toBe('approvals');
     expect(presetPanes('monitoring')[0]).toBe('gpu');

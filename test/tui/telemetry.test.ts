@@ -43,7 +43,7 @@ describe('nvidia-smi parsing (pure)', () => {
   });
 
   it('asks nvidia-smi for exactly the documented fields', () => {
-    expect(gpuQueryArgs(1000)).toEqual(['--query-gpu=index,name,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw', '--format=csv,noheader,nounits', '-lms', '1000']);
+    expect(gpuQueryArgs(1000)).toEqual(['--query-gpu=index,uuid,name,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw', '--format=csv,noheader,nounits', '-lms', '1000']);
     expect(appsQueryArgs()).toEqual(['--query-compute-apps=pid,process_name,used_memory,gpu_uuid', '--format=csv,noheader,nounits']);
   });
 });
@@ -61,7 +61,9 @@ describe('GPU monitor (against test/tui/fixtures/fake-nvidia-smi)', () => {
       expect(batches[0]?.[0]?.name).toBe('NVIDIA H100 80GB HBM3');
       expect(statuses[0]).toEqual({ state: 'starting' });
       expect(statuses[1]).toEqual({ state: 'ok' });
-      expect(procs?.map((p) => p.pid)).toEqual([48213, 48377, 50102]);
+      // The FAKE's default row is the process that ran it (this test's worker): a pid that exists.
+      expect(procs?.map((p) => p.pid)).toEqual([process.pid]);
+      expect(batches[0]?.[0]?.uuid).toBe('GPU-5c3f9a0e-1b2d-4e8f-9a7b-0c1d2e3f4a5b');
     } finally {
       mon.stop();
       delete process.env['FAKE_NVIDIA_SMI_LOOPS'];

@@ -14,6 +14,7 @@ import { fitLine, lineText } from '../../src/tui/text/line.ts';
 import { approvalsBody } from '../../src/tui/widgets/approvals/view.ts';
 import { auditBody } from '../../src/tui/widgets/audit/view.ts';
 import { chatBody } from '../../src/tui/widgets/chat/view.ts';
+import { modelsBody } from '../../src/tui/widgets/models/view.ts';
 import { egressBody } from '../../src/tui/widgets/egress/view.ts';
 import { gpuBody } from '../../src/tui/widgets/gpu/view.ts';
 import { WIDGETS } from '../../src/tui/widgets/index.ts';
@@ -43,7 +44,8 @@ function busyStore(): TuiStore {
       { type: 'limit_hit', ts: NOW + i, sandbox: sb, limit: 'pids', value: '512' },
       { type: 'host_sample', ts: NOW + i, sample: { cpu: i % 100, memUsed: i * 1e8, memTotal: 64e9, ts: NOW + i } },
       { type: 'gpu_sample', ts: NOW + i, gpus: [0, 1, 2, 3].map((g) => ({ index: g, name: `NVIDIA ${evil}`, utilization: (i * 7 + g) % 101, memoryUsed: 1000 * i, memoryTotal: 81559, temperature: 50, powerDraw: 300.5, ts: NOW + i })) },
-      { type: 'gpu_processes', ts: NOW + i, processes: [{ pid: 1, name: evil, usedMemory: 100, gpuUuid: 'GPU-1' }] },
+      { type: 'gpu_processes', ts: NOW + i, processes: [{ pid: 1, name: evil, usedMemory: 100, gpuUuid: 'GPU-1', owner: { kind: 'model', name: evil } }] },
+      { type: 'models', ts: NOW + i, status: { state: 'ok' }, models: [{ name: evil, engine: 'vllm', image: evil, model: evil, port: 8000, state: 'running', exitCode: null, restartCount: i, startedAt: NOW - i, ready: true, registered: true, containerId: 'abcdef012345', cpuPercent: i, memoryBytes: i * 1e6, memoryLimitBytes: 1e9, recentLogs: [evil, `${evil} ${i}`] }] },
     );
     if (i % 3 === 0) events.push({ type: 'approval_decided', ts: NOW, decision: { id: `ap-${i}`, sandbox: sb, summary: evil, verdict: i % 2 === 0 ? 'allow' : 'deny', always: i % 4 === 0, by: 'cli', ts: NOW } });
   }
@@ -62,6 +64,7 @@ const BODIES: Readonly<Record<PaneId, (p: BodyProps) => PaneBody>> = {
   logs: logsBody,
   audit: auditBody,
   chat: chatBody,
+  models: modelsBody,
 };
 
 /** HH:MM:SS in local time, as the feeds print it. */

@@ -18,7 +18,8 @@ import { sandboxRows } from '../widgets/sandboxes/reducer.ts';
 import { Frame } from './frame.ts';
 import { h } from './h.ts';
 import { LineView } from './line-view.ts';
-import { ConfirmOverlay, DetailsOverlay, HelpOverlay, LearnOverlay, SandboxOverlay, TooSmall } from './overlays.ts';
+import { modelRows } from '../widgets/models/reducer.ts';
+import { ConfirmOverlay, DetailsOverlay, HelpOverlay, LearnOverlay, ModelLogsOverlay, SandboxOverlay, TooSmall } from './overlays.ts';
 import { statusLine } from './status-bar.ts';
 
 export interface AppProps {
@@ -57,6 +58,7 @@ export function dispatchContext(snapshot: TuiSnapshot, ui: UiState, layout: Layo
     visible: layout.panes.map((p) => p.id),
     themes,
     sandboxes: sandboxRows(snapshot, ui).map((s) => s.name),
+    models: modelRows(snapshot, ui).map((m) => m.name),
     pageSize: Math.max(1, (focusRect?.height ?? 10) - 3),
   };
 }
@@ -114,6 +116,7 @@ export function App({ store, ui: uiStore, themes, onEffect, ascii = false, now =
   if (top?.kind === 'sandbox') children.push(h(SandboxOverlay, { key: 'sandbox', sandbox: live.sandboxes.find((s) => s.name === top.name), now: t, screen, theme, ascii }));
   if (top?.kind === 'details') children.push(h(DetailsOverlay, { key: 'details', approval: live.pending.find((p) => p.id === top.approvalId), now: t, screen, theme, ascii }));
   if (top?.kind === 'learn') children.push(h(LearnOverlay, { key: 'learn', mode: top, screen, theme, ascii }));
+  if (top?.kind === 'modelLogs') children.push(h(ModelLogsOverlay, { key: 'modelLogs', mode: top, screen, theme, ascii }));
 
   const status = statusLine(ui, { pending: live.pending.length, pausedBehind: live.totalEvents - frozen.current.totalEvents, width: columns });
   children.push(h(Box, { key: 'status', position: 'absolute', top: layout.statusBar.y, left: 0, width: columns, height: 1 }, h(LineView, { line: status, width: columns, theme, bg: 'statusBg', ascii })));

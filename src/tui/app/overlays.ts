@@ -14,6 +14,8 @@ import type { Theme, Token } from '../theme/theme.ts';
 import { duration } from '../widgets/common.ts';
 import type { LearnMode } from '../widgets/learn/reducer.ts';
 import { learnFooter, learnLines } from '../widgets/learn/view.ts';
+import type { ModelLogsMode } from '../widgets/models/reducer.ts';
+import { modelLogsLines } from '../widgets/models/view.ts';
 import { Frame } from './frame.ts';
 import { h } from './h.ts';
 import { LineView } from './line-view.ts';
@@ -21,7 +23,7 @@ import { LineView } from './line-view.ts';
 function contextTitle(c: Context): string {
   if (c === 'global') return 'Everywhere';
   if (isPaneId(c)) return PANE_TITLES[c];
-  return { help: 'Help', confirm: 'Confirm', details: 'Approval details', sandbox: 'Sandbox details', command: 'Command bar', filter: 'Filter', learn: 'Learning proposal' }[c];
+  return { help: 'Help', confirm: 'Confirm', details: 'Approval details', sandbox: 'Sandbox details', command: 'Command bar', filter: 'Filter', learn: 'Learning proposal', modelLogs: 'Model logs' }[c];
 }
 
 /** The help text for the current state, generated from the keymap table. */
@@ -132,6 +134,17 @@ export function LearnOverlay({ mode, screen, theme, ascii }: { mode: LearnMode; 
   lines.push(learnFooter(mode));
   const footer = body.length > room ? `${scroll + 1}-${Math.min(body.length, scroll + room)} of ${body.length}` : '';
   return h(Frame, { rect, title: 'Learning proposal', info: 'nothing written until y', footer, focused: true, lines, theme, ascii });
+}
+
+/** A model's recent log lines (Models pane, l or Enter): inert text, newest at the bottom. */
+export function ModelLogsOverlay({ mode, screen, theme, ascii }: { mode: ModelLogsMode; screen: Rect; theme: Theme; ascii: boolean }) {
+  const rect = centered(screen, Math.max(60, Math.min(140, screen.width - 4)), screen.height - 2);
+  const room = Math.max(1, rect.height - 4);
+  const { lines, footer } = modelLogsLines(mode, room);
+  const body: Line[] = [...lines];
+  while (body.length < rect.height - 3) body.push([]);
+  body.push([seg('j/k ', 'accent', { bold: true }), seg('scroll   '), seg('r ', 'accent', { bold: true }), seg('restart   '), seg('s ', 'accent', { bold: true }), seg('stop   '), seg('Esc ', 'accent', { bold: true }), seg('close')]);
+  return h(Frame, { rect, title: `Logs of model ${mode.name}`, info: 'container output, inert', footer, focused: true, lines: body, theme, ascii });
 }
 
 /** Below 80x24: say so, and what is needed; q still quits. */

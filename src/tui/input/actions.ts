@@ -117,6 +117,7 @@ export const GLOBAL_ACTIONS: Record<string, Handler> = {
     if (m?.kind !== 'confirm') return ok(s);
     const next = popMode(s);
     if (m.action.type === 'quit') return ok(next, [{ type: 'quit' }]);
+    if (m.action.type === 'model') return ok(say(next, `${m.action.action === 'stop' ? 'stopping' : 'restarting'} model ${m.action.name}…`, 'warn'), [{ type: 'modelAction', name: m.action.name, action: m.action.action }]);
     const a = m.action;
     return ok(say(next, `${a.verdict === 'allow' ? 'allowing' : 'denying'} ${a.always ? 'always' : 'once'}: ${a.id}`, a.verdict === 'allow' ? 'ok' : 'warn'), [{ type: 'decide', id: a.id, verdict: a.verdict, always: a.always }]);
   },

@@ -8,7 +8,10 @@ export interface PaneFilter {
   invert: boolean;
 }
 
-export type ConfirmAction = { type: 'decide'; id: string; verdict: Verdict; always: boolean } | { type: 'quit' };
+export type ConfirmAction = { type: 'decide'; id: string; verdict: Verdict; always: boolean } | { type: 'quit' } | { type: 'model'; name: string; action: ModelAction };
+
+/** What the Models pane's confirmed keys do to a model container. */
+export type ModelAction = 'stop' | 'restart';
 
 /** Modes stack on top of normal navigation; Esc pops one. */
 export type Mode =
@@ -19,7 +22,9 @@ export type Mode =
   | { kind: 'details'; approvalId: string }
   | { kind: 'sandbox'; name: string }
   /** "Learn from the last N minutes": the proposed diff, shown before anything is written. */
-  | { kind: 'learn'; sandbox: string; minutes: number; status: 'loading' | 'ready' | 'error'; proposal: LearnProposal | null; error: string | null; scroll: number };
+  | { kind: 'learn'; sandbox: string; minutes: number; status: 'loading' | 'ready' | 'error'; proposal: LearnProposal | null; error: string | null; scroll: number }
+  /** A model's recent log lines (Models pane, l or Enter). */
+  | { kind: 'modelLogs'; name: string; status: 'loading' | 'ready' | 'error'; lines: readonly string[]; error: string | null; scroll: number };
 
 export interface UiMessage {
   text: string;
@@ -53,6 +58,10 @@ export type Effect =
   | { type: 'learn'; sandbox: string; minutes: number }
   /** Write a reviewed proposal as the sandbox's next revision. */
   | { type: 'applyLearned'; proposal: LearnProposal }
+  /** Models pane: fetch a model's recent log lines (the answer comes back through modelLogsArrived). */
+  | { type: 'modelLogs'; name: string }
+  /** Models pane: stop or restart a model container (after y). */
+  | { type: 'modelAction'; name: string; action: ModelAction }
   | { type: 'quit' };
 
 /** What key handlers may read about the data (derived from the shown snapshot). */
@@ -65,6 +74,8 @@ export interface DispatchCtx {
   visible: readonly PaneId[];
   themes: readonly string[];
   sandboxes: readonly string[];
+  /** Model names as the Models pane lists them (after its filter). */
+  models?: readonly string[];
   /** Rows a page-up/down moves. */
   pageSize: number;
 }
@@ -76,7 +87,7 @@ export interface Result {
 
 export type Handler = (state: UiState, ctx: DispatchCtx) => Result;
 
-export type Context = 'global' | PaneId | 'help' | 'confirm' | 'command' | 'filter' | 'details' | 'sandbox' | 'learn';
+export type Context = 'global' | PaneId | 'help' | 'confirm' | 'command' | 'filter' | 'details' | 'sandbox' | 'learn' | 'modelLogs';
 
 /** One row of the keymap table. The help overlay is generated from these rows. */
 export interface KeyBinding {

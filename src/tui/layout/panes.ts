@@ -1,5 +1,5 @@
-// The panes, in jump order (1-8).
-export const PANES = ['sandboxes', 'approvals', 'syscalls', 'egress', 'gpu', 'logs', 'audit', 'chat'] as const;
+// The panes, in jump order (1-9).
+export const PANES = ['sandboxes', 'approvals', 'syscalls', 'egress', 'gpu', 'logs', 'audit', 'chat', 'models'] as const;
 export type PaneId = (typeof PANES)[number];
 
 export const PANE_TITLES: Readonly<Record<PaneId, string>> = {
@@ -11,6 +11,7 @@ export const PANE_TITLES: Readonly<Record<PaneId, string>> = {
   logs: 'Logs',
   audit: 'Audit',
   chat: 'Agent chat',
+  models: 'Models',
 };
 
 export function paneNumber(id: PaneId): number {

@@ -1,7 +1,12 @@
 // The contract between the TUI and whatever feeds it (the supervisor client later, the
 // ScriptedDataSource now). Plain data only: every event is JSON-serialisable so it can cross the
 // supervisor's control socket unchanged.
+import type { WatchedModel, WatchStatus } from '../../models/index.ts';
 import type { GpuProcess, GpuSample, GpuStatus, HostSample } from '../../telemetry/index.ts';
+
+/** The Models pane's feed: 'off' until the pane is first shown (dockerode is loaded only then). */
+export type ModelsStatus = { state: 'off' } | WatchStatus;
+export type ModelRow = WatchedModel;
 
 export type SandboxState = 'creating' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -106,7 +111,9 @@ export type TuiEvent =
   | { type: 'gpu_sample'; ts: number; gpus: GpuSample[] }
   | { type: 'gpu_processes'; ts: number; processes: GpuProcess[] }
   | { type: 'gpu_status'; ts: number; status: GpuStatus }
-  | { type: 'host_sample'; ts: number; sample: HostSample };
+  | { type: 'host_sample'; ts: number; sample: HostSample }
+  /** This home's model containers (the whole list each time: there are few). */
+  | { type: 'models'; ts: number; status: ModelsStatus; models: ModelRow[] };
 
 export type TuiEventType = TuiEvent['type'];
 

@@ -6,7 +6,7 @@
 // the CPU free for keystrokes. React reads it with useSyncExternalStore.
 import type { GpuProcess, GpuSample, GpuStatus, HostSample } from '../../telemetry/index.ts';
 import { collapse, type Collapsed, type CollapseOptions } from './collapse.ts';
-import type { DecidedApproval, PendingApproval, SandboxInfo, TuiEvent } from './events.ts';
+import type { DecidedApproval, ModelRow, ModelsStatus, PendingApproval, SandboxInfo, TuiEvent } from './events.ts';
 import { RingBuffer } from './ring-buffer.ts';
 
 export type SyscallEvent = Extract<TuiEvent, { type: 'syscall_denied' | 'exec_denied' }>;
@@ -56,6 +56,7 @@ export interface TuiSnapshot {
   readonly audit: Feed<AuditEvent>;
   readonly gpu: { readonly status: GpuStatus; readonly gpus: readonly GpuSeries[]; readonly processes: readonly GpuProcess[] };
   readonly host: { readonly latest: HostSample | null; readonly cpu: readonly number[]; readonly mem: readonly number[] };
+  readonly models: { readonly status: ModelsStatus; readonly rows: readonly ModelRow[] };
 }
 
 export interface StoreCapacities {
@@ -173,6 +174,7 @@ export class TuiStore {
   #host: HostSample | null = null;
   readonly #hostCpu: RingBuffer<number>;
   readonly #hostMem: RingBuffer<number>;
+  #models: TuiSnapshot['models'] = Object.freeze({ status: { state: 'off' as const }, rows: Object.freeze([]) });
 
   constructor(options: TuiStoreOptions = {}) {
     this.#pacing = {
@@ -352,6 +354,9 @@ export class TuiStore {
         this.#hostCpu.push(e.sample.cpu);
         this.#hostMem.push(pct(e.sample.memUsed, e.sample.memTotal));
         return;
+      case 'models':
+        this.#models = Object.freeze({ status: e.status, rows: Object.freeze([...e.models]) });
+        return;
       default:
         // Unknown event types from a newer supervisor are ignored.
         return;
@@ -387,6 +392,7 @@ export class TuiStore {
       audit: feed(this.#audit),
       gpu: Object.freeze({ status: this.#gpuStatus, gpus: Object.freeze(gpus), processes: this.#gpuProcesses }),
       host: Object.freeze({ latest: this.#host, cpu: this.#hostCpu.toArray(), mem: this.#hostMem.toArray() }),
+      models: this.#models,
     });
   }
 }

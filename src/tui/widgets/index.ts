@@ -12,6 +12,8 @@ import { gpuActions, gpuKeys } from './gpu/keys.ts';
 import { gpuBody } from './gpu/view.ts';
 import { logsActions, logsKeys, logsRowCount } from './logs/keys.ts';
 import { logsBody } from './logs/view.ts';
+import { modelsActions, modelsKeys, modelsRowCount } from './models/keys.ts';
+import { modelsBody } from './models/view.ts';
 import { sandboxesActions, sandboxesKeys, sandboxesRowCount } from './sandboxes/keys.ts';
 import { sandboxesBody } from './sandboxes/view.ts';
 import { syscallsActions, syscallsKeys, syscallsRowCount } from './syscalls/keys.ts';
@@ -36,6 +38,7 @@ export const WIDGETS: Readonly<Record<PaneId, Widget>> = {
   logs: { body: clamped(logsBody), rowCount: logsRowCount, keys: logsKeys, actions: logsActions },
   audit: { body: clamped(auditBody), rowCount: auditRowCount, keys: auditKeys, actions: auditActions },
   chat: { body: clamped(chatBody), keys: chatKeys, actions: chatActions },
+  models: { body: clamped(modelsBody), rowCount: modelsRowCount, keys: modelsKeys, actions: modelsActions },
 };
 
 export type { Widget, BodyProps, PaneBody } from './types.ts';
