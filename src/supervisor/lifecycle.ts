@@ -11,7 +11,7 @@ import type { ApprovalQueue } from '../approvals/index.ts';
 import { policyStorePersistHook } from '../approvals/index.ts';
 import { proxyEnvironment, startEgressProxy } from '../egress/index.ts';
 import type { EgressProxy, InferenceRouter } from '../egress/index.ts';
-import type { RevisionMeta, SetResult } from '../policy/index.ts';
+import type { Policy, RevisionMeta, SetResult } from '../policy/index.ts';
 import { PolicyStore, compileEgressRules, compileSandboxSpec } from '../policy/index.ts';
 import type { SandboxEvent, SandboxResult } from '../sandbox/index.ts';
 import { runSandbox } from '../sandbox/index.ts';
@@ -322,7 +322,7 @@ export class Lifecycle {
       // An installed agent (design.md "Planned": Agents; docs/agents.md): its install and generated
       // config bound read-only, re-resolved at every start, so a missing install fails the start
       // with the command that fixes it instead of a crash loop on exit 127.
-      const agentRun = r.rec.agent ? this.agentRun(r) : null;
+      const agentRun = r.rec.agent ? this.agentRun(r, cur.policy) : null;
       if (agentRun) spec.filesystem.readOnly = [...spec.filesystem.readOnly, ...agentRun.readOnly];
       const execSock = join(this.d.paths.sockets, `${r.rec.id}.x`);
       // exec is static: an "allow always" is written for the next creation, and remembered here
@@ -385,7 +385,7 @@ export class Lifecycle {
   }
 
   /** The installed agent's binds and environment for this start (throws the one-line reason when it is not installed). */
-  private agentRun(r: Runtime): AgentRun {
+  private agentRun(r: Runtime, policy: Policy): AgentRun {
     const agent = r.rec.agent as { name: string; version: string };
     const route = this.d.routes?.get(r.rec.name) ?? null;
     return prepareAgentRun({
@@ -394,6 +394,7 @@ export class Lifecycle {
       workspace: r.rec.workspace,
       aliases: route?.models.map((m) => m.alias) ?? [],
       fallbackModel: r.rec.inference?.model ?? null,
+      tools: { ask: policy.tools?.ask ?? [], approvalTimeoutMs: compileEgressRules(policy).approvalTimeoutMs },
     });
   }
 
