@@ -63,7 +63,7 @@ export function egressQuestion(item: Pick<ApprovalItem, 'host' | 'port' | 'binar
 }
 
 export async function startRunEgress(opts: RunEgressOptions, inert: (s: string) => string): Promise<RunEgress> {
-  const [{ startEgressProxy }, { ApprovalQueue, alwaysRefusal }, policyMod] = await Promise.all([
+  const [{ startEgressProxy, policyFileRule }, { ApprovalQueue, alwaysRefusal }, policyMod] = await Promise.all([
     import('../egress/index.ts'),
     import('../approvals/index.ts'),
     import('../policy/index.ts'),
@@ -115,6 +115,8 @@ export async function startRunEgress(opts: RunEgressOptions, inert: (s: string) 
     rules: policyMod.compileEgressRules(policy),
     approvals: queue,
     audit: opts.audit,
+    // A one-shot run has no supervisor store for `policy add` to edit: name the policy file.
+    ruleHint: (rule) => policyFileRule(opts.policyFile, rule),
   });
   const running = proxy;
   return {

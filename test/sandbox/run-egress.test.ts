@@ -106,6 +106,20 @@ describe('sandbox run starts an egress proxy for a policy with network rules (re
     expect(readdirSync(join(state, 'run', 'x')).filter((n) => n.startsWith('r-'))).toEqual([]);
   });
 
+  it("a 403's hint names the policy file and the entry to add; pasted there, the request passes", async () => {
+    const file = policy('hinted.yaml', `network_policies:\n  other:\n    endpoints: [{ host: host.nemoclaw.internal, port: 1 }]\n`);
+    const get = `curl -s -m 20 -o out.json -w "%{http_code}" http://host.nemoclaw.internal:${httpPort}/hinted`;
+    const first = await run(['--policy', file], get);
+    expect(first.stdout, first.stderr).toBe('403');
+    const { hint } = JSON.parse(readFileSync(join(first.ws, 'out.json'), 'utf8')) as { hint: string };
+    // Not `nemoclaw policy add --sandbox ...`: that edits a supervisor's store, which a one-shot run has none of.
+    const prefix = `add under network_policies in ${file}: `;
+    expect(hint).toBe(`${prefix}allow_host_nemoclaw_internal_${httpPort}: { endpoints: [{ host: "host.nemoclaw.internal", port: ${httpPort} }], binaries: [{ path: "/usr/bin/curl" }] }`);
+    writeFileSync(file, `${readFileSync(file, 'utf8')}  ${hint.slice(prefix.length)}\n`);
+    const second = await run(['--policy', file], `${get}; cat out.json`);
+    expect(second.stdout, second.stderr).toBe('200hello /hinted');
+  });
+
   it('the audit log holds the proxy records of the run', async () => {
     const r = await run(['--policy', allowBoth()], `${CURL} -o /dev/null http://127.0.0.1:1/denied-for-audit`);
     expect(r.status, r.stderr).toBe(0);
