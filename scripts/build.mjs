@@ -69,6 +69,14 @@ export function build(root, say = (m) => process.stderr.write(`build: ${m}\n`)) 
       return false;
     }
     rewriteModuleUrls(next);
+    // The CLI bin/nemoclaw runs, bundled into a few files (scripts/bundle.mjs): without esbuild
+    // (status 2) bin/nemoclaw runs the per-file build above instead.
+    const b = spawnSync(process.execPath, [join(root, 'scripts', 'bundle.mjs'), root, next], { cwd: root, encoding: 'utf8' });
+    if (b.status === 2) say(b.stderr.trim());
+    else if (b.status !== 0) {
+      say(`bundling failed (exit ${b.status ?? b.signal}); bin/nemoclaw keeps running the TypeScript sources\n${b.stdout}${b.stderr}`);
+      return false;
+    }
     const dist = join(root, BUILD_DIR);
     const old = join(work, 'old');
     try {

@@ -18,7 +18,13 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('the built CLI (dist/) and the TypeScript sources', () => {
   // The test run's global setup rebuilt dist/ if a source had changed since `npm run setup`.
-  const entries = { built: [join(root, 'dist', 'cli', 'main.js')], sources: ['--disable-warning=ExperimentalWarning', join(root, 'src', 'cli', 'main.ts')] };
+  // `bundled` is what bin/nemoclaw runs (scripts/bundle.mjs); `built`, the per-file build it runs
+  // without esbuild, and whose files the bundle's janitor and workers are.
+  const entries = {
+    built: [join(root, 'dist', 'cli', 'main.js')],
+    bundled: [join(root, 'dist', 'bundle', 'cli', 'main.js')],
+    sources: ['--disable-warning=ExperimentalWarning', join(root, 'src', 'cli', 'main.ts')],
+  };
   const workspace = join(scratch, 'ws');
   const home = join(scratch, 'home');
   mkdirSync(workspace);
@@ -48,11 +54,14 @@ describe('the built CLI (dist/) and the TypeScript sources', () => {
     const built = run(entries.built, args);
     const sources = run(entries.sources, args);
     expect(built).toEqual(sources);
+    expect(run(entries.bundled, args)).toEqual(sources);
     expect(built.status).not.toBeNull();
   });
 
-  it('sandbox run gives the command its status and output through the build', () => {
-    expect(run(entries.built, ['sandbox', 'run', '--', 'sh', '-c', 'echo inside; exit 3'])).toMatchObject({ status: 3, stdout: 'inside\n' });
+  it('sandbox run gives the command its status and output through the build and the bundle', () => {
+    for (const entry of [entries.built, entries.bundled]) {
+      expect(run(entry, ['sandbox', 'run', '--', 'sh', '-c', 'echo inside; exit 3'])).toMatchObject({ status: 3, stdout: 'inside\n' });
+    }
   });
 
   it('every module a built file names by URL (a janitor, a worker, the helper, themes) exists', () => {
@@ -104,6 +113,28 @@ describe('bin/nemoclaw picks the build only while it is fresh', () => {
     fresh();
     expect(nemoclaw()).toEqual({ status: 0, stdout: 'build --version\n', stderr: '' });
     expect(staleness(fake)).toBeNull();
+  });
+
+  it('runs the bundle when the build has one, found through a link or a relative path too', () => {
+    fresh();
+    mkdirSync(join(fake, 'dist', 'bundle', 'cli'), { recursive: true });
+    writeFileSync(join(fake, 'dist', 'bundle', 'cli', 'main.js'), "process.stdout.write(`bundle ${process.argv.slice(2).join(' ')}\\n`);\n");
+    try {
+      const link = join(scratch, 'link-to-nemoclaw');
+      symlinkSync(join(fake, 'bin', 'nemoclaw'), link);
+      const env = { ...process.env, NODE_COMPILE_CACHE: join(scratch, 'cc') };
+      for (const [how, cmd, cwd] of [
+        ['absolute', join(fake, 'bin', 'nemoclaw'), scratch],
+        ['link', link, scratch],
+        ['relative', './bin/nemoclaw', fake],
+        ['relative to a subfolder', '../bin/nemoclaw', join(fake, 'src')],
+      ] as const) {
+        const r = spawnSync(cmd, ['--version'], { cwd, encoding: 'utf8', env });
+        expect({ how, status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ how, status: 0, stdout: 'bundle --version\n', stderr: '' });
+      }
+    } finally {
+      rmSync(join(fake, 'dist', 'bundle'), { recursive: true, force: true });
+    }
   });
 
   it('runs the sources when a source, a new file or a tsconfig is newer, or the build is missing', () => {

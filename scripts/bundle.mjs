@@ -1,0 +1,128 @@
+// Bundles the CLI that bin/nemoclaw runs (issue 23; docs/benchmarks.md "CLI start-up"): each ES
+// module Node loads costs ~0.3-0.6 ms whatever its size (resolution with realpath, read, compile
+// cache lookup, link), and a verb loaded some 50-250 of them (zod alone is ~90). esbuild joins
+// src/cli/main.ts and everything it imports into a few files, split where the command table imports
+// a verb lazily, so a verb still loads only its own code, now in a handful of files.
+//
+// Layout: dist/bundle/<dir>/<name>.js for src/<dir>/<name>.ts (main and each lazily imported
+// module), dist/bundle/chunks/ for code shared between them: every output file is two folders below
+// dist/bundle, as every source is one folder below src/. Code that locates a file beside itself by
+// `import.meta.url` (the helper binary, a janitor or worker run as its own process, themes,
+// blueprints) is given the URL its tsc-built copy has, dist/<dir>/<name>.js, so it finds the same
+// files as the per-file build, and a janitor or worker it starts is that per-file build's.
+//
+// Only pure-JavaScript dependencies on the start-up path are inlined (zod, yaml, commander); the
+// rest (Ink and React, dockerode, node-pty's addon...) stay imports of node_modules, loaded as before.
+//
+// Plain JavaScript that runs on Node 20 (setup.mjs may run before Node 24 is the one running).
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join, relative, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+export const BUNDLE_DIR = 'bundle';
+const LAZY = 'nemoclaw-lazy-package';
+const NO_ESBUILD = 'esbuild is not installed (npm install); bin/nemoclaw runs the per-file build';
+const INLINE = new Set(['zod', 'yaml', 'commander']);
+const TS_URL = /new URL\((['"])(\.{1,2}\/[^'"\n]+)\.ts\1, import\.meta\.url\)/g;
+
+/** The plugin that keeps other packages external and pins `import.meta.url` to the per-file build. */
+function nemoclawPlugin(root) {
+  const src = join(root, 'src');
+  return {
+    name: 'nemoclaw',
+    setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (a) => {
+        if (a.path.startsWith('node:')) return { external: true };
+        const pkg = a.path.startsWith('@') ? a.path.split('/').slice(0, 2).join('/') : a.path.split('/')[0];
+        if (!INLINE.has(pkg)) return { external: true };
+        // `await import('yaml')` of a CommonJS package: esbuild's namespace for it would hold only
+        // `default`, where Node's also has the named exports it detects. A stand-in module
+        // re-exports what Node itself shows for the package, so the bundle sees the same names.
+        if (a.kind === 'dynamic-import' && a.namespace !== LAZY) return { path: a.path, namespace: LAZY };
+        return undefined;
+      });
+      b.onLoad({ filter: /.*/, namespace: LAZY }, async (a) => {
+        const names = Object.keys(await import(pathToFileURL(createRequire(join(root, 'package.json')).resolve(a.path)).href));
+        const named = names.filter((n) => n !== 'default' && /^[A-Za-z_$][\w$]*$/.test(n));
+        const lines = [`import * as m from ${JSON.stringify(a.path)};`, `export const { ${named.join(', ')} } = m;`];
+        if (names.includes('default')) lines.push('export default m.default;');
+        return { contents: lines.join('\n'), resolveDir: root, loader: 'js' };
+      });
+      b.onLoad({ filter: /\.tsx?$/ }, async (a) => {
+        let text = await readFile(a.path, 'utf8');
+        const rel = relative(src, a.path);
+        if (rel.startsWith('..')) return undefined;
+        if (text.includes('import.meta.url')) {
+          // Output files sit two folders below dist/bundle (asserted after the build), so ../../
+          // from any of them is dist/, where tsc put this module as dist/<rel>.js.
+          const own = `../../${rel.split(sep).join('/').replace(/\.tsx?$/, '.js')}`;
+          text = text.replace(TS_URL, (_m, q, p) => `new URL(${q}${p}.js${q}, import.meta.url)`);
+          text = text.replaceAll('import.meta.url', `new URL(${JSON.stringify(own)}, import.meta.url).href`);
+        }
+        return { contents: text, loader: a.path.endsWith('x') ? 'tsx' : 'ts' };
+      });
+    },
+  };
+}
+
+/**
+ * Writes the bundle of src/cli/main.ts under OUT (a build's dist/ being prepared); returns an
+ * error message, or null. esbuild is a devDependency: without it there is no bundle and
+ * bin/nemoclaw runs the per-file build.
+ */
+export async function bundle(root, out) {
+  let esbuild;
+  try {
+    esbuild = await import('esbuild');
+  } catch {
+    return NO_ESBUILD;
+  }
+  const outdir = join(out, BUNDLE_DIR);
+  const main = join(root, 'src', 'cli', 'main.ts');
+  const options = {
+    absWorkingDir: root,
+    entryPoints: [main],
+    outbase: join(root, 'src'),
+    outdir,
+    entryNames: '[dir]/[name]',
+    chunkNames: 'chunks/[name]-[hash]',
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node24',
+    jsx: 'automatic',
+    // yaml's Node build is CommonJS and requires builtins; an ES module has no require of its own.
+    banner: { js: "import { createRequire as __nemoclawRequire } from 'node:module'; const require = __nemoclawRequire(import.meta.url);" },
+    plugins: [nemoclawPlugin(root)],
+    metafile: true,
+    logLevel: 'silent',
+  };
+  // Every module imported lazily (a verb, a component's door) becomes an entry of its own, named
+  // after its source (dist/bundle/cli/policy.js, dist/bundle/headless/index.js), not a hashed
+  // chunk: what a verb loaded stays readable in a module trace. A first pass, writing nothing,
+  // finds them.
+  const scan = await esbuild.build({ ...options, write: false }).catch((err) => err);
+  if (scan instanceof Error) return `esbuild failed: ${scan.message}`;
+  const lazy = new Set([main]);
+  for (const input of Object.values(scan.metafile.inputs)) {
+    // Packages imported lazily (commander, yaml) stay hashed chunks: only sources have a folder.
+    for (const i of input.imports) if (i.kind === 'dynamic-import' && !i.external && i.path.startsWith('src/')) lazy.add(join(root, i.path));
+  }
+  const r = await esbuild.build({ ...options, entryPoints: [...lazy] }).catch((err) => err);
+  if (r instanceof Error) return `esbuild failed: ${r.message}`;
+  const deep = Object.keys(r.metafile.outputs).filter((f) => relative(outdir, join(root, f)).split(sep).length !== 2);
+  if (deep.length > 0) return `bundle outputs not two folders below ${BUNDLE_DIR}/ (import.meta.url would be wrong): ${deep.join(', ')}`;
+  return null;
+}
+
+// `node scripts/bundle.mjs ROOT OUT`: what build.mjs runs (in its own process, since esbuild's
+// plugins need its asynchronous API and build() is synchronous). Exit 0 with a bundle, 2 without
+// esbuild (a note on stderr), 1 when the bundle failed.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [root, out] = process.argv.slice(2);
+  const why = await bundle(root, out);
+  if (why !== null) process.stderr.write(`${why}\n`);
+  process.exitCode = why === null ? 0 : why === NO_ESBUILD ? 2 : 1;
+}
