@@ -1,5 +1,7 @@
 import { gauge, sparkline } from '../../charts/sparkline.ts';
 import { lineChart } from '../../charts/line-chart.ts';
+import { ownerLabel } from '../../../telemetry/index.ts';
+import { fit } from '../../text/cells.ts';
 import { seg, type Line } from '../../text/line.ts';
 import { bytes } from '../common.ts';
 import type { BodyProps, PaneBody } from '../types.ts';
@@ -44,8 +46,16 @@ export function gpuBody(props: BodyProps): PaneBody {
       const chart = lineChart(g.gpus.map((s) => s.util), width, budget.chart);
       chart.forEach((l, i) => lines.push([seg(l, i === 0 ? 'chart' : 'chart')]));
     }
+    // Who runs each GPU process (src/telemetry/owner.ts): a model container, a sandbox, the host.
+    const ownerW = Math.min(24, Math.max(4, ...g.processes.slice(0, budget.procs).map((p) => ownerLabel(p.owner).length)));
     for (const p of g.processes.slice(0, budget.procs)) {
-      lines.push([seg(`${String(p.pid).padStart(7)} `, 'muted'), seg(`${gib(p.usedMemory)}G `, 'text'), seg(p.name, 'info')]);
+      const o = p.owner;
+      lines.push([
+        seg(`${String(p.pid).padStart(7)} `, 'muted'),
+        seg(`${gib(p.usedMemory)}G `, 'text'),
+        seg(`${fit(ownerLabel(o) || '?', ownerW)} `, o?.kind === 'model' ? 'accent' : o?.kind === 'sandbox' ? 'warn' : 'muted'),
+        seg(p.name, 'info'),
+      ]);
     }
   }
   while (lines.length < height - host.length) lines.push([]);
