@@ -14,7 +14,7 @@ enum {
     O_RO = 256, O_RW, O_WS, O_HOME, O_UID, O_GID, O_LANDLOCK, O_TBIND, O_TCONN, O_EXALLOW,
     O_EXUNM, O_DENY, O_LOG, O_NOFILE, O_FSIZE, O_NPROC, O_MEM, O_PIDS, O_CPU, O_WALL, O_PROXY,
     O_EVFD, O_CTLFD, O_TTY, O_ENV, O_HOSTNAME, O_ID, O_HOSTUID, O_ASKTO, O_NODWP, O_PROTECT, O_EXECSOCK, O_VERDICT,
-    O_TMPSIZE,
+    O_TMPSIZE, O_AWAITARGV,
 };
 
 static const struct option opts[] = {
@@ -52,6 +52,7 @@ static const struct option opts[] = {
     {"exec-socket", required_argument, 0, O_EXECSOCK},
     {"await-verdict", no_argument, 0, O_VERDICT},
     {"tmp-size", required_argument, 0, O_TMPSIZE},
+    {"await-argv", no_argument, 0, O_AWAITARGV},
     {0, 0, 0, 0},
 };
 
@@ -198,6 +199,7 @@ int cli_parse(int argc, char **argv, struct config *c)
         case O_PROTECT: push_abs(&c->protect, name, a); break;
         case O_EXECSOCK: if (!canonical_abs(a)) bad(name, a); c->exec_socket = a; break;
         case O_VERDICT: c->await_verdict = 1; break;
+        case O_AWAITARGV: c->await_argv = 1; break;
         /* Additions: a tmpfs below 1 MiB cannot hold a lock file; the kernel rounds to pages. */
         case O_TMPSIZE: c->tmp_size = num(name, a, 1 << 20, big); break;
         default: bad("unknown option", argv[optind - 1]);
@@ -206,6 +208,19 @@ int cli_parse(int argc, char **argv, struct config *c)
     /* The verdict can only arrive on the control fd: without one nothing could ever say go. */
     if (c->await_verdict && c->control_fd < 0)
         bad("--await-verdict", "needs --control-fd");
+    if (c->await_argv) {
+        /* A warm-pool sandbox: the command arrives with the verdict (claim.c). */
+        if (!c->await_verdict)
+            bad("--await-argv", "needs --await-verdict");
+        if (optind < argc)
+            bad("--await-argv", "takes no CMD (it comes in the go verdict)");
+        /* With an exec allowlist that cannot be widened, Landlock's execute set must include the
+         * command itself, which is not known yet: such a sandbox cannot be pre-built. */
+        if (c->exec_allow.n > 0 && c->exec_unmatched != EXEC_ALLOW)
+            bad("--await-argv", "cannot be combined with --exec-allow under --exec-unmatched deny|ask");
+        c->argv = NULL;
+        return 0;
+    }
     if (optind >= argc)
         bad("CMD", "missing (use -- CMD [ARGS...])");
     c->argv = &argv[optind];

@@ -125,11 +125,28 @@ static void pty_send_eof(int tty_master)
 /* --await-verdict: the workload's execve waits for the supervisor's "go" on the control fd
  * (it has checked the ready event by then); a refusal or a closed control fd ends the sandbox
  * before any workload code runs. */
+static int wall_tfd = -1;
+
+/* The wall-time limit counts the command's time: from the start, or with --await-argv from the
+ * claim (a pooled sandbox's wait in the pool is not the command's time). */
+static int arm_wall_time(void)
+{
+    struct itimerspec it = {{0, 0}, {C->wall_ms / 1000, (C->wall_ms % 1000) * 1000000}};
+    return timerfd_settime(wall_tfd, 0, &it, NULL);
+}
+
 static void apply_verdict(int chan, int init_pidfd, int *failed)
 {
     if (verdict_state == VERDICT_GO) {
         verdict_state = VERDICT_DONE;
-        if (chan_send(chan, MSG_ACK, NULL, 0, NULL, 0) < 0) {
+        if (C->await_argv && wall_tfd >= 0 && arm_wall_time() < 0) {
+            *failed = 1;
+            pidfd_send_signal(init_pidfd, SIGKILL, NULL, 0);
+            fprintf(stderr, "nemoclaw-sandbox: timerfd (wall time): %s\n", strerror(errno));
+            return;
+        }
+        /* With --await-argv the command and its environment travel with the go (claim.c). */
+        if (chan_send(chan, MSG_ACK, C->await_argv ? claim_msg : NULL, C->await_argv ? claim_len : 0, NULL, 0) < 0) {
             *failed = 1; /* the workload cannot be told to go: it must not be left waiting */
             pidfd_send_signal(init_pidfd, SIGKILL, NULL, 0);
         }
@@ -165,9 +182,8 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
     }
     int tfd = -1;
     if (C->wall_ms > 0) {
-        tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-        struct itimerspec it = {{0, 0}, {C->wall_ms / 1000, (C->wall_ms % 1000) * 1000000}};
-        if (tfd < 0 || timerfd_settime(tfd, 0, &it, NULL) < 0) {
+        tfd = wall_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (tfd < 0 || (!C->await_argv && arm_wall_time() < 0)) {
             pidfd_send_signal(init_pidfd, SIGKILL, NULL, 0);
             die_setup("timerfd (wall time)", errno);
         }
@@ -337,7 +353,7 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
             cgroup_kill(cg);
             pidfd_send_signal(init_pidfd, SIGKILL, NULL, 0);
             close(tfd);
-            tfd = -1;
+            tfd = wall_tfd = -1;
         }
         if (pf[7].revents & (POLLIN | POLLHUP | POLLERR)) {
             char b[4096];

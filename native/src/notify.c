@@ -27,6 +27,8 @@ pid_t workload_pid;
 static int first_exec_done;
 int verdict_state;
 char verdict_reason[256];
+char claim_msg[CLAIM_MAX];
+size_t claim_len;
 struct config *C;
 
 long long now_ms(void)
@@ -377,7 +379,12 @@ static void handle_verdict(const char *line)
         snprintf(verdict_reason, sizeof verdict_reason, "verdict arrived before the ready event");
         verdict_state = VERDICT_REFUSED;
     } else if (!strcmp(v, "go")) {
+        const char *why = NULL;
         verdict_state = VERDICT_GO;
+        if (C->await_argv && claim_parse(line, claim_msg, sizeof claim_msg, &claim_len, &why) < 0) {
+            snprintf(verdict_reason, sizeof verdict_reason, "bad argv in go verdict: %s", why);
+            verdict_state = VERDICT_REFUSED;
+        }
     } else {
         char why[200];
         if (!json_get_str(line, "\"reason\"", why, sizeof why) || !why[0])

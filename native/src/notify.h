@@ -24,6 +24,9 @@ extern struct config *C;
 enum { VERDICT_NONE, VERDICT_EARLY, VERDICT_WAIT, VERDICT_GO, VERDICT_REFUSED, VERDICT_DONE };
 extern int verdict_state;
 extern char verdict_reason[256];
+/* --await-argv: the go verdict's argv/env, packed for the workload (claim.c). */
+extern char claim_msg[CLAIM_MAX];
+extern size_t claim_len;
 
 long long now_ms(void);
 void handle_notify(void);

@@ -37,6 +37,7 @@ struct config {
     int tty;
     int die_with_parent;
     int await_verdict; /* Additions: exec only after {"verdict":"go"} on the control fd */
+    int await_argv;    /* Additions: no CMD; it comes in the go verdict (warm pool, claim.c) */
     long long tmp_size; /* Additions: bytes per private tmpfs (/tmp, /var/tmp, /dev/shm, HOME) */
     char **argv; /* CMD ARGS..., NULL-terminated */
 };
@@ -162,6 +163,11 @@ int monitor_run(struct setup *s, pid_t init_pid, int init_pidfd, int chan, int t
 /* execsrv.c */
 int execsrv_listen(const char *path);
 void execsrv_main(int listen_fd, struct config *cfg) __attribute__((noreturn));
+
+/* claim.c */
+int claim_parse(const char *line, char *out, size_t cap, size_t *len, const char **why);
+int claim_unpack(char *buf, size_t len, struct config *c);
+#define CLAIM_MAX 65536
 
 /* sha256.c */
 int sha256_fd(int fd, char hex[65]);

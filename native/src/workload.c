@@ -92,6 +92,16 @@ static const char *nproc_scope(void)
     return major > 5 || (major == 5 && minor >= 14) ? "user_namespace" : "host_uid";
 }
 
+static char **env_array(struct config *c)
+{
+    char **envp = calloc((size_t)c->env.n + 1, sizeof *envp);
+    if (!envp)
+        child_fail("calloc env", ENOMEM);
+    for (int i = 0; i < c->env.n; i++)
+        envp[i] = (char *)c->env.v[i];
+    return envp;
+}
+
 static const char *resolve_cmd(const char *cmd, char **envp, char *buf, size_t len, int *err)
 {
     if (strchr(cmd, '/'))
@@ -152,15 +162,12 @@ void workload_main(struct setup *s)
     if (status_fd < 0)
         child_fail("open /proc/self/status", errno);
 
-    char **envp = calloc((size_t)c->env.n + 1, sizeof *envp);
-    if (!envp)
-        child_fail("calloc env", ENOMEM);
-    for (int i = 0; i < c->env.n; i++)
-        envp[i] = (char *)c->env.v[i];
-
+    char **envp = NULL;
     char pathbuf[4096];
     int rerr = 0;
-    const char *path = resolve_cmd(c->argv[0], envp, pathbuf, sizeof pathbuf, &rerr);
+    /* With --await-argv the command is not known yet: it is resolved after the claim, inside
+     * everything below (cli.c refuses the one policy where Landlock needs it first). */
+    const char *path = c->await_argv ? NULL : resolve_cmd(c->argv[0], envp = env_array(c), pathbuf, sizeof pathbuf, &rerr);
     drop_caps();
     struct ll_result ll;
     landlock_apply(c, &ll, path);
@@ -236,13 +243,23 @@ void workload_main(struct setup *s)
     if (chan_send(s->chan, MSG_READY, msg, (size_t)m + 1, &nfd, 1) < 0)
         child_fail("send ready to monitor", errno);
     close(nfd);
-    char ack;
+    static char ack[CLAIM_MAX + 1];
     ssize_t ar;
     do
-        ar = recv(s->chan, &ack, 1, 0);
+        ar = recv(s->chan, ack, sizeof ack, 0);
     while (ar < 0 && errno == EINTR);
-    if (ar != 1 || ack != MSG_ACK)
+    if (ar < 1 || ack[0] != MSG_ACK)
         _exit(EXIT_SETUP); /* monitor gone */
+    if (c->await_argv) {
+        /* The claim (claim.c): the command and its environment. The exec server, forked below,
+         * uses the same environment for what it runs. */
+        if (claim_unpack(ack + 1, (size_t)ar - 1, c) < 0)
+            child_fail("claim: malformed argv from monitor", EINVAL);
+        envp = env_array(c);
+        path = resolve_cmd(c->argv[0], envp, pathbuf, sizeof pathbuf, &rerr);
+    } else if (ar != 1) {
+        _exit(EXIT_SETUP);
+    }
 
     /* Additions: the exec server is forked here, with every restriction already in force, and
      * reparented to init (double fork) so the workload never sees it as its child. */

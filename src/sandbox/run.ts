@@ -85,6 +85,12 @@ export interface RunSandboxOptions {
   stdioFacts?: StdioFacts;
   /** Answers an exec ask; default: deny (no supervisor). Rejections count as deny. */
   onExecAsk?: (ask: ExecAskEvent) => Promise<ExecDecision>;
+  /**
+   * Warm pool (issue 23): the sandbox is built, enforced and verified with no command
+   * (`--await-argv`, native/PROTOCOL.md); `command` is ignored and the workload waits before its
+   * execve until `claim()` gives the command and environment.
+   */
+  pooled?: boolean;
 }
 
 export type EndReason = 'exited' | 'signaled' | 'refused' | 'start_failed' | 'setup_failed' | 'wall_time' | 'memory' | 'seccomp_kill';
@@ -138,6 +144,12 @@ export interface RunningSandbox {
   tapInput(fn: ((chunk: Buffer) => void) | null): boolean;
   /** Ends the whole sandbox (the helper kills its tree when it dies). */
   kill(signal?: NodeJS.Signals): void;
+  /**
+   * Pooled only: run `command` in the waiting sandbox, with the environment built as for a fresh
+   * one from `extraEnv` (default: the start's). Sent once the ready report verified; false when
+   * not pooled, already claimed, or the sandbox was refused or has ended.
+   */
+  claim(command: string[], extraEnv?: Record<string, string>): boolean;
 }
 
 function signalNumber(name: string | null): number | null {
@@ -276,7 +288,10 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
 
   const pipeStdio = opts.stdio === 'pipe';
   const plan = planStdio(pipeStdio ? 'pipe' : 'inherit', opts.tty ?? false, opts.stdioFacts ?? stdioFacts());
-  const child: ChildProcess = spawn(helper, [...argv, ...(opts.extraHelperArgs ?? []), '--', ...opts.command], {
+  const pooled = opts.pooled === true;
+  let command = pooled ? [] : opts.command;
+  const tail = pooled ? ['--await-argv'] : ['--', ...command];
+  const child: ChildProcess = spawn(helper, [...argv, ...(opts.extraHelperArgs ?? []), ...tail], {
     stdio: [...plan.stdio, 'pipe', 'pipe'],
     cwd: '/',
     env: {}, // the helper never passes its environment on; give it nothing to leak
@@ -300,6 +315,10 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
   control?.on('error', () => {}); // the helper may close its end first; asks then fail closed there
   const stamp = (e: HelperEvent): SandboxEvent => ({ ...e, ts: new Date().toISOString(), sandbox: id });
   const publish = (e: HelperEvent): void => opts.onEvent?.(stamp(e));
+
+  // The go of a pooled sandbox, once claimed: keys in this order (native/src/claim.c parses them so).
+  let claimed: { verdict: 'go'; argv: string[]; env: string[] } | null = null;
+  let ended = false;
 
   const sendControl = (msg: object): void => {
     if (control && !control.destroyed) control.write(`${JSON.stringify(msg)}\n`);
@@ -350,7 +369,8 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
         // init, which is reaped only after every process of the sandbox has exited.
         const init = parentPid(e.pid);
         if (init !== null) lease?.addProcess(init);
-        sendControl({ verdict: 'go' });
+        if (!pooled) sendControl({ verdict: 'go' });
+        else if (claimed !== null) sendControl(claimed);
       }
       resolveReady(mismatches.length > 0 ? null : e);
       return;
@@ -392,7 +412,7 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
 
   // Only after an ENOENT from execve: a command that starts never pays for this.
   const execHint = (): string | null => {
-    const cmd = opts.command[0];
+    const cmd = command[0];
     if (cmd === undefined) return null;
     try {
       const view = sandboxView(binds.filter((b) => !PRIVATE_TMPFS.includes(b.path)).map((b) => b.path).concat(wsBound !== null ? [wsBound] : []));
@@ -405,6 +425,7 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
 
   const result = new Promise<SandboxResult>((resolve) => {
     child.on('close', (code, signal) => {
+      ended = true;
       input?.stop();
       splitter.end();
       control?.destroy();
@@ -461,6 +482,14 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
     result,
     kill: (signal = 'SIGTERM') => {
       child.kill(signal);
+    },
+    claim: (cmd, extraEnv) => {
+      if (!pooled || claimed !== null || refused || ended || cmd.length === 0) return false;
+      command = cmd;
+      const env = workloadEnv({ TERM: process.env.TERM, LANG: process.env.LANG }, extraEnv ?? opts.extraEnv);
+      claimed = { verdict: 'go', argv: cmd, env: Object.entries(env).map(([k, v]) => `${k}=${v}`) };
+      if (ready !== null && mismatches.length === 0) sendControl(claimed);
+      return true;
     },
   };
 }

@@ -14,7 +14,8 @@ import os from 'node:os';
 import { CLI, TMP, cliEnv, run, type RunResult, type RunTargets, type SharedFixtures, type Victim } from './harness.ts';
 import { forkBombLimitMs, type ForeignAbi } from './host.ts';
 
-export type Mode = 'unsandboxed' | 'sandboxed';
+/** `pooled`: inside a sandbox that was built and waited in a warm pool before its claim (issue 23). */
+export type Mode = 'unsandboxed' | 'sandboxed' | 'pooled';
 export type Expect = 'escaped' | 'blocked' | 'refused' | `killed:${number}`;
 export type Category = 'terminal' | 'process' | 'privilege' | 'filesystem' | 'network' | 'resources' | 'namespace';
 export type PolicyName = 'limits' | 'walltime' | 'exec-allowlist' | 'exec-allowlist-ask' | 'exec-globstar-ask' | 'planted-rw' | 'in-workspace' | 'loopback-declared';
@@ -312,7 +313,7 @@ export const PROBES: ProbeRow[] = [
   // workspace): one run rewrites it (here: read access to a host dir), the next run obeys it.
   { id: 'fs-policy-file-inside-workspace', category: 'filesystem', anchors: [31], source: 'fs.c', args: (c) => ['read', c.t.secret, c.t.marker], unsandboxed: 'escaped', sandboxed: ['refused', 'blocked'], needsRoot: true, policy: 'in-workspace',
     prepare: async (c) => {
-      if (c.mode !== 'sandboxed') return;
+      if (c.mode === 'unsandboxed') return;
       const file = path.join(c.ws, 'nemoclaw-policy.yaml');
       fs.writeFileSync(file, policyYaml('in-workspace', c.ws));
       const widened = policyYaml('in-workspace', c.ws).replace('read_only: [/usr, /bin, /lib, /lib64]', `read_only: [/usr, /bin, /lib, /lib64, ${JSON.stringify(c.t.hostDir)}]`);

@@ -22,6 +22,8 @@ import {
   type SharedFixtures,
 } from './harness.ts';
 import { DEFAULT_RUN_LIMIT_MS } from './host.ts';
+
+const POOLED_RUN = path.join(ROOT, 'test/escape/pooled-run.ts');
 import { policyYaml, type Mode, type ProbeCtx, type ProbeRow } from './probes.ts';
 
 export interface RowRun {
@@ -125,7 +127,9 @@ export async function runRow(row: ProbeRow, mode: Mode, shared: SharedFixtures, 
         fs.writeFileSync(file, policyYaml(row.policy, ws, shared.tcpPort));
         policy.push('--policy', file);
       }
-      argv = [CLI, 'sandbox', 'run', '--workspace', cwd, ...policy, ...(row.sandboxFlags ?? []), '--events', events, '--', ...probeArgv];
+      // pooled: the same run through a sandbox that waited in a warm pool first (pooled-run.ts).
+      const runner = mode === 'pooled' ? [process.execPath, POOLED_RUN] : [CLI, 'sandbox', 'run'];
+      argv = [...runner, '--workspace', cwd, ...policy, ...(row.sandboxFlags ?? []), '--events', events, '--', ...probeArgv];
     }
     if (row.tty) argv = [PYTHON, PTY_RUN, ...argv];
 
@@ -134,7 +138,7 @@ export async function runRow(row: ProbeRow, mode: Mode, shared: SharedFixtures, 
       ? { OPENAI_API_KEY: `sk-${t.marker}`, NVIDIA_API_KEY: `nvapi-${t.marker}`, GITHUB_TOKEN: `ghp_${t.marker}`, NEMOCLAW_ESCAPE_SECRET: t.marker }
       : {};
     const env: Record<string, string> | undefined =
-      mode === 'sandboxed'
+      mode !== 'unsandboxed'
         ? cliEnv({ ...secrets, ...(row.nemoclawHomeInWorkspace ? { NEMOCLAW_HOME: path.join(ws, '.nemoclaw') } : {}) })
         : row.envSecrets
           ? { ...PROBE_ENV, ...secrets }
@@ -149,7 +153,7 @@ export async function runRow(row: ProbeRow, mode: Mode, shared: SharedFixtures, 
     const go = (): Promise<RunResult> =>
       run(argv[0] as string, argv.slice(1), { cwd, timeoutMs: limit.ms, extraFds, ...asUser, ...(env ? { env } : {}), ...(stdinFd !== undefined ? { stdinFd } : {}) });
     let result = await go();
-    if (mode === 'sandboxed' && result.code === 125 && /helper not built/.test(result.stderr) && (await helperReappears())) {
+    if (mode !== 'unsandboxed' && result.code === 125 && /helper not built/.test(result.stderr) && (await helperReappears())) {
       // The shared checkout's helper was being rebuilt by its author at that moment: try once more.
       result = await go();
     }
@@ -167,7 +171,7 @@ export async function runRow(row: ProbeRow, mode: Mode, shared: SharedFixtures, 
     }
     if (hostEvidence && outcome.kind !== 'escaped') outcome = { kind: 'escaped', detail: `host check: ${hostEvidence} (probe said: ${outcome.detail})` };
 
-    const evs = mode === 'sandboxed' ? readEvents(events) : [];
+    const evs = mode !== 'unsandboxed' ? readEvents(events) : [];
     return { outcome, result, argv, events: evs, hostEvidence, limit };
   } finally {
     for (const c of cleanups) {
@@ -204,7 +208,7 @@ export function report(row: ProbeRow, mode: Mode, r: RowRun): string {
     `  argv: ${r.argv.join(' ')}`,
     `  exit: ${r.result.code} signal: ${r.result.signal}${r.result.timedOut ? ` (killed at the time limit, ${r.limit.ms} ms)` : ''}`,
     r.limit.why ? `  time limit: ${r.limit.why}` : '',
-    mode === 'sandboxed' ? `  events: ${r.events.map((e) => String(e['type'])).join(',') || '(none)'}${ready ? '' : ' (no ready event)'}` : '',
+    mode !== 'unsandboxed' ? `  events: ${r.events.map((e) => String(e['type'])).join(',') || '(none)'}${ready ? '' : ' (no ready event)'}` : '',
     r.result.stderr.trim() ? `  stderr: ${r.result.stderr.trim().slice(-800)}` : '',
   ]
     .filter(Boolean)
