@@ -12,7 +12,13 @@ import type { Target } from './target.ts';
 import type { CallerIdentity, EgressEvent, EgressProxyOptions, InferenceRouter } from './types.ts';
 
 export interface ProxyContext {
-  readonly sandbox: string;
+  /** The sandbox this proxy serves: every decision, ask, audit record and route is keyed on it. */
+  sandbox: string;
+  /**
+   * The id the helper's relay preamble must name: the sandbox id it was started with. The same as
+   * `sandbox`, except for a warm-pool sandbox, whose helper keeps its pool id after `adopt()`.
+   */
+  readonly relayId: string;
   readonly opts: EgressProxyOptions;
   /** The rule set in force now; a reload replaces it whole, so comparing identities detects one. */
   rules(): EgressRuleSet;

@@ -80,6 +80,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
 
   const ctx: ProxyContext = {
     sandbox,
+    relayId: sandbox,
     opts,
     rules: () => rules,
     resolver: opts.resolver ?? defaultResolver,
@@ -90,7 +91,7 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     tracked: new Set<Tracked>(),
     bodyIdleTimeoutMs: opts.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS,
     emit(e) {
-      const ev: EgressEvent = { ts: new Date().toISOString(), sandbox, ...e };
+      const ev: EgressEvent = { ts: new Date().toISOString(), sandbox: ctx.sandbox, ...e };
       opts.onEvent?.(ev);
       events.emit('event', ev);
       const rec = opts.audit ? egressAuditRecord(ev) : null;
@@ -121,7 +122,12 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
 
   return {
     socketPath: opts.socketPath,
-    sandboxId: sandbox,
+    get sandboxId() {
+      return ctx.sandbox;
+    },
+    adopt(name: string): void {
+      ctx.sandbox = name;
+    },
     caCertPath: certPath,
     caBundlePath: bundlePath,
     caEnv: caEnvironment(bundlePath),

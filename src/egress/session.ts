@@ -24,8 +24,8 @@ export async function handleClient(ctx: ProxyContext, sock: Socket): Promise<voi
   const line = await reader.readLine(PREAMBLE_MAX);
   clearTimeout(timer);
   const identity = line === null ? null : parsePreamble(line);
-  if (!identity || identity.sandbox !== ctx.sandbox) {
-    const reason = !identity ? 'missing or malformed relay preamble' : `preamble names sandbox ${JSON.stringify(identity.sandbox)}, this proxy serves ${JSON.stringify(ctx.sandbox)}`;
+  if (!identity || identity.sandbox !== ctx.relayId) {
+    const reason = !identity ? 'missing or malformed relay preamble' : `preamble names sandbox ${JSON.stringify(identity.sandbox)}, this proxy serves ${JSON.stringify(ctx.relayId)}`;
     ctx.emit({ type: 'preamble_rejected', pid: identity?.pid ?? null, binary: identity?.exe ?? null, host: null, port: null, method: null, path: null, verdict: 'deny', rule: null, reason });
     if (identity?.handoff) pass({ control: 'pending' }, sock);
     sock.end(jsonResponse(403, { error: 'proxy_refused', reason }));

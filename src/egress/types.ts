@@ -131,6 +131,12 @@ export interface EgressProxyOptions {
 export interface EgressProxy {
   readonly socketPath: string;
   readonly sandboxId: string;
+  /**
+   * A warm-pool proxy (issue 23) takes the name of the sandbox that claimed it: decisions, asks,
+   * audit records, events and inference routes are keyed on it from now on. The helper's relay
+   * keeps naming the pool id it was started with, which stays the one accepted.
+   */
+  adopt(sandboxId: string): void;
   /** PEM file of the inspection CA alone. */
   readonly caCertPath: string;
   /** Trust bundle for the sandbox (inspection CA + system roots + sandboxExtraCa): bind it read-only. */
