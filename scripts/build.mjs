@@ -71,7 +71,10 @@ export function build(root, say = (m) => process.stderr.write(`build: ${m}\n`)) 
     rewriteModuleUrls(next);
     // The CLI bin/nemoclaw runs, bundled into a few files (scripts/bundle.mjs): without esbuild
     // (status 2) bin/nemoclaw runs the per-file build above instead.
-    const b = spawnSync(process.execPath, [join(root, 'scripts', 'bundle.mjs'), root, next], { cwd: root, encoding: 'utf8' });
+    // On the project's Node 24 where it is installed: the bundle reads the exports of the Node
+    // that will run it.
+    const node24 = join(root, 'node_modules', 'node', 'bin', 'node');
+    const b = spawnSync(existsSync(node24) ? node24 : process.execPath, [join(root, 'scripts', 'bundle.mjs'), root, next], { cwd: root, encoding: 'utf8' });
     if (b.status === 2) say(b.stderr.trim());
     else if (b.status !== 0) {
       say(`bundling failed (exit ${b.status ?? b.signal}); bin/nemoclaw keeps running the TypeScript sources\n${b.stdout}${b.stderr}`);

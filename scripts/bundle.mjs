@@ -22,6 +22,7 @@ import { pathToFileURL } from 'node:url';
 
 export const BUNDLE_DIR = 'bundle';
 const LAZY = 'nemoclaw-lazy-package';
+const BUILTIN = 'nemoclaw-builtin';
 const NO_ESBUILD = 'esbuild is not installed (npm install); bin/nemoclaw runs the per-file build';
 const INLINE = new Set(['zod', 'yaml', 'commander']);
 const TS_URL = /new URL\((['"])(\.{1,2}\/[^'"\n]+)\.ts\1, import\.meta\.url\)/g;
@@ -33,6 +34,8 @@ function nemoclawPlugin(root) {
     name: 'nemoclaw',
     setup(b) {
       b.onResolve({ filter: /^[^./]/ }, (a) => {
+        // A static import of a builtin is given a stand-in (see BUILTIN below).
+        if (a.path.startsWith('node:') && a.kind === 'import-statement') return { path: a.path, namespace: BUILTIN };
         if (a.path.startsWith('node:')) return { external: true };
         const pkg = a.path.startsWith('@') ? a.path.split('/').slice(0, 2).join('/') : a.path.split('/')[0];
         if (!INLINE.has(pkg)) return { external: true };
@@ -41,6 +44,22 @@ function nemoclawPlugin(root) {
         // re-exports what Node itself shows for the package, so the bundle sees the same names.
         if (a.kind === 'dynamic-import' && a.namespace !== LAZY) return { path: a.path, namespace: LAZY };
         return undefined;
+      });
+      // A builtin imported statically: an ES import builds the builtin's module facade, which
+      // reads every export, so Node's lazy exports run (node:util's loads worker_threads and
+      // more, node:process's allowedNodeEnvironmentFlags builds a set), and esbuild's CommonJS
+      // interop over require() reads every property descriptor, which does the same for
+      // node:util. Instead the import gets an object of getters, one per export Node has (read
+      // here from the same Node), that loads the builtin when one is first read: the same
+      // values, and node:child_process (~37 internal modules, imported by commander for a
+      // feature nemoclaw never uses) or node:http load only where they are used. node:process
+      // stays the process object itself, which code assigns to (process.exitCode).
+      b.onLoad({ filter: /.*/, namespace: BUILTIN }, (a) => {
+        const id = JSON.stringify(a.path);
+        if (a.path === 'node:process') return { contents: 'module.exports = process;', loader: 'js' };
+        const names = Object.getOwnPropertyNames(createRequire(import.meta.url)(a.path));
+        const getters = names.map((n) => `${JSON.stringify(n)}: { get: () => load()[${JSON.stringify(n)}], enumerable: true }`);
+        return { contents: `let m;\nconst load = () => (m ??= require(${id}));\nmodule.exports = Object.defineProperties({}, {\n${getters.join(',\n')}\n});`, loader: 'js' };
       });
       b.onLoad({ filter: /.*/, namespace: LAZY }, async (a) => {
         const names = Object.keys(await import(pathToFileURL(createRequire(join(root, 'package.json')).resolve(a.path)).href));
