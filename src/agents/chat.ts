@@ -56,13 +56,14 @@ export function parseTurn(agent: string, sandbox: string, stdout: string, stderr
     return [{ type: 'chat.error', sandbox, reason: `the agent answered nothing (exit ${exitCode})${last ? `: ${last.slice(0, 300)}` : ''}` }];
   }
   const out: ChatEvent[] = [];
-  for (const p of t.result?.payloads ?? []) if (typeof p.text === 'string' && p.text !== '') out.push({ type: 'chat.answer', sandbox, text: p.text });
   const m = t.result?.meta;
   const tools = m?.toolSummary?.tools;
   if (Array.isArray(tools)) {
-    // Calls per tool are not in the summary: the total goes to a lone tool, 1 to each of several.
+    // Before the answer (the tools ran first). Calls per tool are not in the summary: the total
+    // goes to a lone tool, 1 to each of several.
     for (const name of tools.slice(0, 32)) if (typeof name === 'string') out.push({ type: 'chat.tool', sandbox, name: name.slice(0, 128), calls: tools.length === 1 ? (m?.toolSummary?.calls ?? 1) : 1, arguments: null, result: null, approvedBy: null });
   }
+  for (const p of t.result?.payloads ?? []) if (typeof p.text === 'string' && p.text !== '') out.push({ type: 'chat.answer', sandbox, text: p.text });
   out.push({
     type: 'chat.end',
     sandbox,

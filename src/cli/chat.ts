@@ -8,48 +8,6 @@ import type { SandboxView } from '../supervisor/index.ts';
 import { jsonText, showOn } from './output.ts';
 import { client, runVerb, svExit } from './supervisor-client.ts';
 
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs argv in the sandbox without a terminal; collects its output (bounded) and exit status. */
-async function execCapture(name: string, argv: string[]): Promise<Captured> {
-  const { FrameParser, frame, parseExit } = await import('../supervisor/index.ts');
-  const c = await client();
-  const { socket, head } = await c.exec(name, { argv, tty: false, cols: 80, rows: 24, env: {} });
-  const LIMIT = 16 * 1024 * 1024;
-  let stdout = '';
-  let stderr = '';
-  let code: number | null = null;
-  const parser = new FrameParser((f) => {
-    if (f.type === 'o' && stdout.length < LIMIT) stdout += f.payload.toString('utf8');
-    else if (f.type === 'r' && stderr.length < LIMIT) stderr += f.payload.toString('utf8');
-    else if (f.type === 'x') {
-      const e = parseExit(f.payload);
-      code = e.code ?? 128 + (e.signal ?? 0);
-    } else if (f.type === 'f') {
-      stderr += `exec failed in the sandbox: ${f.payload.toString('utf8')}\n`;
-      code = 125;
-    }
-  });
-  socket.write(frame('e'));
-  if (head.length > 0) parser.push(head);
-  socket.on('data', (chunk: Buffer) => parser.push(chunk));
-  // Ctrl-C cancels the turn: the signal goes to the agent's CLI inside the sandbox.
-  const cancel = (): void => {
-    socket.write(frame('k', Buffer.from([2])));
-  };
-  process.on('SIGINT', cancel);
-  await new Promise<void>((done) => {
-    socket.on('close', () => done());
-    socket.on('error', () => done());
-  });
-  process.off('SIGINT', cancel);
-  return { code: code ?? svExit.failure, stdout, stderr };
-}
-
 /** The sandbox once its agent said it is ready since its last start, or why it is not (one line). */
 export async function waitAgentReady(name: string, withinMs = 120_000): Promise<{ ok: true; sandbox: SandboxView; ms: number } | { ok: false; sandbox: SandboxView; reason: string }> {
   const { ADAPTERS } = await import('../agents/index.ts');
@@ -77,14 +35,30 @@ export async function waitAgentReady(name: string, withinMs = 120_000): Promise<
   }
 }
 
-async function turn(name: string, agent: string, message: string, emit: (e: ChatEvent) => void): Promise<boolean> {
-  const a = await import('../agents/index.ts');
-  emit({ type: 'chat.user', sandbox: name, text: message });
-  const t0 = Date.now();
-  const r = await execCapture(name, a.chatArgv(agent, message));
-  const events = a.parseTurn(agent, name, r.stdout, r.stderr, r.code, Date.now() - t0);
-  for (const e of events) emit(e);
-  return !events.some((e) => e.type === 'chat.error' || (e.type === 'chat.end' && e.status !== 'ok'));
+/** A bus/history record as the CLI prints it: the ChatEvent alone (--json's shape predates the supervisor's turn ids). */
+function asEvent(r: Record<string, unknown>): ChatEvent {
+  const { seq: _seq, ts: _ts, turn: _turn, ...e } = r;
+  return e as unknown as ChatEvent;
+}
+
+/** One turn through the supervisor (its history is the TUI's too); Ctrl-C cancels it inside. */
+async function turn(name: string, message: string, emit: (e: ChatEvent) => void): Promise<boolean> {
+  const c = await client();
+  let ok = true;
+  const cancel = (): void => {
+    void c.call('POST', `/v1/sandboxes/${encodeURIComponent(name)}/chat/cancel`).catch(() => undefined);
+  };
+  process.on('SIGINT', cancel);
+  try {
+    await c.stream(`/v1/sandboxes/${encodeURIComponent(name)}/chat`, (r) => {
+      const e = asEvent(r);
+      if (e.type === 'chat.error' || (e.type === 'chat.end' && e.status !== 'ok')) ok = false;
+      emit(e);
+    }, { method: 'POST', body: { message } }).done;
+  } finally {
+    process.off('SIGINT', cancel);
+  }
+  return ok;
 }
 
 export function registerChat(cmd: Command, name: string): void {
@@ -92,30 +66,55 @@ export function registerChat(cmd: Command, name: string): void {
     .command('chat')
     .description("talk to the sandbox's agent (one turn per MESSAGE, or per line of standard input)")
     .argument('[message...]', 'the message (without it: read lines from standard input)')
-    .option('--json', 'print each turn as NDJSON events (chat.user, chat.answer, chat.end | chat.error)')
-    .action((words: string[], flags: { json?: boolean }) =>
+    .option('--json', 'print each turn as NDJSON events (chat.user, chat.notice, chat.tool, chat.answer, chat.end | chat.error)')
+    .option('--history [N]', 'print the last N records of the conversation (default 50) and exit')
+    .option('--cancel', 'cancel the turn in progress (from any client) and exit')
+    .action((words: string[], flags: { json?: boolean; history?: boolean | string; cancel?: boolean }) =>
       runVerb({}, async () => {
         const c = await client();
-        const { sandbox } = await c.call<{ sandbox: SandboxView }>('GET', `/v1/sandboxes/${encodeURIComponent(name)}`);
+        const path = `/v1/sandboxes/${encodeURIComponent(name)}`;
+        const { sandbox } = await c.call<{ sandbox: SandboxView }>('GET', path);
         if (sandbox.agent === null) {
           process.stderr.write(`nemoclaw: ${name} runs its own command, not an installed agent; chat needs a sandbox from the openclaw or dev blueprint\n`);
           return svExit.failure;
         }
-        // A turn sent before the gateway listens would fail: wait for the agent (bounded).
-        const ready = await waitAgentReady(name);
-        if (!ready.ok) {
-          process.stderr.write(`nemoclaw: sandbox ${name} ${ready.reason}${ready.sandbox.state !== 'running' ? `; start it: nemoclaw ${name} start` : ''}\n`);
-          return ready.sandbox.state !== 'running' ? svExit.conflict : svExit.failure;
-        }
         const out = showOn(process.stdout);
+        const err = showOn(process.stderr);
+        if (flags.cancel) {
+          const r = await c.call<{ cancelled: string | null }>('POST', `${path}/chat/cancel`);
+          if (flags.json) process.stdout.write(`${jsonText(r)}\n`);
+          else process.stderr.write(r.cancelled ? `nemoclaw: cancelling turn ${r.cancelled}\n` : `nemoclaw: ${name} has no turn in progress\n`);
+          return svExit.ok;
+        }
+        if (flags.history !== undefined) {
+          const n = flags.history === true ? 50 : Number(flags.history);
+          if (!Number.isSafeInteger(n) || n < 0) {
+            process.stderr.write('nemoclaw: --history N: a non-negative number of records\n');
+            return svExit.usage;
+          }
+          const r = await c.call<{ history: Array<Record<string, unknown>> }>('GET', `${path}/chat/history?tail=${n}`);
+          for (const rec of r.history) {
+            const e = asEvent(rec);
+            if (flags.json) process.stdout.write(`${jsonText(rec)}\n`);
+            else if (e.type === 'chat.user') process.stdout.write(`> ${out(e.text, { newlines: true, tabs: 'keep' })}\n`);
+            else if (e.type === 'chat.answer') process.stdout.write(`${out(e.text, { newlines: true, tabs: 'keep' })}\n`);
+            else if (e.type === 'chat.error') process.stdout.write(`! ${out(e.reason)}\n`);
+            else if (e.type === 'chat.notice') process.stdout.write(`  ${e.kind}: ${out(e.text)}\n`);
+            else if (e.type === 'chat.tool') process.stdout.write(`  tool ${out(e.name)}${e.calls > 1 ? ` x${e.calls}` : ''}\n`);
+          }
+          return svExit.ok;
+        }
         const emit = (e: ChatEvent): void => {
           if (flags.json) process.stdout.write(`${jsonText(e)}\n`);
           else if (e.type === 'chat.answer') process.stdout.write(`${out(e.text, { newlines: true, tabs: 'keep' })}\n`);
-          else if (e.type === 'chat.error') process.stderr.write(`nemoclaw: ${showOn(process.stderr)(e.reason)}\n`);
+          else if (e.type === 'chat.error') process.stderr.write(`nemoclaw: ${err(e.reason)}\n`);
           else if (e.type === 'chat.end' && e.status !== 'ok') process.stderr.write(`nemoclaw: the turn ended ${e.status}\n`);
+          else if (e.type === 'chat.notice') process.stderr.write(`nemoclaw: ${e.kind === 'asked' ? '' : `${e.kind}: `}${err(e.text)}\n`);
+          else if (e.type === 'chat.tool') process.stderr.write(`nemoclaw: tool ${err(e.name)}${e.calls > 1 ? ` x${e.calls}` : ''}\n`);
         };
-        const agent = sandbox.agent.name;
-        if (words.length > 0) return (await turn(name, agent, words.join(' '), emit)) ? svExit.ok : svExit.failure;
+        // A refusal before the turn starts (not running, busy) is runVerb's: one line, exit 5.
+        const send = (message: string): Promise<boolean> => turn(name, message, emit);
+        if (words.length > 0) return (await send(words.join(' '))) ? svExit.ok : svExit.failure;
         const { createInterface } = await import('node:readline');
         const tty = process.stdin.isTTY === true;
         const rl = createInterface({ input: process.stdin, output: tty ? process.stderr : undefined, terminal: tty });
@@ -123,7 +122,7 @@ export function registerChat(cmd: Command, name: string): void {
         let ok = true;
         if (tty) rl.prompt();
         for await (const line of rl) {
-          if (line.trim() !== '') ok = (await turn(name, agent, line, emit)) && ok;
+          if (line.trim() !== '') ok = (await send(line)) && ok;
           if (tty) rl.prompt();
         }
         return ok ? svExit.ok : svExit.failure;

@@ -40,6 +40,8 @@ const MAX_TEXT = 64 * 1024;
 const READY_WITHIN_MS = 120_000;
 /** A turn's own bound beyond the agent's --timeout (a wedged CLI is cancelled). */
 const TURN_BOUND_MS = (TURN_TIMEOUT_S + 15) * 1000;
+/** Distinct notices (asks, answers, denials) recorded per turn. */
+const MAX_NOTICES = 50;
 /** Output kept from the agent's CLI per turn. */
 const OUTPUT_LIMIT = 16 * 1024 * 1024;
 
@@ -58,16 +60,22 @@ interface Turn {
   cancelled: boolean;
   socket: Socket | null;
   timers: NodeJS.Timeout[];
+  /** Tools already shown with their approval (the --json summary's names are then not repeated). */
+  tools: Set<string>;
 }
 
-/** One line of a bus event that belongs inline in a turn (an ask, an answer, a denial), or null. */
+/**
+ * One line of a bus event that belongs inline in a turn (an ask, an answer, an egress or exec
+ * denial), or null. Syscall denials stay in their own pane: every Node the agent starts is
+ * refused io_uring_setup, which says nothing about the turn.
+ */
 export function noticeOf(e: BusEvent): { kind: 'asked' | 'approved' | 'denied'; text: string } | null {
   const target = (i: { kind?: string; binary?: string | null; host?: string | null; port?: number | null; method?: string | null; path?: string | null }): string => {
     const bin = i.binary ? `${i.binary.slice(i.binary.lastIndexOf('/') + 1)} ` : '';
     if (i.host) return `${bin}-> ${i.host}:${i.port ?? '?'}${i.method ? ` ${i.method} ${i.path ?? '/'}` : ''}`;
     return `${bin}${i.kind ?? '?'} ${i.path ?? ''}`.trim();
   };
-  if (e.type === 'approval.pending') return { kind: 'asked', text: `asked: ${e.item.kind} ${target(e.item)}` };
+  if (e.type === 'approval.pending') return { kind: 'asked', text: e.item.tool ? `asked: tool ${e.item.tool.name} ${e.item.tool.args.slice(0, 200)}` : `asked: ${e.item.kind} ${target(e.item)}` };
   if (e.type === 'approval.decided') return { kind: e.verdict === 'allow' ? 'approved' : 'denied', text: `${e.verdict === 'allow' ? 'approved' : 'denied'}${e.always ? ' always' : ''} ${e.id} by ${e.reason === 'timeout' ? 'timeout' : e.by}` };
   if (e.type === 'egress' && (e.event.type === 'egress_denied' || e.event.type === 'egress_closed_by_reload')) {
     const ev = e.event;
@@ -75,7 +83,6 @@ export function noticeOf(e: BusEvent): { kind: 'asked' | 'approved' | 'denied'; 
   }
   if (e.type === 'helper') {
     const h = e.event as unknown as Record<string, unknown>;
-    if (h.type === 'syscall_denied') return { kind: 'denied', text: `syscall denied: ${String(h.syscall ?? '?')}${typeof h.exe === 'string' ? ` by ${h.exe}` : ''}` };
     if (h.type === 'exec_denied') return { kind: 'denied', text: `exec denied: ${String(h.path ?? '?')}` };
   }
   return null;
@@ -178,14 +185,29 @@ export class ChatService {
     const busy = this.turns.get(name);
     if (busy) throw new ChatBusyError(name, busy.id);
     const agent = view.agent.name;
-    const turn: Turn = { id: `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`, cancelled: false, socket: null, timers: [] };
+    const turn: Turn = { id: `t${Date.now().toString(36)}${randomBytes(3).toString('hex')}`, cancelled: false, socket: null, timers: [], tools: new Set() };
     this.turns.set(name, turn);
     const emit = (e: ChatEvent): void => onEvent(this.record(name, turn.id, e));
     // Asks, answers and denials of this sandbox while the turn runs, inline by time.
+    // Each distinct notice once per turn, at most MAX_NOTICES (a flood of one denial says
+    // nothing the first did not).
+    const seen = new Set<string>();
+    // Tool calls the operator (or a timeout) decided: name, arguments and who, as chat.tool.
+    const asked = new Map<string, { name: string; args: string }>();
     const tap = this.d.bus.tap((e) => {
       if (e.sandbox !== name) return;
+      if (e.type === 'approval.pending' && e.item.tool) asked.set(e.item.id, { name: e.item.tool.name, args: e.item.tool.args });
+      if (e.type === 'approval.decided' && asked.has(e.id)) {
+        const t = asked.get(e.id) as { name: string; args: string };
+        asked.delete(e.id);
+        turn.tools.add(t.name);
+        const who = `${e.verdict === 'allow' ? 'allowed' : 'denied'}${e.always ? ' always' : ''} by ${e.reason === 'timeout' ? 'timeout' : e.by}`;
+        queueMicrotask(() => this.turns.get(name) === turn && emit({ type: 'chat.tool', sandbox: name, name: t.name.slice(0, 128), calls: 1, arguments: t.args.slice(0, 4096), result: null, approvedBy: who }));
+      }
       const n = noticeOf(e);
-      if (n) queueMicrotask(() => this.turns.get(name) === turn && emit({ type: 'chat.notice', sandbox: name, ...n }));
+      if (n === null || seen.has(n.text) || seen.size >= MAX_NOTICES) return;
+      seen.add(n.text);
+      queueMicrotask(() => this.turns.get(name) === turn && emit({ type: 'chat.notice', sandbox: name, ...n }));
     });
     emit({ type: 'chat.user', sandbox: name, text: message });
     this.d.audit({ kind: 'sandbox.lifecycle', activity: 'chat_turn', sandbox: name, binary: agent, detail: { turn: turn.id, chars: message.length } });
@@ -227,7 +249,7 @@ export class ChatService {
         emit({ type: 'chat.error', sandbox: name, reason: 'cancelled' });
         return;
       }
-      for (const e of parseTurn(agent, name, r.stdout, r.stderr, r.code, Date.now() - t0)) emit(e);
+      for (const e of parseTurn(agent, name, r.stdout, r.stderr, r.code, Date.now() - t0)) if (e.type !== 'chat.tool' || !turn.tools.has(e.name)) emit(e);
     } catch (err) {
       emit({ type: 'chat.error', sandbox: name, reason: err instanceof Error ? err.message : String(err) });
     }

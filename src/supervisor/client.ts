@@ -61,11 +61,12 @@ export class ApiClient {
     });
   }
 
-  /** GET of an NDJSON stream; onLine per parsed line. Resolves when the stream ends; abort() ends it early. */
-  stream(path: string, onLine: (v: Record<string, unknown>) => void): { done: Promise<void>; abort(): void } {
+  /** An NDJSON stream (GET, or `method` with a JSON body); onLine per parsed line. Resolves when the stream ends; abort() ends it early. */
+  stream(path: string, onLine: (v: Record<string, unknown>) => void, send?: { method: string; body: unknown }): { done: Promise<void>; abort(): void } {
     let res: IncomingMessage | null = null;
     let aborted = false;
-    const req = request({ socketPath: this.socketPath, method: 'GET', path });
+    const data = send === undefined ? undefined : JSON.stringify(send.body);
+    const req = request({ socketPath: this.socketPath, method: send?.method ?? 'GET', path, headers: data !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {} });
     const done = new Promise<void>((resolve, reject) => {
       req.on('response', (r) => {
         res = r;
@@ -99,7 +100,7 @@ export class ApiClient {
       });
       req.on('error', (err: NodeJS.ErrnoException) => (aborted ? resolve() : reject(unavailable(err, this.socketPath))));
     });
-    req.end();
+    req.end(data);
     return {
       done,
       abort() {
