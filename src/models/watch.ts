@@ -83,6 +83,9 @@ export interface ModelWatchOptions {
   recentLines?: number;
 }
 
+/** A model found ready is probed again after this long (every poll while it is not ready). */
+const READY_RECHECK_MS = 30_000;
+
 interface Follow {
   stop: () => void;
   prev: StatsSample | null;
@@ -100,6 +103,8 @@ export class ModelWatch {
   readonly #follows = new Map<string, Follow>();
   /** Restarted from the pane: registered again by `status` once ready, within this deadline. */
   readonly #reregister = new Map<string, number>();
+  /** The last readiness probe per model: which container start it was for, and when. */
+  readonly #probes = new Map<string, { key: string; ready: boolean; at: number }>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
   #busy = false;
@@ -180,8 +185,16 @@ export class ModelWatch {
       if (isRunning) {
         running.add(i.name);
         this.#follow(i.name, i.containerId);
-        const c = await this.#models.docker.getContainer(i.containerId).inspect().catch(() => null);
-        ready = c === null ? null : await this.#models.readyNow(c);
+        // Each probe is a request the server logs: a ready model is probed again every 30 s, not
+        // every poll, so its log is not all probes (a restart gives it a new startedAt).
+        const key = `${i.containerId}@${i.startedAt ?? ''}`;
+        const known = this.#probes.get(i.name);
+        if (known !== undefined && known.key === key && known.ready && Date.now() - known.at < READY_RECHECK_MS) ready = true;
+        else {
+          const c = await this.#models.docker.getContainer(i.containerId).inspect().catch(() => null);
+          ready = c === null ? null : await this.#models.readyNow(c);
+          if (ready !== null) this.#probes.set(i.name, { key, ready, at: Date.now() });
+        }
         if (ready && this.#reregister.has(i.name) && !i.registered) {
           const s = await this.#models.status(i.name).catch(() => null);
           if (s?.registered === true) i.registered = true;
