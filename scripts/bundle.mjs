@@ -15,6 +15,7 @@
 // rest (Ink and React, dockerode, node-pty's addon...) stay imports of node_modules, loaded as before.
 //
 // Plain JavaScript that runs on Node 20 (setup.mjs may run before Node 24 is the one running).
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, relative, sep } from 'node:path';
@@ -30,12 +31,18 @@ const TS_URL = /new URL\((['"])(\.{1,2}\/[^'"\n]+)\.ts\1, import\.meta\.url\)/g;
 /** The plugin that keeps other packages external and pins `import.meta.url` to the per-file build. */
 function nemoclawPlugin(root) {
   const src = join(root, 'src');
+  // The builtins a bare Node has loaded by the time it runs a script (this Node: build.mjs runs
+  // this file on the Node that runs the bundle).
+  const bare = spawnSync(process.execPath, ['-p', 'JSON.stringify(process.moduleLoadList)'], { encoding: 'utf8' });
+  const startup = new Set(JSON.parse(bare.stdout).filter((m) => m.startsWith('NativeModule ')).map((m) => `node:${m.slice(13)}`));
   return {
     name: 'nemoclaw',
     setup(b) {
       b.onResolve({ filter: /^[^./]/ }, (a) => {
         // A static import of a builtin is given a stand-in (see BUILTIN below).
-        if (a.path.startsWith('node:') && a.kind === 'import-statement') return { path: a.path, namespace: BUILTIN };
+        // One stand-in per importing file, so it lands in that file's chunk rather than in a chunk
+        // of its own that every verb would load (a file costs more than a few duplicated lines).
+        if (a.path.startsWith('node:') && a.kind === 'import-statement') return { path: `${a.path}|${relative(root, a.importer)}`, namespace: BUILTIN };
         if (a.path.startsWith('node:')) return { external: true };
         const pkg = a.path.startsWith('@') ? a.path.split('/').slice(0, 2).join('/') : a.path.split('/')[0];
         if (!INLINE.has(pkg)) return { external: true };
@@ -55,9 +62,12 @@ function nemoclawPlugin(root) {
       // feature nemoclaw never uses) or node:http load only where they are used. node:process
       // stays the process object itself, which code assigns to (process.exitCode).
       b.onLoad({ filter: /.*/, namespace: BUILTIN }, (a) => {
-        const id = JSON.stringify(a.path);
-        if (a.path === 'node:process') return { contents: 'module.exports = process;', loader: 'js' };
-        const names = Object.getOwnPropertyNames(createRequire(import.meta.url)(a.path));
+        const builtin = a.path.slice(0, a.path.indexOf('|'));
+        const id = JSON.stringify(builtin);
+        if (builtin === 'node:process') return { contents: 'module.exports = process;', loader: 'js' };
+        // Loaded at Node's start anyway: getters made at run time over the loaded module.
+        if (startup.has(builtin)) return { contents: `module.exports = __nemoclawFacade(require(${id}));`, loader: 'js' };
+        const names = Object.getOwnPropertyNames(createRequire(import.meta.url)(builtin));
         const getters = names.map((n) => `${JSON.stringify(n)}: { get: () => load()[${JSON.stringify(n)}], enumerable: true }`);
         return { contents: `let m;\nconst load = () => (m ??= require(${id}));\nmodule.exports = Object.defineProperties({}, {\n${getters.join(',\n')}\n});`, loader: 'js' };
       });
@@ -113,7 +123,15 @@ export async function bundle(root, out) {
     target: 'node24',
     jsx: 'automatic',
     // yaml's Node build is CommonJS and requires builtins; an ES module has no require of its own.
-    banner: { js: "import { createRequire as __nemoclawRequire } from 'node:module'; const require = __nemoclawRequire(import.meta.url);" },
+    // The bundled CommonJS (yaml's Node build) and the builtin stand-ins require only builtins,
+    // and an ES module has no require of its own. process.getBuiltinModule, not an import of
+    // node:module, whose ES facade would read (and so load) all of its exports.
+    banner: {
+      js: [
+        'const require = (id) => process.getBuiltinModule(id) ?? process.getBuiltinModule("node:module").createRequire(import.meta.url)(id);',
+        'const __nemoclawFacade = (m) => Object.defineProperties({}, Object.fromEntries(Object.getOwnPropertyNames(m).map((k) => [k, { get: () => m[k], enumerable: true }])));',
+      ].join(' '),
+    },
     plugins: [nemoclawPlugin(root)],
     metafile: true,
     logLevel: 'silent',
