@@ -228,6 +228,21 @@ export function startTui(options: RunTuiOptions): TuiHandle {
       );
       return;
     }
+    if (e.type === 'chatSend' || e.type === 'chatCancel') {
+      // The turn is the supervisor's: its events come back on the stream (chat.*), in every client.
+      const src = options.source;
+      const say = (text: string, tone: 'info' | 'error'): void => ui.update((s) => ({ ...s, message: { text, tone } }));
+      const go = e.type === 'chatSend' ? src.chat?.bind(src, e.sandbox, e.message) : src.chatCancel?.bind(src, e.sandbox);
+      if (go === undefined) return say('chat needs a supervisor (this source has none)', 'error');
+      go().then(
+        (r) => {
+          if (!r.ok) say(`chat ${e.sandbox}: ${r.error}`, 'error');
+          else if (e.type === 'chatCancel') say('turn' in r && r.turn !== null ? `cancelling ${r.turn}` : `${e.sandbox} has no turn in progress`, 'info');
+        },
+        (err: unknown) => say(`chat ${e.sandbox}: ${err instanceof Error ? err.message : String(err)}`, 'error'),
+      );
+      return;
+    }
     if (e.type === 'modelLogs') {
       if (models === null) return ui.update((s) => modelLogsArrived(s, e.name, { ok: false, error: 'models are off in this TUI' }));
       models.logs(e.name, LOG_LINES).then((r) => ui.update((s) => modelLogsArrived(s, e.name, r)));

@@ -134,7 +134,8 @@ describe('what each pane draws', () => {
     });
     expect(at('logs')).toEqual({ rows: [`${clock(NOW - 300)} beta oops on stderr`, `${clock(NOW - 400)} alpha hello from alpha`], footer: 'all sandboxes · 2' });
     expect(at('audit')).toEqual({ rows: [`#7 ${clock(NOW - 200)} egress.deny alpha curl -> evil.example:443`], footer: '1' });
-    expect(at('chat')).toEqual({ rows: ['Agent chat arrives with the agent integration.', 'inference calls', `${clock(NOW - 50)} alpha llama@nim local-only 12ms`], footer: '1 calls' });
+    // The chat follows the sandbox under the Sandboxes cursor (alpha); it has no conversation yet.
+    expect(at('chat')).toEqual({ rows: ['No conversation with alpha yet: i types a message.', '', '', '', '', '', '', 'i type · k/j scroll · Ctrl-X cancel'], footer: 'alpha · 0 turns' });
   });
 
   it('at 34x4: narrower columns, times dropped, long rows cut with an ellipsis', () => {
@@ -146,7 +147,7 @@ describe('what each pane draws', () => {
     expect(at('gpu')).toEqual(['0 H100  42% [███▍    ] 19.5/79.6G…', '   1234 19.5G python', `CPU  13%${' '.repeat(8)}▂`, `MEM    7.5G/60G${' '.repeat(18)}▂`]);
     expect(at('logs')).toEqual(['beta oops on stderr', 'alpha hello from alpha']);
     expect(at('audit')).toEqual(['#7 egress.deny alpha curl -> evil…']);
-    expect(at('chat')).toEqual(['Agent chat arrives with the agent…', 'inference calls', 'alpha llama@nim local-only 12ms']);
+    expect(at('chat')).toEqual(['No conversation with alpha yet: i…', '', '', 'i type · k/j scroll · Ctrl-X canc…']);
   });
 
   it('a pane of no width or no height draws nothing', () => {

@@ -15,6 +15,9 @@ import { pendingRows } from '../widgets/approvals/reducer.ts';
 import { activeFilter } from '../widgets/common.ts';
 import { WIDGETS } from '../widgets/index.ts';
 import { sandboxRows } from '../widgets/sandboxes/reducer.ts';
+import { chatSandbox } from '../widgets/chat/reducer.ts';
+import { typed } from '../widgets/chat/keys.ts';
+import { ChatInput } from './chat-input.ts';
 import { Frame } from './frame.ts';
 import { h } from './h.ts';
 import { LineView } from './line-view.ts';
@@ -58,6 +61,7 @@ export function dispatchContext(snapshot: TuiSnapshot, ui: UiState, layout: Layo
     visible: layout.panes.map((p) => p.id),
     themes,
     sandboxes: sandboxRows(snapshot, ui).map((s) => s.name),
+    chatSandbox: chatSandbox(snapshot, ui),
     models: modelRows(snapshot, ui).map((m) => m.name),
     pageSize: Math.max(1, (focusRect?.height ?? 10) - 3),
   };
@@ -80,8 +84,11 @@ export function App({ store, ui: uiStore, themes, onEffect, ascii = false, now =
   ctxRef.current = { snapshot, layout };
   // Without a TTY on stdin (piped input) Ink cannot enter raw mode: render, but read no keys.
   const { isRawModeSupported } = useStdin();
+  // A Ctrl-key while typing a chat message is the dispatcher's (Ctrl-X cancels the turn), never text.
+  const ctrlKey = useRef(false);
   useInput((input, key) => {
     const tokens = tokenize(input, key);
+    ctrlKey.current = key.ctrl === true || tokens.some((t) => t.startsWith('ctrl+'));
     if (tokens.length === 0) return;
     // The key's frame carries whatever events are waiting, and restarts the store's publish timer:
     // one frame instead of a key frame followed closely by a feed frame. Frames are the cost here
@@ -116,6 +123,15 @@ export function App({ store, ui: uiStore, themes, onEffect, ascii = false, now =
   if (top?.kind === 'sandbox') children.push(h(SandboxOverlay, { key: 'sandbox', sandbox: live.sandboxes.find((s) => s.name === top.name), now: t, screen, theme, ascii }));
   if (top?.kind === 'details') children.push(h(DetailsOverlay, { key: 'details', approval: live.pending.find((p) => p.id === top.approvalId), now: t, screen, theme, ascii }));
   if (top?.kind === 'learn') children.push(h(LearnOverlay, { key: 'learn', mode: top, screen, theme, ascii }));
+  const chatRect = layout.panes.find((p) => p.id === 'chat')?.rect;
+  if (top?.kind === 'chatInput' && chatRect !== undefined && isRawModeSupported) {
+    // Both input handlers see a key; the text change is applied after both ran (a microtask), unless it came with Ctrl.
+    const onChange = (text: string): void =>
+      queueMicrotask(() => {
+        if (!ctrlKey.current) uiStore.set(typed(uiStore.getSnapshot(), text));
+      });
+    children.push(h(ChatInput, { key: 'chat-input', rect: chatRect, value: top.text, onChange }));
+  }
   if (top?.kind === 'modelLogs') children.push(h(ModelLogsOverlay, { key: 'modelLogs', mode: top, screen, theme, ascii }));
 
   const status = statusLine(ui, { pending: live.pending.length, pausedBehind: live.totalEvents - frozen.current.totalEvents, width: columns });

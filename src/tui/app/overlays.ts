@@ -23,7 +23,7 @@ import { LineView } from './line-view.ts';
 function contextTitle(c: Context): string {
   if (c === 'global') return 'Everywhere';
   if (isPaneId(c)) return PANE_TITLES[c];
-  return { help: 'Help', confirm: 'Confirm', details: 'Approval details', sandbox: 'Sandbox details', command: 'Command bar', filter: 'Filter', learn: 'Learning proposal', modelLogs: 'Model logs' }[c];
+  return { help: 'Help', confirm: 'Confirm', details: 'Approval details', sandbox: 'Sandbox details', command: 'Command bar', filter: 'Filter', learn: 'Learning proposal', modelLogs: 'Model logs', chatInput: 'Chat input' }[c];
 }
 
 /** The help text for the current state, generated from the keymap table. */

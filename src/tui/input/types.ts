@@ -24,6 +24,8 @@ export type Mode =
   /** "Learn from the last N minutes": the proposed diff, shown before anything is written. */
   | { kind: 'learn'; sandbox: string; minutes: number; status: 'loading' | 'ready' | 'error'; proposal: LearnProposal | null; error: string | null; scroll: number }
   /** A model's recent log lines (Models pane, l or Enter). */
+  /** Typing to a sandbox's agent (ink-text-input holds the keys; the dispatcher only Enter, Esc, Ctrl-X). */
+  | { kind: 'chatInput'; sandbox: string; text: string }
   | { kind: 'modelLogs'; name: string; status: 'loading' | 'ready' | 'error'; lines: readonly string[]; error: string | null; scroll: number };
 
 export interface UiMessage {
@@ -62,6 +64,10 @@ export type Effect =
   | { type: 'modelLogs'; name: string }
   /** Models pane: stop or restart a model container (after y). */
   | { type: 'modelAction'; name: string; action: ModelAction }
+  /** Send a chat message to a sandbox's agent (a turn through the supervisor). */
+  | { type: 'chatSend'; sandbox: string; message: string }
+  /** Cancel the sandbox's turn in progress. */
+  | { type: 'chatCancel'; sandbox: string }
   | { type: 'quit' };
 
 /** What key handlers may read about the data (derived from the shown snapshot). */
@@ -76,6 +82,8 @@ export interface DispatchCtx {
   sandboxes: readonly string[];
   /** Model names as the Models pane lists them (after its filter). */
   models?: readonly string[];
+  /** The sandbox the Agent chat pane follows (null: none). */
+  chatSandbox?: string | null;
   /** Rows a page-up/down moves. */
   pageSize: number;
 }
@@ -87,7 +95,7 @@ export interface Result {
 
 export type Handler = (state: UiState, ctx: DispatchCtx) => Result;
 
-export type Context = 'global' | PaneId | 'help' | 'confirm' | 'command' | 'filter' | 'details' | 'sandbox' | 'learn' | 'modelLogs';
+export type Context = 'global' | PaneId | 'help' | 'confirm' | 'command' | 'filter' | 'details' | 'sandbox' | 'learn' | 'modelLogs' | 'chatInput';
 
 /** One row of the keymap table. The help overlay is generated from these rows. */
 export interface KeyBinding {

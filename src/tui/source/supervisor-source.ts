@@ -10,6 +10,7 @@
 // No React, no Ink: this file is plain data plumbing.
 import type { ApprovalItem } from '../../approvals/index.ts';
 import type { ApiClient, BusEvent, SandboxView } from '../../supervisor/index.ts';
+import { chatEntry } from '../store/chat.ts';
 import type { DecidedApproval, DecisionResult, LearnProposal, PendingApproval, SandboxInfo, SandboxState, TuiDataSource, TuiEvent, Verdict } from '../store/events.ts';
 
 /** The part of ApiClient this source uses (tests may pass a fake). */
@@ -232,6 +233,40 @@ export class SupervisorDataSource implements TuiDataSource {
     }
   }
 
+  /** Starts a turn (the supervisor runs it; its events come back on the stream). */
+  async chat(sandbox: string, message: string): Promise<{ ok: true; turn: string } | { ok: false; error: string }> {
+    try {
+      const r = await this.api.call<{ turn: string }>('POST', `/v1/sandboxes/${encodeURIComponent(sandbox)}/chat?wait=0`, { message });
+      return { ok: true, turn: r.turn };
+    } catch (err) {
+      return { ok: false, error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  async chatCancel(sandbox: string): Promise<{ ok: true; turn: string | null } | { ok: false; error: string }> {
+    try {
+      const r = await this.api.call<{ cancelled: string | null }>('POST', `/v1/sandboxes/${encodeURIComponent(sandbox)}/chat/cancel`);
+      return { ok: true, turn: r.cancelled };
+    } catch (err) {
+      return { ok: false, error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /** Each agent sandbox's conversation as the supervisor keeps it (on attach and after a supervisor restart). */
+  private async chatHistories(emit: (e: TuiEvent) => void): Promise<void> {
+    const r = await this.api.call<{ sandboxes: SandboxView[] }>('GET', '/v1/sandboxes');
+    for (const v of r.sandboxes) {
+      if (v.agent === null || v.agent === undefined) continue;
+      try {
+        const h = await this.api.call<{ turn: string | null; history: Array<Record<string, unknown>> }>('GET', `/v1/sandboxes/${encodeURIComponent(v.name)}/chat/history?tail=500`);
+        const entries = h.history.map(chatEntry).filter((x) => x !== null);
+        emit({ type: 'chat_history', ts: Date.now(), sandbox: v.name, entries, busy: h.turn });
+      } catch {
+        // an older supervisor without chat: the live events are all there is
+      }
+    }
+  }
+
   async sandboxes(): Promise<readonly SandboxInfo[]> {
     const r = await this.api.call<{ sandboxes: SandboxView[] }>('GET', '/v1/sandboxes');
     const out: SandboxInfo[] = [];
@@ -402,6 +437,16 @@ export class SupervisorDataSource implements TuiDataSource {
         else emit({ type: 'egress_denied', ...base, reason: iv.decision === 'redacted' ? `redacted ${iv.redactions} value${iv.redactions === 1 ? '' : 's'} before ${iv.provider ?? '?'} (${iv.mode ?? '?'})` : `${iv.decision} ${iv.status}: ${iv.reason ?? '?'} ${iv.endpoint}` });
         return;
       }
+      case 'chat.user':
+      case 'chat.answer':
+      case 'chat.tool':
+      case 'chat.notice':
+      case 'chat.error':
+      case 'chat.end': {
+        const entry = chatEntry(e as unknown as Record<string, unknown>);
+        if (entry !== null) emit({ type: 'chat', ts, sandbox: sb, entry });
+        return;
+      }
       case 'sandbox.limit_hit':
         emit({ type: 'limit_hit', ts, sandbox: sb, limit: e.limit, value: `${e.dropped} bytes dropped` });
         return;
@@ -473,7 +518,9 @@ export class SupervisorDataSource implements TuiDataSource {
           this.pending.clear();
           for (const s of await this.sandboxes()) emit({ type: 'sandbox_state', ts: Date.now(), sandbox: s });
         }
+        const fresh = this.supervisorPid !== pid;
         this.supervisorPid = pid;
+        if (fresh) void this.chatHistories(emit).catch(() => undefined);
         // Pending items the ring no longer holds (a long-lived supervisor) still belong in the queue.
         try {
           const list = await this.api.call<{ items: ApprovalItemLike[] }>('GET', '/v1/approvals');

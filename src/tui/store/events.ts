@@ -2,6 +2,7 @@
 // ScriptedDataSource now). Plain data only: every event is JSON-serialisable so it can cross the
 // supervisor's control socket unchanged.
 import type { WatchedModel, WatchStatus } from '../../models/index.ts';
+import type { ChatEntry } from './chat.ts';
 import type { GpuProcess, GpuSample, GpuStatus, HostSample } from '../../telemetry/index.ts';
 
 /** The Models pane's feed: 'off' until the pane is first shown (dockerode is loaded only then). */
@@ -112,6 +113,10 @@ export type TuiEvent =
   | { type: 'gpu_processes'; ts: number; processes: GpuProcess[] }
   | { type: 'gpu_status'; ts: number; status: GpuStatus }
   | { type: 'host_sample'; ts: number; sample: HostSample }
+  /** One entry of a sandbox's conversation, live (src/tui/store/chat.ts). */
+  | { type: 'chat'; ts: number; sandbox: string; entry: ChatEntry }
+  /** A sandbox's conversation as the supervisor keeps it (on attach, and after a supervisor restart). */
+  | { type: 'chat_history'; ts: number; sandbox: string; entries: ChatEntry[]; busy: string | null }
   /** This home's model containers (the whole list each time: there are few). */
   | { type: 'models'; ts: number; status: ModelsStatus; models: ModelRow[] };
 
@@ -141,4 +146,8 @@ export interface TuiDataSource {
   learn?(sandbox: string, minutes: number): Promise<{ ok: true; proposal: LearnProposal } | { ok: false; error: string }>;
   /** Write a reviewed proposal as the next revision, only if its base revision is still current. */
   applyLearned?(proposal: LearnProposal): Promise<{ ok: true; rev: number } | { ok: false; error: string }>;
+  /** Start a chat turn with the sandbox's agent; its events arrive as `chat` events. Absent: no chat. */
+  chat?(sandbox: string, message: string): Promise<{ ok: true; turn: string } | { ok: false; error: string }>;
+  /** Cancel the sandbox's turn in progress. */
+  chatCancel?(sandbox: string): Promise<{ ok: true; turn: string | null } | { ok: false; error: string }>;
 }

@@ -5,6 +5,7 @@
 // scrolling thousands of lines a second is no more readable at 10 Hz, while the frames saved keep
 // the CPU free for keystrokes. React reads it with useSyncExternalStore.
 import type { GpuProcess, GpuSample, GpuStatus, HostSample } from '../../telemetry/index.ts';
+import { ChatLog, type ChatView } from './chat.ts';
 import { collapse, type Collapsed, type CollapseOptions } from './collapse.ts';
 import type { DecidedApproval, ModelRow, ModelsStatus, PendingApproval, SandboxInfo, TuiEvent } from './events.ts';
 import { RingBuffer } from './ring-buffer.ts';
@@ -57,6 +58,8 @@ export interface TuiSnapshot {
   readonly gpu: { readonly status: GpuStatus; readonly gpus: readonly GpuSeries[]; readonly processes: readonly GpuProcess[] };
   readonly host: { readonly latest: HostSample | null; readonly cpu: readonly number[]; readonly mem: readonly number[] };
   readonly models: { readonly status: ModelsStatus; readonly rows: readonly ModelRow[] };
+  /** Each sandbox's conversation with its agent (Agent chat pane). */
+  readonly chat: Readonly<Record<string, ChatView>>;
 }
 
 export interface StoreCapacities {
@@ -174,6 +177,7 @@ export class TuiStore {
   #host: HostSample | null = null;
   readonly #hostCpu: RingBuffer<number>;
   readonly #hostMem: RingBuffer<number>;
+  readonly #chat = new ChatLog();
   #models: TuiSnapshot['models'] = Object.freeze({ status: { state: 'off' as const }, rows: Object.freeze([]) });
 
   constructor(options: TuiStoreOptions = {}) {
@@ -288,6 +292,13 @@ export class TuiStore {
       }
       case 'sandbox_removed':
         this.#sandboxes.delete(e.sandbox);
+        this.#chat.remove(e.sandbox);
+        return;
+      case 'chat':
+        this.#chat.add(e.sandbox, e.entry);
+        return;
+      case 'chat_history':
+        this.#chat.replace(e.sandbox, e.entries, e.busy);
         return;
       case 'sandbox_stats':
         this.#updateSandbox(e.sandbox, e.ts, { cpuPercent: e.cpuPercent, memoryBytes: e.memoryBytes });
@@ -392,6 +403,7 @@ export class TuiStore {
       audit: feed(this.#audit),
       gpu: Object.freeze({ status: this.#gpuStatus, gpus: Object.freeze(gpus), processes: this.#gpuProcesses }),
       host: Object.freeze({ latest: this.#host, cpu: this.#hostCpu.toArray(), mem: this.#hostMem.toArray() }),
+      chat: this.#chat.snapshot(),
       models: this.#models,
     });
   }

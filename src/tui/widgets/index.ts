@@ -5,6 +5,7 @@ import { approvalsBody } from './approvals/view.ts';
 import { auditActions, auditKeys, auditRowCount } from './audit/keys.ts';
 import { auditBody } from './audit/view.ts';
 import { chatActions, chatKeys } from './chat/keys.ts';
+import { chatRowCount } from './chat/reducer.ts';
 import { chatBody } from './chat/view.ts';
 import { egressActions, egressKeys, egressRowCount } from './egress/keys.ts';
 import { egressBody } from './egress/view.ts';
@@ -37,7 +38,7 @@ export const WIDGETS: Readonly<Record<PaneId, Widget>> = {
   gpu: { body: clamped(gpuBody), keys: gpuKeys, actions: gpuActions },
   logs: { body: clamped(logsBody), rowCount: logsRowCount, keys: logsKeys, actions: logsActions },
   audit: { body: clamped(auditBody), rowCount: auditRowCount, keys: auditKeys, actions: auditActions },
-  chat: { body: clamped(chatBody), keys: chatKeys, actions: chatActions },
+  chat: { body: clamped(chatBody), rowCount: chatRowCount, keys: chatKeys, actions: chatActions },
   models: { body: clamped(modelsBody), rowCount: modelsRowCount, keys: modelsKeys, actions: modelsActions },
 };
 
