@@ -71,8 +71,10 @@ describe('computeLayout', () => {
     expect(l.panes).toEqual([{ id: 'logs', rect: { x: 0, y: 0, width: 120, height: 39 } }]);
   });
 
-  it('the overview shows all nine panes; presets differ in what comes first', () => {
-    expect(new Set(presetPanes('overview'))).toEqual(new Set(PANES));
+  it('the overview shows every pane but Models (monitoring shows it, 9 opens it); presets differ in what comes first', () => {
+    // At 80x24 a ninth pane in the overview squeezes the approvals out of a readable width.
+    expect(new Set(presetPanes('overview'))).toEqual(new Set(PANES.filter((p) => p !== 'models')));
+    expect(presetPanes('monitoring')).toContain('models');
     expect(presetPanes('approvals-first')[0]).toBe('approvals');
     expect(presetPanes('monitoring')[0]).toBe('gpu');
   });

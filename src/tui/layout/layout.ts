@@ -22,7 +22,7 @@ interface PresetRow {
 
 export const PRESETS = {
   overview: [
-    { weight: 2, panes: [{ id: 'sandboxes', weight: 2 }, { id: 'approvals', weight: 3 }, { id: 'models', weight: 2 }] },
+    { weight: 2, panes: [{ id: 'sandboxes', weight: 2 }, { id: 'approvals', weight: 3 }] },
     { weight: 3, panes: [{ id: 'syscalls', weight: 1 }, { id: 'egress', weight: 1 }, { id: 'audit', weight: 1 }] },
     { weight: 3, panes: [{ id: 'gpu', weight: 2 }, { id: 'logs', weight: 2 }, { id: 'chat', weight: 1 }] },
   ],

@@ -47,13 +47,16 @@ export function gpuBody(props: BodyProps): PaneBody {
       chart.forEach((l, i) => lines.push([seg(l, i === 0 ? 'chart' : 'chart')]));
     }
     // Who runs each GPU process (src/telemetry/owner.ts): a model container, a sandbox, the host.
-    const ownerW = Math.min(24, Math.max(4, ...g.processes.slice(0, budget.procs).map((p) => ownerLabel(p.owner).length)));
-    for (const p of g.processes.slice(0, budget.procs)) {
+    // Rows from a source that resolves no owners (a supervisor's samples) get no owner column.
+    const shown = g.processes.slice(0, budget.procs);
+    const owners = shown.some((p) => p.owner !== undefined);
+    const ownerW = Math.min(24, Math.max(4, ...shown.map((p) => ownerLabel(p.owner).length)));
+    for (const p of shown) {
       const o = p.owner;
       lines.push([
         seg(`${String(p.pid).padStart(7)} `, 'muted'),
         seg(`${gib(p.usedMemory)}G `, 'text'),
-        seg(`${fit(ownerLabel(o) || '?', ownerW)} `, o?.kind === 'model' ? 'accent' : o?.kind === 'sandbox' ? 'warn' : 'muted'),
+        ...(owners ? [seg(`${fit(ownerLabel(o) || '?', ownerW)} `, o?.kind === 'model' ? 'accent' : o?.kind === 'sandbox' ? 'warn' : 'muted')] : []),
         seg(p.name, 'info'),
       ]);
     }
