@@ -34,7 +34,7 @@ async function open(): Promise<{ m: ModelsModule; models: InstanceType<ModelsMod
 }
 
 /** Provider registrations made by a models command, audited like `providers add|remove`. */
-async function auditChanges(changes: Array<{ activity: string; name: string; detail: Record<string, string | null> }>): Promise<void> {
+export async function auditChanges(changes: Array<{ activity: string; name: string; detail: Record<string, string | null> }>): Promise<void> {
   if (changes.length === 0) return;
   const { openAuditLog } = await import('../audit/index.ts');
   const { nemoclawHome } = await import('../state/index.ts');
@@ -51,15 +51,20 @@ async function auditChanges(changes: Array<{ activity: string; name: string; det
 /** Runs one action: a ModelError is one line on stderr (or JSON) with its exit code. */
 async function run(flags: { json?: boolean }, body: (mod: Awaited<ReturnType<typeof open>>) => Promise<number>): Promise<void> {
   const mod = await open();
+  // What changed behind our back first: it explains an error that follows ("no model X").
+  const notes = (): void => {
+    for (const n of mod.models.notes.splice(0)) process.stderr.write(`nemoclaw: ${showOn(process.stderr)(n)}\n`);
+  };
   try {
     process.exitCode = await body(mod);
   } catch (err) {
     if (!(err instanceof mod.m.ModelError)) throw err;
+    notes();
     if (flags.json) printJson({ ok: false, reason: err.message });
     else process.stderr.write(`nemoclaw: ${showOn(process.stderr)(err.message)}\n`);
     process.exitCode = err.code === 'usage' ? exitCodes.usage : exitCodes.failure;
   } finally {
-    for (const n of mod.models.notes) process.stderr.write(`nemoclaw: ${showOn(process.stderr)(n)}\n`);
+    notes();
     await auditChanges(mod.models.changes);
   }
 }

@@ -19,7 +19,20 @@ interface OnboardFlags {
   workspace?: string;
   restart?: string;
   serve?: boolean;
+  localModel?: string;
+  /** false with --no-models: the blueprint's declared models are not started. */
+  models?: boolean;
   json?: boolean;
+}
+
+/** A local model onboard starts (docs/models.md, "Onboard"): one of LOCAL_OFFERS, with its key variable. */
+export interface LocalChoice {
+  id: string;
+  name: string;
+  engine: string;
+  image: string;
+  model: string;
+  credentialEnv: string | null;
 }
 
 const PROVIDERS = ['nvidia', 'openai', 'nim-local', 'vllm', 'none'] as const;
@@ -33,6 +46,7 @@ export interface Answers {
   presets: string[];
   workspace: string;
   restart: string;
+  localModel: LocalChoice | null;
 }
 
 /** A box of lines, width fitted to the longest (plain ASCII/Unicode box drawing, no colour). */
@@ -57,6 +71,16 @@ async function ask(lines: Lines, q: string, def: string, valid?: (v: string) => 
     process.stderr.write(`  ${why}\n`);
   }
   throw new UsageError(`onboard: no valid answer for "${q}"`);
+}
+
+/** One of the local offers by id, with the variable holding the key its server needs (NIM, gated models). */
+async function localChoice(id: string, credentialEnv: string | undefined): Promise<LocalChoice> {
+  const { LOCAL_OFFERS, localName } = await import('./declared-models.ts');
+  const o = LOCAL_OFFERS.find((x) => x.id === id);
+  if (o === undefined) throw new UsageError(`onboard: --local-model ${id}: one of ${LOCAL_OFFERS.map((x) => x.id).join(', ')}`);
+  const env = credentialEnv ?? o.credentialEnv ?? '-';
+  if (env !== '-' && !/^[A-Z_][A-Z0-9_]*$/.test(env)) throw new UsageError(`onboard: --credential-env ${env}: an environment variable name (or - for none)`);
+  return { id: o.id, name: localName(o.id), engine: o.engine, image: o.image, model: o.model, credentialEnv: env === '-' ? null : env };
 }
 
 async function gather(flags: OnboardFlags): Promise<Answers> {
@@ -90,13 +114,19 @@ async function gather(flags: OnboardFlags): Promise<Answers> {
       if (why) throw new UsageError(`onboard: ${v}: ${why}`);
     }
     const bp = await bpOf(a.blueprint);
+    const local = flags.localModel !== undefined ? await localChoice(flags.localModel, flags.credentialEnv) : null;
+    if (local !== null) {
+      const why = checkPresets(flags.presets ?? '');
+      if (why) throw new UsageError(`onboard: ${flags.presets}: ${why}`);
+      return { ...a, provider: local.name, credentialEnv: null, model: local.model, presets: splitPresets(flags.presets ?? ''), workspace: resolve(flags.workspace ?? process.cwd()), restart: flags.restart ?? 'on-failure', localModel: local };
+    }
     const provider = flags.provider ?? bp.spec.inference.provider;
     const credentialEnv = flags.credentialEnv ?? bp.spec.inference.credential_env ?? null;
     for (const [v, check] of [[provider, checkProvider], [credentialEnv ?? '-', checkEnv], [flags.presets ?? '', checkPresets]] as const) {
       const why = check(v);
       if (why) throw new UsageError(`onboard: ${v}: ${why}`);
     }
-    return { ...a, provider, credentialEnv: credentialEnv === '-' ? null : credentialEnv, model: flags.model ?? bp.spec.inference.model ?? null, presets: splitPresets(flags.presets ?? ''), workspace: resolve(flags.workspace ?? process.cwd()), restart: flags.restart ?? 'on-failure' };
+    return { ...a, provider, credentialEnv: credentialEnv === '-' ? null : credentialEnv, model: flags.model ?? bp.spec.inference.model ?? null, presets: splitPresets(flags.presets ?? ''), workspace: resolve(flags.workspace ?? process.cwd()), restart: flags.restart ?? 'on-failure', localModel: null };
   }
 
   const { createInterface } = await import('node:readline');
@@ -108,16 +138,66 @@ async function gather(flags: OnboardFlags): Promise<Answers> {
     process.stderr.write(`    blueprints: ${blueprints.join(', ')}\n`);
     const blueprint = await ask(lines, '2/6 blueprint', flags.blueprint ?? 'dev', checkBlueprint);
     const bp = await bpOf(blueprint);
-    const provider = await ask(lines, `3/6 inference provider (${choices.join(', ')})`, flags.provider ?? bp.spec.inference.provider, checkProvider);
+    // Local models are offered only where doctor finds Docker and a GPU (docs/models.md, "Onboard").
+    const { LOCAL_OFFERS, localModelsAvailable } = await import('./declared-models.ts');
+    const offers = (await localModelsAvailable()).ok ? LOCAL_OFFERS.map((o) => `local:${o.id}`) : [];
+    if (offers.length > 0) {
+      const { gpuMemoryNeedGiB } = await import('../models/index.ts');
+      process.stderr.write(`    local models (doctor found Docker and a GPU): ${LOCAL_OFFERS.map((o) => `local:${o.id} (${o.engine} ${o.model}, about ${gpuMemoryNeedGiB(o.engine, o.model, o.image)} GiB of GPU memory)`).join(', ')}\n`);
+    }
+    const checkProviderOrLocal = (v: string): string | null => (offers.includes(v) ? null : checkProvider(v));
+    const picked = await ask(lines, `3/6 inference provider (${[...choices, ...offers].join(', ')})`, flags.provider ?? bp.spec.inference.provider, checkProviderOrLocal);
+    if (picked.startsWith('local:')) {
+      const offer = LOCAL_OFFERS.find((o) => `local:${o.id}` === picked)!;
+      const keyEnv = offer.credentialEnv === undefined ? '-' : await ask(lines, `4/6 environment variable holding the ${offer.engine === 'nim' ? 'NGC' : 'Hugging Face'} key the model server needs (- for none)`, flags.credentialEnv ?? offer.credentialEnv, checkEnv);
+      const local = await localChoice(offer.id, keyEnv);
+      process.stderr.write(`    presets: ${presetNames.join(', ')} (the blueprint already has: ${bp.spec.policy.presets.join(', ') || 'none'})\n`);
+      const presets = await ask(lines, '5/6 extra presets, comma-separated (- for none)', flags.presets ?? '-', checkPresets);
+      const workspace = await ask(lines, '6/6 workspace directory', flags.workspace ?? process.cwd());
+      return { name, blueprint, provider: local.name, credentialEnv: null, model: local.model, presets: splitPresets(presets), workspace: resolve(workspace), restart: flags.restart ?? 'on-failure', localModel: local };
+    }
+    const provider = picked;
     const envDef = flags.credentialEnv ?? bp.spec.inference.credential_env ?? (provider === 'openai' ? 'OPENAI_API_KEY' : provider === 'nvidia' ? 'NVIDIA_API_KEY' : '-');
     const credentialEnv = provider === 'none' ? '-' : await ask(lines, '4/6 environment variable holding the API key (- for none)', envDef, checkEnv);
     process.stderr.write(`    presets: ${presetNames.join(', ')} (the blueprint already has: ${bp.spec.policy.presets.join(', ') || 'none'})\n`);
     const presets = await ask(lines, '5/6 extra presets, comma-separated (- for none)', flags.presets ?? '-', checkPresets);
     const workspace = await ask(lines, '6/6 workspace directory', flags.workspace ?? process.cwd());
-    return { name, blueprint, provider, credentialEnv: credentialEnv === '-' ? null : credentialEnv, model: flags.model ?? bp.spec.inference.model ?? null, presets: splitPresets(presets), workspace: resolve(workspace), restart: flags.restart ?? 'on-failure' };
+    return { name, blueprint, provider, credentialEnv: credentialEnv === '-' ? null : credentialEnv, model: flags.model ?? bp.spec.inference.model ?? null, presets: splitPresets(presets), workspace: resolve(workspace), restart: flags.restart ?? 'on-failure', localModel: null };
   } finally {
     rl.close();
   }
+}
+
+/**
+ * Onboard's local model (checked against doctor's docker engine and gpu rows, then free GPU memory
+ * inside src/models) and the blueprint's declared models; null when all are ready, else the exit code
+ * after one line (docs/models.md, "Onboard").
+ */
+async function startLocalModels(a: Answers, flags: OnboardFlags): Promise<number | null> {
+  const dm = await import('./declared-models.ts');
+  const refuse = (code: number, reason: string): number => {
+    if (flags.json) process.stdout.write(`${JSON.stringify({ answers: a, ok: false, reason }, null, 2)}\n`);
+    return code;
+  };
+  if (a.localModel !== null) {
+    const av = await dm.localModelsAvailable();
+    if (!av.ok) {
+      if (!flags.json) process.stderr.write(`nemoclaw: ${av.why}\n`);
+      return refuse(svExit.usage, av.why);
+    }
+    const l = a.localModel;
+    const r = await dm.ensureModels([{ name: l.name, engine: l.engine, image: l.image, model: l.model, credentialEnv: l.credentialEnv ?? undefined }], flags);
+    if (!r.ok) return refuse(r.code, r.reason);
+  }
+  if (flags.models === false) return null;
+  const m = await dm.startBlueprintModels(a.blueprint, flags);
+  if (m !== null && !m.ok) return refuse(m.code, m.reason);
+  // The blueprint's local engine (`vllm`, `nim-local`) is the model it declares: route to that.
+  if (m?.seed && a.localModel === null && (a.provider === 'vllm' || a.provider === 'nim-local')) {
+    a.provider = m.seed.provider;
+    a.model = m.seed.model;
+  }
+  return null;
 }
 
 /** Starts `nemoclaw serve` in the background (its output in $NEMOCLAW_HOME/run/serve.log). */
@@ -156,6 +236,8 @@ export function register(program: Command): void {
     .option('--workspace <dir>', 'workspace directory (default: the current directory)')
     .option('--restart <policy>', 'never | on-failure | always', 'on-failure')
     .option('--serve', 'start a background supervisor if none is running')
+    .option('--local-model <id>', 'start a local model (Docker and a GPU): qwen2.5-7b | qwen2.5-0.5b | llama3.1-8b | nim-llama3.1-8b')
+    .option('--no-models', "do not start the blueprint's declared local models")
     .option('--json', 'print {"sandbox": {...}, "answers": {...}} instead of the summary box')
     .argument('[command...]', "agent command (after --); default: the blueprint's agent")
     .action((command: string[], flags: OnboardFlags) =>
@@ -177,6 +259,9 @@ export function register(program: Command): void {
           if (!start) throw err;
           await startBackgroundSupervisor();
         }
+        // Local models before the sandbox, so their providers exist when its route is seeded.
+        const refused = await startLocalModels(a, flags);
+        if (refused !== null) return refused;
         const r = await c.call<{ sandbox: SandboxView }>('POST', '/v1/sandboxes', {
           name: a.name,
           blueprint: a.blueprint,

@@ -12,6 +12,8 @@ interface CreateFlags {
   restart?: string;
   env?: string[];
   stopped?: boolean;
+  /** false with --no-models: the blueprint's declared models are not started. */
+  models?: boolean;
   json?: boolean;
 }
 
@@ -35,6 +37,7 @@ export function registerCreate(program: Command): void {
     .option('--restart <policy>', 'never | on-failure | always', 'never')
     .option('--env <K=V>', 'extra environment for the agent (repeatable)', collect)
     .option('--stopped', 'create without starting')
+    .option('--no-models', "do not start the blueprint's declared local models")
     .option('--json', 'print {"sandbox": {...}}')
     .argument('[command...]', 'agent command (after --); default: the blueprint agent command')
     .action((name: string, command: string[], flags: CreateFlags) =>
@@ -46,6 +49,19 @@ export function registerCreate(program: Command): void {
           env[kv.slice(0, i)] = kv.slice(i + 1);
         }
         const c = await client();
+        // The blueprint's local models first (docs/models.md, "Blueprints"), once the supervisor
+        // answers, so their providers exist when it seeds the sandbox's route.
+        let inference: { provider: string; credentialEnv: null; model: string } | undefined;
+        if (flags.blueprint !== undefined && flags.models !== false && !flags.stopped) {
+          await c.call('GET', '/v1/health');
+          const { startBlueprintModels } = await import('./declared-models.ts');
+          const m = await startBlueprintModels(flags.blueprint, flags);
+          if (m !== null && !m.ok) {
+            if (flags.json) process.stdout.write(`${JSON.stringify({ ok: false, reason: m.reason })}\n`);
+            return m.code;
+          }
+          if (m?.seed) inference = { provider: m.seed.provider, credentialEnv: null, model: m.seed.model };
+        }
         const body = {
           name,
           blueprint: flags.blueprint,
@@ -55,6 +71,7 @@ export function registerCreate(program: Command): void {
           command: command.length > 0 ? command : undefined,
           env,
           start: !flags.stopped,
+          inference,
         };
         const r = await c.call<{ sandbox: SandboxView }>('POST', '/v1/sandboxes', body);
         printOut(flags, r, `created ${describeSandbox(r.sandbox)}  next: nemoclaw ${name} status | nemoclaw ${name} logs --follow | nemoclaw ${name} connect\n`);

@@ -16,17 +16,23 @@ export interface GpuMemory {
  * The query the TUI's telemetry also runs (src/telemetry), so one nvidia-smi (or the FAKE one in
  * tests) answers both in the same field order.
  */
-const QUERY = ['--query-gpu=index,name,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw', '--format=csv,noheader,nounits'];
+const QUERY = ['--query-gpu=index,uuid,name,utilization.gpu,memory.used,memory.total,temperature.gpu,power.draw', '--format=csv,noheader,nounits'];
 
-/** One line of that query: index, name (may hold commas), then five numbers. Null for anything else. */
+/**
+ * One line of that query: index, uuid (`GPU-…`, absent from the older query's lines), name (may
+ * hold commas), then five numbers. Null for anything else (blank lines, errors).
+ */
 export function parseGpuMemoryLine(line: string): GpuMemory | null {
   const f = line.split(',').map((s) => s.trim());
   if (f.length < 7) return null;
-  const index = Number(f[0]);
-  const used = Number(f[f.length - 4]);
-  const total = Number(f[f.length - 3]);
-  if (!Number.isInteger(index) || index < 0 || !Number.isFinite(used) || !Number.isFinite(total) || f[0] === '' || f[f.length - 4] === '' || f[f.length - 3] === '') return null;
-  return { index, name: f.slice(1, -5).join(', '), totalMiB: total, usedMiB: used };
+  const num = (v: string | undefined): number => (v === undefined || v === '' ? NaN : Number(v));
+  const index = num(f[0]);
+  const used = num(f[f.length - 4]);
+  const total = num(f[f.length - 3]);
+  if (!Number.isInteger(index) || index < 0 || !Number.isFinite(used) || !Number.isFinite(total)) return null;
+  const first = /^GPU-[0-9a-fA-F-]+$/.test(f[1] ?? '') && f.length >= 8 ? 2 : 1;
+  const name = f.slice(first, -5).join(', ');
+  return name === '' ? null : { index, name, totalMiB: total, usedMiB: used };
 }
 
 /** The GPUs and their memory, or null when nvidia-smi is missing or does not answer (no GPU). */

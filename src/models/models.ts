@@ -353,15 +353,22 @@ export class Models {
         if (step === paths.length) return;
         continue;
       }
-      const c = await this.call(this.docker.getContainer(name).inspect());
+      let c = await this.call(this.docker.getContainer(name).inspect());
       if (!c.State.Running || c.State.Restarting || c.RestartCount > 0) {
+        // Restarted and running again: the engine shows exit code 0 for the new run. A few short
+        // looks catch it between runs, where the exit code is the crash's (bounded: 2 s).
+        for (let i = 0; i < 20 && c.State.Running && !c.State.Restarting; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          c = await this.call(this.docker.getContainer(name).inspect());
+        }
         let logs: string;
         try {
           logs = demux((await this.docker.getContainer(name).logs({ stdout: true, stderr: true, tail: 20 })) as unknown as Buffer).trimEnd();
         } catch (err) {
           logs = `(the engine gave no logs: ${(err as Error).message})`;
         }
-        const code = c.State.Running || c.State.Restarting ? `restarted ${c.RestartCount} times, last exit code ${c.State.ExitCode}` : `exit code ${c.State.ExitCode}`;
+        const last = c.State.Running && !c.State.Restarting ? 'running again, last exit code not seen' : `last exit code ${c.State.ExitCode}`;
+        const code = c.State.Running || c.State.Restarting || c.RestartCount > 0 ? `restarted ${c.RestartCount} times, ${last}` : `exit code ${c.State.ExitCode}`;
         throw new ModelError(`model ${name} exited during startup (${code}${c.State.OOMKilled ? ', killed for memory' : ''}); its last log lines:\n${logs}\nnemoclaw models logs ${name}; nemoclaw models rm ${name}`);
       }
       if (Date.now() >= deadline) {

@@ -216,21 +216,68 @@ function cgroupFacts(uid: number): CgroupFacts {
   return { uid, v2Controllers: v2Controllers === '' ? null : v2Controllers, v1Controllers, writable: ok, hybrid: existsSync('/sys/fs/cgroup/unified/cgroup.controllers') };
 }
 
-function dockerPing(socket: string): Promise<boolean> {
+/** Where the Docker engine is, as dockerode (src/models) reads DOCKER_HOST: unix:// or tcp://, else the default socket. */
+export function dockerTarget(env: NodeJS.ProcessEnv): { socketPath?: string; host?: string; port?: number; where: string; fromEnv: boolean } | { invalid: string } {
+  const h = env['DOCKER_HOST'];
+  if (h === undefined || h === '') return { socketPath: DOCKER_SOCKET, where: DOCKER_SOCKET, fromEnv: false };
+  if (h.startsWith('unix://') && h.length > 7) return { socketPath: h.slice(7), where: h.slice(7), fromEnv: true };
+  const m = /^tcp:\/\/([^:/]+):(\d+)\/?$/.exec(h);
+  if (m) return { host: m[1], port: Number(m[2]), where: h, fromEnv: true };
+  return { invalid: h };
+}
+
+/** `GET /_ping` at the target: null when it answers OK, else why not (an errno code, or the HTTP answer). */
+function dockerPing(t: { socketPath?: string; host?: string; port?: number }): Promise<string | null> {
   return import('node:http').then(
     (http) =>
-      new Promise<boolean>((resolve) => {
-        const req = http.request({ socketPath: socket, path: '/_ping', timeout: 2000 }, (res) => {
+      new Promise<string | null>((resolve) => {
+        const req = http.request({ ...t, path: '/_ping', timeout: 2000 }, (res) => {
           let body = '';
           res.setEncoding('utf8');
           res.on('data', (c: string) => (body += c));
-          res.on('end', () => resolve(res.statusCode === 200 && body.trim() === 'OK'));
+          res.on('end', () => resolve(res.statusCode === 200 && body.trim() === 'OK' ? null : `HTTP ${res.statusCode ?? '?'}`));
         });
-        req.on('timeout', () => req.destroy());
-        req.on('error', () => resolve(false));
+        req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+        req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
         req.end();
       }),
   );
+}
+
+export interface DockerFacts {
+  /** The socket path or DOCKER_HOST value asked. */
+  where: string;
+  /** Whether DOCKER_HOST chose it (the fix then names that address, not the system service). */
+  fromEnv: boolean;
+  /** null: answered /_ping OK; else ENOENT, ECONNREFUSED, EACCES, ETIMEDOUT, HTTP 500, ... */
+  failure: string | null;
+  /** Whether a dockerd binary is on this host (PATH, /usr/sbin, /usr/bin). */
+  dockerdInstalled: boolean;
+}
+
+const DOCKER_START_SYSTEM = 'systemctl start docker  (without systemd, as root: dockerd >/var/log/dockerd.log 2>&1 &)';
+
+/** The docker engine row: pass when it answers, otherwise what is wrong and the exact command that fixes it. */
+export function dockerVerdict(f: DockerFacts): Verdict {
+  const via = f.fromEnv ? ` (DOCKER_HOST)` : '';
+  if (f.failure === null) return pass(`${f.where}${via} answers /_ping`);
+  const warn = (detail: string, fix: string): Verdict => ({ status: 'warn', detail: `${detail} (needed only for local models)`, fix });
+  if (f.failure === 'EACCES') return warn(`${f.where}${via}: permission denied`, 'run as root, or join the docker group (root-equivalent): usermod -aG docker $USER, then log in again');
+  if (!f.dockerdInstalled && (f.failure === 'ENOENT' || f.failure === 'ECONNREFUSED')) return warn(`no Docker engine at ${f.where}${via}: dockerd is not installed`, 'apt-get install -y docker.io');
+  const why = f.failure === 'ENOENT' ? 'missing: the engine is not running' : f.failure === 'ECONNREFUSED' ? 'refuses connections: the engine is not running' : `does not answer /_ping (${f.failure})`;
+  const fix = f.fromEnv ? `start the engine DOCKER_HOST names: dockerd -H ${f.where.startsWith('/') ? `unix://${f.where}` : f.where} >/var/log/dockerd.log 2>&1 &  (or unset DOCKER_HOST and: ${DOCKER_START_SYSTEM})` : DOCKER_START_SYSTEM;
+  return warn(`${f.where}${via} ${why}`, fix);
+}
+
+function dockerdInstalled(env: NodeJS.ProcessEnv): boolean {
+  const dirs = [...(env['PATH'] ?? '').split(':').filter((d) => d !== ''), '/usr/sbin', '/usr/bin', '/usr/local/bin'];
+  return dirs.some((d) => existsSync(`${d}/dockerd`));
+}
+
+async function dockerCheck(env: NodeJS.ProcessEnv): Promise<Verdict> {
+  const t = dockerTarget(env);
+  if ('invalid' in t) return { status: 'warn', detail: `DOCKER_HOST=${t.invalid} is neither unix:///path nor tcp://host:port`, fix: 'export DOCKER_HOST=unix:///var/run/docker.sock  (or unset DOCKER_HOST)' };
+  return dockerVerdict({ where: t.where, fromEnv: t.fromEnv, failure: await dockerPing(t), dockerdInstalled: dockerdInstalled(env) });
 }
 
 /** Filesystems that cannot take an idmapped mount (statfs f_type), as native/src/wstree.c names them. */
@@ -337,21 +384,13 @@ export const CHECKS: readonly Check[] = [
       return pass(ctx.helper);
     },
   },
-  {
-    name: 'docker engine',
-    required: () => false,
-    probe: async () => {
-      if (!existsSync(DOCKER_SOCKET)) return { status: 'warn', detail: `${DOCKER_SOCKET} missing (needed only for local models)`, fix: 'apt-get install -y docker.io && (dockerd >/var/log/dockerd.log 2>&1 &)' };
-      return (await dockerPing(DOCKER_SOCKET))
-        ? pass(`${DOCKER_SOCKET} answers /_ping`)
-        : { status: 'warn', detail: `${DOCKER_SOCKET} present but /_ping did not answer OK`, fix: 'systemctl restart docker  (or: pkill -x dockerd; dockerd >/var/log/dockerd.log 2>&1 &)' };
-    },
-  },
+  { name: 'docker engine', required: () => false, probe: () => dockerCheck(process.env) },
   {
     name: 'gpu',
     required: () => false,
     probe: async () => {
-      const r = await run('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader'], 10_000);
+      // NEMOCLAW_NVIDIA_SMI: the same override the TUI's telemetry and src/models read (a FAKE one in tests).
+      const r = await run(process.env['NEMOCLAW_NVIDIA_SMI'] || 'nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader'], 10_000);
       if (r.ok && r.out !== '') return pass(r.out.split('\n').join('; '));
       return { status: 'warn', detail: 'nvidia-smi missing or not answering (needed only for local GPU models)', fix: 'apt-get install -y nvidia-driver nvidia-smi  (Debian non-free), then reboot' };
     },
@@ -376,9 +415,10 @@ export function doctorContext(env: NodeJS.ProcessEnv = process.env): DoctorConte
   return { uid: process.getuid?.() ?? -1, helper: env[HELPER_ENV] || defaultHelperPath() };
 }
 
-export async function runDoctor(ctx: DoctorContext = doctorContext()): Promise<DoctorReport> {
+export async function runDoctor(ctx: DoctorContext = doctorContext(), only?: readonly string[]): Promise<DoctorReport> {
+  // `only`: the rows a caller needs (onboard asks for docker engine and gpu), not the whole table.
   const checks = await Promise.all(
-    CHECKS.map(async (c): Promise<CheckResult> => {
+    CHECKS.filter((c) => only === undefined || only.includes(c.name)).map(async (c): Promise<CheckResult> => {
       let v: Verdict;
       try {
         v = await c.probe(ctx);

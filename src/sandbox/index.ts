@@ -32,4 +32,5 @@ export type { RunSandboxOptions, RunningSandbox, SandboxResult, SandboxEvent, Ex
 export { runSandbox, newSandboxId, statusOf, SANDBOX_FAILED, NOT_FOUND, EVENTS_FD, CONTROL_FD } from './run.ts';
 export { defaultSandboxSpec } from './defaults.ts';
 export type { CheckStatus, CheckResult, DoctorContext, DoctorReport, UserNsFacts, CgroupFacts } from './doctor.ts';
-export { runDoctor, doctorContext, CHECKS, kernelVerdict, landlockVerdict, seccompVerdict, userNsVerdict, cgroupVerdict, diskVerdict } from './doctor.ts';
+export { runDoctor, doctorContext, CHECKS, kernelVerdict, landlockVerdict, seccompVerdict, userNsVerdict, cgroupVerdict, diskVerdict, dockerVerdict, dockerTarget } from './doctor.ts';
+export type { DockerFacts } from './doctor.ts';

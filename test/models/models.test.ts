@@ -5,7 +5,7 @@
 // from inside a supervised sandbox through inference.local to the container.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import type { AddressInfo, Server } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -39,6 +39,19 @@ function models(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     p.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+/** Any nemoclaw verb (create, onboard, doctor) with this home, stdin from `input`. */
+function nemoclaw(args: string[], env: NodeJS.ProcessEnv = {}, input = ''): Promise<Run> {
+  return new Promise((done) => {
+    const p = spawn(NODE, ['--disable-warning=ExperimentalWarning', MAIN, ...args], { env: { ...process.env, NEMOCLAW_HOME: home, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (code) => done({ code, stdout, stderr }));
+    p.stdin.end(input);
   });
 }
 
@@ -208,6 +221,14 @@ describe('nemoclaw models (real dockerd, stand-in image)', () => {
     expect(st).toMatchObject({ ready: true, registered: true });
     expect(provider('behind')).toMatchObject({ url: `http://127.0.0.1:${port}/v1` });
     await docker.getContainer('behind').remove({ force: true });
+    // status is the first to look: it says so too, and the provider goes.
+    const st2 = await models(['status', 'behind']);
+    expect(st2.code).toBe(2);
+    expect(st2.stderr).toBe('nemoclaw: model behind was removed outside nemoclaw; provider behind unregistered\nnemoclaw: no model behind (nemoclaw models list)\n');
+    expect(provider('behind')).toBeNull();
+    const again2 = await models(['start', 'behind', '--engine', 'openai-compatible', '--image', image, '--model', 'm', '--port', String(port), '--cache', cache]);
+    expect(again2.code, again2.stderr).toBe(0);
+    await docker.getContainer('behind').remove({ force: true });
     const l2 = await models(['list', '--json']);
     expect(l2.stderr).toBe('nemoclaw: model behind was removed outside nemoclaw; provider behind unregistered\n');
     expect(JSON.parse(l2.stdout)).toEqual([]);
@@ -246,6 +267,11 @@ describe('nemoclaw models (real dockerd, stand-in image)', () => {
     ]);
     expect(provider('once')).toBeNull();
     await waitFor(async () => (await fetch(`http://127.0.0.1:${keepPort}/v1/models`).catch(() => null))?.ok, 'keep answering again');
+    // status agrees: the one that came back answers and is registered; the other is exited and not.
+    expect(JSON.parse((await models(['status', 'keep', '--json'])).stdout)).toMatchObject({ state: 'running', ready: true, registered: true });
+    const onceSt = await models(['status', 'once', '--json']);
+    expect(onceSt.code).toBe(1);
+    expect(JSON.parse(onceSt.stdout)).toMatchObject({ state: 'exited', ready: false, registered: false });
     expect((await models(['rm', 'keep'])).code).toBe(0);
     expect((await models(['rm', 'once'])).code).toBe(0);
     expect(await ourContainers()).toEqual([]);
@@ -367,5 +393,163 @@ describe('nemoclaw models (real dockerd, stand-in image)', () => {
     expect(existsSync(join(home, 'keys', 'providers', 'nim-a.key'))).toBe(false);
     expect((await models(['rm', 'nim-a'])).stdout).toBe('removed nim-a; provider nim-a unregistered\n');
     expect(await ourContainers()).toEqual([]);
+  });
+});
+
+/** strict.yaml with its models: replaced (and its base policy by absolute path), written under the test home. */
+function blueprintWith(file: string, models: string[]): string {
+  const src = join(MAIN, '..', '..', '..', 'blueprints');
+  const text = readFileSync(join(src, 'strict.yaml'), 'utf8')
+    .replace('base: policies/strict-base.yaml', `base: ${join(src, 'policies', 'strict-base.yaml')}`)
+    .replace(/^models:\n(?:[ #].*\n)*/m, `models:\n${models.map((m) => `  - ${m}\n`).join('')}`);
+  const path = join(home, file);
+  writeFileSync(path, text);
+  return path;
+}
+
+const FAKE_SMI = join(MAIN, '..', '..', '..', 'test', 'tui', 'fixtures', 'fake-nvidia-smi');
+
+describe('declared models: blueprint models:, onboard offering local models (real dockerd, stand-in image; FAKE nvidia-smi)', () => {
+  it("create starts what the blueprint declares and is not running: reused when running with the same spec, started again when stopped, a different spec refused; the sandbox's route goes to it", async () => {
+    const port = await freePort();
+    const decl = `{ name: bp-llm, engine: vllm, image: ${image}, model: Qwen/Qwen2.5-7B-Instruct, gpus: none, port: ${port} }`;
+    const bp = blueprintWith('bp-models.yaml', [decl]);
+    const c1 = await nemoclaw(['create', 'bp-one', '--blueprint', bp, '--workspace', ws, '--', 'sleep', '1000']);
+    expect(c1.code, c1.stderr).toBe(0);
+    expect(c1.stderr).toContain('waiting for /health then /v1/models');
+    expect(c1.stderr).toContain(`model bp-llm started; provider bp-llm registered at http://127.0.0.1:${port}/v1`);
+    expect(provider('bp-llm')).toMatchObject({ type: 'vllm', location: 'local', url: `http://127.0.0.1:${port}/v1` });
+    const id = (await docker.getContainer('bp-llm').inspect()).Id;
+    // strict's inference names the vllm engine: the sandbox's first route is the declared model.
+    const route = JSON.parse((await nemoclaw(['inference', 'get', '--sandbox', 'bp-one', '--json'])).stdout) as { models: Array<{ provider: string; model: string }> };
+    expect(route.models).toMatchObject([{ provider: 'bp-llm', model: 'Qwen/Qwen2.5-7B-Instruct' }]);
+
+    // Running with the same spec: reused, the same container.
+    const c2 = await nemoclaw(['create', 'bp-two', '--blueprint', bp, '--workspace', ws, '--', 'sleep', '1000']);
+    expect(c2.code, c2.stderr).toBe(0);
+    expect(c2.stderr).toContain('model bp-llm already running: reused');
+    expect((await docker.getContainer('bp-llm').inspect()).Id).toBe(id);
+
+    // Stopped behind our back: the next create starts the same container again and registers it.
+    await docker.getContainer('bp-llm').stop({ t: 1 });
+    const c3 = await nemoclaw(['create', 'bp-three', '--blueprint', bp, '--workspace', ws, '--', 'sleep', '1000']);
+    expect(c3.code, c3.stderr).toBe(0);
+    expect(c3.stderr).toContain('nemoclaw: model bp-llm is exited (exit code 0) but was registered; provider bp-llm unregistered');
+    expect(c3.stderr).toContain('model bp-llm started again');
+    const after = await docker.getContainer('bp-llm').inspect();
+    expect(after.Id).toBe(id);
+    expect(after.State.Running).toBe(true);
+    expect(provider('bp-llm')).not.toBeNull();
+
+    // A different spec under the same name: refused, nothing replaced, no sandbox created.
+    const other = blueprintWith('bp-models-other.yaml', [decl.replace('Qwen/Qwen2.5-7B-Instruct', 'other-model')]);
+    const c4 = await nemoclaw(['create', 'bp-four', '--blueprint', other, '--workspace', ws, '--', 'sleep', '1000']);
+    expect(c4.code).toBe(2);
+    expect(c4.stderr).toBe('nemoclaw: model bp-llm exists with a different spec (model Qwen/Qwen2.5-7B-Instruct, declared other-model); nemoclaw models rm bp-llm to replace it, or declare it under another name\n');
+    expect((await docker.getContainer('bp-llm').inspect()).Id).toBe(id);
+    expect((await nemoclaw(['bp-four', 'status'])).code).not.toBe(0);
+
+    // --no-models: the sandbox without its model.
+    const c5 = await nemoclaw(['create', 'bp-five', '--blueprint', other, '--no-models', '--workspace', ws, '--', 'sleep', '1000']);
+    expect(c5.code, c5.stderr).toBe(0);
+    expect(c5.stderr).not.toContain('bp-llm');
+
+    for (const sb of ['bp-one', 'bp-two', 'bp-three', 'bp-five']) await sv.api.call('DELETE', `/v1/sandboxes/${sb}`).catch(() => {});
+    const rm = await models(['rm', 'bp-llm']);
+    expect(rm.stdout).toBe('removed bp-llm; provider bp-llm unregistered\n');
+    expect(await ourContainers()).toEqual([]);
+  });
+
+  it('a declared model that cannot start stops create with its one line, before any sandbox exists', async () => {
+    const bp = blueprintWith('bp-ghost.yaml', [`{ name: bp-ghost, engine: openai-compatible, image: nemoclaw-test/not-here:never, port: ${await freePort()} }`]);
+    const r = await nemoclaw(['create', 'bp-ghost-sb', '--blueprint', bp, '--workspace', ws, '--', 'sleep', '1000']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\nnemoclaw: image nemoclaw-test\/not-here:never is not on this machine and could not be pulled \(.+\); load it with: docker load/);
+    expect((await nemoclaw(['bp-ghost-sb', 'status'])).code).not.toBe(0);
+    expect(await ourContainers()).toEqual([]);
+  });
+
+  it('onboard offers local models where doctor finds Docker and a GPU, and refuses one whose GPU memory is not free (FAKE nvidia-smi)', async () => {
+    const wizard = (answers: string[], env: NodeJS.ProcessEnv, extra: string[] = []): Promise<Run> =>
+      nemoclaw(['onboard', '--no-models', ...extra, '--', 'sleep', '1000'], env, `${answers.join('\n')}\n`);
+    // 75000 of 81559 MiB used: 6.4 GiB free on each FAKE GPU, under the 17 GiB a 7B model needs.
+    const full = { NEMOCLAW_NVIDIA_SMI: FAKE_SMI, FAKE_NVIDIA_SMI_MEM_USED: '75000' };
+    const r = await wizard(['ob-one', 'strict', 'local:qwen2.5-7b', '-', ws], full);
+    expect(r.stderr).toContain('local models (doctor found Docker and a GPU): local:qwen2.5-7b (vllm Qwen/Qwen2.5-7B-Instruct, about 17 GiB of GPU memory)');
+    expect(r.stderr).toContain('local:nim-llama3.1-8b');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('nemoclaw: model local-qwen2.5-7b needs about 17 GiB of GPU memory; the freest GPU (0, NVIDIA H100 80GB HBM3) has 6.4 GiB free of 79.6 GiB (nvidia-smi memory.total - memory.used): stop what uses it or choose a smaller model\n');
+    expect(await ourContainers()).toEqual([]);
+    expect((await nemoclaw(['ob-one', 'status'])).code).not.toBe(0);
+
+    // Enough free memory: the check passes and the next one speaks (this host has no GPU device).
+    if (!hostHasGpu()) {
+      const ok = await wizard(['ob-two', 'strict', 'local:qwen2.5-0.5b', '-', ws], { ...full, FAKE_NVIDIA_SMI_MEM_USED: '10000' });
+      expect(ok.code).toBe(2);
+      expect(ok.stderr).not.toContain('GPU memory;');
+      expect(ok.stderr).toContain('nemoclaw: --gpus all: this host has no NVIDIA GPU (no /dev/nvidiactl)');
+      expect(await ourContainers()).toEqual([]);
+    }
+
+    // No GPU (the FAKE's driver is not loaded): nothing offered, and asking for one is one line naming doctor's row.
+    const noGpu = { NEMOCLAW_NVIDIA_SMI: FAKE_SMI, FAKE_NVIDIA_SMI_FAIL: '1' };
+    const w = await wizard(['ob-three', 'strict', 'local:qwen2.5-7b', 'none', '-', ws], noGpu, ['--json']);
+    expect(w.stderr).not.toContain('local models (doctor found');
+    expect(w.stderr).toContain('one of nvidia, openai, nim-local, vllm, none');
+    expect(w.code, w.stderr).toBe(0);
+    await sv.api.call('DELETE', '/v1/sandboxes/ob-three').catch(() => {});
+    const ni = await nemoclaw(['onboard', '--non-interactive', '--no-models', '--name', 'ob-four', '--blueprint', 'strict', '--local-model', 'qwen2.5-7b', '--workspace', ws, '--', 'sleep', '1000'], noGpu);
+    expect(ni.code).toBe(2);
+    expect(ni.stderr).toMatch(/^nemoclaw: local models need Docker and a GPU: doctor gpu: nvidia-smi missing or not answering .*\(fix: apt-get install -y nvidia-driver/);
+    const bad = await nemoclaw(['onboard', '--non-interactive', '--name', 'ob-five', '--local-model', 'gpt-9', '--workspace', ws], noGpu);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('onboard: --local-model gpt-9: one of qwen2.5-7b, qwen2.5-0.5b, llama3.1-8b, nim-llama3.1-8b');
+  });
+
+  it("doctor's docker engine row honours DOCKER_HOST: a second real socket and a tcp address answer; a missing, a dead and a refused one name the fix", async () => {
+    const { createServer: netServer, connect } = await import('node:net');
+    // A second socket and a loopback port in front of the real engine (each connection spliced to it).
+    const splice = (c: Socket): void => {
+      const up = connect('/var/run/docker.sock');
+      c.pipe(up).pipe(c);
+      up.on('error', () => c.destroy());
+      c.on('error', () => up.destroy());
+    };
+    const second = join(home, 'second-docker.sock');
+    const unixProxy = netServer(splice);
+    const tcpProxy = netServer(splice);
+    await new Promise<void>((r) => unixProxy.listen(second, r));
+    await new Promise<void>((r) => tcpProxy.listen(0, '127.0.0.1', r));
+    const tcpPort = (tcpProxy.address() as AddressInfo).port;
+    // A socket file nothing listens on (bound, never listening): connections are refused.
+    const dead = join(home, 'dead-docker.sock');
+    const { spawnSync } = await import('node:child_process');
+    expect(spawnSync('python3', ['-c', `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(dead)})`]).status).toBe(0);
+    const row = async (dockerHost: string): Promise<{ status: string; detail: string; fix: string }> => {
+      const r = await nemoclaw(['doctor', '--json'], { DOCKER_HOST: dockerHost });
+      const checks = (JSON.parse(r.stdout) as { checks: Array<{ name: string; status: string; detail: string; fix: string }> }).checks;
+      return checks.find((c) => c.name === 'docker engine')!;
+    };
+    try {
+      expect(await row(`unix://${second}`)).toMatchObject({ status: 'pass', detail: `${second} (DOCKER_HOST) answers /_ping` });
+      expect(await row(`tcp://127.0.0.1:${tcpPort}`)).toMatchObject({ status: 'pass', detail: `tcp://127.0.0.1:${tcpPort} (DOCKER_HOST) answers /_ping` });
+      // models use the same address: list through the second socket.
+      expect((await models(['list', '--json'], { DOCKER_HOST: `unix://${second}` })).code).toBe(0);
+      const missing = join(home, 'no-docker.sock');
+      expect(await row(`unix://${missing}`)).toEqual({
+        name: 'docker engine',
+        status: 'warn',
+        detail: `${missing} (DOCKER_HOST) missing: the engine is not running (needed only for local models)`,
+        fix: `start the engine DOCKER_HOST names: dockerd -H unix://${missing} >/var/log/dockerd.log 2>&1 &  (or unset DOCKER_HOST and: systemctl start docker  (without systemd, as root: dockerd >/var/log/dockerd.log 2>&1 &))`,
+        required: false,
+      });
+      expect(await row(`unix://${dead}`)).toMatchObject({ status: 'warn', detail: `${dead} (DOCKER_HOST) refuses connections: the engine is not running (needed only for local models)` });
+      const refused = await freePort();
+      expect(await row(`tcp://127.0.0.1:${refused}`)).toMatchObject({ status: 'warn', detail: `tcp://127.0.0.1:${refused} (DOCKER_HOST) refuses connections: the engine is not running (needed only for local models)` });
+      expect(await row('http://nowhere')).toMatchObject({ status: 'warn', detail: 'DOCKER_HOST=http://nowhere is neither unix:///path nor tcp://host:port' });
+    } finally {
+      await new Promise<void>((r) => unixProxy.close(() => r()));
+      await new Promise<void>((r) => tcpProxy.close(() => r()));
+    }
   });
 });
