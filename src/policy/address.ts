@@ -120,7 +120,9 @@ const EMBEDDINGS: readonly Embedding[] = [
 
 /** Parses a dotted-quad IPv4 address (strict: 4 decimal parts, no leading zeros). */
 export function parseIPv4(text: string): Uint8Array | null {
-  if (!isIPv4(text)) return null;
+  // Digits and dots first: a host name fails here without compiling Node's address regexes
+  // (milliseconds on the first call; every policy host is checked, issue 23).
+  if (!/^[\d.]+$/.test(text) || !isIPv4(text)) return null;
   const parts = text.split('.');
   const out = new Uint8Array(4);
   for (let i = 0; i < 4; i++) {
@@ -135,7 +137,7 @@ export function parseIPv4(text: string): Uint8Array | null {
 export function parseIPv6(input: string): Uint8Array | null {
   let text = input;
   if (text.startsWith('[') && text.endsWith(']')) text = text.slice(1, -1);
-  if (text.includes('%') || !isIPv6(text)) return null;
+  if (!text.includes(':') || text.includes('%') || !isIPv6(text)) return null;
   const out = new Uint8Array(16);
   let tail4: Uint8Array | null = null;
   const lastColon = text.lastIndexOf(':');
@@ -208,11 +210,24 @@ function parseRanges(rows: readonly Range[]): ParsedRange[] {
   });
 }
 
-const V4 = parseRanges(IPV4_RANGES);
-const V6_SINGLE = parseRanges(IPV6_SINGLE);
-const V6 = parseRanges(IPV6_RANGES);
-const EMB = EMBEDDINGS.map((e) => ({ ...e, ...(parseCidr(e.cidr) as { addr: Uint8Array; bits: number }) }));
-const GLOBAL_UNICAST = parseCidr('2000::/3') as { addr: Uint8Array; bits: number };
+/**
+ * The tables parsed on first use, not at import: every verb that loads the policy component
+ * (`policy validate` of a file with no address in it) would otherwise pay for parsing them and
+ * for loading node:net (issue 23).
+ */
+let parsed:
+  | { V4: ParsedRange[]; V6_SINGLE: ParsedRange[]; V6: ParsedRange[]; EMB: (Embedding & { addr: Uint8Array; bits: number })[]; GLOBAL_UNICAST: { addr: Uint8Array; bits: number } }
+  | undefined;
+function tables(): NonNullable<typeof parsed> {
+  parsed ??= {
+    V4: parseRanges(IPV4_RANGES),
+    V6_SINGLE: parseRanges(IPV6_SINGLE),
+    V6: parseRanges(IPV6_RANGES),
+    EMB: EMBEDDINGS.map((e) => ({ ...e, ...(parseCidr(e.cidr) as { addr: Uint8Array; bits: number }) })),
+    GLOBAL_UNICAST: parseCidr('2000::/3') as { addr: Uint8Array; bits: number },
+  };
+  return parsed;
+}
 
 /** What the guard knows about an address: its class, the range it lies in, and how far
  *  `allowed_ips` can open it. */
@@ -229,12 +244,13 @@ const PUBLIC: AddressInfo = { cls: 'public', range: 'public', access: 'open' };
 export function embeddedIPv4(addr: Uint8Array): Uint8Array | null {
   if (addr.length !== 16) return null;
   if (addr.subarray(0, 15).every((b) => b === 0) && (addr[15] ?? 0) <= 1) return null; // :: and ::1
-  for (const e of EMB) if (inPrefix(addr, e.addr, e.bits)) return addr.slice(e.at, e.at + 4);
+  for (const e of tables().EMB) if (inPrefix(addr, e.addr, e.bits)) return addr.slice(e.at, e.at + 4);
   return null;
 }
 
 /** Classifies 4 or 16 address bytes. */
 export function addressInfo(addr: Uint8Array): AddressInfo {
+  const { V4, V6_SINGLE, EMB, V6, GLOBAL_UNICAST } = tables();
   if (addr.length === 4) {
     for (const r of V4) if (inPrefix(addr, r.addr, r.bits)) return { cls: r.cls, range: `${r.name} ${r.cidr}`, access: r.access };
     return PUBLIC;
@@ -340,6 +356,7 @@ export function allowedIpsEntryError(text: string): string | null {
   const cidr = parseCidr(text);
   if (!cidr) return null; // the syntax check reports it
   const max = cidr.addr.length * 8;
+  const { V4, V6_SINGLE, V6 } = tables();
   const rows = cidr.addr.length === 4 ? V4 : [...V6_SINGLE, ...V6];
   if (cidr.bits === max) {
     const info = addressInfo(cidr.addr);
