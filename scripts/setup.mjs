@@ -15,6 +15,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // Debian package -> how we notice that it is missing. A table so that a new need is one line.
 const SYSTEM_PACKAGES = [
   { pkg: 'gcc', present: () => onPath('gcc') },
+  // C headers and the static libc the helper links (a minimal Debian has gcc without them).
+  { pkg: 'libc6-dev', present: () => existsSync('/usr/include/stdint.h') },
   { pkg: 'make', present: () => onPath('make') },
   { pkg: 'pkg-config', present: () => onPath('pkg-config') },
   { pkg: 'libseccomp-dev', present: () => existsSync('/usr/include/seccomp.h') },
@@ -22,6 +24,7 @@ const SYSTEM_PACKAGES = [
   { pkg: 'curl', present: () => onPath('curl') },
   { pkg: 'python3', present: () => onPath('python3') },
   { pkg: 'iproute2', present: () => onPath('ip') },
+  { pkg: 'git', present: () => onPath('git') }, // the clean-workspace tests use a real repository
 ];
 
 function onPath(cmd) {
