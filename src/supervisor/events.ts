@@ -22,6 +22,8 @@ export type BusEventBody =
   | { type: 'sandbox.state'; state: SandboxState; pid: number | null; reason: string | null; code: number | null; signal: string | null; restarts: number }
   | { type: 'sandbox.backoff'; delayMs: number; attempt: number }
   | { type: 'sandbox.destroyed' }
+  /** The warm pool of a blueprint (or `default`) and workspace now holds `warm` ready sandboxes (issue 23). */
+  | { type: 'pool.changed'; pool: string; workspace: string; warm: number }
   | { type: 'sandbox.unpinned'; paths: string[] }
   | { type: 'sandbox.exec'; argv0: string; argc: number; tty: boolean; pid: number | null }
   | { type: 'sandbox.exec_exit'; argv0: string; code: number | null; signal: string | null }

@@ -2,18 +2,18 @@
 // workload ends (restart policy with backoff). Each running sandbox is one helper (runSandbox)
 // with its own egress proxy and policy store; a new policy revision is hot-reloaded into the
 // proxy. Every decision is published on the bus and appended to the audit log.
-import { existsSync, mkdirSync, rmSync, watch } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, renameSync, rmSync, rmdirSync, watch } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { AgentRun } from '../agents/index.ts';
 import { prepareAgentRun } from '../agents/index.ts';
 import type { ApprovalQueue } from '../approvals/index.ts';
 import { policyStorePersistHook } from '../approvals/index.ts';
 import { proxyEnvironment, startEgressProxy } from '../egress/index.ts';
-import type { EgressProxy, InferenceRouter } from '../egress/index.ts';
+import type { EgressEvent, EgressProxy, InferenceRouter } from '../egress/index.ts';
 import type { Policy, RevisionMeta, SetResult } from '../policy/index.ts';
 import { PolicyStore, compileEgressRules, compileSandboxSpec } from '../policy/index.ts';
-import type { SandboxEvent, SandboxResult } from '../sandbox/index.ts';
+import type { RunningSandbox, SandboxEvent, SandboxResult } from '../sandbox/index.ts';
 import { runSandbox } from '../sandbox/index.ts';
 import { credentialRefusal, findCredential } from './credentials.ts';
 import type { EventBus } from './bus.ts';
@@ -32,6 +32,8 @@ import type { SandboxRecord, StateStore } from './state.ts';
 import { DuplicateNameError } from './state.ts';
 import type { Runtime } from './runtime.ts';
 import { emptyState, loadPins, savePin } from './runtime.ts';
+import type { PoolKey, PooledSandbox } from './pool.ts';
+import { WarmPool, poolSizes } from './pool.ts';
 import type { AuditFn, CreateInput, SandboxView } from './types.ts';
 import { InvalidRequestError, NotFoundError, NotPinnedError } from './types.ts';
 
@@ -50,6 +52,8 @@ export interface LifecycleDeps {
   helper?: string;
   /** The inference.local router every sandbox's proxy hands model calls to (src/inference). */
   inference?: InferenceRouter;
+  /** Configuration warnings (config.json's pool). */
+  onWarning?: (line: string) => void;
   /** Each sandbox's current route (src/inference): its aliases name the models in an agent's generated config. */
   routes?: { get(sandbox: string): { models: Array<{ alias: string }> } | null };
 }
@@ -60,10 +64,23 @@ export class Lifecycle {
   private closing = false;
   /** Which sandboxes are in learning mode and what they were seen doing (issue 22). */
   private readonly learning = new LearningTracker();
+  /** Warm sandboxes per blueprint and workspace (pool.ts; sizes from config.json, issue 23). */
+  readonly pool: WarmPool;
+  /** Pooled sandboxes taken by create(), waiting for that sandbox's first launch. */
+  private readonly claims = new Map<string, PooledSandbox>();
 
   constructor(deps: LifecycleDeps) {
     this.d = deps;
     mkdirSync(deps.paths.sockets, { recursive: true, mode: 0o700 });
+    this.pool = new WarmPool({
+      paths: deps.paths,
+      sizes: poolSizes(deps.paths.config, deps.onWarning ?? ((l) => process.stderr.write(`nemoclaw: ${l}\n`))),
+      approvals: deps.approvals,
+      audit: deps.audit,
+      ...(deps.helper !== undefined ? { helper: deps.helper } : {}),
+      ...(deps.inference !== undefined ? { inference: deps.inference } : {}),
+      onChange: (pool, workspace, warm) => deps.bus.publish(null, { type: 'pool.changed', pool, workspace, warm }),
+    });
     // "always" answers become policy revisions of the sandbox that asked, then a hot reload.
     deps.approvals.setPersistHook(async (item, decision) => {
       const r = this.rt.get(item.sandbox);
@@ -230,18 +247,40 @@ export class Lifecycle {
       inference: input.inference ?? null,
       agent: input.command && input.command.length > 0 ? null : agent,
     };
+    // Warm pool (pool.ts): a sandbox built for exactly this blueprint, policy and workspace
+    // becomes this one (its id names the sockets it already has); anything else starts fresh.
+    const key = this.poolKey(input, rec, policy, digest);
+    let pooled = key !== null ? this.pool.take(key) : null;
+    if (pooled !== null) rec.id = pooled.id;
     this.d.state.create(rec, emptyState(input.start === false ? 'stopped' : 'running'));
     try {
       await writeInitialRevisions(new PolicyStore(this.d.state.policyDir(input.name)), policy, source, input.presets ?? [], input.name);
     } catch (err) {
       this.d.state.abandon(input.name);
+      pooled?.running.kill('SIGKILL');
       throw new InvalidRequestError(`policy: ${err instanceof Error ? err.message : String(err)}`);
     }
+    if (pooled !== null && !adoptHome(pooled.home, this.d.state.homeDir(input.name))) {
+      pooled.running.kill('SIGKILL'); // its HOME could not become this sandbox's: start fresh
+      pooled = null;
+    }
+    if (pooled !== null) this.claims.set(input.name, pooled);
+    if (key !== null) this.pool.note(key);
     const r = this.attach(input.name) as Runtime;
     this.d.audit({ kind: 'sandbox.lifecycle', activity: 'create', sandbox: input.name, binary: command[0], target: workspace, detail: { blueprint: rec.blueprint, blueprint_digest: digest, restart: rec.restart, argc: command.length } }, true);
     this.d.bus.publish(input.name, { type: 'sandbox.created', blueprint: rec.blueprint, digest, workspace, restart: rec.restart });
     if (input.start !== false) await this.start(input.name, 'create');
     return this.view(r.rec.name);
+  }
+
+  /** The pool key of a create, or null when the pool never serves it. */
+  private poolKey(input: CreateInput, rec: SandboxRecord, policy: Policy, digest: string | null): PoolKey | null {
+    const pool = input.blueprint ?? (input.policy === undefined ? 'default' : null);
+    if (pool === null || !this.pool.pooled(pool)) return null;
+    // Presets add revisions the pooled proxy was not built with; an agent's config is generated
+    // per sandbox; a stopped create has nothing to claim it.
+    if ((input.presets ?? []).length > 0 || rec.agent !== null || input.start === false) return null;
+    return { pool, digest, workspace: rec.workspace, policy };
   }
 
   private serial<T>(r: Runtime, fn: () => Promise<T>): Promise<T> {
@@ -278,7 +317,13 @@ export class Lifecycle {
 
   private async launch(r: Runtime, why: string): Promise<void> {
     const name = r.rec.name;
-    if (this.closing) return;
+    // A warm sandbox that create() took for this one (only ever for its first start).
+    const pooled = this.claims.get(name) ?? null;
+    this.claims.delete(name);
+    if (this.closing) {
+      pooled?.running.kill('SIGKILL');
+      return;
+    }
     this.setState(r, 'starting', { reason: why });
     const log = new LogWriter(this.d.state.logFile(name));
     let proxy: EgressProxy | null = null;
@@ -302,54 +347,70 @@ export class Lifecycle {
       });
       r.pins = null; // pins.json is the truth at every start
       const pins = loadPins(this.d.state, r);
-      proxy = await startEgressProxy({
-        socketPath: join(this.d.paths.sockets, `${r.rec.id}.p`),
-        caDir: join(this.d.paths.sockets, `${r.rec.id}.ca`), // one CA per sandbox: a leaf minted for one can never be trusted by another
-        sandboxId: name,
-        rules: compileEgressRules(cur.policy),
-        approvals: this.d.approvals,
-        pins, // across restarts: a binary replaced while the sandbox was down stays denied
-        onPin: (exe, sha256) => savePin(this.d.state, this.d.audit, r, exe, sha256),
-        onEvent: (e) => {
-          this.learning.egressEvent(name, e);
-          this.d.bus.publish(name, { type: 'egress', event: e });
-        },
-        audit: { append: async (ev, o) => this.d.audit(ev, o?.durable ?? false) },
-        ...(this.d.inference !== undefined ? { inference: this.d.inference } : {}),
-      });
-      r.proxy = proxy;
-      spec.filesystem.readOnly = [...spec.filesystem.readOnly, proxy.caBundlePath];
-      // An installed agent (design.md "Planned": Agents; docs/agents.md): its install and generated
-      // config bound read-only, re-resolved at every start, so a missing install fails the start
-      // with the command that fixes it instead of a crash loop on exit 127.
-      const agentRun = r.rec.agent ? this.agentRun(r, cur.policy) : null;
-      if (agentRun) spec.filesystem.readOnly = [...spec.filesystem.readOnly, ...agentRun.readOnly];
-      const execSock = join(this.d.paths.sockets, `${r.rec.id}.x`);
+      const onPin = (exe: string, sha256: string): void => savePin(this.d.state, this.d.audit, r, exe, sha256);
+      const onEgress = (e: EgressEvent): void => {
+        this.learning.egressEvent(name, e);
+        this.d.bus.publish(name, { type: 'egress', event: e });
+      };
       // exec is static: an "allow always" is written for the next creation, and remembered here
       // (for this run only) so that the running sandbox is not asked again about the same path.
       const execAllowedAlways = new Set<string>();
-      const running = runSandbox({
-        spec,
-        command: r.rec.command,
-        workspace: r.rec.workspace,
-        sandboxId: name,
-        home: this.d.state.homeDir(name),
-        proxySocket: proxy.socketPath,
-        stdio: 'pipe',
-        ...(this.d.helper !== undefined ? { helper: this.d.helper } : {}),
-        extraHelperArgs: ['--exec-socket', execSock], // native/PROTOCOL.md "Exec socket"
-        stateDir: this.d.paths.home, // this supervisor's home, whatever NEMOCLAW_HOME says
-        stateFiles: [proxy.caBundlePath, ...(agentRun?.deliberate ?? [])], // certificates only (the CA key beside it stays out), and the agent's code and config
-        ...(r.rec.policyFile !== null ? { obeys: [r.rec.policyFile] } : {}),
-        extraEnv: { ...proxyEnvironment(proxy.caBundlePath), HOME: '/home/sandbox', ...r.rec.env, ...(agentRun?.env ?? {}) },
-        onEvent: (e) => this.onHelperEvent(r, e),
-        onExecAsk: async (ask) => {
-          if (execAllowedAlways.has(ask.path)) return 'allow';
-          const res = await this.d.approvals.request({ sandbox: name, kind: 'exec', binary: ask.path });
-          if (res.verdict === 'allow' && res.always && res.persisted === true) execAllowedAlways.add(ask.path);
-          return res.verdict;
-        },
-      });
+      const onExecAsk = async (ask: { path: string }): Promise<'allow' | 'deny'> => {
+        if (execAllowedAlways.has(ask.path)) return 'allow';
+        const res = await this.d.approvals.request({ sandbox: name, kind: 'exec', binary: ask.path });
+        if (res.verdict === 'allow' && res.always && res.persisted === true) execAllowedAlways.add(ask.path);
+        return res.verdict;
+      };
+      let running: RunningSandbox;
+      if (pooled !== null) {
+        // Warm pool (pool.ts): built and verified for exactly this blueprint, policy and workspace;
+        // the same ready report is replayed as the sandbox's own, then the claim brings the command.
+        proxy = pooled.proxy;
+        proxy.adopt(name);
+        r.proxy = proxy;
+        running = pooled.running;
+        pooled.sink = { event: (e) => this.onHelperEvent(r, e), execAsk: onExecAsk, pin: onPin, egress: onEgress };
+        for (const e of pooled.early) this.onHelperEvent(r, e);
+        if (!running.claim(r.rec.command, { ...proxyEnvironment(proxy.caBundlePath), HOME: '/home/sandbox', ...r.rec.env })) throw new Error('the pooled sandbox ended before its claim');
+      } else {
+        proxy = await startEgressProxy({
+          socketPath: join(this.d.paths.sockets, `${r.rec.id}.p`),
+          caDir: join(this.d.paths.sockets, `${r.rec.id}.ca`), // one CA per sandbox: a leaf minted for one can never be trusted by another
+          sandboxId: name,
+          rules: compileEgressRules(cur.policy),
+          approvals: this.d.approvals,
+          pins, // across restarts: a binary replaced while the sandbox was down stays denied
+          onPin,
+          onEvent: onEgress,
+          audit: { append: async (ev, o) => this.d.audit(ev, o?.durable ?? false) },
+          ...(this.d.inference !== undefined ? { inference: this.d.inference } : {}),
+        });
+        r.proxy = proxy;
+        spec.filesystem.readOnly = [...spec.filesystem.readOnly, proxy.caBundlePath];
+        // An installed agent (design.md "Planned": Agents; docs/agents.md): its install and generated
+        // config bound read-only, re-resolved at every start, so a missing install fails the start
+        // with the command that fixes it instead of a crash loop on exit 127.
+        const agentRun = r.rec.agent ? this.agentRun(r, cur.policy) : null;
+        if (agentRun) spec.filesystem.readOnly = [...spec.filesystem.readOnly, ...agentRun.readOnly];
+        const execSock = join(this.d.paths.sockets, `${r.rec.id}.x`);
+        running = runSandbox({
+          spec,
+          command: r.rec.command,
+          workspace: r.rec.workspace,
+          sandboxId: name,
+          home: this.d.state.homeDir(name),
+          proxySocket: proxy.socketPath,
+          stdio: 'pipe',
+          ...(this.d.helper !== undefined ? { helper: this.d.helper } : {}),
+          extraHelperArgs: ['--exec-socket', execSock], // native/PROTOCOL.md "Exec socket"
+          stateDir: this.d.paths.home, // this supervisor's home, whatever NEMOCLAW_HOME says
+          stateFiles: [proxy.caBundlePath, ...(agentRun?.deliberate ?? [])], // certificates only (the CA key beside it stays out), and the agent's code and config
+          ...(r.rec.policyFile !== null ? { obeys: [r.rec.policyFile] } : {}),
+          extraEnv: { ...proxyEnvironment(proxy.caBundlePath), HOME: '/home/sandbox', ...r.rec.env, ...(agentRun?.env ?? {}) },
+          onEvent: (e) => this.onHelperEvent(r, e),
+          onExecAsk,
+        });
+      }
       r.running = running;
       r.requested = false;
       const startedMs = Date.now();
@@ -374,6 +435,7 @@ export class Lifecycle {
       log.note(`start failed: ${msg}`);
       r.startError = msg;
       log.close();
+      pooled?.running.kill('SIGKILL');
       await proxy?.close().catch(() => undefined);
       r.proxy = null;
       r.running = null;
@@ -561,6 +623,9 @@ export class Lifecycle {
   /** Stops every sandbox (state stays `desired: running` so they come back with the supervisor). */
   async close(): Promise<void> {
     this.closing = true;
+    for (const p of this.claims.values()) p.running.kill('SIGKILL');
+    this.claims.clear();
+    await this.pool.close(); // nothing pooled outlives the supervisor
     await Promise.all(
       [...this.rt.values()].map(async (r) => {
         if (r.timer) clearTimeout(r.timer);
@@ -573,5 +638,21 @@ export class Lifecycle {
         clearTimeout(t);
       }),
     );
+  }
+}
+
+/**
+ * Moves a pooled sandbox's HOME into the sandbox's state (the helper's bind follows the directory,
+ * which is still empty of anything but what the helper created). False when it cannot.
+ */
+function adoptHome(from: string, to: string): boolean {
+  try {
+    rmdirSync(to); // just created by StateStore.create, empty
+    renameSync(from, to);
+    rmSync(dirname(from), { recursive: true, force: true }); // the pool's directory for it, now empty
+    return true;
+  } catch {
+    mkdirSync(to, { recursive: true, mode: 0o700 });
+    return false;
   }
 }
