@@ -15,7 +15,7 @@ describe('agent specs', () => {
 
 describe('OpenClaw config', () => {
   it('routes every model through inference.local with the placeholder key and a loopback gateway', () => {
-    const c = openclawConfig({ aliases: ['fast', 'smart'], workspace: '/w', token: 'a'.repeat(48) }) as {
+    const c = openclawConfig({ aliases: ['fast', 'smart'], workspace: '/w', token: 'a'.repeat(48), pluginDir: '/p' }) as {
       models: { mode: string; providers: Record<string, { baseUrl: string; apiKey: string; models: Array<{ id: string }> }> };
       agents: { defaults: { model: { primary: string }; workspace: string } };
       gateway: { bind: string; auth: { token: string } };
@@ -28,6 +28,17 @@ describe('OpenClaw config', () => {
     expect(c.agents.defaults).toEqual({ model: { primary: 'nemoclaw/fast' }, workspace: '/w' });
     expect(c.gateway.bind).toBe('loopback');
     expect(c.update.checkOnStart).toBe(false);
+  });
+
+  it('enables the tool-approval plugin from its copy: the policy\'s tools.ask, a wait past the queue\'s timeout, a hook budget past that', () => {
+    const c = openclawConfig({ aliases: ['m'], workspace: '/w', token: 'a'.repeat(48), pluginDir: '/p', tools: { ask: ['browser'], approvalTimeoutMs: 120_000 } }) as { plugins: unknown };
+    expect(c.plugins).toEqual({
+      load: { paths: ['/p'] },
+      entries: { nemoclaw: { enabled: true, config: { workspace: '/w', ask: ['browser'], waitMs: 130_000 }, hooks: { timeouts: { before_tool_call: 135_000 } } } },
+    });
+    // OpenClaw takes hook budgets up to 600 s: a longer approval timeout is cut to fit.
+    const long = openclawConfig({ aliases: ['m'], workspace: '/w', token: 'a'.repeat(48), pluginDir: '/p', tools: { ask: [], approvalTimeoutMs: 3_600_000 } }) as { plugins: { entries: { nemoclaw: { hooks: { timeouts: { before_tool_call: number } } } } } };
+    expect(long.plugins.entries.nemoclaw.hooks.timeouts.before_tool_call).toBeLessThanOrEqual(600_000);
   });
 });
 

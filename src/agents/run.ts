@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../state/index.ts';
 import { ADAPTERS, findInstall, installDir } from './install.ts';
-import { OPENCLAW_PLUGIN_DIR, pluginsConfig } from './tool-approvals.ts';
+import { pluginCopy, pluginsConfig } from './tool-approvals.ts';
 import type { ToolApprovalSettings } from './tool-approvals.ts';
 
 /** The agent's HOME inside every sandbox (the helper's private HOME). */
@@ -66,7 +66,7 @@ function gatewayToken(configPath: string): string {
 }
 
 /** OpenClaw's config for one sandbox (what each key is for: docs/agents.md, "In a sandbox"; the package's own docs). */
-export function openclawConfig(input: { aliases: string[]; workspace: string; token: string; tools?: Omit<ToolApprovalSettings, 'workspace'> }): Record<string, unknown> {
+export function openclawConfig(input: { aliases: string[]; workspace: string; token: string; pluginDir: string; tools?: Omit<ToolApprovalSettings, 'workspace' | 'pluginDir'> }): Record<string, unknown> {
   return {
     models: {
       // Only the configured inventory: no remote catalog, no other provider.
@@ -87,7 +87,7 @@ export function openclawConfig(input: { aliases: string[]; workspace: string; to
     telemetry: { enabled: false },
     logging: { file: `${SANDBOX_HOME}/.openclaw/logs/openclaw.log` },
     // The tool-approval plugin, bound read-only beside the install (tool-approvals.ts).
-    plugins: pluginsConfig({ workspace: input.workspace, ask: input.tools?.ask ?? [], approvalTimeoutMs: input.tools?.approvalTimeoutMs ?? 60_000 }),
+    plugins: pluginsConfig({ pluginDir: input.pluginDir, workspace: input.workspace, ask: input.tools?.ask ?? [], approvalTimeoutMs: input.tools?.approvalTimeoutMs ?? 60_000 }),
   };
 }
 
@@ -102,12 +102,13 @@ export function prepareAgentRun(input: AgentRunInput): AgentRun {
   const aliases = input.aliases.length > 0 ? input.aliases : input.fallbackModel !== null ? [input.fallbackModel] : ['default'];
   mkdirSync(input.configDir, { recursive: true, mode: 0o755 });
   const configPath = join(input.configDir, 'openclaw.json');
-  const cfg = openclawConfig({ aliases, workspace: input.workspace, token: gatewayToken(configPath), ...(input.tools !== undefined ? { tools: input.tools } : {}) });
+  const pluginDir = pluginCopy(input.configDir);
+  const cfg = openclawConfig({ aliases, workspace: input.workspace, token: gatewayToken(configPath), pluginDir, ...(input.tools !== undefined ? { tools: input.tools } : {}) });
   // 0644: the workload (an unprivileged id) reads it through its read-only bind.
   writeFileAtomic(configPath, `${JSON.stringify(cfg, null, 2)}\n`, 0o644);
   return {
-    readOnly: [inst.dir, configPath, OPENCLAW_PLUGIN_DIR],
-    deliberate: [inst.dir, configPath],
+    readOnly: [inst.dir, configPath, pluginDir],
+    deliberate: [inst.dir, configPath, pluginDir],
     configPath,
     env: {
       ...adapter.env,

@@ -65,7 +65,7 @@ export async function startSupervisor(opts: SupervisorOptions = {}): Promise<Sup
   approvals.on('added', (item) => bus.publish(item.sandbox, { type: 'approval.pending', item: { ...item } }));
   approvals.on('decided', (item, r) => {
     bus.publish(item.sandbox, { type: 'approval.decided', id: r.id, verdict: r.verdict, always: r.always, by: `${r.by.user} (${r.by.origin})`, reason: r.reason });
-    audit({ kind: 'approval.decision', activity: r.verdict === 'allow' ? 'approve' : 'deny', sandbox: item.sandbox, binary: item.binary ?? undefined, target: item.host !== null ? `${item.host}:${item.port}` : (item.path ?? undefined), decision: `${r.verdict}_${r.always ? 'always' : 'once'}`, actor: { user: r.by.user, process: r.by.origin } }, true);
+    audit({ kind: 'approval.decision', activity: r.verdict === 'allow' ? 'approve' : 'deny', sandbox: item.sandbox, binary: item.binary ?? undefined, target: item.host !== null ? `${item.host}:${item.port}` : item.tool !== undefined ? `tool:${item.tool.name}` : (item.path ?? undefined), decision: `${r.verdict}_${r.always ? 'always' : 'once'}`, actor: { user: r.by.user, process: r.by.origin } }, true);
   });
 
   const state = new StateStore(paths);

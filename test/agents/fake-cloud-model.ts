@@ -18,6 +18,8 @@ export interface FakeModel {
   seen: SeenRequest[];
   /** The reply for a request (default: "Hello from fake-cloud-model."). */
   reply: (req: SeenRequest) => string;
+  /** A scripted tool call for a request, answered instead of `reply` (OpenAI `tool_calls`); null: none. */
+  toolCall?: (req: SeenRequest) => { name: string; arguments: Record<string, unknown> } | null;
   close(): Promise<void>;
 }
 
@@ -36,10 +38,19 @@ export async function startFakeCloudModel(): Promise<FakeModel> {
       }
       const seen = { url: req.url ?? '', headers: req.headers, body };
       fake.seen.push(seen);
-      const text = fake.reply(seen);
       const chunk = (delta: Record<string, unknown>, finish: string | null): string =>
         `data: ${JSON.stringify({ id: `c${fake.seen.length}`, object: 'chat.completion.chunk', created: 1, model: body.model ?? 'fake-model', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
       res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const call = fake.toolCall?.(seen) ?? null;
+      if (call !== null) {
+        // One tool call, streamed as OpenAI does: the call in one delta, then finish_reason tool_calls.
+        const fn = { name: call.name, arguments: JSON.stringify(call.arguments) };
+        res.write(chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: `call_${fake.seen.length}`, type: 'function', function: fn }] }, null));
+        res.write(chunk({}, 'tool_calls'));
+        res.end('data: [DONE]\n\n');
+        return;
+      }
+      const text = fake.reply(seen);
       // The answer in two pieces, so it arrives as a stream through the router.
       const half = Math.ceil(text.length / 2);
       res.write(chunk({ role: 'assistant', content: text.slice(0, half) }, null));
@@ -55,6 +66,21 @@ export async function startFakeCloudModel(): Promise<FakeModel> {
     server.close(() => r());
   });
   return fake;
+}
+
+/**
+ * The messages of the turn in progress: everything after the last user message the operator wrote
+ * (OpenClaw adds internal-context user messages after tool results; the session's history comes
+ * before). A script keys on these, e.g. "no tool result yet in this turn": never on the last
+ * message's role, which would loop (OpenClaw appends a user message after every tool result).
+ */
+export function currentTurn(req: SeenRequest): { user: string; after: Array<{ role: string; content: unknown }> } {
+  const msgs = req.body.messages ?? [];
+  let at = -1;
+  msgs.forEach((m, i) => {
+    if (m.role === 'user' && !JSON.stringify(m.content).includes('OPENCLAW_INTERNAL_CONTEXT')) at = i;
+  });
+  return { user: at < 0 ? '' : JSON.stringify(msgs[at]?.content ?? ''), after: msgs.slice(at + 1) };
 }
 
 /** The text of the last user message the agent sent (OpenClaw appends a runtime line to it). */
