@@ -389,7 +389,8 @@ export class Models {
     if (!c.State.Running) return false;
     const engine = c.Config.Labels[LABEL.engine] as Engine;
     const port = Number(c.Config.Labels[LABEL.port]);
-    const key = this.providers.key(c.Config.Labels[LABEL.model]!);
+    // After a stop the provider (and its stored key) is gone; the container's own --api-key still answers.
+    const key = this.providers.key(c.Config.Labels[LABEL.model]!) ?? (PRESETS[engine]?.routerKey ? keyFromCmd(c.Config.Cmd ?? []) : null);
     for (const p of PRESETS[engine]?.readiness ?? []) {
       const s = await httpGet(`http://127.0.0.1:${port}${p}`, key, 2000);
       if (s < 200 || s >= 300) return false;

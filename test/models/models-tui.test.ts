@@ -5,9 +5,9 @@
 // real pids through FAKE_NVIDIA_SMI_APPS: the container's server process, the sandbox's workload
 // and a host process, so the owner join reads the real /proc entries of real processes.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -173,6 +173,59 @@ describe('ModelWatch (real engine)', () => {
       expect((await w.logs(MODEL, 10_000)).filter((l) => l.includes('GET /health')).length).toBe(probes);
     } finally {
       w.stop();
+    }
+  });
+});
+
+describe('ModelWatch actions and the engine coming back (real engine)', () => {
+  it('restart: unregistered, started again (a new start time), registered again once ready', async () => {
+    const w = new ModelWatch(new Models(home), { pollMs: 200, onUpdate: () => {} });
+    w.start();
+    try {
+      const before = (await docker.getContainer(MODEL).inspect()).State.StartedAt;
+      expect(await w.restartModel(MODEL)).toBe(`model ${MODEL} restarted; registered again once ready`);
+      const after = await docker.getContainer(MODEL).inspect();
+      expect(after.State.Running).toBe(true);
+      expect(after.State.StartedAt).not.toBe(before);
+      await waitFor(() => existsSync(join(home, 'inference', 'providers', `${MODEL}.json`)), 'the provider registered again once the model answered', { withinMs: 20_000 });
+      containerPid = after.State.Pid;
+    } finally {
+      w.stop();
+    }
+  });
+
+  it('an engine that does not answer is the down status with the fix, retried until it answers', async () => {
+    const dir = mkdtempSync('/tmp/nc-eng-');
+    const sock = join(dir, 'docker.sock');
+    let last: WatchStatus | null = null;
+    let rows: WatchedModel[] = [];
+    const w = new ModelWatch(new Models(home, { ...process.env, DOCKER_HOST: `unix://${sock}` }), {
+      pollMs: 200,
+      retryMs: 100,
+      maxRetryMs: 200,
+      onUpdate: (status, models) => {
+        last = status;
+        rows = models;
+      },
+    });
+    // Nothing listens on the socket yet; later a relay to the real engine does.
+    const relay = createServer((c) => {
+      const up = connect('/var/run/docker.sock');
+      c.pipe(up).pipe(c);
+      c.on('error', () => up.destroy());
+      up.on('error', () => c.destroy());
+    });
+    w.start();
+    try {
+      const down = await waitFor(() => (last?.state === 'down' && last.attempts >= 2 ? last : null), 'the engine-down status, retried');
+      expect(down).toMatchObject({ state: 'down', retrying: true });
+      expect((down as { reason: string }).reason).toBe(`the Docker engine does not answer on ${sock} (ENOENT): start it (systemctl start docker, or dockerd as root), install it (apt-get install docker.io) or point DOCKER_HOST at it; nemoclaw doctor (docker engine row)`);
+      await new Promise<void>((r) => relay.listen(sock, r));
+      await waitFor(() => last?.state === 'ok' && rows.some((m) => m.name === MODEL), 'the model listed once the engine answers');
+    } finally {
+      w.stop();
+      await new Promise<void>((r) => relay.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
