@@ -165,3 +165,17 @@ describe('Models pane keys', () => {
   ];
   for (const [what, over, want] of shown) it(`dockerode is loaded when the pane is shown: ${what}`, () => expect(modelsPaneShown({ ...ui, ...over })).toBe(want));
 });
+
+describe('Models pane help', () => {
+  it('? lists the pane keys and the log overlay keys, generated from the keymap', async () => {
+    const { helpLines } = await import('../../src/tui/app/overlays.ts');
+    const pane = helpLines({ ...ui, modes: [{ kind: 'help', scroll: 0 }] }).map((l) => lineText(l)).join('\n');
+    expect(pane).toMatch(/^Models$/m);
+    expect(pane).toMatch(/l Enter +the selected model's recent log lines/);
+    expect(pane).toMatch(/r +restart the selected model \(asks y\/n\)/);
+    expect(pane).toMatch(/s +stop the selected model \(asks y\/n; the container stays\)/);
+    const overlay = helpLines({ ...ui, modes: [{ kind: 'modelLogs', name: 'm', status: 'ready', lines: [], error: null, scroll: 0 }, { kind: 'help', scroll: 0 }] }).map((l) => lineText(l)).join('\n');
+    expect(overlay).toMatch(/^Model logs$/m);
+    expect(overlay).toMatch(/close the logs/);
+  });
+});
