@@ -80,6 +80,15 @@ export function build(root, say = (m) => process.stderr.write(`build: ${m}\n`)) 
       say(`bundling failed (exit ${b.status ?? b.signal}); bin/nemoclaw keeps running the TypeScript sources\n${b.stdout}${b.stderr}`);
       return false;
     }
+    // `nemoclaw --help` as commander prints it to a pipe (80 columns), recorded so that the built
+    // CLI prints it without loading commander (src/cli/main.ts, builtHelp).
+    const built = existsSync(join(next, 'bundle', 'cli', 'main.js')) ? join(next, 'bundle', 'cli', 'main.js') : join(next, 'cli', 'main.js');
+    const h = spawnSync(existsSync(node24) ? node24 : process.execPath, [built, '--help'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    if (h.status !== 0 || h.stdout === '') {
+      say(`the built CLI's --help failed (exit ${h.status ?? h.signal}); bin/nemoclaw keeps running the TypeScript sources\n${h.stderr}`);
+      return false;
+    }
+    writeFileSync(join(next, 'cli', 'help.txt'), h.stdout);
     const dist = join(root, BUILD_DIR);
     const old = join(work, 'old');
     try {

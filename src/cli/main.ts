@@ -8,6 +8,15 @@ import { UsageError, exitCodes } from './output.ts';
 
 const VERSION = '0.1.0';
 
+/** The help text the build recorded beside this file, or null (the sources, or no build). */
+function builtHelp(): string | null {
+  try {
+    return process.getBuiltinModule('node:fs').readFileSync(new URL('./help.txt', import.meta.url), 'utf8');
+  } catch {
+    return null;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   // `nemoclaw --version` alone is answered before commander loads: its seven modules and the
   // builtins they pull in cost about a third of Node's own start-up (issue 23). Same output as
@@ -15,6 +24,17 @@ async function main(argv: string[]): Promise<number> {
   if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
     process.stdout.write(`${VERSION}\n`);
     return 0;
+  }
+  // `nemoclaw --help` to a pipe or file: the text commander printed for it when the build was
+  // made (scripts/build.mjs writes dist/cli/help.txt from this same file), so commander is not
+  // loaded (issue 23). Not on a terminal, whose width commander wraps to; not from the sources,
+  // which have no such file.
+  if (argv.length === 3 && (argv[2] === '--help' || argv[2] === '-h') && !process.stdout.isTTY) {
+    const text = builtHelp();
+    if (text !== null) {
+      process.stdout.write(text);
+      return 0;
+    }
   }
   const { Command, CommanderError } = await import('commander');
   const program = new Command('nemoclaw')

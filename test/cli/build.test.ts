@@ -42,6 +42,7 @@ describe('the built CLI (dist/) and the TypeScript sources', () => {
   const commands = [
     ['--version'],
     ['--help'],
+    ['-h'],
     ['help', 'policy'],
     ['no-such-verb'],
     ['policy', 'validate', good, bad],
@@ -62,6 +63,27 @@ describe('the built CLI (dist/) and the TypeScript sources', () => {
     for (const entry of [entries.built, entries.bundled]) {
       expect(run(entry, ['sandbox', 'run', '--', 'sh', '-c', 'echo inside; exit 3'])).toMatchObject({ status: 3, stdout: 'inside\n' });
     }
+  });
+
+  it('--help on a terminal is wrapped to its width, as the sources wrap it (the recorded text is for pipes)', async () => {
+    const onPty = (entry: string[]) =>
+      new Promise<string>((done, fail) => {
+        const p = spawn(node, [...entry, '--help'], { cols: 200, rows: 60, cwd: workspace, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, NEMOCLAW_HOME: home, TERM: 'xterm' } });
+        let out = '';
+        const timer = setTimeout(() => {
+          p.kill('SIGKILL');
+          fail(new Error(`no exit: ${out}`));
+        }, 20_000);
+        p.onData((d) => (out += d));
+        p.onExit(() => {
+          clearTimeout(timer);
+          done(out.replace(/\r/g, ''));
+        });
+      });
+    const sources = await onPty(entries.sources);
+    expect(sources).toMatch(/^ {2}approvals +list and decide pending egress\/exec approvals \(needs `nemoclaw serve`\)$/m);
+    expect(await onPty(entries.bundled)).toBe(sources);
+    expect(await onPty(entries.built)).toBe(sources);
   });
 
   it('every module a built file names by URL (a janitor, a worker, the helper, themes) exists', () => {
