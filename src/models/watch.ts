@@ -233,7 +233,8 @@ export class ModelWatch {
 
   /** Follows one container's stats stream (one JSON sample a second) until it ends or we stop. */
   #follow(name: string, id: string): void {
-    if (this.#follows.has(name)) return;
+    // Not after stop(): a list that was in flight when the watch stopped must not open a stream.
+    if (this.#stopped || this.#follows.has(name)) return;
     const ac = new AbortController();
     const f: Follow = { stop: () => ac.abort(), prev: null, figures: { cpuPercent: null, memoryBytes: null, memoryLimitBytes: null } };
     this.#follows.set(name, f);
