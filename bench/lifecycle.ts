@@ -4,6 +4,9 @@
 //                 (a bare sandbox start and end: the floor for anything the supervisor does)
 //   create        POST /v1/sandboxes (policy revision, state files, egress proxy, helper) until
 //                 the answer says running (the sandbox is verified ready); target median < 100 ms
+//   create-pooled the same create on a second supervisor whose config.json keeps one sandbox of
+//                 the default policy warm per workspace (issue 23): the create takes it (the
+//                 pool is refilled, untimed, between two creates); target median < 20 ms
 //   exec          POST .../exec (upgrade) -> exit frame of /bin/true in the running sandbox;
 //                 target median < 30 ms
 //   exec-direct   the same request straight on the sandbox's exec socket (no API hop)
@@ -12,7 +15,7 @@
 // Ratios are printed against the baseline rows. The supervisor runs in this process, with a
 // private NEMOCLAW_HOME in /tmp.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +48,22 @@ function bare(): number {
 
 const sup = await startSupervisor({ home, onWarning: () => {} });
 const api = new ApiClient(sup.apiSocket);
+// The pooled row's supervisor: its own home (one supervisor per home) and workspace.
+const poolHome = mkdtempSync(join(tmpdir(), 'ncbp-'));
+const poolWorkspace = mkdtempSync(join(tmpdir(), 'ncbp-ws-'));
+writeFileSync(join(poolHome, 'config.json'), JSON.stringify({ pool: { default: 1 } }));
+const supPooled = await startSupervisor({ home: poolHome, onWarning: () => {} });
+const apiPooled = new ApiClient(supPooled.apiSocket);
+
+/** Waits (untimed, bounded to 30 s) until the pooled supervisor has a warm sandbox again. */
+async function warmed(): Promise<void> {
+  for (const end = Date.now() + 30_000; Date.now() < end; ) {
+    const last = supPooled.bus.since(0).filter((e) => e.type === 'pool.changed').at(-1) as { warm?: number } | undefined;
+    if (last?.warm === 1) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('the pool did not refill within 30 s');
+}
 
 async function execOnce(name: string): Promise<number> {
   const t0 = now();
@@ -81,14 +100,24 @@ try {
   if (w.sandbox.state !== 'running') throw new Error(`warm: ${JSON.stringify(sup.bus.since(0).filter((e) => e.type === 'sandbox.state' || e.type === 'helper'))}`);
   await execOnce('warm');
 
+  // The first create of the pooled supervisor is fresh: it makes the workspace a pooled one.
+  const wp = await apiPooled.call<{ sandbox: { state: string } }>('POST', '/v1/sandboxes', { name: 'warm', workspace: poolWorkspace, command: ['sleep', '100000'] });
+  if (wp.sandbox.state !== 'running') throw new Error(`pooled warm: ${wp.sandbox.state}`);
+
   const base: number[] = [];
   const create: number[] = [];
+  const pooled: number[] = [];
   for (let i = 0; i < N; i++) {
     base.push(bare());
     const t0 = now();
     const r = await api.call<{ sandbox: { state: string } }>('POST', '/v1/sandboxes', { name: `b${i}`, workspace, command: ['sleep', '100000'] });
     create.push(now() - t0);
     if (r.sandbox.state !== 'running') throw new Error(`b${i}: ${r.sandbox.state}`);
+    await warmed();
+    const t1 = now();
+    const p = await apiPooled.call<{ sandbox: { state: string } }>('POST', '/v1/sandboxes', { name: `p${i}`, workspace: poolWorkspace, command: ['sleep', '100000'] });
+    pooled.push(now() - t1);
+    if (p.sandbox.state !== 'running') throw new Error(`p${i}: ${p.sandbox.state}`);
   }
   const exec: number[] = [];
   const direct: number[] = [];
@@ -98,6 +127,7 @@ try {
     direct.push(await execDirect(execSock));
   }
   for (let i = 0; i < N; i++) await api.call('DELETE', `/v1/sandboxes/b${i}`);
+  for (let i = 0; i < N; i++) await apiPooled.call('DELETE', `/v1/sandboxes/p${i}`);
 
   // ---- events per second -------------------------------------------------------------------------
   const M = 200_000;
@@ -156,21 +186,27 @@ try {
 
   const mb = median(base);
   const mc = median(create);
+  const mp = median(pooled);
   const me = median(exec);
   const md = median(direct);
   const row = (name: string, ms: number, note: string): string => `${name.padEnd(14)} ${ms.toFixed(1).padStart(8)} ms  ${note}\n`;
   process.stdout.write(`bench/lifecycle: N=${N} (exec ${N * 2}), medians\n`);
   process.stdout.write(row('baseline', mb, 'bare helper start+end of /bin/true'));
   process.stdout.write(row('create', mc, `create-to-running, ratio ${(mc / mb).toFixed(2)}x baseline (target < 100 ms: ${mc < 100 ? 'met' : 'NOT met'})`));
+  process.stdout.write(row('create-pooled', mp, `the same create taking a warm sandbox, ratio ${(mp / mc).toFixed(2)}x the fresh create (target < 20 ms: ${mp < 20 ? 'met' : 'NOT met'})`));
   process.stdout.write(row('exec', me, `exec of /bin/true via the API, ratio ${(me / mb).toFixed(2)}x baseline (target < 30 ms: ${me < 30 ? 'met' : 'NOT met'})`));
   process.stdout.write(row('exec-direct', md, `same on the exec socket, API hop costs ${(me - md).toFixed(1)} ms`));
   const busRate = got / (busMs / 1000);
   const rawRate = M / (rawMs / 1000);
   report({ bench: 'lifecycle', metric: 'create to running (median)', value: mc, unit: 'ms', ratio: mc / mb, baseline: 'bare helper start', target: '< 100 ms', met: mc < 100 });
+  report({ bench: 'lifecycle', metric: 'create to running, pooled (median)', value: mp, unit: 'ms', ratio: mp / mc, baseline: 'fresh create', target: '< 20 ms', met: mp < 20 });
   report({ bench: 'lifecycle', metric: 'exec via the API (median)', value: me, unit: 'ms', ratio: me / mb, baseline: 'bare helper start', target: '< 30 ms', met: me < 30 });
   process.stdout.write(`events/s       ${Math.round(busRate).toString().padStart(8)}      bus -> API stream -> client (${got} of ${M} delivered, ${dropped} dropped), ratio ${(busRate / rawRate).toFixed(2)} of raw socket (${Math.round(rawRate)}/s)\n`);
 } finally {
   await sup.close('bench');
+  await supPooled.close('bench');
   rmSync(home, { recursive: true, force: true });
+  rmSync(poolHome, { recursive: true, force: true });
+  rmSync(poolWorkspace, { recursive: true, force: true });
   rmSync(workspace, { recursive: true, force: true });
 }

@@ -265,11 +265,11 @@ export class Lifecycle {
       pooled = null;
     }
     if (pooled !== null) this.claims.set(input.name, pooled);
-    if (key !== null) this.pool.note(key);
     const r = this.attach(input.name) as Runtime;
     this.d.audit({ kind: 'sandbox.lifecycle', activity: 'create', sandbox: input.name, binary: command[0], target: workspace, detail: { blueprint: rec.blueprint, blueprint_digest: digest, restart: rec.restart, argc: command.length } }, true);
     this.d.bus.publish(input.name, { type: 'sandbox.created', blueprint: rec.blueprint, digest, workspace, restart: rec.restart });
     if (input.start !== false) await this.start(input.name, 'create');
+    if (key !== null) this.pool.note(key);
     return this.view(r.rec.name);
   }
 

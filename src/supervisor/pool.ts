@@ -138,11 +138,14 @@ export class WarmPool {
     this.live.delete(sb); // the caller owns it now: it ends with its sandbox, not with the pool
     slot.usedAt = Date.now();
     this.changed(slot);
-    this.fill(slot);
-    return sb;
+    return sb; // refilled by note(), once the create that took it has answered
   }
 
-  /** A create of this key happened: keep its workspace warm from now on. */
+  /**
+   * A create of this key has answered: keep its workspace warm from now on. The refill starts on a
+   * later turn of the event loop: a proxy's CA is generated synchronously, and a create must not
+   * wait for its successor.
+   */
   note(key: PoolKey): void {
     if (this.closing || !this.pooled(key.pool)) return;
     const ks = keyString(key);
@@ -159,7 +162,8 @@ export class WarmPool {
       }
     }
     slot.usedAt = Date.now();
-    this.fill(slot);
+    const s = slot;
+    setImmediate(() => this.fill(s));
   }
 
   /** Ends every pooled sandbox (supervisor shutdown): resolves once none is left. */
