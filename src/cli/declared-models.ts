@@ -91,9 +91,9 @@ export async function startBlueprintModels(blueprint: string, flags: { json?: bo
  * each needs is src/models' rough rule for its size (docs/models.md, "GPU memory").
  */
 export const LOCAL_OFFERS: ReadonlyArray<{ id: string; engine: 'vllm' | 'nim'; image: string; model: string; credentialEnv?: string }> = [
-  { id: 'qwen2.5-7b', engine: 'vllm', image: 'vllm/vllm-openai:v0.8.5', model: 'Qwen/Qwen2.5-7B-Instruct' },
-  { id: 'qwen2.5-0.5b', engine: 'vllm', image: 'vllm/vllm-openai:v0.8.5', model: 'Qwen/Qwen2.5-0.5B-Instruct' },
-  { id: 'llama3.1-8b', engine: 'vllm', image: 'vllm/vllm-openai:v0.8.5', model: 'meta-llama/Llama-3.1-8B-Instruct', credentialEnv: 'HF_TOKEN' },
+  { id: 'qwen2.5-7b', engine: 'vllm', image: 'vllm/vllm-openai:v0.10.1', model: 'Qwen/Qwen2.5-7B-Instruct' },
+  { id: 'qwen2.5-0.5b', engine: 'vllm', image: 'vllm/vllm-openai:v0.10.1', model: 'Qwen/Qwen2.5-0.5B-Instruct' },
+  { id: 'llama3.1-8b', engine: 'vllm', image: 'vllm/vllm-openai:v0.10.1', model: 'meta-llama/Llama-3.1-8B-Instruct', credentialEnv: 'HF_TOKEN' },
   { id: 'nim-llama3.1-8b', engine: 'nim', image: 'nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3', model: 'meta/llama-3.1-8b-instruct', credentialEnv: 'NGC_API_KEY' },
 ];
 

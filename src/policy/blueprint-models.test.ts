@@ -27,7 +27,7 @@ describe('blueprint models:', () => {
   it('loads engine, image, model, gpus and port; gpus as all, none or device ids', async () => {
     await withBlueprint(
       [
-        '  - { name: local-llm, engine: vllm, image: vllm/vllm-openai:v0.8.5, model: Qwen/Qwen2.5-7B-Instruct, gpus: [0, 1], port: 8001 }',
+        '  - { name: local-llm, engine: vllm, image: vllm/vllm-openai:v0.10.1, model: Qwen/Qwen2.5-7B-Instruct, gpus: [0, 1], port: 8001 }',
         '  - { name: cpu-model, engine: openai-compatible, image: example/llama-cpp:1, gpus: none, port: 8002 }',
         '  - { name: nim-8b, engine: nim, image: nvcr.io/nim/meta/llama-3.1-8b-instruct:1.3, credential_env: NGC_API_KEY, port: 8003 }',
       ].join('\n'),
