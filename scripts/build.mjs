@@ -19,6 +19,12 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BUILD_DIR = 'dist';
+/**
+ * Commands whose output depends on nothing but the build (not the home, the host, the terminal
+ * when it is not one): recorded at build time in dist/cli/recorded.json. Help to a pipe is
+ * commander's at 80 columns; completion scripts read sandbox names when the shell runs them.
+ */
+const RECORDED = [['--help'], ['-h'], ['completion', 'bash'], ['completion', 'zsh']];
 export const STAMP = '.built';
 
 /** find(1) arguments (after the root) that print the first input newer than the stamp. */
@@ -80,15 +86,20 @@ export function build(root, say = (m) => process.stderr.write(`build: ${m}\n`)) 
       say(`bundling failed (exit ${b.status ?? b.signal}); bin/nemoclaw keeps running the TypeScript sources\n${b.stdout}${b.stderr}`);
       return false;
     }
-    // `nemoclaw --help` as commander prints it to a pipe (80 columns), recorded so that the built
-    // CLI prints it without loading commander (src/cli/main.ts, builtHelp).
+    // The output of commands that depend on nothing but the build, as they print it to a pipe,
+    // recorded so that the built CLI prints it without loading commander or the verb
+    // (src/cli/main.ts, recorded()).
     const built = existsSync(join(next, 'bundle', 'cli', 'main.js')) ? join(next, 'bundle', 'cli', 'main.js') : join(next, 'cli', 'main.js');
-    const h = spawnSync(existsSync(node24) ? node24 : process.execPath, [built, '--help'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    if (h.status !== 0 || h.stdout === '') {
-      say(`the built CLI's --help failed (exit ${h.status ?? h.signal}); bin/nemoclaw keeps running the TypeScript sources\n${h.stderr}`);
-      return false;
+    const outputs = {};
+    for (const args of RECORDED) {
+      const h = spawnSync(existsSync(node24) ? node24 : process.execPath, [built, ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      if (h.status !== 0 || h.stdout === '') {
+        say(`the built CLI's ${args.join(' ')} failed (exit ${h.status ?? h.signal}); bin/nemoclaw keeps running the TypeScript sources\n${h.stderr}`);
+        return false;
+      }
+      outputs[args.join(' ')] = h.stdout;
     }
-    writeFileSync(join(next, 'cli', 'help.txt'), h.stdout);
+    writeFileSync(join(next, 'cli', 'recorded.json'), `${JSON.stringify(outputs, null, 1)}\n`);
     const dist = join(root, BUILD_DIR);
     const old = join(work, 'old');
     try {

@@ -8,12 +8,15 @@ import { UsageError, exitCodes } from './output.ts';
 
 const VERSION = '0.1.0';
 
-/** The help text the build recorded beside this file, or null (the sources, or no build). */
-function builtHelp(): string | null {
+/** What the build recorded for these arguments (their stdout, status 0), if anything. */
+function recorded(args: string[]): string | undefined {
   try {
-    return process.getBuiltinModule('node:fs').readFileSync(new URL('./help.txt', import.meta.url), 'utf8');
+    const file = process.getBuiltinModule('node:fs').readFileSync(new URL('./recorded.json', import.meta.url), 'utf8');
+    const outputs = JSON.parse(file) as Record<string, string>;
+    const key = args.join(' ');
+    return Object.hasOwn(outputs, key) ? outputs[key] : undefined;
   } catch {
-    return null;
+    return undefined;
   }
 }
 
@@ -25,13 +28,14 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  // `nemoclaw --help` to a pipe or file: the text commander printed for it when the build was
-  // made (scripts/build.mjs writes dist/cli/help.txt from this same file), so commander is not
-  // loaded (issue 23). Not on a terminal, whose width commander wraps to; not from the sources,
-  // which have no such file.
-  if (argv.length === 3 && (argv[2] === '--help' || argv[2] === '-h') && !process.stdout.isTTY) {
-    const text = builtHelp();
-    if (text !== null) {
+  // `nemoclaw --help` or `completion bash` to a pipe or file: the output the same command gave
+  // when the build was made (scripts/build.mjs records it in dist/cli/recorded.json by running
+  // this file), printed without loading commander or the verb (issue 23). Only for commands whose
+  // output depends on nothing but the build; not on a terminal, whose width commander wraps help
+  // to; not from the sources, which have no recording.
+  if (argv.length <= 4 && !process.stdout.isTTY) {
+    const text = recorded(argv.slice(2));
+    if (text !== undefined) {
       process.stdout.write(text);
       return 0;
     }

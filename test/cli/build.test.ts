@@ -48,6 +48,8 @@ describe('the built CLI (dist/) and the TypeScript sources', () => {
     ['policy', 'validate', good, bad],
     ['policy', 'explain', good],
     ['completion', 'bash'],
+    ['completion', 'zsh'],
+    ['completion', 'fish'],
     ['sandbox', 'run', '--', 'true'],
     ['sandbox', 'run', '--', 'sh', '-c', 'echo inside; exit 3'],
   ];
@@ -65,7 +67,7 @@ describe('the built CLI (dist/) and the TypeScript sources', () => {
     }
   });
 
-  it('--help on a terminal is wrapped to its width, as the sources wrap it (the recorded text is for pipes)', async () => {
+  it('--help on a terminal is wrapped to its width, as the sources wrap it (the recorded output is for pipes)', async () => {
     const onPty = (entry: string[]) =>
       new Promise<string>((done, fail) => {
         const p = spawn(node, [...entry, '--help'], { cols: 200, rows: 60, cwd: workspace, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, NEMOCLAW_HOME: home, TERM: 'xterm' } });
