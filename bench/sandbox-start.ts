@@ -7,6 +7,9 @@
 //   cli     bin/nemoclaw sandbox run -- true (Node start-up, policy, verification, audit included)
 // The helper and bwrap are interleaved so both see the same machine state; medians and the
 // helper/bwrap ratio are printed (targets: ratio <= 1.0, cli median < 150 ms).
+// `--compare BIN` adds another helper binary (e.g. one built from an earlier commit:
+// `git archive REV native | tar -x -C DIR && make -C DIR/native`) to the same interleaved rounds:
+// before/after a change on the same machine state.
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +19,14 @@ import { defaultSandboxSpec, helperPath, workloadEnv } from '../src/sandbox/inde
 import { bareHelperArgv } from './helper-argv.ts';
 import { report } from './summary.ts';
 
-const N = Number(process.argv[2] ?? 50);
+const args = process.argv.slice(2);
+const ci = args.indexOf('--compare');
+const compare = ci >= 0 ? (args.splice(ci, 2)[1] ?? null) : null;
+if (ci >= 0 && (compare === null || !existsSync(compare))) {
+  process.stderr.write(`bench/sandbox-start: --compare needs a helper binary (got ${compare ?? 'nothing'})\n`);
+  process.exit(2);
+}
+const N = Number(args[0] ?? 50);
 const WARMUP = 5;
 const root = fileURLToPath(new URL('..', import.meta.url));
 if (spawnSync('bwrap', ['--version'], { stdio: 'ignore' }).status !== 0) {
@@ -72,10 +82,12 @@ try {
   const ours: number[] = [];
   const theirs: number[] = [];
   const oursDefault: number[] = [];
+  const other: number[] = [];
   for (let i = 0; i < N; i++) {
     ours.push(time(helper, helperArgs));
     theirs.push(time('bwrap', bwrapArgs));
     oursDefault.push(time(helper, helperDefaultArgs));
+    if (compare !== null) other.push(time(compare, helperArgs));
   }
   const full: number[] = [];
   const bare: number[] = [];
@@ -92,6 +104,7 @@ try {
       `  bwrap --unshare-all              ${f(median(theirs))}`,
       `  ratio helper/bwrap               ${ratio.toFixed(2)}   (target <= 1.00) ${ratio <= 1 ? 'ok' : 'MISSED'}`,
       `  helper, default policy           ${f(median(oursDefault))}   (adds the pids cgroup leaf), ratio to bwrap ${(median(oursDefault) / median(theirs)).toFixed(2)}`,
+      ...(compare !== null ? [`  --compare ${compare}: ${f(median(other))}, ratio to bwrap ${(median(other) / median(theirs)).toFixed(2)} (this helper: ${(median(ours) / median(other)).toFixed(2)}x it)`] : []),
       `  nemoclaw sandbox run -- true     ${f(median(full))}   (target < 150 ms) ${median(full) < 150 ? 'ok' : 'MISSED'}`,
       `  node -e 0 (Node start-up alone)  ${f(median(bare))}`,
       '',
