@@ -252,7 +252,12 @@ export class Lifecycle {
     const key = this.poolKey(input, rec, policy, digest);
     let pooled = key !== null ? this.pool.take(key) : null;
     if (pooled !== null) rec.id = pooled.id;
-    this.d.state.create(rec, emptyState(input.start === false ? 'stopped' : 'running'));
+    try {
+      this.d.state.create(rec, emptyState(input.start === false ? 'stopped' : 'running'));
+    } catch (err) {
+      pooled?.running.kill('SIGKILL'); // taken from the pool: it must not outlive a create that failed
+      throw err;
+    }
     try {
       await writeInitialRevisions(new PolicyStore(this.d.state.policyDir(input.name)), policy, source, input.presets ?? [], input.name);
     } catch (err) {
@@ -317,9 +322,14 @@ export class Lifecycle {
 
   private async launch(r: Runtime, why: string): Promise<void> {
     const name = r.rec.name;
-    // A warm sandbox that create() took for this one (only ever for its first start).
-    const pooled = this.claims.get(name) ?? null;
+    // A warm sandbox that create() took for this one (only ever for its first start); one that
+    // ended meanwhile is let go, and this start is a fresh one.
+    let pooled = this.claims.get(name) ?? null;
     this.claims.delete(name);
+    if (pooled?.ended === true) {
+      await pooled.proxy.close().catch(() => undefined);
+      pooled = null;
+    }
     if (this.closing) {
       pooled?.running.kill('SIGKILL');
       return;

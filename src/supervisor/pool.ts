@@ -84,6 +84,8 @@ export interface PooledSandbox {
   /** Events before the claim (the ready report), replayed to the claiming sandbox. */
   early: SandboxEvent[];
   sink: PoolSink;
+  /** Its helper has ended (a claim can no longer start anything in it). */
+  ended: boolean;
 }
 
 export interface WarmPoolDeps {
@@ -270,7 +272,8 @@ export class WarmPool {
         onEvent: (e) => sb.sink.event(e),
         onExecAsk: (ask) => sb.sink.execAsk(ask),
       });
-      const sb: PooledSandbox = { id, home, proxy, running, early, sink };
+      const sb: PooledSandbox = { id, home, proxy, running, early, sink, ended: false };
+      void running.result.then(() => (sb.ended = true));
       this.live.add(sb);
       const ready = await running.ready;
       if (ready === null) {

@@ -99,6 +99,15 @@ describe('warm pool', { timeout: 180_000 }, () => {
     expect(poolIds()).toContain(waiting);
   });
 
+  it('a sandbox that came from the pool stops and starts again like any other (the restart is fresh)', async () => {
+    const stop = await cli(home, ['second', 'stop', '--json']);
+    expect(JSON.parse(stop.stdout).sandbox, stop.stderr).toMatchObject({ state: 'stopped', pid: null });
+    const start = await cli(home, ['second', 'start', '--json']);
+    expect(JSON.parse(start.stdout).sandbox, start.stderr).toMatchObject({ state: 'running' });
+    // Its HOME (moved out of the pool at the claim) is still its own.
+    expect(await exec('second', 'cat "$HOME/mark"')).toBe('from-the-claim');
+  });
+
   it('nothing pooled survives the supervisor', async () => {
     await warm(1);
     const [id] = poolIds();
