@@ -111,3 +111,16 @@ export async function localModelsAvailable(): Promise<{ ok: boolean; why: string
   if (bad.length === 0) return { ok: true, why: '' };
   return { ok: false, why: `local models need Docker and a GPU: ${bad.map((c) => `doctor ${c.name}: ${c.detail}${c.fix ? ` (fix: ${c.fix})` : ''}`).join('; ')}` };
 }
+
+/** The one-line refusal when the model's GPU memory is not free (src/models checks it again at start), else null. */
+export async function gpuMemoryRefusal(l: { name: string; engine: string; image: string; model: string }): Promise<string | null> {
+  const m: typeof ModelsDoor = await import('../models/index.ts');
+  if (!m.isEngine(l.engine)) return null;
+  try {
+    m.checkGpuMemory({ name: l.name, needGiB: m.gpuMemoryNeedGiB(l.engine, l.model, l.image), gpus: m.PRESETS[l.engine].defaultGpus, gpusFound: await m.readGpuMemory() });
+    return null;
+  } catch (err) {
+    if (err instanceof m.ModelError) return err.message;
+    throw err;
+  }
+}

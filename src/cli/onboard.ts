@@ -168,23 +168,37 @@ async function gather(flags: OnboardFlags): Promise<Answers> {
   }
 }
 
+function refuser(a: Answers, flags: OnboardFlags): (code: number, reason: string) => number {
+  return (code, reason) => {
+    if (flags.json) process.stdout.write(`${JSON.stringify({ answers: a, ok: false, reason }, null, 2)}\n`);
+    else process.stderr.write(`nemoclaw: ${reason}\n`);
+    return code;
+  };
+}
+
 /**
- * Onboard's local model (checked against doctor's docker engine and gpu rows, then free GPU memory
- * inside src/models) and the blueprint's declared models; null when all are ready, else the exit code
- * after one line (docs/models.md, "Onboard").
+ * Before anything starts (the supervisor included): onboard's local model needs doctor's docker
+ * engine and gpu rows to pass and its GPU memory to be free (docs/models.md, "Onboard"). Null when
+ * it may go ahead, else the exit code after one line.
+ */
+async function checkLocalModel(a: Answers, flags: OnboardFlags): Promise<number | null> {
+  if (a.localModel === null) return null;
+  const dm = await import('./declared-models.ts');
+  const av = await dm.localModelsAvailable();
+  if (!av.ok) return refuser(a, flags)(svExit.usage, av.why);
+  const why = await dm.gpuMemoryRefusal(a.localModel);
+  return why === null ? null : refuser(a, flags)(svExit.usage, why);
+}
+
+/**
+ * Onboard's local model and the blueprint's declared models, started before the sandbox so their
+ * providers exist when its route is set; null when all are ready, else the exit code after one line
+ * (ensureModels prints it unless --json).
  */
 async function startLocalModels(a: Answers, flags: OnboardFlags): Promise<number | null> {
   const dm = await import('./declared-models.ts');
-  const refuse = (code: number, reason: string): number => {
-    if (flags.json) process.stdout.write(`${JSON.stringify({ answers: a, ok: false, reason }, null, 2)}\n`);
-    return code;
-  };
+  const refuse = (code: number, reason: string): number => (flags.json ? refuser(a, flags)(code, reason) : code);
   if (a.localModel !== null) {
-    const av = await dm.localModelsAvailable();
-    if (!av.ok) {
-      if (!flags.json) process.stderr.write(`nemoclaw: ${av.why}\n`);
-      return refuse(svExit.usage, av.why);
-    }
     const l = a.localModel;
     const r = await dm.ensureModels([{ name: l.name, engine: l.engine, image: l.image, model: l.model, credentialEnv: l.credentialEnv ?? undefined }], flags);
     if (!r.ok) return refuse(r.code, r.reason);
@@ -243,6 +257,8 @@ export function register(program: Command): void {
     .action((command: string[], flags: OnboardFlags) =>
       runVerb(flags, async () => {
         const a = await gather(flags);
+        const early = await checkLocalModel(a, flags);
+        if (early !== null) return early;
         const { SupervisorUnavailableError } = await import('../supervisor/index.ts');
         const c = await client();
         try {

@@ -15,7 +15,7 @@ import { ensureDockerd, ensureStandInImage } from '../helpers/docker.ts';
 import type { Engine } from '../helpers/docker.ts';
 import { waitFor } from '../helpers/wait.ts';
 import type { Served } from '../supervisor/harness.ts';
-import { MAIN, NODE, serveFresh } from '../supervisor/harness.ts';
+import { MAIN, NODE, freshHome, serveFresh } from '../supervisor/harness.ts';
 
 let engine: Engine;
 let image: string;
@@ -481,6 +481,13 @@ describe('declared models: blueprint models:, onboard offering local models (rea
     expect(r.stderr).toContain('nemoclaw: model local-qwen2.5-7b needs about 17 GiB of GPU memory; the freest GPU (0, NVIDIA H100 80GB HBM3) has 6.4 GiB free of 79.6 GiB (nvidia-smi memory.total - memory.used): stop what uses it or choose a smaller model\n');
     expect(await ourContainers()).toEqual([]);
     expect((await nemoclaw(['ob-one', 'status'])).code).not.toBe(0);
+
+    // Refused before anything starts: not even the background supervisor --serve would start.
+    const fresh = freshHome();
+    const early = await nemoclaw(['onboard', '--non-interactive', '--serve', '--no-models', '--name', 'ob-early', '--local-model', 'qwen2.5-7b', '--workspace', ws], { ...full, NEMOCLAW_HOME: fresh });
+    expect(early.code).toBe(2);
+    expect(early.stderr).toMatch(/^nemoclaw: model local-qwen2\.5-7b needs about 17 GiB of GPU memory; the freest GPU \(0, NVIDIA H100 80GB HBM3\) has 6\.4 GiB free/);
+    expect(existsSync(join(fresh, 'run', 'serve.log'))).toBe(false);
 
     // Enough free memory: the check passes and the next one speaks (this host has no GPU device).
     if (!hostHasGpu()) {
