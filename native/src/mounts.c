@@ -260,6 +260,33 @@ void mounts_attach(int root, int tree, const char *path, int is_dir, const char 
     close(tree);
 }
 
+/* Whether something is mounted over part of the /proc we started with: a container runtime masks
+ * /proc/keys, /proc/timer_list and more that way, and then the kernel refuses a fresh proc in a
+ * new user namespace (it would reveal what the masks hide). Read before pivot_root, so /proc is
+ * still the caller's. */
+static int proc_has_overmounts(void)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f)
+        return 0;
+    char line[4096];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        /* field 5 is the mount point: "ID PARENT MAJ:MIN ROOT MOUNTPOINT ..." */
+        char *p = line;
+        for (int i = 0; i < 4 && p; i++) {
+            p = strchr(p, ' ');
+            if (p)
+                p++;
+        }
+        /* binfmt_misc sits on a directory proc keeps empty, which the kernel does not count */
+        if (p && strncmp(p, "/proc/", 6) == 0 && strncmp(p, "/proc/sys/fs/binfmt_misc ", 25) != 0)
+            found = 1;
+    }
+    fclose(f);
+    return found;
+}
+
 static void tmpfs_at(const char *rel, const char *opts, unsigned long flags)
 {
     char p[PATH_MAX];
@@ -470,8 +497,15 @@ void mounts_build(struct setup *s)
     }
     close(devd);
 
-    if (mount("proc", NEWROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-        child_fail("mount proc", errno);
+    if (mount("proc", NEWROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+        int err = errno;
+        if (err == EPERM && proc_has_overmounts())
+            child_fail("mount proc: /proc has paths masked over it (a container's default) and the kernel "
+                       "refuses a new one; run the container with --privileged or --security-opt "
+                       "systempaths=unconfined (Kubernetes: procMount: Unmasked)",
+                       err);
+        child_fail("mount proc", err);
+    }
     /* /proc/sys and friends stay read-only even for a future bug that grants a capability. */
     const char *ro_proc[] = {"sys", "sysrq-trigger", "irq", "bus", "fs"};
     for (int i = 0; i < 5; i++) {

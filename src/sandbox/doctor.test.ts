@@ -1,7 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { cgroupVerdict, diskVerdict, kernelVerdict, landlockVerdict, seccompVerdict, userNsVerdict, workspaceFsVerdict } from './doctor.ts';
+import { cgroupVerdict, diskVerdict, kernelVerdict, landlockVerdict, procMasks, procVerdict, seccompVerdict, userNsVerdict, workspaceFsVerdict } from './doctor.ts';
 
 describe('doctor verdicts', () => {
+  it('proc: the masks a container runtime puts over /proc fail the row; binfmt_misc does not count', () => {
+    const docker = [
+      '600 590 0:60 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw',
+      '601 600 0:60 /bus /proc/bus ro,nosuid,nodev,noexec,relatime - proc proc rw',
+      '606 600 0:63 / /proc/acpi ro,relatime - tmpfs tmpfs ro',
+      '607 600 0:5 /null /proc/kcore rw,nosuid - devtmpfs udev rw',
+      '608 600 0:5 /null /proc/keys rw,nosuid - devtmpfs udev rw',
+      '612 590 0:64 / /sys ro,nosuid,nodev,noexec,relatime - sysfs sysfs ro',
+    ].join('\n');
+    expect(procMasks(docker)).toEqual(['/proc/bus', '/proc/acpi', '/proc/kcore', '/proc/keys']);
+    const host = '30 25 0:28 / /proc rw,nosuid - proc proc rw\n41 30 0:36 / /proc/sys/fs/binfmt_misc rw,relatime - autofs systemd-1 rw\n';
+    expect(procMasks(host)).toEqual([]);
+    expect(procVerdict([])).toMatchObject({ status: 'pass' });
+    const v = procVerdict(procMasks(docker));
+    expect(v.status).toBe('fail');
+    expect(v.detail).toBe("/proc/bus, /proc/acpi, /proc/kcore, /proc/keys masked over /proc (a container's default): the kernel refuses a sandbox a /proc of its own");
+    expect(v.fix).toContain('--security-opt systempaths=unconfined');
+    expect(procVerdict(null).status).toBe('warn');
+  });
+
   it('the workspace filesystem: overlayfs owned by a user runs as that user; owned by root is refused, with the fix', () => {
     const overlay = 0x794c7630;
     expect(workspaceFsVerdict({ dir: '/w', fsType: overlay, ownerUid: 1000, root: true })).toMatchObject({ status: 'pass', detail: expect.stringContaining('runs as its owner, uid 1000') });

@@ -314,6 +314,31 @@ export function workspaceFsVerdict(f: { dir: string; fsType: number | null; owne
   };
 }
 
+/**
+ * Mount points over parts of /proc, from /proc/self/mountinfo (field 5). A container runtime masks
+ * /proc/keys, /proc/timer_list and more this way, and then the kernel refuses the sandbox a /proc
+ * of its own. binfmt_misc sits on a directory proc keeps empty, which the kernel does not count.
+ */
+export function procMasks(mountinfo: string): string[] {
+  const out: string[] = [];
+  for (const line of mountinfo.split('\n')) {
+    const point = line.split(' ')[4];
+    if (point !== undefined && point.startsWith('/proc/') && point !== '/proc/sys/fs/binfmt_misc') out.push(point);
+  }
+  return out;
+}
+
+export function procVerdict(masks: readonly string[] | null): Verdict {
+  if (masks === null) return { status: 'warn', detail: 'cannot read /proc/self/mountinfo', fix: '' };
+  if (masks.length === 0) return pass('no paths masked over /proc: a sandbox gets a /proc of its own');
+  const shown = masks.length > 4 ? `${masks.slice(0, 4).join(', ')} and ${masks.length - 4} more` : masks.join(', ');
+  return {
+    status: 'fail',
+    detail: `${shown} masked over /proc (a container's default): the kernel refuses a sandbox a /proc of its own`,
+    fix: 'run the container with --privileged, or --security-opt systempaths=unconfined (Kubernetes: securityContext.procMount: Unmasked)',
+  };
+}
+
 function workspaceFsFacts(dir: string): { dir: string; fsType: number | null; ownerUid: number | null } {
   try {
     return { dir, fsType: statfsSync(dir).type, ownerUid: statSync(dir).uid };
@@ -357,6 +382,7 @@ export const CHECKS: readonly Check[] = [
         apparmorRestrict: read('/proc/sys/kernel/apparmor_restrict_unprivileged_userns'),
       }),
   },
+  { name: 'proc', required: () => true, probe: () => { const m = read('/proc/self/mountinfo'); return procVerdict(m === null ? null : procMasks(m)); } },
   { name: 'cgroups', required: () => false, probe: (ctx) => cgroupVerdict(cgroupFacts(ctx.uid)) },
   { name: 'workspace filesystem', required: () => false, probe: (ctx) => workspaceFsVerdict({ ...workspaceFsFacts(ctx.cwd ?? process.cwd()), root: ctx.uid === 0 }) },
   { name: 'disk space', required: () => false, probe: (ctx) => diskVerdict(freeBytes(ctx.home ?? nemoclawHome()), ctx.home ?? nemoclawHome()) },
