@@ -32,7 +32,7 @@ export function register(program: Command): void {
       let headless: { close(): void; inputClosed: Promise<void> } | null = null;
       if (flags.headless) {
         const { runHeadless } = await import('../headless/index.ts');
-        headless = runHeadless({ bus: sup.bus, approvals: sup.approvals });
+        headless = runHeadless({ bus: sup.bus, approvals: sup.approvals, chat: sup.chat });
       }
       await new Promise<void>((resolve) => {
         const stop = (sig: string): void => {

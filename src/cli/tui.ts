@@ -71,7 +71,7 @@ async function connect(home: string, warn: (line: string) => void): Promise<Conn
 
 /** `serve --headless` output for a client attached over the API: bus events as NDJSON, decisions on stdin. */
 async function attachedHeadless(api: ApiClient): Promise<{ close(): void }> {
-  const { parseDecision } = await import('../headless/index.ts');
+  const { parseChatLine, parseDecision } = await import('../headless/index.ts');
   const { createInterface } = await import('node:readline');
   const write = (v: unknown): void => void process.stdout.write(`${JSON.stringify(v)}\n`);
   let since = 0;
@@ -97,6 +97,16 @@ async function attachedHeadless(api: ApiClient): Promise<{ close(): void }> {
   const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
   rl.on('line', (line) => {
     if (line.trim() === '') return;
+    const c = parseChatLine(line);
+    if (c !== null) {
+      const path = `/v1/sandboxes/${encodeURIComponent(c.sandbox)}/chat`;
+      const ask = 'cancel' in c ? api.call<{ cancelled: string | null }>('POST', `${path}/cancel`) : api.call<{ turn: string }>('POST', `${path}?wait=0`, { message: c.message });
+      ask.then(
+        (r) => write({ type: 'chat.result', sandbox: c.sandbox, ok: true, ...r }),
+        (err: unknown) => write({ type: 'chat.result', sandbox: c.sandbox, ok: false, reason: err instanceof Error ? err.message : String(err) }),
+      );
+      return;
+    }
     const d = parseDecision(line);
     if (typeof d === 'string') return write({ type: 'decision.error', reason: d });
     api.call<{ result: { verdict: string; always: boolean; persisted?: boolean; persistError?: string } }>('POST', `/v1/approvals/${encodeURIComponent(d.id)}/decision`, { verdict: d.verdict, always: d.always, by: { user, origin: 'headless' } }).then(
@@ -183,7 +193,7 @@ export function register(program: Command): void {
           let h: { close(): void };
           if (conn.sup) {
             const { runHeadless } = await import('../headless/index.ts');
-            h = runHeadless({ bus: conn.sup.bus, approvals: conn.sup.approvals });
+            h = runHeadless({ bus: conn.sup.bus, approvals: conn.sup.approvals, chat: conn.sup.chat });
           } else h = await attachedHeadless(conn.api);
           if (conn.sup) process.stderr.write(`nemoclaw: supervisor ${process.pid} serving ${conn.sup.apiSocket}\n`);
           if (flags.demo) demo = await (await import('./tui-demo.ts')).startDemo(conn.api);

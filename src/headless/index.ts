@@ -3,6 +3,10 @@
 //   {"approve":"<id>"}  {"approve":"<id>","always":true}  {"deny":"<id>"}  {"deny":"<id>","always":true}
 // Each decision is answered with one line: {"type":"decision.result","id",...,"ok":bool,"reason"?}.
 // Lines that are not decisions get {"type":"decision.error","reason"}. Never imports Ink/React.
+// Chat (docs/agents.md "Chat"): {"chat":"<sandbox>","message":"..."} starts a turn, answered by
+// {"type":"chat.result","sandbox","ok":true,"turn"} (or "ok":false with a reason); the turn's
+// events (chat.user, chat.notice, chat.tool, chat.answer, chat.end | chat.error) follow on the
+// stream like every bus event. {"cancel":"<sandbox>"} cancels its turn ("cancelled": id or null).
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { ApprovalQueue } from '../approvals/index.ts';
@@ -17,6 +21,31 @@ export interface HeadlessOptions {
   user?: string;
   /** Replay from this sequence number (default: everything still buffered). */
   since?: number;
+  /** Chat turns (the supervisor's ChatService); without it chat lines are refused. */
+  chat?: HeadlessChat;
+}
+
+/** What headless needs of the supervisor's chat: start a turn (its id), cancel one (its id or null). Both throw a one-line reason. */
+export interface HeadlessChat {
+  start(sandbox: string, message: string): { turn: string };
+  cancel(sandbox: string): string | null;
+}
+
+export type ChatLine = { sandbox: string; message: string } | { sandbox: string; cancel: true };
+
+/** A chat line ({"chat":NAME,"message":TEXT} or {"cancel":NAME}), or null for anything else. */
+export function parseChatLine(line: string): ChatLine | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null) return null;
+  const o = v as Record<string, unknown>;
+  if (typeof o.chat === 'string' && typeof o.message === 'string') return { sandbox: o.chat, message: o.message };
+  if (typeof o.cancel === 'string') return { sandbox: o.cancel, cancel: true };
+  return null;
 }
 
 export interface Headless {
@@ -59,6 +88,17 @@ export function runHeadless(o: HeadlessOptions): Headless {
   const rl = createInterface({ input, crlfDelay: Infinity });
   rl.on('line', (line) => {
     if (line.trim() === '') return;
+    const c = parseChatLine(line);
+    if (c !== null) {
+      try {
+        if (o.chat === undefined) throw new Error('this stream has no chat');
+        if ('cancel' in c) write({ type: 'chat.result', sandbox: c.sandbox, ok: true, cancelled: o.chat.cancel(c.sandbox) });
+        else write({ type: 'chat.result', sandbox: c.sandbox, ok: true, turn: o.chat.start(c.sandbox, c.message).turn });
+      } catch (err) {
+        write({ type: 'chat.result', sandbox: c.sandbox, ok: false, reason: err instanceof Error ? err.message : String(err) });
+      }
+      return;
+    }
     const d = parseDecision(line);
     if (typeof d === 'string') {
       write({ type: 'decision.error', reason: d });

@@ -181,7 +181,8 @@ export class ChatService {
     if (message.length > MAX_MESSAGE) throw new InvalidRequestError(`message: at most ${MAX_MESSAGE} characters`);
     if (message.includes('\0')) throw new InvalidRequestError('message: may not contain NUL');
     if (view.agent === null) throw new InvalidRequestError(`${name} runs its own command, not an installed agent; chat needs a sandbox from the openclaw or dev blueprint`);
-    if (view.state !== 'running') throw new ChatNotRunningError(`sandbox ${name} is not running (${view.state}); start it: nemoclaw ${name} start`);
+    // Starting (or backing off before a restart): the turn waits for the agent to be ready.
+    if (view.state !== 'running' && view.state !== 'starting' && view.state !== 'backoff') throw new ChatNotRunningError(`sandbox ${name} is not running (${view.state}); start it: nemoclaw ${name} start`);
     const busy = this.turns.get(name);
     if (busy) throw new ChatBusyError(name, busy.id);
     const agent = view.agent.name;
