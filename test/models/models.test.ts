@@ -419,6 +419,8 @@ describe('declared models: blueprint models:, onboard offering local models (rea
     expect(c1.stderr).toContain('waiting for /health then /v1/models');
     expect(c1.stderr).toContain(`model bp-llm started; provider bp-llm registered at http://127.0.0.1:${port}/v1`);
     expect(provider('bp-llm')).toMatchObject({ type: 'vllm', location: 'local', url: `http://127.0.0.1:${port}/v1` });
+    // Audited like models start: the registration, by source models.
+    expect(readFileSync(join(home, 'audit', 'seg-000001.jsonl'), 'utf8')).toMatch(/"activity":"provider_add".*"target":"bp-llm".*"source":"models"/);
     const id = (await docker.getContainer('bp-llm').inspect()).Id;
     // strict's inference names the vllm engine: the sandbox's first route is the declared model.
     const route = JSON.parse((await nemoclaw(['inference', 'get', '--sandbox', 'bp-one', '--json'])).stdout) as { models: Array<{ provider: string; model: string }> };
