@@ -58,6 +58,8 @@ const helper = helperPath();
 const { pids: _pids, ...limitsWithoutCgroup } = spec.limits;
 const helperArgs = bareHelperArgv({ ...spec, limits: limitsWithoutCgroup }, workspace, ['/bin/true']);
 const helperDefaultArgs = bareHelperArgv(spec, workspace, ['/bin/true']);
+// As nemoclaw runs it: the compiled seccomp filter from the cache (native/PROTOCOL.md).
+const helperCachedArgs = ['--seccomp-cache', join(home, 'seccomp'), ...helperArgs];
 
 // bwrap with the same view: symlinks (merged /usr) as symlinks, everything else bound read-only.
 const bwrapArgs = ['--unshare-all', '--die-with-parent', '--new-session', '--clearenv'];
@@ -76,6 +78,7 @@ const cliEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, NEMOCLAW
 try {
   for (let i = 0; i < WARMUP; i++) {
     time(helper, helperArgs);
+    time(helper, helperCachedArgs); // fills the cache
     time('bwrap', bwrapArgs);
     time(cli, ['sandbox', 'run', '--workspace', workspace, '--', 'true'], cliEnv);
   }
@@ -83,8 +86,10 @@ try {
   const theirs: number[] = [];
   const oursDefault: number[] = [];
   const other: number[] = [];
+  const cached: number[] = [];
   for (let i = 0; i < N; i++) {
     ours.push(time(helper, helperArgs));
+    cached.push(time(helper, helperCachedArgs));
     theirs.push(time('bwrap', bwrapArgs));
     oursDefault.push(time(helper, helperDefaultArgs));
     if (compare !== null) other.push(time(compare, helperArgs));
@@ -101,6 +106,7 @@ try {
     [
       `sandbox start-up, /bin/true, N=${N} each (medians)`,
       `  helper (nemoclaw-sandbox)        ${f(median(ours))}   (namespaces, binds, Landlock, seccomp; no cgroup)`,
+      `  helper, seccomp filter cached    ${f(median(cached))}   (as nemoclaw runs it), ratio to bwrap ${(median(cached) / median(theirs)).toFixed(2)}`,
       `  bwrap --unshare-all              ${f(median(theirs))}`,
       `  ratio helper/bwrap               ${ratio.toFixed(2)}   (target <= 1.00) ${ratio <= 1 ? 'ok' : 'MISSED'}`,
       `  helper, default policy           ${f(median(oursDefault))}   (adds the pids cgroup leaf), ratio to bwrap ${(median(oursDefault) / median(theirs)).toFixed(2)}`,

@@ -14,7 +14,7 @@ enum {
     O_RO = 256, O_RW, O_WS, O_HOME, O_UID, O_GID, O_LANDLOCK, O_TBIND, O_TCONN, O_EXALLOW,
     O_EXUNM, O_DENY, O_LOG, O_NOFILE, O_FSIZE, O_NPROC, O_MEM, O_PIDS, O_CPU, O_WALL, O_PROXY,
     O_EVFD, O_CTLFD, O_TTY, O_ENV, O_HOSTNAME, O_ID, O_HOSTUID, O_ASKTO, O_NODWP, O_PROTECT, O_EXECSOCK, O_VERDICT,
-    O_TMPSIZE, O_AWAITARGV,
+    O_TMPSIZE, O_AWAITARGV, O_SCCACHE,
 };
 
 static const struct option opts[] = {
@@ -53,6 +53,7 @@ static const struct option opts[] = {
     {"await-verdict", no_argument, 0, O_VERDICT},
     {"tmp-size", required_argument, 0, O_TMPSIZE},
     {"await-argv", no_argument, 0, O_AWAITARGV},
+    {"seccomp-cache", required_argument, 0, O_SCCACHE},
     {0, 0, 0, 0},
 };
 
@@ -200,6 +201,7 @@ int cli_parse(int argc, char **argv, struct config *c)
         case O_EXECSOCK: if (!canonical_abs(a)) bad(name, a); c->exec_socket = a; break;
         case O_VERDICT: c->await_verdict = 1; break;
         case O_AWAITARGV: c->await_argv = 1; break;
+        case O_SCCACHE: a = strip_slash(a); if (!canonical_abs(a) || !strcmp(a, "/")) bad(name, a); c->seccomp_cache = a; break;
         /* Additions: a tmpfs below 1 MiB cannot hold a lock file; the kernel rounds to pages. */
         case O_TMPSIZE: c->tmp_size = num(name, a, 1 << 20, big); break;
         default: bad("unknown option", argv[optind - 1]);

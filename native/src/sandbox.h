@@ -38,6 +38,7 @@ struct config {
     int die_with_parent;
     int await_verdict; /* Additions: exec only after {"verdict":"go"} on the control fd */
     int await_argv;    /* Additions: no CMD; it comes in the go verdict (warm pool, claim.c) */
+    const char *seccomp_cache; /* Additions: directory of compiled filters (bpfcache.c), or NULL */
     long long tmp_size; /* Additions: bytes per private tmpfs (/tmp, /var/tmp, /dev/shm, HOME) */
     char **argv; /* CMD ARGS..., NULL-terminated */
 };
@@ -171,6 +172,11 @@ int claim_unpack(char *buf, size_t len, struct config *c);
 
 /* sha256.c */
 int sha256_fd(int fd, char hex[65]);
+void sha256_buf(const void *data, size_t len, char hex[65]);
+
+/* bpfcache.c */
+int bpfcache_load(const char *dir, const char *key, void **out, size_t *outlen);
+void bpfcache_store(const char *dir, const char *key, const void *insns, size_t len);
 
 /* util */
 int read_file(const char *path, char *buf, size_t len);

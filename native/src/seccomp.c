@@ -162,8 +162,34 @@ int seccomp_verdict(int nr, const uint64_t *a)
 
 /* Compiled by the monitor while init builds the mounts (the two run in parallel), then sent
  * to the workload, which only loads it. Returns 0 or an errno, with *step naming the call. */
+/* The cache key (bpfcache.c): everything the program is compiled from. The rules are this file's
+ * code, so its build time stands for them; the lists are the policy's; libseccomp's version and
+ * the architecture decide the encoding. */
+static void cache_key(char hex[65])
+{
+    char text[16384];
+    const struct scmp_version *v = seccomp_version();
+    int n = snprintf(text, sizeof text, "nemoclaw-sandbox seccomp 1 build %s %s libseccomp %u.%u.%u arch %u exec %d deny",
+                     __DATE__, __TIME__, v ? v->major : 0, v ? v->minor : 0, v ? v->micro : 0, seccomp_arch_native(), exec_notify);
+    for (int i = 0; i < n_extra && n > 0 && (size_t)n < sizeof text; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, " %d", extra_deny[i]);
+    if (n > 0 && (size_t)n < sizeof text)
+        n += snprintf(text + n, sizeof text - (size_t)n, " log");
+    for (int i = 0; i < n_logged && n > 0 && (size_t)n < sizeof text; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, " %d", logged[i]);
+    if (n < 0 || (size_t)n >= sizeof text)
+        n = 0, text[0] = 0; /* cannot happen with MAX_LIST entries; an empty key never matches a real one */
+    sha256_buf(text, (size_t)n, hex);
+}
+
 int seccomp_build(struct config *c, void **out, size_t *outlen, const char **step)
 {
+    char key[65];
+    if (c->seccomp_cache) {
+        cache_key(key);
+        if (bpfcache_load(c->seccomp_cache, key, out, outlen) == 0)
+            return 0;
+    }
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     *step = "seccomp_init";
     if (!ctx)
@@ -241,6 +267,8 @@ int seccomp_build(struct config *c, void **out, size_t *outlen, const char **ste
     close(mfd);
     *out = insns;
     *outlen = (size_t)len;
+    if (c->seccomp_cache)
+        bpfcache_store(c->seccomp_cache, key, insns, (size_t)len);
     return 0;
 }
 

@@ -95,3 +95,28 @@ int sha256_fd(int fd, char hex[65])
         snprintf(hex + 8 * i, 9, "%08x", h[i]);
     return 0;
 }
+
+/* The same of a buffer (the seccomp cache's keys and checksums, bpfcache.c). */
+void sha256_buf(const void *data, size_t len, char hex[65])
+{
+    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    const unsigned char *p = data;
+    size_t off = 0;
+    for (; len - off >= 64; off += 64)
+        block(h, p + off);
+    unsigned char tail[128];
+    size_t have = len - off;
+    memcpy(tail, p + off, have);
+    tail[have++] = 0x80;
+    size_t padto = have <= 56 ? 64 : 128;
+    memset(tail + have, 0, padto - have);
+    uint64_t bits = (uint64_t)len * 8;
+    for (int i = 0; i < 8; i++)
+        tail[padto - 1 - i] = (unsigned char)(bits >> (8 * i));
+    block(h, tail);
+    if (padto == 128)
+        block(h, tail + 64);
+    for (int i = 0; i < 8; i++)
+        snprintf(hex + 8 * i, 9, "%08x", h[i]);
+}

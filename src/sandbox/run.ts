@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { constants as osConstants, homedir } from 'node:os';
 import { posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -288,10 +288,20 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
 
   const pipeStdio = opts.stdio === 'pipe';
   const plan = planStdio(pipeStdio ? 'pipe' : 'inherit', opts.tty ?? false, opts.stdioFacts ?? stdioFacts());
+  // Compiled seccomp filters, cached per policy in nemoclaw's state (native/src/bpfcache.c): a
+  // directory no sandbox can write (stateDir is refused as, or inside, a writable path).
+  const cacheDir = posix.join(stateDir, 'cache', 'seccomp');
+  let cache: string[] = [];
+  try {
+    mkdirSync(posix.dirname(cacheDir), { recursive: true, mode: 0o700 });
+    cache = ['--seccomp-cache', cacheDir];
+  } catch {
+    // a read-only state directory: every start compiles its filter
+  }
   const pooled = opts.pooled === true;
   let command = pooled ? [] : opts.command;
   const tail = pooled ? ['--await-argv'] : ['--', ...command];
-  const child: ChildProcess = spawn(helper, [...argv, ...(opts.extraHelperArgs ?? []), ...tail], {
+  const child: ChildProcess = spawn(helper, [...argv, ...cache, ...(opts.extraHelperArgs ?? []), ...tail], {
     stdio: [...plan.stdio, 'pipe', 'pipe'],
     cwd: '/',
     env: {}, // the helper never passes its environment on; give it nothing to leak
