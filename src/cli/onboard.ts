@@ -114,6 +114,7 @@ async function gather(flags: OnboardFlags): Promise<Answers> {
       if (why) throw new UsageError(`onboard: ${v}: ${why}`);
     }
     const bp = await bpOf(a.blueprint);
+    if (flags.localModel !== undefined && flags.provider !== undefined) throw new UsageError('onboard: --local-model is the provider (local-ID): not both with --provider');
     const local = flags.localModel !== undefined ? await localChoice(flags.localModel, flags.credentialEnv) : null;
     if (local !== null) {
       const why = checkPresets(flags.presets ?? '');

@@ -513,6 +513,9 @@ describe('declared models: blueprint models:, onboard offering local models (rea
     const bad = await nemoclaw(['onboard', '--non-interactive', '--name', 'ob-five', '--local-model', 'gpt-9', '--workspace', ws], noGpu);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('onboard: --local-model gpt-9: one of qwen2.5-7b, qwen2.5-0.5b, llama3.1-8b, nim-llama3.1-8b');
+    const both = await nemoclaw(['onboard', '--non-interactive', '--name', 'ob-six', '--local-model', 'qwen2.5-7b', '--provider', 'openai', '--workspace', ws], noGpu);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toBe('nemoclaw: onboard: --local-model is the provider (local-ID): not both with --provider\n');
   });
 
   it("doctor's docker engine row honours DOCKER_HOST: a second real socket and a tcp address answer; a missing, a dead and a refused one name the fix", async () => {
