@@ -25,6 +25,12 @@ import type { AuditFn } from './types.ts';
 export const MAX_POOL_SIZE = 8;
 /** Workspaces kept warm per blueprint: the least recently used one is drained past this. */
 export const MAX_POOL_WORKSPACES = 4;
+/**
+ * A refill waits this long after the create that took a warm sandbox: starting one generates a
+ * CA and forks a helper synchronously on the supervisor's event loop, which should not delay that
+ * create's answer or the first exec that usually follows it.
+ */
+export const REFILL_DELAY_MS = 200;
 /** Refill backoff after a failed start: doubles from the first to the last. */
 const BACKOFF_MS = [1000, 2000, 5000, 15_000, 60_000] as const;
 
@@ -143,11 +149,7 @@ export class WarmPool {
     return sb; // refilled by note(), once the create that took it has answered
   }
 
-  /**
-   * A create of this key has answered: keep its workspace warm from now on. The refill starts on a
-   * later turn of the event loop: a proxy's CA is generated synchronously, and a create must not
-   * wait for its successor.
-   */
+  /** A create of this key has answered: keep its workspace warm from now on (refilled after REFILL_DELAY_MS). */
   note(key: PoolKey): void {
     if (this.closing || !this.pooled(key.pool)) return;
     const ks = keyString(key);
@@ -165,7 +167,7 @@ export class WarmPool {
     }
     slot.usedAt = Date.now();
     const s = slot;
-    setImmediate(() => this.fill(s));
+    setTimeout(() => this.fill(s), REFILL_DELAY_MS).unref();
   }
 
   /** Ends every pooled sandbox (supervisor shutdown): resolves once none is left. */
