@@ -68,6 +68,7 @@ export async function ensureModels(list: DeclaredStart[], flags: { json?: boolea
  * model of the engine the blueprint's inference names (`vllm`, `nim-local`).
  */
 export async function startBlueprintModels(blueprint: string, flags: { json?: boolean }): Promise<{ ok: true; seed: Seed | null; names: string[] } | { ok: false; code: number; reason: string } | null> {
+  if (!(await mayDeclareModels(blueprint))) return null;
   const policy = await import('../policy/index.ts');
   let bp: Awaited<ReturnType<typeof policy.loadBlueprint>>;
   try {
@@ -83,6 +84,29 @@ export async function startBlueprintModels(blueprint: string, flags: { json?: bo
   const first = bp.spec.models.find((x) => x.engine === engine);
   const model = first?.model ?? bp.spec.inference.model;
   return { ok: true, seed: first !== undefined && model !== undefined ? { provider: first.name, model } : null, names: list.map((x) => x.name) };
+}
+
+/**
+ * Whether the blueprint file may declare models, from its text alone: the policy component and the
+ * blueprint's parse cost a `create` hundreds of milliseconds, and most blueprints declare none. Only
+ * a file without a top-level `models:` key, or with `models: []`, is a sure no; anything else
+ * (and a file that cannot be read) goes to the full load, which validates it.
+ */
+export async function mayDeclareModels(blueprint: string): Promise<boolean> {
+  const { readFile } = await import('node:fs/promises');
+  const { join, resolve } = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  // As src/policy loadBlueprint resolves it (a name in NEMOCLAW_BLUEPRINTS or the shipped folder, or a path).
+  const isPath = blueprint.includes('/') || blueprint.endsWith('.yaml');
+  const dir = process.env['NEMOCLAW_BLUEPRINTS'] ?? fileURLToPath(new URL('../../blueprints/', import.meta.url));
+  let text: string;
+  try {
+    text = await readFile(isPath ? resolve(blueprint) : join(dir, `${blueprint}.yaml`), 'utf8');
+  } catch {
+    return true;
+  }
+  const keys = text.split('\n').filter((l) => /^["']?models["']?\s*:/.test(l));
+  return !(keys.length === 0 || (keys.length === 1 && /^models:\s*\[\s*\]\s*(#.*)?$/.test(keys[0]!.trimEnd())));
 }
 
 /**
