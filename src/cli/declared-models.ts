@@ -35,7 +35,7 @@ export function fromBlueprint(m: BlueprintModel, gpusFlag: (g: BlueprintModel['g
  * progress on stderr; returns false after one line (or JSON) on the first refusal or failure, and
  * the exit code to end with. Registrations are audited like `nemoclaw models start`.
  */
-export async function ensureModels(list: DeclaredStart[], flags: { json?: boolean; readyTimeoutMs?: number }): Promise<{ ok: true } | { ok: false; code: number; reason: string }> {
+export async function ensureModels(list: DeclaredStart[], flags: { json?: boolean; readyTimeoutMs?: number }, blueprint?: string): Promise<{ ok: true } | { ok: false; code: number; reason: string }> {
   const m: typeof ModelsDoor = await import('../models/index.ts');
   const { nemoclawHome } = await import('../state/index.ts');
   const { auditChanges } = await import('./models.ts');
@@ -45,8 +45,10 @@ export async function ensureModels(list: DeclaredStart[], flags: { json?: boolea
   const notes = (): void => {
     for (const n of models.notes.splice(0)) say(`nemoclaw: ${n}`);
   };
+  let current: DeclaredStart | null = null;
   try {
     for (const d of list) {
+      current = d;
       const r = await models.ensure({ ...d, readyTimeoutMs: flags.readyTimeoutMs }, say);
       say(`model ${d.name} ${r.action === 'reused' ? 'already running: reused' : r.action === 'restarted' ? 'started again' : 'started'}; provider ${d.name} registered at ${r.info.url}`);
     }
@@ -54,8 +56,11 @@ export async function ensureModels(list: DeclaredStart[], flags: { json?: boolea
   } catch (err) {
     if (!(err instanceof m.ModelError)) throw err;
     notes();
-    if (!flags.json) say(`nemoclaw: ${err.message}`);
-    return { ok: false, code: err.code === 'usage' ? exitCodes.usage : exitCodes.failure, reason: err.message };
+    // A declared model's refusal names where it was declared, and how to go on without it.
+    const reason =
+      blueprint === undefined || current === null ? err.message : `blueprint ${blueprint}, model ${current.name}: ${err.message}${err.code === 'usage' ? '; or without its models: --no-models' : ''}`;
+    if (!flags.json) say(`nemoclaw: ${reason}`);
+    return { ok: false, code: err.code === 'usage' ? exitCodes.usage : exitCodes.failure, reason };
   } finally {
     notes();
     await auditChanges(models.changes);
@@ -78,7 +83,7 @@ export async function startBlueprintModels(blueprint: string, flags: { json?: bo
   }
   if (bp.spec.models.length === 0) return null;
   const list = bp.spec.models.map((x) => fromBlueprint(x, policy.gpusFlag));
-  const r = await ensureModels(list, flags);
+  const r = await ensureModels(list, flags, bp.spec.name);
   if (!r.ok) return r;
   const engine = LOCAL_PROVIDER_ENGINE[bp.spec.inference.provider];
   const first = bp.spec.models.find((x) => x.engine === engine);

@@ -447,7 +447,7 @@ describe('declared models: blueprint models:, onboard offering local models (rea
     const other = blueprintWith('bp-models-other.yaml', [decl.replace('Qwen/Qwen2.5-7B-Instruct', 'other-model')]);
     const c4 = await nemoclaw(['create', 'bp-four', '--blueprint', other, '--workspace', ws, '--', 'sleep', '1000']);
     expect(c4.code).toBe(2);
-    expect(c4.stderr).toBe('nemoclaw: model bp-llm exists with a different spec (model Qwen/Qwen2.5-7B-Instruct, declared other-model); nemoclaw models rm bp-llm to replace it, or declare it under another name\n');
+    expect(c4.stderr).toBe('nemoclaw: blueprint strict, model bp-llm: model bp-llm exists with a different spec (model Qwen/Qwen2.5-7B-Instruct, declared other-model); nemoclaw models rm bp-llm to replace it, or declare it under another name; or without its models: --no-models\n');
     expect((await docker.getContainer('bp-llm').inspect()).Id).toBe(id);
     expect((await nemoclaw(['bp-four', 'status'])).code).not.toBe(0);
 
@@ -466,9 +466,16 @@ describe('declared models: blueprint models:, onboard offering local models (rea
     const bp = blueprintWith('bp-ghost.yaml', [`{ name: bp-ghost, engine: openai-compatible, image: nemoclaw-test/not-here:never, port: ${await freePort()} }`]);
     const r = await nemoclaw(['create', 'bp-ghost-sb', '--blueprint', bp, '--workspace', ws, '--', 'sleep', '1000']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/\nnemoclaw: image nemoclaw-test\/not-here:never is not on this machine and could not be pulled \(.+\); load it with: docker load/);
+    expect(r.stderr).toMatch(/\nnemoclaw: blueprint strict, model bp-ghost: image nemoclaw-test\/not-here:never is not on this machine and could not be pulled \(.+\); load it with: docker load/);
     expect((await nemoclaw(['bp-ghost-sb', 'status'])).code).not.toBe(0);
     expect(await ourContainers()).toEqual([]);
+    // The shipped strict blueprint asks for every GPU: on a host without one, refused before the engine is asked.
+    if (!hostHasGpu()) {
+      const s = await nemoclaw(['create', 'bp-strict-sb', '--blueprint', 'strict', '--workspace', ws, '--', 'sleep', '1000']);
+      expect(s.code).toBe(2);
+      expect(s.stderr).toBe('nemoclaw: blueprint strict, model local-llm: --gpus all: this host has no NVIDIA GPU (no /dev/nvidiactl); vllm needs one, or use --gpus none for an image that serves on the CPU; or without its models: --no-models\n');
+      expect((await nemoclaw(['bp-strict-sb', 'status'])).code).not.toBe(0);
+    }
   });
 
   it('onboard offers local models where doctor finds Docker and a GPU, and refuses one whose GPU memory is not free (FAKE nvidia-smi)', async () => {
