@@ -27,6 +27,12 @@ import type { ApprovalDecisionInput, ApprovalItem, ApprovalResult, DecidedBy } f
 // lazy WebSocket getters load Node's bundled undici, ~40 ms on each CLI start (issue 23).
 const { createServer, request } = process.getBuiltinModule('node:http');
 
+// A unix socket carries no TLS, so each request names no TLS server: otherwise http's agent
+// derives one from the Host header and tests it with net.isIP, whose IPv6 regular expression
+// takes 3-20 ms to compile on its first use, on every CLI verb that asks (issue 23). '' is what
+// the agent would derive for an address; only TLS reads it.
+const NO_SERVERNAME: object = { servername: '' };
+
 /** `$NEMOCLAW_HOME/run/approvals.sock` (NEMOCLAW_HOME defaults to ~/.nemoclaw). */
 export function defaultApprovalsSocket(env: NodeJS.ProcessEnv = process.env): string {
   return homePaths(nemoclawHome(env)).approvals;
@@ -138,7 +144,7 @@ export class ApprovalsUnavailableError extends Error {}
 function call(socketPath: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request({ socketPath, method, path, headers: data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {} }, (res) => {
+    const req = request({ ...NO_SERVERNAME, socketPath, method, path, headers: data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {} }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (text += c));

@@ -8,6 +8,12 @@ import { homePaths } from '../state/index.ts';
 // lazy WebSocket getters load Node's bundled undici, ~40 ms on each CLI start (issue 23).
 const { request } = process.getBuiltinModule('node:http');
 
+// A unix socket carries no TLS, so each request names no TLS server: otherwise http's agent
+// derives one from the Host header and tests it with net.isIP, whose IPv6 regular expression
+// takes 3-20 ms to compile on its first use, on every CLI verb that asks (issue 23). '' is what
+// the agent would derive for an address; only TLS reads it.
+const NO_SERVERNAME: object = { servername: '' };
+
 export class SupervisorUnavailableError extends Error {
   readonly socketPath: string;
   constructor(socketPath: string) {
@@ -41,7 +47,7 @@ export class ApiClient {
   call<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
     return new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : JSON.stringify(body);
-      const req = request({ socketPath: this.socketPath, method, path, headers: data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {} }, (res) => {
+      const req = request({ ...NO_SERVERNAME, socketPath: this.socketPath, method, path, headers: data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {} }, (res) => {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (text += c));
@@ -66,7 +72,7 @@ export class ApiClient {
     let res: IncomingMessage | null = null;
     let aborted = false;
     const data = send === undefined ? undefined : JSON.stringify(send.body);
-    const req = request({ socketPath: this.socketPath, method: send?.method ?? 'GET', path, headers: data !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {} });
+    const req = request({ ...NO_SERVERNAME, socketPath: this.socketPath, method: send?.method ?? 'GET', path, headers: data !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {} });
     const done = new Promise<void>((resolve, reject) => {
       req.on('response', (r) => {
         res = r;
@@ -115,6 +121,7 @@ export class ApiClient {
   exec(name: string, er: ExecRequest): Promise<{ socket: Socket; head: Buffer }> {
     return new Promise((resolve, reject) => {
       const req = request({
+        ...NO_SERVERNAME,
         socketPath: this.socketPath,
         method: 'POST',
         path: `/v1/sandboxes/${encodeURIComponent(name)}/exec`,
