@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,8 +108,36 @@ static void sweep(const char *dir)
     closedir(d);
 }
 
-static int mkleaf(char *out, size_t len, const char *mnt, const char *own)
+/* The cgroup path a mount shows at its top (field 4 of /proc/self/mountinfo). In a container
+ * without a cgroup namespace (Docker on cgroup v1) /proc/self/cgroup says /docker/ID while the
+ * container's /sys/fs/cgroup/memory is that very cgroup, mounted with root /docker/ID: our path
+ * below the mount is what follows that root. "/" (no prefix) when unknown. */
+static void mount_root(const char *mnt, char *out, size_t len)
 {
+    snprintf(out, len, "/");
+    char real[PATH_MAX];
+    if (!realpath(mnt, real))
+        return;
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f)
+        return;
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        char root[1024], point[1024];
+        if (sscanf(line, "%*s %*s %*s %1023s %1023s", root, point) == 2 && !strcmp(point, real))
+            snprintf(out, len, "%s", root); /* the last one mounted there wins, as the kernel shows it */
+    }
+    fclose(f);
+}
+
+static int mkleaf(char *out, size_t len, const char *mnt, const char *own_full)
+{
+    char root[1024];
+    mount_root(mnt, root, sizeof root);
+    size_t rl = strlen(root);
+    const char *own = own_full;
+    if (strcmp(root, "/") && !strncmp(own_full, root, rl) && (own_full[rl] == '/' || own_full[rl] == 0))
+        own = own_full + rl;
     char parent[600];
     snprintf(parent, sizeof parent, "%s%s", mnt, own);
     sweep(parent);
@@ -133,8 +162,11 @@ int cgroup_setup(struct config *c, struct cgroup_state *cg, char *degraded, size
     int err = 0;
     if (statfs("/sys/fs/cgroup", &sf) == 0 && (unsigned long)sf.f_type == CGROUP2_SUPER_MAGIC) {
         if (own_path(NULL, own, sizeof own) == 0 && mkleaf(cg->path[0], sizeof cg->path[0], "/sys/fs/cgroup", own) == 0) {
-            char parent[600];
-            snprintf(parent, sizeof parent, "/sys/fs/cgroup%s/cgroup.subtree_control", own);
+            char parent[700];
+            snprintf(parent, sizeof parent, "%s", cg->path[0]);
+            char *slash = strrchr(parent, '/'); /* the leaf's parent, as mkleaf placed it */
+            if (slash)
+                snprintf(slash, sizeof parent - (size_t)(slash - parent), "/cgroup.subtree_control");
             if (want)
                 write_file(parent, "+memory +pids +cpu"); /* best effort: checked by the writes below */
             cg->version = 2;
