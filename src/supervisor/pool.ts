@@ -118,6 +118,8 @@ export class WarmPool {
   private readonly d: WarmPoolDeps;
   private readonly slots = new Map<string, Slot>();
   private readonly live = new Set<PooledSandbox>();
+  /** Starts in flight: close() waits for them (each then ends what it started). */
+  private readonly inflight = new Set<Promise<unknown>>();
   private closing = false;
   private readonly dir: string;
 
@@ -174,6 +176,7 @@ export class WarmPool {
   async close(): Promise<void> {
     this.closing = true;
     for (const [k, s] of this.slots) this.drop(k, s);
+    await Promise.all([...this.inflight]);
     await Promise.all([...this.live].map((sb) => this.end(sb)));
     rmSync(this.dir, { recursive: true, force: true });
   }
@@ -197,10 +200,10 @@ export class WarmPool {
     const want = this.d.sizes.get(slot.key.pool) ?? 0;
     if (slot.ready.length >= want) return;
     slot.starting++;
-    this.start(slot.key)
+    const p = this.start(slot.key)
       .then((sb) => {
         slot.failures = 0;
-        if (this.closing || this.slots.get(keyString(slot.key)) !== slot) return void this.end(sb);
+        if (this.closing || this.slots.get(keyString(slot.key)) !== slot) return this.end(sb);
         slot.ready.push(sb);
         this.changed(slot);
         // Ended while waiting (killed, OOM, a helper failure): out of the pool, and replaced.
@@ -225,8 +228,10 @@ export class WarmPool {
       })
       .finally(() => {
         slot.starting--;
+        this.inflight.delete(p);
         this.fill(slot);
       });
+    this.inflight.add(p);
   }
 
   private async start(key: PoolKey): Promise<PooledSandbox> {
