@@ -65,9 +65,13 @@ function nemoclawPlugin(root) {
         const builtin = a.path.slice(0, a.path.indexOf('|'));
         const id = JSON.stringify(builtin);
         if (builtin === 'node:process') return { contents: 'module.exports = process;', loader: 'js' };
+        // A builtin that is a function (node:events is EventEmitter, node:assert assert) is its
+        // own default export, which an object of getters could not be: it is required as is.
+        const real = createRequire(import.meta.url)(builtin);
+        if (typeof real === 'function') return { contents: `module.exports = require(${id});`, loader: 'js' };
         // Loaded at Node's start anyway: getters made at run time over the loaded module.
         if (startup.has(builtin)) return { contents: `module.exports = __nemoclawFacade(require(${id}));`, loader: 'js' };
-        const names = Object.getOwnPropertyNames(createRequire(import.meta.url)(builtin));
+        const names = Object.getOwnPropertyNames(real);
         const getters = names.map((n) => `${JSON.stringify(n)}: { get: () => load()[${JSON.stringify(n)}], enumerable: true }`);
         return { contents: `let m;\nconst load = () => (m ??= require(${id}));\nmodule.exports = Object.defineProperties({}, {\n${getters.join(',\n')}\n});`, loader: 'js' };
       });
