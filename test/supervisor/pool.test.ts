@@ -3,9 +3,10 @@
 // matches takes it (and behaves as a fresh sandbox: same enforcement, its own HOME, its own name
 // on the proxy's decisions), the pool refills with a different one, a create that does not match
 // never takes it, and nothing pooled survives the supervisor. Real supervisor, helper and proxy.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readRecords } from '../../src/audit/index.ts';
 import type { BusEvent, SandboxView } from '../../src/supervisor/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { cli, events, freshHome, pidsWith, serve, workspace } from './harness.ts';
@@ -106,6 +107,20 @@ describe('warm pool', { timeout: 180_000 }, () => {
     expect(JSON.parse(start.stdout).sandbox, start.stderr).toMatchObject({ state: 'running' });
     // Its HOME (moved out of the pool at the claim) is still its own.
     expect(await exec('second', 'cat "$HOME/mark"')).toBe('from-the-claim');
+  });
+
+  it('a refill that fails is audited and retried with a growing delay, never in a loop', async () => {
+    // A workspace that is gone by the time its refill starts (200 ms after the create answered).
+    const doomed = workspace(home);
+    expect((await create({ name: 'doomed', workspace: doomed, command: ['sleep', '1000'] })).state).toBe('running');
+    rmSync(doomed, { recursive: true, force: true });
+    const failures = await waitFor(() => {
+      const f = [...readRecords(home)]
+        .map((r) => (JSON.parse(r.line) as { event: { activity: string; target?: string; detail?: { retry_ms?: number } } }).event)
+        .filter((e) => e.activity === 'pool_start_failed' && e.target === doomed);
+      return f.length >= 2 ? f : null;
+    }, 'two failed refills of the removed workspace', { withinMs: 20_000 });
+    expect(failures.slice(0, 2).map((e) => e.detail?.retry_ms)).toEqual([1000, 2000]);
   });
 
   it('nothing pooled survives the supervisor', async () => {
