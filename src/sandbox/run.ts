@@ -293,8 +293,10 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
   const cacheDir = posix.join(stateDir, 'cache', 'seccomp');
   let cache: string[] = [];
   try {
-    mkdirSync(posix.dirname(cacheDir), { recursive: true, mode: 0o700 });
-    cache = ['--seccomp-cache', cacheDir];
+    if (posix.isAbsolute(cacheDir)) {
+      mkdirSync(posix.dirname(cacheDir), { recursive: true, mode: 0o700 });
+      cache = ['--seccomp-cache', cacheDir];
+    }
   } catch {
     // a read-only state directory: every start compiles its filter
   }
