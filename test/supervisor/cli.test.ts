@@ -62,8 +62,7 @@ describe('onboard', { timeout: 120_000 }, () => {
       expect(bad.code).toBe(2);
       expect(bad.stderr).toMatch(/unknown preset nope/);
       // the wizard, answered on a pipe
-      // --no-models: strict declares a GPU model this host cannot start (docs/models.md, "Blueprints").
-      const w = await cli(home, ['onboard', '--json', '--no-models', '--', 'sleep', '1000'], `agent-two\nstrict\nnone\n-\n${ws}\n`);
+      const w = await cli(home, ['onboard', '--json', '--', 'sleep', '1000'], `agent-two\nstrict\nnone\n-\n${ws}\n`);
       expect(w.code, w.stderr).toBe(0);
       expect(JSON.parse(w.stdout).answers).toMatchObject({ name: 'agent-two', blueprint: 'strict', provider: 'none', credentialEnv: null, presets: [], workspace: ws });
     } finally {
