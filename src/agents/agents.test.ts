@@ -1,7 +1,7 @@
 // Pure parts of the agents component: agent specs, OpenClaw's generated config, a turn's JSON to
 // chat events. The real install, sandbox and turns are in test/agents/.
 import { describe, expect, it } from 'vitest';
-import { chatArgv, openclawConfig, parseAgentSpec, parseTurn } from './index.ts';
+import { agentReady, chatArgv, openclaw, openclawConfig, parseAgentSpec, parseTurn } from './index.ts';
 
 describe('agent specs', () => {
   it('takes the pinned version by default and refuses path-like versions', () => {
@@ -39,6 +39,17 @@ describe('OpenClaw config', () => {
     // OpenClaw takes hook budgets up to 600 s: a longer approval timeout is cut to fit.
     const long = openclawConfig({ aliases: ['m'], workspace: '/w', token: 'a'.repeat(48), pluginDir: '/p', tools: { ask: [], approvalTimeoutMs: 3_600_000 } }) as { plugins: { entries: { nemoclaw: { hooks: { timeouts: { before_tool_call: number } } } } } };
     expect(long.plugins.entries.nemoclaw.hooks.timeouts.before_tool_call).toBeLessThanOrEqual(600_000);
+  });
+});
+
+describe('agent readiness', () => {
+  it('OpenClaw is ready only once its gateway and the tool-approval plugin both said so', () => {
+    const ready = '2026-12-06T05:33:56.383+00:00 [gateway] ready';
+    const plugin = '[plugins] nemoclaw: tool approvals on (asks before exec, process, bash; writes outside /w)';
+    expect(agentReady(openclaw, [plugin, ready])).toBe(true);
+    // A plugin OpenClaw skipped (it warns "blocked plugin candidate") would leave every tool unasked.
+    expect(agentReady(openclaw, ['[plugins] blocked plugin candidate: suspicious ownership (/p, uid=65534, expected uid=1000 or root)', ready])).toBe(false);
+    expect(agentReady(openclaw, [plugin])).toBe(false);
   });
 });
 

@@ -5,6 +5,7 @@ export { ADAPTERS, AgentSpecError, AgentInstallError, agentsDir, parseAgentSpec,
 export type { InstallOptions, InstallResult } from './install.ts';
 export { OPENCLAW_VERSION, openclaw } from './openclaw.ts';
 export type { AgentAdapter, InstalledAgent } from './types.ts';
+export { agentReady } from './types.ts';
 // Running an installed agent in a sandbox: the read-only binds, the generated config, the environment.
 export { prepareAgentRun, openclawConfig, installHint, AgentNotInstalledError, SANDBOX_HOME, GATEWAY_PORT, PLACEHOLDER_KEY, PROVIDER_ID } from './run.ts';
 export type { AgentRun, AgentRunInput } from './run.ts';

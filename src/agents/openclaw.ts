@@ -25,6 +25,9 @@ export const openclaw: AgentAdapter = {
   versionArgs: ['--version'],
   // `openclaw gateway run` logs "[gateway] ready" once it listens and its plugins loaded.
   readyLine: /\[gateway\] ready\b/,
+  // nemoclaw's tool-approval plugin (openclaw-plugin/index.mjs) logs this when OpenClaw loaded it,
+  // before the gateway says ready; OpenClaw skips an untrusted plugin with only a warning.
+  alsoReady: [/\bnemoclaw: tool approvals on\b/],
   // `openclaw --version` prints "OpenClaw 2026.9.6 (eb377ac)".
   versionMatches: (out, version) => new RegExp(`^OpenClaw ${version.replace(/[.]/g, '\\.')}\\b`, 'm').test(out),
   // No update check, no helper downloads, no mDNS: the install step and the sandbox are offline.

@@ -16,8 +16,19 @@ export interface AgentAdapter {
   versionMatches: (output: string, version: string) => boolean;
   /** A line of the agent's output (colour sequences removed) that says it is ready to answer (its gateway listens). */
   readyLine: RegExp;
+  /**
+   * Lines that must also have appeared before the agent counts as ready: OpenClaw's start line of
+   * nemoclaw's tool-approval plugin. OpenClaw skips a plugin it does not trust with only a warning
+   * and would then run every tool unasked; without the line no turn is sent (fail closed).
+   */
+  alsoReady?: readonly RegExp[];
   /** Environment every run of the agent gets (install check and sandbox alike). */
   env: Record<string, string>;
+}
+
+/** Whether the agent's output since its start says it is ready: its ready line and every `alsoReady` line. */
+export function agentReady(adapter: Pick<AgentAdapter, 'readyLine' | 'alsoReady'>, lines: readonly string[]): boolean {
+  return lines.some((l) => adapter.readyLine.test(l)) && (adapter.alsoReady ?? []).every((re) => lines.some((l) => re.test(l)));
 }
 
 /** What `agents list` shows for one install (read from its manifest.json). */

@@ -10,7 +10,7 @@ import { client, runVerb, svExit } from './supervisor-client.ts';
 
 /** The sandbox once its agent said it is ready since its last start, or why it is not (one line). */
 export async function waitAgentReady(name: string, withinMs = 120_000): Promise<{ ok: true; sandbox: SandboxView; ms: number } | { ok: false; sandbox: SandboxView; reason: string }> {
-  const { ADAPTERS } = await import('../agents/index.ts');
+  const { ADAPTERS, agentReady } = await import('../agents/index.ts');
   const c = await client();
   const get = async (): Promise<SandboxView> => (await c.call<{ sandbox: SandboxView }>('GET', `/v1/sandboxes/${encodeURIComponent(name)}`)).sandbox;
   let s = await get();
@@ -28,7 +28,7 @@ export async function waitAgentReady(name: string, withinMs = 120_000): Promise<
       const last = lines.filter((l) => l.trim() !== '').slice(-1)[0] ?? '';
       return { ok: false, sandbox: s, reason: `is not running its agent (${s.state}, ${s.restarts - restarts} restart(s), last exit ${s.lastExit?.code ?? s.lastExit?.signal ?? '-'}): ${last.slice(0, 200) || s.startError || 'no output'}; see: nemoclaw ${name} logs` };
     }
-    if (lines.some((l) => adapter.readyLine.test(l))) return { ok: true, sandbox: s, ms: Date.now() - t0 };
+    if (agentReady(adapter, lines)) return { ok: true, sandbox: s, ms: Date.now() - t0 };
     if (Date.now() - t0 > withinMs) return { ok: false, sandbox: s, reason: `runs, but ${adapter.name} did not say it was ready within ${Math.round(withinMs / 1000)} s; see: nemoclaw ${name} logs` };
     await new Promise((res) => setTimeout(res, 250));
     s = await get();

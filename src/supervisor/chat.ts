@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { ChatEvent } from '../agents/index.ts';
-import { ADAPTERS, chatArgv, parseTurn, TURN_TIMEOUT_S } from '../agents/index.ts';
+import { ADAPTERS, agentReady, chatArgv, parseTurn, TURN_TIMEOUT_S } from '../agents/index.ts';
 import type { HomePaths } from '../state/index.ts';
 import { sandboxPaths, writeFileAtomic } from '../state/index.ts';
 import type { EventBus } from './bus.ts';
@@ -275,7 +275,7 @@ export class ChatService {
         const since = Date.parse(v.startedAt);
         // eslint-disable-next-line no-control-regex
         const lines = readLog(this.d.lifecycle.logFile(name), { sinceMs: since }).map((r) => r.line.replace(/\x1b\[[0-9;]*m/g, ''));
-        if (lines.some((l) => adapter.readyLine.test(l))) {
+        if (agentReady(adapter, lines)) {
           this.ready.set(name, v.startedAt);
           return null;
         }
