@@ -8,6 +8,37 @@ import { UsageError, exitCodes } from './output.ts';
 
 const VERSION = '0.1.0';
 
+// The answers above are written to fd 1 directly: process.stdout, once touched, builds a stream
+// (node:stream and ~20 internal modules, a tenth of Node's own start-up; issue 23).
+
+/** Writes all of TEXT to stdout; what fd 1 does not take at once goes through process.stdout. */
+function writeOut(text: string): void {
+  const fs = process.getBuiltinModule('node:fs');
+  const bytes = Buffer.from(text);
+  let done = 0;
+  try {
+    while (done < bytes.length) done += fs.writeSync(1, bytes, done);
+  } catch {
+    // EAGAIN on a non-blocking pipe, EPIPE...: process.stdout handles them as it always has.
+    process.stdout.write(bytes.subarray(done));
+  }
+}
+
+/**
+ * process.stdout.isTTY without building process.stdout when fd 1 plainly is no terminal (a
+ * pipe, a file, /dev/null); any other character device gets the real test.
+ */
+function stdoutIsTerminal(): boolean {
+  const fs = process.getBuiltinModule('node:fs');
+  try {
+    if (!fs.fstatSync(1).isCharacterDevice()) return false;
+    if (fs.readlinkSync('/proc/self/fd/1') === '/dev/null') return false;
+  } catch {
+    // No /proc, or fd 1 closed: the real test decides.
+  }
+  return process.stdout.isTTY === true;
+}
+
 /** What the build recorded for these arguments (their stdout, status 0), if anything. */
 function recorded(args: string[]): string | undefined {
   try {
@@ -25,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
   // builtins they pull in cost about a third of Node's own start-up (issue 23). Same output as
   // commander's: the version and a newline.
   if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
-    process.stdout.write(`${VERSION}\n`);
+    writeOut(`${VERSION}\n`);
     return 0;
   }
   // `nemoclaw --help` or `completion bash` to a pipe or file: the output the same command gave
@@ -33,10 +64,10 @@ async function main(argv: string[]): Promise<number> {
   // this file), printed without loading commander or the verb (issue 23). Only for commands whose
   // output depends on nothing but the build; not on a terminal, whose width commander wraps help
   // to; not from the sources, which have no recording.
-  if (argv.length <= 4 && !process.stdout.isTTY) {
+  if (argv.length <= 4 && !stdoutIsTerminal()) {
     const text = recorded(argv.slice(2));
     if (text !== undefined) {
-      process.stdout.write(text);
+      writeOut(text);
       return 0;
     }
   }
