@@ -3,9 +3,9 @@
 // serialised with flock so that two test files starting together never compile into native/build
 // at the same time.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn as ptySpawn } from '@lydell/node-pty';
 import { afterAll } from 'vitest';
@@ -14,6 +14,37 @@ export const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The nemoclaw CLI of this checkout. */
 export const bin = join(root, 'bin', 'nemoclaw');
+
+/** Whether every directory above the checkout lets other users through (a clone under /root does not). */
+function checkoutReachableByOthers(): boolean {
+  for (let d = root; ; d = dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) return false;
+    if (dirname(d) === d) return true;
+  }
+}
+
+/**
+ * The command line that runs `argv` (whose first word is this checkout's `bin`) as an ordinary
+ * user: `setpriv` to uid:uid. A checkout such users cannot reach (cloned under root's 0700 home,
+ * as a newcomer in a container does) is bound, in a private mount namespace, at a directory they
+ * can reach, so the test needs no change to the machine's permissions.
+ */
+let checkoutMountPoint: string | null = null;
+
+export function asOrdinaryUser(argv: readonly string[], uid: number): [string, string[]] {
+  const setpriv = ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups'];
+  if (checkoutReachableByOthers()) return [setpriv[0] as string, [...setpriv.slice(1), ...argv]];
+  if (checkoutMountPoint === null) {
+    const dir = mkdtempSync(join(tmpdir(), 'nemoclaw-checkout-'));
+    chmodSync(dir, 0o755);
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    checkoutMountPoint = dir;
+  }
+  const at = checkoutMountPoint;
+  const rebased = argv.map((a) => (a === bin ? join(at, 'bin', 'nemoclaw') : a));
+  const quoted = [...setpriv, ...rebased].map((w) => `'${w.replace(/'/g, "'\\''")}'`).join(' ');
+  return ['unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind '${root}' '${at}' && exec ${quoted}`]];
+}
 
 /** One fresh directory under the system tmpdir per prefix, all removed (in order) after this test file. */
 export function tempDirs(...prefixes: string[]): string[] {

@@ -6,7 +6,7 @@ import type { SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXEC_ASK_POLICY, buildHelper, root } from './build-helper.ts';
+import { EXEC_ASK_POLICY, asOrdinaryUser, buildHelper, root } from './build-helper.ts';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { IS_ROOT, skipUnless } from '../helpers/skip.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -221,7 +221,7 @@ describe('nemoclaw sandbox run (real helper)', () => {
       const nobodyHome = mkdtempSync(join(scratch, 'nobody-'));
       chownSync(nobodyHome, 65534, 65534);
       const file = join(nobodyHome, 'events.ndjson');
-      const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', bin, 'sandbox', 'run', '--workspace', ws, '--events', file, '--', 'sh', '-c', 'echo hi > mine'], {
+      const r = spawnSync(...asOrdinaryUser([bin, 'sandbox', 'run', '--workspace', ws, '--events', file, '--', 'sh', '-c', 'echo hi > mine'], 65534), {
         encoding: 'utf8',
         cwd: ws,
         timeout: 60_000,

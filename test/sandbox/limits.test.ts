@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NPROC_MARGIN } from '../../src/sandbox/argv.ts';
-import { root } from './build-helper.ts';
+import { asOrdinaryUser, root } from './build-helper.ts';
 
 const bin = join(root, 'bin', 'nemoclaw');
 const scratch = mkdtempSync(join(tmpdir(), 'nemoclaw-test-limits-'));
@@ -42,7 +42,7 @@ function run(cmd: string[], uid?: number): SpawnSyncReturns<string> {
     chownSync(home, uid, uid);
   }
   const argv = [bin, 'sandbox', 'run', '--workspace', ws, '--events', join(home, 'events.ndjson'), '--', ...cmd];
-  const [file, args] = uid === undefined ? [argv[0] as string, argv.slice(1)] : ['setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', ...argv]];
+  const [file, args] = uid === undefined ? [argv[0] as string, argv.slice(1)] : asOrdinaryUser(argv, uid);
   const r = spawnSync(file, args, { encoding: 'utf8', cwd: ws, timeout: 120_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, NEMOCLAW_HOME: join(home, '.nemoclaw') } });
   return { ...r, stdout: `${r.stdout}`, stderr: `${r.stderr}${readFileSync(join(home, 'events.ndjson'), 'utf8').split('\n')[0] ?? ''}` };
 }
