@@ -25,6 +25,7 @@ const SYSTEM_PACKAGES = [
   { pkg: 'python3', present: () => onPath('python3') },
   { pkg: 'iproute2', present: () => onPath('ip') },
   { pkg: 'git', present: () => onPath('git') }, // the clean-workspace tests use a real repository
+  { pkg: 'openssl', present: () => onPath('openssl') }, // the tests check our certificates with it
 ];
 
 function onPath(cmd) {
