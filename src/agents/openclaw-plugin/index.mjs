@@ -153,16 +153,10 @@ const str = (v) => (typeof v === 'string' && v !== '' ? v : undefined);
 /** The hook: null lets the call run; otherwise OpenClaw's block result. Never throws. */
 export async function decideToolCall(cfg, event, ctx, opts = {}) {
   try {
-    let tool = String(event?.toolName ?? '');
-    let params = event?.params ?? {};
-    // A deferred tool called through the `tool_call` tool is judged by the tool it calls.
-    if (tool === 'tool_call' && params && typeof params === 'object') {
-      const inner = str(params.name) ?? str(params.tool) ?? str(params.toolName);
-      if (inner) {
-        tool = inner;
-        params = params.params ?? params.arguments ?? params.args ?? {};
-      }
-    }
+    // A deferred tool called through `tool_call` needs nothing here: OpenClaw wraps the tools of
+    // its catalog with this hook too, so the call comes back under the deferred tool's own name.
+    const tool = String(event?.toolName ?? '');
+    const params = event?.params ?? {};
     const why = askReason(cfg, tool, params, str(ctx?.cwd) ?? str(ctx?.workspaceDir) ?? cfg.workspace);
     if (why === null) return null;
     const p = params && typeof params === 'object' ? params : {};
