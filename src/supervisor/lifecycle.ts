@@ -285,6 +285,10 @@ export class Lifecycle {
     // Presets add revisions the pooled proxy was not built with; an agent's config is generated
     // per sandbox; a stopped create has nothing to claim it.
     if ((input.presets ?? []).length > 0 || rec.agent !== null || input.start === false) return null;
+    // An exec allowlist that cannot be widened needs the command in Landlock's execute set before
+    // it is known: such a sandbox is never built ahead (the helper refuses --await-argv there).
+    const exec = compileSandboxSpec(policy).exec;
+    if (exec.allow.length > 0 && exec.unmatched !== 'allow') return null;
     return { pool, digest, workspace: rec.workspace, policy };
   }
 
