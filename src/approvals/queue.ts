@@ -71,7 +71,8 @@ export interface ApprovalResult {
   verdict: ApprovalVerdict;
   always: boolean;
   by: DecidedBy;
-  reason: 'operator' | 'timeout' | 'closed' | 'overflow';
+  /** `withdrawn`: every requester gave up waiting (e.g. the agent's tool call was cancelled). */
+  reason: 'operator' | 'timeout' | 'closed' | 'overflow' | 'withdrawn';
   /** For `always` decisions: whether the persistence hook succeeded. */
   persisted?: boolean;
   persistError?: string;
@@ -159,10 +160,37 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
     this.persist = hook;
   }
 
-  /** Queues a request (or joins an identical pending one) and resolves with the decision. */
-  request(req: ApprovalRequest): Promise<ApprovalResult> {
+  /**
+   * Queues a request (or joins an identical pending one) and resolves with the decision. When
+   * `signal` aborts, this requester stops waiting (its promise resolves deny, `withdrawn`); an item
+   * nobody waits for any more is withdrawn from the queue, so no operator answers a stale ask.
+   */
+  request(req: ApprovalRequest, opts: { signal?: AbortSignal } = {}): Promise<ApprovalResult> {
+    const p = this.enqueue(req);
+    const signal = opts.signal;
+    if (!signal || p.entry === null) return p.result;
+    const entry = p.entry;
+    const waiter = entry.waiters[entry.waiters.length - 1] as (r: ApprovalResult) => void;
+    const withdraw = (): void => {
+      const i = entry.waiters.indexOf(waiter);
+      if (i < 0 || entry.deciding) return;
+      entry.waiters.splice(i, 1);
+      waiter({ id: entry.item.id, verdict: 'deny', always: false, by: { user: 'nemoclaw', origin: 'withdrawn' }, reason: 'withdrawn' });
+      if (entry.waiters.length === 0 && this.entries.get(entry.item.id) === entry) {
+        this.finish(entry, { verdict: 'deny', always: false, by: { user: 'nemoclaw', origin: 'withdrawn' } }, 'withdrawn');
+      }
+    };
+    if (signal.aborted) withdraw();
+    else {
+      signal.addEventListener('abort', withdraw, { once: true });
+      void p.result.then(() => signal.removeEventListener('abort', withdraw));
+    }
+    return p.result;
+  }
+
+  private enqueue(req: ApprovalRequest): { result: Promise<ApprovalResult>; entry: Entry | null } {
     if (this.closed) {
-      return Promise.resolve({ id: '', verdict: 'deny', always: false, by: { user: 'nemoclaw', origin: 'shutdown' }, reason: 'closed' });
+      return { result: Promise.resolve({ id: '', verdict: 'deny', always: false, by: { user: 'nemoclaw', origin: 'shutdown' }, reason: 'closed' }), entry: null };
     }
     const key = keyOf(req);
     const existing = this.byKey.get(key);
@@ -172,13 +200,13 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
       existing.item.lastSeen = t;
       const p = new Promise<ApprovalResult>((resolve) => existing.waiters.push(resolve));
       this.emit('updated', { ...existing.item });
-      return p;
+      return { result: p, entry: existing };
     }
     let pendingHere = 0;
     for (const e of this.entries.values()) if (e.item.sandbox === req.sandbox && !e.deciding) pendingHere++;
     if (pendingHere >= this.maxPerSandbox) {
       // A sandbox cannot bury the operator in questions: past the cap, new ones are denied.
-      return Promise.resolve({ id: '', verdict: 'deny', always: false, by: { user: 'nemoclaw', origin: 'overflow' }, reason: 'overflow' });
+      return { result: Promise.resolve({ id: '', verdict: 'deny', always: false, by: { user: 'nemoclaw', origin: 'overflow' }, reason: 'overflow' }), entry: null };
     }
     const timeout = req.timeoutMs ?? this.timeoutMs;
     let id = randomBytes(4).toString('hex');
@@ -212,7 +240,7 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> {
     this.entries.set(id, entry);
     this.byKey.set(key, entry);
     this.emit('added', { ...item });
-    return p;
+    return { result: p, entry };
   }
 
   /** Pending items, oldest first. */

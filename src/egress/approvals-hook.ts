@@ -104,13 +104,15 @@ export async function serveToolApproval(ctx: ProxyContext, t: Tracked, stream: D
   if (fromPolicy !== null) return answer(200, { decision: fromPolicy, reason: `the policy's tools.${fromPolicy} lists ${ask.tool}` });
   const approvals = ctx.opts.approvals;
   if (!approvals) return answer(200, { decision: 'deny', reason: 'no approval queue is attached to this sandbox: tool calls that ask are denied' });
-  const r = await approvals.request({
-    sandbox: ctx.sandbox,
-    kind: 'tool',
-    binary: t.binary,
-    tool: { name: ask.tool, args: ask.args, session: ask.session, reason: ask.reason },
-    timeoutMs: rules.approvalTimeoutMs,
-  });
+  // The plugin gives up when its tool call is cancelled (or its own wait ends): the connection
+  // closes, and the ask is withdrawn rather than left for an operator to answer in vain.
+  const gone = new AbortController();
+  const onClose = (): void => gone.abort();
+  stream.once('close', onClose);
+  const r = await approvals
+    .request({ sandbox: ctx.sandbox, kind: 'tool', binary: t.binary, tool: { name: ask.tool, args: ask.args, session: ask.session, reason: ask.reason }, timeoutMs: rules.approvalTimeoutMs }, { signal: gone.signal })
+    .finally(() => stream.off('close', onClose));
+  if (r.reason === 'withdrawn') return false;
   const why =
     r.reason === 'timeout' ? 'no operator decision before the approval timeout'
     : r.reason === 'closed' ? 'the approval queue was closed'

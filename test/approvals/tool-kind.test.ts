@@ -43,6 +43,28 @@ describe('tool asks in the queue', () => {
     expect((await c).verdict).toBe('deny');
   });
 
+  it('a requester that gives up is answered withdrawn; the item leaves the queue only when nobody waits', async () => {
+    const seen: string[] = [];
+    queue.on('decided', (_i, r) => seen.push(r.reason));
+    const a = new AbortController();
+    const b = new AbortController();
+    const first = queue.request({ sandbox: 's', kind: 'tool', binary: null, tool: call('{"command":"ls"}') }, { signal: a.signal });
+    const second = queue.request({ sandbox: 's', kind: 'tool', binary: null, tool: call('{"command":"ls"}') }, { signal: b.signal });
+    a.abort();
+    expect(await first).toMatchObject({ verdict: 'deny', reason: 'withdrawn' });
+    expect(queue.list()).toHaveLength(1); // the second still waits
+    b.abort();
+    expect(await second).toMatchObject({ verdict: 'deny', reason: 'withdrawn' });
+    expect(queue.list()).toEqual([]);
+    expect(seen).toEqual(['withdrawn']);
+    // An abort after the decision changes nothing.
+    const c = new AbortController();
+    const third = queue.request({ sandbox: 's', kind: 'tool', binary: null, tool: call('{}') }, { signal: c.signal });
+    await queue.decide(queue.list()[0]?.id ?? '', { verdict: 'allow', always: false, by });
+    c.abort();
+    expect(await third).toMatchObject({ verdict: 'allow', reason: 'operator' });
+  });
+
   it('a tool ask nobody answers is denied at its timeout', async () => {
     const r = await queue.request({ sandbox: 's', kind: 'tool', binary: null, tool: call('{}'), timeoutMs: 20 });
     expect(r).toMatchObject({ verdict: 'deny', reason: 'timeout' });

@@ -10,7 +10,7 @@ import { OPENCLAW_PLUGIN_DIR } from '../../src/agents/index.ts';
 import { compileEgressRules } from '../../src/policy/index.ts';
 import type { Policy } from '../../src/policy/index.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { connectTunnel, exchangeOn, forward, parseRaw, rawExchange, runInSandbox, startOrigins, startProxy } from './harness.ts';
+import { connectProxy, connectTunnel, exchangeOn, forward, parseRaw, rawExchange, runInSandbox, startOrigins, startProxy } from './harness.ts';
 import type { Origin, ProxyFixture } from './harness.ts';
 
 const URL_ = 'http://approvals.nemoclaw.internal/v1/tool-approvals';
@@ -98,6 +98,15 @@ describe('approvals.nemoclaw.internal on the proxy', () => {
     const tls = parseRaw(await rawExchange(fx.proxy.socketPath, 'CONNECT approvals.nemoclaw.internal:443 HTTP/1.1\r\nHost: approvals.nemoclaw.internal:443\r\n\r\n'));
     expect(tls.status).toBe(400);
     expect(fx.lookups).toEqual([]);
+  });
+
+  it('a tool ask whose connection closes (the agent gave up) is withdrawn from the queue', async () => {
+    const s = await connectProxy(fx.proxy.socketPath, { exe: '/opt/openclaw/runtime/bin/node' });
+    const body = JSON.stringify({ tool: 'exec', params: { command: 'abandoned' } });
+    s.write(`POST ${URL_} HTTP/1.1\r\nHost: approvals.nemoclaw.internal\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    await waitFor(() => queue.list().length === 1, 'the ask in the queue', { withinMs: 5000 });
+    s.destroy();
+    await waitFor(() => queue.list().length === 0, 'the ask withdrawn', { withinMs: 5000 });
   });
 
   it('without an approval queue a tool ask is denied, never allowed', async () => {
