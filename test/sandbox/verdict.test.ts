@@ -8,7 +8,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { root } from './build-helper.ts';
+import { asOrdinaryUser, root } from './build-helper.ts';
 
 const bin = join(root, 'bin', 'nemoclaw');
 const scratch = mkdtempSync(join(tmpdir(), 'nemoclaw-test-verdict-'));
@@ -21,7 +21,7 @@ function runAsNobody(policy: string): { status: number | null; stderr: string; w
   chownSync(ws, 65534, 65534);
   chownSync(home, 65534, 65534);
   const events = join(home, 'events.ndjson');
-  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', bin, 'sandbox', 'run', '--policy', policy, '--workspace', ws, '--events', events, '--', 'sh', '-c', 'touch ran'], {
+  const r = spawnSync(...asOrdinaryUser([bin, 'sandbox', 'run', '--policy', policy, '--workspace', ws, '--events', events, '--', 'sh', '-c', 'touch ran'], 65534), {
     encoding: 'utf8',
     cwd: ws,
     timeout: 60_000,
