@@ -19,7 +19,9 @@ export function idmappableTmp(): (() => void) | null {
   const fs = NO_IDMAP_FS.get(statfsSync(base).type);
   if (fs === undefined) return null;
   const dir = mkdtempSync(join(base, 'nemoclaw-tests-tmpfs-'));
-  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'mode=0755,size=4g,nosuid,nodev', 'nemoclaw-tests', dir], { encoding: 'utf8' });
+  // Neither nosuid nor nodev: it stands in for /tmp, and the escape suite's unsandboxed controls
+  // need a filesystem that honours a setuid binary, file capabilities and a device node, as /tmp does.
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'mode=0755,size=4g', 'nemoclaw-tests', dir], { encoding: 'utf8' });
   if (m.status !== 0) {
     rmdirSync(dir);
     throw new Error(`${base} is on ${fs}, which cannot take idmapped mounts, and a tmpfs for the test workspaces could not be mounted at ${dir}: ${m.stderr.trim()}`);

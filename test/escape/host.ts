@@ -14,6 +14,40 @@ import type { Expect, Mode } from './probes.ts';
 const PROBE_SRC = path.join(path.dirname(fileURLToPath(import.meta.url)), 'probes');
 
 // ---------------------------------------------------------------------------------------------
+// What a row needs of the host to have anything to escape to
+
+/** A host resource some rows try to reach: without it there is nothing to escape to, sandbox or not. */
+export type HostNeed = 'ipv6-loopback';
+
+/**
+ * Whether the host has it, read now: the IPv6 loopback address is configured on lo (Docker turns
+ * IPv6 off in its containers by default, privileged ones included).
+ */
+export function hostHas(need: HostNeed): boolean {
+  if (need === 'ipv6-loopback') {
+    try {
+      const disabled = fs.readFileSync('/proc/sys/net/ipv6/conf/lo/disable_ipv6', 'utf8').trim() === '1';
+      return !disabled && /^0{31}1 /m.test(fs.readFileSync('/proc/net/if_inet6', 'utf8'));
+    } catch {
+      return false; // no IPv6 in this kernel at all
+    }
+  }
+  return true;
+}
+
+const NEED_LABEL: Record<HostNeed, string> = { 'ipv6-loopback': 'an IPv6 loopback (::1)' };
+
+/** A row whose target the host lacks: refused everywhere, and the host run must show that. */
+export function hostNeedRowExpect(need: HostNeed, present: boolean, mode: Mode, whenPresent: readonly Expect[]): Decision {
+  if (present) return { expect: [...whenPresent], applicable: true, why: '' };
+  return {
+    expect: mode === 'unsandboxed' ? ['blocked'] : uniq([...whenPresent, 'blocked']),
+    applicable: false,
+    why: `not applicable on this host: it has no ${NEED_LABEL[need]}, so there is nothing to reach, sandbox or not`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Foreign syscall ABIs (int 0x80, x32)
 
 export type ForeignAbi = 'int80' | 'x32';

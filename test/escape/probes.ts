@@ -12,7 +12,7 @@ import net from 'node:net';
 import path from 'node:path';
 import os from 'node:os';
 import { CLI, TMP, cliEnv, run, type RunResult, type RunTargets, type SharedFixtures, type Victim } from './harness.ts';
-import { forkBombLimitMs, type ForeignAbi } from './host.ts';
+import { forkBombLimitMs, type ForeignAbi, type HostNeed } from './host.ts';
 
 /** `pooled`: inside a sandbox that was built and waited in a warm pool before its claim (issue 23). */
 export type Mode = 'unsandboxed' | 'sandboxed' | 'pooled';
@@ -87,6 +87,8 @@ export interface ProbeRow {
    * unsandboxed probe of this host in the same run, whether they apply (foreignAbiRowExpect).
    */
   foreignAbi?: ForeignAbi;
+  /** A host resource the row tries to reach; where the host lacks it the row is not applicable (hostNeedRowExpect). */
+  hostNeed?: HostNeed;
   /** The run's time limit where the default (45 s) would encode this host's speed; asked after prepare. */
   timeLimit?: (c: ProbeCtx) => { ms: number; why: string };
 }
@@ -337,7 +339,7 @@ export const PROBES: ProbeRow[] = [
 
   // ---- network ---------------------------------------------------------------------------------
   { id: 'net-tcp-host-loopback', category: 'network', anchors: [41, 49], source: 'net.c', args: (c) => ['tcp', '127.0.0.1', String(c.s.tcpPort), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
-  { id: 'net-tcp6-host-loopback', category: 'network', anchors: [41, 49], source: 'net.c', args: (c) => ['tcp', '::1', String(c.s.tcp6Port ?? c.s.tcpPort), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true },
+  { id: 'net-tcp6-host-loopback', category: 'network', anchors: [41, 49], source: 'net.c', args: (c) => ['tcp', '::1', String(c.s.tcp6Port ?? c.s.tcpPort), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, hostNeed: 'ipv6-loopback' },
   // The agent's own loopback ports (policy `loopback:`) are the sandbox's loopback, never the
   // host's: declaring the port a host service listens on must not reach that service.
   { id: 'net-declared-loopback-port-stays-private', category: 'network', anchors: [49], source: 'net.c', args: (c) => ['tcp', '127.0.0.1', String(c.s.tcpPort), c.s.serverMarker], unsandboxed: 'escaped', sandboxed: SANDBOX_DEFENCE, needsRoot: true, policy: 'loopback-declared' },

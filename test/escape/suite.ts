@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProbes, removeSuiteHome, startSharedFixtures, type SharedFixtures } from './harness.ts';
-import { MAX_RUN_LIMIT_MS, foreignAbiRowExpect, probeForeignAbis, type Decision } from './host.ts';
+import { MAX_RUN_LIMIT_MS, foreignAbiRowExpect, hostHas, hostNeedRowExpect, probeForeignAbis, type Decision } from './host.ts';
 import { PROBES, type Mode, type ProbeRow } from './probes.ts';
 import { matches, report, runRow } from './runner.ts';
 
@@ -34,7 +34,9 @@ export function defineProbeSuite(mode: Mode): void {
 
   const decide = (row: ProbeRow, m: Mode = mode): Decision => {
     const base = m === 'unsandboxed' ? [row.unsandboxed] : row.knownGap ? ['escaped' as const] : row.sandboxed;
-    return row.foreignAbi ? foreignAbiRowExpect(abis[row.foreignAbi], m, base) : { expect: base, applicable: true, why: '' };
+    if (row.foreignAbi) return foreignAbiRowExpect(abis[row.foreignAbi], m, base);
+    if (row.hostNeed) return hostNeedRowExpect(row.hostNeed, hostHas(row.hostNeed), m, base);
+    return { expect: base, applicable: true, why: '' };
   };
   const expected = (row: ProbeRow): string[] => decide(row).expect;
   const gap = (row: ProbeRow): string => (mode !== 'unsandboxed' && row.knownGap ? ` (KNOWN GAP: ${row.knownGap})` : '');
