@@ -24,6 +24,11 @@ export interface OwnerIndex {
   sandboxes: readonly { name: string; pidNs: string | null }[];
   /** Our own pid namespace: a sandbox reported in it (no pid namespace of its own) marks nothing. */
   hostPidNs: string | null;
+  /**
+   * The container nemoclaw itself runs in, if any (Docker without a cgroup namespace shows it in
+   * every process's cgroup): a process in it is on our host, not in "another container".
+   */
+  ownContainerId?: string | null;
 }
 
 // Path segments the engines give a container's cgroup (cgroupfs and systemd drivers, v1 and v2).
@@ -52,7 +57,7 @@ export function containerIdFromCgroup(text: string): string | null {
 export function gpuOwner(f: ProcFacts, index: OwnerIndex): GpuOwner {
   if (f.cgroup === null && f.pidNs === null) return { kind: 'unknown' };
   const id = f.cgroup !== null ? containerIdFromCgroup(f.cgroup) : null;
-  if (id !== null) {
+  if (id !== null && id !== index.ownContainerId) {
     const m = index.models.find((x) => x.containerId.length >= 12 && id.startsWith(x.containerId));
     return m !== undefined ? { kind: 'model', name: m.name } : { kind: 'container', id: id.slice(0, 12) };
   }
@@ -94,6 +99,7 @@ export function withOwners(processes: readonly GpuProcess[], src: OwnerSources):
     models: src.models,
     sandboxes: src.sandboxes.filter((s) => s.pid !== undefined && s.pid > 0).map((s) => ({ name: s.name, pidNs: readProcFacts(s.pid!, proc).pidNs })),
     hostPidNs: readOr(() => readlinkSync(`${proc}/self/ns/pid`)),
+    ownContainerId: containerIdFromCgroup(readOr(() => readFileSync(`${proc}/self/cgroup`, 'utf8')) ?? ''),
   };
   return processes.map((p) => ({ ...p, owner: gpuOwner(readProcFacts(p.pid, proc), index) }));
 }

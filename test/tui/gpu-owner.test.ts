@@ -50,6 +50,14 @@ describe('gpuOwner', () => {
       expect(ownerLabel(o)).toBe(label);
     });
   }
+  it('nemoclaw inside a container (no cgroup namespace): its own container is the host, a nested one is still a container', () => {
+    const inside = { ...index, ownContainerId: OTHER };
+    // A sandbox of ours: cgroup under our own container, its own pid namespace.
+    expect(gpuOwner({ pid: 1, cgroup: `9:pids:/docker/${OTHER}\n0::/docker/${OTHER}`, pidNs: 'pid:[4026532201]' }, inside)).toEqual({ kind: 'sandbox', name: 'agent' });
+    expect(gpuOwner({ pid: 1, cgroup: `0::/docker/${OTHER}`, pidNs: 'pid:[4026531836]' }, inside)).toEqual({ kind: 'host' });
+    // A model started by a dockerd inside our container: the innermost id decides.
+    expect(gpuOwner({ pid: 1, cgroup: `0::/docker/${OTHER}/docker/${ID}`, pidNs: 'pid:[4026532999]' }, inside)).toEqual({ kind: 'model', name: 'vllm-a' });
+  });
   it('a model id shorter than 12 characters matches nothing (no accidental prefix)', () => {
     expect(gpuOwner({ pid: 1, cgroup: `0::/docker/${ID}`, pidNs: null }, { ...index, models: [{ name: 'x', containerId: '3f' }] })).toEqual({ kind: 'container', id: ID.slice(0, 12) });
   });
