@@ -4,16 +4,19 @@
 // them on the bus and in the sandbox's history; a second turn meanwhile is refused; cancel reaches
 // the agent's CLI inside; the history survives a supervisor restart; an agent killed mid-turn ends
 // the turn with chat.error and the next turn is answered once the sandbox is back.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient, BusEvent } from '../../src/supervisor/index.ts';
 import { ApiError } from '../../src/supervisor/index.ts';
 import type { Served } from '../supervisor/harness.ts';
-import { cli, events, freshHome, serve, workspace } from '../supervisor/harness.ts';
+import { MAIN, NODE, ROOT, cli, events, freshHome, serve, workspace } from '../supervisor/harness.ts';
+import { spawnOnScreen } from '../tui/helpers/pty.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { AGENTS_CACHE, cachedOpenClaw } from './cache.ts';
 import type { FakeModel } from './fake-cloud-model.ts';
-import { startFakeCloudModel } from './fake-cloud-model.ts';
+import { currentTurn, startFakeCloudModel } from './fake-cloud-model.ts';
 
 type Rec = Record<string, unknown> & { type: string; turn: string };
 
@@ -46,7 +49,16 @@ async function history(api: ApiClient, name: string): Promise<Rec[]> {
 beforeAll(async () => {
   await cachedOpenClaw(freshHome());
   model = await startFakeCloudModel();
-  model.reply = (req) => `answer ${req.body.messages?.length ?? 0}`;
+  model.reply = (req) => {
+    const tool = currentTurn(req).after.find((x) => x.role === 'tool');
+    if (tool) return 'The tool ran.';
+    return currentTurn(req).user.includes('two plus two') ? 'Four, says the stand-in.' : `answer ${req.body.messages?.length ?? 0}`;
+  };
+  // A message naming TOOLCHAT gets one exec call (the tool-approval plugin asks before it runs).
+  model.toolCall = (req) => {
+    const turn = currentTurn(req);
+    return turn.user.includes('TOOLCHAT') && !turn.after.some((x) => x.role === 'tool') ? { name: 'exec', arguments: { command: 'echo tool-ran-in-chat' } } : null;
+  };
   process.env.NEMOCLAW_AGENTS_DIR = AGENTS_CACHE;
   const home = freshHome();
   sv = await serve(home);
@@ -148,6 +160,93 @@ describe('chat kept by the supervisor (real OpenClaw, stand-in model)', () => {
     }, 'oc restarted by its policy', { withinMs: 60_000 });
     const next = await turn(sv.api, 'oc', 'are you back?');
     expect(own(next)).toEqual(['chat.user', 'chat.answer', 'chat.end']);
+  }, 200_000);
+
+  it('a tool call the operator approves shows in the turn: the ask inline, then the tool with its arguments and who allowed it', async () => {
+    let approved: unknown = null;
+    const recs = await turn(sv.api, 'oc', 'TOOLCHAT: run something', (r) => {
+      // OpenClaw also asks for api.openai.com at times (an egress ask): only the tool's ask is answered here.
+      if (r.type !== 'chat.notice' || r.kind !== 'asked' || !String(r.text).includes('tool exec') || approved !== null) return;
+      approved = 'pending';
+      void (async () => {
+        const items = (await sv.api.call<{ items: Array<{ id: string; kind: string }> }>('GET', '/v1/approvals')).items;
+        const item = items.find((i) => i.kind === 'tool');
+        approved = item ? await sv.api.call('POST', `/v1/approvals/${item.id}/decision`, { verdict: 'allow', always: false, by: { user: 'alice', origin: 'test' } }) : 'no tool item';
+      })();
+    });
+    expect(approved).toMatchObject({ result: { verdict: 'allow' } });
+    const asked = recs.find((r) => r.type === 'chat.notice' && r.kind === 'asked' && String(r.text).startsWith('asked: tool exec'));
+    expect(String(asked?.text)).toContain('tool-ran-in-chat');
+    const tools = recs.filter((r) => r.type === 'chat.tool');
+    expect(tools).toHaveLength(1);
+    expect(tools[0]).toMatchObject({ name: 'exec', approvedBy: 'allowed by alice (test)' });
+    expect(String(tools[0]?.arguments)).toContain('echo tool-ran-in-chat');
+    expect(recs.find((r) => r.type === 'chat.notice' && r.kind === 'approved')).toBeDefined();
+    expect(recs.at(-1)).toMatchObject({ type: 'chat.end', status: 'ok' });
+    expect(recs.find((r) => r.type === 'chat.answer')?.text).toBe('The tool ran.');
+  }, 200_000);
+
+  it('the TUI: the chat pane shows the history the supervisor kept; a question typed there is answered on screen', async () => {
+    const tui = spawnOnScreen(join(ROOT, 'bin/nemoclaw'), ['tui', '--layout', 'overview'], 150, 44, {
+      cwd: ROOT,
+      env: { ...process.env, NEMOCLAW_HOME: sv.home, CI: 'true', TERM: 'xterm-256color', NEMOCLAW_NVIDIA_SMI: join(ROOT, 'test/tui/fixtures/fake-nvidia-smi') } as Record<string, string>,
+    });
+    const t0 = Date.now();
+    const see = async (what: string | RegExp, withinMs = 60_000): Promise<void> => {
+      await waitFor(() => (typeof what === 'string' ? tui.screen.text().includes(what) : what.test(tui.screen.text())), () => `${String(what)} on the screen:\n${tui.screen.text()}\nexited: ${JSON.stringify(tui.exited)}`, { withinMs });
+      process.stderr.write(`[chat.test tui] ${String(what)} after ${Date.now() - t0} ms\n`);
+    };
+    if ((await history(sv.api, 'oc')).length === 0) await turn(sv.api, 'oc', 'before the TUI');
+    const lastAsked = String((await history(sv.api, 'oc')).filter((r) => r.type === 'chat.user').at(-1)?.text);
+    try {
+      await see('8 Agent chat', 150_000); // a loaded 2-core host has taken a minute to draw the first frame
+      await see(/oc +running/);
+      tui.p.write('8');
+      // Kept by the supervisor, not the TUI: this TUI never saw that turn.
+      await see(`> ${lastAsked}`);
+      await see('oc · ');
+      tui.p.write('i');
+      await see('type a message, Enter sends');
+      tui.p.write('What is two plus two?');
+      await see('What is two plus two?');
+      tui.p.write('\r');
+      await see('> What is two plus two?');
+      await see('Four, says the stand-in.', 180_000);
+      tui.p.write('\x1b');
+      await see('i type · k/j scroll');
+      tui.p.write('q');
+      // OpenClaw's own egress asks (api.openai.com) may be pending: q then asks first.
+      await waitFor(() => tui.exited !== null || tui.screen.text().includes('Quit anyway?'), 'the TUI quits or asks', { withinMs: 30_000 });
+      if (tui.exited === null) tui.p.write('y');
+      expect((await tui.exit).exitCode).toBe(0);
+    } finally {
+      if (!tui.exited) tui.p.kill('SIGTERM');
+      tui.screen.dispose();
+    }
+    expect((await history(sv.api, 'oc')).filter((r) => r.type === 'chat.answer').at(-1)?.text).toBe('Four, says the stand-in.');
+  }, 420_000);
+
+  it('headless: a script starts a turn with a line on stdin and reads its events on stdout', async () => {
+    const p = spawn(NODE, ['--disable-warning=ExperimentalWarning', MAIN, 'tui', '--headless'], { env: { ...process.env, NEMOCLAW_HOME: sv.home }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const lines = (): Array<Record<string, unknown>> => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    try {
+      p.stdin.write('{"chat":"oc","message":"from a script"}\n');
+      const started = await waitFor(() => lines().find((l) => l.type === 'chat.result'), () => `chat.result in:\n${out}`, { withinMs: 30_000 });
+      expect(started).toMatchObject({ sandbox: 'oc', ok: true, turn: expect.any(String) });
+      const end = await waitFor(() => lines().find((l) => (l.type === 'chat.end' || l.type === 'chat.error') && l.turn === started.turn), () => `the turn's end in:\n${out}`, { withinMs: 150_000 });
+      expect(end).toMatchObject({ type: 'chat.end', status: 'ok', sandbox: 'oc' });
+      expect(lines().find((l) => l.type === 'chat.user' && l.turn === started.turn)).toMatchObject({ text: 'from a script', seq: expect.any(Number) });
+      p.stdin.write('{"chat":"nope","message":"hi"}\n{"cancel":"oc"}\n');
+      await waitFor(() => lines().filter((l) => l.type === 'chat.result').length === 3, () => `two more results in:\n${out}`, { withinMs: 30_000 });
+      const [, refused, cancel] = lines().filter((l) => l.type === 'chat.result');
+      expect(refused).toMatchObject({ sandbox: 'nope', ok: false, reason: expect.stringContaining('no sandbox named nope') });
+      expect(cancel).toMatchObject({ sandbox: 'oc', ok: true, cancelled: null });
+    } finally {
+      p.kill('SIGTERM');
+      await new Promise((r) => p.once('exit', r));
+    }
   }, 200_000);
 
   it('bad requests get one clear line: empty message, a sandbox that is not running', async () => {

@@ -17,7 +17,8 @@ export function ChatInput({ rect, value, onChange }: ChatInputProps) {
   const width = Math.max(1, rect.width - 4);
   return h(
     Box,
-    { position: 'absolute', top: rect.y + rect.height - 2, left: rect.x + 3, width, height: 1, overflowX: 'hidden' },
-    h(TextInput, { value, onChange, focus: true, showCursor: true, placeholder: 'a message to the agent (Enter sends, Esc leaves)' }),
+    // One row: a long message (or the placeholder on a narrow pane) must not wrap onto the border.
+    { position: 'absolute', top: rect.y + rect.height - 2, left: rect.x + 3, width, height: 1, overflow: 'hidden' },
+    h(TextInput, { value, onChange, focus: true, showCursor: true, placeholder: 'type a message, Enter sends' }),
   );
 }
