@@ -16,10 +16,10 @@ function file(name: string, text: string): string {
 }
 
 describe('mayDeclareModels', () => {
-  it('the shipped blueprints: dev declares none, openclaw an empty list, strict one', async () => {
+  it('the shipped blueprints declare none (dev and strict no key, openclaw an empty list)', async () => {
     expect(await mayDeclareModels('dev')).toBe(false);
     expect(await mayDeclareModels('openclaw')).toBe(false);
-    expect(await mayDeclareModels('strict')).toBe(true);
+    expect(await mayDeclareModels('strict')).toBe(false);
   });
 
   it('only a sure no skips the full load', async () => {
