@@ -396,12 +396,13 @@ describe('nemoclaw models (real dockerd, stand-in image)', () => {
   });
 });
 
-/** strict.yaml with its models: replaced (and its base policy by absolute path), written under the test home. */
+/** strict.yaml with these models: (any it has replaced) and its base policy by absolute path, written under the test home. */
 function blueprintWith(file: string, models: string[]): string {
   const src = join(MAIN, '..', '..', '..', 'blueprints');
-  const text = readFileSync(join(src, 'strict.yaml'), 'utf8')
+  const base = readFileSync(join(src, 'strict.yaml'), 'utf8')
     .replace('base: policies/strict-base.yaml', `base: ${join(src, 'policies', 'strict-base.yaml')}`)
-    .replace(/^models:\n(?:[ #].*\n)*/m, `models:\n${models.map((m) => `  - ${m}\n`).join('')}`);
+    .replace(/^models:\n(?:[ #].*\n)*/m, '');
+  const text = `${base.endsWith('\n') ? base : `${base}\n`}models:\n${models.map((m) => `  - ${m}\n`).join('')}`;
   const path = join(home, file);
   writeFileSync(path, text);
   return path;
