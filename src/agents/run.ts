@@ -82,6 +82,11 @@ export function openclawConfig(input: { aliases: string[]; workspace: string; to
       },
     },
     agents: { defaults: { model: { primary: `${PROVIDER_ID}/${input.aliases[0]}` }, workspace: input.workspace } },
+    // Memory search embeds through the router too. Left to itself OpenClaw picks OpenAI's
+    // embeddings because OPENAI_API_KEY is set (the placeholder) and calls api.openai.com, which
+    // the proxy then holds as an egress ask on every turn. (`memory.search`: the 2026.9 key; the
+    // older agents.defaults.memorySearch makes OpenClaw rewrite its read-only config and fail.)
+    memory: { search: { provider: 'openai', remote: { baseUrl: 'http://inference.local/v1', apiKey: PLACEHOLDER_KEY } } },
     gateway: { mode: 'local', port: GATEWAY_PORT, bind: 'loopback', auth: { mode: 'token', token: input.token } },
     update: { checkOnStart: false },
     telemetry: { enabled: false },
