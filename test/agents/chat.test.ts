@@ -100,6 +100,12 @@ describe('chat kept by the supervisor (real OpenClaw, stand-in model)', () => {
     expect(c.code, c.stderr).toBe(0);
     expect(c.stdout).toMatch(/^answer \d+\n$/);
     expect((await history(sv.api, 'oc')).filter((r) => r.type === 'chat.user').map((r) => r.text)).toEqual(['Say hello', 'again']);
+    // --history reads the same conversation back: records with --json, the exchange for a person.
+    const hj = await cli(sv.home, ['oc', 'chat', '--history', '--json']);
+    expect(hj.code, hj.stderr).toBe(0);
+    expect(hj.stdout.trim().split('\n').map((l) => (JSON.parse(l) as Rec).turn)).toEqual((await history(sv.api, 'oc')).slice(-50).map((r) => r.turn));
+    const hh = await cli(sv.home, ['oc', 'chat', '--history', '2']);
+    expect(hh.stdout).toMatch(/^answer \d+\n$/); // the last two records: the answer, then its chat.end (not printed)
   }, 120_000);
 
   it('a second turn while one runs is refused (409 busy, naming it); cancel ends the running one with chat.error', async () => {
