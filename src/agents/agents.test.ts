@@ -20,13 +20,14 @@ describe('OpenClaw config', () => {
       agents: { defaults: { model: { primary: string }; workspace: string } };
       gateway: { bind: string; auth: { token: string } };
       update: { checkOnStart: boolean };
+      memory: unknown;
     };
     expect(c.models.mode).toBe('replace');
     expect(Object.keys(c.models.providers)).toEqual(['nemoclaw']);
     expect(c.models.providers.nemoclaw).toMatchObject({ baseUrl: 'http://inference.local/v1', apiKey: 'nemoclaw-placeholder' });
     expect(c.models.providers.nemoclaw?.models.map((m) => m.id)).toEqual(['fast', 'smart']);
     expect(c.agents.defaults).toEqual({ model: { primary: 'nemoclaw/fast' }, workspace: '/w' });
-    expect((c as { memory: unknown }).memory).toEqual({ search: { provider: 'openai', remote: { baseUrl: 'http://inference.local/v1', apiKey: 'nemoclaw-placeholder' } } });
+    expect(c.memory).toEqual({ search: { provider: 'openai', remote: { baseUrl: 'http://inference.local/v1', apiKey: 'nemoclaw-placeholder' } } });
     expect(c.gateway.bind).toBe('loopback');
     expect(c.update.checkOnStart).toBe(false);
   });
