@@ -4,7 +4,7 @@
 // 650 MB and ~30-45 s cold with the npm registry reachable; seconds when warm.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { cli } from '../supervisor/harness.ts';
 
 export const TEST_CACHE = '/var/cache/nemoclaw-test';
@@ -22,5 +22,31 @@ export async function cachedOpenClaw(home: string): Promise<{ already: boolean; 
   } finally {
     if (saved === undefined) delete process.env.NEMOCLAW_AGENTS_DIR;
     else process.env.NEMOCLAW_AGENTS_DIR = saved;
+  }
+}
+
+/**
+ * For this test file: NEMOCLAW_AGENTS_DIR points at the cache from the first hook on (the CLI
+ * children and in-process supervisors inherit it), and is put back after the last.
+ */
+export function useAgentsCache(): void {
+  const saved = process.env.NEMOCLAW_AGENTS_DIR;
+  beforeAll(() => {
+    process.env.NEMOCLAW_AGENTS_DIR = AGENTS_CACHE;
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.NEMOCLAW_AGENTS_DIR;
+    else process.env.NEMOCLAW_AGENTS_DIR = saved;
+  });
+}
+
+/** Registers the stand-in model as provider `fake-cloud-model` (cloud); its key reaches the CLI only through its environment. */
+export async function addStandInProvider(home: string, url: string, key: string): Promise<void> {
+  process.env.NC_TEST_FAKE_CLOUD_KEY = key;
+  try {
+    const add = await cli(home, ['providers', 'add', 'fake-cloud-model', '--type', 'openai-compatible', '--url', url, '--location', 'cloud', '--credential-env', 'NC_TEST_FAKE_CLOUD_KEY']);
+    expect(add.code, add.stderr).toBe(0);
+  } finally {
+    delete process.env.NC_TEST_FAKE_CLOUD_KEY;
   }
 }

@@ -14,7 +14,7 @@ import type { Served } from '../supervisor/harness.ts';
 import { MAIN, NODE, ROOT, cli, events, freshHome, serve, workspace } from '../supervisor/harness.ts';
 import { spawnOnScreen } from '../tui/helpers/pty.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { AGENTS_CACHE, cachedOpenClaw } from './cache.ts';
+import { addStandInProvider, cachedOpenClaw, useAgentsCache } from './cache.ts';
 import type { FakeModel } from './fake-cloud-model.ts';
 import { currentTurn, startFakeCloudModel } from './fake-cloud-model.ts';
 
@@ -25,7 +25,7 @@ const own = (recs: Rec[]): string[] => recs.filter((r) => r.type !== 'chat.notic
 
 let sv: Served;
 let model: FakeModel;
-const savedAgents = process.env.NEMOCLAW_AGENTS_DIR;
+useAgentsCache();
 
 /** A turn through the API: every record of its response, in order. */
 async function turn(api: ApiClient, name: string, message: string, onRecord?: (r: Rec) => void): Promise<Rec[]> {
@@ -59,13 +59,9 @@ beforeAll(async () => {
     const turn = currentTurn(req);
     return turn.user.includes('TOOLCHAT') && !turn.after.some((x) => x.role === 'tool') ? { name: 'exec', arguments: { command: 'echo tool-ran-in-chat' } } : null;
   };
-  process.env.NEMOCLAW_AGENTS_DIR = AGENTS_CACHE;
   const home = freshHome();
   sv = await serve(home);
-  process.env.NC_TEST_FAKE_CLOUD_KEY = 'fake-cloud-model-key-chat-0123456789';
-  const add = await cli(sv.home, ['providers', 'add', 'fake-cloud-model', '--type', 'openai-compatible', '--url', model.url, '--location', 'cloud', '--credential-env', 'NC_TEST_FAKE_CLOUD_KEY']);
-  delete process.env.NC_TEST_FAKE_CLOUD_KEY;
-  expect(add.code, add.stderr).toBe(0);
+  await addStandInProvider(sv.home, model.url, 'fake-cloud-model-key-chat-0123456789');
   const ob = await cli(sv.home, ['onboard', '--non-interactive', '--name', 'oc', '--blueprint', 'openclaw', '--provider', 'fake-cloud-model', '--model', 'fake-model', '--credential-env', '-', '--workspace', workspace(home)]);
   expect(ob.code, `${ob.stdout}${ob.stderr}`).toBe(0);
 }, 300_000);
@@ -73,8 +69,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sv?.stop();
   await model?.close();
-  if (savedAgents === undefined) delete process.env.NEMOCLAW_AGENTS_DIR;
-  else process.env.NEMOCLAW_AGENTS_DIR = savedAgents;
 });
 
 describe('chat kept by the supervisor (real OpenClaw, stand-in model)', () => {

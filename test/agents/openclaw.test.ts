@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Served } from '../supervisor/harness.ts';
 import { cli, freshHome, serve, workspace } from '../supervisor/harness.ts';
-import { AGENTS_CACHE, TEST_CACHE, cachedOpenClaw } from './cache.ts';
+import { AGENTS_CACHE, TEST_CACHE, addStandInProvider, cachedOpenClaw, useAgentsCache } from './cache.ts';
 import type { FakeModel } from './fake-cloud-model.ts';
 import { lastUserText, startFakeCloudModel } from './fake-cloud-model.ts';
 
@@ -18,26 +18,20 @@ let sv: Served;
 let ws: string;
 let model: FakeModel;
 let installDir: string;
-const savedAgents = process.env.NEMOCLAW_AGENTS_DIR;
+useAgentsCache();
 
 beforeAll(async () => {
   installDir = (await cachedOpenClaw(freshHome())).install.dir;
   model = await startFakeCloudModel();
-  process.env.NEMOCLAW_AGENTS_DIR = AGENTS_CACHE;
   const home = freshHome();
   ws = workspace(home);
   sv = await serve(home);
-  process.env.NC_TEST_FAKE_CLOUD_KEY = PROVIDER_KEY;
-  const add = await cli(sv.home, ['providers', 'add', 'fake-cloud-model', '--type', 'openai-compatible', '--url', model.url, '--location', 'cloud', '--credential-env', 'NC_TEST_FAKE_CLOUD_KEY']);
-  delete process.env.NC_TEST_FAKE_CLOUD_KEY;
-  expect(add.code, add.stderr).toBe(0);
+  await addStandInProvider(sv.home, model.url, PROVIDER_KEY);
 }, 300_000);
 
 afterAll(async () => {
   await sv?.stop();
   await model?.close();
-  if (savedAgents === undefined) delete process.env.NEMOCLAW_AGENTS_DIR;
-  else process.env.NEMOCLAW_AGENTS_DIR = savedAgents;
 });
 
 describe('OpenClaw in a sandbox (real agent, stand-in model)', () => {

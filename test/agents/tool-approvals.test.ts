@@ -17,7 +17,7 @@ import { waitFor } from '../helpers/wait.ts';
 import { spawnOnScreen } from '../tui/helpers/pty.ts';
 import type { Served } from '../supervisor/harness.ts';
 import { cli, events, freshHome, serve, workspace } from '../supervisor/harness.ts';
-import { AGENTS_CACHE, TEST_CACHE, cachedOpenClaw } from './cache.ts';
+import { TEST_CACHE, addStandInProvider, cachedOpenClaw, useAgentsCache } from './cache.ts';
 import type { FakeModel, SeenRequest } from './fake-cloud-model.ts';
 import { currentTurn, startFakeCloudModel } from './fake-cloud-model.ts';
 
@@ -27,7 +27,7 @@ const BIN = join(ROOT, 'bin/nemoclaw');
 let sv: Served;
 let ws: string;
 let model: FakeModel;
-const savedAgents = process.env.NEMOCLAW_AGENTS_DIR;
+useAgentsCache();
 
 /** The tool result the model was sent in the turn that asked for marker `m`, as text. */
 function toolResultFor(m: string): string | undefined {
@@ -93,14 +93,10 @@ beforeAll(async () => {
     const tool = currentTurn(req).after.find((x) => x.role === 'tool');
     return tool ? `The tool said: ${JSON.stringify(tool.content).slice(0, 300)}` : 'Hello from fake-cloud-model.';
   };
-  process.env.NEMOCLAW_AGENTS_DIR = AGENTS_CACHE;
   const home = freshHome();
   ws = workspace(home);
   sv = await serve(home);
-  process.env.NC_TEST_FAKE_CLOUD_KEY = 'fake-cloud-model-key-tools';
-  const add = await cli(sv.home, ['providers', 'add', 'fake-cloud-model', '--type', 'openai-compatible', '--url', model.url, '--location', 'cloud', '--credential-env', 'NC_TEST_FAKE_CLOUD_KEY']);
-  delete process.env.NC_TEST_FAKE_CLOUD_KEY;
-  expect(add.code, add.stderr).toBe(0);
+  await addStandInProvider(sv.home, model.url, 'fake-cloud-model-key-tools');
   const ob = await cli(sv.home, ['onboard', '--non-interactive', '--name', 'oc', '--blueprint', 'openclaw', '--provider', 'fake-cloud-model', '--model', 'fake-model', '--credential-env', '-', '--workspace', ws]);
   expect(ob.code, `${ob.stdout}${ob.stderr}`).toBe(0);
   // Unmatched egress denied at once, not asked: after a tool call OpenClaw 2026.9.6 also reaches
@@ -111,8 +107,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sv?.stop();
   await model?.close();
-  if (savedAgents === undefined) delete process.env.NEMOCLAW_AGENTS_DIR;
-  else process.env.NEMOCLAW_AGENTS_DIR = savedAgents;
 });
 
 describe('tool-call approvals with the real OpenClaw in a sandbox', () => {
