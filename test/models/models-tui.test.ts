@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Models, ModelWatch, type WatchStatus, type WatchedModel } from '../../src/models/index.ts';
 import { startGpuMonitor, withOwners, type GpuProcess } from '../../src/telemetry/index.ts';
 import { ensureDockerd, ensureStandInImage } from '../helpers/docker.ts';
@@ -18,7 +18,7 @@ import type { Engine } from '../helpers/docker.ts';
 import { waitFor } from '../helpers/wait.ts';
 import type { Served } from '../supervisor/harness.ts';
 import { MAIN, NODE, ROOT, serveFresh } from '../supervisor/harness.ts';
-import { spawnOnScreen, type Run } from '../tui/helpers/pty.ts';
+import { endedAfterEach, spawnOnScreen, type Run } from '../tui/helpers/pty.ts';
 
 const BIN = join(ROOT, 'bin/nemoclaw');
 const FAKE_SMI = join(ROOT, 'test/tui/fixtures/fake-nvidia-smi');
@@ -85,25 +85,14 @@ afterAll(async () => {
   await engine?.stop();
 }, 60_000);
 
-const running: Run[] = [];
-afterEach(async () => {
-  for (const r of running.splice(0)) {
-    if (!r.exited) {
-      r.p.kill('SIGTERM');
-      await Promise.race([r.exit, new Promise((res) => setTimeout(res, 5000))]);
-      if (!r.exited) r.p.kill('SIGKILL');
-    }
-    r.screen.dispose();
-  }
-});
+const track = endedAfterEach();
 
 function tui(args: string[], env: Record<string, string>, cols = 200, rows = 50): Run {
   const run = spawnOnScreen(BIN, ['tui', ...args], cols, rows, {
     cwd: ROOT,
     env: { ...process.env, NEMOCLAW_HOME: home, CI: 'true', TERM: 'xterm-256color', NEMOCLAW_NVIDIA_SMI: FAKE_SMI, ...env } as Record<string, string>,
   });
-  running.push(run);
-  return run;
+  return track(run);
 }
 
 async function see(r: Run, text: string | RegExp, withinMs = 30_000): Promise<void> {

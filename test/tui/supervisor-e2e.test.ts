@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { spawnOnScreen } from './helpers/pty.ts';
+import { describe, expect, it } from 'vitest';
+import { endedAfterEach, spawnOnScreen } from './helpers/pty.ts';
 import type { Run } from './helpers/pty.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -16,17 +16,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(root, 'bin/nemoclaw');
 const TRACE_HOOK = join(root, 'test/tui/fixtures/trace-modules.mjs');
 
-const running: Run[] = [];
-afterEach(async () => {
-  for (const r of running.splice(0)) {
-    if (!r.exited) {
-      r.p.kill('SIGTERM');
-      await Promise.race([r.exit, new Promise((res) => setTimeout(res, 5000))]);
-      if (!r.exited) r.p.kill('SIGKILL');
-    }
-    r.screen.dispose();
-  }
-});
+const track = endedAfterEach();
 
 /** A short NEMOCLAW_HOME (unix socket paths are limited) under the test file's private one. */
 function freshHome(): string {
@@ -38,8 +28,7 @@ function launch(home: string, cols: number, rows: number, args: string[]): Run {
     cwd: root,
     env: { ...process.env, NEMOCLAW_HOME: home, CI: 'true', TERM: 'xterm-256color', NEMOCLAW_NVIDIA_SMI: join(root, 'test/tui/fixtures/fake-nvidia-smi') } as Record<string, string>,
   });
-  running.push(run);
-  return run;
+  return track(run);
 }
 
 async function see(r: Run, text: string | RegExp): Promise<void> {

@@ -1,6 +1,7 @@
 // A program on a real pseudo-terminal (@lydell/node-pty) whose output feeds a screen emulator
 // (@xterm/headless, convertEol off: the PTY already turns \n into \r\n), with its exit recorded.
 import pty from '@lydell/node-pty';
+import { afterEach } from 'vitest';
 import { XtermStdout } from './xterm.ts';
 
 export interface Run {
@@ -23,4 +24,26 @@ export function spawnOnScreen(file: string, args: string[], cols: number, rows: 
     }),
   );
   return run;
+}
+
+/**
+ * For this test file: every run handed to the returned function is ended after each test
+ * (SIGTERM, up to 5 s to exit, then SIGKILL) and its screen disposed. Returns the run it is given.
+ */
+export function endedAfterEach(): (run: Run) => Run {
+  const running: Run[] = [];
+  afterEach(async () => {
+    for (const r of running.splice(0)) {
+      if (!r.exited) {
+        r.p.kill('SIGTERM');
+        await Promise.race([r.exit, new Promise((res) => setTimeout(res, 5000))]);
+        if (!r.exited) r.p.kill('SIGKILL');
+      }
+      r.screen.dispose();
+    }
+  });
+  return (run) => {
+    running.push(run);
+    return run;
+  };
 }
