@@ -47,6 +47,23 @@ static void block(uint32_t h[8], const unsigned char *p)
     h[4] += e; h[5] += f; h[6] += g; h[7] += k;
 }
 
+/* Pads the last `have` (< 64) bytes in `tail` (room for 128) with the message length `total`,
+ * runs the last block or two and writes the digest as hex. */
+static void finish(uint32_t h[8], unsigned char tail[128], size_t have, uint64_t total, char hex[65])
+{
+    tail[have++] = 0x80;
+    size_t padto = have <= 56 ? 64 : 128;
+    memset(tail + have, 0, padto - have);
+    uint64_t bits = total * 8;
+    for (int i = 0; i < 8; i++)
+        tail[padto - 1 - i] = (unsigned char)(bits >> (8 * i));
+    block(h, tail);
+    if (padto == 128)
+        block(h, tail + 64);
+    for (int i = 0; i < 8; i++)
+        snprintf(hex + 8 * i, 9, "%08x", h[i]);
+}
+
 int sha256_fd(int fd, char hex[65])
 {
     uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -82,17 +99,7 @@ int sha256_fd(int fd, char hex[65])
         memcpy(tail + have, buf + off, (size_t)r - off);
         have += (size_t)r - off;
     }
-    tail[have++] = 0x80;
-    size_t padto = have <= 56 ? 64 : 128;
-    memset(tail + have, 0, padto - have);
-    uint64_t bits = total * 8;
-    for (int i = 0; i < 8; i++)
-        tail[padto - 1 - i] = (unsigned char)(bits >> (8 * i));
-    block(h, tail);
-    if (padto == 128)
-        block(h, tail + 64);
-    for (int i = 0; i < 8; i++)
-        snprintf(hex + 8 * i, 9, "%08x", h[i]);
+    finish(h, tail, have, total, hex);
     return 0;
 }
 
@@ -108,15 +115,5 @@ void sha256_buf(const void *data, size_t len, char hex[65])
     unsigned char tail[128];
     size_t have = len - off;
     memcpy(tail, p + off, have);
-    tail[have++] = 0x80;
-    size_t padto = have <= 56 ? 64 : 128;
-    memset(tail + have, 0, padto - have);
-    uint64_t bits = (uint64_t)len * 8;
-    for (int i = 0; i < 8; i++)
-        tail[padto - 1 - i] = (unsigned char)(bits >> (8 * i));
-    block(h, tail);
-    if (padto == 128)
-        block(h, tail + 64);
-    for (int i = 0; i < 8; i++)
-        snprintf(hex + 8 * i, 9, "%08x", h[i]);
+    finish(h, tail, have, (uint64_t)len, hex);
 }
