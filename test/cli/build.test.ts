@@ -14,6 +14,23 @@ import { staleness } from '../../scripts/build.mjs';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const node = join(root, 'node_modules', 'node', 'bin', 'node');
 const scratch = mkdtempSync(join(tmpdir(), 'nemoclaw-test-build-'));
+
+/** Everything `file args` prints on a 200-column PTY until it exits (CRs dropped); fails after 20 s. */
+function ptyOutput(file: string, args: string[], rows: number, opts: { cwd?: string; env: Record<string, string> }): Promise<string> {
+  return new Promise<string>((done, fail) => {
+    const p = spawn(file, args, { cols: 200, rows, ...opts });
+    let out = '';
+    const timer = setTimeout(() => {
+      p.kill('SIGKILL');
+      fail(new Error(`no exit: ${out}`));
+    }, 20_000);
+    p.onData((d) => (out += d));
+    p.onExit(() => {
+      clearTimeout(timer);
+      done(out.replace(/\r/g, ''));
+    });
+  });
+}
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('the built CLI (dist/) and the TypeScript sources', () => {
@@ -68,20 +85,7 @@ describe('the built CLI (dist/) and the TypeScript sources', () => {
   });
 
   it('--help on a terminal is wrapped to its width, as the sources wrap it (the recorded output is for pipes)', async () => {
-    const onPty = (entry: string[]) =>
-      new Promise<string>((done, fail) => {
-        const p = spawn(node, [...entry, '--help'], { cols: 200, rows: 60, cwd: workspace, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, NEMOCLAW_HOME: home, TERM: 'xterm' } });
-        let out = '';
-        const timer = setTimeout(() => {
-          p.kill('SIGKILL');
-          fail(new Error(`no exit: ${out}`));
-        }, 20_000);
-        p.onData((d) => (out += d));
-        p.onExit(() => {
-          clearTimeout(timer);
-          done(out.replace(/\r/g, ''));
-        });
-      });
+    const onPty = (entry: string[]) => ptyOutput(node, [...entry, '--help'], 60, { cwd: workspace, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, NEMOCLAW_HOME: home, TERM: 'xterm' } });
     const sources = await onPty(entries.sources);
     expect(sources).toMatch(/^ {2}approvals +list and decide pending egress\/exec approvals \(needs `nemoclaw serve`\)$/m);
     expect(await onPty(entries.bundled)).toBe(sources);
@@ -187,20 +191,8 @@ describe('bin/nemoclaw picks the build only while it is fresh', () => {
   it('says so in one line on a terminal when it runs the sources', async () => {
     fresh();
     at('src/policy/load.ts', 10);
-    const text = await new Promise<string>((done, fail) => {
-      const p = spawn(join(fake, 'bin', 'nemoclaw'), ['--version'], { cols: 200, rows: 10, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: scratch, TERM: 'xterm' } });
-      let out = '';
-      const timer = setTimeout(() => {
-        p.kill('SIGKILL');
-        fail(new Error(`no exit: ${out}`));
-      }, 20_000);
-      p.onData((d) => (out += d));
-      p.onExit(() => {
-        clearTimeout(timer);
-        done(out);
-      });
-    });
-    const lines = text.replace(/\r/g, '').trim().split('\n');
+    const text = await ptyOutput(join(fake, 'bin', 'nemoclaw'), ['--version'], 10, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: scratch, TERM: 'xterm' } });
+    const lines = text.trim().split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^nemoclaw: the build in dist\/ is missing or older than src\/; running the TypeScript sources .*npm run setup/);
     expect(lines[1]).toBe('sources --version');
