@@ -46,6 +46,20 @@ export function asOrdinaryUser(argv: readonly string[], uid: number): [string, s
   return ['unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount --bind '${root}' '${at}' && exec ${quoted}`]];
 }
 
+/**
+ * `sh -c script` as root in a mount namespace of its own (`unshare -m`, private propagation), so
+ * that what it mounts (an overlay, a mask over /proc) is seen by nothing else. `$NEMOCLAW` is this
+ * checkout's CLI; HOME and NEMOCLAW_HOME are `home`.
+ */
+export function inOwnMountNamespace(script: string, home: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, NEMOCLAW_HOME: home, NEMOCLAW: bin },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
 /** One fresh directory under the system tmpdir per prefix, all removed (in order) after this test file. */
 export function tempDirs(...prefixes: string[]): string[] {
   const dirs = prefixes.map((p) => mkdtempSync(join(tmpdir(), p)));

@@ -4,24 +4,18 @@
 // it must say why and how to run the container, and doctor must fail its proc row. The mask is made
 // the way Docker makes it (a bind of /dev/null over /proc/timer_list) in a private mount namespace
 // (unshare -m) that nemoclaw then runs in; the same commands outside it are the control.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IS_ROOT, skipUnless } from '../helpers/skip.ts';
-import { bin, tempDirs } from './build-helper.ts';
+import { inOwnMountNamespace, tempDirs } from './build-helper.ts';
 
 const [scratch, state] = tempDirs('nemoclaw-test-maskedproc-', 'nemoclaw-test-maskedproc-home-') as [string, string];
 
 function run(masked: boolean, script: string): { status: number | null; stdout: string; stderr: string } {
   const ws = mkdtempSync(join(scratch, 'ws-'));
   const mask = masked ? 'mount --bind /dev/null /proc/timer_list || exit 90; ' : '';
-  const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `${mask}cd ${ws}; ${script}`], {
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: state, NEMOCLAW_HOME: state, NEMOCLAW: bin },
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return inOwnMountNamespace(`${mask}cd ${ws}; ${script}`, state);
 }
 
 describe('a /proc masked as a container runtime masks it (real helper, root)', () => {

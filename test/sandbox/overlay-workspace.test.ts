@@ -5,12 +5,11 @@
 // a root-owned one is refused with the filesystem's name and the fixes; the workload never maps to
 // host root. The overlay is mounted in a private mount namespace (unshare -m) that nemoclaw then
 // runs in. Root only: rootless runs use no idmap at all.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IS_ROOT, skipUnless } from '../helpers/skip.ts';
-import { bin, tempDirs } from './build-helper.ts';
+import { inOwnMountNamespace, tempDirs } from './build-helper.ts';
 
 const [scratch, state] = tempDirs('nemoclaw-test-overlay-', 'nemoclaw-test-overlay-home-') as [string, string];
 
@@ -19,12 +18,7 @@ function inOverlay(prep: string, script: string): { status: number | null; stdou
   const dir = mkdtempSync(join(scratch, 'ov-'));
   for (const d of ['l', 'u', 'w', 'm']) mkdirSync(join(dir, d));
   const mount = `mount -t overlay overlay -o lowerdir=${dir}/l,upperdir=${dir}/u,workdir=${dir}/w ${dir}/m && [ "$(stat -f -c %T ${dir}/m)" = overlayfs ] || exit 90`;
-  const r = spawnSync('unshare', ['-m', 'sh', '-c', `${mount}; cd ${dir}/m; ${prep}; ${script}`], {
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: state, NEMOCLAW_HOME: state, NEMOCLAW: bin },
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return inOwnMountNamespace(`${mount}; cd ${dir}/m; ${prep}; ${script}`, state);
 }
 
 describe('a workspace on overlayfs (real helper, root)', () => {
