@@ -18,8 +18,6 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openclawConfig } from '../src/agents/index.ts';
@@ -27,6 +25,7 @@ import { readLockHolder } from '../src/state/index.ts';
 import { ApiClient } from '../src/supervisor/client.ts';
 import { startFakeCloudModel } from '../test/agents/fake-cloud-model.ts';
 import { report } from './summary.ts';
+import { freePort } from '../test/helpers/ports.ts';
 
 const TURNS = Number(process.argv[2] ?? 5);
 const AGENTS = process.env.NEMOCLAW_AGENTS_DIR ?? '/var/cache/nemoclaw-test/agents';
@@ -37,14 +36,6 @@ function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /**

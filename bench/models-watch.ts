@@ -8,27 +8,18 @@
 // Run: node bench/models-watch.ts [ROUNDS] [WINDOW_S]   (default 3 rounds of 10 s windows; needs root or a running dockerd)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Models, ModelWatch } from '../src/models/index.ts';
 import { ensureDockerd, ensureStandInImage } from '../test/helpers/docker.ts';
 import { report } from './summary.ts';
+import { freePort } from '../test/helpers/ports.ts';
 
 const args = process.argv.slice(2).filter((a) => /^\d+$/.test(a)).map(Number);
 const ROUNDS = Math.min(20, Math.max(1, args[0] ?? 3));
 const WINDOW_MS = Math.min(120, Math.max(2, args[1] ?? 10)) * 1000;
 const BIN = resolve(import.meta.dirname, '..', 'bin', 'nemoclaw');
 const NAME = 'bench-watch';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 /** dockerd's pid: the one whose command line is dockerd (bounded scan of /proc). */
 function dockerdPid(): number | null {

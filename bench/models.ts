@@ -10,26 +10,17 @@
 // wait is bounded.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureDockerd, ensureStandInImage } from '../test/helpers/docker.ts';
 import { report } from './summary.ts';
+import { freePort } from '../test/helpers/ports.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 5);
 const POLL_MS = 200;
 const BASELINE_POLL_MS = 10;
 const WAIT_MS = 60_000;
 const BIN = resolve(import.meta.dirname, '..', 'bin', 'nemoclaw');
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 async function answers(url: string): Promise<boolean> {
   try {

@@ -6,7 +6,6 @@
 // and a host process, so the owner join reads the real /proc entries of real processes.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -19,6 +18,7 @@ import { waitFor } from '../helpers/wait.ts';
 import type { Served } from '../supervisor/harness.ts';
 import { MAIN, NODE, ROOT, serveFresh } from '../supervisor/harness.ts';
 import { endedAfterEach, spawnOnScreen, type Run } from '../tui/helpers/pty.ts';
+import { freePort } from '../helpers/ports.ts';
 
 const BIN = join(ROOT, 'bin/nemoclaw');
 const FAKE_SMI = join(ROOT, 'test/tui/fixtures/fake-nvidia-smi');
@@ -35,14 +35,6 @@ let port: number;
 let containerPid: number;
 let sandboxPid: number;
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {

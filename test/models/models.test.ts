@@ -16,6 +16,7 @@ import type { Engine } from '../helpers/docker.ts';
 import { waitFor } from '../helpers/wait.ts';
 import type { Served } from '../supervisor/harness.ts';
 import { MAIN, NODE, freshHome, serveFresh } from '../supervisor/harness.ts';
+import { freePort } from '../helpers/ports.ts';
 
 let engine: Engine;
 let image: string;
@@ -53,15 +54,6 @@ function nemoclaw(args: string[], env: NodeJS.ProcessEnv = {}, input = ''): Prom
     p.on('close', (code) => done({ code, stdout, stderr }));
     p.stdin.end(input);
   });
-}
-
-/** A loopback port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 async function ourContainers(): Promise<Docker.ContainerInfo[]> {
