@@ -92,14 +92,28 @@ export interface OwnerSources {
   proc?: string;
 }
 
+/** Our own pid namespace and container, per /proc root: read once, they do not change while we run. */
+const selfFacts = new Map<string, Pick<OwnerIndex, 'hostPidNs' | 'ownContainerId'>>();
+
+function ownFacts(proc: string): Pick<OwnerIndex, 'hostPidNs' | 'ownContainerId'> {
+  let f = selfFacts.get(proc);
+  if (f === undefined) {
+    f = {
+      hostPidNs: readOr(() => readlinkSync(`${proc}/self/ns/pid`)),
+      ownContainerId: containerIdFromCgroup(readOr(() => readFileSync(`${proc}/self/cgroup`, 'utf8')) ?? ''),
+    };
+    selfFacts.set(proc, f);
+  }
+  return f;
+}
+
 /** GPU processes with their owners, reading /proc for each GPU pid and each sandbox's workload pid. */
 export function withOwners(processes: readonly GpuProcess[], src: OwnerSources): GpuProcess[] {
   const proc = src.proc ?? '/proc';
   const index: OwnerIndex = {
     models: src.models,
     sandboxes: src.sandboxes.filter((s) => s.pid !== undefined && s.pid > 0).map((s) => ({ name: s.name, pidNs: readProcFacts(s.pid!, proc).pidNs })),
-    hostPidNs: readOr(() => readlinkSync(`${proc}/self/ns/pid`)),
-    ownContainerId: containerIdFromCgroup(readOr(() => readFileSync(`${proc}/self/cgroup`, 'utf8')) ?? ''),
+    ...ownFacts(proc),
   };
   return processes.map((p) => ({ ...p, owner: gpuOwner(readProcFacts(p.pid, proc), index) }));
 }
