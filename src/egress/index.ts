@@ -1,6 +1,7 @@
 // The egress component's only public door: the per-sandbox proxy, the CA environment for the
 // sandbox, and the pieces other components and tests may use (address classification, the
 // request-head parser, the certificate builder).
+import { SANDBOX_OWN_LOOPBACK } from './types.ts';
 export { startEgressProxy, INFERENCE_HOST } from './proxy.ts';
 export { egressAuditRecord } from './audit-record.ts';
 export type {
@@ -27,8 +28,7 @@ export type { RequestHead, ParseResult } from './http1.ts';
 export { createCertificateAuthority, issueLeafCertificate, buildCertificate, toPem } from './x509.ts';
 export type { CertificateAuthority } from './x509.ts';
 
-/** What NO_PROXY exempts inside a sandbox: its own private loopback, nothing else. */
-export const SANDBOX_OWN_LOOPBACK = 'localhost,127.0.0.1,::1';
+export { SANDBOX_OWN_LOOPBACK } from './types.ts';
 
 /** Environment for a sandboxed workload whose proxy relay listens on 127.0.0.1:3128. */
 export function proxyEnvironment(caCertPath: string, port = 3128): Record<string, string> {
@@ -43,7 +43,7 @@ export function proxyEnvironment(caCertPath: string, port = 3128): Record<string
     // One loopback rule in every mode (docs/egress.md "Loopback"): the sandbox's own loopback is a
     // private network namespace, so its servers are its own and bypass the proxy; the host's
     // loopback services are reached only as host.nemoclaw.internal, through the proxy, under a
-    // rule naming that name. `sandbox run` builds the same value (src/sandbox/argv.ts).
+    // rule naming that name. `sandbox run` uses the same constant (src/sandbox/argv.ts).
     NO_PROXY: SANDBOX_OWN_LOOPBACK,
     no_proxy: SANDBOX_OWN_LOOPBACK,
     NODE_USE_ENV_PROXY: '1',

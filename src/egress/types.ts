@@ -7,6 +7,13 @@ import type { EgressRuleSet } from '../policy/index.ts';
 import type { ApprovalQueue } from '../approvals/index.ts';
 import type { AppendOptions, AuditEventInput } from '../audit/index.ts';
 
+/**
+ * What NO_PROXY exempts inside every sandbox, supervised or one-shot: its own private loopback,
+ * nothing else (docs/egress.md "Loopback"). Here, in the light door, so `sandbox run`'s fast path
+ * uses the same value without loading the proxy.
+ */
+export const SANDBOX_OWN_LOOPBACK = 'localhost,127.0.0.1,::1';
+
 export interface CallerIdentity {
   sandbox: string;
   pid: number;

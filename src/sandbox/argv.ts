@@ -6,6 +6,7 @@ import { posix } from 'node:path';
 // ~170 modules, to every `sandbox run` that has no --policy (issue 23).
 import { LIMIT_DEFAULTS } from '../policy/types.ts';
 import type { SandboxSpec } from '../policy/index.ts';
+import { SANDBOX_OWN_LOOPBACK } from '../egress/types.ts';
 
 export interface HelperArgvOptions {
   /** Host directory bound read-write at the same path and used as cwd. */
@@ -241,10 +242,9 @@ export function workloadEnv(caller: { TERM?: string | undefined; LANG?: string |
     https_proxy: PROXY_URL,
     all_proxy: PROXY_URL,
     // Only the sandbox's own loopback bypasses the proxy (the agent's own servers); it is a
-    // private netns, so nothing of the host is reachable that way. The same value as a supervised
-    // sandbox's (src/egress SANDBOX_OWN_LOOPBACK; not imported: this fast path loads no egress code).
-    NO_PROXY: 'localhost,127.0.0.1,::1',
-    no_proxy: 'localhost,127.0.0.1,::1',
+    // private netns, so nothing of the host is reachable that way. The same rule as a supervised sandbox.
+    NO_PROXY: SANDBOX_OWN_LOOPBACK,
+    no_proxy: SANDBOX_OWN_LOOPBACK,
     // Node >= 24 honours HTTP(S)_PROXY for fetch/http only when asked to.
     NODE_USE_ENV_PROXY: '1',
     ...extra,
