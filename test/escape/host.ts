@@ -24,6 +24,15 @@ export type HostNeed = 'ipv6-loopback';
  * IPv6 off in its containers by default, privileged ones included).
  */
 export function hostHas(need: HostNeed): boolean {
+  let has = hostNeedsSeen.get(need);
+  if (has === undefined) hostNeedsSeen.set(need, (has = readHostHas(need)));
+  return has;
+}
+
+/** Read once per run: the suite asks for every title and every check. */
+const hostNeedsSeen = new Map<HostNeed, boolean>();
+
+function readHostHas(need: HostNeed): boolean {
   if (need === 'ipv6-loopback') {
     try {
       const disabled = fs.readFileSync('/proc/sys/net/ipv6/conf/lo/disable_ipv6', 'utf8').trim() === '1';
