@@ -8,8 +8,8 @@
 //   3. rename over the target: readers see the old content or the new, never a mix;
 //   4. fsync of the directory, so the rename itself survives a power loss.
 // A failure before the rename removes the temp file and leaves the old file as it was.
-import { closeSync, fchmodSync, fsyncSync, linkSync, mkdirSync, openSync, chmodSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { closeSync, fchmodSync, fsync, fsyncSync, linkSync, mkdirSync, openSync, chmodSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { pidAlive } from './proc.ts';
@@ -97,8 +97,18 @@ export function writeJsonAtomic(path: string, value: unknown, mode = 0o600): voi
   writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, mode);
 }
 
-/** writeFileAtomic without blocking the event loop (the supervisor's policy revisions). */
-export async function writeFileAtomicAsync(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+/** A complete, fsynced temp file waiting to be renamed to `path` (commitStaged). */
+export interface StagedFile {
+  readonly path: string;
+  readonly tmp: string;
+}
+
+/**
+ * Steps 1-2 of the protocol without blocking the event loop: a complete, fsynced temp file beside
+ * `path`, not yet visible under its name. Staging several files at once overlaps their fsyncs
+ * (one journal commit can carry them all); commitStaged then makes them visible.
+ */
+export async function stageFileAsync(path: string, data: string | Uint8Array, mode = 0o600): Promise<StagedFile> {
   let tmp = '';
   let fh: Awaited<ReturnType<typeof open>> | null = null;
   for (let attempt = 0; fh === null; attempt++) {
@@ -111,23 +121,59 @@ export async function writeFileAtomicAsync(path: string, data: string | Uint8Arr
   }
   try {
     try {
-      await fh.writeFile(data);
-      await fh.chmod(mode);
+      // Small files: written and chmod-ed in place (page cache, no wait); only the fsync leaves
+      // the event loop, one thread-pool round trip instead of three.
+      const buf = typeof data === 'string' ? Buffer.from(data) : data;
+      for (let off = 0; off < buf.length; ) off += writeSync(fh.fd, buf, off, buf.length - off);
+      fchmodSync(fh.fd, mode);
       await fh.sync();
     } finally {
       await fh.close();
     }
-    await rename(tmp, path);
   } catch (err) {
-    await rm(tmp, { force: true });
+    unlinkQuiet(tmp);
     throw err;
   }
-  const dir = await open(dirname(path), 'r');
+  return { path, tmp };
+}
+
+/** Removes staged temp files that will not be committed. */
+export function discardStaged(files: readonly StagedFile[]): void {
+  for (const f of files) unlinkQuiet(f.tmp);
+}
+
+async function fsyncDirAsync(dir: string): Promise<void> {
+  const fd = openSync(dir, 'r');
   try {
-    await dir.sync();
+    await new Promise<void>((done, fail) => fsync(fd, (err) => (err ? fail(err) : done())));
   } finally {
-    await dir.close();
+    closeSync(fd);
   }
+}
+
+/**
+ * Steps 3-4 for staged files: renamed in the order given (a reader, or a crash once renames are
+ * on disk, sees a prefix of them: put the commit point last), then one fsync per directory for all
+ * of them. The renames are done before this returns its promise (synchronously), so a caller can
+ * decide and rename in one step that no other write comes between. On a failed rename, what is
+ * not yet renamed is removed and the promise rejects.
+ */
+export async function commitStaged(files: readonly StagedFile[]): Promise<void> {
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i] as StagedFile;
+    try {
+      renameSync(f.tmp, f.path);
+    } catch (err) {
+      discardStaged(files.slice(i));
+      throw err;
+    }
+  }
+  await Promise.all([...new Set(files.map((f) => dirname(f.path)))].map(fsyncDirAsync));
+}
+
+/** writeFileAtomic without blocking the event loop (the supervisor's policy revisions). */
+export async function writeFileAtomicAsync(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+  await commitStaged([await stageFileAsync(path, data, mode)]);
 }
 
 /**

@@ -11,7 +11,7 @@ import type { ApprovalQueue } from '../approvals/index.ts';
 import { policyStorePersistHook } from '../approvals/index.ts';
 import { proxyEnvironment, startEgressProxy } from '../egress/index.ts';
 import type { EgressEvent, EgressProxy, InferenceRouter } from '../egress/index.ts';
-import type { Policy, RevisionMeta, SetResult } from '../policy/index.ts';
+import type { Policy, Revision, RevisionMeta, SetResult } from '../policy/index.ts';
 import { PolicyStore, compileEgressRules, compileSandboxSpec } from '../policy/index.ts';
 import type { RunningSandbox, SandboxEvent, SandboxResult } from '../sandbox/index.ts';
 import { runSandbox } from '../sandbox/index.ts';
@@ -24,14 +24,15 @@ import { proposeLearning } from './learn.ts';
 import type { LearnProposal } from './learn.ts';
 import { LogWriter } from './logs.ts';
 import type { HomePaths } from '../state/index.ts';
-import { NAME_RULE, validName } from '../state/index.ts';
+import { NAME_RULE, commitStaged, discardStaged, validName } from '../state/index.ts';
+import type { StagedFile } from '../state/index.ts';
 import { suggest } from './names.ts';
 import { creationPolicy, writeInitialRevisions } from './policy.ts';
 import { backoffDelay, nextAttempt, shouldRestart } from './restart.ts';
 import type { SandboxRecord, StateStore } from './state.ts';
 import { DuplicateNameError } from './state.ts';
 import type { Runtime } from './runtime.ts';
-import { emptyState, loadPins, savePin } from './runtime.ts';
+import { emptyState, loadPins, savePin, stateContent } from './runtime.ts';
 import type { PoolKey, PooledSandbox } from './pool.ts';
 import { WarmPool, poolSizes } from './pool.ts';
 import type { AuditFn, CreateInput, SandboxView } from './types.ts';
@@ -100,8 +101,9 @@ export class Lifecycle {
   private attach(name: string): Runtime | null {
     const rec = this.d.state.record(name);
     if (!rec) return null;
-    const st = this.d.state.state(name) ?? emptyState('stopped');
-    const r: Runtime = { rec, st, store: new PolicyStore(this.d.state.policyDir(name)), running: null, proxy: null, watcher: null, rev: null, enforcement: null, pins: null, requested: false, attempt: 0, timer: null, ended: null, chain: Promise.resolve() };
+    const onDisk = this.d.state.state(name);
+    const st = onDisk ?? emptyState('stopped');
+    const r: Runtime = { rec, st, persisted: onDisk !== null ? stateContent(onDisk) : null, writeSeq: 0, store: new PolicyStore(this.d.state.policyDir(name)), running: null, proxy: null, watcher: null, rev: null, enforcement: null, pins: null, requested: false, attempt: 0, timer: null, ended: null, chain: Promise.resolve() };
     this.rt.set(name, r);
     return r;
   }
@@ -253,17 +255,31 @@ export class Lifecycle {
     let pooled = key !== null ? this.pool.take(key) : null;
     if (pooled !== null) rec.id = pooled.id;
     try {
-      this.d.state.create(rec, emptyState(input.start === false ? 'stopped' : 'running'));
+      this.d.state.claim(rec.name);
     } catch (err) {
       pooled?.running.kill('SIGKILL'); // taken from the pool: it must not outlive a create that failed
       throw err;
     }
+    // The first revisions, state.json and spec.json (the commit point, renamed last) are written
+    // together, their fsyncs overlapping (StateStore.commit). A create that starts the sandbox
+    // records it as starting: what launch() would write first, so it need not be written twice.
+    const initial = input.start === false ? emptyState('stopped') : { ...emptyState('running'), state: 'starting' as const };
+    const written: { first: Revision | null; policyError: unknown } = { first: null, policyError: null };
     try {
-      await writeInitialRevisions(new PolicyStore(this.d.state.policyDir(input.name)), policy, source, input.presets ?? [], input.name);
+      await this.d.state.commit(rec, initial, async () => {
+        try {
+          written.first = await writeInitialRevisions(new PolicyStore(this.d.state.policyDir(input.name)), policy, source, input.presets ?? [], input.name);
+        } catch (err) {
+          written.policyError = err;
+          throw err;
+        }
+      });
     } catch (err) {
       this.d.state.abandon(input.name);
       pooled?.running.kill('SIGKILL');
-      throw new InvalidRequestError(`policy: ${err instanceof Error ? err.message : String(err)}`);
+      const e = written.policyError;
+      if (e !== null) throw new InvalidRequestError(`policy: ${e instanceof Error ? e.message : String(e)}`);
+      throw err;
     }
     if (pooled !== null && !adoptHome(pooled.home, this.d.state.homeDir(input.name))) {
       pooled.running.kill('SIGKILL'); // its HOME could not become this sandbox's: start fresh
@@ -271,6 +287,8 @@ export class Lifecycle {
     }
     if (pooled !== null) this.claims.set(input.name, pooled);
     const r = this.attach(input.name) as Runtime;
+    // Its first start uses the revision just written (nothing else has had a turn to write one).
+    if (input.start !== false) r.first = written.first;
     this.d.audit({ kind: 'sandbox.lifecycle', activity: 'create', sandbox: input.name, binary: command[0], target: workspace, detail: { blueprint: rec.blueprint, blueprint_digest: digest, restart: rec.restart, argc: command.length } }, true);
     this.d.bus.publish(input.name, { type: 'sandbox.created', blueprint: rec.blueprint, digest, workspace, restart: rec.restart });
     if (input.start !== false) await this.start(input.name, 'create');
@@ -298,14 +316,56 @@ export class Lifecycle {
     return next;
   }
 
-  private setState(r: Runtime, state: SandboxState, extra: { pid?: number | null; reason?: string | null; code?: number | null; signal?: string | null } = {}): void {
+  /**
+   * A state change: in memory and on the bus at once; in state.json now (synchronously), or with
+   * `soon` without waiting for it (the answer it is part of does not wait for its fsyncs). `soon`
+   * is only for a change that recovery reads as it reads what is on disk already: running after
+   * starting, both "was live" to recover(), so a crash before it lands is recovered the same way.
+   * A later change makes a `soon` write that has not been renamed yet drop out (writeSeq): an
+   * older state never lands after a newer one.
+   */
+  private setState(r: Runtime, state: SandboxState, extra: { pid?: number | null; reason?: string | null; code?: number | null; signal?: string | null } = {}, when: 'now' | 'soon' = 'now'): void {
     r.st = { ...r.st, state, pid: extra.pid !== undefined ? extra.pid : state === 'running' ? r.st.pid : null };
+    r.writeSeq++;
+    if (when === 'now') this.persist(r);
+    else void this.persistSoon(r);
+    this.d.bus.publish(r.rec.name, { type: 'sandbox.state', state, pid: r.st.pid, reason: extra.reason ?? null, code: extra.code ?? null, signal: extra.signal ?? null, restarts: r.st.restarts });
+  }
+
+  /** Writes state.json when what it says changed (an equal state is not written twice). */
+  private persist(r: Runtime): void {
+    if (this.rt.get(r.rec.name) !== r) return; // destroyed (the name may be another sandbox's by now)
+    const content = stateContent(r.st);
+    if (content === r.persisted) return;
     try {
       this.d.state.writeState(r.rec.name, r.st);
+      r.persisted = content;
     } catch {
       // destroyed under us
     }
-    this.d.bus.publish(r.rec.name, { type: 'sandbox.state', state, pid: r.st.pid, reason: extra.reason ?? null, code: extra.code ?? null, signal: extra.signal ?? null, restarts: r.st.restarts });
+  }
+
+  /** persist() off the event loop: staged (fsynced temp), renamed only if still the newest state. */
+  private async persistSoon(r: Runtime): Promise<void> {
+    const seq = r.writeSeq;
+    const content = stateContent(r.st);
+    if (content === r.persisted || this.rt.get(r.rec.name) !== r) return;
+    let staged: StagedFile;
+    try {
+      staged = await this.d.state.stageState(r.rec.name, r.st);
+    } catch {
+      return; // destroyed under us; the next change writes the state as it is then
+    }
+    // Checked and renamed in one synchronous step: no other write can come between.
+    if (r.writeSeq !== seq || this.rt.get(r.rec.name) !== r) {
+      discardStaged([staged]);
+      return;
+    }
+    const done = commitStaged([staged]); // renamed now (its synchronous part); the directory's fsync follows
+    r.persisted = content;
+    await done.catch(() => {
+      r.persisted = null; // not known what state.json says: the next change writes it whatever it is
+    });
   }
 
   /** Starts the sandbox; resolves once it runs (or failed to). */
@@ -342,7 +402,9 @@ export class Lifecycle {
     const log = new LogWriter(this.d.state.logFile(name));
     let proxy: EgressProxy | null = null;
     try {
-      const cur = await r.store.get();
+      const first = r.first ?? null;
+      r.first = null;
+      const cur = first ?? (await r.store.get());
       if (!cur) throw new Error('no policy revision');
       r.rev = cur.meta.rev;
       this.learning.policy(name, cur.policy, 'start');
@@ -440,7 +502,7 @@ export class Lifecycle {
       if (r.running === running) {
         r.st = { ...r.st, startedAt: new Date().toISOString() };
         r.startError = null;
-        this.setState(r, 'running', { pid: ready.pid, reason: why });
+        this.setState(r, 'running', { pid: ready.pid, reason: why }, 'soon');
         this.watchPolicy(r);
         this.d.audit({ kind: 'sandbox.lifecycle', activity: 'start', sandbox: name, binary: r.rec.command[0], detail: { pid: ready.pid, why, policy_revision: r.rev } });
       }

@@ -2,7 +2,7 @@
 // the blueprint's agent command and environment, and the first revisions (the policy, then one
 // per extra preset) in the sandbox's PolicyStore.
 import { resolve } from 'node:path';
-import type { Policy, PolicyStore } from '../policy/index.ts';
+import type { Policy, PolicyStore, Revision } from '../policy/index.ts';
 import { blueprintPolicy, compileSandboxSpec, defaultPolicy, loadBlueprint, loadPolicyFile, loadPreset } from '../policy/index.ts';
 import { InvalidRequestError } from './types.ts';
 import type { CreateInput } from './types.ts';
@@ -35,11 +35,17 @@ export async function creationPolicy(input: Pick<CreateInput, 'blueprint' | 'pol
   }
 }
 
-export async function writeInitialRevisions(store: PolicyStore, policy: Policy, source: string, presets: readonly string[], name: string): Promise<void> {
+/**
+ * Writes the first revisions; returns the last one when it is exactly `policy` (no presets were
+ * added): the sandbox's first start uses it as written instead of reading it back.
+ */
+export async function writeInitialRevisions(store: PolicyStore, policy: Policy, source: string, presets: readonly string[], name: string): Promise<Revision | null> {
   const { stringify } = await import('yaml');
-  await store.set(stringify(policy), { author: 'supervisor', reason: `created ${name}`, source });
+  const text = stringify(policy);
+  const first = await store.set(text, { author: 'supervisor', reason: `created ${name}`, source });
   for (const p of presets) {
     const preset = await loadPreset(p);
     await store.add(preset.network_policies, { author: 'supervisor', reason: `preset ${p} at creation`, source: `preset:${p}` });
   }
+  return presets.length === 0 && first.meta !== undefined ? { meta: first.meta, text, policy } : null;
 }

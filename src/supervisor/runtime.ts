@@ -3,7 +3,7 @@
 // from lifecycle.ts (issue 23) so that file stays one concern: the lifecycle's transitions.
 import type { FSWatcher } from 'node:fs';
 import type { EgressProxy } from '../egress/index.ts';
-import type { PolicyStore } from '../policy/index.ts';
+import type { PolicyStore, Revision } from '../policy/index.ts';
 import type { RunningSandbox } from '../sandbox/index.ts';
 import type { SandboxRecord, SandboxStateFile, StateStore } from './state.ts';
 import { PinsUnreadableError } from './state.ts';
@@ -26,6 +26,12 @@ export interface Runtime {
   ended: Promise<void> | null;
   /** Serialises start/stop/destroy of one sandbox. */
   chain: Promise<unknown>;
+  /** state.json's content as last written or read (stateContent): an unchanged state is not written again. */
+  persisted: string | null;
+  /** Counts state changes: a state.json write staged off the event loop is renamed only if none came after it. */
+  writeSeq: number;
+  /** The revision create() just wrote, for the first start only (null otherwise: read from the store). */
+  first?: Revision | null;
   /** Why the last start failed (one line, with the fixing command where there is one); cleared by a start that runs. */
   startError?: string | null;
 }
@@ -61,4 +67,10 @@ export function savePin(state: StateStore, audit: AuditFn, r: Runtime, exe: stri
 
 export function emptyState(desired: 'running' | 'stopped'): SandboxStateFile {
   return { desired, state: 'stopped', pid: null, restarts: 0, startedAt: null, lastExit: null, updatedAt: new Date().toISOString() };
+}
+
+/** What state.json says, less when it was written: equal contents need no second write. */
+export function stateContent(st: SandboxStateFile): string {
+  const { updatedAt: _at, ...rest } = st;
+  return JSON.stringify(rest);
 }

@@ -5,16 +5,17 @@
 //   policy/      PolicyStore revisions (src/policy)
 //   home/        the sandbox's private HOME
 //   logs/output.ndjson   {"ts","stream","line"} per line of the workload's output
-// The layout is src/state's (sandboxPaths). Every file is written with src/state's
-// writeJsonAtomic (temp file, fsync, rename, fsync of the directory); a sandbox exists once
+// The layout is src/state's (sandboxPaths). Every file is written with src/state's atomic
+// protocol (temp file, fsync, rename, fsync of the directory; at creation state.json and spec.json
+// share the directory's fsync, see commit()); a sandbox exists once
 // spec.json does (mkdir is the claim on the name, so two concurrent creates of one name cannot
 // both win).
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { RestartPolicy, SandboxState } from './events.ts';
-import { sandboxPaths, writeJsonAtomic } from '../state/index.ts';
-import type { HomePaths, SandboxPaths } from '../state/index.ts';
+import { commitStaged, discardStaged, sandboxPaths, stageFileAsync, writeJsonAtomic } from '../state/index.ts';
+import type { HomePaths, SandboxPaths, StagedFile } from '../state/index.ts';
 
 export interface SandboxRecord {
   version: 1;
@@ -66,6 +67,11 @@ interface PinsFile {
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
+/** The bytes writeJsonAtomic writes for `value`. */
+function json(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
 function readJson<T>(path: string): T | null {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as T;
@@ -102,19 +108,40 @@ export class StateStore {
     return this.files(name).output;
   }
 
-  /** Claims the name (mkdir) and writes spec.json; throws DuplicateNameError when taken. */
-  create(rec: SandboxRecord, initial: SandboxStateFile): void {
-    const f = this.files(rec.name);
+  /**
+   * Claims the name (mkdir; throws DuplicateNameError when taken) and creates its directories.
+   * The sandbox does not exist until commit() lands its spec.json.
+   */
+  claim(name: string): void {
+    const f = this.files(name);
     try {
       mkdirSync(f.dir, { mode: 0o700 });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new DuplicateNameError(`a sandbox named ${rec.name} already exists`);
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new DuplicateNameError(`a sandbox named ${name} already exists`);
       throw err;
     }
     mkdirSync(f.logs, { mode: 0o700 });
     mkdirSync(f.home, { mode: 0o700 });
-    writeJsonAtomic(f.state, initial);
-    writeJsonAtomic(f.spec, rec); // the commit point
+  }
+
+  /**
+   * Writes a claimed sandbox's state.json and spec.json, the commit point, after `first` (its first
+   * policy revisions, durable once it resolves). Their temp files are written and fsynced while
+   * `first` runs, then renamed state first, spec last, under one fsync of the directory. A crash
+   * before spec.json lands leaves a directory without one (removed at the next start: incomplete());
+   * once it has landed, the policy is there too. On failure nothing is renamed that was not
+   * already, and the caller abandons the name.
+   */
+  async commit(rec: SandboxRecord, initial: SandboxStateFile, first: () => Promise<void>): Promise<void> {
+    const f = this.files(rec.name);
+    const [state, spec, policy] = await Promise.allSettled([stageFileAsync(f.state, json(initial)), stageFileAsync(f.spec, json(rec)), first()]);
+    const files = [state, spec].flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const failed = [state, spec, policy].find((s) => s.status === 'rejected');
+    if (failed !== undefined) {
+      discardStaged(files);
+      throw failed.reason;
+    }
+    await commitStaged(files); // [state, spec]: the spec last
   }
 
   /** Removes a claimed directory whose spec never landed (a create that failed half-way). */
@@ -153,6 +180,11 @@ export class StateStore {
 
   writeState(name: string, s: SandboxStateFile): void {
     writeJsonAtomic(this.files(name).state, { ...s, updatedAt: new Date().toISOString() });
+  }
+
+  /** writeState's temp file, fsynced off the event loop; commitStaged makes it state.json. */
+  stageState(name: string, s: SandboxStateFile): Promise<StagedFile> {
+    return stageFileAsync(this.files(name).state, json({ ...s, updatedAt: new Date().toISOString() }));
   }
 
   pinsFile(name: string): string {
