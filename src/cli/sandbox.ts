@@ -261,16 +261,16 @@ function auditRecord(e: SandboxEvent): { record: AuditEventInput; durable: boole
 
 /**
  * Loads src/audit only after the helper is spawned, so the log's crypto never delays the
- * sandbox, then writes each record as it comes (in order): a long run killed midway still left
- * its start and enforcement records. Records seen before the log is open wait in a queue. With an
- * unusable log the run goes on and one warning says it was not audited (the exit status stays
- * the command's).
+ * sandbox, then writes each record as it comes (in order: the log appends in call order, records
+ * of one turn in one group commit): a long run killed midway still left its start and enforcement
+ * records. Records seen before the log is open wait in a queue. With an unusable log the run goes
+ * on and one warning says it was not audited (the exit status stays the command's).
  */
 function runAudit(report: (line: string) => void) {
   const pending: Array<{ record: AuditEventInput; durable: boolean }> = [];
   let log: AuditLog | null = null;
   let opened: Promise<void> | null = null;
-  let chain: Promise<unknown> = Promise.resolve();
+  const appends: Array<Promise<unknown>> = [];
   const write = (r: { record: AuditEventInput; durable: boolean }): void => {
     const l = log;
     if (l === null) {
@@ -278,7 +278,7 @@ function runAudit(report: (line: string) => void) {
       return;
     }
     // One bad record must not cost the others.
-    chain = chain.then(() => l.append(r.record, { durable: r.durable })).catch((err: unknown) => report(`audit append failed: ${(err as Error).message}`));
+    appends.push(l.append(r.record, { durable: r.durable }).catch((err: unknown) => report(`audit append failed: ${(err as Error).message}`)));
   };
   return {
     start(info: RunInfo): void {
@@ -328,11 +328,17 @@ function runAudit(report: (line: string) => void) {
         },
       };
     },
+    /**
+     * Resolves once every record is on disk (the shutdown checkpoint fsyncs the segment first):
+     * called in the turn the last records were appended, so one group commit writes them, fsyncs
+     * and signs, instead of one commit for the records and another for the checkpoint.
+     */
     async close(): Promise<void> {
       await opened;
-      await chain;
       const l = log as AuditLog | null;
-      if (l !== null) await l.close().catch((err: unknown) => report(`audit close failed: ${(err as Error).message}`));
+      const closed = l?.close().catch((err: unknown) => report(`audit close failed: ${(err as Error).message}`));
+      await Promise.all(appends);
+      await closed;
     },
   };
 }

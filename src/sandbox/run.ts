@@ -279,10 +279,6 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
     } catch (err) {
       throw new SandboxConfigError(`workspace lease: ${(err as Error).message}`);
     }
-    // Only a lease with placeholders has anything to tidy after a SIGKILL.
-    if (lease.tracked > 0) {
-      janitor = startJanitor(lease, posix.dirname(lease.holderFile), wsBound);
-    }
   }
   const placeholders = lease?.created ?? [];
 
@@ -303,12 +299,25 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
   const pooled = opts.pooled === true;
   let command = pooled ? [] : opts.command;
   const tail = pooled ? ['--await-argv'] : ['--', ...command];
-  const child: ChildProcess = spawn(helper, [...argv, ...cache, ...(opts.extraHelperArgs ?? []), ...tail], {
-    stdio: [...plan.stdio, 'pipe', 'pipe'],
-    cwd: '/',
-    env: {}, // the helper never passes its environment on; give it nothing to leak
-  });
+  let child: ChildProcess;
+  try {
+    child = spawn(helper, [...argv, ...cache, ...(opts.extraHelperArgs ?? []), ...tail], {
+      stdio: [...plan.stdio, 'pipe', 'pipe'],
+      cwd: '/',
+      env: {}, // the helper never passes its environment on; give it nothing to leak
+    });
+  } catch (err) {
+    lease?.release(); // nothing started: the placeholders go now, not at the next run
+    throw err;
+  }
   if (child.pid !== undefined) lease?.addProcess(child.pid);
+  // Only a lease with placeholders has anything to tidy after a SIGKILL. Its janitor is forked
+  // after the helper, whose start it would otherwise delay: until it is there, a nemoclaw killed
+  // leaves the placeholders to the next run's release on this workspace (as it would between the
+  // lease and the fork in any order); the helper and the sandbox die with nemoclaw (PDEATHSIG).
+  if (lease !== null && wsBound !== null && lease.tracked > 0) {
+    janitor = startJanitor(lease, posix.dirname(lease.holderFile), wsBound);
+  }
   if (pipeStdio && !opts.keepStdinOpen) child.stdin?.end();
   child.stdin?.on('error', () => {}); // the workload may exit without reading; that is not our error
   const input = pipeStdio ? null : startRelay(child, plan.relay);

@@ -8,7 +8,7 @@
 //   3. rename over the target: readers see the old content or the new, never a mix;
 //   4. fsync of the directory, so the rename itself survives a power loss.
 // A failure before the rename removes the temp file and leaves the old file as it was.
-import { closeSync, fchmodSync, fsync, fsyncSync, linkSync, mkdirSync, openSync, chmodSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsync, fsyncSync, linkSync, mkdirSync, openSync, chmodSync, readdirSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -16,9 +16,29 @@ import { pidAlive } from './proc.ts';
 
 const TEMP_RE = /\.tmp-(\d+)-[0-9a-f]{12}$/;
 
+/**
+ * 48 bits from the kernel's random pool. Read from /dev/urandom rather than through node:crypto:
+ * a CLI's first call would load node:crypto (~5 ms of CPU), and `sandbox run` takes a lock (the
+ * workspace lease) before its sandbox starts; node:crypto is only the fallback.
+ */
+function randomHex12(): string {
+  const buf = Buffer.alloc(6);
+  try {
+    const fd = openSync('/dev/urandom', 'r');
+    try {
+      if (readSync(fd, buf, 0, 6, null) === 6) return buf.toString('hex');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // no /dev/urandom (a chroot without /dev): node:crypto's generator below
+  }
+  return randomBytes(6).toString('hex');
+}
+
 /** A fresh temp name beside `path`: `<path>.tmp-<pid>-<12 hex>`. */
 export function tempPath(path: string): string {
-  return `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  return `${path}.tmp-${process.pid}-${randomHex12()}`;
 }
 
 function unlinkQuiet(path: string): void {
