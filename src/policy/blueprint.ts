@@ -5,12 +5,12 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { defaultPolicy } from './compile.ts';
 import { diagnosticAt, parsePolicy, parsePreset, parseWithSchema, PolicyError } from './load.ts';
-import { blueprintModelsSchema } from './blueprint-models.ts';
+import { blueprintModelSchemas } from './blueprint-models.ts';
 import { endpointLabel, networkPolicyConflicts } from './overlap.ts';
-import { approvalsSchema, duration, networkPoliciesSchema, toolsSchema } from './schema.ts';
+import { described, policySchemas } from './schema.ts';
 import type { NetworkPolicy, Policy, Preset } from './schema.ts';
 import { parseSize } from './units.ts';
 
@@ -26,101 +26,128 @@ function presetsDir(): string {
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
-const sizeText = z.union([z.string(), z.number()]).superRefine((v, ctx) => {
-  if (parseSize(v) === null) ctx.addIssue({ code: 'custom', message: `not a size: ${JSON.stringify(v)}` });
-});
+/**
+ * Builds the blueprint schema on first use, as schema.ts does the policy's (issue 23): a verb
+ * that never reads a blueprint (`policy validate` of a policy file) does not construct it.
+ */
+function build() {
+  const { approvalsSchema, duration, networkPoliciesSchema, toolsSchema } = policySchemas();
+  const { blueprintModelsSchema } = blueprintModelSchemas();
+  const sizeText = z.union([z.string(), z.number()]).check(
+    z.superRefine((v, ctx) => {
+      if (parseSize(v) === null) ctx.addIssue({ code: 'custom', message: `not a size: ${JSON.stringify(v)}` });
+    }),
+  );
 
-const eventName = z.enum([
-  'egress.denied',
-  'egress.asked',
-  'egress.audited',
-  'exec.denied',
-  'exec.asked',
-  'syscall.denied',
-  'approval.timeout',
-  'inference.redacted',
-  'inference.blocked',
-  'sandbox.degraded',
-  'sandbox.exited',
-]);
+  const eventName = z.enum([
+    'egress.denied',
+    'egress.asked',
+    'egress.audited',
+    'exec.denied',
+    'exec.asked',
+    'syscall.denied',
+    'approval.timeout',
+    'inference.redacted',
+    'inference.blocked',
+    'sandbox.degraded',
+    'sandbox.exited',
+  ]);
 
-export const blueprintSchema = z.strictObject({
-  name: z.string().regex(NAME, 'blueprint names are lower-case letters, digits and `-`'),
-  version: z.string().regex(SEMVER, 'version must be semver (e.g. 1.2.0)'),
-  description: z.string().min(1),
-  agent: z.strictObject({
-    name: z.string().min(1),
-    /** The agent's pinned version: the supervisor binds that install (`nemoclaw agents install`) read-only. */
-    version: z.string().min(1).optional(),
-    /** argv of the agent inside the sandbox. */
-    command: z.array(z.string().min(1)).min(1),
-    /** Steps run (in a sandbox with the install policy) to put the agent in place. */
-    install: z
-      .array(
-        z.strictObject({
-          run: z.array(z.string().min(1)).min(1).describe('argv, no shell'),
-          description: z.string().optional(),
-        }),
-      )
-      .default([]),
-    config_template: z
-      .strictObject({
-        path: z.string().min(1).describe('relative to the sandbox HOME'),
-        content: z.string(),
-      })
-      .optional(),
-    env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string()).default({}),
-  }),
-  policy: z.strictObject({
-    base: z.string().min(1).default('default').describe('`default` or a policy file relative to the blueprint'),
-    presets: z.array(z.string().regex(NAME)).default([]),
-    /** Loopback ports of the agent's own servers (OpenClaw's gateway), added to the base's. */
-    loopback: z.strictObject({ bind: z.array(z.number().int().min(1).max(65535)).optional(), connect: z.array(z.number().int().min(1).max(65535)).optional() }).optional(),
-    network_policies: networkPoliciesSchema.optional().describe('extra rules on top of base and presets'),
-    /** The agent's tool calls asked, allowed or refused (docs/approvals.md "Tool calls"). */
-    tools: toolsSchema.optional(),
-  }),
-  inference: z.strictObject({
-    profile: z.string().min(1),
-    provider: z.enum(['nvidia', 'openai', 'nim-local', 'vllm', 'none']),
-    endpoint: z.string().url().optional(),
-    model: z.string().min(1).optional(),
-    credential_env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
-    routing: z.enum(['local-only', 'cloud-with-redaction', 'cloud-allowed']),
-  }),
-  /** Local model servers started before the sandbox (docs/models.md, "Blueprints"). */
-  models: blueprintModelsSchema,
-  monitoring: z
-    .strictObject({
-      alerts: z
-        .array(
+  const nonEmpty = () => z.string().check(z.minLength(1));
+  const loopbackPort = () => z.number().check(z.int(), z.gte(1), z.lte(65535));
+
+  const blueprintSchema = z.strictObject({
+    name: z.string().check(z.regex(NAME, 'blueprint names are lower-case letters, digits and `-`')),
+    version: z.string().check(z.regex(SEMVER, 'version must be semver (e.g. 1.2.0)')),
+    description: nonEmpty(),
+    agent: z.strictObject({
+      name: nonEmpty(),
+      /** The agent's pinned version: the supervisor binds that install (`nemoclaw agents install`) read-only. */
+      version: z.optional(nonEmpty()),
+      /** argv of the agent inside the sandbox. */
+      command: z.array(nonEmpty()).check(z.minLength(1)),
+      /** Steps run (in a sandbox with the install policy) to put the agent in place. */
+      install: z._default(
+        z.array(
           z.strictObject({
-            event: eventName,
-            severity: z.enum(['info', 'warning', 'critical']),
-            threshold: z.number().int().min(1).default(1).describe('alert after this many events'),
-            window: duration.optional().describe('within this long'),
+            run: described(z.array(nonEmpty()).check(z.minLength(1)), 'argv, no shell'),
+            description: z.optional(z.string()),
           }),
-        )
-        .default([]),
-    })
-    .default({ alerts: [] }),
-  approvals: approvalsSchema
-    .extend({
-      approvers: z.array(z.string().min(1)).min(1).default(['operator']).describe('who may answer asks'),
-      allow_always: z.boolean().default(true).describe('whether "always" answers may write policy revisions'),
-    })
-    .default({ approvers: ['operator'], allow_always: true }),
-  resources: z
-    .strictObject({
-      memory: sizeText.optional(),
-      cpu: z.string().regex(/^[0-9]+(?:\.[0-9]+)?%$/, 'cpu is a percentage of one core, e.g. 200%').optional(),
-      pids: z.number().int().min(1).optional(),
-      gpus: z.union([z.literal('all'), z.number().int().min(0)]).optional(),
-    })
-    .default({}),
-});
+        ),
+        [],
+      ),
+      config_template: z.optional(
+        z.strictObject({
+          path: described(nonEmpty(), 'relative to the sandbox HOME'),
+          content: z.string(),
+        }),
+      ),
+      env: z._default(z.record(z.string().check(z.regex(/^[A-Z_][A-Z0-9_]*$/)), z.string()), {}),
+    }),
+    policy: z.strictObject({
+      base: described(z._default(nonEmpty(), 'default'), '`default` or a policy file relative to the blueprint'),
+      presets: z._default(z.array(z.string().check(z.regex(NAME))), []),
+      /** Loopback ports of the agent's own servers (OpenClaw's gateway), added to the base's. */
+      loopback: z.optional(z.strictObject({ bind: z.optional(z.array(loopbackPort())), connect: z.optional(z.array(loopbackPort())) })),
+      network_policies: described(z.optional(networkPoliciesSchema), 'extra rules on top of base and presets'),
+      /** The agent's tool calls asked, allowed or refused (docs/approvals.md "Tool calls"). */
+      tools: z.optional(toolsSchema),
+    }),
+    inference: z.strictObject({
+      profile: nonEmpty(),
+      provider: z.enum(['nvidia', 'openai', 'nim-local', 'vllm', 'none']),
+      endpoint: z.optional(z.string().check(z.url())),
+      model: z.optional(nonEmpty()),
+      credential_env: z.optional(z.string().check(z.regex(/^[A-Z_][A-Z0-9_]*$/))),
+      routing: z.enum(['local-only', 'cloud-with-redaction', 'cloud-allowed']),
+    }),
+    /** Local model servers started before the sandbox (docs/models.md, "Blueprints"). */
+    models: blueprintModelsSchema,
+    monitoring: z._default(
+      z.strictObject({
+        alerts: z._default(
+          z.array(
+            z.strictObject({
+              event: eventName,
+              severity: z.enum(['info', 'warning', 'critical']),
+              threshold: described(z._default(z.number().check(z.int(), z.gte(1)), 1), 'alert after this many events'),
+              window: described(z.optional(duration), 'within this long'),
+            }),
+          ),
+          [],
+        ),
+      }),
+      { alerts: [] },
+    ),
+    approvals: z._default(
+      z.extend(approvalsSchema, {
+        approvers: described(z._default(z.array(nonEmpty()).check(z.minLength(1)), ['operator']), 'who may answer asks'),
+        allow_always: described(z._default(z.boolean(), true), 'whether "always" answers may write policy revisions'),
+      }),
+      { approvers: ['operator'], allow_always: true },
+    ),
+    resources: z._default(
+      z.strictObject({
+        memory: z.optional(sizeText),
+        cpu: z.optional(z.string().check(z.regex(/^[0-9]+(?:\.[0-9]+)?%$/, 'cpu is a percentage of one core, e.g. 200%'))),
+        pids: z.optional(z.number().check(z.int(), z.gte(1))),
+        gpus: z.optional(z.union([z.literal('all'), z.number().check(z.int(), z.gte(0))])),
+      }),
+      {},
+    ),
+  });
+  return blueprintSchema;
+}
 
-export type BlueprintSpec = z.output<typeof blueprintSchema>;
+let built: ReturnType<typeof build> | undefined;
+
+/** The blueprint file schema (zod/mini), built on the first call. */
+export function blueprintSchema(): ReturnType<typeof build> {
+  built ??= build();
+  return built;
+}
+
+export type BlueprintSpec = z.output<ReturnType<typeof build>>;
 
 export interface Blueprint {
   /** Absolute path of the file it was loaded from. */
@@ -177,7 +204,7 @@ export async function loadBlueprint(nameOrPath: string): Promise<Blueprint> {
     throw new PolicyError([{ file, line: 1, col: 1, message: `cannot read file (${(err as NodeJS.ErrnoException).code ?? 'error'})`, snippet: '' }], { cause: err });
   }
   const text = bytes.toString('utf8');
-  const spec = parseWithSchema(text, file, blueprintSchema);
+  const spec = parseWithSchema(text, file, blueprintSchema());
   let base: Policy;
   if (spec.policy.base === 'default') base = defaultPolicy();
   else {

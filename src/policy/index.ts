@@ -1,15 +1,15 @@
 // The policy component's only public door. Other components import from here, never from the
 // files beside it.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { blueprintSchema } from './blueprint.ts';
-import { policySchema, presetSchema } from './schema.ts';
+import { policySchemas } from './schema.ts';
 
 export type { SandboxSpec, EgressRequest, EgressDecision, EgressVerdict } from './types.ts';
 export { LIMIT_DEFAULTS } from './types.ts';
 export type { Policy, NetworkPolicy, Endpoint, RestRule, Preset } from './schema.ts';
-export { policySchema, presetSchema } from './schema.ts';
+export { policySchemas } from './schema.ts';
 export type { Diagnostic } from './load.ts';
-export { PolicyError, parsePolicy, loadPolicyFile, parsePreset, formatDiagnostic, renderDiagnostic } from './load.ts';
+export { PolicyError, parsePolicy, loadPolicyFile, parsePreset, formatDiagnostic, renderDiagnostic, documentKind } from './load.ts';
 export { defaultPolicy, compileSandboxSpec, decideExec } from './compile.ts';
 export type { EgressRuleSet } from './egress.ts';
 export { compileEgressRules, decideEgress, normalizeRequestPath, ACCESS_METHODS } from './egress.ts';
@@ -37,7 +37,7 @@ export { explainPolicy, renderExplanation } from './explain.ts';
 
 /** JSON Schema (draft 2020-12) of policy files, generated from the zod schema, for editors. */
 export function policyJsonSchema(kind: 'policy' | 'preset' | 'blueprint' = 'policy'): Record<string, unknown> {
-  const schema = { policy: policySchema, preset: presetSchema, blueprint: blueprintSchema }[kind];
+  const schema = kind === 'blueprint' ? blueprintSchema() : policySchemas()[kind === 'policy' ? 'policySchema' : 'presetSchema'];
   return {
     ...z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
     title: `nemoclaw ${kind}`,

@@ -4,8 +4,9 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document, Node, Pair } from 'yaml';
-import type { z } from 'zod';
-import { policySchema, presetSchema, UNSUPPORTED_KEYS } from './schema.ts';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
+import { policySchemas, UNSUPPORTED_KEYS } from './schema.ts';
 import type { Policy, Preset } from './schema.ts';
 
 export interface Diagnostic {
@@ -42,6 +43,11 @@ export class PolicyError extends Error {
 // Bounded so that a hostile file (alias bombs, gigantic documents) fails fast instead of hanging.
 const MAX_BYTES = 4 * 1024 * 1024;
 const MAX_ALIAS_COUNT = 100;
+
+// The English messages classic zod installs on first use: zod/mini (schema.ts) has none of its own,
+// every issue would read "Invalid input". Global, as classic's is, and the same locale. (Classic
+// also installs a memoizer, for schemas that contain themselves; none of ours does.)
+z.config(en());
 
 type PathKey = string | number | symbol;
 
@@ -120,12 +126,42 @@ function unknownKeyMessage(path: readonly PathKey[], key: string): string {
   return `${pathLabel([...path, key])}: ${why ? `\`${key}\` ${why}` : `unknown key \`${key}\``}`;
 }
 
+// The last text parsed and its document: `policy validate` and `explain` ask a file's kind
+// (documentKind) and then validate it, and the first parse, which runs the yaml package's code
+// cold, costs milliseconds of their start-up (issue 23). Read-only once made; one text is kept.
+let lastParse: { text: string; lc: LineCounter; doc: Document } | undefined;
+
+function parseYaml(text: string): { lc: LineCounter; doc: Document } {
+  if (lastParse?.text !== text) {
+    const lc = new LineCounter();
+    lastParse = { text, lc, doc: parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, strict: true, version: '1.2' }) };
+  }
+  return lastParse;
+}
+
+/**
+ * What a YAML file holds, by its top-level keys: a preset has `preset:`, a blueprint `agent:`;
+ * anything else, unparseable text included, is read as a policy, whose loader then reports the
+ * syntax error with its position.
+ */
+export function documentKind(text: string): 'policy' | 'preset' | 'blueprint' {
+  try {
+    const data: unknown = parseYaml(text).doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    if (data && typeof data === 'object' && !Array.isArray(data)) {
+      if ('preset' in data) return 'preset';
+      if ('agent' in data) return 'blueprint';
+    }
+  } catch {
+    // Not convertible (an alias bomb): the policy loader reports it.
+  }
+  return 'policy';
+}
+
 /** Parses YAML text and validates it against a schema; throws PolicyError with positions. */
-export function parseWithSchema<T>(text: string, file: string, schema: z.ZodType<T>): T {
-  const lc = new LineCounter();
+export function parseWithSchema<T>(text: string, file: string, schema: z.core.$ZodType<T>): T {
   if (typeof text !== 'string') throw new PolicyError([{ file, line: 1, col: 1, message: 'not text', snippet: '' }]);
   if (text.length > MAX_BYTES) throw new PolicyError([{ file, line: 1, col: 1, message: `file larger than ${MAX_BYTES} bytes`, snippet: '' }]);
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, strict: true, version: '1.2' });
+  const { lc, doc } = parseYaml(text);
   const syntax = [...doc.errors];
   if (syntax.length > 0) {
     throw new PolicyError(syntax.map((e) => makeDiag(text, file, lc, e.pos[0], e.message.split('\n')[0] ?? e.message)));
@@ -136,7 +172,7 @@ export function parseWithSchema<T>(text: string, file: string, schema: z.ZodType
   } catch (err) {
     throw new PolicyError([makeDiag(text, file, lc, 0, err instanceof Error ? err.message : String(err))], { cause: err });
   }
-  const res = schema.safeParse(data);
+  const res = z.safeParse(schema, data);
   if (res.success) return res.data;
   const diags = res.error.issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
@@ -171,11 +207,11 @@ export function parseWithSchema<T>(text: string, file: string, schema: z.ZodType
 }
 
 export function parsePolicy(text: string, file: string): Policy {
-  return parseWithSchema(text, file, policySchema);
+  return parseWithSchema(text, file, policySchemas().policySchema);
 }
 
 export function parsePreset(text: string, file: string): Preset {
-  return parseWithSchema(text, file, presetSchema);
+  return parseWithSchema(text, file, policySchemas().presetSchema);
 }
 
 export async function readPolicyText(path: string): Promise<string> {
