@@ -3,6 +3,7 @@
 // agent's answer read back as events. OpenClaw: `openclaw agent --agent main --message ... --json`
 // goes through the gateway the sandbox runs (so plugins and their hooks apply) and keeps one
 // session per sandbox (the main agent's, in its persistent state directory).
+import { openclaw } from './openclaw.ts';
 
 /** What a turn prints as NDJSON (`nemoclaw NAME chat --json`). */
 export type ChatEvent =
@@ -25,6 +26,12 @@ export const TURN_TIMEOUT_S = 120;
 export function chatArgv(agent: string, message: string, timeoutS = TURN_TIMEOUT_S): string[] {
   if (agent !== 'openclaw') throw new Error(`no chat adapter for ${agent}`);
   return ['openclaw', 'agent', '--agent', 'main', '--message', message, '--json', '--timeout', String(timeoutS)];
+}
+
+/** The environment a turn's command gets on top of the sandbox's (the adapter's chatEnv: why there). */
+export function chatEnv(agent: string): Record<string, string> {
+  if (agent !== 'openclaw') throw new Error(`no chat adapter for ${agent}`);
+  return { ...openclaw.chatEnv };
 }
 
 interface OpenClawTurn {

@@ -12,5 +12,5 @@ export type { AgentRun, AgentRunInput } from './run.ts';
 // Tool-call approvals: the shipped OpenClaw plugin and the config that enables it.
 export { OPENCLAW_PLUGIN_DIR, pluginsConfig } from './tool-approvals.ts';
 // A chat turn: the argv run inside the sandbox and its answer as events.
-export { chatArgv, parseTurn, TURN_TIMEOUT_S } from './chat.ts';
+export { chatArgv, chatEnv, parseTurn, TURN_TIMEOUT_S } from './chat.ts';
 export type { ChatEvent } from './chat.ts';

@@ -35,5 +35,18 @@ export const openclaw: AgentAdapter = {
   // openat2 with ENOSYS (native/src/seccomp.c: its how lives in memory a filter cannot read) and
   // the helper does not fall back; its JavaScript guards stay on, and Landlock and the mount view
   // bound what any path can reach anyway (design.md invariants 4 and 7).
-  env: { OPENCLAW_OFFLINE: '1', OPENCLAW_NO_AUTO_UPDATE: '1', OPENCLAW_DISABLE_BONJOUR: '1', CI: 'true', NO_COLOR: '1', OPENCLAW_FS_SAFE_NATIVE_MODE: 'off' },
+  //
+  // OPENCLAW_PACKAGED_COMPILE_CACHE_RESPAWNED: with NODE_COMPILE_CACHE set (the sandbox sets it, so
+  // the cache lives in the persistent HOME), OpenClaw's launcher (openclaw.mjs) starts a second Node
+  // to move its cache into a per-version subfolder, and waits for it: every `openclaw` command, the
+  // gateway and each chat turn alike, paid a whole Node start (~85 ms on the host, more in a
+  // sandbox: see chatEnv). The variable is the launcher's own mark of that child, so it runs in
+  // the first process; Node's cache keys entries by content, so one folder for every version is safe.
+  env: { OPENCLAW_OFFLINE: '1', OPENCLAW_NO_AUTO_UPDATE: '1', OPENCLAW_DISABLE_BONJOUR: '1', CI: 'true', NO_COLOR: '1', OPENCLAW_FS_SAFE_NATIVE_MODE: 'off', OPENCLAW_PACKAGED_COMPILE_CACHE_RESPAWNED: '1' },
+  // A chat turn's CLI (`openclaw agent`) talks only to its gateway on the sandbox's own loopback,
+  // which NO_PROXY exempts; the gateway makes the model calls. NODE_USE_ENV_PROXY=1 makes every
+  // Node load undici and set up its proxy agent at start (~40 ms of CPU before the first line of
+  // the agent runs), so the turn's CLI is started without it. This widens nothing: the sandbox's
+  // only way out is still the proxy, and a connection that skipped it has no route (fail closed).
+  chatEnv: { NODE_USE_ENV_PROXY: '0' },
 };

@@ -24,6 +24,8 @@ export interface AgentAdapter {
   alsoReady?: readonly RegExp[];
   /** Environment every run of the agent gets (install check and sandbox alike). */
   env: Record<string, string>;
+  /** What a chat turn's command gets on top of the sandbox's environment (`nemoclaw NAME chat`). */
+  chatEnv?: Record<string, string>;
 }
 
 /** Whether the agent's output since its start says it is ready: its ready line and every `alsoReady` line. */

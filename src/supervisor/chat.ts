@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { ChatEvent } from '../agents/index.ts';
-import { ADAPTERS, agentReady, chatArgv, parseTurn, TURN_TIMEOUT_S } from '../agents/index.ts';
+import { ADAPTERS, agentReady, chatArgv, chatEnv, parseTurn, TURN_TIMEOUT_S } from '../agents/index.ts';
 import type { HomePaths } from '../state/index.ts';
 import { sandboxPaths, writeFileAtomic } from '../state/index.ts';
 import type { EventBus } from './bus.ts';
@@ -243,7 +243,7 @@ export class ChatService {
         emit({ type: 'chat.error', sandbox: name, reason: why });
         return;
       }
-      const r = await this.exec(name, chatArgv(agent, message), turn);
+      const r = await this.exec(name, chatArgv(agent, message), chatEnv(agent), turn);
       // Denials published just before the CLI exited are emitted (queued microtasks) before the end.
       await new Promise((res) => setImmediate(res));
       if (turn.cancelled) {
@@ -286,8 +286,8 @@ export class ChatService {
   }
 
   /** Runs argv in the sandbox without a terminal (stdin closed), bounded in output and time. */
-  private async exec(name: string, argv: string[], turn: Turn): Promise<{ code: number; stdout: string; stderr: string }> {
-    const socket = await openExec(this.d.lifecycle.execSocket(name), { argv, tty: false, env: {} });
+  private async exec(name: string, argv: string[], env: Record<string, string>, turn: Turn): Promise<{ code: number; stdout: string; stderr: string }> {
+    const socket = await openExec(this.d.lifecycle.execSocket(name), { argv, tty: false, env });
     turn.socket = socket;
     if (turn.cancelled) socket.write(frame('k', Buffer.from([2])));
     const argv0 = argv[0] as string;
