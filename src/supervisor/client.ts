@@ -1,18 +1,219 @@
 // Client of the control API (the CLI, the TUI, scripts): JSON calls, NDJSON streams and exec.
-import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ExecRequest } from './exec.ts';
 import { homePaths } from '../state/index.ts';
 
-// node:http through process.getBuiltinModule, not an ESM import, which evaluates every export: its
-// lazy WebSocket getters load Node's bundled undici, ~40 ms on each CLI start (issue 23).
-const { request } = process.getBuiltinModule('node:http');
+// JSON calls and NDJSON streams speak HTTP/1.1 over node:net, not node:http: http's client, agent,
+// parser and server modules (~15 of Node's internal modules) cost a CLI verb ~4 ms of the ~13 ms
+// that `nemoclaw list` may take beyond `node -e 0` (issue 23). The peer is the supervisor, which
+// answers with a Content-Length (sendJson) or chunked (NDJSON streams); an answer that is not
+// well-formed HTTP fails closed, as bad_response. exec's Upgrade still goes through node:http, taken
+// through process.getBuiltinModule, not an ESM import, which evaluates every export: its lazy
+// WebSocket getters load Node's bundled undici, ~40 ms on each CLI start.
 
-// A unix socket carries no TLS, so each request names no TLS server: otherwise http's agent
+// A unix socket carries no TLS, so each exec request names no TLS server: otherwise http's agent
 // derives one from the Host header and tests it with net.isIP, whose IPv6 regular expression
-// takes 3-20 ms to compile on its first use, on every CLI verb that asks (issue 23). '' is what
-// the agent would derive for an address; only TLS reads it.
+// takes 3-20 ms to compile on its first use (issue 23). '' is what the agent would derive for an
+// address; only TLS reads it.
 const NO_SERVERNAME: object = { servername: '' };
+
+/** Node's own rule for a request path (http's ERR_UNESCAPED_CHARACTERS): no controls, no spaces. */
+const BAD_PATH = /[^\u0021-\u00ff]/;
+/** A response head larger than this is not our supervisor's: fail closed. */
+const MAX_HEAD = 64 * 1024;
+
+/** A response as far as it has been read: the status, then the body through onBody. */
+export interface ResponseHead {
+  status: number;
+  headers: Map<string, string>;
+}
+
+/**
+ * The status line and headers of an HTTP/1.x response (the text before the blank line), or null
+ * when it is not one. Header names lower-cased; a repeated header's values joined with ", ".
+ */
+export function parseHead(text: string): ResponseHead | null {
+  const lines = text.split('\r\n');
+  const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0] ?? '');
+  if (m === null) return null;
+  const headers = new Map<string, string>();
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) return null;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    const prev = headers.get(name);
+    headers.set(name, prev === undefined ? value : `${prev}, ${value}`);
+  }
+  return { status: Number(m[1]), headers };
+}
+
+/** How the body of a response ends (RFC 9112 section 6.3, for the answers a request of ours can get). */
+export type Framing = { kind: 'length'; length: number } | { kind: 'chunked' } | { kind: 'close' };
+
+export function framingOf(head: ResponseHead): Framing | null {
+  if (head.status < 200) return null; // no 1xx: we send no Expect nor Upgrade here
+  if (head.status === 204 || head.status === 304) return { kind: 'length', length: 0 };
+  const te = head.headers.get('transfer-encoding');
+  if (te !== undefined) return te.toLowerCase() === 'chunked' ? { kind: 'chunked' } : null;
+  const cl = head.headers.get('content-length');
+  if (cl === undefined) return { kind: 'close' };
+  return /^\d{1,15}$/.test(cl) ? { kind: 'length', length: Number(cl) } : null;
+}
+
+class BadResponse extends Error {}
+
+interface ResponseHandlers {
+  onHead(head: ResponseHead): void;
+  onBody(bytes: Buffer): void;
+  /** The body is complete (framing says so, or the peer closed a close-delimited one). */
+  onEnd(): void;
+}
+
+/**
+ * Reads one HTTP/1.1 response from a byte stream: push() what arrives, closed() when the peer
+ * closes. Throws BadResponse on what is not a well-formed response; after onEnd, ignores the rest.
+ */
+export class ResponseReader {
+  #buf: Buffer = Buffer.alloc(0);
+  #framing: Framing | null = null;
+  /** Body bytes still due: of the whole body (length), or of the current chunk (chunked). */
+  #left = 0;
+  /** Chunked: what is expected next. */
+  #chunk: 'size' | 'data' | 'crlf' | 'trailer' = 'size';
+  #done = false;
+  readonly #on: ResponseHandlers;
+
+  constructor(on: ResponseHandlers) {
+    this.#on = on;
+  }
+
+  get done(): boolean {
+    return this.#done;
+  }
+
+  push(bytes: Buffer): void {
+    if (this.#done) return;
+    this.#buf = this.#buf.length === 0 ? bytes : Buffer.concat([this.#buf, bytes]);
+    if (this.#framing === null) {
+      const end = this.#buf.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (this.#buf.length > MAX_HEAD) throw new BadResponse('response head too large');
+        return;
+      }
+      const head = parseHead(this.#buf.toString('latin1', 0, end));
+      const framing = head === null ? null : framingOf(head);
+      if (head === null || framing === null) throw new BadResponse('not an HTTP/1.1 response');
+      this.#framing = framing;
+      this.#buf = this.#buf.subarray(end + 4);
+      if (framing.kind === 'length') this.#left = framing.length;
+      this.#on.onHead(head);
+    }
+    this.#body();
+  }
+
+  /** The peer closed the connection: the end of a close-delimited body, else a cut-off answer. */
+  closed(): void {
+    if (this.#done) return;
+    if (this.#framing?.kind !== 'close') throw new BadResponse('the connection closed before the answer was complete');
+    this.#finish();
+  }
+
+  #finish(): void {
+    this.#done = true;
+    this.#buf = Buffer.alloc(0);
+    this.#on.onEnd();
+  }
+
+  #take(n: number): void {
+    const part = this.#buf.subarray(0, n);
+    this.#buf = this.#buf.subarray(n);
+    if (part.length > 0) this.#on.onBody(part);
+  }
+
+  #body(): void {
+    const f = this.#framing;
+    if (f === null || this.#done) return;
+    if (f.kind === 'close') return this.#take(this.#buf.length);
+    if (f.kind === 'length') {
+      const n = Math.min(this.#left, this.#buf.length);
+      this.#left -= n;
+      this.#take(n);
+      if (this.#left === 0) this.#finish();
+      return;
+    }
+    while (!this.#done) {
+      if (this.#chunk === 'data') {
+        const n = Math.min(this.#left, this.#buf.length);
+        this.#left -= n;
+        this.#take(n);
+        if (this.#left > 0) return;
+        this.#chunk = 'crlf';
+        continue;
+      }
+      const eol = this.#buf.indexOf('\r\n');
+      if (eol < 0) {
+        if (this.#buf.length > MAX_HEAD) throw new BadResponse('chunk header too large');
+        return;
+      }
+      const line = this.#buf.toString('latin1', 0, eol);
+      this.#buf = this.#buf.subarray(eol + 2);
+      if (this.#chunk === 'crlf') {
+        if (line !== '') throw new BadResponse('chunk not followed by CRLF');
+        this.#chunk = 'size';
+      } else if (this.#chunk === 'size') {
+        const m = /^([0-9a-fA-F]{1,12})[ \t]*(?:;.*)?$/.exec(line);
+        if (m === null) throw new BadResponse('bad chunk size');
+        this.#left = parseInt(m[1] as string, 16);
+        this.#chunk = this.#left === 0 ? 'trailer' : 'data';
+      } else if (line === '') this.#finish(); // trailer fields end with an empty line
+    }
+  }
+}
+
+interface Exchange {
+  socket: Socket;
+}
+
+/**
+ * Sends one request on a new connection to socketPath and reads the response into `on`. Errors
+ * (connecting, a malformed answer, a cut-off one) go to onError once; the socket is destroyed.
+ */
+function exchange(socketPath: string, method: string, path: string, data: string | undefined, on: ResponseHandlers & { onError(err: Error): void }): Exchange {
+  if (BAD_PATH.test(path)) throw Object.assign(new TypeError('Request path contains unescaped characters'), { code: 'ERR_UNESCAPED_CHARACTERS' });
+  const socket = process.getBuiltinModule('node:net').createConnection({ path: socketPath });
+  let failed = false;
+  const fail = (err: Error): void => {
+    if (failed || reader.done) return;
+    failed = true;
+    socket.destroy();
+    on.onError(err);
+  };
+  const reader = new ResponseReader({
+    onHead: (h) => on.onHead(h),
+    onBody: (b) => on.onBody(b),
+    onEnd: () => {
+      socket.destroy();
+      on.onEnd();
+    },
+  });
+  const guard = (fn: () => void): void => {
+    try {
+      fn();
+    } catch (err) {
+      fail(err as Error);
+    }
+  };
+  socket.on('data', (b: Buffer) => guard(() => reader.push(b)));
+  socket.on('end', () => guard(() => reader.closed()));
+  socket.on('close', () => guard(() => reader.closed()));
+  socket.on('error', fail);
+  const body = data === undefined ? '' : data;
+  const headers = data === undefined ? '' : `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(data)}\r\n`;
+  socket.write(Buffer.from(`${method} ${path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n${headers}\r\n`, 'latin1'));
+  if (body !== '') socket.write(body);
+  return { socket };
+}
 
 export class SupervisorUnavailableError extends Error {
   readonly socketPath: string;
@@ -36,6 +237,11 @@ function unavailable(err: NodeJS.ErrnoException, socketPath: string): Error {
   return err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? new SupervisorUnavailableError(socketPath) : err;
 }
 
+/** What a failed exchange rejects with: no supervisor, an answer that is not HTTP, or the error itself. */
+function answerError(err: Error, status: number, socketPath: string): Error {
+  return err instanceof BadResponse ? new ApiError(status, { error: 'bad_response', reason: err.message }) : unavailable(err, socketPath);
+}
+
 export class ApiClient {
   readonly socketPath: string;
 
@@ -46,79 +252,71 @@ export class ApiClient {
   /** JSON request; non-2xx answers throw ApiError. */
   call<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
     return new Promise((resolve, reject) => {
-      const data = body === undefined ? undefined : JSON.stringify(body);
-      const req = request({ ...NO_SERVERNAME, socketPath: this.socketPath, method, path, headers: data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {} }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => {
+      let status = 0;
+      const parts: Buffer[] = [];
+      exchange(this.socketPath, method, path, body === undefined ? undefined : JSON.stringify(body), {
+        onHead: (h) => (status = h.status),
+        onBody: (b) => parts.push(b),
+        onEnd: () => {
+          const text = Buffer.concat(parts).toString('utf8');
           let parsed: Record<string, unknown>;
           try {
             parsed = JSON.parse(text) as Record<string, unknown>;
           } catch {
-            return reject(new ApiError(res.statusCode ?? 0, { error: 'bad_response', reason: text.slice(0, 200) }));
+            return reject(new ApiError(status, { error: 'bad_response', reason: text.slice(0, 200) }));
           }
-          if ((res.statusCode ?? 0) >= 300) reject(new ApiError(res.statusCode ?? 0, parsed));
+          if (status >= 300) reject(new ApiError(status, parsed));
           else resolve(parsed as T);
-        });
+        },
+        onError: (err) => reject(answerError(err, status, this.socketPath)),
       });
-      req.on('error', (err: NodeJS.ErrnoException) => reject(unavailable(err, this.socketPath)));
-      req.end(data);
     });
   }
 
   /** An NDJSON stream (GET, or `method` with a JSON body); onLine per parsed line. Resolves when the stream ends; abort() ends it early. */
   stream(path: string, onLine: (v: Record<string, unknown>) => void, send?: { method: string; body: unknown }): { done: Promise<void>; abort(): void } {
-    let res: IncomingMessage | null = null;
     let aborted = false;
-    const data = send === undefined ? undefined : JSON.stringify(send.body);
-    const req = request({ ...NO_SERVERNAME, socketPath: this.socketPath, method: send?.method ?? 'GET', path, headers: data !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {} });
+    let x: Exchange | undefined;
     const done = new Promise<void>((resolve, reject) => {
-      req.on('response', (r) => {
-        res = r;
-        if ((r.statusCode ?? 0) >= 300) {
-          let text = '';
-          r.setEncoding('utf8');
-          r.on('data', (c: string) => (text += c));
-          r.on('end', () => {
-            try {
-              reject(new ApiError(r.statusCode ?? 0, JSON.parse(text) as Record<string, unknown>));
-            } catch {
-              reject(new ApiError(r.statusCode ?? 0, { error: 'bad_response' }));
-            }
-          });
-          return;
+      let status = 0;
+      // A line is cut at a newline byte, which is never inside a UTF-8 sequence, then decoded.
+      let partial: Buffer = Buffer.alloc(0);
+      const parts: Buffer[] = [];
+      const lines = (b: Buffer): void => {
+        partial = partial.length === 0 ? b : Buffer.concat([partial, b]);
+        let nl: number;
+        while ((nl = partial.indexOf(10)) >= 0) {
+          const line = partial.toString('utf8', 0, nl);
+          partial = partial.subarray(nl + 1);
+          if (line !== '') onLine(JSON.parse(line) as Record<string, unknown>);
         }
-        let partial = '';
-        r.setEncoding('utf8');
-        r.on('data', (c: string) => {
-          partial += c;
-          let nl: number;
-          while ((nl = partial.indexOf('\n')) >= 0) {
-            const line = partial.slice(0, nl);
-            partial = partial.slice(nl + 1);
-            if (line !== '') onLine(JSON.parse(line) as Record<string, unknown>);
+      };
+      x = exchange(this.socketPath, send?.method ?? 'GET', path, send === undefined ? undefined : JSON.stringify(send.body), {
+        onHead: (h) => (status = h.status),
+        onBody: (b) => (status >= 300 ? parts.push(b) : lines(b)),
+        onEnd: () => {
+          if (status < 300) return resolve();
+          try {
+            reject(new ApiError(status, JSON.parse(Buffer.concat(parts).toString('utf8')) as Record<string, unknown>));
+          } catch {
+            reject(new ApiError(status, { error: 'bad_response' }));
           }
-        });
-        r.on('end', () => resolve());
-        r.on('close', () => resolve());
-        r.on('error', (e) => (aborted ? resolve() : reject(e)));
+        },
+        onError: (err) => (aborted ? resolve() : reject(answerError(err, status, this.socketPath))),
       });
-      req.on('error', (err: NodeJS.ErrnoException) => (aborted ? resolve() : reject(unavailable(err, this.socketPath))));
     });
-    req.end(data);
     return {
       done,
       abort() {
         aborted = true;
-        (res as IncomingMessage | null)?.destroy();
-        req.destroy();
+        x?.socket.destroy();
       },
     };
   }
 
   /** Opens an exec session: frames (see exec.ts) flow on the returned socket. */
   exec(name: string, er: ExecRequest): Promise<{ socket: Socket; head: Buffer }> {
+    const { request } = process.getBuiltinModule('node:http');
     return new Promise((resolve, reject) => {
       const req = request({
         ...NO_SERVERNAME,
