@@ -3,6 +3,8 @@
 // whoever owns the queue (`nemoclaw serve` / the TUI). Without one it says so and exits 1.
 import type { Command } from 'commander';
 import type { ApprovalItem } from '../approvals/index.ts';
+import { homePaths } from '../state/index.ts';
+import { ApiClient } from '../supervisor/client.ts';
 import { exitCodes, printJson, showOn } from './output.ts';
 
 interface Flags {
@@ -25,10 +27,11 @@ function toolText(i: ApprovalItem, show: (s: string) => string): string {
 }
 
 async function run(fn: () => Promise<number>): Promise<void> {
-  const { ApprovalsUnavailableError } = await import('../approvals/index.ts');
   try {
     process.exitCode = await fn();
   } catch (err) {
+    // Loaded here, not first: the queue's code is not what `approvals list` needs (issue 23).
+    const { ApprovalsUnavailableError } = await import('../approvals/index.ts');
     if (err instanceof ApprovalsUnavailableError) {
       process.stderr.write(`nemoclaw: ${showOn(process.stderr)(err.message)}\n`);
       process.exitCode = exitCodes.failure;
@@ -38,37 +41,56 @@ async function run(fn: () => Promise<number>): Promise<void> {
   }
 }
 
+/** The pending items: a GET on the light transport first, the queue's client when it fails. */
+async function pendingItems(socket: string | undefined): Promise<ApprovalItem[]> {
+  try {
+    const r = await new ApiClient(socket ?? homePaths().approvals).call<{ items?: ApprovalItem[] }>('GET', '/v1/approvals');
+    if (Array.isArray(r.items)) return r.items;
+  } catch {
+    // Asked again below, by the client whose answer and errors these are.
+  }
+  const { approvalsClient, defaultApprovalsSocket } = await import('../approvals/index.ts');
+  return approvalsClient.list(socket ?? defaultApprovalsSocket());
+}
+
+/**
+ * `nemoclaw approvals list [--socket PATH] [--json]`. The list is asked over the supervisor
+ * client's light transport (src/supervisor/client.ts: no node:http, no queue code; issue 23); when
+ * that gets no plain answer (no queue served, an error status, anything unexpected), the queue's
+ * own client asks again and answers exactly as it always has, its errors included.
+ */
+export function listApprovals(flags: Flags): Promise<void> {
+  return run(async () => {
+    const items = await pendingItems(flags.socket);
+    if (flags.json) {
+      printJson(items);
+      return exitCodes.ok;
+    }
+    if (items.length === 0) {
+      process.stdout.write('no pending approvals\n');
+      return exitCodes.ok;
+    }
+    const now = Date.now();
+    // Host, path, method and binary are what the workload asked with: each shown as one inert
+    // line on a terminal, so an ask cannot restyle the list or forge another row.
+    const show = showOn(process.stdout);
+    for (const i of items) {
+      const what = i.kind === 'egress' ? `${i.method ? `${show(i.method)} ` : ''}${show(String(i.host))}:${i.port}${show(i.path ?? '')}` : i.kind === 'tool' ? toolText(i, show) : show(i.path ?? '');
+      process.stdout.write(
+        `${i.id}  ${i.kind.padEnd(6)} ${show(i.sandbox)}  ${i.binary !== null ? show(i.binary) : '(unknown binary)'} -> ${what}  x${i.count}  waiting ${age(now - i.firstSeen)}, expires in ${age(i.expiresAt - now)}\n`,
+      );
+    }
+    return exitCodes.ok;
+  });
+}
+
 export function register(program: Command): void {
   const cmd = program.command('approvals').description('list and decide pending approvals (needs a running `nemoclaw serve`)');
   const socketOpt = (c: Command) => c.option('--socket <path>', 'control socket of the approval queue (default: $NEMOCLAW_HOME/run/approvals.sock)');
 
   socketOpt(cmd.command('list').description('pending approvals, oldest first'))
     .option('--json', 'print JSON')
-    .action((flags: Flags) =>
-      run(async () => {
-        const { approvalsClient, defaultApprovalsSocket } = await import('../approvals/index.ts');
-        const items = await approvalsClient.list(flags.socket ?? defaultApprovalsSocket());
-        if (flags.json) {
-          printJson(items);
-          return exitCodes.ok;
-        }
-        if (items.length === 0) {
-          process.stdout.write('no pending approvals\n');
-          return exitCodes.ok;
-        }
-        const now = Date.now();
-        // Host, path, method and binary are what the workload asked with: each shown as one inert
-        // line on a terminal, so an ask cannot restyle the list or forge another row.
-        const show = showOn(process.stdout);
-        for (const i of items) {
-          const what = i.kind === 'egress' ? `${i.method ? `${show(i.method)} ` : ''}${show(String(i.host))}:${i.port}${show(i.path ?? '')}` : i.kind === 'tool' ? toolText(i, show) : show(i.path ?? '');
-          process.stdout.write(
-            `${i.id}  ${i.kind.padEnd(6)} ${show(i.sandbox)}  ${i.binary !== null ? show(i.binary) : '(unknown binary)'} -> ${what}  x${i.count}  waiting ${age(now - i.firstSeen)}, expires in ${age(i.expiresAt - now)}\n`,
-          );
-        }
-        return exitCodes.ok;
-      }),
-    );
+    .action((flags: Flags) => listApprovals(flags));
 
   for (const verdict of ['allow', 'deny'] as const) {
     const name = verdict === 'allow' ? 'approve' : 'deny';

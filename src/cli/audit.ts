@@ -51,8 +51,63 @@ function positiveInt(v: string): number {
   return n;
 }
 
+export interface VerifyFlags {
+  trustedCheckpoint?: string;
+  keys?: string;
+  json?: boolean;
+}
+
+/** `nemoclaw audit verify`: a function of its flags, which main.ts's fast path also runs (issue 23). */
+export async function auditVerify(o: VerifyFlags): Promise<void> {
+  const report = await verifyAudit({
+    home: home(),
+    ...(o.trustedCheckpoint === undefined ? {} : { trustedCheckpoint: o.trustedCheckpoint }),
+    ...(o.keys === undefined ? {} : { keys: o.keys }),
+  });
+  if (o.json === true) printJson(report);
+  else {
+    process.stdout.write(`${report.summary}\n`);
+    process.stdout.write(`records ${report.records}, signed up to ${report.authenticatedSize}, checkpoints ${report.checkpoints.valid} valid / ${report.checkpoints.invalid} invalid, root ${report.root}\n`);
+    const p = report.pruned;
+    // A signed prune is not tampering, but the reader must know the log no longer starts at 1.
+    if (p !== null) process.stdout.write(`pruned by policy at ${p.at} (signed): segments ${p.fromSegment}..${p.toSegment}, records 1..${p.records} (up to ${p.lastTs}), ${p.reason}\n`);
+    for (const p of report.problems) process.stdout.write(`  ${p}\n`);
+  }
+  process.exitCode = report.status.kind === 'ok' ? exitCodes.ok : exitCodes.failure;
+}
+
+export interface TailFlags {
+  lines: string;
+  follow?: boolean;
+  json?: boolean;
+}
+
+/** `nemoclaw audit tail`: as auditVerify, run by commander or main.ts's fast path. */
+export async function auditTail(o: TailFlags): Promise<void> {
+  const n = positiveInt(o.lines);
+  const show = showOn(process.stdout);
+  // --json prints the record's exact line (its hash is over those bytes): JSON-escaped already
+  // except C1 and bidi controls, which a terminal then sees as text through show().
+  const print = (r: RawRecord): void => {
+    process.stdout.write(`${o.json === true ? show(r.line) : humanLine(r, show)}\n`);
+  };
+  const cursor = endCursor(home());
+  for (const r of lastRecords(home(), n)) print(r);
+  if (o.follow !== true) return;
+  let stop = false;
+  const onSig = (): void => {
+    stop = true;
+  };
+  process.once('SIGINT', onSig);
+  process.once('SIGTERM', onSig);
+  while (!stop) {
+    for (const r of readSince(home(), cursor)) print(r);
+    await sleep(200);
+  }
+}
+
 /** `nemoclaw audit export | head` must end quietly when the reader goes away. */
-function quietOnEpipe(): void {
+export function quietOnEpipe(): void {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(exitCodes.ok);
     throw err;
@@ -69,23 +124,7 @@ export function register(program: Command): void {
     .option('--trusted-checkpoint <file>', 'a checkpoint kept outside this machine (detects truncation even if local checkpoints are gone)')
     .option('--keys <file>', 'keys.json to check signatures with (for a copy of the log on another machine)')
     .option('--json', 'print the full report as JSON')
-    .action(async (o: { trustedCheckpoint?: string; keys?: string; json?: boolean }) => {
-      const report = await verifyAudit({
-        home: home(),
-        ...(o.trustedCheckpoint === undefined ? {} : { trustedCheckpoint: o.trustedCheckpoint }),
-        ...(o.keys === undefined ? {} : { keys: o.keys }),
-      });
-      if (o.json === true) printJson(report);
-      else {
-        process.stdout.write(`${report.summary}\n`);
-        process.stdout.write(`records ${report.records}, signed up to ${report.authenticatedSize}, checkpoints ${report.checkpoints.valid} valid / ${report.checkpoints.invalid} invalid, root ${report.root}\n`);
-        const p = report.pruned;
-        // A signed prune is not tampering, but the reader must know the log no longer starts at 1.
-        if (p !== null) process.stdout.write(`pruned by policy at ${p.at} (signed): segments ${p.fromSegment}..${p.toSegment}, records 1..${p.records} (up to ${p.lastTs}), ${p.reason}\n`);
-        for (const p of report.problems) process.stdout.write(`  ${p}\n`);
-      }
-      process.exitCode = report.status.kind === 'ok' ? exitCodes.ok : exitCodes.failure;
-    });
+    .action((o: VerifyFlags) => auditVerify(o));
 
   audit
     .command('prune')
@@ -122,28 +161,7 @@ export function register(program: Command): void {
     .option('-n, --lines <n>', 'how many records', '20')
     .option('-f, --follow', 'keep printing new records until interrupted')
     .option('--json', 'print the raw JSONL records')
-    .action(async (o: { lines: string; follow?: boolean; json?: boolean }) => {
-      const n = positiveInt(o.lines);
-      const show = showOn(process.stdout);
-      // --json prints the record's exact line (its hash is over those bytes): JSON-escaped already
-      // except C1 and bidi controls, which a terminal then sees as text through show().
-      const print = (r: RawRecord): void => {
-        process.stdout.write(`${o.json === true ? show(r.line) : humanLine(r, show)}\n`);
-      };
-      const cursor = endCursor(home());
-      for (const r of lastRecords(home(), n)) print(r);
-      if (o.follow !== true) return;
-      let stop = false;
-      const onSig = (): void => {
-        stop = true;
-      };
-      process.once('SIGINT', onSig);
-      process.once('SIGTERM', onSig);
-      while (!stop) {
-        for (const r of readSince(home(), cursor)) print(r);
-        await sleep(200);
-      }
-    });
+    .action((o: TailFlags) => auditTail(o));
 
   audit
     .command('export')

@@ -36,3 +36,96 @@ export const COMMANDS: readonly CommandEntry[] = [
 
 /** Verbs of `nemoclaw <sandbox-name> VERB` (src/cli/sandbox-verbs.ts); main.ts routes on them. */
 export const SANDBOX_VERBS: readonly string[] = ['status', 'logs', 'connect', 'exec', 'stop', 'start', 'restart', 'destroy', 'pins', 'unpin', 'chat'];
+
+/** What a fast-path verb is given: its flags keyed as commander keys them (camelCase), values as typed. */
+export type FastFlags = Record<string, string | true>;
+
+/** In FastVerb.words: a sandbox name, where main.ts routes `nemoclaw NAME VERB` to sandbox-verbs.ts. */
+export const NAME = Symbol('sandbox name');
+
+/**
+ * A plain shape of a verb that main.ts runs without commander, whose module and option set cost a
+ * third of Node's own start-up (issue 23). `run` is the same function the verb's commander action
+ * calls, so the two ways differ only in who parsed argv; anything not exactly this shape (help, an
+ * unknown or repeated flag, `--opt=value`, a value that looks like a flag) goes to commander.
+ */
+export interface FastVerb {
+  /** The words after `nemoclaw`. */
+  words: readonly (string | typeof NAME)[];
+  /** Flags without a value: token -> key. */
+  flags: Readonly<Record<string, string>>;
+  /** Options taking the next word as their value: token -> key. */
+  options: Readonly<Record<string, string>>;
+  /** Commander's defaults for options not given. */
+  defaults?: Readonly<Record<string, string>>;
+  run(name: string, flags: FastFlags): Promise<void>;
+}
+
+// Each row repeats its verb's options as the verb's register() declares them; the test in
+// src/cli/fast.test.ts runs every shape both ways and compares stdout, stderr and exit status.
+export const FAST_VERBS: readonly FastVerb[] = [
+  { words: ['list'], flags: { '--json': 'json' }, options: {}, run: async (_, f) => (await import('./sandboxes.ts')).listSandboxes(f) },
+  { words: [NAME, 'status'], flags: { '--json': 'json' }, options: {}, run: async (name, f) => (await import('./sandboxes.ts')).sandboxStatus(name, f) },
+  {
+    words: [NAME, 'logs'],
+    flags: { '--follow': 'follow', '--json': 'json', '--raw': 'raw' },
+    options: { '--since': 'since', '--tail': 'tail' },
+    run: async (name, f) => (await import('./sandboxes.ts')).sandboxLogs(name, f),
+  },
+  { words: ['approvals', 'list'], flags: { '--json': 'json' }, options: { '--socket': 'socket' }, run: async (_, f) => (await import('./approvals.ts')).listApprovals(f) },
+  {
+    words: ['audit', 'verify'],
+    flags: { '--json': 'json' },
+    options: { '--trusted-checkpoint': 'trustedCheckpoint', '--keys': 'keys' },
+    run: async (_, f) => {
+      const m = await import('./audit.ts');
+      m.quietOnEpipe();
+      return m.auditVerify(f);
+    },
+  },
+  {
+    words: ['audit', 'tail'],
+    flags: { '--json': 'json', '-f': 'follow', '--follow': 'follow' },
+    options: { '-n': 'lines', '--lines': 'lines' },
+    defaults: { lines: '20' },
+    run: async (_, f) => {
+      const m = await import('./audit.ts');
+      m.quietOnEpipe();
+      return m.auditTail(f as FastFlags & { lines: string });
+    },
+  },
+];
+
+/**
+ * A sandbox name main.ts would route to sandbox-verbs.ts and commander would take as a plain
+ * command name: lower-case words only (commander reads `<`, `[` and spaces in a name as argument
+ * syntax), and no verb of the table nor `help`. Other names go to commander.
+ */
+function routedName(word: string): boolean {
+  return /^[a-z][a-z0-9-]*$/.test(word) && word !== 'help' && !COMMANDS.some((c) => c.name === word);
+}
+
+/** The fast-path verb these arguments (argv after `nemoclaw`) are exactly a plain shape of, if any. */
+export function fastRoute(args: readonly string[]): { verb: FastVerb; name: string; flags: FastFlags } | undefined {
+  for (const verb of FAST_VERBS) {
+    let name = '';
+    const matches = args.length >= verb.words.length && verb.words.every((w, i) => (w === NAME ? routedName((name = args[i] ?? '')) : args[i] === w));
+    if (!matches) continue;
+    const flags: FastFlags = { ...verb.defaults };
+    const seen = new Set<string>();
+    for (let i = verb.words.length; i < args.length; i++) {
+      const a = args[i] as string;
+      const key = Object.hasOwn(verb.flags, a) ? verb.flags[a] : Object.hasOwn(verb.options, a) ? verb.options[a] : undefined;
+      if (key === undefined || seen.has(key)) return undefined;
+      seen.add(key);
+      if (Object.hasOwn(verb.flags, a)) flags[key] = true;
+      else {
+        const value = args[++i];
+        if (value === undefined || value.startsWith('-')) return undefined;
+        flags[key] = value;
+      }
+    }
+    return { verb, name, flags };
+  }
+  return undefined;
+}

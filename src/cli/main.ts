@@ -2,8 +2,10 @@
 // commands.ts (start-up time is a feature, docs/design.md "Component map": every verb that starts
 // no sandbox within 1.5x of `node -e 0`, issue 23). This file and commands.ts import nothing but
 // output.ts (whose only import is src/text) and, past --version, commander, so that stays true as
-// the table grows: a new verb is a row in commands.ts and a file exporting register().
-import { COMMANDS, SANDBOX_VERBS } from './commands.ts';
+// the table grows: a new verb is a row in commands.ts and a file exporting register(). The verbs
+// scripts call in loops (list, NAME status|logs, approvals list, audit verify|tail) in their plain
+// shapes skip commander too: commands.ts's FAST_VERBS, parsed by fastRoute().
+import { COMMANDS, SANDBOX_VERBS, fastRoute } from './commands.ts';
 import { UsageError, exitCodes } from './output.ts';
 
 const VERSION = '0.1.0';
@@ -59,18 +61,43 @@ async function main(argv: string[]): Promise<number> {
     writeOut(`${VERSION}\n`);
     return 0;
   }
+  // `nemoclaw list`, `NAME status`, `audit tail`...: the plain shapes in commands.ts's FAST_VERBS
+  // run the verb's own function without commander (issue 23); anything else is commander's.
+  // NEMOCLAW_CLI_FAST=0 sends them to commander too: test/cli/fast-path.test.ts compares the two.
+  const fast = process.env.NEMOCLAW_CLI_FAST === '0' ? undefined : fastRoute(argv.slice(2));
   // `nemoclaw --help` or `completion bash` to a pipe or file: the output the same command gave
   // when the build was made (scripts/build.mjs records it in dist/cli/recorded.json by running
   // this file), printed without loading commander or the verb (issue 23). Only for commands whose
   // output depends on nothing but the build; not on a terminal, whose width commander wraps help
   // to; not from the sources, which have no recording.
-  if (argv.length <= 4 && !stdoutIsTerminal()) {
+  if (fast === undefined && argv.length <= 4 && !stdoutIsTerminal()) {
     const text = recorded(argv.slice(2));
     if (text !== undefined) {
       writeOut(text);
       return 0;
     }
   }
+  try {
+    if (fast === undefined) return await parse(argv);
+    await fast.verb.run(fast.name, fast.flags);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`nemoclaw: ${err.message}\n`);
+      return exitCodes.usage;
+    }
+    if (err instanceof Error && err.name === 'HomeError') {
+      // NEMOCLAW_HOME (or HOME) gives no absolute state directory (src/state/home.ts): a setting to
+      // fix, said in one line. Matched by name so that every verb does not load src/state first.
+      process.stderr.write(`nemoclaw: ${err.message}\n`);
+      return exitCodes.failure;
+    }
+    throw err;
+  }
+}
+
+/** Runs argv through commander: the exit status, or what the verb threw that is not commander's. */
+async function parse(argv: string[]): Promise<number> {
   const { Command, CommanderError } = await import('commander');
   const program = new Command('nemoclaw')
     .description('Security runtime and terminal workstation for autonomous AI agents')
@@ -102,16 +129,6 @@ async function main(argv: string[]): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
       if (err.code === 'commander.help') return 0;
       return exitCodes.usage;
-    }
-    if (err instanceof UsageError) {
-      process.stderr.write(`nemoclaw: ${err.message}\n`);
-      return exitCodes.usage;
-    }
-    if (err instanceof Error && err.name === 'HomeError') {
-      // NEMOCLAW_HOME (or HOME) gives no absolute state directory (src/state/home.ts): a setting to
-      // fix, said in one line. Matched by name so that every verb does not load src/state first.
-      process.stderr.write(`nemoclaw: ${err.message}\n`);
-      return exitCodes.failure;
     }
     throw err;
   }

@@ -2,48 +2,21 @@
 // routes here when argv[2] is not a verb but argv[3] is one of these. Unknown names get
 // "did you mean" suggestions from the supervisor (edit distance).
 import type { Command } from 'commander';
-import type { LearningView, SandboxView } from '../supervisor/index.ts';
-import { describeSandbox } from './sandboxes.ts';
-import { UsageError, jsonText, showOn } from './output.ts';
+import type { SandboxView } from '../supervisor/index.ts';
+import type { LogsFlags } from './sandboxes.ts';
+import { UsageError, showOn } from './output.ts';
 import { client, printOut, runVerb, svExit } from './supervisor-client.ts';
 import { confirm } from './confirm.ts';
 import { registerChat } from './chat.ts';
 
+// status and logs live in sandboxes.ts, which main.ts's fast path loads without this file's
+// chat, confirm and commander (issue 23). Imported here only by import(): a module that is also
+// imported statically would be a shared chunk of the bundle behind an entry file that re-exports
+// it, one file more for the fast path to load.
+export { parseSince } from './supervisor-client.ts';
+const views = () => import('./sandboxes.ts');
 
 const enc = encodeURIComponent;
-
-/** `10m`, `2h`, `30s`, `1d` ago, or an ISO date: ms since the epoch. */
-export function parseSince(v: string, now = Date.now()): number {
-  const m = /^(\d+)(ms|s|m|h|d)$/.exec(v);
-  if (m) return now - Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new UsageError(`--since ${v}: a duration (30s, 10m, 2h, 1d) or a date`);
-  return t;
-}
-
-/** What a sandbox in learning mode has been seen doing, and the command that turns it into a revision. */
-export function learningLine(name: string, l: LearningView): string {
-  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
-  const what = [
-    l.egress ? `egress (unmatched audited): ${plural(l.destinations, 'distinct destination')}` : null,
-    l.exec ? `exec (outside the allowlist allowed): ${plural(l.execs, 'path')}` : null,
-  ].filter((x) => x !== null);
-  return `learning: ${what.join('; ')} since ${l.since}; propose a revision: nemoclaw policy learn --sandbox ${name}`;
-}
-
-function statusText(s: SandboxView): string {
-  const lines = [
-    describeSandbox(s).trimEnd(),
-    `  blueprint: ${s.blueprint ?? '(none)'}${s.blueprintDigest ? ` sha256:${s.blueprintDigest.slice(0, 12)}` : ''}   policy revision: ${s.policyRevision ?? '-'}`,
-    `  workspace: ${s.workspace}`,
-    `  command:   ${JSON.stringify(s.command)}`,
-    `  created:   ${s.createdAt}${s.startedAt ? `   started: ${s.startedAt}` : ''}`,
-  ];
-  if (s.enforcement) lines.push(`  enforcement: ${JSON.stringify(s.enforcement)}`);
-  // Learning mode lets unmatched actions through: say so, with what it has seen (issue 22).
-  if (s.learning) lines.push(`  ${learningLine(s.name, s.learning)}`);
-  return `${lines.join('\n')}\n`;
-}
 
 /** Runs argv in the sandbox through the supervisor; resolves with its exit status. */
 export async function attach(name: string, argv: string[], tty: boolean): Promise<number> {
@@ -109,17 +82,18 @@ export async function attach(name: string, argv: string[], tty: boolean): Promis
 export function register(program: Command): void {
   const name = process.argv[2] ?? '';
   const cmd = program.command(name).description(`manage sandbox ${name}`);
-  const view = async (verb: string, flags: { json?: boolean }, method = 'POST'): Promise<number> => {
+  const view = async (verb: string, flags: { json?: boolean }): Promise<number> => {
     const c = await client();
-    const r = await c.call<{ sandbox: SandboxView }>(method, `/v1/sandboxes/${enc(name)}${verb ? `/${verb}` : ''}`);
-    printOut(flags, r, verb === '' ? statusText(r.sandbox) : describeSandbox(r.sandbox));
+    const r = await c.call<{ sandbox: SandboxView }>('POST', `/v1/sandboxes/${enc(name)}/${verb}`);
+    const { describeSandbox } = await views();
+    printOut(flags, r, describeSandbox(r.sandbox));
     return svExit.ok;
   };
   cmd
     .command('status')
     .description('state, restarts, last exit, enforcement')
     .option('--json', 'print {"sandbox": {...}}')
-    .action((flags: { json?: boolean }) => runVerb(flags, () => view('', flags, 'GET')));
+    .action(async (flags: { json?: boolean }) => (await views()).sandboxStatus(name, flags));
   for (const verb of ['stop', 'start', 'restart'] as const) {
     cmd
       .command(verb)
@@ -185,33 +159,7 @@ export function register(program: Command): void {
     .option('--tail <n>', 'only the last N lines')
     .option('--json', 'NDJSON {"ts","stream","line"} per line')
     .option('--raw', "the workload's bytes as they are, escape sequences included, also on a terminal")
-    .action((flags: { follow?: boolean; since?: string; tail?: string; json?: boolean; raw?: boolean }) =>
-      runVerb(flags, async () => {
-        const q = new URLSearchParams();
-        if (flags.since !== undefined) q.set('since', String(parseSince(flags.since)));
-        if (flags.tail !== undefined) {
-          const n = Number(flags.tail);
-          if (!Number.isInteger(n) || n < 0) throw new UsageError('--tail: a number of lines');
-          q.set('tail', String(n));
-        }
-        if (flags.follow) q.set('follow', '1');
-        const c = await client();
-        // The workload's output is untrusted: on a terminal its escape sequences would reach the
-        // operator's (clipboard, title, screen, modes), so each stream shows it inert unless --raw.
-        // Newlines and tabs stay, so the log reads as the workload wrote it.
-        const show = { stdout: showOn(process.stdout, flags.raw), stderr: showOn(process.stderr, flags.raw) };
-        const s = c.stream(`/v1/sandboxes/${enc(name)}/logs?${q}`, (r) => {
-          if (flags.json) process.stdout.write(`${flags.raw ? JSON.stringify(r) : jsonText(r)}\n`);
-          else {
-            const stream = r.stream === 'stderr' ? 'stderr' : 'stdout';
-            process[stream].write(show[stream](`${String(r.line)}\n`, { newlines: true, tabs: 'keep' }));
-          }
-        });
-        process.once('SIGINT', () => s.abort());
-        await s.done;
-        return svExit.ok;
-      }),
-    );
+    .action(async (flags: LogsFlags) => (await views()).sandboxLogs(name, flags));
   cmd
     .command('exec')
     .description('run a command inside the running sandbox, with exactly its restrictions')

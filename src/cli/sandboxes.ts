@@ -1,9 +1,11 @@
-// `nemoclaw create | list | events`: clients of the supervisor's API (src/supervisor).
+// `nemoclaw create | list | events` and the views of one sandbox, `nemoclaw NAME status | logs`:
+// clients of the supervisor's API (src/supervisor). list, status and logs are also what main.ts's
+// fast path runs without commander (issue 23), so their bodies are functions of the parsed flags.
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
-import type { BusEvent, SandboxView } from '../supervisor/index.ts';
+import type { BusEvent, LearningView, SandboxView } from '../supervisor/index.ts';
 import { UsageError, jsonText, showOn } from './output.ts';
-import { client, printOut, runVerb, svExit } from './supervisor-client.ts';
+import { ApiClient, SupervisorUnavailableError } from '../supervisor/client.ts';
+import { client, parseSince, printOut, runVerb, svExit } from './supervisor-client.ts';
 
 interface CreateFlags {
   blueprint?: string;
@@ -62,6 +64,9 @@ export function registerCreate(program: Command): void {
           }
           if (m?.seed) inference = { provider: m.seed.provider, credentialEnv: null, model: m.seed.model };
         }
+        // node:path taken here, not imported: the bundle's stand-in for an imported builtin costs
+        // list, status and logs, which never resolve a path, a few hundred getters (issue 23).
+        const { resolve } = process.getBuiltinModule('node:path');
         const body = {
           name,
           blueprint: flags.blueprint,
@@ -80,29 +85,101 @@ export function registerCreate(program: Command): void {
     );
 }
 
+/** `nemoclaw list [--json]`. */
+export function listSandboxes(flags: { json?: boolean }): Promise<void> {
+  return runVerb(flags, async () => {
+    let list: SandboxView[];
+    let live = true;
+    try {
+      list = (await new ApiClient().call<{ sandboxes: SandboxView[] }>('GET', '/v1/sandboxes')).sandboxes;
+    } catch (err) {
+      if (!(err instanceof SupervisorUnavailableError)) throw err;
+      // Without a supervisor nothing runs; what is on disk is still worth showing.
+      live = false;
+      list = await onDisk();
+    }
+    const human = list.length === 0 ? 'no sandboxes (create one: nemoclaw create NAME --blueprint dev)\n' : list.map(describeSandbox).join('');
+    printOut(flags, { supervisor: live, sandboxes: list }, live ? human : `${human}(no supervisor is running: nothing runs; start one with  nemoclaw serve &)\n`);
+    return svExit.ok;
+  });
+}
+
 export function registerList(program: Command): void {
   program
     .command('list')
     .description('sandboxes and their state')
     .option('--json', 'print {"supervisor": bool, "sandboxes": [...]}')
-    .action((flags: { json?: boolean }) =>
-      runVerb(flags, async () => {
-        const { ApiClient, SupervisorUnavailableError } = await import('../supervisor/client.ts');
-        let list: SandboxView[];
-        let live = true;
-        try {
-          list = (await new ApiClient().call<{ sandboxes: SandboxView[] }>('GET', '/v1/sandboxes')).sandboxes;
-        } catch (err) {
-          if (!(err instanceof SupervisorUnavailableError)) throw err;
-          // Without a supervisor nothing runs; what is on disk is still worth showing.
-          live = false;
-          list = await onDisk();
-        }
-        const human = list.length === 0 ? 'no sandboxes (create one: nemoclaw create NAME --blueprint dev)\n' : list.map(describeSandbox).join('');
-        printOut(flags, { supervisor: live, sandboxes: list }, live ? human : `${human}(no supervisor is running: nothing runs; start one with  nemoclaw serve &)\n`);
-        return svExit.ok;
-      }),
-    );
+    .action((flags: { json?: boolean }) => listSandboxes(flags));
+}
+
+/** What a sandbox in learning mode has been seen doing, and the command that turns it into a revision. */
+export function learningLine(name: string, l: LearningView): string {
+  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+  const what = [
+    l.egress ? `egress (unmatched audited): ${plural(l.destinations, 'distinct destination')}` : null,
+    l.exec ? `exec (outside the allowlist allowed): ${plural(l.execs, 'path')}` : null,
+  ].filter((x) => x !== null);
+  return `learning: ${what.join('; ')} since ${l.since}; propose a revision: nemoclaw policy learn --sandbox ${name}`;
+}
+
+export function statusText(s: SandboxView): string {
+  const lines = [
+    describeSandbox(s).trimEnd(),
+    `  blueprint: ${s.blueprint ?? '(none)'}${s.blueprintDigest ? ` sha256:${s.blueprintDigest.slice(0, 12)}` : ''}   policy revision: ${s.policyRevision ?? '-'}`,
+    `  workspace: ${s.workspace}`,
+    `  command:   ${JSON.stringify(s.command)}`,
+    `  created:   ${s.createdAt}${s.startedAt ? `   started: ${s.startedAt}` : ''}`,
+  ];
+  if (s.enforcement) lines.push(`  enforcement: ${JSON.stringify(s.enforcement)}`);
+  // Learning mode lets unmatched actions through: say so, with what it has seen (issue 22).
+  if (s.learning) lines.push(`  ${learningLine(s.name, s.learning)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** `nemoclaw NAME status [--json]`. */
+export function sandboxStatus(name: string, flags: { json?: boolean }): Promise<void> {
+  return runVerb(flags, async () => {
+    const r = await (await client()).call<{ sandbox: SandboxView }>('GET', `/v1/sandboxes/${encodeURIComponent(name)}`);
+    printOut(flags, r, statusText(r.sandbox));
+    return svExit.ok;
+  });
+}
+
+export interface LogsFlags {
+  follow?: boolean;
+  since?: string;
+  tail?: string;
+  json?: boolean;
+  raw?: boolean;
+}
+
+/** `nemoclaw NAME logs [--follow] [--since WHEN] [--tail N] [--json] [--raw]`. */
+export function sandboxLogs(name: string, flags: LogsFlags): Promise<void> {
+  return runVerb(flags, async () => {
+    const q = new URLSearchParams();
+    if (flags.since !== undefined) q.set('since', String(parseSince(flags.since)));
+    if (flags.tail !== undefined) {
+      const n = Number(flags.tail);
+      if (!Number.isInteger(n) || n < 0) throw new UsageError('--tail: a number of lines');
+      q.set('tail', String(n));
+    }
+    if (flags.follow) q.set('follow', '1');
+    const c = await client();
+    // The workload's output is untrusted: on a terminal its escape sequences would reach the
+    // operator's (clipboard, title, screen, modes), so each stream shows it inert unless --raw.
+    // Newlines and tabs stay, so the log reads as the workload wrote it.
+    const show = { stdout: showOn(process.stdout, flags.raw), stderr: showOn(process.stderr, flags.raw) };
+    const s = c.stream(`/v1/sandboxes/${encodeURIComponent(name)}/logs?${q}`, (r) => {
+      if (flags.json) process.stdout.write(`${flags.raw ? JSON.stringify(r) : jsonText(r)}\n`);
+      else {
+        const stream = r.stream === 'stderr' ? 'stderr' : 'stdout';
+        process[stream].write(show[stream](`${String(r.line)}\n`, { newlines: true, tabs: 'keep' }));
+      }
+    });
+    process.once('SIGINT', () => s.abort());
+    await s.done;
+    return svExit.ok;
+  });
 }
 
 async function onDisk(): Promise<SandboxView[]> {

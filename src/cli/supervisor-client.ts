@@ -1,8 +1,12 @@
 // Shared by the supervisor's CLI verbs: the API client, error reporting and exit codes.
 //   0 ok · 1 failure · 2 usage / bad request · 3 no supervisor running · 4 no such sandbox ·
 //   5 conflict (name taken, sandbox not running) · exec/connect: the command's own status
-import type { ApiClient } from '../supervisor/index.ts';
-import { jsonText, showOn } from './output.ts';
+// The supervisor's light door (client.ts, docs/design.md "Component map"): index.ts would load
+// the whole supervisor, ~290 modules, on every status, list or logs (issue 23). Imported
+// statically: every verb that loads this file talks to the supervisor, and a static import is one
+// file fewer to load (the bundle's entry file for a lazily imported module) and one await less.
+import { ApiClient, ApiError, SupervisorUnavailableError } from '../supervisor/client.ts';
+import { UsageError, jsonText, showOn } from './output.ts';
 
 export const svExit = { ok: 0, failure: 1, usage: 2, noSupervisor: 3, notFound: 4, conflict: 5 } as const;
 
@@ -10,16 +14,12 @@ export interface JsonFlag {
   json?: boolean;
 }
 
-// The supervisor's light door (client.ts, docs/design.md "Component map"): index.ts would load
-// the whole supervisor, ~290 modules, on every status, list or logs (issue 23).
 export async function client(): Promise<ApiClient> {
-  const { ApiClient: C } = await import('../supervisor/client.ts');
-  return new C();
+  return new ApiClient();
 }
 
 /** Runs a verb; maps API failures to one line (or a JSON object) and an exit code. */
 export async function runVerb(flags: JsonFlag, fn: () => Promise<number>): Promise<void> {
-  const { ApiError, SupervisorUnavailableError } = await import('../supervisor/client.ts');
   const say = (code: number, body: Record<string, unknown>, line: string): void => {
     // The supervisor's error may quote what a sandbox controls (a path, a host): one inert line.
     if (flags.json) process.stdout.write(`${jsonText(body)}\n`);
@@ -44,4 +44,13 @@ export async function runVerb(flags: JsonFlag, fn: () => Promise<number>): Promi
  */
 export function printOut(flags: JsonFlag, json: unknown, human: string): void {
   process.stdout.write(flags.json ? `${jsonText(json, 2)}\n` : showOn(process.stdout)(human, { newlines: true, tabs: 'keep' }));
+}
+
+/** `10m`, `2h`, `30s`, `1d` ago, or an ISO date: ms since the epoch. */
+export function parseSince(v: string, now = Date.now()): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(v);
+  if (m) return now - Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new UsageError(`--since ${v}: a duration (30s, 10m, 2h, 1d) or a date`);
+  return t;
 }

@@ -1,0 +1,175 @@
+// The CLI's fast path (issue 23): `list`, `NAME status|logs`, `approvals list` and `audit
+// verify|tail` in their plain shapes run without commander (src/cli/commands.ts FAST_VERBS). Each
+// shape here runs both ways, fast and through commander (NEMOCLAW_CLI_FAST=0), against a real
+// supervisor, without one, and on bad input: stdout, stderr and the exit status must be the same.
+// Which argv take the fast path at all is fastRoute's, tested as a table.
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fastRoute } from '../../src/cli/commands.ts';
+import { MAIN, NODE, cli, freshHome, serve, workspace } from '../supervisor/harness.ts';
+import type { CliResult, Served } from '../supervisor/harness.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const POLICY = `version: 1
+filesystem_policy:
+  include_workdir: true
+  read_only: [/usr, /bin, /lib, /lib64, /etc]
+  read_write: [/tmp]
+`;
+
+function run(home: string, args: string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((done) => {
+    const p = spawn(NODE, ['--disable-warning=ExperimentalWarning', MAIN, ...args], { env: { ...process.env, NEMOCLAW_HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+/** The shape run fast and through commander; both answers, which the caller compares. */
+async function bothWays(home: string, args: string[], env: Record<string, string> = {}): Promise<{ fast: CliResult; commander: CliResult }> {
+  expect(fastRoute(args), `${args.join(' ')} takes the fast path`).toBeDefined();
+  const fast = await run(home, args, env);
+  const commander = await run(home, args, { ...env, NEMOCLAW_CLI_FAST: '0' });
+  return { fast, commander };
+}
+
+async function expectSame(home: string, shapes: string[][], env: Record<string, string> = {}): Promise<CliResult[]> {
+  const out: CliResult[] = [];
+  for (const args of shapes) {
+    const { fast, commander } = await bothWays(home, args, env);
+    expect(fast, args.join(' ')).toEqual(commander);
+    out.push(fast);
+  }
+  return out;
+}
+
+describe('fastRoute: which arguments skip commander', () => {
+  it.each([
+    [['list'], { json: undefined }],
+    [['list', '--json'], { json: true }],
+    [['my-box', 'status'], {}],
+    [['my-box', 'status', '--json'], { json: true }],
+    [['my-box', 'logs', '--follow', '--tail', '5', '--since', '10m', '--raw', '--json'], { follow: true, tail: '5', since: '10m', raw: true, json: true }],
+    [['approvals', 'list', '--socket', '/tmp/x.sock'], { socket: '/tmp/x.sock' }],
+    [['audit', 'verify', '--trusted-checkpoint', 'cp.json', '--keys', 'k.json'], { trustedCheckpoint: 'cp.json', keys: 'k.json' }],
+    [['audit', 'tail'], { lines: '20' }],
+    [['audit', 'tail', '-n', '3', '-f'], { lines: '3', follow: true }],
+    [['audit', 'tail', '--lines', '0', '--json'], { lines: '0', json: true }],
+  ])('%j is a plain shape', (args, flags) => {
+    const r = fastRoute(args);
+    expect(r).toBeDefined();
+    for (const [k, v] of Object.entries(flags)) expect(r?.flags[k]).toBe(v);
+  });
+
+  it.each([
+    [[]],
+    [['list', '--help']],
+    [['list', '-h']],
+    [['list', 'extra']],
+    [['list', '--json', '--json']],
+    [['list', '--jsn']],
+    [['my-box', 'logs', '--tail']],
+    [['my-box', 'logs', '--tail', '-1']],
+    [['my-box', 'logs', '--tail=5']],
+    [['my-box', 'logs', '--', '--json']],
+    [['audit', 'tail', '-n', '2', '--lines', '3']],
+    [['audit', 'tail', '-fn2']],
+    [['audit', 'export']],
+    [['help', 'status']],
+    [['list', 'status']],
+    [['audit', 'status']],
+    [['My-Box', 'status']],
+    [['a b', 'status']],
+    [['-x', 'status']],
+    [['constructor', 'status', 'constructor']],
+    [['my-box', 'stop']],
+    [['approvals', 'approve', 'x']],
+  ])('%j goes to commander', (args) => {
+    expect(fastRoute(args)).toBeUndefined();
+  });
+});
+
+describe('fast path and commander give the same answers', { timeout: 120_000 }, () => {
+  let sv: Served;
+  let home = '';
+  beforeAll(async () => {
+    home = freshHome();
+    const ws = workspace(home);
+    sv = await serve(home);
+    const policy = join(ws, '..', `${ws.split('/').pop()}-policy.yaml`);
+    writeFileSync(policy, POLICY);
+    // A sandbox with output on both streams (a multi-byte character, a terminal escape) and one
+    // that never ran.
+    const c = await cli(home, ['create', 'talker', '--workspace', ws, '--policy', policy, '--', 'sh', '-c', 'echo one; echo "tw\u00f6 \u001b[31mred"; echo err >&2']);
+    expect(c.code, c.stderr + c.stdout).toBe(0);
+    expect((await cli(home, ['create', 'idle', '--stopped', '--workspace', ws, '--policy', policy, '--', 'true'])).code).toBe(0);
+    await waitFor(async () => ((await sv.api.call<{ sandbox: { state: string } }>('GET', '/v1/sandboxes/talker')).sandbox.state === 'exited' ? true : null), 'talker exits', { withinMs: 20_000 });
+  });
+  afterAll(async () => {
+    await sv.stop();
+  });
+
+  it('with a supervisor running', async () => {
+    const [list, listJson, status, , , , , logs, logsJson] = await expectSame(home, [
+      ['list'],
+      ['list', '--json'],
+      ['talker', 'status'],
+      ['talker', 'status', '--json'],
+      ['idle', 'status'],
+      ['nobody', 'status'],
+      ['nobody', 'status', '--json'],
+      ['talker', 'logs'],
+      ['talker', 'logs', '--json'],
+      ['talker', 'logs', '--raw', '--json'],
+      ['talker', 'logs', '--tail', '1'],
+      ['talker', 'logs', '--since', '1d'],
+      ['talker', 'logs', '--tail', 'many'],
+      ['talker', 'logs', '--since', 'yesterday'],
+      ['nobody', 'logs'],
+      ['approvals', 'list'],
+      ['approvals', 'list', '--json'],
+      ['approvals', 'list', '--socket', join(home, 'run', 'api.sock')],
+      ['approvals', 'list', '--socket', join(home, 'run', 'none.sock')],
+    ]);
+    // What was compared is the verbs' real answers.
+    expect(list?.stdout).toMatch(/^idle {2}stopped[\s\S]*^talker {2}exited/m);
+    expect(JSON.parse(listJson?.stdout ?? '')).toMatchObject({ supervisor: true, sandboxes: [{ name: 'idle' }, { name: 'talker' }] });
+    expect(status?.stdout).toMatch(/^talker {2}exited/);
+    expect(logs).toMatchObject({ code: 0, stdout: 'one\ntw\u00f6 \u001b[31mred\n', stderr: 'err\n' });
+    expect(logsJson?.stdout.trim().split('\n').map((l) => JSON.parse(l).line)).toEqual(['one', 'tw\u00f6 \u001b[31mred', 'err']);
+  });
+
+  it('without a supervisor, and for the audit trail it left', async () => {
+    await sv.stop();
+    const [list, status, logs, approvals, verify, tail] = await expectSame(home, [
+      ['list'],
+      ['talker', 'status'],
+      ['talker', 'logs'],
+      ['approvals', 'list'],
+      ['audit', 'verify'],
+      ['audit', 'tail'],
+      ['list', '--json'],
+      ['talker', 'status', '--json'],
+      ['approvals', 'list', '--json'],
+      ['audit', 'verify', '--json'],
+      ['audit', 'tail', '-n', '2', '--json'],
+      ['audit', 'tail', '--lines', 'x'],
+    ]);
+    expect(list).toMatchObject({ code: 0, stdout: expect.stringMatching(/no supervisor is running/) });
+    expect(status).toMatchObject({ code: 3, stderr: expect.stringMatching(/no supervisor is running/) });
+    expect(logs?.code).toBe(3);
+    expect(approvals).toMatchObject({ code: 1, stderr: expect.stringMatching(/no approval queue/) });
+    expect(verify).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok\n/) });
+    expect(tail?.stdout).toMatch(/sandbox\.lifecycle/);
+  });
+
+  it('a NEMOCLAW_HOME that is no absolute path is the same one-line refusal', async () => {
+    const [r] = await expectSame(home, [['list'], ['talker', 'status'], ['approvals', 'list'], ['audit', 'tail']], { NEMOCLAW_HOME: 'relative/home' });
+    expect(r).toMatchObject({ code: 1, stderr: expect.stringMatching(/NEMOCLAW_HOME must be an absolute path/) });
+  });
+});
