@@ -13,7 +13,11 @@
 //                  DIR/native/build to this checkout's)
 // The entry bin/nemoclaw chose this run (the build, or the sources when the build is stale) is
 // printed first, so a figure is never taken from the fallback without saying so.
-import { spawnSync } from 'node:child_process';
+// The verbs that talk to the supervisor are timed twice: as a script sees them on a machine with
+// no supervisor (they answer 3, or 1), and with one running (`(served)` rows: what a user waits
+// for), a real `nemoclaw serve` in a second throwaway NEMOCLAW_HOME with one stopped sandbox,
+// started before the rounds and stopped after them.
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,10 +38,12 @@ const bin = join(root, 'bin', 'nemoclaw');
 const node = process.execPath;
 
 // A sandbox's workspace must lie outside the checkout (the helper lives there), and the state
-// goes to a throwaway NEMOCLAW_HOME; no supervisor runs, so the verbs that need one answer 3
-// (approvals: 1), as a script would see them on a machine without `nemoclaw serve`.
+// goes to a throwaway NEMOCLAW_HOME; no supervisor runs there, so the verbs that need one answer 3
+// (approvals: 1), as a script would see them on a machine without `nemoclaw serve`. The
+// supervisor of the (served) rows has a home of its own.
 const workspace = mkdtempSync(join(tmpdir(), 'nemoclaw-bench-cli-'));
 const home = mkdtempSync(join(tmpdir(), 'nemoclaw-bench-cli-home-'));
+const servedHome = mkdtempSync(join(tmpdir(), 'nemoclaw-bench-cli-served-'));
 const policy = join(workspace, 'policy.yaml');
 writeFileSync(
   policy,
@@ -45,6 +51,7 @@ writeFileSync(
 );
 // Both entries share one compile cache, filled by the warm-up rounds, as bin/nemoclaw's would be.
 const env = { ...process.env, NEMOCLAW_HOME: home, NODE_COMPILE_CACHE: join(home, 'compile-cache') };
+const servedEnv = { ...env, NEMOCLAW_HOME: servedHome };
 
 interface Verb {
   args: string[];
@@ -52,6 +59,8 @@ interface Verb {
   status: number;
   /** Starts a sandbox: its own target (2x), the rest 1.5x. */
   sandbox?: boolean;
+  /** Runs against the home with a supervisor. */
+  served?: boolean;
 }
 
 // The verbs scripts and the headless mode call in loops, each as it runs on a machine with no
@@ -69,6 +78,11 @@ const VERBS: Verb[] = [
   { args: ['audit', 'tail'], status: 0 },
   { args: ['completion', 'bash'], status: 0 },
   { args: ['sandbox', 'run', '--', 'true'], status: 0, sandbox: true },
+  // With `nemoclaw serve` running: what a user waits for at the prompt.
+  { args: ['list'], status: 0, served: true },
+  { args: ['approvals', 'list'], status: 0, served: true },
+  { args: ['bench-bot', 'status'], status: 0, served: true },
+  { args: ['bench-bot', 'logs'], status: 0, served: true },
 ];
 
 function median(xs: number[]): number {
@@ -79,12 +93,12 @@ function median(xs: number[]): number {
 
 const perfOut = join(home, 'perf-stat.csv');
 
-function time(cmd: string, argv: string[], status: number): number {
+function time(cmd: string, argv: string[], status: number, served = false): number {
   const t0 = process.hrtime.bigint();
   // --cpu: the CPU time of the command and its children (perf's task-clock, every thread), not
   // the wall time: a host busy with other work stretches wall time, much less CPU time.
   const [file, list] = cpu ? ['perf', ['stat', '-x,', '-e', 'task-clock', '-o', perfOut, '--', cmd, ...argv]] : [cmd, argv];
-  const r = spawnSync(file, list, { stdio: ['ignore', 'ignore', 'pipe'], env, cwd: workspace });
+  const r = spawnSync(file, list, { stdio: ['ignore', 'ignore', 'pipe'], env: served ? servedEnv : env, cwd: workspace });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== status) throw new Error(`${cmd} ${argv.join(' ')} exited ${r.status ?? r.signal}, expected ${status}: ${String(r.stderr).trim()}`);
   if (!cpu) return ms;
@@ -99,11 +113,46 @@ function entryInUse(): string {
   return why === null ? 'the build in dist/' : `the TypeScript sources (${why}; npm run setup rebuilds)`;
 }
 
+/** `nemoclaw serve` for the (served) rows, answering, with the stopped sandbox bench-bot; fails after 30 s. */
+async function startSupervisor(): Promise<ReturnType<typeof spawn>> {
+  const sv = spawn(bin, ['serve'], { env: servedEnv, cwd: workspace, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  sv.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  try {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (sv.exitCode !== null) throw new Error(`nemoclaw serve exited ${sv.exitCode}: ${err.trim()}`);
+      const r = spawnSync(bin, ['list', '--json'], { env: servedEnv, cwd: workspace, encoding: 'utf8', timeout: 10_000 });
+      if (r.status === 0 && (JSON.parse(r.stdout) as { supervisor: boolean }).supervisor) break;
+      if (Date.now() > deadline) throw new Error(`nemoclaw serve did not answer within 30 s: ${err.trim()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const c = spawnSync(bin, ['create', 'bench-bot', '--stopped', '--policy', policy, '--workspace', workspace, '--', 'true'], { env: servedEnv, cwd: workspace, encoding: 'utf8', timeout: 20_000 });
+    if (c.status !== 0) throw new Error(`nemoclaw create bench-bot exited ${c.status ?? c.signal}: ${c.stderr.trim()}`);
+    return sv;
+  } catch (e) {
+    await stopSupervisor(sv);
+    throw e;
+  }
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within 10 s. */
+async function stopSupervisor(sv: ReturnType<typeof spawn>): Promise<void> {
+  if (sv.exitCode !== null || sv.signalCode !== null) return;
+  const exited = new Promise<void>((r) => sv.once('exit', () => r()));
+  sv.kill('SIGTERM');
+  const timer = setTimeout(() => sv.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 const tsEntry = [
   '--disable-warning=ExperimentalWarning',
   join(root, 'src', 'cli', 'main.ts'),
 ];
+let supervisor: ReturnType<typeof spawn> | undefined;
 try {
+  supervisor = await startSupervisor();
   process.stdout.write(`bench/cli: bin/nemoclaw runs ${entryInUse()}; ${ROUNDS} rounds after ${WARMUP} warm-up${compare ? `; compared: ${compare}` : ''}${cpu ? '; CPU time (perf stat task-clock), not wall time' : ''}\n`);
   const base: number[] = [];
   const built = VERBS.map(() => [] as number[]);
@@ -114,14 +163,14 @@ try {
     const b = time(node, ['-e', '0'], 0);
     if (keep) base.push(b);
     VERBS.forEach((v, i) => {
-      const t = time(bin, v.args, v.status);
+      const t = time(bin, v.args, v.status, v.served);
       if (keep) built[i]?.push(t);
       if (withTs) {
-        const s = time(node, [...tsEntry, ...v.args], v.status);
+        const s = time(node, [...tsEntry, ...v.args], v.status, v.served);
         if (keep) ts[i]?.push(s);
       }
       if (compare !== undefined) {
-        const c = time(compare, v.args, v.status);
+        const c = time(compare, v.args, v.status, v.served);
         if (keep) other[i]?.push(c);
       }
     });
@@ -138,7 +187,7 @@ try {
     const limit = v.sandbox ? 2 : 1.5;
     const ratio = m / b;
     const met = ratio <= limit;
-    const name = `nemoclaw ${v.args.map((a) => (a === policy ? 'FILE' : a)).join(' ')}`;
+    const name = `nemoclaw ${v.args.map((a) => (a === policy ? 'FILE' : a)).join(' ')}${v.served ? ' (served)' : ''}`;
     const col = (label: string, xs: number[] | undefined): string => `   ${label} ${f(median(xs ?? []))} (${(median(xs ?? []) / b).toFixed(2)}x; min ${(Math.min(...(xs ?? [])) / bMin).toFixed(2)}x)`;
     const extra = `${withTs ? col('TypeScript entry', ts[i]) : ''}${compare !== undefined ? col('compared', other[i]) : ''}`;
     const least = Math.min(...(built[i] ?? []));
@@ -151,6 +200,8 @@ try {
   if (after !== null) lines.push(`WARNING: the build went stale during the run (${after}): later rounds ran the TypeScript sources`);
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
+  if (supervisor !== undefined) await stopSupervisor(supervisor);
   rmSync(workspace, { recursive: true, force: true });
   rmSync(home, { recursive: true, force: true });
+  rmSync(servedHome, { recursive: true, force: true });
 }
