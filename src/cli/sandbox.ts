@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { closeSync, constants as fsConstants, openSync, statSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { isatty } from 'node:tty';
 import type { AuditEventInput, AuditLog } from '../audit/index.ts';
 import type { Policy, SandboxSpec } from '../policy/index.ts';
 import type { AuditSink } from '../egress/index.ts';
@@ -373,7 +374,9 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
     throw err;
   }
   const audit = runAudit((line) => report(flags, line));
-  const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  // isatty() rather than process.stdin.isTTY: building process.stdin (a stream over fd 0) costs
+  // ~6 ms before the sandbox starts, and this process never reads it unless it relays a terminal.
+  const interactive = isatty(0) && isatty(2);
   const asks = new AbortController();
   let running: ReturnType<typeof runSandbox> | undefined;
   const sandboxId = newSandboxId();

@@ -52,7 +52,9 @@ export function inForeground(): boolean {
 }
 
 export function stdioFacts(): StdioFacts {
-  return { tty: [isatty(0), isatty(1), isatty(2)], foreground: inForeground() };
+  const tty = [isatty(0), isatty(1), isatty(2)] as const;
+  // Only a terminal stdin asks whether we are in the foreground (planStdio reads it for nothing else).
+  return { tty, foreground: tty[0] && inForeground() };
 }
 
 /** A running relay. `tap` diverts terminal input (e.g. to an exec question) while set. */
