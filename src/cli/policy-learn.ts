@@ -90,9 +90,9 @@ export { confirm } from './confirm.ts';
 export async function learnBase(
   opts: { base?: string; sandbox?: string },
   loadAnyPolicy: (file: string) => Promise<Policy>,
-  storeFor: (s: string | undefined) => PolicyStore,
+  storeFor: (s: string | undefined) => Promise<PolicyStore>,
 ): Promise<{ policy?: Policy; text?: string; rev: number | null; currentText: string | null }> {
-  const cur = opts.sandbox !== undefined ? await storeFor(opts.sandbox).get() : null;
+  const cur = opts.sandbox !== undefined ? await (await storeFor(opts.sandbox)).get() : null;
   const current = { rev: cur?.meta.rev ?? null, currentText: cur?.text ?? null };
   if (opts.base !== undefined) {
     const policy = await loadAnyPolicy(opts.base);

@@ -24,7 +24,6 @@ import {
 } from '../policy/index.ts';
 import type { Diagnostic, NetworkPolicy, Policy } from '../policy/index.ts';
 import { exitCodes, printJson, showOn, UsageError } from './output.ts';
-import { NAME_RULE, homePaths, sandboxPaths, validName } from '../state/index.ts';
 
 type Kind = 'policy' | 'preset' | 'blueprint';
 
@@ -53,6 +52,23 @@ function diagnosticText(d: Diagnostic): string {
   return showOn(process.stderr)(renderDiagnostic(d), { newlines: true, tabs: 'keep' });
 }
 
+/**
+ * Writes all of TEXT to stdout with write(2), as main.ts's writeOut does for --version: building
+ * process.stdout loads node:stream and ~20 internal modules (~2 ms, issue 23), for one line of
+ * `policy validate` or an explanation. What fd 1 does not take at once goes through process.stdout.
+ */
+function writeOut(text: string): void {
+  const fs = process.getBuiltinModule('node:fs');
+  const bytes = Buffer.from(text);
+  let done = 0;
+  try {
+    while (done < bytes.length) done += fs.writeSync(1, bytes, done);
+  } catch {
+    // EAGAIN on a non-blocking pipe, EPIPE...: process.stdout handles them as it always has.
+    process.stdout.write(bytes.subarray(done));
+  }
+}
+
 function reportErrors(err: unknown): number {
   if (err instanceof PolicyError) {
     for (const d of err.diagnostics) process.stderr.write(`${diagnosticText(d)}\n`);
@@ -76,8 +92,10 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>)
   };
 }
 
-function storeFor(sandbox: string | undefined): PolicyStore {
+// src/state only for the revision verbs: validate, explain and the rest do not load it (issue 23).
+async function storeFor(sandbox: string | undefined): Promise<PolicyStore> {
   if (!sandbox) throw new UsageError('--sandbox NAME is required');
+  const { NAME_RULE, homePaths, sandboxPaths, validName } = await import('../state/index.ts');
   // The supervisor's name rule and its layout (src/state): the revisions written here are the ones
   // the sandbox's supervisor reads and hot-reloads, and no name it would refuse gets a directory.
   if (!validName(sandbox)) throw new UsageError(`bad sandbox name ${JSON.stringify(sandbox)}: ${NAME_RULE}`);
@@ -118,6 +136,32 @@ function parseKind(v: string): Kind | 'auto' {
   throw new UsageError(`--kind must be auto, policy, preset or blueprint (got ${JSON.stringify(v)})`);
 }
 
+/**
+ * `policy validate FILES... [--kind K] [--json]` as its commander action runs it: exit status in
+ * process.exitCode. Exported with policyExplain for a commander-free fast path (commands.ts
+ * FAST_VERBS, issue 23), which would pass the same arguments commander does.
+ */
+export const policyValidate = action(async (files: string[], opts: { kind: string; json?: boolean }) => {
+  const kind = parseKind(opts.kind);
+  const results = [];
+  for (const f of files) results.push(await validateFile(f, kind));
+  if (opts.json) printJson(results);
+  else {
+    for (const r of results) {
+      if (r.ok) writeOut(`ok ${r.file} (${r.kind})\n`);
+      else for (const d of r.diagnostics) process.stderr.write(`${diagnosticText(d)}\n`);
+    }
+  }
+  return results.every((r) => r.ok) ? exitCodes.ok : exitCodes.failure;
+});
+
+/** `policy explain FILE [--json]` as its commander action runs it (see policyValidate). */
+export const policyExplain = action(async (file: string, opts: { json?: boolean }) => {
+  const x = explainPolicy(await loadAnyPolicy(file));
+  if (opts.json) printJson(x);
+  else writeOut(renderExplanation(x));
+});
+
 export function register(program: Command): void {
   const policy = program.command('policy').description('validate, explain, simulate, learn and revise sandbox policies');
 
@@ -127,34 +171,14 @@ export function register(program: Command): void {
     .argument('<files...>', 'YAML files')
     .option('--kind <kind>', 'auto | policy | preset | blueprint', 'auto')
     .option('--json', 'machine-readable result')
-    .action(
-      action(async (files: string[], opts: { kind: string; json?: boolean }) => {
-        const kind = parseKind(opts.kind);
-        const results = [];
-        for (const f of files) results.push(await validateFile(f, kind));
-        if (opts.json) printJson(results);
-        else {
-          for (const r of results) {
-            if (r.ok) process.stdout.write(`ok ${r.file} (${r.kind})\n`);
-            else for (const d of r.diagnostics) process.stderr.write(`${diagnosticText(d)}\n`);
-          }
-        }
-        return results.every((r) => r.ok) ? exitCodes.ok : exitCodes.failure;
-      }),
-    );
+    .action(policyValidate);
 
   policy
     .command('explain')
     .description('plain-language summary: what it can read, write, execute, reach, and what is asked')
     .argument('<file>', 'policy or blueprint file')
     .option('--json')
-    .action(
-      action(async (file: string, opts: { json?: boolean }) => {
-        const x = explainPolicy(await loadAnyPolicy(file));
-        if (opts.json) printJson(x);
-        else process.stdout.write(renderExplanation(x));
-      }),
-    );
+    .action(policyExplain);
 
   policy
     .command('schema')
@@ -214,7 +238,7 @@ export function register(program: Command): void {
         const unmatched = opts.unmatched;
         if (unmatched !== undefined && unmatched !== 'ask' && unmatched !== 'deny' && unmatched !== 'audit') throw new UsageError('--unmatched must be ask, deny or audit');
         if (opts.apply && opts.sandbox === undefined) throw new UsageError('--apply needs --sandbox NAME');
-        if (opts.sandbox !== undefined) storeFor(opts.sandbox); // the name rule, before anything is read
+        if (opts.sandbox !== undefined) await storeFor(opts.sandbox); // the name rule, before anything is read
         const src = await learnSource(opts);
         const base = await learnBase(opts, loadAnyPolicy, storeFor);
         const { existsSync } = await import('node:fs');
@@ -232,7 +256,7 @@ export function register(program: Command): void {
           }
           return exitCodes.ok;
         }
-        const store = storeFor(opts.sandbox);
+        const store = await storeFor(opts.sandbox);
         const diff = proposalDiff(base.currentText, res, base.rev);
         const changed = base.currentText !== res.yaml;
         if (!opts.json) {
@@ -288,7 +312,7 @@ export function register(program: Command): void {
     .option('--json')
     .action(
       action(async (opts: { sandbox?: string; rev?: string; json?: boolean }) => {
-        const store = storeFor(opts.sandbox);
+        const store = await storeFor(opts.sandbox);
         const r = await store.get(opts.rev === undefined ? undefined : revNumber(opts.rev));
         if (!r) {
           process.stderr.write(`nemoclaw: no policy revision${opts.rev ? ` ${opts.rev}` : ''} for sandbox ${opts.sandbox}\n`);
@@ -306,7 +330,7 @@ export function register(program: Command): void {
     .option('--json')
     .action(
       action(async (file: string, opts: { sandbox?: string; yes?: boolean; json?: boolean; author?: string; reason?: string }) => {
-        const store = storeFor(opts.sandbox);
+        const store = await storeFor(opts.sandbox);
         const text = await readText(file);
         let body = text;
         let source: string | undefined;
@@ -348,7 +372,7 @@ export function register(program: Command): void {
           presets: string[],
           opts: { sandbox?: string; name?: string; host?: string; port: string; binary?: string; access?: string; deny?: boolean; json?: boolean; author?: string; reason?: string },
         ) => {
-          const store = storeFor(opts.sandbox);
+          const store = await storeFor(opts.sandbox);
           const fragment: Record<string, NetworkPolicy> = {};
           const names: string[] = [];
           for (const p of presets) {
@@ -392,7 +416,7 @@ export function register(program: Command): void {
     .option('--json')
     .action(
       action(async (names: string[], opts: { sandbox?: string; json?: boolean; author?: string; reason?: string }) => {
-        const store = storeFor(opts.sandbox);
+        const store = await storeFor(opts.sandbox);
         const cur = await store.get();
         const targets: string[] = [];
         for (const n of names) {
@@ -419,7 +443,7 @@ export function register(program: Command): void {
     .argument('[to]', 'revision number (default: current)')
     .action(
       action(async (from: string | undefined, to: string | undefined, opts: { sandbox?: string }) => {
-        const store = storeFor(opts.sandbox);
+        const store = await storeFor(opts.sandbox);
         let a: number;
         if (from === undefined) {
           const h = await store.history();
@@ -438,7 +462,7 @@ export function register(program: Command): void {
     .option('--json')
     .action(
       action(async (rev: string, opts: { sandbox?: string; json?: boolean; author?: string; reason?: string }) => {
-        const store = storeFor(opts.sandbox);
+        const store = await storeFor(opts.sandbox);
         const meta = await store.rollback(revNumber(rev), { author: author(opts), ...(opts.reason ? { reason: opts.reason } : {}) });
         if (opts.json) printJson(meta);
         else process.stdout.write(`revision ${meta.rev} written (same text as revision ${rev})\n`);
@@ -449,7 +473,7 @@ export function register(program: Command): void {
     .option('--json')
     .action(
       action(async (opts: { sandbox?: string; json?: boolean }) => {
-        const h = await storeFor(opts.sandbox).history();
+        const h = await (await storeFor(opts.sandbox)).history();
         if (opts.json) printJson(h);
         else {
           // Reasons name the entry an "always" answer wrote (a workload's binary, a host): one inert line each.

@@ -9,13 +9,17 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { releaseLock, tryLock, writeFileAtomicAsync } from '../state/index.ts';
 import { parsePolicy } from './load.ts';
 import { compileSandboxSpec, decideExec } from './compile.ts';
 import { compileEgressRules, decideEgress, normalizeRequestPath } from './egress.ts';
 import { globEscape } from './glob.ts';
 import { appendExecAllow, appendToolRule, droppedRules, mergeNetworkPolicies, removeNetworkPolicies, staticChanges, unifiedDiff } from './merge.ts';
 import type { Endpoint, NetworkPolicy, Policy } from './schema.ts';
+
+// src/state (locks, atomic writes) only when a revision is written: every verb that loads the
+// policy component, `policy validate` and `explain` included, would otherwise load it and its
+// builtins at start-up for nothing (~2 ms, issue 23).
+const state = () => import('../state/index.ts');
 
 export interface RevisionMeta {
   rev: number;
@@ -156,6 +160,7 @@ export class PolicyStore {
 
   private async withLock<T>(fn: () => Promise<T>): Promise<T> {
     await mkdir(this.revisionsDir, { recursive: true, mode: 0o700 });
+    const { releaseLock, tryLock } = await state();
     const lock = join(this.dir, '.lock');
     // A lock whose holder is gone (crashed, or its pid reused) is taken over; a live one is waited for.
     for (let attempt = 0; ; attempt++) {
@@ -174,6 +179,7 @@ export class PolicyStore {
   /** Validates and writes `text` as the next revision (caller holds the lock). */
   private async write(text: string, opts: ChangeOptions): Promise<RevisionMeta> {
     parsePolicy(text, '<new revision>');
+    const { writeFileAtomicAsync } = await state();
     const h = await this.history();
     const rev = (h[h.length - 1]?.rev ?? 0) + 1;
     const meta: RevisionMeta = {
