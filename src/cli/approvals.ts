@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import type { ApprovalItem } from '../approvals/index.ts';
 import { homePaths } from '../state/index.ts';
 import { ApiClient } from '../supervisor/client.ts';
-import { exitCodes, printJson, showOn } from './output.ts';
+import { exitCodes, printJson, showOn, stdout } from './output.ts';
 
 interface Flags {
   socket?: string;
@@ -67,16 +67,16 @@ export function listApprovals(flags: Flags): Promise<void> {
       return exitCodes.ok;
     }
     if (items.length === 0) {
-      process.stdout.write('no pending approvals\n');
+      stdout.write('no pending approvals\n');
       return exitCodes.ok;
     }
     const now = Date.now();
     // Host, path, method and binary are what the workload asked with: each shown as one inert
     // line on a terminal, so an ask cannot restyle the list or forge another row.
-    const show = showOn(process.stdout);
+    const show = showOn(stdout);
     for (const i of items) {
       const what = i.kind === 'egress' ? `${i.method ? `${show(i.method)} ` : ''}${show(String(i.host))}:${i.port}${show(i.path ?? '')}` : i.kind === 'tool' ? toolText(i, show) : show(i.path ?? '');
-      process.stdout.write(
+      stdout.write(
         `${i.id}  ${i.kind.padEnd(6)} ${show(i.sandbox)}  ${i.binary !== null ? show(i.binary) : '(unknown binary)'} -> ${what}  x${i.count}  waiting ${age(now - i.firstSeen)}, expires in ${age(i.expiresAt - now)}\n`,
       );
     }

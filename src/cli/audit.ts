@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UsageError, exitCodes, printJson, showOn } from './output.ts';
+import { UsageError, exitCodes, exitQuietlyOnEpipe, printJson, showOn, stdout } from './output.ts';
 import type { Show } from './output.ts';
 import { checkInclusion, checkpointToOtlp, endCursor, lastRecords, openAuditLog, parseCheckpointText, parseRecord, postOtlp, proveInclusion, pruneAudit, readCheckpoints, readRecords, readSince, recordToOtlp, toCef, toOcsf, verifyAudit } from '../audit/index.ts';
 import type { OtlpLogRecord, RawRecord } from '../audit/index.ts';
@@ -59,6 +59,7 @@ export interface VerifyFlags {
 
 /** `nemoclaw audit verify`: a function of its flags, which main.ts's fast path also runs (issue 23). */
 export async function auditVerify(o: VerifyFlags): Promise<void> {
+  exitQuietlyOnEpipe();
   const report = await verifyAudit({
     home: home(),
     ...(o.trustedCheckpoint === undefined ? {} : { trustedCheckpoint: o.trustedCheckpoint }),
@@ -66,12 +67,12 @@ export async function auditVerify(o: VerifyFlags): Promise<void> {
   });
   if (o.json === true) printJson(report);
   else {
-    process.stdout.write(`${report.summary}\n`);
-    process.stdout.write(`records ${report.records}, signed up to ${report.authenticatedSize}, checkpoints ${report.checkpoints.valid} valid / ${report.checkpoints.invalid} invalid, root ${report.root}\n`);
+    stdout.write(`${report.summary}\n`);
+    stdout.write(`records ${report.records}, signed up to ${report.authenticatedSize}, checkpoints ${report.checkpoints.valid} valid / ${report.checkpoints.invalid} invalid, root ${report.root}\n`);
     const p = report.pruned;
     // A signed prune is not tampering, but the reader must know the log no longer starts at 1.
-    if (p !== null) process.stdout.write(`pruned by policy at ${p.at} (signed): segments ${p.fromSegment}..${p.toSegment}, records 1..${p.records} (up to ${p.lastTs}), ${p.reason}\n`);
-    for (const p of report.problems) process.stdout.write(`  ${p}\n`);
+    if (p !== null) stdout.write(`pruned by policy at ${p.at} (signed): segments ${p.fromSegment}..${p.toSegment}, records 1..${p.records} (up to ${p.lastTs}), ${p.reason}\n`);
+    for (const p of report.problems) stdout.write(`  ${p}\n`);
   }
   process.exitCode = report.status.kind === 'ok' ? exitCodes.ok : exitCodes.failure;
 }
@@ -84,12 +85,13 @@ export interface TailFlags {
 
 /** `nemoclaw audit tail`: as auditVerify, run by commander or main.ts's fast path. */
 export async function auditTail(o: TailFlags): Promise<void> {
+  exitQuietlyOnEpipe();
   const n = positiveInt(o.lines);
-  const show = showOn(process.stdout);
+  const show = showOn(stdout);
   // --json prints the record's exact line (its hash is over those bytes): JSON-escaped already
   // except C1 and bidi controls, which a terminal then sees as text through show().
   const print = (r: RawRecord): void => {
-    process.stdout.write(`${o.json === true ? show(r.line) : humanLine(r, show)}\n`);
+    stdout.write(`${o.json === true ? show(r.line) : humanLine(r, show)}\n`);
   };
   const cursor = endCursor(home());
   for (const r of lastRecords(home(), n)) print(r);
@@ -106,8 +108,12 @@ export async function auditTail(o: TailFlags): Promise<void> {
   }
 }
 
-/** `nemoclaw audit export | head` must end quietly when the reader goes away. */
-export function quietOnEpipe(): void {
+/**
+ * `nemoclaw audit export | head` must end quietly when the reader goes away: what verify and tail
+ * write goes through output.ts's stdout, the rest through process.stdout.
+ */
+function quietOnEpipe(): void {
+  exitQuietlyOnEpipe();
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(exitCodes.ok);
     throw err;

@@ -77,22 +77,14 @@ export const FAST_VERBS: readonly FastVerb[] = [
     words: ['audit', 'verify'],
     flags: { '--json': 'json' },
     options: { '--trusted-checkpoint': 'trustedCheckpoint', '--keys': 'keys' },
-    run: async (_, f) => {
-      const m = await import('./audit.ts');
-      m.quietOnEpipe();
-      return m.auditVerify(f);
-    },
+    run: async (_, f) => (await import('./audit.ts')).auditVerify(f),
   },
   {
     words: ['audit', 'tail'],
     flags: { '--json': 'json', '-f': 'follow', '--follow': 'follow' },
     options: { '-n': 'lines', '--lines': 'lines' },
     defaults: { lines: '20' },
-    run: async (_, f) => {
-      const m = await import('./audit.ts');
-      m.quietOnEpipe();
-      return m.auditTail(f as FastFlags & { lines: string });
-    },
+    run: async (_, f) => (await import('./audit.ts')).auditTail(f as FastFlags & { lines: string }),
   },
 ];
 

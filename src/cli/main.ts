@@ -6,40 +6,9 @@
 // scripts call in loops (list, NAME status|logs, approvals list, audit verify|tail) in their plain
 // shapes skip commander too: commands.ts's FAST_VERBS, parsed by fastRoute().
 import { COMMANDS, SANDBOX_VERBS, fastRoute } from './commands.ts';
-import { UsageError, exitCodes } from './output.ts';
+import { UsageError, exitCodes, stdoutIsTerminal, writeOut } from './output.ts';
 
 const VERSION = '0.1.0';
-
-// The answers above are written to fd 1 directly: process.stdout, once touched, builds a stream
-// (node:stream and ~20 internal modules, a tenth of Node's own start-up; issue 23).
-
-/** Writes all of TEXT to stdout; what fd 1 does not take at once goes through process.stdout. */
-function writeOut(text: string): void {
-  const fs = process.getBuiltinModule('node:fs');
-  const bytes = Buffer.from(text);
-  let done = 0;
-  try {
-    while (done < bytes.length) done += fs.writeSync(1, bytes, done);
-  } catch {
-    // EAGAIN on a non-blocking pipe, EPIPE...: process.stdout handles them as it always has.
-    process.stdout.write(bytes.subarray(done));
-  }
-}
-
-/**
- * process.stdout.isTTY without building process.stdout when fd 1 plainly is no terminal (a
- * pipe, a file, /dev/null); any other character device gets the real test.
- */
-function stdoutIsTerminal(): boolean {
-  const fs = process.getBuiltinModule('node:fs');
-  try {
-    if (!fs.fstatSync(1).isCharacterDevice()) return false;
-    if (fs.readlinkSync('/proc/self/fd/1') === '/dev/null') return false;
-  } catch {
-    // No /proc, or fd 1 closed: the real test decides.
-  }
-  return process.stdout.isTTY === true;
-}
 
 /** What the build recorded for these arguments (their stdout, status 0), if anything. */
 function recorded(args: string[]): string | undefined {

@@ -15,8 +15,79 @@ export const exitCodes = {
 /** A mistake in how a command was called; printed as one line, exit 2. */
 export class UsageError extends Error {}
 
+// process.stdout, once touched, builds a stream: node:stream and ~20 of Node's internal modules,
+// and for a pipe a net.Socket (node:net) too, ~2 ms of a verb's start (issue 23). So `stdout`
+// below writes to fd 1 directly, and goes over to process.stdout the first time fd 1 does not
+// take a whole write (EAGAIN on a non-blocking pipe, EPIPE...), for good, so that nothing written
+// later overtakes what process.stdout still holds. Linux writes process.stdout synchronously to
+// files, pipes and terminals, so code that writes through both keeps its order.
+let viaStream = false;
+let epipeQuiet = false;
+
+function attachEpipe(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(exitCodes.ok);
+    throw err;
+  });
+}
+
+/** Writes all of TEXT to stdout (see above). */
+export function writeOut(text: string): void {
+  if (viaStream) {
+    process.stdout.write(text);
+    return;
+  }
+  const fs = process.getBuiltinModule('node:fs');
+  const bytes = Buffer.from(text);
+  let done = 0;
+  try {
+    while (done < bytes.length) done += fs.writeSync(1, bytes, done);
+  } catch (err) {
+    if (epipeQuiet && (err as NodeJS.ErrnoException).code === 'EPIPE') process.exit(exitCodes.ok);
+    viaStream = true;
+    if (epipeQuiet) attachEpipe();
+    process.stdout.write(bytes.subarray(done));
+  }
+}
+
+/**
+ * From now on, stdout's reader going away (EPIPE) ends the process quietly with status 0:
+ * `nemoclaw audit tail | head`. Through process.stdout too, once writeOut uses it.
+ */
+export function exitQuietlyOnEpipe(): void {
+  if (epipeQuiet) return;
+  epipeQuiet = true;
+  if (viaStream) attachEpipe();
+}
+
+let terminal: boolean | undefined;
+
+/**
+ * process.stdout.isTTY without building process.stdout when fd 1 plainly is no terminal (a
+ * pipe, a file, /dev/null); any other character device gets the real test.
+ */
+export function stdoutIsTerminal(): boolean {
+  if (terminal !== undefined) return terminal;
+  const fs = process.getBuiltinModule('node:fs');
+  try {
+    if (!fs.fstatSync(1).isCharacterDevice()) return (terminal = false);
+    if (fs.readlinkSync('/proc/self/fd/1') === '/dev/null') return (terminal = false);
+  } catch {
+    // No /proc, or fd 1 closed: the real test decides.
+  }
+  return (terminal = process.stdout.isTTY === true);
+}
+
+/** stdout for showOn() and writing, as process.stdout would be, without building it (see above). */
+export const stdout = {
+  get isTTY(): boolean {
+    return stdoutIsTerminal();
+  },
+  write: writeOut,
+};
+
 export function printJson(value: unknown): void {
-  process.stdout.write(`${jsonText(value, 2)}\n`);
+  writeOut(`${jsonText(value, 2)}\n`);
 }
 
 /**

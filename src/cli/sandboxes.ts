@@ -3,7 +3,7 @@
 // fast path runs without commander (issue 23), so their bodies are functions of the parsed flags.
 import type { Command } from 'commander';
 import type { BusEvent, LearningView, SandboxView } from '../supervisor/index.ts';
-import { UsageError, jsonText, showOn } from './output.ts';
+import { UsageError, jsonText, showOn, stdout } from './output.ts';
 import { ApiClient, SupervisorUnavailableError } from '../supervisor/client.ts';
 import { client, parseSince, printOut, runVerb, svExit } from './supervisor-client.ts';
 
@@ -168,13 +168,14 @@ export function sandboxLogs(name: string, flags: LogsFlags): Promise<void> {
     // The workload's output is untrusted: on a terminal its escape sequences would reach the
     // operator's (clipboard, title, screen, modes), so each stream shows it inert unless --raw.
     // Newlines and tabs stay, so the log reads as the workload wrote it.
-    const show = { stdout: showOn(process.stdout, flags.raw), stderr: showOn(process.stderr, flags.raw) };
+    // stdout through output.ts's writer; process.stderr only once a stderr line comes (building
+    // either stream costs start-up time, issue 23).
+    const showOut = showOn(stdout, flags.raw);
     const s = c.stream(`/v1/sandboxes/${encodeURIComponent(name)}/logs?${q}`, (r) => {
-      if (flags.json) process.stdout.write(`${flags.raw ? JSON.stringify(r) : jsonText(r)}\n`);
-      else {
-        const stream = r.stream === 'stderr' ? 'stderr' : 'stdout';
-        process[stream].write(show[stream](`${String(r.line)}\n`, { newlines: true, tabs: 'keep' }));
-      }
+      const text = `${String(r.line)}\n`;
+      if (flags.json) stdout.write(`${flags.raw ? JSON.stringify(r) : jsonText(r)}\n`);
+      else if (r.stream === 'stderr') process.stderr.write(showOn(process.stderr, flags.raw)(text, { newlines: true, tabs: 'keep' }));
+      else stdout.write(showOut(text, { newlines: true, tabs: 'keep' }));
     });
     process.once('SIGINT', () => s.abort());
     await s.done;

@@ -6,7 +6,7 @@
 // statically: every verb that loads this file talks to the supervisor, and a static import is one
 // file fewer to load (the bundle's entry file for a lazily imported module) and one await less.
 import { ApiClient, ApiError, SupervisorUnavailableError } from '../supervisor/client.ts';
-import { UsageError, jsonText, showOn } from './output.ts';
+import { UsageError, jsonText, showOn, stdout } from './output.ts';
 
 export const svExit = { ok: 0, failure: 1, usage: 2, noSupervisor: 3, notFound: 4, conflict: 5 } as const;
 
@@ -22,7 +22,7 @@ export async function client(): Promise<ApiClient> {
 export async function runVerb(flags: JsonFlag, fn: () => Promise<number>): Promise<void> {
   const say = (code: number, body: Record<string, unknown>, line: string): void => {
     // The supervisor's error may quote what a sandbox controls (a path, a host): one inert line.
-    if (flags.json) process.stdout.write(`${jsonText(body)}\n`);
+    if (flags.json) stdout.write(`${jsonText(body)}\n`);
     else process.stderr.write(`nemoclaw: ${showOn(process.stderr)(line)}\n`);
     process.exitCode = code;
   };
@@ -43,7 +43,7 @@ export async function runVerb(flags: JsonFlag, fn: () => Promise<number>): Promi
  * Fields a sandbox controls that must stay on one line are shown with showOn() by the caller.
  */
 export function printOut(flags: JsonFlag, json: unknown, human: string): void {
-  process.stdout.write(flags.json ? `${jsonText(json, 2)}\n` : showOn(process.stdout)(human, { newlines: true, tabs: 'keep' }));
+  stdout.write(flags.json ? `${jsonText(json, 2)}\n` : showOn(stdout)(human, { newlines: true, tabs: 'keep' }));
 }
 
 /** `10m`, `2h`, `30s`, `1d` ago, or an ISO date: ms since the epoch. */

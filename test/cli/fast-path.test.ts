@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openAuditLog } from '../../src/audit/index.ts';
 import { fastRoute } from '../../src/cli/commands.ts';
 import { MAIN, NODE, cli, freshHome, serve, workspace } from '../supervisor/harness.ts';
 import type { CliResult, Served } from '../supervisor/harness.ts';
@@ -171,5 +172,25 @@ describe('fast path and commander give the same answers', { timeout: 120_000 }, 
   it('a NEMOCLAW_HOME that is no absolute path is the same one-line refusal', async () => {
     const [r] = await expectSame(home, [['list'], ['talker', 'status'], ['approvals', 'list'], ['audit', 'tail']], { NEMOCLAW_HOME: 'relative/home' });
     expect(r).toMatchObject({ code: 1, stderr: expect.stringMatching(/NEMOCLAW_HOME must be an absolute path/) });
+  });
+});
+
+describe('a reader that goes away', { timeout: 60_000 }, () => {
+  it('ends audit tail quietly with status 0, both ways', async () => {
+    const home = freshHome();
+    const log = await openAuditLog({ home, heartbeatMs: 0 });
+    for (let i = 0; i < 1500; i++) await log.append({ kind: 'egress.denied', sandbox: 'sb', target: `host-${i}.example:443`, decision: 'deny', rule: 'r' });
+    await log.close();
+    for (const env of [{}, { NEMOCLAW_CLI_FAST: '0' }]) {
+      // The output (~200 KB) is more than a pipe holds: the tail writes into a pipe nobody reads.
+      const r = await new Promise<{ code: number | null; stderr: string }>((done) => {
+        const p = spawn(NODE, ['--disable-warning=ExperimentalWarning', MAIN, 'audit', 'tail', '-n', '1500'], { env: { ...process.env, NEMOCLAW_HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        p.stdout.destroy();
+        let stderr = '';
+        p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        p.on('close', (code) => done({ code, stderr }));
+      });
+      expect(r, JSON.stringify(env)).toEqual({ code: 0, stderr: '' });
+    }
   });
 });
