@@ -4,6 +4,9 @@
 import type { Command } from 'commander';
 import type { BusEvent, LearningView, SandboxView } from '../supervisor/index.ts';
 import { UsageError, jsonText, showOn, stdout } from './output.ts';
+// src/state is loaded with the light client anyway; a static import spares `list` without a
+// supervisor the bundle's entry file for a lazily imported state door (issue 23).
+import { homePaths, sandboxPaths } from '../state/index.ts';
 import { ApiClient, SupervisorUnavailableError } from '../supervisor/client.ts';
 import { client, parseSince, printOut, runVerb, svExit } from './supervisor-client.ts';
 
@@ -184,8 +187,7 @@ export function sandboxLogs(name: string, flags: LogsFlags): Promise<void> {
 }
 
 async function onDisk(): Promise<SandboxView[]> {
-  const { readdirSync, readFileSync } = await import('node:fs');
-  const { homePaths, sandboxPaths } = await import('../state/index.ts');
+  const { readdirSync, readFileSync } = process.getBuiltinModule('node:fs');
   const p = homePaths();
   let names: string[];
   try {
