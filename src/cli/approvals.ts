@@ -41,11 +41,17 @@ async function run(fn: () => Promise<number>): Promise<void> {
   }
 }
 
-/** The pending items: a GET on the light transport first, the queue's client when it fails. */
+/**
+ * The pending items: a GET on the light transport first, the queue's client when it fails, or
+ * straight away when there is no socket to ask (no queue is served: its client says so).
+ */
 async function pendingItems(socket: string | undefined): Promise<ApprovalItem[]> {
   try {
-    const r = await new ApiClient(socket ?? homePaths().approvals).call<{ items?: ApprovalItem[] }>('GET', '/v1/approvals');
-    if (Array.isArray(r.items)) return r.items;
+    const path = socket ?? homePaths().approvals;
+    if (process.getBuiltinModule('node:fs').existsSync(path)) {
+      const r = await new ApiClient(path).call<{ items?: ApprovalItem[] }>('GET', '/v1/approvals');
+      if (Array.isArray(r.items)) return r.items;
+    }
   } catch {
     // Asked again below, by the client whose answer and errors these are.
   }
