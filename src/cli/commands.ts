@@ -58,11 +58,17 @@ export interface FastVerb {
   options: Readonly<Record<string, string>>;
   /** Commander's defaults for options not given. */
   defaults?: Readonly<Record<string, string>>;
-  run(name: string, flags: FastFlags): Promise<void>;
+  /**
+   * The verb's arguments (commander's `<file>`, `<files...>`, `<command...>`): how many. Without
+   * `afterDashDash` they are the words among the flags that do not start with `-`; with it, every
+   * word after a `--` that ends the flags (`sandbox run -- CMD...`), and none before it.
+   */
+  operands?: { min: number; max: number; afterDashDash?: boolean };
+  run(name: string, flags: FastFlags, operands: string[]): Promise<void>;
 }
 
 // Each row repeats its verb's options as the verb's register() declares them; the test in
-// src/cli/fast.test.ts runs every shape both ways and compares stdout, stderr and exit status.
+// test/cli/fast-path.test.ts runs every shape both ways and compares stdout, stderr and exit status.
 export const FAST_VERBS: readonly FastVerb[] = [
   { words: ['list'], flags: { '--json': 'json' }, options: {}, run: async (_, f) => (await import('./sandboxes.ts')).listSandboxes(f) },
   { words: [NAME, 'status'], flags: { '--json': 'json' }, options: {}, run: async (name, f) => (await import('./sandboxes.ts')).sandboxStatus(name, f) },
@@ -86,6 +92,24 @@ export const FAST_VERBS: readonly FastVerb[] = [
     defaults: { lines: '20' },
     run: async (_, f) => (await import('./audit.ts')).auditTail(f as FastFlags & { lines: string }),
   },
+  {
+    words: ['policy', 'validate'],
+    flags: { '--json': 'json' },
+    options: { '--kind': 'kind' },
+    defaults: { kind: 'auto' },
+    operands: { min: 1, max: Infinity },
+    run: async (_, f, files) => (await import('./policy.ts')).policyValidate(files, f as FastFlags & { kind: string }),
+  },
+  { words: ['policy', 'explain'], flags: { '--json': 'json' }, options: {}, operands: { min: 1, max: 1 }, run: async (_, f, [file]) => (await import('./policy.ts')).policyExplain(file as string, f) },
+  {
+    words: ['sandbox', 'run'],
+    flags: { '--tty': 'tty', '--json': 'json', '--save-approvals': 'saveApprovals' },
+    options: { '--policy': 'policy', '--blueprint': 'blueprint', '--workspace': 'workspace', '--events': 'events' },
+    operands: { min: 1, max: Infinity, afterDashDash: true },
+    run: async (_, f, command) => {
+      process.exitCode = await (await import('./sandbox.ts')).sandboxRun(command, f);
+    },
+  },
 ];
 
 /**
@@ -98,15 +122,26 @@ function routedName(word: string): boolean {
 }
 
 /** The fast-path verb these arguments (argv after `nemoclaw`) are exactly a plain shape of, if any. */
-export function fastRoute(args: readonly string[]): { verb: FastVerb; name: string; flags: FastFlags } | undefined {
+export function fastRoute(args: readonly string[]): { verb: FastVerb; name: string; flags: FastFlags; operands: string[] } | undefined {
   for (const verb of FAST_VERBS) {
     let name = '';
     const matches = args.length >= verb.words.length && verb.words.every((w, i) => (w === NAME ? routedName((name = args[i] ?? '')) : args[i] === w));
     if (!matches) continue;
     const flags: FastFlags = { ...verb.defaults };
+    const operands: string[] = [];
     const seen = new Set<string>();
     for (let i = verb.words.length; i < args.length; i++) {
       const a = args[i] as string;
+      if (a === '--') {
+        if (verb.operands?.afterDashDash !== true) return undefined;
+        operands.push(...args.slice(i + 1));
+        break;
+      }
+      if (!a.startsWith('-')) {
+        if (verb.operands === undefined || verb.operands.afterDashDash === true) return undefined;
+        operands.push(a);
+        continue;
+      }
       const key = Object.hasOwn(verb.flags, a) ? verb.flags[a] : Object.hasOwn(verb.options, a) ? verb.options[a] : undefined;
       if (key === undefined || seen.has(key)) return undefined;
       seen.add(key);
@@ -117,7 +152,8 @@ export function fastRoute(args: readonly string[]): { verb: FastVerb; name: stri
         flags[key] = value;
       }
     }
-    return { verb, name, flags };
+    if (operands.length < (verb.operands?.min ?? 0) || operands.length > (verb.operands?.max ?? 0)) return undefined;
+    return { verb, name, flags, operands };
   }
   return undefined;
 }

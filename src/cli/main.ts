@@ -48,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     if (fast === undefined) return await parse(argv);
-    await fast.verb.run(fast.name, fast.flags);
+    await fast.verb.run(fast.name, fast.flags, fast.operands);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof UsageError) {

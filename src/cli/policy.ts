@@ -23,7 +23,7 @@ import {
   simulate,
 } from '../policy/index.ts';
 import type { Diagnostic, NetworkPolicy, Policy } from '../policy/index.ts';
-import { exitCodes, printJson, showOn, UsageError } from './output.ts';
+import { exitCodes, printJson, showOn, UsageError, writeOut } from './output.ts';
 
 type Kind = 'policy' | 'preset' | 'blueprint';
 
@@ -50,23 +50,6 @@ async function loadAnyPolicy(file: string): Promise<Policy> {
  */
 function diagnosticText(d: Diagnostic): string {
   return showOn(process.stderr)(renderDiagnostic(d), { newlines: true, tabs: 'keep' });
-}
-
-/**
- * Writes all of TEXT to stdout with write(2), as main.ts's writeOut does for --version: building
- * process.stdout loads node:stream and ~20 internal modules (~2 ms, issue 23), for one line of
- * `policy validate` or an explanation. What fd 1 does not take at once goes through process.stdout.
- */
-function writeOut(text: string): void {
-  const fs = process.getBuiltinModule('node:fs');
-  const bytes = Buffer.from(text);
-  let done = 0;
-  try {
-    while (done < bytes.length) done += fs.writeSync(1, bytes, done);
-  } catch {
-    // EAGAIN on a non-blocking pipe, EPIPE...: process.stdout handles them as it always has.
-    process.stdout.write(bytes.subarray(done));
-  }
 }
 
 function reportErrors(err: unknown): number {

@@ -1,4 +1,4 @@
-// The CLI's fast path (issue 23): `list`, `NAME status|logs`, `approvals list` and `audit
+// The CLI's fast path (issue 23): `list`, `NAME status|logs`, `approvals list`, `audit
 // verify|tail` in their plain shapes run without commander (src/cli/commands.ts FAST_VERBS). Each
 // shape here runs both ways, fast and through commander (NEMOCLAW_CLI_FAST=0), against a real
 // supervisor, without one, and on bad input: stdout, stderr and the exit status must be the same.
@@ -61,6 +61,11 @@ describe('fastRoute: which arguments skip commander', () => {
     [['audit', 'tail'], { lines: '20' }],
     [['audit', 'tail', '-n', '3', '-f'], { lines: '3', follow: true }],
     [['audit', 'tail', '--lines', '0', '--json'], { lines: '0', json: true }],
+    [['policy', 'validate', 'a.yaml'], { kind: 'auto' }],
+    [['policy', 'validate', 'a.yaml', '--kind', 'preset', 'b.yaml', '--json'], { kind: 'preset', json: true }],
+    [['policy', 'explain', 'p.yaml', '--json'], { json: true }],
+    [['sandbox', 'run', '--', 'true'], {}],
+    [['sandbox', 'run', '--policy', 'p.yaml', '--workspace', '/w', '--json', '--tty', '--', 'sh', '-c', 'exit 3'], { policy: 'p.yaml', workspace: '/w', json: true, tty: true }],
   ])('%j is a plain shape', (args, flags) => {
     const r = fastRoute(args);
     expect(r).toBeDefined();
@@ -90,8 +95,28 @@ describe('fastRoute: which arguments skip commander', () => {
     [['constructor', 'status', 'constructor']],
     [['my-box', 'stop']],
     [['approvals', 'approve', 'x']],
+    [['policy', 'validate']],
+    [['policy', 'validate', '--', 'a.yaml']],
+    [['policy', 'validate', 'a.yaml', '--kind']],
+    [['policy', 'explain', 'a.yaml', 'b.yaml']],
+    [['policy', 'explain']],
+    [['policy', 'simulate', 'a.yaml']],
+    [['sandbox', 'run', 'true']],
+    [['sandbox', 'run', '--']],
+    [['sandbox', 'run', 'x', '--', 'true']],
+    [['sandbox', 'run', '--policy', '--', 'true']],
+    [['sandbox', 'run', '--help', '--', 'true']],
   ])('%j goes to commander', (args) => {
     expect(fastRoute(args)).toBeUndefined();
+  });
+});
+
+describe('fastRoute: operands', () => {
+  it("are policy validate's and explain's files, and the command after sandbox run's --", () => {
+    expect(fastRoute(['policy', 'validate', 'a.yaml', '--json', 'b.yaml'])?.operands).toEqual(['a.yaml', 'b.yaml']);
+    expect(fastRoute(['policy', 'explain', 'p.yaml'])?.operands).toEqual(['p.yaml']);
+    // After `--`, flags of the command are its own, not nemoclaw's.
+    expect(fastRoute(['sandbox', 'run', '--json', '--', 'ls', '--json', '-la', '--'])).toMatchObject({ flags: { json: true }, operands: ['ls', '--json', '-la', '--'] });
   });
 });
 
@@ -167,6 +192,34 @@ describe('fast path and commander give the same answers', { timeout: 120_000 }, 
     expect(approvals).toMatchObject({ code: 1, stderr: expect.stringMatching(/no approval queue/) });
     expect(verify).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok\n/) });
     expect(tail?.stdout).toMatch(/sandbox\.lifecycle/);
+  });
+
+  it('policy validate and explain, and sandbox run', async () => {
+    const dir = workspace(home);
+    const good = join(dir, '..', 'good-policy.yaml');
+    const bad = join(dir, '..', 'bad-policy.yaml');
+    writeFileSync(good, POLICY);
+    writeFileSync(bad, `${POLICY}  read_anything: [/]\n`);
+    const blueprint = new URL('../../blueprints/openclaw.yaml', import.meta.url).pathname;
+    const [valid, invalid, , , explained, , , , run] = await expectSame(home, [
+      ['policy', 'validate', good],
+      ['policy', 'validate', bad],
+      ['policy', 'validate', good, bad, '--json'],
+      ['policy', 'validate', blueprint, '--kind', 'blueprint'],
+      ['policy', 'explain', good],
+      ['policy', 'explain', blueprint, '--json'],
+      ['policy', 'validate', '--kind', 'nonsense', good],
+      ['policy', 'explain', join(dir, 'missing.yaml')],
+      ['sandbox', 'run', '--workspace', dir, '--policy', good, '--', 'sh', '-c', 'echo out; echo err >&2; exit 3'],
+      ['sandbox', 'run', '--workspace', dir, '--policy', bad, '--', 'true'],
+      ['sandbox', 'run', '--workspace', dir, '--', 'cat', '/etc/shadow'],
+    ]);
+    // What was compared is the verbs' real answers.
+    expect(valid).toMatchObject({ code: 0, stdout: `ok ${good} (policy)\n` });
+    expect(invalid?.code).toBe(1);
+    expect(invalid?.stderr).toMatch(/bad-policy\.yaml:\d+:\d+/);
+    expect(explained?.stdout).toMatch(/read/i);
+    expect(run).toMatchObject({ code: 3, stdout: 'out\n', stderr: 'err\n' });
   });
 
   it('a NEMOCLAW_HOME that is no absolute path is the same one-line refusal', async () => {
