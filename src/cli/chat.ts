@@ -69,63 +69,72 @@ export function registerChat(cmd: Command, name: string): void {
     .option('--json', 'print each turn as NDJSON events (chat.user, chat.notice, chat.tool, chat.answer, chat.end | chat.error)')
     .option('--history [N]', 'print the last N records of the conversation (default 50) and exit')
     .option('--cancel', 'cancel the turn in progress (from any client) and exit')
-    .action((words: string[], flags: { json?: boolean; history?: boolean | string; cancel?: boolean }) =>
-      runVerb({}, async () => {
-        const c = await client();
-        const path = `/v1/sandboxes/${encodeURIComponent(name)}`;
-        const { sandbox } = await c.call<{ sandbox: SandboxView }>('GET', path);
-        if (sandbox.agent === null) {
-          process.stderr.write(`nemoclaw: ${name} runs its own command, not an installed agent; chat needs a sandbox from the openclaw or dev blueprint\n`);
-          return svExit.failure;
-        }
-        const out = showOn(process.stdout);
-        const err = showOn(process.stderr);
-        if (flags.cancel) {
-          const r = await c.call<{ cancelled: string | null }>('POST', `${path}/chat/cancel`);
-          if (flags.json) process.stdout.write(`${jsonText(r)}\n`);
-          else process.stderr.write(r.cancelled ? `nemoclaw: cancelling turn ${r.cancelled}\n` : `nemoclaw: ${name} has no turn in progress\n`);
-          return svExit.ok;
-        }
-        if (flags.history !== undefined) {
-          const n = flags.history === true ? 50 : Number(flags.history);
-          if (!Number.isSafeInteger(n) || n < 0) {
-            process.stderr.write('nemoclaw: --history N: a non-negative number of records\n');
-            return svExit.usage;
-          }
-          const r = await c.call<{ history: Array<Record<string, unknown>> }>('GET', `${path}/chat/history?tail=${n}`);
-          for (const rec of r.history) {
-            const e = asEvent(rec);
-            if (flags.json) process.stdout.write(`${jsonText(rec)}\n`);
-            else if (e.type === 'chat.user') process.stdout.write(`> ${out(e.text, { newlines: true, tabs: 'keep' })}\n`);
-            else if (e.type === 'chat.answer') process.stdout.write(`${out(e.text, { newlines: true, tabs: 'keep' })}\n`);
-            else if (e.type === 'chat.error') process.stdout.write(`! ${out(e.reason)}\n`);
-            else if (e.type === 'chat.notice') process.stdout.write(`  ${e.kind}: ${out(e.text)}\n`);
-            else if (e.type === 'chat.tool') process.stdout.write(`  tool ${out(e.name)}${e.calls > 1 ? ` x${e.calls}` : ''}\n`);
-          }
-          return svExit.ok;
-        }
-        const emit = (e: ChatEvent): void => {
-          if (flags.json) process.stdout.write(`${jsonText(e)}\n`);
-          else if (e.type === 'chat.answer') process.stdout.write(`${out(e.text, { newlines: true, tabs: 'keep' })}\n`);
-          else if (e.type === 'chat.error') process.stderr.write(`nemoclaw: ${err(e.reason)}\n`);
-          else if (e.type === 'chat.end' && e.status !== 'ok') process.stderr.write(`nemoclaw: the turn ended ${e.status}\n`);
-          else if (e.type === 'chat.notice') process.stderr.write(`nemoclaw: ${e.kind === 'asked' ? '' : `${e.kind}: `}${err(e.text)}\n`);
-          else if (e.type === 'chat.tool') process.stderr.write(`nemoclaw: tool ${err(e.name)}${e.calls > 1 ? ` x${e.calls}` : ''}\n`);
-        };
-        // A refusal before the turn starts (not running, busy) is runVerb's: one line, exit 5.
-        const send = (message: string): Promise<boolean> => turn(name, message, emit);
-        if (words.length > 0) return (await send(words.join(' '))) ? svExit.ok : svExit.failure;
-        const { createInterface } = await import('node:readline');
-        const tty = process.stdin.isTTY === true;
-        const rl = createInterface({ input: process.stdin, output: tty ? process.stderr : undefined, terminal: tty });
-        if (tty) rl.setPrompt(`${name}> `);
-        let ok = true;
-        if (tty) rl.prompt();
-        for await (const line of rl) {
-          if (line.trim() !== '') ok = (await send(line)) && ok;
-          if (tty) rl.prompt();
-        }
-        return ok ? svExit.ok : svExit.failure;
-      }),
-    );
+    .action((words: string[], flags: ChatFlags) => sandboxChat(name, words, flags));
+}
+
+export interface ChatFlags {
+  json?: boolean;
+  history?: boolean | string;
+  cancel?: boolean;
+}
+
+/** `nemoclaw NAME chat` as its commander action runs it (commands.ts's fast path calls it too, issue 23). */
+export function sandboxChat(name: string, words: string[], flags: ChatFlags): Promise<void> {
+  return runVerb({}, async () => {
+    const c = await client();
+    const path = `/v1/sandboxes/${encodeURIComponent(name)}`;
+    const { sandbox } = await c.call<{ sandbox: SandboxView }>('GET', path);
+    if (sandbox.agent === null) {
+      process.stderr.write(`nemoclaw: ${name} runs its own command, not an installed agent; chat needs a sandbox from the openclaw or dev blueprint\n`);
+      return svExit.failure;
+    }
+    const out = showOn(process.stdout);
+    const err = showOn(process.stderr);
+    if (flags.cancel) {
+      const r = await c.call<{ cancelled: string | null }>('POST', `${path}/chat/cancel`);
+      if (flags.json) process.stdout.write(`${jsonText(r)}\n`);
+      else process.stderr.write(r.cancelled ? `nemoclaw: cancelling turn ${r.cancelled}\n` : `nemoclaw: ${name} has no turn in progress\n`);
+      return svExit.ok;
+    }
+    if (flags.history !== undefined) {
+      const n = flags.history === true ? 50 : Number(flags.history);
+      if (!Number.isSafeInteger(n) || n < 0) {
+        process.stderr.write('nemoclaw: --history N: a non-negative number of records\n');
+        return svExit.usage;
+      }
+      const r = await c.call<{ history: Array<Record<string, unknown>> }>('GET', `${path}/chat/history?tail=${n}`);
+      for (const rec of r.history) {
+        const e = asEvent(rec);
+        if (flags.json) process.stdout.write(`${jsonText(rec)}\n`);
+        else if (e.type === 'chat.user') process.stdout.write(`> ${out(e.text, { newlines: true, tabs: 'keep' })}\n`);
+        else if (e.type === 'chat.answer') process.stdout.write(`${out(e.text, { newlines: true, tabs: 'keep' })}\n`);
+        else if (e.type === 'chat.error') process.stdout.write(`! ${out(e.reason)}\n`);
+        else if (e.type === 'chat.notice') process.stdout.write(`  ${e.kind}: ${out(e.text)}\n`);
+        else if (e.type === 'chat.tool') process.stdout.write(`  tool ${out(e.name)}${e.calls > 1 ? ` x${e.calls}` : ''}\n`);
+      }
+      return svExit.ok;
+    }
+    const emit = (e: ChatEvent): void => {
+      if (flags.json) process.stdout.write(`${jsonText(e)}\n`);
+      else if (e.type === 'chat.answer') process.stdout.write(`${out(e.text, { newlines: true, tabs: 'keep' })}\n`);
+      else if (e.type === 'chat.error') process.stderr.write(`nemoclaw: ${err(e.reason)}\n`);
+      else if (e.type === 'chat.end' && e.status !== 'ok') process.stderr.write(`nemoclaw: the turn ended ${e.status}\n`);
+      else if (e.type === 'chat.notice') process.stderr.write(`nemoclaw: ${e.kind === 'asked' ? '' : `${e.kind}: `}${err(e.text)}\n`);
+      else if (e.type === 'chat.tool') process.stderr.write(`nemoclaw: tool ${err(e.name)}${e.calls > 1 ? ` x${e.calls}` : ''}\n`);
+    };
+    // A refusal before the turn starts (not running, busy) is runVerb's: one line, exit 5.
+    const send = (message: string): Promise<boolean> => turn(name, message, emit);
+    if (words.length > 0) return (await send(words.join(' '))) ? svExit.ok : svExit.failure;
+    const { createInterface } = await import('node:readline');
+    const tty = process.stdin.isTTY === true;
+    const rl = createInterface({ input: process.stdin, output: tty ? process.stderr : undefined, terminal: tty });
+    if (tty) rl.setPrompt(`${name}> `);
+    let ok = true;
+    if (tty) rl.prompt();
+    for await (const line of rl) {
+      if (line.trim() !== '') ok = (await send(line)) && ok;
+      if (tty) rl.prompt();
+    }
+    return ok ? svExit.ok : svExit.failure;
+  });
 }

@@ -78,6 +78,8 @@ export const FAST_VERBS: readonly FastVerb[] = [
     options: { '--since': 'since', '--tail': 'tail' },
     run: async (name, f) => (await import('./sandboxes.ts')).sandboxLogs(name, f),
   },
+  // A turn from a script (`nemoclaw NAME chat MESSAGE`); without a message it reads standard input: commander's.
+  { words: [NAME, 'chat'], flags: { '--json': 'json', '--cancel': 'cancel' }, options: {}, operands: { min: 1, max: Infinity }, run: async (name, f, words) => (await import('./chat.ts')).sandboxChat(name, words, f) },
   { words: ['approvals', 'list'], flags: { '--json': 'json' }, options: { '--socket': 'socket' }, run: async (_, f) => (await import('./approvals.ts')).listApprovals(f) },
   {
     words: ['audit', 'verify'],

@@ -1,4 +1,4 @@
-// The CLI's fast path (issue 23): `list`, `NAME status|logs`, `approvals list`, `audit
+// The CLI's fast path (issue 23): `list`, `NAME status|logs|chat`, `approvals list`, `audit
 // verify|tail` in their plain shapes run without commander (src/cli/commands.ts FAST_VERBS). Each
 // shape here runs both ways, fast and through commander (NEMOCLAW_CLI_FAST=0), against a real
 // supervisor, without one, and on bad input: stdout, stderr and the exit status must be the same.
@@ -61,6 +61,7 @@ describe('fastRoute: which arguments skip commander', () => {
     [['audit', 'tail'], { lines: '20' }],
     [['audit', 'tail', '-n', '3', '-f'], { lines: '3', follow: true }],
     [['audit', 'tail', '--lines', '0', '--json'], { lines: '0', json: true }],
+    [['my-box', 'chat', 'hello', 'there', '--json'], { json: true }],
     [['policy', 'validate', 'a.yaml'], { kind: 'auto' }],
     [['policy', 'validate', 'a.yaml', '--kind', 'preset', 'b.yaml', '--json'], { kind: 'preset', json: true }],
     [['policy', 'explain', 'p.yaml', '--json'], { json: true }],
@@ -95,6 +96,9 @@ describe('fastRoute: which arguments skip commander', () => {
     [['constructor', 'status', 'constructor']],
     [['my-box', 'stop']],
     [['approvals', 'approve', 'x']],
+    [['my-box', 'chat']],
+    [['my-box', 'chat', '--history']],
+    [['my-box', 'chat', 'hi', '--history', '5']],
     [['policy', 'validate']],
     [['policy', 'validate', '--', 'a.yaml']],
     [['policy', 'validate', 'a.yaml', '--kind']],
@@ -161,6 +165,9 @@ describe('fast path and commander give the same answers', { timeout: 120_000 }, 
       ['approvals', 'list', '--json'],
       ['approvals', 'list', '--socket', join(home, 'run', 'api.sock')],
       ['approvals', 'list', '--socket', join(home, 'run', 'none.sock')],
+      ['talker', 'chat', 'hello'],
+      ['talker', 'chat', 'hello', '--json'],
+      ['nobody', 'chat', 'hello'],
     ]);
     // What was compared is the verbs' real answers.
     expect(list?.stdout).toMatch(/^idle {2}stopped[\s\S]*^talker {2}exited/m);
@@ -168,6 +175,8 @@ describe('fast path and commander give the same answers', { timeout: 120_000 }, 
     expect(status?.stdout).toMatch(/^talker {2}exited/);
     expect(logs).toMatchObject({ code: 0, stdout: 'one\ntw\u00f6 \u001b[31mred\n', stderr: 'err\n' });
     expect(logsJson?.stdout.trim().split('\n').map((l) => JSON.parse(l).line)).toEqual(['one', 'tw\u00f6 \u001b[31mred', 'err']);
+    const chat = await cli(home, ['talker', 'chat', 'hello']);
+    expect(chat).toMatchObject({ code: 1, stderr: expect.stringMatching(/runs its own command, not an installed agent/) });
   });
 
   it('without a supervisor, and for the audit trail it left', async () => {
