@@ -15,6 +15,7 @@ import { compileEgressRules, decideEgress, normalizeRequestPath } from './egress
 import { globEscape } from './glob.ts';
 import { appendExecAllow, appendToolRule, droppedRules, mergeNetworkPolicies, removeNetworkPolicies, staticChanges, unifiedDiff } from './merge.ts';
 import type { Endpoint, NetworkPolicy, Policy } from './schema.ts';
+import type { StagedFile } from '../state/index.ts';
 
 // src/state (locks, atomic writes) only when a revision is written: every verb that loads the
 // policy component, `policy validate` and `explain` included, would otherwise load it and its
@@ -176,10 +177,13 @@ export class PolicyStore {
     }
   }
 
-  /** Validates and writes `text` as the next revision (caller holds the lock). */
-  private async write(text: string, opts: ChangeOptions): Promise<RevisionMeta> {
-    parsePolicy(text, '<new revision>');
-    const { writeFileAtomicAsync } = await state();
+  /**
+   * Validates (unless the caller just parsed this very text) and writes `text` as the next
+   * revision (caller holds the lock).
+   */
+  private async write(text: string, opts: ChangeOptions, validated = false): Promise<RevisionMeta> {
+    if (!validated) parsePolicy(text, '<new revision>');
+    const { commitStaged, discardStaged, stageFileAsync } = await state();
     const h = await this.history();
     const rev = (h[h.length - 1]?.rev ?? 0) + 1;
     const meta: RevisionMeta = {
@@ -190,9 +194,25 @@ export class PolicyStore {
       sha256: sha256Hex(text),
       ...(opts.source ? { source: opts.source } : {}),
     };
-    await writeFileAtomicAsync(join(this.revisionsDir, `${revName(rev)}.yaml`), text);
-    // The meta file is the commit point: until it lands, the revision does not exist.
-    await writeFileAtomicAsync(join(this.revisionsDir, `${revName(rev)}.json`), `${JSON.stringify(meta, null, 2)}\n`);
+    // Both temp files are written and fsynced side by side (one journal commit can carry the
+    // two); then the YAML is renamed and its directory entry made durable before the meta file,
+    // the commit point, is renamed: until it lands the revision does not exist, and once it has,
+    // its YAML is on disk.
+    const staged = await Promise.allSettled([stageFileAsync(join(this.revisionsDir, `${revName(rev)}.yaml`), text), stageFileAsync(join(this.revisionsDir, `${revName(rev)}.json`), `${JSON.stringify(meta, null, 2)}\n`)]);
+    const ready = staged.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = staged.find((r) => r.status === 'rejected');
+    if (failed !== undefined) {
+      discardStaged(ready);
+      throw failed.reason;
+    }
+    const [yaml, json] = ready as [StagedFile, StagedFile];
+    try {
+      await commitStaged([yaml]);
+    } catch (err) {
+      discardStaged([json]);
+      throw err;
+    }
+    await commitStaged([json]);
     return meta;
   }
 
@@ -208,7 +228,7 @@ export class PolicyStore {
       const dropped = cur ? droppedRules(cur.policy, next) : [];
       const staticChanged = cur ? staticChanges(cur.policy, next) : [];
       if (dropped.length > 0 && !opts.confirm) return { applied: false, dropped, staticChanged };
-      return { applied: true, dropped, staticChanged, meta: await this.write(text, opts) };
+      return { applied: true, dropped, staticChanged, meta: await this.write(text, opts, true) };
     });
   }
 
