@@ -208,10 +208,12 @@ function exchange(socketPath: string, method: string, path: string, data: string
   socket.on('end', () => guard(() => reader.closed()));
   socket.on('close', () => guard(() => reader.closed()));
   socket.on('error', fail);
-  const body = data === undefined ? '' : data;
   const headers = data === undefined ? '' : `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(data)}\r\n`;
-  socket.write(Buffer.from(`${method} ${path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n${headers}\r\n`, 'latin1'));
-  if (body !== '') socket.write(body);
+  const head = Buffer.from(`${method} ${path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n${headers}\r\n`, 'latin1');
+  // One write: the request reaches the socket whole when it connects. As two writes, the body
+  // went out after the head's write completed, and a supervisor that answers from the head alone
+  // (404, no such sandbox) and closes could be gone by then: EPIPE instead of its answer.
+  socket.write(data === undefined ? head : Buffer.concat([head, Buffer.from(data)]));
   return { socket };
 }
 
