@@ -2,8 +2,8 @@
 // workload ends (restart policy with backoff). Each running sandbox is one helper (runSandbox)
 // with its own egress proxy and policy store; a new policy revision is hot-reloaded into the
 // proxy. Every decision is published on the bus and appended to the audit log.
-import { existsSync, mkdirSync, renameSync, rmSync, rmdirSync, watch } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, rmSync, watch } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { AgentRun } from '../agents/index.ts';
 import { prepareAgentRun } from '../agents/index.ts';
@@ -24,17 +24,16 @@ import { proposeLearning } from './learn.ts';
 import type { LearnProposal } from './learn.ts';
 import { LogWriter } from './logs.ts';
 import type { HomePaths } from '../state/index.ts';
-import { NAME_RULE, commitStaged, discardStaged, validName } from '../state/index.ts';
-import type { StagedFile } from '../state/index.ts';
+import { NAME_RULE, validName } from '../state/index.ts';
 import { suggest } from './names.ts';
 import { creationPolicy, writeInitialRevisions } from './policy.ts';
 import { backoffDelay, nextAttempt, shouldRestart } from './restart.ts';
 import type { SandboxRecord, StateStore } from './state.ts';
 import { DuplicateNameError } from './state.ts';
 import type { Runtime } from './runtime.ts';
-import { emptyState, loadPins, savePin, stateContent } from './runtime.ts';
+import { emptyState, loadPins, persistState, persistStateSoon, savePin, stateContent } from './runtime.ts';
 import type { PoolKey, PooledSandbox } from './pool.ts';
-import { WarmPool, poolSizes } from './pool.ts';
+import { WarmPool, adoptHome, poolSizes } from './pool.ts';
 import type { AuditFn, CreateInput, SandboxView } from './types.ts';
 import { InvalidRequestError, NotFoundError, NotPinnedError } from './types.ts';
 
@@ -327,45 +326,10 @@ export class Lifecycle {
   private setState(r: Runtime, state: SandboxState, extra: { pid?: number | null; reason?: string | null; code?: number | null; signal?: string | null } = {}, when: 'now' | 'soon' = 'now'): void {
     r.st = { ...r.st, state, pid: extra.pid !== undefined ? extra.pid : state === 'running' ? r.st.pid : null };
     r.writeSeq++;
-    if (when === 'now') this.persist(r);
-    else void this.persistSoon(r);
+    const current = (): boolean => this.rt.get(r.rec.name) === r; // not destroyed (the name may be another sandbox's by now)
+    if (when === 'now') persistState(this.d.state, r, current);
+    else void persistStateSoon(this.d.state, r, current);
     this.d.bus.publish(r.rec.name, { type: 'sandbox.state', state, pid: r.st.pid, reason: extra.reason ?? null, code: extra.code ?? null, signal: extra.signal ?? null, restarts: r.st.restarts });
-  }
-
-  /** Writes state.json when what it says changed (an equal state is not written twice). */
-  private persist(r: Runtime): void {
-    if (this.rt.get(r.rec.name) !== r) return; // destroyed (the name may be another sandbox's by now)
-    const content = stateContent(r.st);
-    if (content === r.persisted) return;
-    try {
-      this.d.state.writeState(r.rec.name, r.st);
-      r.persisted = content;
-    } catch {
-      // destroyed under us
-    }
-  }
-
-  /** persist() off the event loop: staged (fsynced temp), renamed only if still the newest state. */
-  private async persistSoon(r: Runtime): Promise<void> {
-    const seq = r.writeSeq;
-    const content = stateContent(r.st);
-    if (content === r.persisted || this.rt.get(r.rec.name) !== r) return;
-    let staged: StagedFile;
-    try {
-      staged = await this.d.state.stageState(r.rec.name, r.st);
-    } catch {
-      return; // destroyed under us; the next change writes the state as it is then
-    }
-    // Checked and renamed in one synchronous step: no other write can come between.
-    if (r.writeSeq !== seq || this.rt.get(r.rec.name) !== r) {
-      discardStaged([staged]);
-      return;
-    }
-    const done = commitStaged([staged]); // renamed now (its synchronous part); the directory's fsync follows
-    r.persisted = content;
-    await done.catch(() => {
-      r.persisted = null; // not known what state.json says: the next change writes it whatever it is
-    });
   }
 
   /** Starts the sandbox; resolves once it runs (or failed to). */
@@ -714,21 +678,5 @@ export class Lifecycle {
         clearTimeout(t);
       }),
     );
-  }
-}
-
-/**
- * Moves a pooled sandbox's HOME into the sandbox's state (the helper's bind follows the directory,
- * which is still empty of anything but what the helper created). False when it cannot.
- */
-function adoptHome(from: string, to: string): boolean {
-  try {
-    rmdirSync(to); // just created by StateStore.create, empty
-    renameSync(from, to);
-    rmSync(dirname(from), { recursive: true, force: true }); // the pool's directory for it, now empty
-    return true;
-  } catch {
-    mkdirSync(to, { recursive: true, mode: 0o700 });
-    return false;
   }
 }

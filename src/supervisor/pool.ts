@@ -9,8 +9,8 @@
 // (bound, protected, Landlock rules), so the pool is per blueprint + workspace: a workspace gets
 // warm sandboxes once a sandbox was created there from that blueprint.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, renameSync, rmSync, rmdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { ApprovalQueue } from '../approvals/index.ts';
 import { startEgressProxy } from '../egress/index.ts';
 import type { EgressEvent, EgressProxy, InferenceRouter } from '../egress/index.ts';
@@ -304,5 +304,21 @@ export class WarmPool {
     rmSync(join(this.d.paths.sockets, `${sb.id}.x`), { force: true });
     rmSync(join(this.dir, sb.id), { recursive: true, force: true });
     this.live.delete(sb);
+  }
+}
+
+/**
+ * Moves a pooled sandbox's HOME into the sandbox's state (the helper's bind follows the directory,
+ * which is still empty of anything but what the helper created). False when it cannot.
+ */
+export function adoptHome(from: string, to: string): boolean {
+  try {
+    rmdirSync(to); // just created by StateStore.create, empty
+    renameSync(from, to);
+    rmSync(dirname(from), { recursive: true, force: true }); // the pool's directory for it, now empty
+    return true;
+  } catch {
+    mkdirSync(to, { recursive: true, mode: 0o700 });
+    return false;
   }
 }

@@ -1,6 +1,7 @@
-// What the supervisor holds for each sandbox while it exists (Runtime), and the binary pins kept
-// with it: read from pins.json at each start, written through on every new first-use pin. Split
-// from lifecycle.ts (issue 23) so that file stays one concern: the lifecycle's transitions.
+// What the supervisor holds for each sandbox while it exists (Runtime), how its state.json is
+// written (now, or soon without holding an answer), and the binary pins kept with it: read from
+// pins.json at each start, written through on every new first-use pin. Split from lifecycle.ts
+// (issue 23) so that file stays one concern: the lifecycle's transitions.
 import type { FSWatcher } from 'node:fs';
 import type { EgressProxy } from '../egress/index.ts';
 import type { PolicyStore, Revision } from '../policy/index.ts';
@@ -8,6 +9,8 @@ import type { RunningSandbox } from '../sandbox/index.ts';
 import type { SandboxRecord, SandboxStateFile, StateStore } from './state.ts';
 import { PinsUnreadableError } from './state.ts';
 import type { AuditFn } from './types.ts';
+import { commitStaged, discardStaged } from '../state/index.ts';
+import type { StagedFile } from '../state/index.ts';
 
 export interface Runtime {
   rec: SandboxRecord;
@@ -73,4 +76,43 @@ export function emptyState(desired: 'running' | 'stopped'): SandboxStateFile {
 export function stateContent(st: SandboxStateFile): string {
   const { updatedAt: _at, ...rest } = st;
   return JSON.stringify(rest);
+}
+
+/**
+ * Writes state.json when what it says changed (an equal state is not written twice); nothing once
+ * `current()` says the runtime is no longer the sandbox's (destroyed).
+ */
+export function persistState(store: StateStore, r: Runtime, current: () => boolean): void {
+  if (!current()) return;
+  const content = stateContent(r.st);
+  if (content === r.persisted) return;
+  try {
+    store.writeState(r.rec.name, r.st);
+    r.persisted = content;
+  } catch {
+    // destroyed under us
+  }
+}
+
+/** persistState() off the event loop: staged (fsynced temp), renamed only if still the newest state. */
+export async function persistStateSoon(store: StateStore, r: Runtime, current: () => boolean): Promise<void> {
+  const seq = r.writeSeq;
+  const content = stateContent(r.st);
+  if (content === r.persisted || !current()) return;
+  let staged: StagedFile;
+  try {
+    staged = await store.stageState(r.rec.name, r.st);
+  } catch {
+    return; // destroyed under us; the next change writes the state as it is then
+  }
+  // Checked and renamed in one synchronous step: no other write can come between.
+  if (r.writeSeq !== seq || !current()) {
+    discardStaged([staged]);
+    return;
+  }
+  const done = commitStaged([staged]); // renamed now (its synchronous part); the directory's fsync follows
+  r.persisted = content;
+  await done.catch(() => {
+    r.persisted = null; // not known what state.json says: the next change writes it whatever it is
+  });
 }
