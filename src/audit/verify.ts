@@ -65,12 +65,50 @@ export interface VerifyOptions {
   boundaries?: SegmentBoundary[];
 }
 
+/**
+ * A file the caller named (keys, trusted checkpoint) that cannot be read or is not what it should
+ * be: bad input, said in one line (the CLI names its flag), not a verdict on the log. Matched by
+ * name, so that the CLI need not load this file to recognise it.
+ */
+export class AuditInputError extends Error {
+  override readonly name = 'AuditInputError';
+  readonly input: 'keys' | 'trustedCheckpoint';
+  constructor(input: 'keys' | 'trustedCheckpoint', message: string) {
+    super(message);
+    this.input = input;
+  }
+}
+
+/** The text of a file the caller named, or AuditInputError saying why it cannot be read. */
+function inputText(input: AuditInputError['input'], path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new AuditInputError(input, `cannot read it: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'a directory, not a file' : e.code === 'EACCES' ? 'permission denied' : e.message}`);
+  }
+}
+
 function loadTrusted(tc: Checkpoint | string): Checkpoint {
   if (typeof tc !== 'string') return parseCheckpoint(tc);
-  const text = tc.trimStart().startsWith('{') || tc.trimStart().startsWith('[') ? tc : readFileSync(tc, 'utf8');
+  const text = tc.trimStart().startsWith('{') || tc.trimStart().startsWith('[') ? tc : inputText('trustedCheckpoint', tc);
   const { cps } = parseCheckpointText(text);
-  if (cps.length === 0) throw new Error('trusted checkpoint: no checkpoint found');
+  if (cps.length === 0) throw new AuditInputError('trustedCheckpoint', 'no checkpoint in it');
   return cps.reduce((a, b) => (b.size >= a.size ? b : a));
+}
+
+/** The keyring the caller named instead of the home's. */
+function loadKeys(path: string): Keyring {
+  const text = inputText('keys', path);
+  let k: Keyring;
+  try {
+    k = JSON.parse(text) as Keyring;
+  } catch {
+    throw new AuditInputError('keys', 'not JSON (a keys.json is)');
+  }
+  // The same check readKeyring makes of the home's own keys.json.
+  if (typeof k !== 'object' || k === null || k.v !== 1 || !Array.isArray(k.epochs)) throw new AuditInputError('keys', 'not a keys.json (version 1, with epochs)');
+  return k;
 }
 
 interface Anchor {
@@ -157,7 +195,7 @@ export function verifyAuditSync(opts: VerifyOptions & { snapshot?: Snapshot | nu
     problems.push(`tampered in seq ${from}..${to}: ${why}`);
   };
 
-  const ring: Keyring | null = opts.keys !== undefined ? (JSON.parse(readFileSync(opts.keys, 'utf8')) as Keyring) : readKeyring(opts.home);
+  const ring: Keyring | null = opts.keys !== undefined ? loadKeys(opts.keys) : readKeyring(opts.home);
   if (ring === null) problems.push('no keyring (keys/audit/keys.json): signatures cannot be checked, so nothing counts as signed');
   const limits = opts.snapshot ?? null;
   const logIdPath = join(dir, LOG_ID_FILE);

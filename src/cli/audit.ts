@@ -60,11 +60,21 @@ export interface VerifyFlags {
 /** `nemoclaw audit verify`: a function of its flags, which main.ts's fast path also runs (issue 23). */
 export async function auditVerify(o: VerifyFlags): Promise<void> {
   exitQuietlyOnEpipe();
-  const report = await verifyAudit({
-    home: home(),
-    ...(o.trustedCheckpoint === undefined ? {} : { trustedCheckpoint: o.trustedCheckpoint }),
-    ...(o.keys === undefined ? {} : { keys: o.keys }),
-  });
+  let report: Awaited<ReturnType<typeof verifyAudit>>;
+  try {
+    report = await verifyAudit({
+      home: home(),
+      ...(o.trustedCheckpoint === undefined ? {} : { trustedCheckpoint: o.trustedCheckpoint }),
+      ...(o.keys === undefined ? {} : { keys: o.keys }),
+    });
+  } catch (err) {
+    // A --keys or --trusted-checkpoint file that cannot be read or parsed: one line naming it.
+    if (err instanceof Error && err.name === 'AuditInputError') {
+      const keys = (err as Error & { input: string }).input === 'keys';
+      throw new UsageError(`${keys ? '--keys' : '--trusted-checkpoint'} ${showOn(process.stderr)(String(keys ? o.keys : o.trustedCheckpoint))}: ${err.message}`);
+    }
+    throw err;
+  }
   if (o.json === true) printJson(report);
   else {
     stdout.write(`${report.summary}\n`);

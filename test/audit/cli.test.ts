@@ -56,6 +56,29 @@ describe('nemoclaw audit', () => {
     expect(r.stdout.split('\n')[0]).toBe('truncated(expected>=401, found 350)');
   });
 
+  it('verify with a --keys or --trusted-checkpoint file that is missing or wrong: one line naming it, exit 2', async () => {
+    const h = await home(20);
+    const notJson = join(h, 'not-json.txt');
+    writeFileSync(notJson, 'not json\n');
+    const notKeys = join(h, 'not-keys.json');
+    writeFileSync(notKeys, '{"v": 2}\n');
+    const cases: Array<[string[], RegExp]> = [
+      [['--keys', join(h, 'missing.json')], /^nemoclaw: --keys \S+missing\.json: cannot read it: no such file\n$/],
+      [['--keys', h], /^nemoclaw: --keys \S+: cannot read it: a directory, not a file\n$/],
+      [['--keys', notJson], /^nemoclaw: --keys \S+not-json\.txt: not JSON/],
+      [['--keys', notKeys], /^nemoclaw: --keys \S+not-keys\.json: not a keys\.json/],
+      [['--trusted-checkpoint', join(h, 'missing.json')], /^nemoclaw: --trusted-checkpoint \S+missing\.json: cannot read it: no such file\n$/],
+      [['--trusted-checkpoint', notJson], /^nemoclaw: --trusted-checkpoint \S+not-json\.txt: no checkpoint in it\n$/],
+    ];
+    for (const [args, line] of cases) {
+      const r = await cli(h, ['verify', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(line);
+      expect(r.stderr.split('\n').length, r.stderr).toBe(2); // one line, no stack trace
+      expect(r.stdout).toBe('');
+    }
+  });
+
   it('tail -n, tail --json and tail --follow', async () => {
     const h = await home(50);
     const t = await cli(h, ['tail', '-n', '3']);

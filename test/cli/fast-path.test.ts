@@ -194,6 +194,7 @@ describe('fast path and commander give the same answers', { timeout: 120_000 }, 
       ['audit', 'verify', '--json'],
       ['audit', 'tail', '-n', '2', '--json'],
       ['audit', 'tail', '--lines', 'x'],
+      ['audit', 'verify', '--keys', join(home, 'no-such-keys.json')],
     ]);
     expect(list).toMatchObject({ code: 0, stdout: expect.stringMatching(/no supervisor is running/) });
     expect(status).toMatchObject({ code: 3, stderr: expect.stringMatching(/no supervisor is running/) });
