@@ -20,6 +20,7 @@ import { dirname } from 'node:path';
 import { homePaths, nemoclawHome } from '../state/index.ts';
 import { readJsonBody, sendJson } from './http.ts';
 import { ApprovalRefusedError } from './queue.ts';
+import { noQueueError } from './types.ts';
 import type { ApprovalQueue } from './queue.ts';
 import type { ApprovalDecisionInput, ApprovalItem, ApprovalResult, DecidedBy } from './queue.ts';
 
@@ -139,7 +140,6 @@ export async function serveApprovals(queue: ApprovalQueue, socketPath: string = 
   };
 }
 
-export class ApprovalsUnavailableError extends Error {}
 
 function call(socketPath: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
@@ -158,7 +158,7 @@ function call(socketPath: string, method: string, path: string, body?: unknown):
     });
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
-        reject(new ApprovalsUnavailableError(`no approval queue is being served at ${socketPath}: start \`nemoclaw serve\` (or the TUI), which owns the queue`));
+        reject(noQueueError(socketPath));
       } else reject(err);
     });
     req.end(data);

@@ -13,7 +13,8 @@ export type {
   ApprovalQueueOptions,
   ApprovalQueueEvents,
 } from './queue.ts';
-export { serveApprovals, approvalsClient, defaultApprovalsSocket, currentDecider, ApprovalsUnavailableError } from './control.ts';
+export { serveApprovals, approvalsClient, defaultApprovalsSocket, currentDecider } from './control.ts';
+export { ApprovalsUnavailableError, noQueueError } from './types.ts';
 export type { ApprovalsServer } from './control.ts';
 export { policyStorePersistHook } from './persist.ts';
 export { sendJson, readJsonBody } from './http.ts';

@@ -3,6 +3,8 @@
 // whoever owns the queue (`nemoclaw serve` / the TUI). Without one it says so and exits 1.
 import type { Command } from 'commander';
 import type { ApprovalItem } from '../approvals/index.ts';
+// The light door: the queue's code and node:http are not what `approvals list` needs (issue 23).
+import { ApprovalsUnavailableError, noQueueError } from '../approvals/types.ts';
 import { homePaths } from '../state/index.ts';
 import { ApiClient } from '../supervisor/client.ts';
 import { exitCodes, printJson, showOn, stdout } from './output.ts';
@@ -30,8 +32,6 @@ async function run(fn: () => Promise<number>): Promise<void> {
   try {
     process.exitCode = await fn();
   } catch (err) {
-    // Loaded here, not first: the queue's code is not what `approvals list` needs (issue 23).
-    const { ApprovalsUnavailableError } = await import('../approvals/index.ts');
     if (err instanceof ApprovalsUnavailableError) {
       process.stderr.write(`nemoclaw: ${showOn(process.stderr)(err.message)}\n`);
       process.exitCode = exitCodes.failure;
@@ -42,21 +42,20 @@ async function run(fn: () => Promise<number>): Promise<void> {
 }
 
 /**
- * The pending items: a GET on the light transport first, the queue's client when it fails, or
- * straight away when there is no socket to ask (no queue is served: its client says so).
+ * The pending items: a GET on the light transport first, the queue's client when it fails. No
+ * socket to ask: no queue is served, said as the queue's client says it, without loading it.
  */
 async function pendingItems(socket: string | undefined): Promise<ApprovalItem[]> {
+  const path = socket ?? homePaths().approvals;
+  if (!process.getBuiltinModule('node:fs').existsSync(path)) throw noQueueError(path);
   try {
-    const path = socket ?? homePaths().approvals;
-    if (process.getBuiltinModule('node:fs').existsSync(path)) {
-      const r = await new ApiClient(path).call<{ items?: ApprovalItem[] }>('GET', '/v1/approvals');
-      if (Array.isArray(r.items)) return r.items;
-    }
+    const r = await new ApiClient(path).call<{ items?: ApprovalItem[] }>('GET', '/v1/approvals');
+    if (Array.isArray(r.items)) return r.items;
   } catch {
     // Asked again below, by the client whose answer and errors these are.
   }
-  const { approvalsClient, defaultApprovalsSocket } = await import('../approvals/index.ts');
-  return approvalsClient.list(socket ?? defaultApprovalsSocket());
+  const { approvalsClient } = await import('../approvals/index.ts');
+  return approvalsClient.list(path);
 }
 
 /**
