@@ -183,7 +183,7 @@ export class PolicyStore {
    */
   private async write(text: string, opts: ChangeOptions, validated = false): Promise<RevisionMeta> {
     if (!validated) parsePolicy(text, '<new revision>');
-    const { commitStaged, discardStaged, stageFileAsync } = await state();
+    const { commitStaged, discardStaged, stageFileAsync, stageTogether } = await state();
     const h = await this.history();
     const rev = (h[h.length - 1]?.rev ?? 0) + 1;
     const meta: RevisionMeta = {
@@ -198,14 +198,7 @@ export class PolicyStore {
     // two); then the YAML is renamed and its directory entry made durable before the meta file,
     // the commit point, is renamed: until it lands the revision does not exist, and once it has,
     // its YAML is on disk.
-    const staged = await Promise.allSettled([stageFileAsync(join(this.revisionsDir, `${revName(rev)}.yaml`), text), stageFileAsync(join(this.revisionsDir, `${revName(rev)}.json`), `${JSON.stringify(meta, null, 2)}\n`)]);
-    const ready = staged.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    const failed = staged.find((r) => r.status === 'rejected');
-    if (failed !== undefined) {
-      discardStaged(ready);
-      throw failed.reason;
-    }
-    const [yaml, json] = ready as [StagedFile, StagedFile];
+    const [yaml, json] = (await stageTogether([stageFileAsync(join(this.revisionsDir, `${revName(rev)}.yaml`), text), stageFileAsync(join(this.revisionsDir, `${revName(rev)}.json`), `${JSON.stringify(meta, null, 2)}\n`)])) as [StagedFile, StagedFile];
     try {
       await commitStaged([yaml]);
     } catch (err) {

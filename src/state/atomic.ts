@@ -162,6 +162,22 @@ export function discardStaged(files: readonly StagedFile[]): void {
   for (const f of files) unlinkQuiet(f.tmp);
 }
 
+/**
+ * Stages files side by side (their fsyncs overlap) while `alongside` runs, work that must succeed
+ * with them: the staged files in the order given, or, when anything failed, none (their temp files
+ * removed) and the first failure, in that order, thrown.
+ */
+export async function stageTogether(stages: readonly Promise<StagedFile>[], alongside: readonly Promise<unknown>[] = []): Promise<StagedFile[]> {
+  const settled = await Promise.allSettled([...stages, ...alongside]);
+  const staged = settled.slice(0, stages.length).flatMap((s) => (s.status === 'fulfilled' ? [s.value as StagedFile] : []));
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed !== undefined) {
+    discardStaged(staged);
+    throw failed.reason;
+  }
+  return staged;
+}
+
 async function fsyncDirAsync(dir: string): Promise<void> {
   const fd = openSync(dir, 'r');
   try {

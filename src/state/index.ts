@@ -6,7 +6,7 @@
 export { nemoclawHome, HomeError } from './home.ts';
 export { homePaths, sandboxPaths, validName, NAME_RE, NAME_RULE, RESERVED_NAMES } from './layout.ts';
 export type { HomePaths, SandboxPaths } from './layout.ts';
-export { writeFileAtomic, writeFileAtomicAsync, stageFileAsync, commitStaged, discardStaged, writeJsonAtomic, createFileExclusive, fsyncDir, ensurePrivateDirs, tempPath, removeDeadTemps } from './atomic.ts';
+export { writeFileAtomic, writeFileAtomicAsync, stageFileAsync, stageTogether, commitStaged, discardStaged, writeJsonAtomic, createFileExclusive, fsyncDir, ensurePrivateDirs, tempPath, removeDeadTemps } from './atomic.ts';
 export type { StagedFile } from './atomic.ts';
 export { tryLock, releaseLock, readLockHolder, holderAlive, ownHolder } from './lock.ts';
 export type { LockHolder, LockAttempt } from './lock.ts';

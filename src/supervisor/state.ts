@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:f
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { RestartPolicy, SandboxState } from './events.ts';
-import { commitStaged, discardStaged, sandboxPaths, stageFileAsync, writeJsonAtomic } from '../state/index.ts';
+import { commitStaged, sandboxPaths, stageFileAsync, stageTogether, writeJsonAtomic } from '../state/index.ts';
 import type { HomePaths, SandboxPaths, StagedFile } from '../state/index.ts';
 
 export interface SandboxRecord {
@@ -134,13 +134,7 @@ export class StateStore {
    */
   async commit(rec: SandboxRecord, initial: SandboxStateFile, first: () => Promise<void>): Promise<void> {
     const f = this.files(rec.name);
-    const [state, spec, policy] = await Promise.allSettled([stageFileAsync(f.state, json(initial)), stageFileAsync(f.spec, json(rec)), first()]);
-    const files = [state, spec].flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-    const failed = [state, spec, policy].find((s) => s.status === 'rejected');
-    if (failed !== undefined) {
-      discardStaged(files);
-      throw failed.reason;
-    }
+    const files = await stageTogether([stageFileAsync(f.state, json(initial)), stageFileAsync(f.spec, json(rec))], [first()]);
     await commitStaged(files); // [state, spec]: the spec last
   }
 
