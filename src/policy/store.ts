@@ -178,14 +178,14 @@ export class PolicyStore {
   }
 
   /**
-   * Validates (unless the caller just parsed this very text) and writes `text` as the next
-   * revision (caller holds the lock).
+   * Validates and writes `text` as the next revision (caller holds the lock). A caller that just
+   * parsed this very text says `validated`; one that just read the current revision under the lock
+   * says `after` (its number, 0 for none), so the history is not read again to number this one.
    */
-  private async write(text: string, opts: ChangeOptions, validated = false): Promise<RevisionMeta> {
-    if (!validated) parsePolicy(text, '<new revision>');
+  private async write(text: string, opts: ChangeOptions, known: { validated?: boolean; after?: number } = {}): Promise<RevisionMeta> {
+    if (known.validated !== true) parsePolicy(text, '<new revision>');
     const { commitStaged, discardStaged, stageFileAsync, stageTogether } = await state();
-    const h = await this.history();
-    const rev = (h[h.length - 1]?.rev ?? 0) + 1;
+    const rev = (known.after ?? (await this.history()).at(-1)?.rev ?? 0) + 1;
     const meta: RevisionMeta = {
       rev,
       author: opts.author,
@@ -221,7 +221,7 @@ export class PolicyStore {
       const dropped = cur ? droppedRules(cur.policy, next) : [];
       const staticChanged = cur ? staticChanges(cur.policy, next) : [];
       if (dropped.length > 0 && !opts.confirm) return { applied: false, dropped, staticChanged };
-      return { applied: true, dropped, staticChanged, meta: await this.write(text, opts, true) };
+      return { applied: true, dropped, staticChanged, meta: await this.write(text, opts, { validated: true, after: cur?.meta.rev ?? 0 }) };
     });
   }
 
@@ -231,7 +231,7 @@ export class PolicyStore {
       const cur = await this.requireCurrent();
       const res = mergeNetworkPolicies(cur.text, 'current policy', fragment);
       if (res.added.length === 0) return { meta: null, added: [], unchanged: res.unchanged };
-      return { meta: await this.write(res.text, opts), added: res.added, unchanged: res.unchanged };
+      return { meta: await this.write(res.text, opts, { after: cur.meta.rev }), added: res.added, unchanged: res.unchanged };
     });
   }
 
@@ -240,7 +240,7 @@ export class PolicyStore {
       const cur = await this.requireCurrent();
       const res = removeNetworkPolicies(cur.text, 'current policy', names);
       if (res.removed.length === 0) return { meta: null, removed: [], missing: res.missing };
-      return { meta: await this.write(res.text, opts), removed: res.removed, missing: res.missing };
+      return { meta: await this.write(res.text, opts, { after: cur.meta.rev }), removed: res.removed, missing: res.missing };
     });
   }
 
@@ -306,7 +306,7 @@ export class PolicyStore {
       const res = mergeNetworkPolicies(cur.text, 'current policy', { [name]: entry });
       if (res.added.length === 0) return { meta: null, name, entry };
       const reason = `${rule.reason}; wrote network_policies.${name}: ${JSON.stringify(entry)}`;
-      return { meta: await this.write(res.text, { author: rule.author, reason, source: 'approval' }), name, entry };
+      return { meta: await this.write(res.text, { author: rule.author, reason, source: 'approval' }, { after: cur.meta.rev }), name, entry };
     });
   }
 
@@ -327,7 +327,7 @@ export class PolicyStore {
       if (decideExec(compileSandboxSpec(cur.policy), path) === 'allow') return { meta: null, glob };
       const res = appendExecAllow(cur.text, 'current policy', glob);
       const reason = `${rule.reason}; wrote exec.allow += ${JSON.stringify(glob)} (exec is static: applies when the sandbox is next created)`;
-      return { meta: await this.write(res.text, { author: rule.author, reason, source: 'approval' }), glob };
+      return { meta: await this.write(res.text, { author: rule.author, reason, source: 'approval' }, { after: cur.meta.rev }), glob };
     });
   }
 
@@ -344,11 +344,11 @@ export class PolicyStore {
       if ((cur.policy.tools?.[rule.verdict] ?? []).includes(rule.tool) && !(cur.policy.tools?.[other] ?? []).includes(rule.tool)) return { meta: null };
       const res = appendToolRule(cur.text, 'current policy', rule.verdict, rule.tool);
       const reason = `${rule.reason}; wrote tools.${rule.verdict} += ${JSON.stringify(rule.tool)}`;
-      return { meta: await this.write(res.text, { author: rule.author, reason, source: 'approval' }) };
+      return { meta: await this.write(res.text, { author: rule.author, reason, source: 'approval' }, { after: cur.meta.rev }) };
     });
   }
 
-  private async requireCurrent(): Promise<{ text: string; policy: Policy }> {
+  private async requireCurrent(): Promise<Revision> {
     const cur = await this.get();
     if (!cur) throw new Error(`no policy revision in ${this.dir} yet; use \`policy set\` first`);
     return cur;
