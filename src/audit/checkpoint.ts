@@ -71,7 +71,6 @@ export function parseCheckpoint(value: unknown): Checkpoint {
   return c;
 }
 
-/** Why a checkpoint is not trustworthy under the keyring, or null when it is. */
 /**
  * A keyring entry's public key (base64 raw Ed25519) as its key id and KeyObject, derived once per
  * process: `audit verify` checks every checkpoint, dozens on a busy log, and each check derived
@@ -95,6 +94,7 @@ function publicKeyOf(raw: string): { keyId: string; key: KeyObject | Error } {
   return k;
 }
 
+/** Why a checkpoint is not trustworthy under the keyring, or null when it is. */
 export function checkpointProblem(c: Checkpoint, ring: Keyring | null): string | null {
   if (ring === null) return 'no keyring to check signatures against';
   const key: EpochKey | undefined = ring.epochs.find((e) => e.keyId === c.key_id);
