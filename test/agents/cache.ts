@@ -5,7 +5,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { cli } from '../supervisor/harness.ts';
+import { cli, freshHome, serve, workspace } from '../supervisor/harness.ts';
+import type { Served } from '../supervisor/harness.ts';
 
 export const TEST_CACHE = '/var/cache/nemoclaw-test';
 export const AGENTS_CACHE = join(TEST_CACHE, 'agents');
@@ -49,4 +50,24 @@ export async function addStandInProvider(home: string, url: string, key: string)
   } finally {
     delete process.env.NC_TEST_FAKE_CLOUD_KEY;
   }
+}
+
+/**
+ * A fresh home with its supervisor, the stand-in as provider `fake-cloud-model`, and sandbox `oc`
+ * onboarded from the openclaw blueprint (onboard waits for the agent to be ready). A failed
+ * onboard stops the supervisor before the test fails, so nothing outlives the file.
+ */
+export async function onboardedAgent(modelUrl: string, key: string): Promise<{ sv: Served; ws: string }> {
+  const home = freshHome();
+  const ws = workspace(home);
+  const sv = await serve(home);
+  try {
+    await addStandInProvider(sv.home, modelUrl, key);
+    const ob = await cli(sv.home, ['onboard', '--non-interactive', '--name', 'oc', '--blueprint', 'openclaw', '--provider', 'fake-cloud-model', '--model', 'fake-model', '--credential-env', '-', '--workspace', ws]);
+    expect(ob.code, `${ob.stdout}${ob.stderr}`).toBe(0);
+  } catch (err) {
+    await sv.stop();
+    throw err;
+  }
+  return { sv, ws };
 }

@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiClient, BusEvent } from '../../src/supervisor/index.ts';
 import { ApiError } from '../../src/supervisor/index.ts';
 import type { Served } from '../supervisor/harness.ts';
-import { MAIN, NODE, ROOT, cli, events, freshHome, serve, workspace } from '../supervisor/harness.ts';
+import { MAIN, NODE, ROOT, cli, events, freshHome, serve } from '../supervisor/harness.ts';
 import { spawnOnScreen } from '../tui/helpers/pty.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { addStandInProvider, cachedOpenClaw, useAgentsCache } from './cache.ts';
+import { cachedOpenClaw, onboardedAgent, useAgentsCache } from './cache.ts';
 import type { FakeModel } from './fake-cloud-model.ts';
 import { currentTurn, startFakeCloudModel } from './fake-cloud-model.ts';
 
@@ -59,11 +59,7 @@ beforeAll(async () => {
     const turn = currentTurn(req);
     return turn.user.includes('TOOLCHAT') && !turn.after.some((x) => x.role === 'tool') ? { name: 'exec', arguments: { command: 'echo tool-ran-in-chat' } } : null;
   };
-  const home = freshHome();
-  sv = await serve(home);
-  await addStandInProvider(sv.home, model.url, 'fake-cloud-model-key-chat-0123456789');
-  const ob = await cli(sv.home, ['onboard', '--non-interactive', '--name', 'oc', '--blueprint', 'openclaw', '--provider', 'fake-cloud-model', '--model', 'fake-model', '--credential-env', '-', '--workspace', workspace(home)]);
-  expect(ob.code, `${ob.stdout}${ob.stderr}`).toBe(0);
+  ({ sv } = await onboardedAgent(model.url, 'fake-cloud-model-key-chat-0123456789'));
 }, 300_000);
 
 afterAll(async () => {

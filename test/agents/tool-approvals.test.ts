@@ -16,8 +16,8 @@ import { OPENCLAW_PLUGIN_DIR } from '../../src/agents/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { spawnOnScreen } from '../tui/helpers/pty.ts';
 import type { Served } from '../supervisor/harness.ts';
-import { cli, events, freshHome, serve, workspace } from '../supervisor/harness.ts';
-import { TEST_CACHE, addStandInProvider, cachedOpenClaw, useAgentsCache } from './cache.ts';
+import { cli, events, freshHome } from '../supervisor/harness.ts';
+import { TEST_CACHE, cachedOpenClaw, onboardedAgent, useAgentsCache } from './cache.ts';
 import type { FakeModel, SeenRequest } from './fake-cloud-model.ts';
 import { currentTurn, startFakeCloudModel } from './fake-cloud-model.ts';
 
@@ -93,12 +93,7 @@ beforeAll(async () => {
     const tool = currentTurn(req).after.find((x) => x.role === 'tool');
     return tool ? `The tool said: ${JSON.stringify(tool.content).slice(0, 300)}` : 'Hello from fake-cloud-model.';
   };
-  const home = freshHome();
-  ws = workspace(home);
-  sv = await serve(home);
-  await addStandInProvider(sv.home, model.url, 'fake-cloud-model-key-tools');
-  const ob = await cli(sv.home, ['onboard', '--non-interactive', '--name', 'oc', '--blueprint', 'openclaw', '--provider', 'fake-cloud-model', '--model', 'fake-model', '--credential-env', '-', '--workspace', ws]);
-  expect(ob.code, `${ob.stdout}${ob.stderr}`).toBe(0);
+  ({ sv, ws } = await onboardedAgent(model.url, 'fake-cloud-model-key-tools'));
   // The blueprint's own policy (unmatched egress asked): nothing but the router is reached during
   // these turns since memory search embeds through it too (src/agents/run.ts).
 }, 300_000);
