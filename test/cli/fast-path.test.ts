@@ -20,22 +20,11 @@ filesystem_policy:
   read_write: [/tmp]
 `;
 
-function run(home: string, args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((done) => {
-    const p = spawn(NODE, ['--disable-warning=ExperimentalWarning', MAIN, ...args], { env: { ...process.env, NEMOCLAW_HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
-
 /** The shape run fast and through commander; both answers, which the caller compares. */
 async function bothWays(home: string, args: string[], env: Record<string, string> = {}): Promise<{ fast: CliResult; commander: CliResult }> {
   expect(fastRoute(args), `${args.join(' ')} takes the fast path`).toBeDefined();
-  const fast = await run(home, args, env);
-  const commander = await run(home, args, { ...env, NEMOCLAW_CLI_FAST: '0' });
+  const fast = await cli(home, args, undefined, env);
+  const commander = await cli(home, args, undefined, { ...env, NEMOCLAW_CLI_FAST: '0' });
   return { fast, commander };
 }
 

@@ -82,9 +82,9 @@ export interface CliResult {
   stderr: string;
 }
 
-export function cli(home: string, args: string[], input?: string): Promise<CliResult> {
+export function cli(home: string, args: string[], input?: string, env: Record<string, string> = {}): Promise<CliResult> {
   return new Promise((done) => {
-    const p = spawn(NODE, ['--disable-warning=ExperimentalWarning', MAIN, ...args], { env: { ...process.env, NEMOCLAW_HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(NODE, ['--disable-warning=ExperimentalWarning', MAIN, ...args], { env: { ...process.env, NEMOCLAW_HOME: home, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
