@@ -28,6 +28,48 @@ const NO_ESBUILD = 'esbuild is not installed (npm install); bin/nemoclaw runs th
 const INLINE = new Set(['zod', 'yaml', 'commander']);
 const TS_URL = /new URL\((['"])(\.{1,2}\/[^'"\n]+)\.ts\1, import\.meta\.url\)/g;
 
+/**
+ * The ES module a static import of BUILTIN gets in the bundle. Each export is read from the
+ * builtin only where it is used: esbuild keeps an export only when something imports it (the
+ * reads are marked pure). A builtin Node already loaded at start-up is read when the importing
+ * chunk runs. Any other one loads on first use: its plain functions (no properties of their own,
+ * no methods on a prototype, not classes) become wrappers that load it when called; anything
+ * else (classes, objects, constants, functions carrying properties such as util.promisify.custom)
+ * is read, and so loads the builtin, when the importing chunk runs, so identity and properties
+ * stay Node's own. A name that is no identifier is left out: importing it fails the build.
+ */
+function standIn(builtin, real, loadedAtStart) {
+  const id = JSON.stringify(builtin);
+  const lines = ['let m;', `const load = () => (m ??= process.getBuiltinModule(${id}));`, 'const pick = (n) => load()[n];'];
+  for (const name of Object.getOwnPropertyNames(real)) {
+    if (name === 'default' || !isIdentifier(name)) continue;
+    // An accessor (node:crypto's deprecated `fips`) is read only where the bundle uses it.
+    const { value } = Object.getOwnPropertyDescriptor(real, name);
+    if (!loadedAtStart && isPlainFunction(value)) lines.push(`export function ${name}(...a) { return load().${name}(...a); }`);
+    else lines.push(`export const ${name} = /* @__PURE__ */ pick(${JSON.stringify(name)});`);
+  }
+  lines.push('export default /* @__PURE__ */ load();');
+  return lines.join('\n');
+}
+
+/** A function a wrapper can stand in for: called, never constructed or inspected. */
+function isPlainFunction(f) {
+  if (typeof f !== 'function' || /^class\b/.test(Function.prototype.toString.call(f))) return false;
+  if (!Reflect.ownKeys(f).every((k) => k === 'length' || k === 'name' || k === 'prototype')) return false;
+  return f.prototype === undefined || Reflect.ownKeys(f.prototype).every((k) => k === 'constructor');
+}
+
+/** A name `export const NAME` can declare (reserved words are not). */
+function isIdentifier(name) {
+  if (!/^[A-Za-z_$][\w$]*$/.test(name)) return false;
+  try {
+    new Function(`'use strict'; let ${name};`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The plugin that keeps other packages external and pins `import.meta.url` to the per-file build. */
 function nemoclawPlugin(root) {
   const src = join(root, 'src');
@@ -52,28 +94,23 @@ function nemoclawPlugin(root) {
         if (a.kind === 'dynamic-import' && a.namespace !== LAZY) return { path: a.path, namespace: LAZY };
         return undefined;
       });
-      // A builtin imported statically: an ES import builds the builtin's module facade, which
-      // reads every export, so Node's lazy exports run (node:util's loads worker_threads and
-      // more, node:process's allowedNodeEnvironmentFlags builds a set), and esbuild's CommonJS
-      // interop over require() reads every property descriptor, which does the same for
-      // node:util. Instead the import gets an object of getters, one per export Node has (read
-      // here from the same Node), that loads the builtin when one is first read: the same
-      // values, and node:child_process (~37 internal modules, imported by commander for a
-      // feature nemoclaw never uses) or node:http load only where they are used. node:process
-      // stays the process object itself, which code assigns to (process.exitCode).
+      // A builtin imported statically: an ES import of it builds the builtin's module facade,
+      // which reads every export, so Node's lazy exports run (node:util's loads worker_threads
+      // and more, node:process's allowedNodeEnvironmentFlags builds a set), and esbuild's
+      // CommonJS interop over require() copies every property. Instead the import gets an ES
+      // module of its own (standIn below), one named export per export Node has (read here from
+      // the same Node), which esbuild drops where nothing imports it: a verb reads only the
+      // exports it uses, and a builtin Node has not loaded yet (node:crypto, node:child_process,
+      // node:net) loads when one of its plain functions is first called, not at import.
       b.onLoad({ filter: /.*/, namespace: BUILTIN }, (a) => {
         const builtin = a.path.slice(0, a.path.indexOf('|'));
         const id = JSON.stringify(builtin);
         if (builtin === 'node:process') return { contents: 'module.exports = process;', loader: 'js' };
         // A builtin that is a function (node:events is EventEmitter, node:assert assert) is its
-        // own default export, which an object of getters could not be: it is required as is.
+        // own default export, with properties of its own: it is required as is.
         const real = createRequire(import.meta.url)(builtin);
         if (typeof real === 'function') return { contents: `module.exports = require(${id});`, loader: 'js' };
-        // Loaded at Node's start anyway: getters made at run time over the loaded module.
-        if (startup.has(builtin)) return { contents: `module.exports = __nemoclawFacade(require(${id}));`, loader: 'js' };
-        const names = Object.getOwnPropertyNames(real);
-        const getters = names.map((n) => `${JSON.stringify(n)}: { get: () => load()[${JSON.stringify(n)}], enumerable: true }`);
-        return { contents: `let m;\nconst load = () => (m ??= require(${id}));\nmodule.exports = Object.defineProperties({}, {\n${getters.join(',\n')}\n});`, loader: 'js' };
+        return { contents: standIn(builtin, real, startup.has(builtin)), loader: 'js' };
       });
       b.onLoad({ filter: /.*/, namespace: LAZY }, async (a) => {
         const names = Object.keys(await import(pathToFileURL(createRequire(join(root, 'package.json')).resolve(a.path)).href));
@@ -126,15 +163,12 @@ export async function bundle(root, out) {
     platform: 'node',
     target: 'node24',
     jsx: 'automatic',
-    // yaml's Node build is CommonJS and requires builtins; an ES module has no require of its own.
-    // The bundled CommonJS (yaml's Node build) and the builtin stand-ins require only builtins,
-    // and an ES module has no require of its own. process.getBuiltinModule, not an import of
-    // node:module, whose ES facade would read (and so load) all of its exports.
+    // The bundled CommonJS (yaml's Node build, commander) and the stand-ins of builtins that are
+    // functions require only builtins, and an ES module has no require of its own.
+    // process.getBuiltinModule, not an import of node:module, whose ES facade would read (and so
+    // load) all of its exports.
     banner: {
-      js: [
-        'const require = (id) => process.getBuiltinModule(id) ?? process.getBuiltinModule("node:module").createRequire(import.meta.url)(id);',
-        'const __nemoclawFacade = (m) => Object.defineProperties({}, Object.fromEntries(Object.getOwnPropertyNames(m).map((k) => [k, { get: () => m[k], enumerable: true }])));',
-      ].join(' '),
+      js: 'const require = (id) => process.getBuiltinModule(id) ?? process.getBuiltinModule("node:module").createRequire(import.meta.url)(id);',
     },
     plugins: [nemoclawPlugin(root)],
     metafile: true,
