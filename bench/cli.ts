@@ -107,7 +107,7 @@ function time(cmd: string, argv: string[], status: number, served = false): numb
   return Number(m[1]);
 }
 
-/** Which entry bin/nemoclaw runs now (it makes the same freshness test as scripts/build.mjs). */
+/** Which entry bin/nemoclaw runs now: the build, unless scripts/build.mjs would rebuild it (then a verb whose sources changed runs the sources). */
 function entryInUse(): string {
   const why = staleness(root);
   return why === null ? 'the build in dist/' : `the TypeScript sources (${why}; npm run setup rebuilds)`;

@@ -7,15 +7,17 @@
 // keep running the TypeScript. Type checking is `npm run typecheck`'s job, so the emit skips it.
 //
 // Freshness: dist/.built is written before tsc reads a source, so its mtime is the moment the build
-// looked. The build is stale when anything under src/ (unit tests aside), tsconfig.json or
-// tsconfig.build.json is newer, or when it is missing; bin/nemoclaw makes the same test with the
-// same find(1) expression (FRESHNESS_FIND below) and then runs the sources instead of a stale build.
+// looked. A rebuild is due when anything under src/ (unit tests aside), tsconfig.json or
+// tsconfig.build.json is newer, or when it is missing (staleness() below, for setup and the test
+// run). The built CLI asks a narrower question before each command, from dist/sources.json written
+// here: is a source of what this command loads newer? If so it runs the sources instead
+// (src/cli/freshness.ts), so a stale build never runs, and no command pays for a walk of src/.
 //
 // Plain JavaScript that runs on Node 20: setup.mjs imports it before Node 24 is necessarily the
 // one running. `node scripts/build.mjs [--force]` builds when stale (always with --force).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BUILD_DIR = 'dist';
@@ -31,6 +33,14 @@ export const STAMP = '.built';
 function freshnessFind(root) {
   const stamp = join(root, BUILD_DIR, STAMP);
   return [join(root, 'src'), join(root, 'tsconfig.json'), join(root, 'tsconfig.build.json'), '!', '-name', '*.test.ts', '-newer', stamp, '-print', '-quit'];
+}
+
+/** Every file under src/ but unit tests, and the tsconfigs: paths relative to the checkout. */
+function sourceFiles(root) {
+  const files = readdirSync(join(root, 'src'), { recursive: true })
+    .map((f) => `src/${String(f).split(sep).join('/')}`)
+    .filter((f) => !f.endsWith('.test.ts') && statSync(join(root, f)).isFile());
+  return ['tsconfig.json', 'tsconfig.build.json', ...files.sort()];
 }
 
 /** Why the build cannot run as is (missing, or the first newer source), or null when it is fresh. */
@@ -66,8 +76,14 @@ export function build(root, say = (m) => process.stderr.write(`build: ${m}\n`)) 
   const work = join(root, 'node_modules', '.cache', 'nemoclaw', `dist-${process.pid}-${Date.now()}`);
   const next = join(work, 'next');
   mkdirSync(next, { recursive: true });
+  // The new build's CLI runs here before it is moved in (recording, below), and checks its sources
+  // in the folder above its own, as it will in the checkout (src/cli/freshness.ts).
+  for (const f of ['src', 'tsconfig.json', 'tsconfig.build.json']) symlinkSync(join(root, f), join(work, f));
   try {
     writeFileSync(join(next, STAMP), 'compiled by scripts/build.mjs from src/; stale when a source is newer than this file\n');
+    // Every source this build reads, listed once it has looked (the stamp's mtime); the bundle adds
+    // which of them each command loads. src/cli/freshness.ts checks them instead of walking src/.
+    writeFileSync(join(next, 'sources.json'), `${JSON.stringify({ all: sourceFiles(root) })}\n`);
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
     const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', next], { cwd: root, encoding: 'utf8' });
     if (r.status !== 0) {

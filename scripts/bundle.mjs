@@ -16,7 +16,7 @@
 //
 // Plain JavaScript that runs on Node 20 (setup.mjs may run before Node 24 is the one running).
 import { spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -189,7 +189,81 @@ export async function bundle(root, out) {
   if (r instanceof Error) return `esbuild failed: ${r.message}`;
   const deep = Object.keys(r.metafile.outputs).filter((f) => relative(outdir, join(root, f)).split(sep).length !== 2);
   if (deep.length > 0) return `bundle outputs not two folders below ${BUNDLE_DIR}/ (import.meta.url would be wrong): ${deep.join(', ')}`;
+  const closures = await sourceClosures(esbuild, options, r.metafile);
+  if (typeof closures === 'string') return closures;
+  // build.mjs wrote the list of every source there; the closures join it (src/cli/freshness.ts).
+  const manifest = join(out, 'sources.json');
+  await writeFile(manifest, `${JSON.stringify({ ...JSON.parse(await readFile(manifest, 'utf8')), closures })}\n`);
   return null;
+}
+
+const TSCONFIGS = ['tsconfig.json', 'tsconfig.build.json'];
+
+/**
+ * Per entry of the bundle (a module a command starts from: src/cli/main.ts and each lazily
+ * imported one, keyed by its path under src/ without extension), the sources its code comes from:
+ * those of every output file it reaches through imports of any kind, and of each script such a
+ * source starts as a process or worker by `new URL('./x.ts', import.meta.url)` (which runs the
+ * per-file build), found by a scan of those scripts. src/cli/freshness.ts checks only these.
+ */
+async function sourceClosures(esbuild, options, metafile) {
+  const outputs = metafile.outputs;
+  const reach = (start, staticOnly) => {
+    const seen = new Set();
+    const todo = [start];
+    while (todo.length > 0) {
+      const o = todo.pop();
+      if (seen.has(o)) continue;
+      seen.add(o);
+      for (const i of outputs[o].imports) if (!i.external && (!staticOnly || i.kind === 'import-statement')) todo.push(i.path);
+    }
+    return [...seen].flatMap((o) => Object.keys(outputs[o].inputs)).filter((i) => i.startsWith('src/'));
+  };
+  // Scripts started by URL, each with the sources it imports, found by a scan (no output) that
+  // bundles each as an entry of its own.
+  const started = new Map();
+  const startedBy = async (sources) => {
+    const wanted = new Set();
+    for (const file of sources) {
+      const text = await readFile(join(options.absWorkingDir, file), 'utf8');
+      for (const m of text.matchAll(TS_URL)) wanted.add(relative(options.absWorkingDir, join(options.absWorkingDir, file, '..', `${m[2]}.ts`)).split(sep).join('/'));
+    }
+    const fresh = [...wanted].filter((w) => !started.has(w));
+    if (fresh.length > 0) {
+      const scan = await esbuild.build({ ...options, entryPoints: fresh.map((f) => join(options.absWorkingDir, f)), splitting: false, write: false }).catch((err) => err);
+      if (scan instanceof Error) throw scan;
+      for (const o of Object.values(scan.metafile.outputs)) {
+        if (o.entryPoint !== undefined) started.set(o.entryPoint, Object.keys(o.inputs).filter((i) => i.startsWith('src/')));
+      }
+      for (const f of fresh) if (!started.has(f)) throw new Error(`no scan output for ${f}, started by URL`);
+    }
+    return [...wanted];
+  };
+  const closures = {};
+  try {
+    for (const [out, o] of Object.entries(outputs)) {
+      if (o.entryPoint === undefined || !o.entryPoint.startsWith('src/')) continue;
+      // main.ts's own code, without what it imports lazily: every command loads a verb's module
+      // too, and asks for that module's sources beside these (or for every source).
+      const sources = new Set(reach(out, o.entryPoint === 'src/cli/main.ts'));
+      // A started script may start another: until no new one turns up.
+      for (let todo = [...sources]; todo.length > 0; ) {
+        const next = [];
+        for (const s of await startedBy(todo)) {
+          for (const f of [s, ...started.get(s)]) {
+            if (sources.has(f)) continue;
+            sources.add(f);
+            next.push(f);
+          }
+        }
+        todo = next;
+      }
+      closures[o.entryPoint.replace(/^src\//, '').replace(/\.tsx?$/, '')] = [...TSCONFIGS, ...[...sources].sort()];
+    }
+  } catch (err) {
+    return `esbuild failed on a script started by URL: ${err.message}`;
+  }
+  return closures;
 }
 
 // `node scripts/bundle.mjs ROOT OUT`: what build.mjs runs (in its own process, since esbuild's

@@ -44,12 +44,29 @@ export type FastFlags = Record<string, string | true>;
 export const NAME = Symbol('sandbox name');
 
 /**
- * A plain shape of a verb that main.ts runs without commander, whose module and option set cost a
- * third of Node's own start-up (issue 23). `run` is the same function the verb's commander action
- * calls, so the two ways differ only in who parsed argv; anything not exactly this shape (help, an
- * unknown or repeated flag, `--opt=value`, a value that looks like a flag) goes to commander.
+ * The modules the fast path runs verbs from, keyed by their path under src/ without the extension:
+ * the key main.ts gives freshness.ts, which checks only the sources of the code a run will load
+ * (the build records each module's sources, scripts/bundle.mjs).
  */
-export interface FastVerb {
+const VERB_MODULES = {
+  'cli/sandboxes': () => import('./sandboxes.ts'),
+  'cli/chat': () => import('./chat.ts'),
+  'cli/approvals': () => import('./approvals.ts'),
+  'cli/audit': () => import('./audit.ts'),
+  'cli/policy': () => import('./policy.ts'),
+  'cli/sandbox': () => import('./sandbox.ts'),
+};
+type VerbModule = keyof typeof VERB_MODULES;
+type Loaded<M extends VerbModule> = Awaited<ReturnType<(typeof VERB_MODULES)[M]>>;
+
+/**
+ * A plain shape of a verb that main.ts runs without commander, whose module and option set cost a
+ * third of Node's own start-up (issue 23). `run` calls the same function the verb's commander
+ * action calls, so the two ways differ only in who parsed argv; anything not exactly this shape
+ * (help, an unknown or repeated flag, `--opt=value`, a value that looks like a flag) goes to
+ * commander.
+ */
+interface FastVerbOf<M extends VerbModule> {
   /** The words after `nemoclaw`. */
   words: readonly (string | typeof NAME)[];
   /** Flags without a value: token -> key. */
@@ -64,35 +81,41 @@ export interface FastVerb {
    * word after a `--` that ends the flags (`sandbox run -- CMD...`), and none before it.
    */
   operands?: { min: number; max: number; afterDashDash?: boolean };
-  run(name: string, flags: FastFlags, operands: string[]): Promise<void>;
+  /** The module `run` is given, loaded only when this verb runs. */
+  module: M;
+  run(verbs: Loaded<M>, name: string, flags: FastFlags, operands: string[]): Promise<void>;
 }
+export type FastVerb = { [M in VerbModule]: FastVerbOf<M> }[VerbModule];
 
 // Each row repeats its verb's options as the verb's register() declares them; the test in
 // test/cli/fast-path.test.ts runs every shape both ways and compares stdout, stderr and exit status.
 export const FAST_VERBS: readonly FastVerb[] = [
-  { words: ['list'], flags: { '--json': 'json' }, options: {}, run: async (_, f) => (await import('./sandboxes.ts')).listSandboxes(f) },
-  { words: [NAME, 'status'], flags: { '--json': 'json' }, options: {}, run: async (name, f) => (await import('./sandboxes.ts')).sandboxStatus(name, f) },
+  { words: ['list'], flags: { '--json': 'json' }, options: {}, module: 'cli/sandboxes', run: (m, _, f) => m.listSandboxes(f) },
+  { words: [NAME, 'status'], flags: { '--json': 'json' }, options: {}, module: 'cli/sandboxes', run: (m, name, f) => m.sandboxStatus(name, f) },
   {
     words: [NAME, 'logs'],
     flags: { '--follow': 'follow', '--json': 'json', '--raw': 'raw' },
     options: { '--since': 'since', '--tail': 'tail' },
-    run: async (name, f) => (await import('./sandboxes.ts')).sandboxLogs(name, f),
+    module: 'cli/sandboxes',
+    run: (m, name, f) => m.sandboxLogs(name, f),
   },
   // A turn from a script (`nemoclaw NAME chat MESSAGE`); without a message it reads standard input: commander's.
-  { words: [NAME, 'chat'], flags: { '--json': 'json', '--cancel': 'cancel' }, options: {}, operands: { min: 1, max: Infinity }, run: async (name, f, words) => (await import('./chat.ts')).sandboxChat(name, words, f) },
-  { words: ['approvals', 'list'], flags: { '--json': 'json' }, options: { '--socket': 'socket' }, run: async (_, f) => (await import('./approvals.ts')).listApprovals(f) },
+  { words: [NAME, 'chat'], flags: { '--json': 'json', '--cancel': 'cancel' }, options: {}, operands: { min: 1, max: Infinity }, module: 'cli/chat', run: (m, name, f, words) => m.sandboxChat(name, words, f) },
+  { words: ['approvals', 'list'], flags: { '--json': 'json' }, options: { '--socket': 'socket' }, module: 'cli/approvals', run: (m, _, f) => m.listApprovals(f) },
   {
     words: ['audit', 'verify'],
     flags: { '--json': 'json' },
     options: { '--trusted-checkpoint': 'trustedCheckpoint', '--keys': 'keys' },
-    run: async (_, f) => (await import('./audit.ts')).auditVerify(f),
+    module: 'cli/audit',
+    run: (m, _, f) => m.auditVerify(f),
   },
   {
     words: ['audit', 'tail'],
     flags: { '--json': 'json', '-f': 'follow', '--follow': 'follow' },
     options: { '-n': 'lines', '--lines': 'lines' },
     defaults: { lines: '20' },
-    run: async (_, f) => (await import('./audit.ts')).auditTail(f as FastFlags & { lines: string }),
+    module: 'cli/audit',
+    run: (m, _, f) => m.auditTail(f as FastFlags & { lines: string }),
   },
   {
     words: ['policy', 'validate'],
@@ -100,19 +123,27 @@ export const FAST_VERBS: readonly FastVerb[] = [
     options: { '--kind': 'kind' },
     defaults: { kind: 'auto' },
     operands: { min: 1, max: Infinity },
-    run: async (_, f, files) => (await import('./policy.ts')).policyValidate(files, f as FastFlags & { kind: string }),
+    module: 'cli/policy',
+    run: (m, _, f, files) => m.policyValidate(files, f as FastFlags & { kind: string }),
   },
-  { words: ['policy', 'explain'], flags: { '--json': 'json' }, options: {}, operands: { min: 1, max: 1 }, run: async (_, f, [file]) => (await import('./policy.ts')).policyExplain(file as string, f) },
+  { words: ['policy', 'explain'], flags: { '--json': 'json' }, options: {}, operands: { min: 1, max: 1 }, module: 'cli/policy', run: (m, _, f, [file]) => m.policyExplain(file as string, f) },
   {
     words: ['sandbox', 'run'],
     flags: { '--tty': 'tty', '--json': 'json', '--save-approvals': 'saveApprovals' },
     options: { '--policy': 'policy', '--blueprint': 'blueprint', '--workspace': 'workspace', '--events': 'events' },
     operands: { min: 1, max: Infinity, afterDashDash: true },
-    run: async (_, f, command) => {
-      process.exitCode = await (await import('./sandbox.ts')).sandboxRun(command, f);
+    module: 'cli/sandbox',
+    run: async (m, _, f, command) => {
+      process.exitCode = await m.sandboxRun(command, f);
     },
   },
 ];
+
+/** Loads a fast-path verb's module and runs it. */
+export async function runFast(verb: FastVerb, name: string, flags: FastFlags, operands: string[]): Promise<void> {
+  const verbs = await VERB_MODULES[verb.module]();
+  await (verb.run as (m: typeof verbs, ...rest: [string, FastFlags, string[]]) => Promise<void>)(verbs, name, flags, operands);
+}
 
 /**
  * A sandbox name main.ts would route to sandbox-verbs.ts and commander would take as a plain

@@ -4,8 +4,11 @@
 // output.ts (whose only import is src/text) and, past --version, commander, so that stays true as
 // the table grows: a new verb is a row in commands.ts and a file exporting register(). The verbs
 // scripts call in loops (list, NAME status|logs, approvals list, audit verify|tail) in their plain
-// shapes skip commander too: commands.ts's FAST_VERBS, parsed by fastRoute().
-import { COMMANDS, SANDBOX_VERBS, fastRoute } from './commands.ts';
+// shapes skip commander too: commands.ts's FAST_VERBS, parsed by fastRoute(). Run from dist/, each
+// way first makes sure the build is not older than the sources of what it will load
+// (freshness.ts), and runs the sources when it is.
+import { COMMANDS, SANDBOX_VERBS, fastRoute, runFast } from './commands.ts';
+import { type Loads, buildStaleness, runSources } from './freshness.ts';
 import { UsageError, exitCodes, stdoutIsTerminal, writeOut } from './output.ts';
 
 const VERSION = '0.1.0';
@@ -22,11 +25,18 @@ function recorded(args: string[]): string | undefined {
   }
 }
 
+/** Goes on only if the build may run a command that loads `loads`; else runs the sources instead. */
+function fresh(loads: Loads): void {
+  const why = buildStaleness(loads);
+  if (why !== null) runSources(why);
+}
+
 async function main(argv: string[]): Promise<number> {
   // `nemoclaw --version` alone is answered before commander loads: its seven modules and the
   // builtins they pull in cost about a third of Node's own start-up (issue 23). Same output as
   // commander's: the version and a newline.
   if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
+    fresh(['cli/main']);
     writeOut(`${VERSION}\n`);
     return 0;
   }
@@ -42,13 +52,18 @@ async function main(argv: string[]): Promise<number> {
   if (fast === undefined && argv.length <= 4 && !stdoutIsTerminal()) {
     const text = recorded(argv.slice(2));
     if (text !== undefined) {
+      fresh('all');
       writeOut(text);
       return 0;
     }
   }
   try {
-    if (fast === undefined) return await parse(argv);
-    await fast.verb.run(fast.name, fast.flags, fast.operands);
+    if (fast === undefined) {
+      fresh('all');
+      return await parse(argv);
+    }
+    fresh(['cli/main', fast.verb.module]);
+    await runFast(fast.verb, fast.name, fast.flags, fast.operands);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof UsageError) {

@@ -4,7 +4,7 @@
 // saves is bench/cli.ts's to print.
 import { spawn } from '@lydell/node-pty';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,92 +109,112 @@ describe('the built CLI (dist/) and the TypeScript sources', () => {
 });
 
 describe('bin/nemoclaw picks the build only while it is fresh', () => {
-  // A stand-in checkout: the real bin/nemoclaw and Node 24, a "build" and "sources" that say which
-  // one ran, and mtimes set by hand.
+  // A copy of this checkout's build and sources, with the real bin/nemoclaw and Node 24, whose
+  // src/cli/main.ts is replaced by a stand-in that says the sources ran, and mtimes set by hand.
+  // The build decides for itself (src/cli/freshness.ts) from the list of sources it wrote.
   const fake = join(scratch, 'checkout');
-  for (const d of ['bin', 'src/cli', 'src/policy', 'dist/cli']) mkdirSync(join(fake, d), { recursive: true });
+  mkdirSync(join(fake, 'bin'), { recursive: true });
   copyFileSync(join(root, 'bin', 'nemoclaw'), join(fake, 'bin', 'nemoclaw'));
   spawnSync('chmod', ['+x', join(fake, 'bin', 'nemoclaw')]);
   symlinkSync(join(root, 'node_modules'), join(fake, 'node_modules'));
+  for (const f of ['dist', 'src', 'tsconfig.json', 'tsconfig.build.json']) cpSync(join(root, f), join(fake, f), { recursive: true });
   writeFileSync(join(fake, 'src', 'cli', 'main.ts'), "const ran: string = 'sources';\nprocess.stdout.write(`${ran} ${process.argv.slice(2).join(' ')}\\n`);\n");
-  writeFileSync(join(fake, 'src', 'policy', 'load.ts'), 'export {};\n');
-  writeFileSync(join(fake, 'src', 'policy', 'load.test.ts'), 'export {};\n');
-  writeFileSync(join(fake, 'tsconfig.json'), '{}\n');
-  writeFileSync(join(fake, 'tsconfig.build.json'), '{}\n');
-  writeFileSync(join(fake, 'dist', 'cli', 'main.js'), "process.stdout.write(`build ${process.argv.slice(2).join(' ')}\\n`);\n");
-  writeFileSync(join(fake, 'dist', '.built'), '');
   const at = (path: string, secondsAgo: number): void => {
     const t = new Date(Date.now() - secondsAgo * 1000);
     utimesSync(join(fake, path), t, t);
   };
-  /** Everything older than the stamp: a fresh build. */
+  const sources = (JSON.parse(readFileSync(join(fake, 'dist', 'sources.json'), 'utf8')) as { all: string[] }).all;
+  /** Every source older than the stamp: a fresh build. */
   const fresh = (): void => {
-    for (const p of ['src/cli/main.ts', 'src/cli', 'src/policy/load.ts', 'src/policy/load.test.ts', 'src/policy', 'src', 'tsconfig.json', 'tsconfig.build.json']) at(p, 100);
+    writeFileSync(join(fake, 'dist', '.built'), '');
+    for (const p of [...sources, ...readdirSync(join(fake, 'src'), { recursive: true }).map((f) => `src/${String(f)}`), 'src']) at(p, 100);
     at('dist/.built', 50);
   };
-  const nemoclaw = () => {
-    const r = spawnSync(join(fake, 'bin', 'nemoclaw'), ['--version'], { encoding: 'utf8', env: { ...process.env, NODE_COMPILE_CACHE: join(scratch, 'cc') } });
+  const nemoclaw = (...args: string[]) => {
+    const r = spawnSync(join(fake, 'bin', 'nemoclaw'), args, { encoding: 'utf8', env: { ...process.env, NODE_COMPILE_CACHE: join(scratch, 'cc'), NEMOCLAW_HOME: join(scratch, 'fake-home') } });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   };
+  const BUILT = { status: 0, stdout: '0.1.0\n', stderr: '' };
+  const SOURCES = { status: 0, stdout: 'sources --version\n', stderr: '' };
 
-  it('runs the build when nothing under src/ is newer than its stamp', () => {
+  it('runs the build when no source is newer than its stamp', () => {
     fresh();
-    expect(nemoclaw()).toEqual({ status: 0, stdout: 'build --version\n', stderr: '' });
+    expect(nemoclaw('--version')).toEqual(BUILT);
+    expect(nemoclaw('list')).toMatchObject({ status: 0, stdout: expect.stringMatching(/^no sandboxes/) });
     expect(staleness(fake)).toBeNull();
   });
 
-  it('runs the bundle when the build has one, found through a link or a relative path too', () => {
+  it('runs the bundle, found through a link or a relative path too', () => {
     fresh();
-    mkdirSync(join(fake, 'dist', 'bundle', 'cli'), { recursive: true });
-    writeFileSync(join(fake, 'dist', 'bundle', 'cli', 'main.js'), "process.stdout.write(`bundle ${process.argv.slice(2).join(' ')}\\n`);\n");
-    try {
-      const link = join(scratch, 'link-to-nemoclaw');
-      symlinkSync(join(fake, 'bin', 'nemoclaw'), link);
-      const env = { ...process.env, NODE_COMPILE_CACHE: join(scratch, 'cc') };
-      for (const [how, cmd, cwd] of [
-        ['absolute', join(fake, 'bin', 'nemoclaw'), scratch],
-        ['link', link, scratch],
-        ['relative', './bin/nemoclaw', fake],
-        ['relative to a subfolder', '../bin/nemoclaw', join(fake, 'src')],
-      ] as const) {
-        const r = spawnSync(cmd, ['--version'], { cwd, encoding: 'utf8', env });
-        expect({ how, status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ how, status: 0, stdout: 'bundle --version\n', stderr: '' });
-      }
-    } finally {
-      rmSync(join(fake, 'dist', 'bundle'), { recursive: true, force: true });
+    const link = join(scratch, 'link-to-nemoclaw');
+    symlinkSync(join(fake, 'bin', 'nemoclaw'), link);
+    const env = { ...process.env, NODE_COMPILE_CACHE: join(scratch, 'cc') };
+    for (const [how, cmd, cwd] of [
+      ['absolute', join(fake, 'bin', 'nemoclaw'), scratch],
+      ['link', link, scratch],
+      ['relative', './bin/nemoclaw', fake],
+      ['relative to a subfolder', '../bin/nemoclaw', join(fake, 'src')],
+    ] as const) {
+      const r = spawnSync(cmd, ['--version'], { cwd, encoding: 'utf8', env });
+      expect({ how, status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ how, ...BUILT });
     }
   });
 
-  it('runs the sources when a source, a new file or a tsconfig is newer, or the build is missing', () => {
+  it('runs the sources when a source the command loads or a tsconfig is newer or gone, or the build is missing', () => {
     const cases: [string, () => void][] = [
-      ['a changed source', () => at('src/policy/load.ts', 10)],
-      ['a file added or removed (its folder changed)', () => at('src/policy', 10)],
+      ['a changed source of the command', () => at('src/cli/output.ts', 10)],
       ['a changed tsconfig', () => at('tsconfig.build.json', 10)],
+      ['a source the command loads is gone', () => rmSync(join(fake, 'src', 'text', 'inert.ts'))],
       ['no stamp', () => rmSync(join(fake, 'dist', '.built'))],
+      ['no list of sources', () => rmSync(join(fake, 'dist', 'sources.json'))],
     ];
+    const keep = (f: string): Buffer => readFileSync(join(fake, f));
+    const [inert, manifest] = [keep('src/text/inert.ts'), keep('dist/sources.json')];
     for (const [what, change] of cases) {
       fresh();
       change();
-      expect({ what, ...nemoclaw() }).toEqual({ what, status: 0, stdout: 'sources --version\n', stderr: '' });
-      expect(staleness(fake), what).not.toBeNull();
-      writeFileSync(join(fake, 'dist', '.built'), '');
+      expect({ what, ...nemoclaw('--version') }).toEqual({ what, ...SOURCES });
+      writeFileSync(join(fake, 'src', 'text', 'inert.ts'), inert);
+      writeFileSync(join(fake, 'dist', 'sources.json'), manifest);
     }
   });
 
-  it('keeps the build when only a unit test changed', () => {
+  it("checks only the sources of what the command loads: a verb's own, or every one for the rest", () => {
+    fresh();
+    at('src/tui/index.ts', 10);
+    expect(nemoclaw('--version')).toEqual(BUILT);
+    expect(nemoclaw('list')).toMatchObject({ status: 0, stdout: expect.stringMatching(/^no sandboxes/) });
+    expect(nemoclaw('doctor')).toEqual({ status: 0, stdout: 'sources doctor\n', stderr: '' });
+    fresh();
+    at('src/sandbox/janitor.ts', 10); // imported by nothing: `sandbox run` starts it as a process
+    expect(nemoclaw('--version')).toEqual(BUILT);
+    expect(nemoclaw('sandbox', 'run', '--', 'true')).toEqual({ status: 0, stdout: 'sources sandbox run -- true\n', stderr: '' });
+    fresh();
+    at('src/state/lock.ts', 10);
+    expect(nemoclaw('list')).toEqual({ status: 0, stdout: 'sources list\n', stderr: '' });
+  });
+
+  it('keeps the build when only a unit test changed or a file no source imports was added', () => {
     fresh();
     at('src/policy/load.test.ts', 10);
-    expect(nemoclaw().stdout).toBe('build --version\n');
-    expect(staleness(fake)).toBeNull();
+    writeFileSync(join(fake, 'src', 'policy', 'scratch-note.ts'), 'export {};\n');
+    try {
+      expect(nemoclaw('--version')).toEqual(BUILT);
+      expect(nemoclaw('doctor', '--help')).toMatchObject({ stdout: expect.not.stringMatching(/^sources/) });
+      // A rebuild is still due (setup's test), though nothing this build runs is older than its source.
+      expect(staleness(fake)).not.toBeNull();
+    } finally {
+      rmSync(join(fake, 'src', 'policy', 'scratch-note.ts'));
+    }
   });
 
   it('says so in one line on a terminal when it runs the sources', async () => {
     fresh();
-    at('src/policy/load.ts', 10);
+    at('src/cli/output.ts', 10);
     const text = await ptyOutput(join(fake, 'bin', 'nemoclaw'), ['--version'], 10, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: scratch, TERM: 'xterm' } });
     const lines = text.trim().split('\n');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^nemoclaw: the build in dist\/ is missing or older than src\/; running the TypeScript sources .*npm run setup/);
+    expect(lines[0]).toMatch(/^nemoclaw: the build in dist\/ is missing or older than src\/; running the TypeScript sources \(src\/cli\/output\.ts changed; .*npm run setup/);
     expect(lines[1]).toBe('sources --version');
   });
 });
