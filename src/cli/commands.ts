@@ -23,7 +23,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'tui', summary: 'the terminal workstation: live feeds and keyboard approvals (--demo, --headless)', load: () => import('./tui.ts') },
   { name: 'serve', summary: 'run the supervisor for this NEMOCLAW_HOME (--headless: NDJSON events/decisions)', load: () => import('./serve.ts') },
   { name: 'onboard', summary: 'set up a sandbox step by step (blueprint, inference, presets, workspace)', load: () => import('./onboard.ts') },
-  { name: 'create', summary: 'create and start a long-running sandbox (needs `nemoclaw serve`)', load: () => import('./sandboxes.ts').then((m) => ({ register: m.registerCreate })) },
+  { name: 'create', summary: 'create and start a long-running sandbox (needs `nemoclaw serve`)', load: () => import('./create.ts').then((m) => ({ register: m.registerCreate })) },
   { name: 'list', summary: 'sandboxes and their state', load: () => import('./sandboxes.ts').then((m) => ({ register: m.registerList })) },
   { name: 'events', summary: 'the supervisor event stream (--follow, --since SEQ)', load: () => import('./sandboxes.ts').then((m) => ({ register: m.registerEvents })) },
   { name: 'completion', summary: 'shell completions: nemoclaw completion bash|zsh', load: () => import('./completion.ts') },

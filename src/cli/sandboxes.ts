@@ -1,6 +1,7 @@
-// `nemoclaw create | list | events` and the views of one sandbox, `nemoclaw NAME status | logs`:
-// clients of the supervisor's API (src/supervisor). list, status and logs are also what main.ts's
-// fast path runs without commander (issue 23), so their bodies are functions of the parsed flags.
+// `nemoclaw list | events` and the views of one sandbox, `nemoclaw NAME status | logs`: clients of
+// the supervisor's API (src/supervisor; create.ts makes sandboxes). list, status and logs are also
+// what main.ts's fast path runs without commander (issue 23), so their bodies are functions of the
+// parsed flags.
 import type { Command } from 'commander';
 import type { BusEvent, LearningView, SandboxView } from '../supervisor/index.ts';
 import { UsageError, jsonText, showOn, stdout } from './output.ts';
@@ -10,82 +11,10 @@ import { homePaths, sandboxPaths } from '../state/index.ts';
 import { ApiClient, SupervisorUnavailableError } from '../supervisor/client.ts';
 import { client, parseSince, printOut, runVerb, svExit } from './supervisor-client.ts';
 
-interface CreateFlags {
-  blueprint?: string;
-  policy?: string;
-  workspace?: string;
-  restart?: string;
-  env?: string[];
-  stopped?: boolean;
-  /** false with --no-models: the blueprint's declared models are not started. */
-  models?: boolean;
-  json?: boolean;
-}
-
 export function describeSandbox(s: SandboxView): string {
   const exit = s.lastExit ? `  last exit: ${s.lastExit.reason}${s.lastExit.code !== null ? ` ${s.lastExit.code}` : ''}${s.lastExit.signal ? ` ${s.lastExit.signal}` : ''}` : '';
   const learning = s.learning ? `  LEARNING (${s.learning.destinations} destination${s.learning.destinations === 1 ? '' : 's'} seen)` : '';
   return `${s.name}  ${s.state}${s.pid ? ` (pid ${s.pid})` : ''}  restart=${s.restart} restarts=${s.restarts}${learning}${exit}\n`;
-}
-
-function collect(v: string, prev: string[] = []): string[] {
-  return [...prev, v];
-}
-
-export function registerCreate(program: Command): void {
-  program
-    .command('create <name>')
-    .description('create a sandbox and start it (needs `nemoclaw serve`)')
-    .option('--blueprint <name>', 'blueprint (its policy, agent command and environment)')
-    .option('--policy <file>', 'policy YAML instead of a blueprint')
-    .option('--workspace <dir>', 'directory bound read-write as the workdir (default: the current directory)')
-    .option('--restart <policy>', 'never | on-failure | always', 'never')
-    .option('--env <K=V>', 'extra environment for the agent (repeatable)', collect)
-    .option('--stopped', 'create without starting')
-    .option('--no-models', "do not start the blueprint's declared local models")
-    .option('--json', 'print {"sandbox": {...}}')
-    .argument('[command...]', 'agent command (after --); default: the blueprint agent command')
-    .action((name: string, command: string[], flags: CreateFlags) =>
-      runVerb(flags, async () => {
-        const env: Record<string, string> = {};
-        for (const kv of flags.env ?? []) {
-          const i = kv.indexOf('=');
-          if (i <= 0) throw new UsageError(`--env ${kv}: expected NAME=VALUE`);
-          env[kv.slice(0, i)] = kv.slice(i + 1);
-        }
-        const c = await client();
-        // The blueprint's local models first (docs/models.md, "Blueprints"), once the supervisor
-        // answers, so their providers exist when it seeds the sandbox's route.
-        let inference: { provider: string; credentialEnv: null; model: string } | undefined;
-        if (flags.blueprint !== undefined && flags.models !== false && !flags.stopped) {
-          await c.call('GET', '/v1/health');
-          const { startBlueprintModels } = await import('./declared-models.ts');
-          const m = await startBlueprintModels(flags.blueprint, flags);
-          if (m !== null && !m.ok) {
-            if (flags.json) process.stdout.write(`${JSON.stringify({ ok: false, reason: m.reason })}\n`);
-            return m.code;
-          }
-          if (m?.seed) inference = { provider: m.seed.provider, credentialEnv: null, model: m.seed.model };
-        }
-        // node:path taken here, not imported: the bundle's stand-in for an imported builtin costs
-        // list, status and logs, which never resolve a path, a few hundred getters (issue 23).
-        const { resolve } = process.getBuiltinModule('node:path');
-        const body = {
-          name,
-          blueprint: flags.blueprint,
-          policy: flags.policy !== undefined ? resolve(flags.policy) : undefined,
-          workspace: resolve(flags.workspace ?? process.cwd()),
-          restart: flags.restart,
-          command: command.length > 0 ? command : undefined,
-          env,
-          start: !flags.stopped,
-          inference,
-        };
-        const r = await c.call<{ sandbox: SandboxView }>('POST', '/v1/sandboxes', body);
-        printOut(flags, r, `created ${describeSandbox(r.sandbox)}  next: nemoclaw ${name} status | nemoclaw ${name} logs --follow | nemoclaw ${name} connect\n`);
-        return r.sandbox.state === 'failed' ? svExit.failure : svExit.ok;
-      }),
-    );
 }
 
 /** `nemoclaw list [--json]`. */
