@@ -159,8 +159,8 @@ export interface WorkspaceLease {
   tracked: number;
   /** The holder file: what a janitor is told to watch. */
   holderFile: string;
-  /** Adds a process the sandbox lives in (the helper, the sandbox's init). */
-  addProcess(pid: number): void;
+  /** Adds the processes the sandbox lives in (the helper, the sandbox's init): one write for all. */
+  addProcess(...pids: number[]): void;
   /** This run is over: drop its holder; the last one removes the placeholders. Idempotent. */
   release(): void;
 }
@@ -193,11 +193,14 @@ export function acquireWorkspaceLease(stateDir: string, workspace: string): Work
     created,
     tracked,
     holderFile,
-    addProcess(pid) {
-      const start = processStartTime(pid);
-      if (released || start === null) return;
-      procs.push({ pid, start });
-      writeJson(holderFile, procs);
+    addProcess(...pids) {
+      if (released) return;
+      const n = procs.length;
+      for (const pid of pids) {
+        const start = processStartTime(pid);
+        if (start !== null) procs.push({ pid, start });
+      }
+      if (procs.length > n) writeJson(holderFile, procs);
     },
     release() {
       if (released) return;

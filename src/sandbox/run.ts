@@ -310,11 +310,12 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
     lease?.release(); // nothing started: the placeholders go now, not at the next run
     throw err;
   }
-  if (child.pid !== undefined) lease?.addProcess(child.pid);
   // Only a lease with placeholders has anything to tidy after a SIGKILL. Its janitor is forked
   // after the helper, whose start it would otherwise delay: until it is there, a nemoclaw killed
   // leaves the placeholders to the next run's release on this workspace (as it would between the
   // lease and the fork in any order); the helper and the sandbox die with nemoclaw (PDEATHSIG).
+  // The helper joins the lease's holder at ready, with the sandbox's init, in one rewrite of the
+  // holder file instead of two: until "go" the workload has run none of its own instructions.
   if (lease !== null && wsBound !== null && lease.tracked > 0) {
     janitor = startJanitor(lease, posix.dirname(lease.holderFile), wsBound);
   }
@@ -386,10 +387,10 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
         // own `verdict: refused`), which takes the waiting workload with it.
         refuse(`enforcement mismatch: ${mismatches.join('; ')}`);
       } else if (!refused) {
-        // Before the workload's first instruction: the lease now also waits for the sandbox's
-        // init, which is reaped only after every process of the sandbox has exited.
+        // Before the workload's first instruction: the lease now also waits for the helper and
+        // the sandbox's init, which is reaped only after every process of the sandbox has exited.
         const init = parentPid(e.pid);
-        if (init !== null) lease?.addProcess(init);
+        lease?.addProcess(...[child.pid, init].filter((p): p is number => p !== undefined && p !== null));
         if (!pooled) sendControl({ verdict: 'go' });
         else if (claimed !== null) sendControl(claimed);
       }
