@@ -43,10 +43,14 @@ export function helperInsideWritable(helperRealPath: string, writableRealPaths: 
   return null;
 }
 
-/** Real path when it exists, else the normalised path (a missing path cannot hold the helper). */
+/**
+ * Real path when it exists, else the normalised path (a missing path cannot hold the helper).
+ * realpath(3) in one call: the JavaScript realpathSync lstat()s each component on its own, and a
+ * sandbox start resolves some twenty paths.
+ */
 export function realOrSelf(p: string): string {
   try {
-    return realpathSync(p);
+    return realpathSync.native(p);
   } catch {
     return posix.normalize(p);
   }

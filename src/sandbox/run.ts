@@ -13,7 +13,7 @@ import { nemoclawHome } from '../state/index.ts';
 import { PRIVATE_TMPFS, SANDBOX_PATH, SandboxConfigError, compileBinds, specToHelperArgv, workloadEnv } from './argv.ts';
 import type { ExecAskEvent, ExitEvent, HelperEvent, ReadyEvent } from './events.ts';
 import { LineSplitter, parseHelperEvent } from './events.ts';
-import { helperInsideWritable, helperPath, realOrSelf } from './helper.ts';
+import { helperInsideWritable, helperPath, realOrSelf as realPathOrSelf } from './helper.ts';
 import { protectedPaths, readOnlyRefusal, sharedLocationRefusal, stateOverlapRefusal } from './paths.ts';
 import { describeMissing, missingInterpreter, sandboxView } from './interp.ts';
 import type { WorkspaceLease } from './lease.ts';
@@ -171,6 +171,19 @@ export function statusOf(code: number | null, signal: string | null): number {
   return n === null ? SANDBOX_FAILED : 128 + n;
 }
 
+/** fn with each answer kept, for lookups one start makes more than once. */
+function once<T>(fn: (p: string) => T): (p: string) => T {
+  const seen = new Map<string, T>();
+  return (p) => {
+    let v = seen.get(p);
+    if (v === undefined) {
+      v = fn(p);
+      seen.set(p, v);
+    }
+    return v;
+  };
+}
+
 const EXIT_REASONS: readonly string[] = ['exited', 'signaled', 'setup_failed', 'wall_time', 'memory', 'seccomp_kill'];
 
 /**
@@ -178,7 +191,7 @@ const EXIT_REASONS: readonly string[] = ['exited', 'signaled', 'setup_failed', '
  * that are shared locations or touch nemoclaw's state, and read-only paths that would show that
  * state or the operator's home (real paths compared).
  */
-function checkBinds(opts: RunSandboxOptions, writable: readonly string[], readOnly: readonly string[]): string {
+function checkBinds(opts: RunSandboxOptions, writable: readonly string[], readOnly: readonly string[], realOrSelf: (p: string) => string): string {
   const home = realOrSelf(opts.operatorHome ?? (process.env.HOME || homedir()));
   let stateDir: string;
   try {
@@ -236,7 +249,11 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
   // Passed as given, never resolved: a workspace that is (or passes through) a symlink planted by
   // an earlier run must reach the helper as such, so its openat2(RESOLVE_NO_SYMLINKS) refuses it.
   const workspace = posix.normalize(opts.workspace);
-  const { binds } = compileBinds(opts.spec, workspace, existsSync);
+  // Each host path is looked up once per start: the binds are compiled twice (here and in
+  // specToHelperArgv) and most paths are resolved both in checkBinds and for the helper check.
+  const exists = once(existsSync);
+  const realOrSelf = once(realPathOrSelf);
+  const { binds } = compileBinds(opts.spec, workspace, exists);
   const rwBinds = binds.filter((b) => b.mode === 'rw' && !PRIVATE_TMPFS.includes(b.path)).map((b) => b.path);
   const wsBound = opts.spec.filesystem.includeWorkdir ? workspace : null;
   const ownWritable = [...(wsBound !== null ? [wsBound] : []), ...rwBinds];
@@ -244,6 +261,7 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
     opts,
     ownWritable,
     binds.filter((b) => b.mode === 'ro').map((b) => b.path),
+    realOrSelf,
   );
   // Files the host acts on later (git hooks, editor tasks, the policy this run obeys) stay
   // read-only inside; missing ones that the table allows get empty placeholders (below, once
@@ -260,7 +278,7 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
     sandboxId: id,
     uid: opts.uid,
     gid: opts.gid,
-    exists: existsSync,
+    exists,
     protect,
   });
   const writable = [...ownWritable.map(realOrSelf), ...(opts.home !== undefined ? [realOrSelf(opts.home)] : [])];
