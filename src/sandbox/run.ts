@@ -398,8 +398,8 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
         gid: opts.gid,
       });
       warnings = enforcementWarnings(e, opts.spec);
-      publish(e);
       if (mismatches.length > 0) {
+        publish(e);
         // The workload is still waiting before its execve (--await-verdict) and never gets go:
         // the helper is killed (SIGKILL, so the one line the operator sees is ours, not its
         // own `verdict: refused`), which takes the waiting workload with it.
@@ -411,7 +411,10 @@ export function runSandbox(opts: RunSandboxOptions): RunningSandbox {
         lease?.addProcess(...[child.pid, init].filter((p): p is number => p !== undefined && p !== null));
         if (!pooled) sendControl({ verdict: 'go' });
         else if (claimed !== null) sendControl(claimed);
-      }
+        // Published once the workload may go: the caller's bookkeeping (--events, the audit
+        // record) need not delay it, and the workload's own events come in later reads anyway.
+        publish(e);
+      } else publish(e);
       resolveReady(mismatches.length > 0 ? null : e);
       return;
     }
