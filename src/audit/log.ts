@@ -328,9 +328,16 @@ class Writer implements AuditLog {
       const rotateSegment = chain.offset >= this.segmentBytes;
       if (rotate) reason = 'key-rotation';
       else if (rotateSegment) reason = 'rotation';
-      if (reason !== null || durable) await datasync(chain.openSegFd());
+      const synced = reason !== null || durable ? datasync(chain.openSegFd()) : null;
       // The outgoing key signs its last checkpoint (over the rotation record), unless it is lost.
-      if (reason !== null && !sealer.keyLost) cps.push(await sealer.sign(chain, reason, reason === 'shutdown' || rotate || rotateSegment));
+      // Signed while the segment syncs (the signature needs only the chain state), stored after.
+      let cp: Checkpoint | null = null;
+      try {
+        cp = reason !== null && !sealer.keyLost ? sealer.prepare(chain, reason) : null;
+      } finally {
+        if (synced !== null) await synced;
+      }
+      if (cp !== null) cps.push(await sealer.store(cp, chain, reason === 'shutdown' || rotate || rotateSegment));
       if (rotate && next !== null) {
         sealer.adopt(next, chain.size);
         cps.push(await sealer.sign(chain, 'key-rotation', true));

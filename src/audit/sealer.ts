@@ -161,9 +161,14 @@ export class Sealer {
 
   /** Signs a checkpoint over the chain as it stands and appends it to the checkpoint file. */
   async sign(chain: Chain, reason: CheckpointReason, sync: boolean): Promise<Checkpoint> {
+    return this.store(this.prepare(chain, reason), chain, sync);
+  }
+
+  /** The checkpoint over the chain as it stands, signed; nothing is written or changed yet (see store). */
+  prepare(chain: Chain, reason: CheckpointReason): Checkpoint {
     const signer = this.signer as Signer;
     const withFrontier = reason !== 'count' && reason !== 'interval' && reason !== 'heartbeat' ? true : this.lastFrontierSize < 0 || chain.size - this.lastFrontierSize >= 1024;
-    const cp = signCheckpoint(
+    return signCheckpoint(
       {
         v: 1,
         origin: this.origin,
@@ -180,13 +185,21 @@ export class Sealer {
       withFrontier ? [...chain.frontier.stack] : undefined,
       signer,
     );
+  }
+
+  /**
+   * Appends a prepare()d checkpoint to the checkpoint file; the chain must not have moved since.
+   * Only after the records it covers are on disk: a checkpoint that outlived them in a crash
+   * would read as truncation.
+   */
+  async store(cp: Checkpoint, chain: Chain, sync: boolean): Promise<Checkpoint> {
     if (this.cpFd === null) this.cpFd = openSync(this.cpPath(), 'a', 0o600);
     await writeAll(this.cpFd, Buffer.from(`${JSON.stringify(cp)}\n`));
     if (sync) await datasync(this.cpFd);
     chain.sinceCp = 0;
     chain.firstUncheckpointedAt = 0;
     this.lastCp = cp;
-    if (withFrontier) this.lastFrontierSize = chain.size;
+    if (cp.frontier !== undefined) this.lastFrontierSize = chain.size;
     return cp;
   }
 
