@@ -37,18 +37,74 @@ export function* readRecords(home: string, sinceMs?: number): Generator<RawRecor
   }
 }
 
-/** The last n records (reads segments from the newest backwards). */
+/** How much of a segment's end is read at a time: a segment grows to 64 MiB, a tail wants a few lines. */
+const TAIL_WINDOW = 64 * 1024;
+
+function readAt(fd: number, from: number, to: number): Buffer {
+  const buf = Buffer.allocUnsafe(to - from);
+  let got = 0;
+  while (got < buf.length) {
+    const n = readSync(fd, buf, got, buf.length - got, from + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
+}
+
+/** The offset just after the file's last newline (0 when it has none), reading from the end. */
+function completeEnd(fd: number, size: number): number {
+  for (let hi = size; hi > 0; hi -= TAIL_WINDOW) {
+    const lo = Math.max(0, hi - TAIL_WINDOW);
+    const nl = readAt(fd, lo, hi).lastIndexOf(10);
+    if (nl >= 0) return lo + nl + 1;
+  }
+  return 0;
+}
+
+/**
+ * Adds up to `want` records from the end of one segment to `out`, newest first, reading the
+ * file backwards a window at a time and only as far as needed. Lines split at newline bytes,
+ * which UTF-8 never uses inside a character, so each line decodes as it would in the whole text.
+ */
+function newestRecords(path: string, want: number, out: RawRecord[]): void {
+  const fd = openSync(path, 'r');
+  try {
+    // What follows the last newline is a record still being written: never shown.
+    let hi = completeEnd(fd, fstatSync(fd).size);
+    let window = TAIL_WINDOW;
+    const stop = out.length + want;
+    while (hi > 0 && out.length < stop) {
+      const lo = Math.max(0, hi - window);
+      const buf = readAt(fd, lo, hi);
+      // The first line in the window is whole only when the window starts the file.
+      const first = lo === 0 ? 0 : buf.indexOf(10) + 1;
+      if (lo > 0 && first === buf.length) {
+        window *= 4; // one line longer than the window
+        continue;
+      }
+      for (let end = buf.length - 1; end >= first && out.length < stop; ) {
+        const start = end === 0 ? 0 : buf.lastIndexOf(10, end - 1) + 1;
+        const r = headOf(buf.toString('utf8', start, end));
+        if (r !== null) out.push(r);
+        end = start - 1;
+      }
+      hi = lo + first;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The last n records, oldest first (reads segments from the newest backwards, each from its end). */
 export function lastRecords(home: string, n: number): RawRecord[] {
+  if (n <= 0) return [];
   const dir = auditDir(home);
   const segs = listSegments(dir);
-  let out: RawRecord[] = [];
-  for (let i = segs.length - 1; i >= 0 && out.length < n; i--) {
-    const recs = completeLines(readFileSync(join(dir, segmentName(segs[i] as number)), 'utf8'))
-      .map(headOf)
-      .filter((r): r is RawRecord => r !== null);
-    out = [...recs, ...out];
+  const newestFirst: RawRecord[] = [];
+  for (let i = segs.length - 1; i >= 0 && newestFirst.length < n; i--) {
+    newestRecords(join(dir, segmentName(segs[i] as number)), n - newestFirst.length, newestFirst);
   }
-  return n <= 0 ? [] : out.slice(-n);
+  return newestFirst.reverse();
 }
 
 /** Position after the last complete line: where a follower continues. */
@@ -63,8 +119,12 @@ export function endCursor(home: string): Cursor {
   const segment = segs[segs.length - 1] ?? 1;
   const path = join(dir, segmentName(segment));
   if (!existsSync(path)) return { segment, offset: 0 };
-  const text = readFileSync(path);
-  return { segment, offset: text.lastIndexOf(10) + 1 };
+  const fd = openSync(path, 'r');
+  try {
+    return { segment, offset: completeEnd(fd, fstatSync(fd).size) };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Records appended after the cursor (following rotations); advances the cursor. */

@@ -103,9 +103,10 @@ export async function auditTail(o: TailFlags): Promise<void> {
   const print = (r: RawRecord): void => {
     stdout.write(`${o.json === true ? show(r.line) : humanLine(r, show)}\n`);
   };
-  const cursor = endCursor(home());
+  // Taken before the last records are read, so a follower misses nothing appended meanwhile.
+  const cursor = o.follow === true ? endCursor(home()) : null;
   for (const r of lastRecords(home(), n)) print(r);
-  if (o.follow !== true) return;
+  if (cursor === null) return;
   let stop = false;
   const onSig = (): void => {
     stop = true;
