@@ -42,7 +42,7 @@ describe('lastRecords', () => {
       if (i === 700) lines.push(line(++seq, 40_000)); // ~200 KB: longer than a window
       if (i % 250 === 0) lines.push('', 'not a record');
     }
-    const h = home([`${lines.join('\n')}\n${line(++seq, 3).slice(0, 30)}`]);
+    const h = home([`${lines.join('\n')}\n${line(seq + 1, 3).slice(0, 30)}`]);
     expect([...readRecords(h)].length).toBe(1501);
     expectTails(h);
   });
