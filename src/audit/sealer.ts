@@ -92,6 +92,9 @@ export class Sealer {
     try {
       const size = fstatSync(fd).size;
       if (size === 0) return;
+      // Every open looks: one byte answers for a file that ends with its newline.
+      const last = Buffer.alloc(1);
+      if (readSync(fd, last, 0, 1, size - 1) === 1 && last[0] === 10) return;
       const back = Math.min(size, 64 * 1024);
       const buf = Buffer.alloc(back);
       readSync(fd, buf, 0, back, size - back);
@@ -116,7 +119,8 @@ export class Sealer {
     try {
       const size = fstatSync(fd).size;
       let last: Checkpoint | null = null;
-      for (let back = Math.min(size, 64 * 1024); ; back = Math.min(size, back * 4)) {
+      // The newest checkpoint (a few KB at most) usually carries the frontier: a small window first.
+      for (let back = Math.min(size, 8 * 1024); ; back = Math.min(size, back * 4)) {
         const buf = Buffer.alloc(back);
         readSync(fd, buf, 0, back, size - back);
         const lines = buf.toString('utf8').split('\n').filter((l) => l.length > 0);
