@@ -119,11 +119,12 @@ function eventSink(target: string | undefined): { write(e: SandboxEvent): void; 
 
 /**
  * Exec asks without a supervisor: on an interactive terminal the operator answers on /dev/tty
- * (one question at a time, 60 s, default no); anywhere else every ask is denied. `abort` ends a
- * question still open when the sandbox is gone, so nemoclaw never waits on a dead workload.
+ * (one question at a time, 60 s, default no); anywhere else (`abort` null) every ask is denied.
+ * `abort` ends a question still open when the sandbox is gone, so nemoclaw never waits on a dead
+ * workload.
  */
-function execAsker(interactive: boolean, abort: AbortSignal, tap: () => TapInput | null): (ask: ExecAskEvent) => Promise<ExecDecision> {
-  if (!interactive) return async () => 'deny';
+function execAsker(abort: AbortSignal | null, tap: () => TapInput | null): (ask: ExecAskEvent) => Promise<ExecDecision> {
+  if (abort === null) return async () => 'deny';
   // The path is the workload's; the question goes to the operator's terminal (/dev/tty), always.
   return (ask) => oneQuestion(`nemoclaw: allow exec of ${inert(ask.path)} (pid ${ask.pid})? [y/N] `, abort, tap, (a) => (/^\s*y(es)?\s*$/i.test(a) ? 'allow' : 'deny'), 'deny');
 }
@@ -136,9 +137,9 @@ function oneQuestion<T>(question: string, abort: AbortSignal, tap: () => TapInpu
   return next;
 }
 
-/** Egress asks (sandbox-egress.ts): y once, a(lways), anything else no. */
-function egressAsker(interactive: boolean, abort: AbortSignal, tap: () => TapInput | null): ((question: string) => Promise<EgressAnswer>) | null {
-  if (!interactive) return null;
+/** Egress asks (sandbox-egress.ts): y once, a(lways), anything else no; none without a terminal (`abort` null). */
+function egressAsker(abort: AbortSignal | null, tap: () => TapInput | null): ((question: string) => Promise<EgressAnswer>) | null {
+  if (abort === null) return null;
   return (q) => oneQuestion<EgressAnswer>(q, abort, tap, (a) => (/^\s*y(es)?\s*$/i.test(a) ? 'allow' : /^\s*a(lways)?\s*$/i.test(a) ? 'always' : 'deny'), 'deny');
 }
 
@@ -377,7 +378,8 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
   // isatty() rather than process.stdin.isTTY: building process.stdin (a stream over fd 0) costs
   // ~6 ms before the sandbox starts, and this process never reads it unless it relays a terminal.
   const interactive = isatty(0) && isatty(2);
-  const asks = new AbortController();
+  // Only questions on a terminal are ever aborted; a script's run never builds the machinery.
+  const asks = interactive ? new AbortController() : null;
   let running: ReturnType<typeof runSandbox> | undefined;
   const sandboxId = newSandboxId();
   // The per-sandbox egress proxy, only for a policy with network rules or approvals.
@@ -391,7 +393,7 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
             policy: source.policy,
             policyFile: source.policyFile,
             sandboxId,
-            ask: egressAsker(interactive, asks.signal, () => running?.tapInput ?? null),
+            ask: egressAsker(asks?.signal ?? null, () => running?.tapInput ?? null),
             saveApprovals: flags.saveApprovals ?? false,
             audit: audit.sink(),
             report: (line) => report(flags, line),
@@ -421,7 +423,7 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
         sink?.write(e);
         audit.event(e);
       },
-      onExecAsk: execAsker(interactive, asks.signal, () => running?.tapInput ?? null),
+      onExecAsk: execAsker(asks?.signal ?? null, () => running?.tapInput ?? null),
     });
   } catch (err) {
     // HelperMissingError (names `make -C native`), SandboxConfigError, or spawn trouble.
@@ -438,7 +440,7 @@ export async function sandboxRun(command: string[], flags: RunFlags): Promise<nu
     result = await running.result;
   } finally {
     for (const s of FORWARDED) process.off(s, forward);
-    asks.abort();
+    asks?.abort();
     await egress?.close();
   }
   // A refused sandbox never ran: its one line says why; degraded layers would only bury it.
