@@ -2,11 +2,8 @@
 // Pure: the only outside fact it needs (does a path exist on the host?) is passed in, so that
 // every rule below is unit-tested without touching the filesystem.
 import { posix } from 'node:path';
-// policy's types.ts, a light door (docs/design.md "Component map"): index.ts brings zod and yaml,
-// ~170 modules, to every `sandbox run` that has no --policy (issue 23).
-import { LIMIT_DEFAULTS } from '../policy/types.ts';
 import type { SandboxSpec } from '../policy/index.ts';
-import { SANDBOX_OWN_LOOPBACK } from '../egress/types.ts';
+import { DEFAULT_TMP_BYTES, SANDBOX_OWN_LOOPBACK } from './defaults.ts';
 
 export interface HelperArgvOptions {
   /** Host directory bound read-write at the same path and used as cwd. */
@@ -198,7 +195,7 @@ export function specToHelperArgv(spec: SandboxSpec, opts: HelperArgvOptions): st
 
   // Always passed: the helper's own default must never be what decides how much host memory a
   // sandbox's files may pin (issue 19).
-  argv.push('--tmp-size', String(Math.floor(spec.limits.tmpBytes ?? LIMIT_DEFAULTS.tmpBytes)));
+  argv.push('--tmp-size', String(Math.floor(spec.limits.tmpBytes ?? DEFAULT_TMP_BYTES)));
 
   if (opts.proxySocket !== undefined) argv.push('--proxy-socket', opts.proxySocket);
   argv.push('--events-fd', String(opts.eventsFd), '--control-fd', String(opts.controlFd));

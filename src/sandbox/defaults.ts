@@ -32,3 +32,12 @@ export function defaultSandboxSpec(): SandboxSpec {
     loopback: { bind: [], connect: [] },
   };
 }
+
+// Two values of other components that every start needs, copied for the same reason: each of
+// their light doors (src/policy/types.ts, src/egress/types.ts) is a module of its own in the
+// bundle, and loading a module costs a `sandbox run` about as much as a few hundred lines of
+// work. defaults.test.ts holds the copies equal to the originals.
+/** src/policy's LIMIT_DEFAULTS.tmpBytes: each private tmpfs when the policy names no size. */
+export const DEFAULT_TMP_BYTES = 512 * 1024 * 1024;
+/** src/egress's SANDBOX_OWN_LOOPBACK: the NO_PROXY list of the sandbox's own loopback. */
+export const SANDBOX_OWN_LOOPBACK = 'localhost,127.0.0.1,::1';
