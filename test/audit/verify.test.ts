@@ -156,6 +156,20 @@ describe('verifyAudit', () => {
     expect(r.problems.join(' ')).toMatch(/unknown key/);
   });
 
+  it('rejects a checkpoint whose signed text was edited, or whose signature is not one, under the right key', async () => {
+    const home = await log(300);
+    const cp = lastCheckpoint(home);
+    appendFileSync(cpPath(home), `${JSON.stringify({ ...cp, ts: '2030-01-01T00:00:00.000Z' })}\n`);
+    const edited = await verifyAudit({ home });
+    expect(edited.status.kind).toBe('tampered');
+    expect(edited.problems.join(' ')).toMatch(/bad signature/);
+    expect(edited.checkpoints.invalid).toBe(1);
+    appendFileSync(cpPath(home), `${JSON.stringify({ ...cp, sig: 'bm90IGEgc2lnbmF0dXJl' })}\n`);
+    const garbage = await verifyAudit({ home });
+    expect(garbage.checkpoints.invalid).toBe(2);
+    expect(garbage.checkpoints.valid).toBe(edited.checkpoints.valid);
+  });
+
   it('rejects a checkpoint signed with a retired key', async () => {
     const home = tempHome();
     homes.push(home);
