@@ -235,6 +235,19 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * No socket file: no supervisor, as connect() would find (ENOENT), known without loading node:net
+ * and its streams, ~4 ms of every `list` or `status` on a machine without `nemoclaw serve` (issue
+ * 23). Anything else (a socket nobody listens on, a path that cannot be looked at) is connect()'s.
+ */
+function noSocket(socketPath: string): boolean {
+  try {
+    return process.getBuiltinModule('node:fs').statSync(socketPath, { throwIfNoEntry: false }) === undefined;
+  } catch {
+    return false;
+  }
+}
+
 function unavailable(err: NodeJS.ErrnoException, socketPath: string): Error {
   return err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? new SupervisorUnavailableError(socketPath) : err;
 }
@@ -254,6 +267,7 @@ export class ApiClient {
   /** JSON request; non-2xx answers throw ApiError. */
   call<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
     return new Promise((resolve, reject) => {
+      if (noSocket(this.socketPath)) return reject(new SupervisorUnavailableError(this.socketPath));
       let status = 0;
       const parts: Buffer[] = [];
       exchange(this.socketPath, method, path, body === undefined ? undefined : JSON.stringify(body), {
@@ -280,6 +294,7 @@ export class ApiClient {
     let aborted = false;
     let x: Exchange | undefined;
     const done = new Promise<void>((resolve, reject) => {
+      if (noSocket(this.socketPath)) return reject(new SupervisorUnavailableError(this.socketPath));
       let status = 0;
       // A line is cut at a newline byte, which is never inside a UTF-8 sequence, then decoded.
       let partial: Buffer = Buffer.alloc(0);

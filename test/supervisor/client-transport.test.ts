@@ -2,7 +2,8 @@
 // and NDJSON streams against a real node:http server on a unix socket (Content-Length, chunked,
 // errors, a stream followed then aborted), and against raw sockets that answer what no HTTP
 // server should (fails closed as bad_response). The response reader is also fed byte by byte.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import type { Server as NetServer, Socket } from 'node:net';
@@ -112,6 +113,16 @@ describe('ApiClient.call', () => {
 
   it('no socket: SupervisorUnavailableError', async () => {
     await expect(new ApiClient(join(dir, 'absent.sock')).call('GET', '/ok')).rejects.toBeInstanceOf(SupervisorUnavailableError);
+  });
+
+  it("a socket left by a supervisor that was killed (nobody listens): the same error, from connect's refusal", async () => {
+    const left = join(dir, 'left.sock');
+    const r = spawnSync(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(left)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    expect(r.signal).toBe('SIGKILL');
+    expect(existsSync(left)).toBe(true);
+    const err = await new ApiClient(left).call('GET', '/ok').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SupervisorUnavailableError);
+    expect(err).toMatchObject({ message: new SupervisorUnavailableError(left).message });
   });
 
   it('refuses a path with controls or spaces before sending anything', async () => {
