@@ -7,7 +7,7 @@ import type { ApprovalItem } from '../approvals/index.ts';
 import { ApprovalsUnavailableError, noQueueError } from '../approvals/types.ts';
 import { homePaths } from '../state/index.ts';
 import { ApiClient } from '../supervisor/client.ts';
-import { exitCodes, printJson, showOn, stdout } from './output.ts';
+import { exitCodes, printJson, showOn, stderr, stdout } from './output.ts';
 
 interface Flags {
   socket?: string;
@@ -33,7 +33,7 @@ async function run(fn: () => Promise<number>): Promise<void> {
     process.exitCode = await fn();
   } catch (err) {
     if (err instanceof ApprovalsUnavailableError) {
-      process.stderr.write(`nemoclaw: ${showOn(process.stderr)(err.message)}\n`);
+      stderr.write(`nemoclaw: ${showOn(stderr)(err.message)}\n`);
       process.exitCode = exitCodes.failure;
       return;
     }

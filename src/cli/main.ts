@@ -9,7 +9,7 @@
 // (freshness.ts), and runs the sources when it is.
 import { COMMANDS, SANDBOX_VERBS, fastRoute, runFast } from './commands.ts';
 import { type Loads, buildStaleness, runSources } from './freshness.ts';
-import { UsageError, exitCodes, stdoutIsTerminal, writeOut } from './output.ts';
+import { UsageError, exitCodes, stderr, stdoutIsTerminal, writeOut } from './output.ts';
 
 const VERSION = '0.1.0';
 
@@ -67,13 +67,13 @@ async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`nemoclaw: ${err.message}\n`);
+      stderr.write(`nemoclaw: ${err.message}\n`);
       return exitCodes.usage;
     }
     if (err instanceof Error && err.name === 'HomeError') {
       // NEMOCLAW_HOME (or HOME) gives no absolute state directory (src/state/home.ts): a setting to
       // fix, said in one line. Matched by name so that every verb does not load src/state first.
-      process.stderr.write(`nemoclaw: ${err.message}\n`);
+      stderr.write(`nemoclaw: ${err.message}\n`);
       return exitCodes.failure;
     }
     throw err;
@@ -123,7 +123,7 @@ main(process.argv).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`nemoclaw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    stderr.write(`nemoclaw: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = 1;
   },
 );

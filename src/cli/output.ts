@@ -16,12 +16,12 @@ export const exitCodes = {
 export class UsageError extends Error {}
 
 // process.stdout, once touched, builds a stream: node:stream and ~20 of Node's internal modules,
-// and for a pipe a net.Socket (node:net) too, ~2 ms of a verb's start (issue 23). So `stdout`
-// below writes to fd 1 directly, and goes over to process.stdout the first time fd 1 does not
-// take a whole write (EAGAIN on a non-blocking pipe, EPIPE...), for good, so that nothing written
-// later overtakes what process.stdout still holds. Linux writes process.stdout synchronously to
-// files, pipes and terminals, so code that writes through both keeps its order.
-let viaStream = false;
+// and for a pipe a net.Socket (node:net) too, ~2 ms of a verb's start (issue 23); process.stderr
+// the same. So `stdout` and `stderr` below write to fd 1 and 2 directly, and go over to the
+// process stream the first time the fd does not take a whole write (EAGAIN on a non-blocking
+// pipe, EPIPE...), for good, so that nothing written later overtakes what the stream still holds.
+// Linux writes process.stdout and process.stderr synchronously to files, pipes and terminals, so
+// code that writes through both keeps its order.
 let epipeQuiet = false;
 
 function attachEpipe(): void {
@@ -31,23 +31,46 @@ function attachEpipe(): void {
   });
 }
 
+/** A writer of all of a text to fd 1 or 2 (see above). */
+function directWriter(fd: 1 | 2, stream: () => NodeJS.WriteStream, onFallback: (err: NodeJS.ErrnoException) => void) {
+  let viaStream = false;
+  return {
+    write(text: string): void {
+      if (viaStream) {
+        stream().write(text);
+        return;
+      }
+      const fs = process.getBuiltinModule('node:fs');
+      const bytes = Buffer.from(text);
+      let done = 0;
+      try {
+        while (done < bytes.length) done += fs.writeSync(fd, bytes, done);
+      } catch (err) {
+        onFallback(err as NodeJS.ErrnoException);
+        viaStream = true;
+        stream().write(bytes.subarray(done));
+      }
+    },
+    get viaStream(): boolean {
+      return viaStream;
+    },
+  };
+}
+
+const outWriter = directWriter(
+  1,
+  () => process.stdout,
+  (err) => {
+    if (!epipeQuiet) return;
+    if (err.code === 'EPIPE') process.exit(exitCodes.ok);
+    attachEpipe();
+  },
+);
+const errWriter = directWriter(2, () => process.stderr, () => {});
+
 /** Writes all of TEXT to stdout (see above). */
 export function writeOut(text: string): void {
-  if (viaStream) {
-    process.stdout.write(text);
-    return;
-  }
-  const fs = process.getBuiltinModule('node:fs');
-  const bytes = Buffer.from(text);
-  let done = 0;
-  try {
-    while (done < bytes.length) done += fs.writeSync(1, bytes, done);
-  } catch (err) {
-    if (epipeQuiet && (err as NodeJS.ErrnoException).code === 'EPIPE') process.exit(exitCodes.ok);
-    viaStream = true;
-    if (epipeQuiet) attachEpipe();
-    process.stdout.write(bytes.subarray(done));
-  }
+  outWriter.write(text);
 }
 
 /**
@@ -57,33 +80,49 @@ export function writeOut(text: string): void {
 export function exitQuietlyOnEpipe(): void {
   if (epipeQuiet) return;
   epipeQuiet = true;
-  if (viaStream) attachEpipe();
+  if (outWriter.viaStream) attachEpipe();
 }
 
-let terminal: boolean | undefined;
+const terminal: Record<1 | 2, boolean | undefined> = { 1: undefined, 2: undefined };
 
 /**
- * process.stdout.isTTY without building process.stdout when fd 1 plainly is no terminal (a
- * pipe, a file, /dev/null); any other character device gets the real test.
+ * process.stdout.isTTY (fd 1) or process.stderr.isTTY (fd 2) without building the stream when
+ * the fd plainly is no terminal (a pipe, a file, /dev/null); any other character device gets the
+ * real test.
  */
-export function stdoutIsTerminal(): boolean {
-  if (terminal !== undefined) return terminal;
+function fdIsTerminal(fd: 1 | 2): boolean {
+  const known = terminal[fd];
+  if (known !== undefined) return known;
   const fs = process.getBuiltinModule('node:fs');
   try {
-    if (!fs.fstatSync(1).isCharacterDevice()) return (terminal = false);
-    if (fs.readlinkSync('/proc/self/fd/1') === '/dev/null') return (terminal = false);
+    if (!fs.fstatSync(fd).isCharacterDevice()) return (terminal[fd] = false);
+    if (fs.readlinkSync(`/proc/self/fd/${fd}`) === '/dev/null') return (terminal[fd] = false);
   } catch {
-    // No /proc, or fd 1 closed: the real test decides.
+    // No /proc, or the fd closed: the real test decides.
   }
-  return (terminal = process.stdout.isTTY === true);
+  return (terminal[fd] = (fd === 1 ? process.stdout : process.stderr).isTTY === true);
+}
+
+export function stdoutIsTerminal(): boolean {
+  return fdIsTerminal(1);
 }
 
 /** stdout for showOn() and writing, as process.stdout would be, without building it (see above). */
 export const stdout = {
   get isTTY(): boolean {
-    return stdoutIsTerminal();
+    return fdIsTerminal(1);
   },
   write: writeOut,
+};
+
+/** stderr for showOn() and writing, as process.stderr would be, without building it (see above). */
+export const stderr = {
+  get isTTY(): boolean {
+    return fdIsTerminal(2);
+  },
+  write(text: string): void {
+    errWriter.write(text);
+  },
 };
 
 export function printJson(value: unknown): void {

@@ -6,7 +6,7 @@
 // statically: every verb that loads this file talks to the supervisor, and a static import is one
 // file fewer to load (the bundle's entry file for a lazily imported module) and one await less.
 import { ApiClient, ApiError, SupervisorUnavailableError } from '../supervisor/client.ts';
-import { UsageError, jsonText, showOn, stdout } from './output.ts';
+import { UsageError, jsonText, showOn, stderr, stdout } from './output.ts';
 
 export const svExit = { ok: 0, failure: 1, usage: 2, noSupervisor: 3, notFound: 4, conflict: 5 } as const;
 
@@ -23,7 +23,7 @@ export async function runVerb(flags: JsonFlag, fn: () => Promise<number>): Promi
   const say = (code: number, body: Record<string, unknown>, line: string): void => {
     // The supervisor's error may quote what a sandbox controls (a path, a host): one inert line.
     if (flags.json) stdout.write(`${jsonText(body)}\n`);
-    else process.stderr.write(`nemoclaw: ${showOn(process.stderr)(line)}\n`);
+    else stderr.write(`nemoclaw: ${showOn(stderr)(line)}\n`);
     process.exitCode = code;
   };
   try {
