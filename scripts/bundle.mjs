@@ -191,9 +191,15 @@ export async function bundle(root, out) {
   if (deep.length > 0) return `bundle outputs not two folders below ${BUNDLE_DIR}/ (import.meta.url would be wrong): ${deep.join(', ')}`;
   const closures = await sourceClosures(esbuild, options, r.metafile);
   if (typeof closures === 'string') return closures;
-  // build.mjs wrote the list of every source there; the closures join it (src/cli/freshness.ts).
+  // build.mjs wrote the list of every source there; the closures join it as indices into that
+  // list (src/cli/freshness.ts reads it before every command: 8 KB, not 60).
   const manifest = join(out, 'sources.json');
-  await writeFile(manifest, `${JSON.stringify({ ...JSON.parse(await readFile(manifest, 'utf8')), closures })}\n`);
+  const { all } = JSON.parse(await readFile(manifest, 'utf8'));
+  const index = new Map(all.map((f, i) => [f, i]));
+  const missing = Object.values(closures).flat().filter((f) => !index.has(f));
+  if (missing.length > 0) return `sources in the bundle that the build did not list: ${[...new Set(missing)].join(', ')}`;
+  const indices = Object.fromEntries(Object.entries(closures).map(([m, files]) => [m, files.map((f) => index.get(f))]));
+  await writeFile(manifest, `${JSON.stringify({ all, closures: indices })}\n`);
   return null;
 }
 

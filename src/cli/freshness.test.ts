@@ -6,8 +6,8 @@ import { type SourceManifest, staleSource } from './freshness.ts';
 const manifest: SourceManifest = {
   all: ['tsconfig.json', 'src/cli/main.ts', 'src/cli/sandboxes.ts', 'src/state/lock.ts', 'src/tui/app.ts'],
   closures: {
-    'cli/main': ['tsconfig.json', 'src/cli/main.ts'],
-    'cli/sandboxes': ['tsconfig.json', 'src/cli/sandboxes.ts', 'src/state/lock.ts'],
+    'cli/main': [0, 1],
+    'cli/sandboxes': [0, 2, 3],
   },
 };
 const STAMP = 1_000;

@@ -19,8 +19,8 @@ import { fileURLToPath } from 'node:url';
 export interface SourceManifest {
   /** Every source file under src/ (unit tests aside) and the tsconfigs, relative to the checkout. */
   all: string[];
-  /** Per module (path under src/ without extension), the sources its code comes from. */
-  closures?: Record<string, string[]>;
+  /** Per module (path under src/ without extension), the sources its code comes from: indices into `all`. */
+  closures?: Record<string, number[]>;
 }
 
 /** Modules a command loads (keys of SourceManifest.closures), or every source. */
@@ -34,7 +34,7 @@ export type Loads = readonly string[] | 'all';
 export function staleSource(manifest: SourceManifest, loads: Loads, stampMs: number, mtimeMs: (path: string) => number | undefined): string | null {
   const closures = manifest.closures ?? {};
   const everything = loads === 'all' || loads.some((m) => !Object.hasOwn(closures, m));
-  const paths = everything ? manifest.all : [...new Set(loads.flatMap((m) => closures[m] ?? []))];
+  const paths = everything ? manifest.all : [...new Set(loads.flatMap((m) => closures[m] ?? []))].map((i) => manifest.all[i] ?? `source #${i}`);
   for (const path of paths) {
     const t = mtimeMs(path);
     if (t === undefined) return `${path} is gone`;
