@@ -1,12 +1,13 @@
 // nemoclaw command line. Only the module of the verb being run is imported, from the table in
 // commands.ts (start-up time is a feature, docs/design.md "Component map": every verb that starts
 // no sandbox within 1.5x of `node -e 0`, issue 23). This file and commands.ts import nothing but
-// output.ts (whose only import is src/text) and, past --version, commander, so that stays true as
-// the table grows: a new verb is a row in commands.ts and a file exporting register(). The verbs
-// scripts call in loops (list, NAME status|logs, approvals list, audit verify|tail) in their plain
-// shapes skip commander too: commands.ts's FAST_VERBS, parsed by fastRoute(). Run from dist/, each
-// way first makes sure the build is not older than the sources of what it will load
-// (freshness.ts), and runs the sources when it is.
+// output.ts (whose only import is src/text), freshness.ts (node:fs and node:url, which Node has
+// loaded anyway) and, past --version, commander, so that stays true as the table grows: a new
+// verb is a row in commands.ts and a file exporting register(). The verbs scripts call in loops
+// (list, NAME status|logs, approvals list, audit verify|tail) in their plain shapes skip commander
+// too: commands.ts's FAST_VERBS, parsed by fastRoute(). Run from dist/, each way first makes sure
+// the build is not older than the sources of what it will load (freshness.ts), and runs the
+// sources when it is.
 import { COMMANDS, SANDBOX_VERBS, fastRoute, runFast } from './commands.ts';
 import { type Loads, buildStaleness, runSources } from './freshness.ts';
 import { UsageError, exitCodes, stderr, stdoutIsTerminal, writeOut } from './output.ts';
