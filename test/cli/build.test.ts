@@ -166,7 +166,8 @@ describe('bin/nemoclaw picks the build only while it is fresh', () => {
       ['a changed tsconfig', () => at('tsconfig.build.json', 10)],
       ['a source the command loads is gone', () => rmSync(join(fake, 'src', 'text', 'inert.ts'))],
       ['no stamp', () => rmSync(join(fake, 'dist', '.built'))],
-      ['no list of sources', () => rmSync(join(fake, 'dist', 'sources.json'))],
+      ['no list of sources (a build from before the check)', () => rmSync(join(fake, 'dist', 'sources.json'))],
+      ['a list of sources that does not parse', () => writeFileSync(join(fake, 'dist', 'sources.json'), '{"all": [')],
     ];
     const keep = (f: string): Buffer => readFileSync(join(fake, f));
     const [inert, manifest] = [keep('src/text/inert.ts'), keep('dist/sources.json')];
