@@ -4,7 +4,7 @@
 // parsed flags.
 import type { Command } from 'commander';
 import type { BusEvent, LearningView, SandboxView } from '../supervisor/index.ts';
-import { UsageError, jsonText, showOn, stdout } from './output.ts';
+import { UsageError, exitQuietlyOnEpipe, jsonText, showOn, stderr, stdout } from './output.ts';
 // src/state is loaded with the light client anyway; a static import spares `list` without a
 // supervisor the bundle's entry file for a lazily imported state door (issue 23).
 import { homePaths, sandboxPaths } from '../state/index.ts';
@@ -99,14 +99,16 @@ export function sandboxLogs(name: string, flags: LogsFlags): Promise<void> {
     const c = await client();
     // The workload's output is untrusted: on a terminal its escape sequences would reach the
     // operator's (clipboard, title, screen, modes), so each stream shows it inert unless --raw.
-    // Newlines and tabs stay, so the log reads as the workload wrote it.
-    // stdout through output.ts's writer; process.stderr only once a stderr line comes (building
-    // either stream costs start-up time, issue 23).
+    // Newlines and tabs stay, so the log reads as the workload wrote it. Both through output.ts's
+    // writers (building either process stream costs start-up time, issue 23); `logs | head`
+    // ends quietly when head has read enough.
+    exitQuietlyOnEpipe();
     const showOut = showOn(stdout, flags.raw);
+    const showErr = showOn(stderr, flags.raw);
     const s = c.stream(`/v1/sandboxes/${encodeURIComponent(name)}/logs?${q}`, (r) => {
       const text = `${String(r.line)}\n`;
       if (flags.json) stdout.write(`${flags.raw ? JSON.stringify(r) : jsonText(r)}\n`);
-      else if (r.stream === 'stderr') process.stderr.write(showOn(process.stderr, flags.raw)(text, { newlines: true, tabs: 'keep' }));
+      else if (r.stream === 'stderr') stderr.write(showErr(text, { newlines: true, tabs: 'keep' }));
       else stdout.write(showOut(text, { newlines: true, tabs: 'keep' }));
     });
     process.once('SIGINT', () => s.abort());
@@ -168,9 +170,11 @@ export function registerEvents(program: Command): void {
         if (flags.follow) q.set('follow', '1');
         if (flags.sandbox) q.set('sandbox', flags.sandbox);
         // formatEvent already writes log lines and helper fields JSON-escaped; on a terminal the
-        // C1 and bidi controls that JSON.stringify leaves raw are shown inert too.
-        const show = showOn(process.stdout);
-        const s = c.stream(`/v1/events?${q}`, (e) => process.stdout.write(flags.json ? `${jsonText(e)}\n` : show(formatEvent(e), { newlines: true })));
+        // C1 and bidi controls that JSON.stringify leaves raw are shown inert too. `events | head`
+        // ends quietly when head has read enough.
+        exitQuietlyOnEpipe();
+        const show = showOn(stdout);
+        const s = c.stream(`/v1/events?${q}`, (e) => stdout.write(flags.json ? `${jsonText(e)}\n` : show(formatEvent(e), { newlines: true })));
         const stop = (): void => s.abort();
         process.once('SIGINT', stop);
         await s.done;

@@ -227,6 +227,17 @@ describe('fast path and commander give the same answers', { timeout: 120_000 }, 
   });
 });
 
+/** Runs the CLI with its stdout's reader already gone; its exit status and stderr. */
+function withReaderGone(home: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((done) => {
+    const p = spawn(NODE, ['--disable-warning=ExperimentalWarning', MAIN, ...args], { env: { ...process.env, NEMOCLAW_HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    p.stdout.destroy();
+    let stderr = '';
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (code) => done({ code, stderr }));
+  });
+}
+
 describe('a reader that goes away', { timeout: 60_000 }, () => {
   it('ends audit tail quietly with status 0, both ways', async () => {
     const home = freshHome();
@@ -235,14 +246,27 @@ describe('a reader that goes away', { timeout: 60_000 }, () => {
     await log.close();
     for (const env of [{}, { NEMOCLAW_CLI_FAST: '0' }]) {
       // The output (~200 KB) is more than a pipe holds: the tail writes into a pipe nobody reads.
-      const r = await new Promise<{ code: number | null; stderr: string }>((done) => {
-        const p = spawn(NODE, ['--disable-warning=ExperimentalWarning', MAIN, 'audit', 'tail', '-n', '1500'], { env: { ...process.env, NEMOCLAW_HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-        p.stdout.destroy();
-        let stderr = '';
-        p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        p.on('close', (code) => done({ code, stderr }));
-      });
-      expect(r, JSON.stringify(env)).toEqual({ code: 0, stderr: '' });
+      expect(await withReaderGone(home, ['audit', 'tail', '-n', '1500'], env), JSON.stringify(env)).toEqual({ code: 0, stderr: '' });
+    }
+  });
+
+  it('ends NAME logs (both ways) and events quietly with status 0', async () => {
+    const home = freshHome();
+    const ws = workspace(home);
+    const sv = await serve(home);
+    try {
+      const policy = join(ws, '..', `${ws.split('/').pop()}-policy.yaml`);
+      writeFileSync(policy, POLICY);
+      // ~300 KB of log, more than a pipe holds.
+      const c = await cli(home, ['create', 'chatty', '--workspace', ws, '--policy', policy, '--', 'sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo "line $i of a log long enough to fill any pipe buffer on the way out"; i=$((i+1)); done']);
+      expect(c.code, c.stderr + c.stdout).toBe(0);
+      await waitFor(async () => ((await sv.api.call<{ sandbox: { state: string } }>('GET', '/v1/sandboxes/chatty')).sandbox.state === 'exited' ? true : null), 'chatty exits', { withinMs: 20_000 });
+      for (const env of [{}, { NEMOCLAW_CLI_FAST: '0' }]) {
+        expect(await withReaderGone(home, ['chatty', 'logs'], env), JSON.stringify(env)).toEqual({ code: 0, stderr: '' });
+      }
+      expect(await withReaderGone(home, ['events', '--since', '0'])).toEqual({ code: 0, stderr: '' });
+    } finally {
+      await sv.stop();
     }
   });
 });
