@@ -227,6 +227,9 @@ describe('fast path and commander give the same answers', { timeout: 120_000 }, 
   });
 });
 
+/** The fast path, and commander. */
+const BOTH_WAYS: Record<string, string>[] = [{}, { NEMOCLAW_CLI_FAST: '0' }];
+
 /** Runs the CLI with its stdout's reader already gone; its exit status and stderr. */
 function withReaderGone(home: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
   return new Promise((done) => {
@@ -244,7 +247,7 @@ describe('a reader that goes away', { timeout: 60_000 }, () => {
     const log = await openAuditLog({ home, heartbeatMs: 0 });
     for (let i = 0; i < 1500; i++) await log.append({ kind: 'egress.denied', sandbox: 'sb', target: `host-${i}.example:443`, decision: 'deny', rule: 'r' });
     await log.close();
-    for (const env of [{}, { NEMOCLAW_CLI_FAST: '0' }]) {
+    for (const env of BOTH_WAYS) {
       // The output (~200 KB) is more than a pipe holds: the tail writes into a pipe nobody reads.
       expect(await withReaderGone(home, ['audit', 'tail', '-n', '1500'], env), JSON.stringify(env)).toEqual({ code: 0, stderr: '' });
     }
@@ -261,7 +264,7 @@ describe('a reader that goes away', { timeout: 60_000 }, () => {
       const c = await cli(home, ['create', 'chatty', '--workspace', ws, '--policy', policy, '--', 'sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo "line $i of a log long enough to fill any pipe buffer on the way out"; i=$((i+1)); done']);
       expect(c.code, c.stderr + c.stdout).toBe(0);
       await waitFor(async () => ((await sv.api.call<{ sandbox: { state: string } }>('GET', '/v1/sandboxes/chatty')).sandbox.state === 'exited' ? true : null), 'chatty exits', { withinMs: 20_000 });
-      for (const env of [{}, { NEMOCLAW_CLI_FAST: '0' }]) {
+      for (const env of BOTH_WAYS) {
         expect(await withReaderGone(home, ['chatty', 'logs'], env), JSON.stringify(env)).toEqual({ code: 0, stderr: '' });
       }
       expect(await withReaderGone(home, ['events', '--since', '0'])).toEqual({ code: 0, stderr: '' });
