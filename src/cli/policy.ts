@@ -23,7 +23,7 @@ import {
   simulate,
 } from '../policy/index.ts';
 import type { Diagnostic, NetworkPolicy, Policy } from '../policy/index.ts';
-import { exitCodes, printJson, showOn, UsageError, writeOut } from './output.ts';
+import { exitCodes, exitQuietlyOnEpipe, printJson, showOn, stderr, stdout, UsageError, writeOut } from './output.ts';
 
 type Kind = 'policy' | 'preset' | 'blueprint';
 
@@ -49,22 +49,25 @@ async function loadAnyPolicy(file: string): Promise<Policy> {
  * by a sandbox (its workspace): shown inert on a terminal, its message/snippet/caret lines kept.
  */
 function diagnosticText(d: Diagnostic): string {
-  return showOn(process.stderr)(renderDiagnostic(d), { newlines: true, tabs: 'keep' });
+  return showOn(stderr)(renderDiagnostic(d), { newlines: true, tabs: 'keep' });
 }
 
 function reportErrors(err: unknown): number {
   if (err instanceof PolicyError) {
-    for (const d of err.diagnostics) process.stderr.write(`${diagnosticText(d)}\n`);
+    for (const d of err.diagnostics) stderr.write(`${diagnosticText(d)}\n`);
     return exitCodes.failure;
   }
   if (err instanceof UsageError) throw err;
-  process.stderr.write(`nemoclaw: ${showOn(process.stderr)(err instanceof Error ? err.message : String(err))}\n`);
+  stderr.write(`nemoclaw: ${showOn(stderr)(err instanceof Error ? err.message : String(err))}\n`);
   return exitCodes.failure;
 }
 
 /** Runs an action; maps policy errors to printed diagnostics and exit 1. */
 function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
+    // `policy presets | head`: the reader going away ends the verb quietly with status 0 (its
+    // writes go through output.ts; a revision written before that stays written).
+    exitQuietlyOnEpipe();
     let code: number;
     try {
       code = (await fn(...args)) ?? exitCodes.ok;
@@ -132,7 +135,7 @@ export const policyValidate = action(async (files: string[], opts: { kind: strin
   else {
     for (const r of results) {
       if (r.ok) writeOut(`ok ${r.file} (${r.kind})\n`);
-      else for (const d of r.diagnostics) process.stderr.write(`${diagnosticText(d)}\n`);
+      else for (const d of r.diagnostics) stderr.write(`${diagnosticText(d)}\n`);
     }
   }
   return results.every((r) => r.ok) ? exitCodes.ok : exitCodes.failure;
@@ -190,12 +193,12 @@ export function register(program: Command): void {
           for (const r of sim.results) {
             const rule = r.rule ? ` [${r.rule}]` : '';
             // Summary and reason quote the trace's hosts, paths and binaries: what a sandbox did.
-            const out = r.outcome === 'ERROR' ? process.stderr : process.stdout;
+            const out = r.outcome === 'ERROR' ? stderr : stdout;
             const line = `${opts.trace}:${r.line}: ${r.outcome.padEnd(7)} ${r.summary}${rule} — ${r.reason}${r.inspect ? ' (inspected per request)' : ''}`;
             out.write(`${showOn(out)(line)}\n`);
           }
           const c = sim.counts;
-          process.stdout.write(`${c.ALLOWED} allowed, ${c.BLOCKED} blocked, ${c.ASK} asked, ${c.AUDIT} audited, ${c.ERROR} unreadable${sim.ignored ? `, ${sim.ignored} other events skipped` : ''}\n`);
+          stdout.write(`${c.ALLOWED} allowed, ${c.BLOCKED} blocked, ${c.ASK} asked, ${c.AUDIT} audited, ${c.ERROR} unreadable${sim.ignored ? `, ${sim.ignored} other events skipped` : ''}\n`);
         }
         if (sim.counts.ERROR > 0) return exitCodes.failure;
         if (opts.failOnBlock && sim.counts.BLOCKED > 0) return exitCodes.failure;
@@ -228,14 +231,14 @@ export function register(program: Command): void {
         const res = learn(src.lines, base.policy, { ...(base.text !== undefined ? { baseText: base.text } : {}), ...(opts.sandbox !== undefined ? { sandbox: opts.sandbox } : {}), ...(unmatched !== undefined ? { unmatched } : {}), execExists: (p) => existsSync(p) });
         // The events (hosts, paths, binaries) were produced by a sandbox: on a terminal the
         // proposed YAML, the diff and the skipped lines are shown inert; -o and pipes get the exact YAML.
-        const errShow = showOn(process.stderr);
-        for (const s of res.skipped) process.stderr.write(`${errShow(`${src.label}:${s.line}: skipped: ${s.error}`)}\n`);
+        const errShow = showOn(stderr);
+        for (const s of res.skipped) stderr.write(`${errShow(`${src.label}:${s.line}: skipped: ${s.error}`)}\n`);
         if (opts.output) await writeFile(opts.output, res.yaml);
         if (!opts.apply) {
           if (opts.json) printJson({ rules: res.rules, exec: res.exec, execNotFound: res.execNotFound, alreadyAllowed: res.alreadyAllowed, denied: res.denied, read: res.read, skipped: res.skipped, ...(src.lastSeq !== undefined ? { lastSeq: src.lastSeq } : {}), policy: res.policy });
           else {
-            if (!opts.output) process.stdout.write(showOn(process.stdout)(res.yaml, { newlines: true, tabs: 'keep' }));
-            process.stderr.write(`${errShow(summaryLine(src, res))}\n`);
+            if (!opts.output) stdout.write(showOn(stdout)(res.yaml, { newlines: true, tabs: 'keep' }));
+            stderr.write(`${errShow(summaryLine(src, res))}\n`);
           }
           return exitCodes.ok;
         }
@@ -243,21 +246,21 @@ export function register(program: Command): void {
         const diff = proposalDiff(base.currentText, res, base.rev);
         const changed = base.currentText !== res.yaml;
         if (!opts.json) {
-          process.stdout.write(showOn(process.stdout)(diff, { newlines: true, tabs: 'keep' }));
-          process.stderr.write(`${errShow(summaryLine(src, res))}\n`);
+          stdout.write(showOn(stdout)(diff, { newlines: true, tabs: 'keep' }));
+          stderr.write(`${errShow(summaryLine(src, res))}\n`);
         }
         if (!changed || (res.rules.length === 0 && res.exec.length === 0 && unmatched === undefined)) {
           if (opts.json) printJson({ applied: false, reason: 'nothing to learn', rules: res.rules, exec: res.exec });
-          else process.stdout.write('nothing to learn: the current policy already allows what was recorded\n');
+          else stdout.write('nothing to learn: the current policy already allows what was recorded\n');
           return exitCodes.ok;
         }
         if (!opts.yes) {
           if (!process.stdin.isTTY) {
-            process.stderr.write('nemoclaw: nothing written; review the diff and re-run with --yes (or on a terminal, to be asked)\n');
+            stderr.write('nemoclaw: nothing written; review the diff and re-run with --yes (or on a terminal, to be asked)\n');
             return exitCodes.failure;
           }
           if (!(await confirm(`write this as revision ${(base.rev ?? 0) + 1} of ${opts.sandbox}? [y/N] `))) {
-            process.stderr.write('nemoclaw: nothing written\n');
+            stderr.write('nemoclaw: nothing written\n');
             return exitCodes.failure;
           }
         }
@@ -265,10 +268,10 @@ export function register(program: Command): void {
         // Only on top of the revision the diff was shown against (another writer may have been faster).
         const w = await store.set(res.yaml, { author: author({}), reason, source: 'learn', confirm: false, ifRev: base.rev ?? 0 });
         if (opts.json) printJson({ applied: w.applied, dropped: w.dropped, staticChanged: w.staticChanged, meta: w.meta, rules: res.rules, exec: res.exec });
-        else if (!w.applied) process.stderr.write(`nemoclaw: nothing written: the proposal would drop ${w.dropped.join(', ')} (a --base that omits them?)\n`);
+        else if (!w.applied) stderr.write(`nemoclaw: nothing written: the proposal would drop ${w.dropped.join(', ')} (a --base that omits them?)\n`);
         else {
-          process.stdout.write(`revision ${w.meta?.rev} written\n`);
-          if (w.staticChanged.length > 0) process.stdout.write(`changed ${w.staticChanged.join(', ')}: takes effect when the sandbox is next created (network rules and approvals apply now)\n`);
+          stdout.write(`revision ${w.meta?.rev} written\n`);
+          if (w.staticChanged.length > 0) stdout.write(`changed ${w.staticChanged.join(', ')}: takes effect when the sandbox is next created (network rules and approvals apply now)\n`);
         }
         return w.applied ? exitCodes.ok : exitCodes.failure;
       }),
@@ -282,7 +285,7 @@ export function register(program: Command): void {
       action(async (opts: { json?: boolean }) => {
         const list = await listPresets();
         if (opts.json) printJson(list.map(({ name, description }) => ({ name, description })));
-        else for (const p of list) process.stdout.write(`${p.name.padEnd(18)} ${p.description}\n`);
+        else for (const p of list) stdout.write(`${p.name.padEnd(18)} ${p.description}\n`);
       }),
     );
 
@@ -298,12 +301,12 @@ export function register(program: Command): void {
         const store = await storeFor(opts.sandbox);
         const r = await store.get(opts.rev === undefined ? undefined : revNumber(opts.rev));
         if (!r) {
-          process.stderr.write(`nemoclaw: no policy revision${opts.rev ? ` ${opts.rev}` : ''} for sandbox ${opts.sandbox}\n`);
+          stderr.write(`nemoclaw: no policy revision${opts.rev ? ` ${opts.rev}` : ''} for sandbox ${opts.sandbox}\n`);
           return exitCodes.failure;
         }
         if (opts.json) printJson({ meta: r.meta, policy: r.policy });
         // A revision can hold what "always" answers wrote: a workload's binary path, its host.
-        else process.stdout.write(showOn(process.stdout)(r.text, { newlines: true, tabs: 'keep' }));
+        else stdout.write(showOn(stdout)(r.text, { newlines: true, tabs: 'keep' }));
       }),
     );
 
@@ -328,13 +331,13 @@ export function register(program: Command): void {
         if (opts.json) printJson(res);
         else {
           if (res.dropped.length > 0) {
-            process.stdout.write(`${res.applied ? 'dropped' : 'would drop'}:\n${res.dropped.map((d) => `  - ${d}`).join('\n')}\n`);
+            stdout.write(`${res.applied ? 'dropped' : 'would drop'}:\n${res.dropped.map((d) => `  - ${d}`).join('\n')}\n`);
           }
-          if (res.applied) process.stdout.write(`revision ${res.meta?.rev} written\n`);
+          if (res.applied) stdout.write(`revision ${res.meta?.rev} written\n`);
           if (res.applied && res.staticChanged.length > 0) {
-            process.stdout.write(`changed ${res.staticChanged.join(', ')}: takes effect when the sandbox is next created (network rules and approvals apply now)\n`);
+            stdout.write(`changed ${res.staticChanged.join(', ')}: takes effect when the sandbox is next created (network rules and approvals apply now)\n`);
           }
-          else process.stderr.write('nemoclaw: nothing written; re-run with --yes to drop the rules above\n');
+          else stderr.write('nemoclaw: nothing written; re-run with --yes to drop the rules above\n');
         }
         return res.applied ? exitCodes.ok : exitCodes.failure;
       }),
@@ -388,8 +391,8 @@ export function register(program: Command): void {
           if (names.length === 0) throw new UsageError('name at least one preset, or a rule with --host');
           const res = await store.add(fragment, { author: author(opts), reason: opts.reason ?? `add ${names.join(', ')}`, source: presets.length ? `preset:${presets.join(',')}` : 'cli' });
           if (opts.json) printJson(res);
-          else if (res.meta) process.stdout.write(`added ${res.added.join(', ')}; revision ${res.meta.rev} written\n`);
-          else process.stdout.write(`nothing to add (${res.unchanged.join(', ')} already present)\n`);
+          else if (res.meta) stdout.write(`added ${res.added.join(', ')}; revision ${res.meta.rev} written\n`);
+          else stdout.write(`nothing to add (${res.unchanged.join(', ')} already present)\n`);
         },
       ),
     );
@@ -414,8 +417,8 @@ export function register(program: Command): void {
         const res = await store.remove(targets, { author: author(opts), reason: opts.reason ?? `remove ${names.join(', ')}` });
         if (opts.json) printJson(res);
         else {
-          if (res.missing.length) process.stderr.write(`nemoclaw: not in the policy: ${res.missing.join(', ')}\n`);
-          if (res.meta) process.stdout.write(`removed ${res.removed.join(', ')}; revision ${res.meta.rev} written\n`);
+          if (res.missing.length) stderr.write(`nemoclaw: not in the policy: ${res.missing.join(', ')}\n`);
+          if (res.meta) stdout.write(`removed ${res.removed.join(', ')}; revision ${res.meta.rev} written\n`);
         }
         return res.removed.length > 0 ? exitCodes.ok : exitCodes.failure;
       }),
@@ -431,12 +434,12 @@ export function register(program: Command): void {
         if (from === undefined) {
           const h = await store.history();
           if (h.length < 2) {
-            process.stdout.write('fewer than two revisions: nothing to compare\n');
+            stdout.write('fewer than two revisions: nothing to compare\n');
             return exitCodes.ok;
           }
           a = (h[h.length - 2] as { rev: number }).rev;
         } else a = revNumber(from);
-        process.stdout.write(showOn(process.stdout)(await store.diff(a, to === undefined ? undefined : revNumber(to)), { newlines: true, tabs: 'keep' }));
+        stdout.write(showOn(stdout)(await store.diff(a, to === undefined ? undefined : revNumber(to)), { newlines: true, tabs: 'keep' }));
       }),
     );
 
@@ -448,7 +451,7 @@ export function register(program: Command): void {
         const store = await storeFor(opts.sandbox);
         const meta = await store.rollback(revNumber(rev), { author: author(opts), ...(opts.reason ? { reason: opts.reason } : {}) });
         if (opts.json) printJson(meta);
-        else process.stdout.write(`revision ${meta.rev} written (same text as revision ${rev})\n`);
+        else stdout.write(`revision ${meta.rev} written (same text as revision ${rev})\n`);
       }),
     );
 
@@ -460,8 +463,8 @@ export function register(program: Command): void {
         if (opts.json) printJson(h);
         else {
           // Reasons name the entry an "always" answer wrote (a workload's binary, a host): one inert line each.
-          const show = showOn(process.stdout);
-          for (const m of h) process.stdout.write(`${String(m.rev).padStart(4)}  ${m.time}  ${show(m.author.padEnd(12))} ${show(m.reason)}${m.source ? ` (${show(m.source)})` : ''}\n`);
+          const show = showOn(stdout);
+          for (const m of h) stdout.write(`${String(m.rev).padStart(4)}  ${m.time}  ${show(m.author.padEnd(12))} ${show(m.reason)}${m.source ? ` (${show(m.source)})` : ''}\n`);
         }
       }),
     );

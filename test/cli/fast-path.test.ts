@@ -253,6 +253,11 @@ describe('a reader that goes away', { timeout: 60_000 }, () => {
     }
   });
 
+  it('ends the policy verbs quietly with status 0 (presets, schema)', async () => {
+    const home = freshHome();
+    for (const args of [['policy', 'presets'], ['policy', 'schema']]) expect(await withReaderGone(home, args), args.join(' ')).toEqual({ code: 0, stderr: '' });
+  });
+
   it('ends NAME logs (both ways) and events quietly with status 0', async () => {
     const home = freshHome();
     const ws = workspace(home);
