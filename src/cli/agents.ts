@@ -2,7 +2,7 @@
 // (docs/agents.md). An install is built aside and renamed into place only once it runs, so a
 // failed or interrupted install leaves nothing a sandbox could pick up.
 import type { Command } from 'commander';
-import { exitCodes, printJson, showOn } from './output.ts';
+import { exitCodes, exitQuietlyOnEpipe, printJson, showOn, stdout } from './output.ts';
 
 function fail(flags: { json?: boolean }, line: string, code: number = exitCodes.failure): number {
   if (flags.json) printJson({ ok: false, reason: line });
@@ -51,7 +51,7 @@ export function register(program: Command): void {
         });
         if (tty && !flags.json) process.stderr.write('\r\x1b[K');
         if (flags.json) printJson({ ok: true, already: r.already, ms: r.ms, install: r.install });
-        else process.stdout.write(`${r.already ? 'already installed' : 'installed'}: ${r.install.agent}@${r.install.version} (${r.install.verified}, Node ${r.install.nodeVersion}, ${size(r.install.bytes)}) in ${r.install.dir}${r.already ? '' : ` in ${(r.ms / 1000).toFixed(1)} s`}\n`);
+        else stdout.write(`${r.already ? 'already installed' : 'installed'}: ${r.install.agent}@${r.install.version} (${r.install.verified}, Node ${r.install.nodeVersion}, ${size(r.install.bytes)}) in ${r.install.dir}${r.already ? '' : ` in ${(r.ms / 1000).toFixed(1)} s`}\n`);
       } catch (err) {
         process.exitCode = fail(flags, `agents install ${spec}: ${(err as Error).message}`);
       }
@@ -62,6 +62,8 @@ export function register(program: Command): void {
     .description('installed agents: version, Node, size, where')
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }) => {
+      // A listing: `| head` ends it quietly with status 0 (output.ts).
+      exitQuietlyOnEpipe();
       const a = await import('../agents/index.ts');
       const list = a.listAgents();
       if (flags.json) {
@@ -69,12 +71,12 @@ export function register(program: Command): void {
         return;
       }
       if (list.length === 0) {
-        process.stdout.write(`no agents installed in ${a.agentsDir()}; install one: nemoclaw agents install openclaw\n`);
+        stdout.write(`no agents installed in ${a.agentsDir()}; install one: nemoclaw agents install openclaw\n`);
         return;
       }
       for (const i of list) {
         const pinned = a.ADAPTERS[i.agent]?.defaultVersion === i.version ? ' (pinned)' : '';
-        process.stdout.write(`${i.agent}@${i.version}${pinned}  Node ${i.nodeVersion}  ${size(i.bytes)}  installed ${i.installedAt}  ${i.dir}\n`);
+        stdout.write(`${i.agent}@${i.version}${pinned}  Node ${i.nodeVersion}  ${size(i.bytes)}  installed ${i.installedAt}  ${i.dir}\n`);
       }
     });
 
@@ -101,6 +103,6 @@ export function register(program: Command): void {
         return;
       }
       if (flags.json) printJson({ ok: true, removed: `${parsed.adapter.name}@${version}` });
-      else process.stdout.write(`removed ${parsed.adapter.name}@${version}\n`);
+      else stdout.write(`removed ${parsed.adapter.name}@${version}\n`);
     });
 }

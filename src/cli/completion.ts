@@ -2,7 +2,7 @@
 // the directories under $NEMOCLAW_HOME/sandboxes (no supervisor needed, nothing executed).
 import type { Command } from 'commander';
 import { COMMANDS, SANDBOX_VERBS } from './commands.ts';
-import { UsageError } from './output.ts';
+import { UsageError, exitQuietlyOnEpipe, stdout } from './output.ts';
 
 export function bashCompletion(): string {
   const verbs = COMMANDS.map((c) => c.name).join(' ');
@@ -53,8 +53,10 @@ export function register(program: Command): void {
     .command('completion <shell>')
     .description('print a completion script: eval "$(nemoclaw completion bash)" (bash or zsh)')
     .action((shell: string) => {
-      if (shell === 'bash') process.stdout.write(bashCompletion());
-      else if (shell === 'zsh') process.stdout.write(zshCompletion());
+      // A listing: `| head` ends it quietly with status 0 (output.ts).
+      exitQuietlyOnEpipe();
+      if (shell === 'bash') stdout.write(bashCompletion());
+      else if (shell === 'zsh') stdout.write(zshCompletion());
       else throw new UsageError(`completion: bash or zsh, not ${shell}`);
     });
 }

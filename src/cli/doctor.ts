@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import type { CheckResult } from '../sandbox/index.ts';
 import { runDoctor } from '../sandbox/index.ts';
-import { exitCodes, printJson } from './output.ts';
+import { exitCodes, exitQuietlyOnEpipe, printJson, stdout } from './output.ts';
 
 const MARK: Record<CheckResult['status'], string> = { pass: 'ok  ', warn: 'warn', fail: 'FAIL' };
 
@@ -23,11 +23,13 @@ export function register(program: Command): void {
     .description('check what this host offers the sandbox (kernel, Landlock, seccomp, namespaces, cgroups, helper, Docker, GPU)')
     .option('--json', 'print the checks as JSON')
     .action(async (flags: { json?: boolean }) => {
+      // A listing: `| head` ends it quietly with status 0 (output.ts).
+      exitQuietlyOnEpipe();
       const report = await runDoctor();
       if (flags.json) printJson(report);
       else {
-        process.stdout.write(`${table(report.checks)}\n`);
-        process.stdout.write(report.ok ? 'nemoclaw can run sandboxes here.\n' : 'nemoclaw cannot run sandboxes here: fix the FAIL rows above.\n');
+        stdout.write(`${table(report.checks)}\n`);
+        stdout.write(report.ok ? 'nemoclaw can run sandboxes here.\n' : 'nemoclaw cannot run sandboxes here: fix the FAIL rows above.\n');
       }
       process.exitCode = report.ok ? exitCodes.ok : exitCodes.failure;
     });

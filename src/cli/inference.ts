@@ -3,7 +3,7 @@
 // publishes it; the router reads it on the sandbox's next request, so no restart. Without a
 // supervisor the route is stored for the next start. `get` reads the stored routes.
 import type { Command } from 'commander';
-import { exitCodes, printJson, showOn } from './output.ts';
+import { exitCodes, exitQuietlyOnEpipe, printJson, showOn, stdout } from './output.ts';
 import { runVerb, svExit } from './supervisor-client.ts';
 
 interface SetFlags {
@@ -105,7 +105,7 @@ export function register(program: Command): void {
           applied = false;
         }
         if (flags.json) printJson({ route, applied });
-        else process.stdout.write(showOn(process.stdout)(describeRoute(route) + (applied ? '' : '(no supervisor running: stored, applies when the sandbox runs)\n'), { newlines: true }));
+        else stdout.write(showOn(stdout)(describeRoute(route) + (applied ? '' : '(no supervisor running: stored, applies when the sandbox runs)\n'), { newlines: true }));
         return exitCodes.ok;
       }),
     );
@@ -116,13 +116,15 @@ export function register(program: Command): void {
     .option('--sandbox <name>', 'one sandbox')
     .option('--json', 'print JSON')
     .action(async (flags: { sandbox?: string; json?: boolean }) => {
+      // A listing: `| head` ends it quietly with status 0 (output.ts).
+      exitQuietlyOnEpipe();
       const { RouteStore } = await import('../inference/index.ts');
       const { nemoclawHome } = await import('../state/index.ts');
       const store = new RouteStore(nemoclawHome());
       const routes = flags.sandbox !== undefined ? [store.get(flags.sandbox)].filter((r) => r !== null) : store.list();
       if (flags.json) printJson(flags.sandbox !== undefined ? (routes[0] ?? null) : routes);
-      else if (routes.length === 0) process.stdout.write(`no inference route${flags.sandbox !== undefined ? ` for ${showOn(process.stdout)(flags.sandbox)}` : 's'}: nemoclaw inference set --sandbox NAME --provider P --model M\n`);
-      else for (const r of routes) process.stdout.write(showOn(process.stdout)(describeRoute(r), { newlines: true }));
+      else if (routes.length === 0) stdout.write(`no inference route${flags.sandbox !== undefined ? ` for ${showOn(stdout)(flags.sandbox)}` : 's'}: nemoclaw inference set --sandbox NAME --provider P --model M\n`);
+      else for (const r of routes) stdout.write(showOn(stdout)(describeRoute(r), { newlines: true }));
       process.exitCode = flags.sandbox !== undefined && routes.length === 0 ? exitCodes.failure : exitCodes.ok;
     });
 }

@@ -10,7 +10,7 @@
 // sources when it is.
 import { COMMANDS, SANDBOX_VERBS, fastRoute, runFast } from './commands.ts';
 import { type Loads, buildStaleness, runSources } from './freshness.ts';
-import { UsageError, exitCodes, stderr, stdoutIsTerminal, writeOut } from './output.ts';
+import { UsageError, exitCodes, exitQuietlyOnEpipe, stderr, stdoutIsTerminal, writeOut } from './output.ts';
 
 const VERSION = '0.1.0';
 
@@ -38,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
   // commander's: the version and a newline.
   if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
     fresh(['cli/main']);
+    exitQuietlyOnEpipe();
     writeOut(`${VERSION}\n`);
     return 0;
   }
@@ -54,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
     const text = recorded(argv.slice(2));
     if (text !== undefined) {
       fresh('all');
+      exitQuietlyOnEpipe();
       writeOut(text);
       return 0;
     }
@@ -88,7 +90,14 @@ async function parse(argv: string[]): Promise<number> {
     .description('Security runtime and terminal workstation for autonomous AI agents')
     .version(VERSION)
     .exitOverride()
-    .showHelpAfterError(false);
+    .showHelpAfterError(false)
+    // Help and the version to a reader that goes away (`nemoclaw help | head`): status 0, quietly.
+    .configureOutput({
+      writeOut: (text) => {
+        exitQuietlyOnEpipe();
+        writeOut(text);
+      },
+    });
 
   const verb = argv[2];
   const chosen = COMMANDS.filter((c) => c.name === verb);

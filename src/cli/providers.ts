@@ -3,7 +3,7 @@
 // from the named variable or stdin at `add` time and never printed afterwards: `list` shows a
 // fingerprint. Works with or without a running supervisor (the router reads the store per request).
 import type { Command } from 'commander';
-import { exitCodes, printJson, showOn } from './output.ts';
+import { exitCodes, exitQuietlyOnEpipe, printJson, showOn, stdout } from './output.ts';
 
 interface AddFlags {
   type: string;
@@ -85,7 +85,7 @@ export function register(program: Command): void {
         const p = new ProviderStore(nemoclawHome()).add({ name, type: flags.type, url: flags.url, location: flags.location, headers, key });
         await auditChange('provider_add', p.name, { type: p.type, location: p.location, key_fp: p.fingerprint });
         if (flags.json) printJson(p);
-        else process.stdout.write(`provider ${p.name}: ${p.type} ${p.url} (${p.location}${p.fingerprint !== null ? `, key ${p.fingerprint}` : ', no key'})\n`);
+        else stdout.write(`provider ${p.name}: ${p.type} ${p.url} (${p.location}${p.fingerprint !== null ? `, key ${p.fingerprint}` : ', no key'})\n`);
         process.exitCode = exitCodes.ok;
       } catch (err) {
         if (err instanceof ProviderError) process.exitCode = fail(flags, err.message, exitCodes.usage);
@@ -98,14 +98,16 @@ export function register(program: Command): void {
     .description('providers, with the fingerprint of each key (never the key)')
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }) => {
+      // A listing: `| head` ends it quietly with status 0 (output.ts).
+      exitQuietlyOnEpipe();
       const { ProviderStore } = await import('../inference/index.ts');
       const { nemoclawHome } = await import('../state/index.ts');
       const list = new ProviderStore(nemoclawHome()).list();
       // Header values may be tokens of their own: names only.
       const shown = list.map((p) => ({ name: p.name, type: p.type, url: p.url, location: p.location, key: p.fingerprint, headers: Object.keys(p.headers), createdAt: p.createdAt }));
       if (flags.json) printJson(shown);
-      else if (shown.length === 0) process.stdout.write('no providers: nemoclaw providers add NAME --type T --url URL --credential-env VAR\n');
-      else for (const p of shown) process.stdout.write(`${p.name}  ${p.type}  ${p.url}  ${p.location}  key ${p.key ?? '(none)'}${p.headers.length > 0 ? `  headers ${p.headers.join(',')}` : ''}\n`);
+      else if (shown.length === 0) stdout.write('no providers: nemoclaw providers add NAME --type T --url URL --credential-env VAR\n');
+      else for (const p of shown) stdout.write(`${p.name}  ${p.type}  ${p.url}  ${p.location}  key ${p.key ?? '(none)'}${p.headers.length > 0 ? `  headers ${p.headers.join(',')}` : ''}\n`);
       process.exitCode = exitCodes.ok;
     });
 
@@ -120,7 +122,7 @@ export function register(program: Command): void {
         const had = new ProviderStore(nemoclawHome()).remove(name);
         if (had) await auditChange('provider_remove', name, {});
         if (flags.json) printJson({ removed: had ? name : null });
-        else process.stdout.write(had ? `removed provider ${name}\n` : `no provider ${name}\n`);
+        else stdout.write(had ? `removed provider ${name}\n` : `no provider ${name}\n`);
         process.exitCode = had ? exitCodes.ok : exitCodes.failure;
       } catch (err) {
         if (err instanceof ProviderError) process.exitCode = fail(flags, err.message, exitCodes.usage);
@@ -133,13 +135,15 @@ export function register(program: Command): void {
     .description('one real request to the provider (GET models with its key): latency and model list')
     .option('--json', 'print JSON')
     .action(async (name: string, flags: { json?: boolean }) => {
+      // A listing: `| head` ends it quietly with status 0 (output.ts).
+      exitQuietlyOnEpipe();
       const { ProviderStore, testProvider } = await import('../inference/index.ts');
       const { nemoclawHome } = await import('../state/index.ts');
       const r = await testProvider(new ProviderStore(nemoclawHome()), name);
-      const show = showOn(process.stdout);
+      const show = showOn(stdout);
       if (flags.json) printJson(r);
-      else if (r.ok) process.stdout.write(`${name}: ok in ${r.latencyMs} ms, ${r.models.length} models${r.models.length > 0 ? `: ${show(r.models.slice(0, 10).join(', '))}` : ''}\n`);
-      else process.stdout.write(`${name}: failed after ${r.latencyMs} ms: ${show(r.error ?? 'unknown error')}\n`);
+      else if (r.ok) stdout.write(`${name}: ok in ${r.latencyMs} ms, ${r.models.length} models${r.models.length > 0 ? `: ${show(r.models.slice(0, 10).join(', '))}` : ''}\n`);
+      else stdout.write(`${name}: failed after ${r.latencyMs} ms: ${show(r.error ?? 'unknown error')}\n`);
       process.exitCode = r.ok ? exitCodes.ok : exitCodes.failure;
     });
 }

@@ -253,9 +253,10 @@ describe('a reader that goes away', { timeout: 60_000 }, () => {
     }
   });
 
-  it('ends the policy verbs quietly with status 0 (presets, schema)', async () => {
+  it('ends help, the version and the read-only listings quietly with status 0', async () => {
     const home = freshHome();
-    for (const args of [['policy', 'presets'], ['policy', 'schema']]) expect(await withReaderGone(home, args), args.join(' ')).toEqual({ code: 0, stderr: '' });
+    const listings = [['policy', 'presets'], ['policy', 'schema'], ['--help'], ['help', 'sandbox'], ['--version'], ['completion', 'bash'], ['providers', 'list'], ['agents', 'list', '--json'], ['inference', 'get'], ['doctor', '--json']];
+    for (const args of listings) expect(await withReaderGone(home, args), args.join(' ')).toMatchObject({ code: 0, stderr: expect.not.stringContaining('EPIPE') });
   });
 
   it('ends NAME logs (both ways) and events quietly with status 0', async () => {
