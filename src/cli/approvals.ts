@@ -7,7 +7,7 @@ import type { ApprovalItem } from '../approvals/index.ts';
 import { ApprovalsUnavailableError, noQueueError } from '../approvals/types.ts';
 import { homePaths } from '../state/index.ts';
 import { ApiClient } from '../supervisor/client.ts';
-import { exitCodes, printJson, showOn, stderr, stdout } from './output.ts';
+import { exitCodes, exitQuietlyOnEpipe, printJson, showOn, stderr, stdout } from './output.ts';
 
 interface Flags {
   socket?: string;
@@ -65,6 +65,8 @@ async function pendingItems(socket: string | undefined): Promise<ApprovalItem[]>
  * own client asks again and answers exactly as it always has, its errors included.
  */
 export function listApprovals(flags: Flags): Promise<void> {
+  // `approvals list | head` ends quietly with status 0, as every listing does (output.ts).
+  exitQuietlyOnEpipe();
   return run(async () => {
     const items = await pendingItems(flags.socket);
     if (flags.json) {

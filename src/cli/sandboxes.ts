@@ -19,6 +19,8 @@ export function describeSandbox(s: SandboxView): string {
 
 /** `nemoclaw list [--json]`. */
 export function listSandboxes(flags: { json?: boolean }): Promise<void> {
+  // `list | head` ends quietly with status 0, as every listing does (output.ts).
+  exitQuietlyOnEpipe();
   return runVerb(flags, async () => {
     let list: SandboxView[];
     let live = true;
@@ -70,6 +72,7 @@ export function statusText(s: SandboxView): string {
 
 /** `nemoclaw NAME status [--json]`. */
 export function sandboxStatus(name: string, flags: { json?: boolean }): Promise<void> {
+  exitQuietlyOnEpipe();
   return runVerb(flags, async () => {
     const r = await (await client()).call<{ sandbox: SandboxView }>('GET', `/v1/sandboxes/${encodeURIComponent(name)}`);
     printOut(flags, r, statusText(r.sandbox));

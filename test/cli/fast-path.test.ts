@@ -255,7 +255,7 @@ describe('a reader that goes away', { timeout: 60_000 }, () => {
 
   it('ends help, the version and the read-only listings quietly with status 0', async () => {
     const home = freshHome();
-    const listings = [['policy', 'presets'], ['policy', 'schema'], ['--help'], ['help', 'sandbox'], ['--version'], ['completion', 'bash'], ['providers', 'list'], ['agents', 'list', '--json'], ['inference', 'get'], ['doctor', '--json']];
+    const listings = [['list'], ['list', '--json'], ['policy', 'presets'], ['policy', 'schema'], ['--help'], ['help', 'sandbox'], ['--version'], ['completion', 'bash'], ['providers', 'list'], ['agents', 'list', '--json'], ['inference', 'get'], ['doctor', '--json']];
     for (const args of listings) expect(await withReaderGone(home, args), args.join(' ')).toMatchObject({ code: 0, stderr: expect.not.stringContaining('EPIPE') });
   });
 
