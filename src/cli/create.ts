@@ -5,7 +5,6 @@
 import type { Command } from 'commander';
 import type { SandboxView } from '../supervisor/index.ts';
 import { UsageError } from './output.ts';
-import { describeSandbox } from './sandboxes.ts';
 import { client, printOut, runVerb, svExit } from './supervisor-client.ts';
 
 interface CreateFlags {
@@ -74,6 +73,9 @@ export function registerCreate(program: Command): void {
           inference,
         };
         const r = await c.call<{ sandbox: SandboxView }>('POST', '/v1/sandboxes', body);
+        // Imported here, not at the top: a static import would make sandboxes.ts a chunk shared
+        // with this file, one more bundle file for every list, status and logs (issue 23).
+        const { describeSandbox } = await import('./sandboxes.ts');
         printOut(flags, r, `created ${describeSandbox(r.sandbox)}  next: nemoclaw ${name} status | nemoclaw ${name} logs --follow | nemoclaw ${name} connect\n`);
         return r.sandbox.state === 'failed' ? svExit.failure : svExit.ok;
       }),
