@@ -1,11 +1,11 @@
 // `nemoclaw completion bash|zsh`: prints a completion script. Sandbox names are completed from
 // the directories under $NEMOCLAW_HOME/sandboxes (no supervisor needed, nothing executed).
 import type { Command } from 'commander';
-import { COMMANDS, SANDBOX_VERBS } from './commands.ts';
+import type { CommandTable } from './commands.ts';
 import { UsageError, exitQuietlyOnEpipe, stdout } from './output.ts';
 
-export function bashCompletion(): string {
-  const verbs = COMMANDS.map((c) => c.name).join(' ');
+export function bashCompletion({ commands, sandboxVerbs }: CommandTable): string {
+  const verbs = commands.map((c) => c.name).join(' ');
   return `# nemoclaw bash completion: eval "$(nemoclaw completion bash)"
 _nemoclaw_sandboxes() {
   local home="\${NEMOCLAW_HOME:-$HOME/.nemoclaw}"
@@ -18,7 +18,7 @@ _nemoclaw() {
   elif [ "$COMP_CWORD" -eq 2 ]; then
     case " ${verbs} " in
       *" \${COMP_WORDS[1]} "*) COMPREPLY=() ;;
-      *) COMPREPLY=( $(compgen -W "${SANDBOX_VERBS.join(' ')}" -- "$cur") ) ;;
+      *) COMPREPLY=( $(compgen -W "${sandboxVerbs.join(' ')}" -- "$cur") ) ;;
     esac
   fi
 }
@@ -26,8 +26,8 @@ complete -o default -F _nemoclaw nemoclaw
 `;
 }
 
-export function zshCompletion(): string {
-  const verbs = COMMANDS.map((c) => `'${c.name}:${c.summary.replaceAll("'", '').replaceAll(':', ' -')}'`).join(' ');
+export function zshCompletion({ commands, sandboxVerbs }: CommandTable): string {
+  const verbs = commands.map((c) => `'${c.name}:${c.summary.replaceAll("'", '').replaceAll(':', ' -')}'`).join(' ');
   return `#compdef nemoclaw
 # nemoclaw zsh completion: eval "$(nemoclaw completion zsh)"  (or save as _nemoclaw on $fpath)
 _nemoclaw() {
@@ -39,7 +39,7 @@ _nemoclaw() {
     _describe 'command' verbs
     (( \${#sandboxes} )) && compadd -- \${sandboxes}
   elif (( CURRENT == 3 )) && (( \${sandboxes[(Ie)\${words[2]}]} )); then
-    compadd -- ${SANDBOX_VERBS.join(' ')}
+    compadd -- ${sandboxVerbs.join(' ')}
   else
     _files
   fi
@@ -48,15 +48,15 @@ compdef _nemoclaw nemoclaw
 `;
 }
 
-export function register(program: Command): void {
+export function register(program: Command, table: CommandTable): void {
   program
     .command('completion <shell>')
     .description('print a completion script: eval "$(nemoclaw completion bash)" (bash or zsh)')
     .action((shell: string) => {
       // A listing: `| head` ends it quietly with status 0 (output.ts).
       exitQuietlyOnEpipe();
-      if (shell === 'bash') stdout.write(bashCompletion());
-      else if (shell === 'zsh') stdout.write(zshCompletion());
+      if (shell === 'bash') stdout.write(bashCompletion(table));
+      else if (shell === 'zsh') stdout.write(zshCompletion(table));
       else throw new UsageError(`completion: bash or zsh, not ${shell}`);
     });
 }

@@ -107,7 +107,7 @@ async function parse(argv: string[]): Promise<number> {
   } else {
     // `help VERB` is VERB's own help; otherwise a verb loads its module and nothing else.
     const wanted = chosen.length > 0 ? chosen : verb === 'help' ? COMMANDS.filter((c) => c.name === argv[3]) : [];
-    for (const entry of wanted) (await entry.load()).register(program);
+    for (const entry of wanted) (await entry.load()).register(program, { commands: COMMANDS, sandboxVerbs: SANDBOX_VERBS });
     if (wanted.length === 0) {
       // --version, --help, no verb or an unknown one: the table's names and summaries are all that
       // is shown, so no verb module (nor zod, yaml, Ink...) is loaded for them (issue 23).
