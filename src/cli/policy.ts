@@ -65,9 +65,6 @@ function reportErrors(err: unknown): number {
 /** Runs an action; maps policy errors to printed diagnostics and exit 1. */
 function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
   return async (...args: A) => {
-    // `policy presets | head`: the reader going away ends the verb quietly with status 0 (its
-    // writes go through output.ts; a revision written before that stays written).
-    exitQuietlyOnEpipe();
     let code: number;
     try {
       code = (await fn(...args)) ?? exitCodes.ok;
@@ -123,11 +120,24 @@ function parseKind(v: string): Kind | 'auto' {
 }
 
 /**
+ * An action that only reads and prints: `policy presets | head` ends it quietly with status 0
+ * when the reader goes away (output.ts). Not for the verbs that write a revision: `learn --apply`
+ * prints its diff before writing, and a quiet 0 there would claim a revision never written.
+ */
+function reading<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+  const run = action(fn);
+  return (...args: A) => {
+    exitQuietlyOnEpipe();
+    return run(...args);
+  };
+}
+
+/**
  * `policy validate FILES... [--kind K] [--json]` as its commander action runs it: exit status in
  * process.exitCode. Exported with policyExplain for a commander-free fast path (commands.ts
  * FAST_VERBS, issue 23), which would pass the same arguments commander does.
  */
-export const policyValidate = action(async (files: string[], opts: { kind: string; json?: boolean }) => {
+export const policyValidate = reading(async (files: string[], opts: { kind: string; json?: boolean }) => {
   const kind = parseKind(opts.kind);
   const results = [];
   for (const f of files) results.push(await validateFile(f, kind));
@@ -142,7 +152,7 @@ export const policyValidate = action(async (files: string[], opts: { kind: strin
 });
 
 /** `policy explain FILE [--json]` as its commander action runs it (see policyValidate). */
-export const policyExplain = action(async (file: string, opts: { json?: boolean }) => {
+export const policyExplain = reading(async (file: string, opts: { json?: boolean }) => {
   const x = explainPolicy(await loadAnyPolicy(file));
   if (opts.json) printJson(x);
   else writeOut(renderExplanation(x));
@@ -171,7 +181,7 @@ export function register(program: Command): void {
     .description('print the JSON Schema of policy files (for editors)')
     .option('--kind <kind>', 'policy | preset | blueprint', 'policy')
     .action(
-      action(async (opts: { kind: string }) => {
+      reading(async (opts: { kind: string }) => {
         const kind = parseKind(opts.kind);
         printJson(policyJsonSchema(kind === 'auto' ? 'policy' : kind));
       }),
@@ -185,7 +195,7 @@ export function register(program: Command): void {
     .option('--json')
     .option('--fail-on-block', 'exit 1 when any event is blocked')
     .action(
-      action(async (opts: { policy: string; trace: string; json?: boolean; failOnBlock?: boolean }) => {
+      reading(async (opts: { policy: string; trace: string; json?: boolean; failOnBlock?: boolean }) => {
         const p = await loadAnyPolicy(opts.policy);
         const sim = simulate(p, await readText(opts.trace));
         if (opts.json) printJson(sim);
@@ -220,6 +230,8 @@ export function register(program: Command): void {
     .option('--json')
     .action(
       action(async (opts: { events?: string; sandbox?: string; since?: string; base?: string; unmatched?: string; output?: string; apply?: boolean; yes?: boolean; json?: boolean }) => {
+        // Without --apply it only reads and prints (see reading()).
+        if (!opts.apply) exitQuietlyOnEpipe();
         const { learnSource, learnBase, proposalDiff, summaryLine, confirm } = await import('./policy-learn.ts');
         const unmatched = opts.unmatched;
         if (unmatched !== undefined && unmatched !== 'ask' && unmatched !== 'deny' && unmatched !== 'audit') throw new UsageError('--unmatched must be ask, deny or audit');
@@ -282,7 +294,7 @@ export function register(program: Command): void {
     .description('list the shipped presets')
     .option('--json')
     .action(
-      action(async (opts: { json?: boolean }) => {
+      reading(async (opts: { json?: boolean }) => {
         const list = await listPresets();
         if (opts.json) printJson(list.map(({ name, description }) => ({ name, description })));
         else for (const p of list) stdout.write(`${p.name.padEnd(18)} ${p.description}\n`);
@@ -297,7 +309,7 @@ export function register(program: Command): void {
     .option('--rev <n>', 'revision number')
     .option('--json')
     .action(
-      action(async (opts: { sandbox?: string; rev?: string; json?: boolean }) => {
+      reading(async (opts: { sandbox?: string; rev?: string; json?: boolean }) => {
         const store = await storeFor(opts.sandbox);
         const r = await store.get(opts.rev === undefined ? undefined : revNumber(opts.rev));
         if (!r) {
@@ -428,7 +440,7 @@ export function register(program: Command): void {
     .argument('[from]', 'revision number')
     .argument('[to]', 'revision number (default: current)')
     .action(
-      action(async (from: string | undefined, to: string | undefined, opts: { sandbox?: string }) => {
+      reading(async (from: string | undefined, to: string | undefined, opts: { sandbox?: string }) => {
         const store = await storeFor(opts.sandbox);
         let a: number;
         if (from === undefined) {
@@ -458,7 +470,7 @@ export function register(program: Command): void {
   sandboxOpt(policy.command('history').description('list revisions with author, time and reason'))
     .option('--json')
     .action(
-      action(async (opts: { sandbox?: string; json?: boolean }) => {
+      reading(async (opts: { sandbox?: string; json?: boolean }) => {
         const h = await (await storeFor(opts.sandbox)).history();
         if (opts.json) printJson(h);
         else {
