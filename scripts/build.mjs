@@ -21,6 +21,8 @@ import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BUILD_DIR = 'dist';
+/** The compile's settings: sources as much as src/ is (staleness, dist/sources.json). */
+export const TSCONFIGS = ['tsconfig.json', 'tsconfig.build.json'];
 /**
  * Commands whose output depends on nothing but the build (not the home, the host, the terminal
  * when it is not one): recorded at build time in dist/cli/recorded.json. Help to a pipe is
@@ -32,7 +34,7 @@ export const STAMP = '.built';
 /** find(1) arguments (after the root) that print the first input newer than the stamp. */
 function freshnessFind(root) {
   const stamp = join(root, BUILD_DIR, STAMP);
-  return [join(root, 'src'), join(root, 'tsconfig.json'), join(root, 'tsconfig.build.json'), '!', '-name', '*.test.ts', '-newer', stamp, '-print', '-quit'];
+  return [join(root, 'src'), ...TSCONFIGS.map((f) => join(root, f)), '!', '-name', '*.test.ts', '-newer', stamp, '-print', '-quit'];
 }
 
 /** Every file under src/ but unit tests, and the tsconfigs: paths relative to the checkout. */
@@ -40,7 +42,7 @@ function sourceFiles(root) {
   const files = readdirSync(join(root, 'src'), { recursive: true })
     .map((f) => `src/${String(f).split(sep).join('/')}`)
     .filter((f) => !f.endsWith('.test.ts') && statSync(join(root, f)).isFile());
-  return ['tsconfig.json', 'tsconfig.build.json', ...files.sort()];
+  return [...TSCONFIGS, ...files.sort()];
 }
 
 /** Why the build cannot run as is (missing, or the first newer source), or null when it is fresh. */
@@ -78,7 +80,7 @@ export function build(root, say = (m) => process.stderr.write(`build: ${m}\n`)) 
   mkdirSync(next, { recursive: true });
   // The new build's CLI runs here before it is moved in (recording, below), and checks its sources
   // in the folder above its own, as it will in the checkout (src/cli/freshness.ts).
-  for (const f of ['src', 'tsconfig.json', 'tsconfig.build.json']) symlinkSync(join(root, f), join(work, f));
+  for (const f of ['src', ...TSCONFIGS]) symlinkSync(join(root, f), join(work, f));
   try {
     writeFileSync(join(next, STAMP), 'compiled by scripts/build.mjs from src/; stale when a source is newer than this file\n');
     // Every source this build reads, listed once it has looked (the stamp's mtime); the bundle adds

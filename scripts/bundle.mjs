@@ -20,6 +20,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { TSCONFIGS } from './build.mjs';
 
 export const BUNDLE_DIR = 'bundle';
 const LAZY = 'nemoclaw-lazy-package';
@@ -203,8 +204,6 @@ export async function bundle(root, out) {
   return null;
 }
 
-const TSCONFIGS = ['tsconfig.json', 'tsconfig.build.json'];
-
 /**
  * Per entry of the bundle (a module a command starts from: src/cli/main.ts and each lazily
  * imported one, keyed by its path under src/ without extension), the sources its code comes from:
@@ -226,14 +225,20 @@ async function sourceClosures(esbuild, options, metafile) {
     return [...seen].flatMap((o) => Object.keys(outputs[o].inputs)).filter((i) => i.startsWith('src/'));
   };
   // Scripts started by URL, each with the sources it imports, found by a scan (no output) that
-  // bundles each as an entry of its own.
+  // bundles each as an entry of its own. Each source is read for its URLs once, whatever number
+  // of entries it is part of.
   const started = new Map();
+  const urlsOf = new Map();
+  const startsFrom = async (file) => {
+    if (!urlsOf.has(file)) {
+      const text = await readFile(join(options.absWorkingDir, file), 'utf8');
+      urlsOf.set(file, [...text.matchAll(TS_URL)].map((m) => relative(options.absWorkingDir, join(options.absWorkingDir, file, '..', `${m[2]}.ts`)).split(sep).join('/')));
+    }
+    return urlsOf.get(file);
+  };
   const startedBy = async (sources) => {
     const wanted = new Set();
-    for (const file of sources) {
-      const text = await readFile(join(options.absWorkingDir, file), 'utf8');
-      for (const m of text.matchAll(TS_URL)) wanted.add(relative(options.absWorkingDir, join(options.absWorkingDir, file, '..', `${m[2]}.ts`)).split(sep).join('/'));
-    }
+    for (const file of sources) for (const w of await startsFrom(file)) wanted.add(w);
     const fresh = [...wanted].filter((w) => !started.has(w));
     if (fresh.length > 0) {
       const scan = await esbuild.build({ ...options, entryPoints: fresh.map((f) => join(options.absWorkingDir, f)), splitting: false, write: false }).catch((err) => err);
