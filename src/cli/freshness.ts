@@ -28,8 +28,9 @@ export type Loads = readonly string[] | 'all';
 
 /**
  * The first source among those `loads` reads that is missing or newer than the build's stamp,
- * as a line for the operator; null when the build may run. Every path is relative to `root`.
- * A module the manifest has no closure for (a build made without esbuild) means every source.
+ * as a line for the operator; null when the build may run. `mtimeMs` takes a path as the manifest
+ * writes it (relative to the checkout). A module the manifest has no closure for (a build made
+ * without esbuild) means every source.
  */
 export function staleSource(manifest: SourceManifest, loads: Loads, stampMs: number, mtimeMs: (path: string) => number | undefined): string | null {
   const closures = manifest.closures ?? {};
