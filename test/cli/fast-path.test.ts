@@ -2,7 +2,8 @@
 // verify|tail` in their plain shapes run without commander (src/cli/commands.ts FAST_VERBS). Each
 // shape here runs both ways, fast and through commander (NEMOCLAW_CLI_FAST=0), against a real
 // supervisor, without one, and on bad input: stdout, stderr and the exit status must be the same.
-// Which argv take the fast path at all is fastRoute's, tested as a table.
+// Which argv take the fast path at all is fastRoute's, tested as a table. Last, what the listings
+// (fast or not) do when their reader goes away (`| head`): status 0, nothing on stderr.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
