@@ -104,6 +104,15 @@ export function build(root, say = (m) => process.stderr.write(`build: ${m}\n`)) 
       say(`bundling failed (exit ${b.status ?? b.signal}); bin/nemoclaw keeps running the TypeScript sources\n${b.stdout}${b.stderr}`);
       return false;
     }
+    // The policy engine's code cache (scripts/engine-cache.mjs), made by the Node that runs the
+    // bundle. Its run loads every shipped blueprint and preset: one that fails is a broken build.
+    if (b.status === 0 && existsSync(node24)) {
+      const c = spawnSync(node24, [join(root, 'scripts', 'engine-cache.mjs'), next], { cwd: root, encoding: 'utf8', env: { ...process.env, NEMOCLAW_BLUEPRINTS: join(root, 'blueprints') } });
+      if (c.status !== 0) {
+        say(`the policy engine's cache run failed (exit ${c.status ?? c.signal}); bin/nemoclaw keeps running the TypeScript sources\n${c.stdout}${c.stderr}`);
+        return false;
+      }
+    }
     // The output of commands that depend on nothing but the build, as they print it to a pipe,
     // recorded so that the built CLI prints it without loading commander or the verb
     // (src/cli/main.ts, recorded()).

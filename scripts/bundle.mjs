@@ -14,9 +14,14 @@
 // Only pure-JavaScript dependencies on the start-up path are inlined (zod, yaml, commander); the
 // rest (Ink and React, dockerode, node-pty's addon...) stay imports of node_modules, loaded as before.
 //
+// One exception to ES modules: src/policy, with the yaml and zod it uses, is one classic script,
+// dist/bundle/policy/engine.js, run with a V8 code cache made after a run (scripts/policy-engine.mjs
+// says why; scripts/engine-cache.mjs makes it). Every import of src/policy/index.ts in the bundle
+// gets a small door module that runs it once and re-exports its exports.
+//
 // Plain JavaScript that runs on Node 20 (setup.mjs may run before Node 24 is the one running).
 import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -25,9 +30,15 @@ import { TSCONFIGS } from './build.mjs';
 export const BUNDLE_DIR = 'bundle';
 const LAZY = 'nemoclaw-lazy-package';
 const BUILTIN = 'nemoclaw-builtin';
+const POLICY_DOOR = 'nemoclaw-policy-door';
 const NO_ESBUILD = 'esbuild is not installed (npm install); bin/nemoclaw runs the per-file build';
 const INLINE = new Set(['zod', 'yaml', 'commander']);
 const TS_URL = /new URL\((['"])(\.{1,2}\/[^'"\n]+)\.ts\1, import\.meta\.url\)/g;
+// A lazy import out of src/policy (store.ts's of src/state), which the engine script makes through
+// the loader instead (scripts/policy-engine.mjs).
+const IMPORT_OUT = /import\((['"])(\.\.\/[^'"\n]+\.tsx?)\1\)/g;
+/** The engine's wrapper: a script whose completion value is a function of what a module has. */
+const ENGINE_PARAMS = 'exports, module, require, __engineUrl, __engineImport';
 
 /**
  * The ES module a static import of BUILTIN gets in the bundle. Each export is read from the
@@ -71,9 +82,14 @@ function isIdentifier(name) {
   }
 }
 
-/** The plugin that keeps other packages external and pins `import.meta.url` to the per-file build. */
-function nemoclawPlugin(root) {
+/**
+ * The plugin that keeps other packages external and pins `import.meta.url` to the per-file build.
+ * For the CLI's bundle, DOOR is the module that stands for src/policy/index.ts (policyDoor()); for
+ * the engine script, ENGINE collects the specifiers of its lazy imports out of src/policy.
+ */
+function nemoclawPlugin(root, { door, engine } = {}) {
   const src = join(root, 'src');
+  const policyIndex = join(src, 'policy', 'index.ts');
   // The builtins a bare Node has loaded by the time it runs a script (this Node: build.mjs runs
   // this file on the Node that runs the bundle).
   const bare = spawnSync(process.execPath, ['-p', 'JSON.stringify(process.moduleLoadList)'], { encoding: 'utf8' });
@@ -81,6 +97,15 @@ function nemoclawPlugin(root) {
   return {
     name: 'nemoclaw',
     setup(b) {
+      // Every import of src/policy/index.ts from outside src/policy gets the door: one engine
+      // (one PolicyError class, one zod) for the whole CLI.
+      if (door !== undefined) {
+        b.onResolve({ filter: /index\.ts$/ }, (a) => {
+          if (a.importer.startsWith(join(src, 'policy') + sep) || join(a.resolveDir, a.path) !== policyIndex) return undefined;
+          return { path: relative(root, policyIndex), namespace: POLICY_DOOR };
+        });
+        b.onLoad({ filter: /.*/, namespace: POLICY_DOOR }, () => ({ contents: door, resolveDir: join(src, 'policy'), loader: 'js' }));
+      }
       b.onResolve({ filter: /^[^./]/ }, (a) => {
         // A static import of a builtin is given a stand-in (see BUILTIN below).
         // One stand-in per importing file, so it lands in that file's chunk rather than in a chunk
@@ -131,10 +156,64 @@ function nemoclawPlugin(root) {
           text = text.replace(TS_URL, (_m, q, p) => `new URL(${q}${p}.js${q}, import.meta.url)`);
           text = text.replaceAll('import.meta.url', `new URL(${JSON.stringify(own)}, import.meta.url).href`);
         }
+        if (engine !== undefined) {
+          text = text.replace(IMPORT_OUT, (_m, q, specifier) => {
+            engine.add(specifier);
+            return `__engineImport(${q}${specifier}${q})`;
+          });
+        }
         return { contents: text, loader: a.path.endsWith('x') ? 'tsx' : 'ts' };
       });
     },
   };
+}
+
+/**
+ * Builds src/policy (with yaml and zod) as one classic script, OUTDIR/policy/engine.js, for
+ * scripts/policy-engine.mjs to run with a code cache made after a run (why: that file). Returns
+ * what the door needs (the engine's export names, its lazy imports out of src/policy) and the
+ * sources it holds, or an error message.
+ */
+async function buildEngine(esbuild, options, root, outdir) {
+  const specifiers = new Set();
+  const engineOptions = {
+    ...options,
+    entryPoints: [join(root, 'src', 'policy', 'index.ts')],
+    splitting: false,
+    write: false,
+    banner: {},
+    plugins: [nemoclawPlugin(root, { engine: specifiers })],
+  };
+  // An ES build, written nowhere, for the names the door re-exports.
+  const scan = await esbuild.build(engineOptions).catch((err) => err);
+  if (scan instanceof Error) return `esbuild failed on the policy engine: ${scan.message}`;
+  const names = Object.values(scan.metafile.outputs).find((o) => o.entryPoint !== undefined).exports;
+  const r = await esbuild
+    .build({ ...engineOptions, format: 'cjs', outdir: undefined, outfile: join(outdir, 'policy', 'engine.js'), define: { 'import.meta.url': '__engineUrl' } })
+    .catch((err) => err);
+  if (r instanceof Error) return `esbuild failed on the policy engine: ${r.message}`;
+  const code = r.outputFiles[0].text;
+  // A script has no import(): without Node's experimental vm loader it would throw when called.
+  const dynamic = code.match(/\bimport\((?!\)).{0,60}/);
+  if (dynamic !== null) return `the policy engine imports lazily where the loader cannot: ${dynamic[0]}`;
+  // The loader reads it as latin1, which is its text only while it is ASCII (esbuild's default).
+  const wide = code.match(/[^\0-\x7f]/);
+  if (wide !== null) return `the policy engine is not ASCII (the loader reads it as latin1): ${JSON.stringify(wide[0])} at ${wide.index}`;
+  await mkdir(join(outdir, 'policy'), { recursive: true });
+  await writeFile(join(outdir, 'policy', 'engine.js'), `(function (${ENGINE_PARAMS}) {\n${code}\n})\n`);
+  const sources = Object.keys(r.metafile.inputs).filter((i) => i.startsWith('src/'));
+  return { names, specifiers: [...specifiers], sources };
+}
+
+/** The module that stands for src/policy/index.ts in the CLI's bundle: it runs the engine script. */
+function policyDoor(root, engine) {
+  const imports = engine.specifiers.map((s) => `${JSON.stringify(s)}: () => import(${JSON.stringify(s)})`);
+  return [
+    `import { loadEngine } from ${JSON.stringify(join(root, 'scripts', 'policy-engine.mjs'))};`,
+    // Every output file is two folders below dist/bundle, as engine.js is.
+    `const engine = loadEngine(new URL('../policy/engine.js', import.meta.url), { ${imports.join(', ')} }).exports;`,
+    `export const { ${engine.names.join(', ')} } = engine;`,
+  ].join('\n');
 }
 
 /**
@@ -171,10 +250,12 @@ export async function bundle(root, out) {
     banner: {
       js: 'const require = (id) => process.getBuiltinModule(id) ?? process.getBuiltinModule("node:module").createRequire(import.meta.url)(id);',
     },
-    plugins: [nemoclawPlugin(root)],
     metafile: true,
     logLevel: 'silent',
   };
+  const engine = await buildEngine(esbuild, options, root, outdir);
+  if (typeof engine === 'string') return engine;
+  options.plugins = [nemoclawPlugin(root, { door: policyDoor(root, engine) })];
   // Every module imported lazily (a verb, a component's door) becomes an entry of its own, named
   // after its source (dist/bundle/cli/policy.js, dist/bundle/headless/index.js), not a hashed
   // chunk: what a verb loaded stays readable in a module trace. A first pass, writing nothing,
@@ -190,7 +271,7 @@ export async function bundle(root, out) {
   if (r instanceof Error) return `esbuild failed: ${r.message}`;
   const deep = Object.keys(r.metafile.outputs).filter((f) => relative(outdir, join(root, f)).split(sep).length !== 2);
   if (deep.length > 0) return `bundle outputs not two folders below ${BUNDLE_DIR}/ (import.meta.url would be wrong): ${deep.join(', ')}`;
-  const closures = await sourceClosures(esbuild, options, r.metafile);
+  const closures = await sourceClosures(esbuild, options, r.metafile, { [`${POLICY_DOOR}:src/policy/index.ts`]: engine.sources });
   if (typeof closures === 'string') return closures;
   // build.mjs wrote the list of every source there; the closures join it as indices into that
   // list (src/cli/freshness.ts reads it before every command: 8 KB, not 60).
@@ -211,7 +292,7 @@ export async function bundle(root, out) {
  * source starts as a process or worker by `new URL('./x.ts', import.meta.url)` (which runs the
  * per-file build), found by a scan of those scripts. src/cli/freshness.ts checks only these.
  */
-async function sourceClosures(esbuild, options, metafile) {
+async function sourceClosures(esbuild, options, metafile, standsFor) {
   const outputs = metafile.outputs;
   const reach = (start, staticOnly) => {
     const seen = new Set();
@@ -222,7 +303,7 @@ async function sourceClosures(esbuild, options, metafile) {
       seen.add(o);
       for (const i of outputs[o].imports) if (!i.external && (!staticOnly || i.kind === 'import-statement')) todo.push(i.path);
     }
-    return [...seen].flatMap((o) => Object.keys(outputs[o].inputs)).filter((i) => i.startsWith('src/'));
+    return [...seen].flatMap((o) => Object.keys(outputs[o].inputs).flatMap((i) => standsFor[i] ?? [i])).filter((i) => i.startsWith('src/'));
   };
   // Scripts started by URL, each with the sources it imports, found by a scan (no output) that
   // bundles each as an entry of its own. Each source is read for its URLs once, whatever number

@@ -108,6 +108,27 @@ describe('the built CLI (dist/) and the TypeScript sources', () => {
   });
 });
 
+/**
+ * How the policy engine's code cache fares when CHECKOUT's dist/bundle/policy/engine.js runs under
+ * FLAGS (scripts/policy-engine.mjs: accepted, rejected, stale or none).
+ */
+function engineCache(checkout: string, flags: string[] = []): string {
+  const script = `import { loadEngine } from ${JSON.stringify(join(root, 'scripts', 'policy-engine.mjs'))};
+process.stdout.write(loadEngine(new URL(${JSON.stringify(`file://${join(checkout, 'dist', 'bundle', 'policy', 'engine.js')}`)}), {}).cache);`;
+  const r = spawnSync(node, [...flags, '--input-type=module', '-e', script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return r.stdout;
+}
+
+describe("the policy engine's code cache, made by the build", () => {
+  it('is accepted by the Node that runs the CLI, under every set of flags bin/nemoclaw gives it', () => {
+    // The V8 flags are part of what a code cache must match (heap sizes are not).
+    const launches = [...readFileSync(join(root, 'bin', 'nemoclaw'), 'utf8').matchAll(/exec "\$node" (.*) "\$entry"/g)].map((m) => (m[1] as string).split(' '));
+    expect(launches.length).toBeGreaterThanOrEqual(2);
+    for (const flags of launches) expect({ flags, cache: engineCache(root, flags) }).toEqual({ flags, cache: 'accepted' });
+  });
+});
+
 describe('bin/nemoclaw picks the build only while it is fresh', () => {
   // A copy of this checkout's build and sources, with the real bin/nemoclaw and Node 24, whose
   // src/cli/main.ts is replaced by a stand-in that says the sources ran, and mtimes set by hand.
@@ -193,6 +214,45 @@ describe('bin/nemoclaw picks the build only while it is fresh', () => {
     fresh();
     at('src/state/lock.ts', 10);
     expect(nemoclaw('list')).toEqual({ status: 0, stdout: 'sources list\n', stderr: '' });
+    // The policy engine is a script of its own (dist/bundle/policy/engine.js), not a bundle chunk.
+    const file = join(scratch, 'fresh-policy.yaml');
+    writeFileSync(file, 'version: 1\n');
+    fresh();
+    expect(nemoclaw('policy', 'validate', file)).toEqual({ status: 0, stdout: `ok ${file} (policy)\n`, stderr: '' });
+    at('src/policy/load.ts', 10);
+    expect(nemoclaw('policy', 'validate', file)).toEqual({ status: 0, stdout: `sources policy validate ${file}\n`, stderr: '' });
+  });
+
+  it("runs the policy engine right whatever its code cache: made for it, older than it, or one V8 refuses", () => {
+    const cache = join(fake, 'dist', 'bundle', 'policy', 'engine.cache');
+    const made = readFileSync(cache);
+    const good = join(scratch, 'cache-good.yaml');
+    const bad = join(scratch, 'cache-bad.yaml');
+    writeFileSync(good, 'version: 1\nfilesystem_policy: { read_write: [/tmp] }\n');
+    writeFileSync(bad, 'version: 1\nlimits: { memory: lots }\n');
+    const answers = () => [nemoclaw('policy', 'validate', good), nemoclaw('policy', 'validate', bad), nemoclaw('policy', 'explain', good)];
+    fresh();
+    at('dist/bundle/policy/engine.js', 40);
+    at('dist/bundle/policy/engine.cache', 30);
+    expect(engineCache(fake)).toBe('accepted');
+    const expected = answers();
+    expect(expected.map((a) => a.status)).toEqual([0, 1, 0]);
+    expect(expected[1]?.stderr).toMatch(/cache-bad\.yaml:2:/);
+    try {
+      const cases: [string, () => void][] = [
+        ['stale', () => at('dist/bundle/policy/engine.cache', 45)],
+        ['rejected', () => writeFileSync(cache, made.subarray(0, made.length >> 1))],
+        ['rejected', () => writeFileSync(cache, Buffer.alloc(4096, 0x5a))],
+        ['none', () => rmSync(cache)],
+      ];
+      for (const [status, change] of cases) {
+        change();
+        expect(engineCache(fake)).toBe(status);
+        expect(answers()).toEqual(expected);
+      }
+    } finally {
+      writeFileSync(cache, made);
+    }
   });
 
   it('keeps the build when only a unit test changed or a file no source imports was added', () => {

@@ -1,0 +1,67 @@
+// `node scripts/engine-cache.mjs BUILD`: writes BUILD/bundle/policy/engine.cache, the V8 code cache
+// of the policy engine script (scripts/policy-engine.mjs says why), after a run over what the CLI's
+// policy verbs do with it: every shipped blueprint and preset loaded and compiled, a policy
+// explained, a broken one diagnosed. The cache then holds every function those runs compiled.
+// build.mjs runs it on the Node that runs the CLI (a cache from another V8 is rejected) before the
+// build is moved in. Written atomically (temp, fsync, rename). Plain JavaScript.
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadEngine } from './policy-engine.mjs';
+
+const [build] = process.argv.slice(2);
+const file = join(build, 'bundle', 'policy', 'engine.js');
+// Nothing here needs the engine's lazy imports (src/state, for revisions).
+const { exports: policy, script } = loadEngine(pathToFileURL(file), {});
+
+// Most of what the loader checks (docs/policy.md's example), so most of it is compiled.
+const SAMPLE = `version: 1
+filesystem_policy: { include_workdir: true, read_only: [/usr, /etc/ssl], read_write: [/tmp] }
+landlock: { compatibility: hard_requirement }
+process: { run_as_user: sandbox }
+limits: { memory: 2GiB, pids: 512, nofile: 4096, file_size: 1GiB, wall_time: 90s, cpu: 150% }
+exec: { allow: ["/usr/bin/*"], unmatched: ask }
+syscalls: { deny: [ptrace], log: [connect] }
+loopback: { bind: [18789], connect: [18789] }
+network_policies:
+  github_ro:
+    endpoints:
+      - { host: api.github.com, port: 443, protocol: rest, access: read-only, deny_rules: [{ method: "*", path: "/repos/*/*/rulesets/**" }] }
+      - host: items.example.com
+        ports: [443, 8443]
+        protocol: rest
+        rules: [{ allow: { method: GET, path: "/v1/items/*", query: { page: "[0-9]*" } } }]
+        allowed_ips: [10.0.0.0/8]
+    binaries: [{ path: /usr/bin/gh }]
+  no_pastebin: { action: deny, endpoints: [{ host: "**.pastebin.com", port: 443 }] }
+approvals: { unmatched_egress: ask, timeout: 60s, on_timeout: deny }
+`;
+const BROKEN = 'version: 1\nnetwork_policies:\n  x:\n    endpoints:\n      - host: "*.com"\n        port: 443\n  [oops\n';
+
+policy.documentKind(SAMPLE);
+const sample = policy.parsePolicy(SAMPLE, 'sample.yaml');
+policy.renderExplanation(policy.explainPolicy(sample));
+policy.compileSandboxSpec(sample);
+policy.compileEgressRules(sample);
+try {
+  policy.parsePolicy(BROKEN, 'broken.yaml');
+} catch (err) {
+  if (!(err instanceof policy.PolicyError)) throw err;
+  for (const d of err.diagnostics) policy.renderDiagnostic(d);
+}
+for (const name of await policy.listBlueprints()) {
+  const bp = await policy.loadBlueprint(name);
+  policy.compileSandboxSpec(policy.blueprintPolicy(bp));
+  policy.blueprintDigest(bp);
+}
+for (const { name } of await policy.listPresets()) await policy.loadPreset(name);
+
+const tmp = `${file.replace(/\.js$/, '.cache')}.tmp-${process.pid}`;
+const fd = openSync(tmp, 'wx', 0o644);
+try {
+  writeSync(fd, script.createCachedData());
+  fsyncSync(fd);
+} finally {
+  closeSync(fd);
+}
+renameSync(tmp, file.replace(/\.js$/, '.cache'));
