@@ -18,11 +18,12 @@
 // for), a real `nemoclaw serve` in a second throwaway NEMOCLAW_HOME with one stopped sandbox,
 // started before the rounds and stopped after them.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { staleness } from '../scripts/build.mjs';
+import { loadEngine } from '../scripts/policy-engine.mjs';
 import { report } from './summary.ts';
 
 const args = process.argv.slice(2);
@@ -110,7 +111,10 @@ function time(cmd: string, argv: string[], status: number, served = false): numb
 /** Which entry bin/nemoclaw runs now: the build, unless scripts/build.mjs would rebuild it (then a verb whose sources changed runs the sources). */
 function entryInUse(): string {
   const why = staleness(root);
-  return why === null ? 'the build in dist/' : `the TypeScript sources (${why}; npm run setup rebuilds)`;
+  if (why !== null) return `the TypeScript sources (${why}; npm run setup rebuilds)`;
+  // The policy verbs' figures mean little with a code cache V8 refuses (scripts/policy-engine.mjs).
+  const engine = join(root, 'dist', 'bundle', 'policy', 'engine.js');
+  return `the build in dist/ (policy engine's code cache: ${existsSync(engine) ? loadEngine(pathToFileURL(engine), {}).cache : 'no engine script'})`;
 }
 
 /** `nemoclaw serve` for the (served) rows, answering, with the stopped sandbox bench-bot; fails after 30 s. */
