@@ -8,8 +8,8 @@
 // The helper and bwrap are interleaved so both see the same machine state; medians and the
 // helper/bwrap ratio are printed (targets: ratio <= 1.0, cli median < 150 ms).
 // `--compare BIN` adds another helper binary (e.g. one built from an earlier commit:
-// `git archive REV native | tar -x -C DIR && make -C DIR/native`) to the same interleaved rounds:
-// before/after a change on the same machine state.
+// `git archive REV native | tar -x -C DIR && make -C DIR/native`) to the same interleaved rounds,
+// bare and with the default policy: before/after a change on the same machine state.
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,13 +86,17 @@ try {
   const theirs: number[] = [];
   const oursDefault: number[] = [];
   const other: number[] = [];
+  const otherDefault: number[] = [];
   const cached: number[] = [];
   for (let i = 0; i < N; i++) {
     ours.push(time(helper, helperArgs));
     cached.push(time(helper, helperCachedArgs));
     theirs.push(time('bwrap', bwrapArgs));
     oursDefault.push(time(helper, helperDefaultArgs));
-    if (compare !== null) other.push(time(compare, helperArgs));
+    if (compare !== null) {
+      other.push(time(compare, helperArgs));
+      otherDefault.push(time(compare, helperDefaultArgs));
+    }
   }
   const full: number[] = [];
   const bare: number[] = [];
@@ -110,7 +114,12 @@ try {
       `  bwrap --unshare-all              ${f(median(theirs))}`,
       `  ratio helper/bwrap               ${ratio.toFixed(2)}   (target <= 1.00) ${ratio <= 1 ? 'ok' : 'MISSED'}`,
       `  helper, default policy           ${f(median(oursDefault))}   (adds the pids cgroup leaf), ratio to bwrap ${(median(oursDefault) / median(theirs)).toFixed(2)}`,
-      ...(compare !== null ? [`  --compare ${compare}: ${f(median(other))}, ratio to bwrap ${(median(other) / median(theirs)).toFixed(2)} (this helper: ${(median(ours) / median(other)).toFixed(2)}x it)`] : []),
+      ...(compare !== null
+        ? [
+            `  --compare ${compare}: ${f(median(other))}, ratio to bwrap ${(median(other) / median(theirs)).toFixed(2)} (this helper: ${(median(ours) / median(other)).toFixed(2)}x it)`,
+            `    with the default policy: ${f(median(otherDefault))}, ratio to bwrap ${(median(otherDefault) / median(theirs)).toFixed(2)} (this helper: ${(median(oursDefault) / median(otherDefault)).toFixed(2)}x it)`,
+          ]
+        : []),
       `  nemoclaw sandbox run -- true     ${f(median(full))}   (target < 150 ms) ${median(full) < 150 ? 'ok' : 'MISSED'}`,
       `  node -e 0 (Node start-up alone)  ${f(median(bare))}`,
       '',

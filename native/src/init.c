@@ -89,6 +89,13 @@ int ns_init_main(void *arg)
     if (r != 1 || go != 'G')
         _exit(EXIT_SETUP); /* the monitor is gone or gave up; it already said why */
     close(s->go_fd);
+    /* Into the cgroup leaf first: nothing has forked yet, so everything init starts is inside. */
+    const char *leaf = NULL;
+    if (s->cg && cgroup_join_self(s->cg, &leaf) < 0) {
+        char step[600];
+        snprintf(step, sizeof step, "join cgroup %s", leaf);
+        child_fail(step, errno);
+    }
     /* Landlock cannot see memfds (kernel-internal mount), so make them non-executable for the
      * whole pid namespace (per-pidns since Linux 6.3): this closes memfd_create + execve. */
     if (write_file("/proc/sys/vm/memfd_noexec", "2") < 0)
@@ -97,7 +104,7 @@ int ns_init_main(void *arg)
     /* The workload shares our uid in rootless mode: keep it from reading our memory. */
     if (prctl(PR_SET_DUMPABLE, 0) < 0)
         child_fail("init prctl(DUMPABLE)", errno);
-    /* After the monitor moved us into the cgroup leaf, so the leaf is the namespace root. */
+    /* After joining the cgroup leaf, so the leaf is the namespace root. */
     if (unshare(CLONE_NEWCGROUP) < 0)
         child_fail("unshare(CLONE_NEWCGROUP)", errno);
     if (sethostname(s->cfg->hostname, strlen(s->cfg->hostname)) < 0)

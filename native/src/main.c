@@ -130,6 +130,9 @@ int main(int argc, char **argv)
         die_setup("pipe2", errno);
     int master = -1; /* with --tty, init sends the master of a pty from the sandbox's devpts */
     s.chan = chan[1];
+    /* A v1 leaf is joined by init itself, before anything else it does after "G" (limits.c says
+     * why); a v2 one is attached from here before "G", as cgroup v2 has no such shortcut. */
+    s.cg = cg.version == 1 ? &cg : NULL;
     s.go_fd = go[0];
 
     /* Signals the monitor forwards arrive through its signalfd, so block them before cloning;
@@ -179,7 +182,7 @@ int main(int argc, char **argv)
         kill(pid, SIGKILL);
         die_setup("write uid/gid maps", e);
     }
-    if (cg.version && cgroup_attach(&cg, pid) < 0) {
+    if (cg.version == 2 && cgroup_attach(&cg, pid) < 0) {
         int e = errno;
         kill(pid, SIGKILL);
         cgroup_cleanup(&cg);

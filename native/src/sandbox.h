@@ -63,7 +63,7 @@ enum {
 struct setup {
     struct config *cfg;
     int chan;           /* child end of the seqpacket channel */
-    int go_fd;          /* read end: monitor says maps and cgroup are in place */
+    int go_fd;          /* read end: monitor says the uid/gid maps (and a v2 cgroup) are in place */
     int ws_tree_fd;     /* detached (maybe idmapped) workspace mount, root mode; -1 otherwise */
     int home_tree_fd;   /* same for --home */
     int tty_slave;      /* -1 without --tty */
@@ -71,6 +71,7 @@ struct setup {
     int rootless;       /* helper is not root: unprivileged user namespace */
     uid_t host_uid;
     gid_t host_gid;
+    const struct cgroup_state *cg; /* a v1 leaf init joins itself (cgroup_join_self); else NULL */
 };
 
 extern struct config g_cfg;
@@ -141,6 +142,7 @@ struct cgroup_state {
 };
 int cgroup_setup(struct config *cfg, struct cgroup_state *cg, char *degraded, size_t dlen);
 int cgroup_attach(struct cgroup_state *cg, pid_t pid);
+int cgroup_join_self(const struct cgroup_state *cg, const char **failed);
 void cgroup_counters(struct cgroup_state *cg, long long *oom_kills, long long *pids_max);
 long long cgroup_pids_current(struct cgroup_state *cg);
 void cgroup_kill(struct cgroup_state *cg);
