@@ -163,13 +163,14 @@ export interface Blueprint {
 
 export async function listPresets(): Promise<{ name: string; description: string; file: string }[]> {
   const dir = presetsDir();
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort();
-  const out: { name: string; description: string; file: string }[] = [];
-  for (const f of files) {
-    const p = await loadPresetFile(join(dir, f));
-    out.push({ name: p.preset.name, description: p.preset.description, file: join(dir, f) });
-  }
-  return out;
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort().map((f) => join(dir, f));
+  // Read together (one read at a time cost a thread-pool round trip each: ~20 of `policy
+  // presets`' ~140 ms), parsed in order, so the first broken file named is the same as before.
+  const texts = await Promise.all(files.map((f) => readFile(f, 'utf8')));
+  return files.map((file, i) => {
+    const p = parsePreset(texts[i] as string, file);
+    return { name: p.preset.name, description: p.preset.description, file };
+  });
 }
 
 async function loadPresetFile(file: string): Promise<Preset> {
