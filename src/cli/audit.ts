@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UsageError, exitCodes, exitQuietlyOnEpipe, printJson, showOn, stdout } from './output.ts';
+import { UsageError, exitCodes, exitQuietlyOnEpipe, parseSince, printJson, showOn, stdout } from './output.ts';
 import type { Show } from './output.ts';
 import { checkInclusion, checkpointToOtlp, endCursor, lastRecords, openAuditLog, parseCheckpointText, parseRecord, postOtlp, proveInclusion, pruneAudit, readCheckpoints, readRecords, readSince, recordToOtlp, toCef, toOcsf, verifyAudit } from '../audit/index.ts';
 import type { OtlpLogRecord, RawRecord } from '../audit/index.ts';
@@ -11,18 +11,6 @@ import { nemoclawHome } from '../state/index.ts';
 
 function home(): string {
   return nemoclawHome();
-}
-
-/** "2026-11-22T01:00:00Z", "2026-11-22", or a relative age: 30s, 10m, 2h, 7d. */
-export function parseSince(value: string, nowMs: number): number {
-  const rel = /^(\d+)([smhd])$/.exec(value);
-  if (rel !== null) {
-    const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[rel[2] as 's' | 'm' | 'h' | 'd'];
-    return nowMs - Number(rel[1]) * unit;
-  }
-  const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new UsageError(`--since: not a time: ${value} (use RFC 3339, a date, or 10m/2h/7d)`);
-  return t;
 }
 
 /**

@@ -7,8 +7,7 @@ import { readRecords } from '../audit/index.ts';
 import { PolicyError, unifiedDiff } from '../policy/index.ts';
 import type { LearnResult, Policy, PolicyStore } from '../policy/index.ts';
 import { homePaths } from '../state/index.ts';
-import { parseSince } from './audit.ts';
-import { UsageError } from './output.ts';
+import { UsageError, parseSince } from './output.ts';
 
 export interface LearnSource {
   /** The lines to learn from. */
