@@ -2,6 +2,7 @@
 import { readFileSync, writeFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fingerprint, openAuditLog, verifyAudit } from '../../src/audit/index.ts';
 import { cpPath, fill, readLines, removeHome, segPath, segments, tempHome } from './helpers.ts';
@@ -125,6 +126,16 @@ describe('openAuditLog', () => {
     expect(kinds.some((e) => e.kind === 'audit.recovery' && e.activity === 'lost-signing-key')).toBe(true);
     expect(kinds.some((e) => e.kind === 'audit.key_rotation' && e.activity === 'replace-lost-key')).toBe(true);
     expect(existsSync(join(h, 'keys', 'audit', 'epoch-2.pem'))).toBe(true);
+    expect((await verifyAudit({ home: h })).summary).toBe('ok');
+  });
+
+  it('refuses to open with a private key that is not the one keys.json names', async () => {
+    const h = home();
+    const a = await openAuditLog({ home: h, heartbeatMs: 0 });
+    await fill(a, 10);
+    await a.close();
+    writeFileSync(join(h, 'keys', 'audit', 'epoch-1.pem'), generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
+    await expect(openAuditLog({ home: h, heartbeatMs: 0 })).rejects.toThrow('audit signing key does not match keys.json');
     expect((await verifyAudit({ home: h })).summary).toBe('ok');
   });
 
