@@ -60,9 +60,32 @@ function standIn(builtin, real, loadedAtStart) {
     if (!loadedAtStart && isPlainFunction(value)) lines.push(`export function ${name}(...a) { return load().${name}(...a); }`);
     else lines.push(`export const ${name} = /* @__PURE__ */ pick(${JSON.stringify(name)});`);
   }
-  lines.push('export default /* @__PURE__ */ load();');
+  // The module object itself (`import cp from 'node:child_process'`, as commander has it, for a
+  // spawn it never makes here): loaded at first use through a proxy, or every commander verb
+  // would load child_process (~4 ms) at start. A builtin loaded at start-up is given as is.
+  if (loadedAtStart) lines.push('export default /* @__PURE__ */ load();');
+  else lines.push('export default /* @__PURE__ */ lazyModule();', LAZY_MODULE);
   return lines.join('\n');
 }
+
+/**
+ * A stand-in's lazy default export: a proxy that loads the builtin on first use and answers for
+ * it (properties, `in`, keys, descriptors, the functions unchanged, called on the real module).
+ */
+const LAZY_MODULE = `function lazyModule() {
+  const forward = (trap) => (_target, ...a) => Reflect[trap](load(), ...a);
+  return new Proxy({}, {
+    get: (_t, k) => load()[k],
+    has: forward('has'),
+    ownKeys: forward('ownKeys'),
+    // Reported configurable: the empty target has none of them (a proxy's invariant).
+    getOwnPropertyDescriptor: (_t, k) => {
+      const d = Reflect.getOwnPropertyDescriptor(load(), k);
+      return d === undefined ? undefined : { ...d, configurable: true };
+    },
+    set: (_t, k, v) => Reflect.set(load(), k, v),
+  });
+}`;
 
 /** A function a wrapper can stand in for: called, never constructed or inspected. */
 function isPlainFunction(f) {
