@@ -20,28 +20,34 @@ export interface CommandTable {
 export interface CommandEntry {
   name: string;
   summary: string;
-  load: () => Promise<CommandModule>;
+  /**
+   * The verb's module (a key of VERB_MODULES): what loadCommand() imports, and the key main.ts
+   * gives freshness.ts, which checks only the sources of what the verb loads (as for FastVerb).
+   */
+  module: VerbModule;
+  /** The module's export that registers the verb, when it is not `register`. */
+  register?: 'registerCreate' | 'registerList' | 'registerEvents';
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
   // One row per verb; each helper file exports `register`. Keep rows sorted by importance.
-  { name: 'policy', summary: 'validate, explain, simulate, learn and revise sandbox policies', load: () => import('./policy.ts') },
-  { name: 'sandbox', summary: 'run a command in a kernel-enforced sandbox', load: () => import('./sandbox.ts') },
-  { name: 'approvals', summary: 'list and decide pending egress/exec approvals (needs `nemoclaw serve`)', load: () => import('./approvals.ts') },
-  { name: 'doctor', summary: 'check what this host offers the sandbox', load: () => import('./doctor.ts') },
-  { name: 'demo', summary: 'show an allowed and a denied action in real sandboxes', load: () => import('./demo.ts') },
-  { name: 'tui', summary: 'the terminal workstation: live feeds and keyboard approvals (--demo, --headless)', load: () => import('./tui.ts') },
-  { name: 'serve', summary: 'run the supervisor for this NEMOCLAW_HOME (--headless: NDJSON events/decisions)', load: () => import('./serve.ts') },
-  { name: 'onboard', summary: 'set up a sandbox step by step (blueprint, inference, presets, workspace)', load: () => import('./onboard.ts') },
-  { name: 'create', summary: 'create and start a long-running sandbox (needs `nemoclaw serve`)', load: () => import('./create.ts').then((m) => ({ register: m.registerCreate })) },
-  { name: 'list', summary: 'sandboxes and their state', load: () => import('./sandboxes.ts').then((m) => ({ register: m.registerList })) },
-  { name: 'events', summary: 'the supervisor event stream (--follow, --since SEQ)', load: () => import('./sandboxes.ts').then((m) => ({ register: m.registerEvents })) },
-  { name: 'completion', summary: 'shell completions: nemoclaw completion bash|zsh', load: () => import('./completion.ts') },
-  { name: 'audit', summary: 'verify, tail and export the tamper-evident audit trail', load: () => import('./audit.ts') },
-  { name: 'providers', summary: 'model providers for inference.local, keys kept outside every sandbox', load: () => import('./providers.ts') },
-  { name: 'agents', summary: 'agents installed on this host for sandboxes to run: install, list, remove', load: () => import('./agents.ts') },
-  { name: 'inference', summary: "a sandbox's inference route: provider, model aliases, privacy mode", load: () => import('./inference.ts') },
-  { name: 'models', summary: 'local NIM and vLLM containers, registered as local providers when ready', load: () => import('./models.ts') },
+  { name: 'policy', summary: 'validate, explain, simulate, learn and revise sandbox policies', module: 'cli/policy' },
+  { name: 'sandbox', summary: 'run a command in a kernel-enforced sandbox', module: 'cli/sandbox' },
+  { name: 'approvals', summary: 'list and decide pending egress/exec approvals (needs `nemoclaw serve`)', module: 'cli/approvals' },
+  { name: 'doctor', summary: 'check what this host offers the sandbox', module: 'cli/doctor' },
+  { name: 'demo', summary: 'show an allowed and a denied action in real sandboxes', module: 'cli/demo' },
+  { name: 'tui', summary: 'the terminal workstation: live feeds and keyboard approvals (--demo, --headless)', module: 'cli/tui' },
+  { name: 'serve', summary: 'run the supervisor for this NEMOCLAW_HOME (--headless: NDJSON events/decisions)', module: 'cli/serve' },
+  { name: 'onboard', summary: 'set up a sandbox step by step (blueprint, inference, presets, workspace)', module: 'cli/onboard' },
+  { name: 'create', summary: 'create and start a long-running sandbox (needs `nemoclaw serve`)', module: 'cli/create', register: 'registerCreate' },
+  { name: 'list', summary: 'sandboxes and their state', module: 'cli/sandboxes', register: 'registerList' },
+  { name: 'events', summary: 'the supervisor event stream (--follow, --since SEQ)', module: 'cli/sandboxes', register: 'registerEvents' },
+  { name: 'completion', summary: 'shell completions: nemoclaw completion bash|zsh', module: 'cli/completion' },
+  { name: 'audit', summary: 'verify, tail and export the tamper-evident audit trail', module: 'cli/audit' },
+  { name: 'providers', summary: 'model providers for inference.local, keys kept outside every sandbox', module: 'cli/providers' },
+  { name: 'agents', summary: 'agents installed on this host for sandboxes to run: install, list, remove', module: 'cli/agents' },
+  { name: 'inference', summary: "a sandbox's inference route: provider, model aliases, privacy mode", module: 'cli/inference' },
+  { name: 'models', summary: 'local NIM and vLLM containers, registered as local providers when ready', module: 'cli/models' },
 ];
 
 /** Verbs of `nemoclaw <sandbox-name> VERB` (src/cli/sandbox-verbs.ts); main.ts routes on them. */
@@ -54,9 +60,9 @@ export type FastFlags = Record<string, string | true>;
 export const NAME = Symbol('sandbox name');
 
 /**
- * The modules the fast path runs verbs from, keyed by their path under src/ without the extension:
- * the key main.ts gives freshness.ts, which checks only the sources of the code a run will load
- * (the build records each module's sources, scripts/bundle.mjs).
+ * The verbs' modules (the fast path's and commander's), keyed by their path under src/ without
+ * the extension: the key main.ts gives freshness.ts, which checks only the sources of the code a
+ * run will load (the build records each module's sources, scripts/bundle.mjs).
  */
 const VERB_MODULES = {
   'cli/sandboxes': () => import('./sandboxes.ts'),
@@ -65,8 +71,43 @@ const VERB_MODULES = {
   'cli/audit': () => import('./audit.ts'),
   'cli/policy': () => import('./policy.ts'),
   'cli/sandbox': () => import('./sandbox.ts'),
+  'cli/doctor': () => import('./doctor.ts'),
+  'cli/demo': () => import('./demo.ts'),
+  'cli/tui': () => import('./tui.ts'),
+  'cli/serve': () => import('./serve.ts'),
+  'cli/onboard': () => import('./onboard.ts'),
+  'cli/create': () => import('./create.ts'),
+  'cli/completion': () => import('./completion.ts'),
+  'cli/providers': () => import('./providers.ts'),
+  'cli/agents': () => import('./agents.ts'),
+  'cli/inference': () => import('./inference.ts'),
+  'cli/models': () => import('./models.ts'),
 };
 type VerbModule = keyof typeof VERB_MODULES;
+
+/** A COMMANDS row's module, with the export that registers the verb under commander's `register`. */
+export async function loadCommand(entry: CommandEntry): Promise<CommandModule> {
+  const m = (await VERB_MODULES[entry.module]()) as unknown as Record<string, CommandModule['register']>;
+  const register = m[entry.register ?? 'register'];
+  if (register === undefined) throw new Error(`${entry.module} has no ${entry.register ?? 'register'}`);
+  return { register };
+}
+
+/**
+ * What commander is given for ARGS (the words after `nemoclaw`): the verb rows whose modules it
+ * registers (`help VERB` is VERB's own help; none for --help, no verb or an unknown one, which
+ * show the table's names and summaries), or the sandbox verbs for `nemoclaw NAME VERB`; and the
+ * modules that loads, for freshness.ts.
+ */
+export function commanderPlan(args: readonly string[]): { sandboxVerbs: boolean; entries: readonly CommandEntry[]; modules: string[] } {
+  const [verb, next] = args;
+  const chosen = COMMANDS.filter((c) => c.name === verb);
+  if (chosen.length === 0 && verb !== undefined && !verb.startsWith('-') && SANDBOX_VERBS.includes(next ?? '')) {
+    return { sandboxVerbs: true, entries: [], modules: ['cli/sandbox-verbs'] };
+  }
+  const entries = chosen.length > 0 ? chosen : verb === 'help' ? COMMANDS.filter((c) => c.name === next) : [];
+  return { sandboxVerbs: false, entries, modules: entries.map((e) => e.module) };
+}
 type Loaded<M extends VerbModule> = Awaited<ReturnType<(typeof VERB_MODULES)[M]>>;
 
 /**

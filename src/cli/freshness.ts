@@ -10,7 +10,10 @@
 // src/ is what lets bin/nemoclaw skip find(1), ~4 ms of every command on the machines CI uses.
 //   - `nemoclaw --version`: this file's own module (cli/main);
 //   - a fast-path verb (commands.ts FAST_VERBS): cli/main and the verb's module;
-//   - anything else (commander, recorded help): every source.
+//   - a verb through commander: cli/main and the modules commands.ts's commanderPlan() registers
+//     (none for --help or an unknown verb);
+//   - recorded output (help and completion scripts to a pipe, made by the whole build): every
+//     source.
 // Run from the sources (no build), there is nothing to check.
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -3,12 +3,13 @@
 // no sandbox within 1.5x of `node -e 0`, issue 23). This file and commands.ts import nothing but
 // output.ts (whose only import is src/text), freshness.ts (node:fs and node:url, which Node has
 // loaded anyway) and, past --version, commander, so that stays true as the table grows: a new
-// verb is a row in commands.ts and a file exporting register(). The verbs scripts call in loops
-// (list, NAME status|logs, approvals list, audit verify|tail) in their plain shapes skip commander
-// too: commands.ts's FAST_VERBS, parsed by fastRoute(). Run from dist/, each way first makes sure
-// the build is not older than the sources of what it will load (freshness.ts), and runs the
+// verb is a row in commands.ts (its module in VERB_MODULES) and a file exporting register(). The
+// verbs scripts call in loops (list, NAME status|logs, approvals list, audit verify|tail) in their
+// plain shapes skip commander too: commands.ts's FAST_VERBS, parsed by fastRoute(). Run from
+// dist/, each way first makes sure the build is not older than the sources of what it will load
+// (freshness.ts): the verb's module's, for commander's verbs too (commanderPlan()), and runs the
 // sources when it is.
-import { COMMANDS, SANDBOX_VERBS, fastRoute, runFast } from './commands.ts';
+import { COMMANDS, SANDBOX_VERBS, commanderPlan, fastRoute, loadCommand, runFast } from './commands.ts';
 import { type Loads, buildStaleness, runSources } from './freshness.ts';
 import { UsageError, exitCodes, exitQuietlyOnEpipe, stderr, stdoutIsTerminal, writeOut } from './output.ts';
 
@@ -62,8 +63,10 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     if (fast === undefined) {
-      fresh('all');
-      return await parse(argv);
+      // Only what commander will load: main's own sources and the verb module's.
+      const plan = commanderPlan(argv.slice(2));
+      fresh(['cli/main', ...plan.modules]);
+      return await parse(argv, plan);
     }
     fresh(['cli/main', fast.verb.module]);
     await runFast(fast.verb, fast.name, fast.flags, fast.operands);
@@ -84,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** Runs argv through commander: the exit status, or what the verb threw that is not commander's. */
-async function parse(argv: string[]): Promise<number> {
+async function parse(argv: string[], plan: ReturnType<typeof commanderPlan>): Promise<number> {
   const { Command, CommanderError } = await import('commander');
   const program = new Command('nemoclaw')
     .description('Security runtime and terminal workstation for autonomous AI agents')
@@ -99,16 +102,13 @@ async function parse(argv: string[]): Promise<number> {
       },
     });
 
-  const verb = argv[2];
-  const chosen = COMMANDS.filter((c) => c.name === verb);
-  if (chosen.length === 0 && verb !== undefined && !verb.startsWith('-') && SANDBOX_VERBS.includes(argv[3] ?? '')) {
+  if (plan.sandboxVerbs) {
     // `nemoclaw <name> status|logs|...`: a sandbox name in the verb's place.
     (await import('./sandbox-verbs.ts')).register(program);
   } else {
-    // `help VERB` is VERB's own help; otherwise a verb loads its module and nothing else.
-    const wanted = chosen.length > 0 ? chosen : verb === 'help' ? COMMANDS.filter((c) => c.name === argv[3]) : [];
-    for (const entry of wanted) (await entry.load()).register(program, { commands: COMMANDS, sandboxVerbs: SANDBOX_VERBS });
-    if (wanted.length === 0) {
+    // A verb loads its module and nothing else.
+    for (const entry of plan.entries) (await loadCommand(entry)).register(program, { commands: COMMANDS, sandboxVerbs: SANDBOX_VERBS });
+    if (plan.entries.length === 0) {
       // --version, --help, no verb or an unknown one: the table's names and summaries are all that
       // is shown, so no verb module (nor zod, yaml, Ink...) is loaded for them (issue 23).
       for (const entry of COMMANDS) program.command(entry.name).description(entry.summary);

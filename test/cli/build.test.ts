@@ -201,12 +201,23 @@ describe('bin/nemoclaw picks the build only while it is fresh', () => {
     }
   });
 
-  it("checks only the sources of what the command loads: a verb's own, or every one for the rest", () => {
+  it("checks only the sources of what the command loads: a verb's own (commander's verbs too), or every one for recorded output", () => {
     fresh();
     at('src/tui/index.ts', 10);
     expect(nemoclaw('--version')).toEqual(BUILT);
     expect(nemoclaw('list')).toMatchObject({ status: 0, stdout: expect.stringMatching(/^no sandboxes/) });
-    expect(nemoclaw('doctor')).toEqual({ status: 0, stdout: 'sources doctor\n', stderr: '' });
+    expect(nemoclaw('tui', '--help')).toEqual({ status: 0, stdout: 'sources tui --help\n', stderr: '' });
+    expect(nemoclaw('help', 'tui')).toEqual({ status: 0, stdout: 'sources help tui\n', stderr: '' });
+    expect(nemoclaw('doctor', '--help')).toMatchObject({ status: 0, stdout: expect.stringMatching(/^Usage: nemoclaw doctor/) });
+    // Recorded output (`--help` to a pipe) is the whole build's: any newer source reruns it.
+    expect(nemoclaw('--help')).toEqual({ status: 0, stdout: 'sources --help\n', stderr: '' });
+    fresh();
+    at('src/cli/doctor.ts', 10);
+    expect(nemoclaw('doctor', '--help')).toEqual({ status: 0, stdout: 'sources doctor --help\n', stderr: '' });
+    expect(nemoclaw('tui', '--help')).toMatchObject({ status: 0, stdout: expect.stringMatching(/^Usage: nemoclaw tui/) });
+    fresh();
+    at('src/cli/sandbox-verbs.ts', 10);
+    expect(nemoclaw('bench-bot', 'stop')).toEqual({ status: 0, stdout: 'sources bench-bot stop\n', stderr: '' });
     fresh();
     at('src/sandbox/janitor.ts', 10); // imported by nothing: `sandbox run` starts it as a process
     expect(nemoclaw('--version')).toEqual(BUILT);
