@@ -64,8 +64,8 @@ interface Verb {
   served?: boolean;
 }
 
-// The verbs scripts and the headless mode call in loops, each as it runs on a machine with no
-// supervisor. A new verb is one row.
+// The verbs scripts and the headless mode call in loops, and a few that commander parses, each as
+// it runs on a machine with no supervisor. A new verb is one row.
 const VERBS: Verb[] = [
   { args: ['--version'], status: 0 },
   { args: ['--help'], status: 0 },
@@ -78,6 +78,11 @@ const VERBS: Verb[] = [
   { args: ['audit', 'verify'], status: 0 },
   { args: ['audit', 'tail'], status: 0 },
   { args: ['completion', 'bash'], status: 0 },
+  // Verbs commander parses (no fast path): the target is every verb's, not only the looped ones'.
+  { args: ['audit', 'checkpoints', '--last'], status: 0 },
+  { args: ['providers', 'list'], status: 0 },
+  { args: ['agents', 'list'], status: 0 },
+  { args: ['policy', 'presets'], status: 0 },
   { args: ['sandbox', 'run', '--', 'true'], status: 0, sandbox: true },
   // With `nemoclaw serve` running: what a user waits for at the prompt.
   { args: ['list'], status: 0, served: true },
