@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { staleness } from '../scripts/build.mjs';
-import { loadEngine } from '../scripts/policy-engine.mjs';
+import { ENGINE_FILE, loadEngine } from '../scripts/policy-engine.mjs';
 import { report } from './summary.ts';
 
 const args = process.argv.slice(2);
@@ -118,7 +118,7 @@ function entryInUse(): string {
   const why = staleness(root);
   if (why !== null) return `the TypeScript sources (${why}; npm run setup rebuilds)`;
   // The policy verbs' figures mean little with a code cache V8 refuses (scripts/policy-engine.mjs).
-  const engine = join(root, 'dist', 'bundle', 'policy', 'engine.js');
+  const engine = join(root, 'dist', ENGINE_FILE);
   return `the build in dist/ (policy engine's code cache: ${existsSync(engine) ? loadEngine(pathToFileURL(engine), {}).cache : 'no engine script'})`;
 }
 

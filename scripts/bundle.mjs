@@ -23,9 +23,10 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { join, relative, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TSCONFIGS } from './build.mjs';
+import { ENGINE_FILE } from './policy-engine.mjs';
 
 export const BUNDLE_DIR = 'bundle';
 const LAZY = 'nemoclaw-lazy-package';
@@ -192,12 +193,13 @@ function nemoclawPlugin(root, { door, engine } = {}) {
 }
 
 /**
- * Builds src/policy (with yaml and zod) as one classic script, OUTDIR/policy/engine.js, for
+ * Builds src/policy (with yaml and zod) as one classic script, OUT/ENGINE_FILE, for
  * scripts/policy-engine.mjs to run with a code cache made after a run (why: that file). Returns
  * what the door needs (the engine's export names, its lazy imports out of src/policy) and the
  * sources it holds, or an error message.
  */
-async function buildEngine(esbuild, options, root, outdir) {
+async function buildEngine(esbuild, options, root, out) {
+  const file = join(out, ENGINE_FILE);
   const specifiers = new Set();
   const engineOptions = {
     ...options,
@@ -212,7 +214,7 @@ async function buildEngine(esbuild, options, root, outdir) {
   if (scan instanceof Error) return `esbuild failed on the policy engine: ${scan.message}`;
   const names = Object.values(scan.metafile.outputs).find((o) => o.entryPoint !== undefined).exports;
   const r = await esbuild
-    .build({ ...engineOptions, format: 'cjs', outdir: undefined, outfile: join(outdir, 'policy', 'engine.js'), define: { 'import.meta.url': '__engineUrl' } })
+    .build({ ...engineOptions, format: 'cjs', outdir: undefined, outfile: file, define: { 'import.meta.url': '__engineUrl' } })
     .catch((err) => err);
   if (r instanceof Error) return `esbuild failed on the policy engine: ${r.message}`;
   const code = r.outputFiles[0].text;
@@ -222,8 +224,8 @@ async function buildEngine(esbuild, options, root, outdir) {
   // The loader reads it as latin1, which is its text only while it is ASCII (esbuild's default).
   const wide = code.match(/[^\0-\x7f]/);
   if (wide !== null) return `the policy engine is not ASCII (the loader reads it as latin1): ${JSON.stringify(wide[0])} at ${wide.index}`;
-  await mkdir(join(outdir, 'policy'), { recursive: true });
-  await writeFile(join(outdir, 'policy', 'engine.js'), `(function (${ENGINE_PARAMS}) {\n${code}\n})\n`);
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, `(function (${ENGINE_PARAMS}) {\n${code}\n})\n`);
   const sources = Object.keys(r.metafile.inputs).filter((i) => i.startsWith('src/'));
   return { names, specifiers: [...specifiers], sources };
 }
@@ -233,8 +235,8 @@ function policyDoor(root, engine) {
   const imports = engine.specifiers.map((s) => `${JSON.stringify(s)}: () => import(${JSON.stringify(s)})`);
   return [
     `import { loadEngine } from ${JSON.stringify(join(root, 'scripts', 'policy-engine.mjs'))};`,
-    // Every output file is two folders below dist/bundle, as engine.js is.
-    `const engine = loadEngine(new URL('../policy/engine.js', import.meta.url), { ${imports.join(', ')} }).exports;`,
+    // Every output file is two folders below dist/bundle, so ../../ is dist/.
+    `const engine = loadEngine(new URL(${JSON.stringify(`../../${ENGINE_FILE}`)}, import.meta.url), { ${imports.join(', ')} }).exports;`,
     `export const { ${engine.names.join(', ')} } = engine;`,
   ].join('\n');
 }
@@ -276,7 +278,7 @@ export async function bundle(root, out) {
     metafile: true,
     logLevel: 'silent',
   };
-  const engine = await buildEngine(esbuild, options, root, outdir);
+  const engine = await buildEngine(esbuild, options, root, out);
   if (typeof engine === 'string') return engine;
   options.plugins = [nemoclawPlugin(root, { door: policyDoor(root, engine) })];
   // Every module imported lazily (a verb, a component's door) becomes an entry of its own, named

@@ -2,17 +2,18 @@
 // of the policy engine script (scripts/policy-engine.mjs says why), after a run over what the CLI's
 // policy verbs do with it: every shipped blueprint and preset loaded and compiled, a policy
 // explained, a broken one diagnosed. The cache then holds every function those runs compiled.
-// build.mjs runs it on the Node that runs the CLI (a cache from another V8 is rejected) before the
-// build is moved in. Written atomically (temp, fsync, rename). Plain JavaScript.
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+// build.mjs runs it on the Node that runs the CLI (a cache from another V8 is rejected) in the
+// build's private folder, which is swapped in whole once done: a plain write is enough. Plain
+// JavaScript.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadEngine } from './policy-engine.mjs';
+import { ENGINE_FILE, engineCacheOf, loadEngine } from './policy-engine.mjs';
 
 const [build] = process.argv.slice(2);
-const file = join(build, 'bundle', 'policy', 'engine.js');
+const engine = pathToFileURL(join(build, ENGINE_FILE));
 // Nothing here needs the engine's lazy imports (src/state, for revisions).
-const { exports: policy, script } = loadEngine(pathToFileURL(file), {});
+const { exports: policy, script } = loadEngine(engine, {});
 
 // Most of what the loader checks (docs/policy.md's example), so most of it is compiled.
 const SAMPLE = `version: 1
@@ -56,12 +57,4 @@ for (const name of await policy.listBlueprints()) {
 }
 for (const { name } of await policy.listPresets()) await policy.loadPreset(name);
 
-const tmp = `${file.replace(/\.js$/, '.cache')}.tmp-${process.pid}`;
-const fd = openSync(tmp, 'wx', 0o644);
-try {
-  writeSync(fd, script.createCachedData());
-  fsyncSync(fd);
-} finally {
-  closeSync(fd);
-}
-renameSync(tmp, file.replace(/\.js$/, '.cache'));
+writeFileSync(engineCacheOf(engine), script.createCachedData());

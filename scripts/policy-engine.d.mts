@@ -2,5 +2,7 @@
 // that imports it: bench/cli.ts and test/cli/build.test.ts.
 import type { Script } from 'node:vm';
 
+export declare const ENGINE_FILE: string;
+export declare function engineCacheOf(engine: URL): URL;
 export type EngineCache = 'accepted' | 'rejected' | 'stale' | 'none';
 export declare function loadEngine(engine: URL, imports: Record<string, () => Promise<unknown>>): { exports: Record<string, unknown>; script: Script; cache: EngineCache };

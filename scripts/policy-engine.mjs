@@ -16,6 +16,14 @@ import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 
+/** Where the build puts the engine script, under its output folder (dist/). */
+export const ENGINE_FILE = 'bundle/policy/engine.js';
+
+/** The engine's code cache: beside it. */
+export function engineCacheOf(engine) {
+  return new URL('engine.cache', engine);
+}
+
 /**
  * Runs ENGINE (a file: URL of engine.js) and returns its exports, with how its cache fared:
  * 'accepted', 'rejected' (by V8), 'stale' (older than engine.js) or 'none'. IMPORTS are the
@@ -34,7 +42,7 @@ export function loadEngine(engine, imports) {
   } finally {
     closeSync(fd);
   }
-  const { cachedData, cache } = readCache(new URL('engine.cache', engine), engineMtime);
+  const { cachedData, cache } = readCache(engineCacheOf(engine), engineMtime);
   const script = new Script(source, { filename: fileURLToPath(engine), cachedData });
   const module = { exports: {} };
   // As the bundle's banner has it (scripts/bundle.mjs): node:module's ES facade would load all of it.

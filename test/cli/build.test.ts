@@ -6,10 +6,11 @@ import { spawn } from '@lydell/node-pty';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { staleness } from '../../scripts/build.mjs';
+import { ENGINE_FILE, engineCacheOf } from '../../scripts/policy-engine.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const node = join(root, 'node_modules', 'node', 'bin', 'node');
@@ -114,7 +115,7 @@ describe('the built CLI (dist/) and the TypeScript sources', () => {
  */
 function engineCache(checkout: string, flags: string[] = []): string {
   const script = `import { loadEngine } from ${JSON.stringify(join(root, 'scripts', 'policy-engine.mjs'))};
-process.stdout.write(loadEngine(new URL(${JSON.stringify(`file://${join(checkout, 'dist', 'bundle', 'policy', 'engine.js')}`)}), {}).cache);`;
+process.stdout.write(loadEngine(new URL(${JSON.stringify(pathToFileURL(join(checkout, 'dist', ENGINE_FILE)).href)}), {}).cache);`;
   const r = spawnSync(node, [...flags, '--input-type=module', '-e', script], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
   return r.stdout;
@@ -235,7 +236,9 @@ describe('bin/nemoclaw picks the build only while it is fresh', () => {
   });
 
   it("runs the policy engine right whatever its code cache: made for it, older than it, or one V8 refuses", () => {
-    const cache = join(fake, 'dist', 'bundle', 'policy', 'engine.cache');
+    const engine = `dist/${ENGINE_FILE}`;
+    const cacheFile = relative(fake, fileURLToPath(engineCacheOf(pathToFileURL(join(fake, engine)))));
+    const cache = join(fake, cacheFile);
     const made = readFileSync(cache);
     const good = join(scratch, 'cache-good.yaml');
     const bad = join(scratch, 'cache-bad.yaml');
@@ -243,15 +246,15 @@ describe('bin/nemoclaw picks the build only while it is fresh', () => {
     writeFileSync(bad, 'version: 1\nlimits: { memory: lots }\n');
     const answers = () => [nemoclaw('policy', 'validate', good), nemoclaw('policy', 'validate', bad), nemoclaw('policy', 'explain', good)];
     fresh();
-    at('dist/bundle/policy/engine.js', 40);
-    at('dist/bundle/policy/engine.cache', 30);
+    at(engine, 40);
+    at(cacheFile, 30);
     expect(engineCache(fake)).toBe('accepted');
     const expected = answers();
     expect(expected.map((a) => a.status)).toEqual([0, 1, 0]);
     expect(expected[1]?.stderr).toMatch(/cache-bad\.yaml:2:/);
     try {
       const cases: [string, () => void][] = [
-        ['stale', () => at('dist/bundle/policy/engine.cache', 45)],
+        ['stale', () => at(cacheFile, 45)],
         ['rejected', () => writeFileSync(cache, made.subarray(0, made.length >> 1))],
         ['rejected', () => writeFileSync(cache, Buffer.alloc(4096, 0x5a))],
         ['none', () => rmSync(cache)],
