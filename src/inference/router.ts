@@ -7,8 +7,8 @@
 // budget, then one upstream request with the caller's credentials dropped and the provider key
 // injected. Streams pass chunk by chunk; an idle gap or a cut ends them with an SSE error event.
 // One audit record per request, never with prompt or answer text (docs/design.md, "Audit").
-import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
+import type { Agent as HttpAgent, IncomingMessage, OutgoingHttpHeaders, request as httpRequest } from 'node:http';
+import type { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import type { InferenceRequest, InferenceResponse, InferenceRouter } from '../egress/index.ts';
 import type { AuditEventInput } from '../audit/index.ts';
@@ -22,9 +22,24 @@ import { DEFAULT_IDLE_TIMEOUT_MS, RouteStore } from './routes.ts';
 import type { Usage } from './sse.ts';
 import { SseRestorer, UsageTap, readUsage } from './sse.ts';
 
-// node:http through process.getBuiltinModule, not an ESM import, which evaluates every export: its
-// lazy WebSocket getters load Node's bundled undici, ~40 ms on each CLI start (issue 23).
-const { request: httpRequest, Agent: HttpAgent } = process.getBuiltinModule('node:http');
+// node:http and node:https through process.getBuiltinModule at the first upstream request, not
+// ESM imports: an import of node:http evaluates every export (its lazy WebSocket getters load
+// Node's bundled undici, ~40 ms on each CLI start), and node:https loads tls and crypto, ~8 ms of
+// every verb that imports this component for its stores (`providers list`, issue 23).
+let upstream: { http: HttpAgent; https: HttpsAgent; httpRequest: typeof httpRequest; httpsRequest: typeof httpsRequest } | undefined;
+function upstreamClients(): NonNullable<typeof upstream> {
+  if (upstream === undefined) {
+    const http = process.getBuiltinModule('node:http');
+    const https = process.getBuiltinModule('node:https');
+    upstream = {
+      http: new http.Agent({ keepAlive: true, maxSockets: 64 }),
+      https: new https.Agent({ keepAlive: true, maxSockets: 64 }),
+      httpRequest: http.request,
+      httpsRequest: https.request,
+    };
+  }
+  return upstream;
+}
 
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** A non-streamed answer larger than this is refused rather than held in memory. */
@@ -114,8 +129,6 @@ export function sseError(type: string, message: string): string {
   return `event: error\ndata: ${errorBody(type, message)}\n\n`;
 }
 
-const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 64 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 64 }) };
-
 export function upstreamUrl(provider: Provider, path: string): URL {
   const base = provider.url.replace(/\/+$/, '');
   // A base ending in /v1 already names the version; the sandbox's path repeats it.
@@ -125,8 +138,9 @@ export function upstreamUrl(provider: Provider, path: string): URL {
 /** One upstream request; resolves with the response head, or rejects (refused, reset, idle). */
 export function sendUpstream(url: URL, method: string, headers: OutgoingHttpHeaders, body: Buffer | null, headTimeoutMs: number): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const opts = { method, headers, agent: url.protocol === 'https:' ? agents.https : agents.http };
-    const req = url.protocol === 'https:' ? httpsRequest(url, opts) : httpRequest(url, opts);
+    const clients = upstreamClients();
+    const opts = { method, headers, agent: url.protocol === 'https:' ? clients.https : clients.http };
+    const req = url.protocol === 'https:' ? clients.httpsRequest(url, opts) : clients.httpRequest(url, opts);
     const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer from the provider within ${headTimeoutMs} ms`), { code: 'IDLE' })), headTimeoutMs);
     req.on('response', (r) => {
       clearTimeout(timer);

@@ -2,7 +2,7 @@
 // bench/router.ts), in a worker with a deadline for large ones, so that no input can hold the
 // supervisor's event loop (every sandbox's proxy runs on it). A timeout or an error rejects, and
 // the router fails closed (docs/inference.md, "Privacy modes").
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Redaction, RedactionContext } from './redact.ts';
 import { redactJson, redactionContext } from './redact.ts';
 
@@ -43,7 +43,9 @@ export class Scanner {
   }
 
   private start(): Worker {
-    const w = new Worker(new URL('./scan-worker.ts', import.meta.url));
+    // node:worker_threads at the first large body, not imported: every importer of this component
+    // (`providers list`) would load it at start (issue 23).
+    const w = new (process.getBuiltinModule('node:worker_threads').Worker)(new URL('./scan-worker.ts', import.meta.url));
     w.unref();
     w.on('message', (m: { id: number; ok: boolean; out?: unknown; found?: Array<Redaction & { value: string }>; error?: string }) => {
       const p = this.waiting.get(m.id);
