@@ -24,6 +24,29 @@ function size(bytes: number | null): string {
   return bytes === null ? '-' : `${Math.round(bytes / 1024 / 1024)} MB`;
 }
 
+/**
+ * `agents list [--json]` as its commander action runs it. Exported for the commander-free fast
+ * path (commands.ts FAST_VERBS, issue 23), which passes the same flags commander does.
+ */
+export async function agentsList(flags: { json?: boolean }): Promise<void> {
+  // A listing: `| head` ends it quietly with status 0 (output.ts).
+  exitQuietlyOnEpipe();
+  const a = await import('../agents/index.ts');
+  const list = a.listAgents();
+  if (flags.json) {
+    printJson({ agents: list });
+    return;
+  }
+  if (list.length === 0) {
+    stdout.write(`no agents installed in ${a.agentsDir()}; install one: nemoclaw agents install openclaw\n`);
+    return;
+  }
+  for (const i of list) {
+    const pinned = a.ADAPTERS[i.agent]?.defaultVersion === i.version ? ' (pinned)' : '';
+    stdout.write(`${i.agent}@${i.version}${pinned}  Node ${i.nodeVersion}  ${size(i.bytes)}  installed ${i.installedAt}  ${i.dir}\n`);
+  }
+}
+
 export function register(program: Command): void {
   const cmd = program.command('agents').description('agents installed on this host for sandboxes to run (OpenClaw)');
 
@@ -61,24 +84,7 @@ export function register(program: Command): void {
     .command('list')
     .description('installed agents: version, Node, size, where')
     .option('--json', 'print JSON')
-    .action(async (flags: { json?: boolean }) => {
-      // A listing: `| head` ends it quietly with status 0 (output.ts).
-      exitQuietlyOnEpipe();
-      const a = await import('../agents/index.ts');
-      const list = a.listAgents();
-      if (flags.json) {
-        printJson({ agents: list });
-        return;
-      }
-      if (list.length === 0) {
-        stdout.write(`no agents installed in ${a.agentsDir()}; install one: nemoclaw agents install openclaw\n`);
-        return;
-      }
-      for (const i of list) {
-        const pinned = a.ADAPTERS[i.agent]?.defaultVersion === i.version ? ' (pinned)' : '';
-        stdout.write(`${i.agent}@${i.version}${pinned}  Node ${i.nodeVersion}  ${size(i.bytes)}  installed ${i.installedAt}  ${i.dir}\n`);
-      }
-    });
+    .action(agentsList);
 
   cmd
     .command('remove <agent>')

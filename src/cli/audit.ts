@@ -119,6 +119,17 @@ function quietOnEpipe(): void {
   });
 }
 
+/** `audit checkpoints [--json] [--last]` as its commander action runs it (see auditVerify). */
+export function auditCheckpoints(o: { json?: boolean; last?: boolean }): void {
+  let cps = readCheckpoints(home());
+  if (o.last === true) cps = cps.slice(-1);
+  if (o.json === true) {
+    printJson(o.last === true ? (cps[0] ?? null) : cps);
+    return;
+  }
+  for (const c of cps) process.stdout.write(`${String(c.size).padStart(8)}  ${c.ts}  ${c.reason.padEnd(12)}  key ${c.key_id} (epoch ${c.epoch})  seg ${c.segment}  root ${c.root}\n`);
+}
+
 export function register(program: Command): void {
   quietOnEpipe();
   const audit = program.command('audit').description('tamper-evident audit trail: verify, tail, export, checkpoints, keys');
@@ -213,15 +224,7 @@ export function register(program: Command): void {
     .description('list signed checkpoints (copy the last one off this machine: it is your truncation anchor)')
     .option('--json', 'print them as a JSON array')
     .option('--last', 'only the newest one (with --json: a file for verify --trusted-checkpoint)')
-    .action((o: { json?: boolean; last?: boolean }) => {
-      let cps = readCheckpoints(home());
-      if (o.last === true) cps = cps.slice(-1);
-      if (o.json === true) {
-        printJson(o.last === true ? (cps[0] ?? null) : cps);
-        return;
-      }
-      for (const c of cps) process.stdout.write(`${String(c.size).padStart(8)}  ${c.ts}  ${c.reason.padEnd(12)}  key ${c.key_id} (epoch ${c.epoch})  seg ${c.segment}  root ${c.root}\n`);
-    });
+    .action(auditCheckpoints);
 
   audit
     .command('prove')

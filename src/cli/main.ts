@@ -4,8 +4,9 @@
 // output.ts (whose only import is src/text), freshness.ts (node:fs and node:url, which Node has
 // loaded anyway) and, past --version, commander, so that stays true as the table grows: a new
 // verb is a row in commands.ts (its module in VERB_MODULES) and a file exporting register(). The
-// verbs scripts call in loops (list, NAME status|logs, approvals list, audit verify|tail) in their
-// plain shapes skip commander too: commands.ts's FAST_VERBS, parsed by fastRoute(). Run from
+// verbs scripts call in loops and the listings (list, NAME status|logs, approvals list, audit
+// verify|tail|checkpoints, providers|agents list, policy presets...) in their plain shapes skip
+// commander too: commands.ts's FAST_VERBS, parsed by fastRoute(). Run from
 // dist/, each way first makes sure the build is not older than the sources of what it will load
 // (freshness.ts): the verb's module's, for commander's verbs too (commanderPlan()), and runs the
 // sources when it is.

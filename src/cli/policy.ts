@@ -158,6 +158,13 @@ export const policyExplain = reading(async (file: string, opts: { json?: boolean
   else writeOut(renderExplanation(x));
 });
 
+/** `policy presets [--json]` as its commander action runs it (see policyValidate). */
+export const policyPresets = reading(async (opts: { json?: boolean }) => {
+  const list = await listPresets();
+  if (opts.json) printJson(list.map(({ name, description }) => ({ name, description })));
+  else for (const p of list) stdout.write(`${p.name.padEnd(18)} ${p.description}\n`);
+});
+
 export function register(program: Command): void {
   const policy = program.command('policy').description('validate, explain, simulate, learn and revise sandbox policies');
 
@@ -293,13 +300,7 @@ export function register(program: Command): void {
     .command('presets')
     .description('list the shipped presets')
     .option('--json')
-    .action(
-      reading(async (opts: { json?: boolean }) => {
-        const list = await listPresets();
-        if (opts.json) printJson(list.map(({ name, description }) => ({ name, description })));
-        else for (const p of list) stdout.write(`${p.name.padEnd(18)} ${p.description}\n`);
-      }),
-    );
+    .action(policyPresets);
 
   // ------------------------------------------------------------------ revision verbs
   const sandboxOpt = (c: Command) => c.option('--sandbox <name>', 'sandbox whose policy to use');

@@ -43,6 +43,24 @@ function fail(flags: { json?: boolean }, line: string, code: number = exitCodes.
   return code;
 }
 
+/**
+ * `providers list [--json]` as its commander action runs it. Exported for the commander-free fast
+ * path (commands.ts FAST_VERBS, issue 23), which passes the same flags commander does.
+ */
+export async function providersList(flags: { json?: boolean }): Promise<void> {
+  // A listing: `| head` ends it quietly with status 0 (output.ts).
+  exitQuietlyOnEpipe();
+  const { ProviderStore } = await import('../inference/index.ts');
+  const { nemoclawHome } = await import('../state/index.ts');
+  const list = new ProviderStore(nemoclawHome()).list();
+  // Header values may be tokens of their own: names only.
+  const shown = list.map((p) => ({ name: p.name, type: p.type, url: p.url, location: p.location, key: p.fingerprint, headers: Object.keys(p.headers), createdAt: p.createdAt }));
+  if (flags.json) printJson(shown);
+  else if (shown.length === 0) stdout.write('no providers: nemoclaw providers add NAME --type T --url URL --credential-env VAR\n');
+  else for (const p of shown) stdout.write(`${p.name}  ${p.type}  ${p.url}  ${p.location}  key ${p.key ?? '(none)'}${p.headers.length > 0 ? `  headers ${p.headers.join(',')}` : ''}\n`);
+  process.exitCode = exitCodes.ok;
+}
+
 export function register(program: Command): void {
   const cmd = program.command('providers').description('model providers for the inference router, keys kept outside every sandbox');
 
@@ -97,19 +115,7 @@ export function register(program: Command): void {
     .command('list')
     .description('providers, with the fingerprint of each key (never the key)')
     .option('--json', 'print JSON')
-    .action(async (flags: { json?: boolean }) => {
-      // A listing: `| head` ends it quietly with status 0 (output.ts).
-      exitQuietlyOnEpipe();
-      const { ProviderStore } = await import('../inference/index.ts');
-      const { nemoclawHome } = await import('../state/index.ts');
-      const list = new ProviderStore(nemoclawHome()).list();
-      // Header values may be tokens of their own: names only.
-      const shown = list.map((p) => ({ name: p.name, type: p.type, url: p.url, location: p.location, key: p.fingerprint, headers: Object.keys(p.headers), createdAt: p.createdAt }));
-      if (flags.json) printJson(shown);
-      else if (shown.length === 0) stdout.write('no providers: nemoclaw providers add NAME --type T --url URL --credential-env VAR\n');
-      else for (const p of shown) stdout.write(`${p.name}  ${p.type}  ${p.url}  ${p.location}  key ${p.key ?? '(none)'}${p.headers.length > 0 ? `  headers ${p.headers.join(',')}` : ''}\n`);
-      process.exitCode = exitCodes.ok;
-    });
+    .action(providersList);
 
   cmd
     .command('remove <name>')

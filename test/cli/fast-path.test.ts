@@ -1,5 +1,6 @@
 // The CLI's fast path (issue 23): `list`, `NAME status|logs|chat`, `approvals list`, `audit
-// verify|tail` in their plain shapes run without commander (src/cli/commands.ts FAST_VERBS). Each
+// verify|tail`, the listings (`audit checkpoints`, `providers|agents list`, `policy presets`) and
+// more in their plain shapes run without commander (src/cli/commands.ts FAST_VERBS). Each
 // shape here runs both ways, fast and through commander (NEMOCLAW_CLI_FAST=0), against a real
 // supervisor, without one, and on bad input: stdout, stderr and the exit status must be the same.
 // Which argv take the fast path at all is fastRoute's, tested as a table. Last, what the listings
@@ -55,6 +56,10 @@ describe('fastRoute: which arguments skip commander', () => {
     [['policy', 'validate', 'a.yaml'], { kind: 'auto' }],
     [['policy', 'validate', 'a.yaml', '--kind', 'preset', 'b.yaml', '--json'], { kind: 'preset', json: true }],
     [['policy', 'explain', 'p.yaml', '--json'], { json: true }],
+    [['policy', 'presets', '--json'], { json: true }],
+    [['audit', 'checkpoints', '--last', '--json'], { last: true, json: true }],
+    [['providers', 'list'], { json: undefined }],
+    [['agents', 'list', '--json'], { json: true }],
     [['sandbox', 'run', '--', 'true'], {}],
     [['sandbox', 'run', '--policy', 'p.yaml', '--workspace', '/w', '--json', '--tty', '--', 'sh', '-c', 'exit 3'], { policy: 'p.yaml', workspace: '/w', json: true, tty: true }],
   ])('%j is a plain shape', (args, flags) => {
@@ -95,6 +100,11 @@ describe('fastRoute: which arguments skip commander', () => {
     [['policy', 'explain', 'a.yaml', 'b.yaml']],
     [['policy', 'explain']],
     [['policy', 'simulate', 'a.yaml']],
+    [['policy', 'presets', 'extra']],
+    [['audit', 'checkpoints', '--last', '--last']],
+    [['providers', 'list', '--verbose']],
+    [['providers', 'add', 'x']],
+    [['agents', 'list', 'openclaw']],
     [['sandbox', 'run', 'true']],
     [['sandbox', 'run', '--']],
     [['sandbox', 'run', 'x', '--', 'true']],
@@ -194,6 +204,32 @@ describe('fast path and commander give the same answers', { timeout: 120_000 }, 
     expect(tail?.stdout).toMatch(/sandbox\.lifecycle/);
   });
 
+  it('the listings: audit checkpoints, providers and agents list, policy presets', async () => {
+    // A provider, so that the listing shows a key's fingerprint (never the key).
+    const add = await cli(home, ['providers', 'add', 'fake-local', '--type', 'openai-compatible', '--url', 'http://127.0.0.1:9/v1', '--credential-env', 'FAKE_PROVIDER_KEY'], undefined, { FAKE_PROVIDER_KEY: 'sk-fast-path-test' });
+    expect(add.code, add.stderr).toBe(0);
+    const [checkpoints, last, providers, providersJson, agents, , presets, presetsJson] = await expectSame(home, [
+      ['audit', 'checkpoints'],
+      ['audit', 'checkpoints', '--last', '--json'],
+      ['providers', 'list'],
+      ['providers', 'list', '--json'],
+      ['agents', 'list'],
+      ['agents', 'list', '--json'],
+      ['policy', 'presets'],
+      ['policy', 'presets', '--json'],
+      ['audit', 'checkpoints', '--json'],
+    ]);
+    // What was compared is the verbs' real answers.
+    expect(checkpoints?.stdout).toMatch(/key \S+ \(epoch \d+\)\s+seg \d+\s+root [0-9a-f]+$/m);
+    expect(JSON.parse(last?.stdout ?? '')).toMatchObject({ size: expect.any(Number), sig: expect.any(String) });
+    expect(providers?.stdout).toMatch(/^fake-local {2}openai-compatible {2}http:\/\/127\.0\.0\.1:9\/v1 {2}local {2}key sha256:[0-9a-f]{12}\n$/);
+    expect(providers?.stdout).not.toContain('sk-fast-path-test');
+    expect(JSON.parse(providersJson?.stdout ?? '')).toMatchObject([{ name: 'fake-local', key: expect.stringMatching(/^sha256:/) }]);
+    expect(agents).toMatchObject({ code: 0, stdout: expect.stringMatching(/^no agents installed in /) });
+    expect(presets?.stdout).toMatch(/^github-readonly +\S/m);
+    expect(JSON.parse(presetsJson?.stdout ?? '').map((p: { name: string }) => p.name)).toContain('pypi');
+  });
+
   it('policy validate and explain, and sandbox run', async () => {
     const dir = workspace(home);
     const good = join(dir, '..', 'good-policy.yaml');
@@ -257,7 +293,9 @@ describe('a reader that goes away', { timeout: 60_000 }, () => {
   it('ends help, the version and the read-only listings quietly with status 0', async () => {
     const home = freshHome();
     const listings = [['list'], ['list', '--json'], ['policy', 'presets'], ['policy', 'schema'], ['--help'], ['help', 'sandbox'], ['--version'], ['completion', 'bash'], ['providers', 'list'], ['agents', 'list', '--json'], ['inference', 'get'], ['doctor', '--json']];
-    for (const args of listings) expect(await withReaderGone(home, args), args.join(' ')).toMatchObject({ code: 0, stderr: expect.not.stringContaining('EPIPE') });
+    for (const args of listings) {
+      for (const env of BOTH_WAYS) expect(await withReaderGone(home, args, env), `${args.join(' ')} ${JSON.stringify(env)}`).toMatchObject({ code: 0, stderr: expect.not.stringContaining('EPIPE') });
+    }
   });
 
   it('ends NAME logs (both ways) and events quietly with status 0', async () => {
