@@ -7,7 +7,7 @@
 // inference.local and never hold the key.
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import type { ContainerInspectInfo } from 'dockerode';
 import { ProviderStore } from '../inference/index.ts';
 import type { Provider } from '../inference/index.ts';
@@ -16,6 +16,7 @@ import { PRESETS, gpuMemoryNeedGiB } from './presets.ts';
 import type { Engine } from './presets.ts';
 
 import { checkGpuMemory, readGpuMemory } from './gpu.ts';
+import { loadDockerode } from './dockerode.ts';
 import { LABEL, ModelError, buildSpec, engineAddress, engineError, homeId, hostHasGpu } from './spec.ts';
 import type { DockerErr, ModelInfo, Progress, StartOptions } from './spec.ts';
 
@@ -98,7 +99,7 @@ export class Models {
     this.home = home;
     this.env = env;
     const a = engineAddress(env);
-    this.docker = new Docker(a.opts);
+    this.docker = new (loadDockerode())(a.opts);
     this.where = a.where;
     this.providers = new ProviderStore(home);
     this.recordDir = join(home, 'models');

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { MAIN, NODE } from '../supervisor/harness.ts';
 
 const HOOK = `data:text/javascript,${encodeURIComponent(
-  "import { registerHooks } from 'node:module'; registerHooks({ load(url, ctx, next) { if (url.includes('/node_modules/dockerode/')) process.stderr.write('DOCKERODE-LOADED ' + url + '\\n'); return next(url, ctx); } });",
+  "import { registerHooks } from 'node:module'; registerHooks({ load(url, ctx, next) { if (url.includes('/node_modules/dockerode/')) process.stderr.write('DOCKERODE-LOADED ' + url + '\\n'); if (/\\/node_modules\\/(@grpc\\/|protobufjs\\/|ssh2\\/)/.test(url)) process.stderr.write('DEFERRED-LOADED ' + url + '\\n'); return next(url, ctx); } });",
 )}`;
 
 const home = mkdtempSync(join(tmpdir(), 'nemoclaw-test-home-lazy-dockerode-'));
@@ -46,7 +46,46 @@ describe('dockerode is loaded only by verbs that talk to the Docker engine', () 
   it('nemoclaw models list loads it (the hook sees it), and says the engine is down in one line', () => {
     const r = run(['models', 'list']);
     expect(r.loaded).toBe(true);
+    // Without dockerode's BuildKit session (gRPC, protobuf) or docker-modem's SSH transport
+    // (src/models/dockerode.ts): the hook would see them load.
+    expect(r.stderr).not.toMatch(/DEFERRED-LOADED/);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/nemoclaw: the Docker engine does not answer on .*no-engine\.sock \(ENOENT\)/);
+  });
+});
+
+// The parts src/models/dockerode.ts defers still run, as the packages' own code, when called: each
+// check in a fresh process (a test worker may have loaded dockerode already, and then nothing is
+// deferred), which reports what it saw as JSON.
+describe('the deferred parts of dockerode', () => {
+  const probe = (body: string): Record<string, unknown> => {
+    const code = `import { createRequire } from 'node:module';
+import { DEFERRED, loadDockerode } from ${JSON.stringify(new URL('../../src/models/dockerode.ts', import.meta.url).pathname)};
+const Docker = loadDockerode();
+const fromDockerode = createRequire(createRequire(import.meta.url).resolve('dockerode'));
+const files = DEFERRED.map((d) => fromDockerode.resolve(d.id));
+const loaded = () => Object.keys(fromDockerode.cache).filter((f) => /\\/node_modules\\/(@grpc|protobufjs|ssh2)\\//.test(f)).length;
+const out = { docker: typeof Docker, before: loaded() };
+${body}
+process.stdout.write(JSON.stringify(out));`;
+    const r = spawnSync(NODE, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', code], { cwd: new URL('../..', import.meta.url).pathname, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+  };
+
+  it("docker-modem's SSH transport loads ssh2 at its first call and returns its agent", () => {
+    const out = probe(`const agent = fromDockerode(files[1])({ host: '127.0.0.1', port: 1 });
+out.agent = typeof agent.createConnection;
+out.real = fromDockerode.cache[files[1]].exports.toString().includes('docker system dial-stdio');
+out.after = loaded();`);
+    expect(out).toMatchObject({ docker: 'function', before: 0, agent: 'function', real: true });
+    expect(out.after).toBeGreaterThan(0);
+  });
+
+  it("dockerode's BuildKit session runs its own code at its first call (here: the dial fails and the handler hears it)", () => {
+    const out = probe(`await new Promise((done) => fromDockerode(files[0])({ modem: { dial: (_o, cb) => cb(new Error('no engine here')) } }, {}, (err) => { out.err = err.message; done(); }));
+out.after = loaded();`);
+    expect(out).toMatchObject({ docker: 'function', before: 0, err: 'no engine here' });
+    expect(out.after).toBeGreaterThan(0);
   });
 });
