@@ -171,6 +171,7 @@ export const FAST_VERBS: readonly FastVerb[] = [
   { words: ['audit', 'checkpoints'], flags: { '--json': 'json', '--last': 'last' }, options: {}, module: 'cli/audit', run: async (m, _, f) => m.auditCheckpoints(f) },
   { words: ['providers', 'list'], flags: { '--json': 'json' }, options: {}, module: 'cli/providers', run: (m, _, f) => m.providersList(f) },
   { words: ['agents', 'list'], flags: { '--json': 'json' }, options: {}, module: 'cli/agents', run: (m, _, f) => m.agentsList(f) },
+  { words: ['models', 'list'], flags: { '--json': 'json' }, options: {}, module: 'cli/models', run: (m, _, f) => m.modelsList(f) },
   { words: ['policy', 'presets'], flags: { '--json': 'json' }, options: {}, module: 'cli/policy', run: (m, _, f) => m.policyPresets(f) },
   {
     words: ['policy', 'validate'],

@@ -75,6 +75,20 @@ function line(i: ModelsDoor.ModelInfo): string {
   return `${i.name}  ${i.engine}  ${i.image}  ${i.model ?? '-'}  127.0.0.1:${i.port}  ${i.state}${code}${ready}  ${i.registered ? 'provider registered' : 'not registered'}  gpus ${i.gpus}\n`;
 }
 
+/**
+ * `models list [--json]` as its commander action runs it. Exported for the commander-free fast
+ * path (commands.ts FAST_VERBS, issue 23), which passes the same flags commander does.
+ */
+export async function modelsList(flags: { json?: boolean }): Promise<void> {
+  await run(flags, async ({ models }) => {
+    const list = await models.list();
+    if (flags.json) printJson(list);
+    else if (list.length === 0) process.stdout.write('no models: nemoclaw models start NAME --engine vllm --image IMAGE --model ID\n');
+    else for (const i of list) process.stdout.write(line(i));
+    return exitCodes.ok;
+  });
+}
+
 export function register(program: Command): void {
   const cmd = program.command('models').description('local NIM and vLLM containers (Docker Engine API), routed through inference.local');
 
@@ -128,15 +142,7 @@ export function register(program: Command): void {
     .command('list')
     .description('models started by nemoclaw for this NEMOCLAW_HOME (only ours)')
     .option('--json', 'print JSON')
-    .action(async (flags: { json?: boolean }) => {
-      await run(flags, async ({ models }) => {
-        const list = await models.list();
-        if (flags.json) printJson(list);
-        else if (list.length === 0) process.stdout.write('no models: nemoclaw models start NAME --engine vllm --image IMAGE --model ID\n');
-        else for (const i of list) process.stdout.write(line(i));
-        return exitCodes.ok;
-      });
-    });
+    .action(modelsList);
 
   cmd
     .command('status <name>')

@@ -60,6 +60,7 @@ describe('fastRoute: which arguments skip commander', () => {
     [['audit', 'checkpoints', '--last', '--json'], { last: true, json: true }],
     [['providers', 'list'], { json: undefined }],
     [['agents', 'list', '--json'], { json: true }],
+    [['models', 'list', '--json'], { json: true }],
     [['sandbox', 'run', '--', 'true'], {}],
     [['sandbox', 'run', '--policy', 'p.yaml', '--workspace', '/w', '--json', '--tty', '--', 'sh', '-c', 'exit 3'], { policy: 'p.yaml', workspace: '/w', json: true, tty: true }],
   ])('%j is a plain shape', (args, flags) => {
@@ -105,6 +106,7 @@ describe('fastRoute: which arguments skip commander', () => {
     [['providers', 'list', '--verbose']],
     [['providers', 'add', 'x']],
     [['agents', 'list', 'openclaw']],
+    [['models', 'list', '--all']],
     [['sandbox', 'run', 'true']],
     [['sandbox', 'run', '--']],
     [['sandbox', 'run', 'x', '--', 'true']],
@@ -228,6 +230,11 @@ describe('fast path and commander give the same answers', { timeout: 120_000 }, 
     expect(agents).toMatchObject({ code: 0, stdout: expect.stringMatching(/^no agents installed in /) });
     expect(presets?.stdout).toMatch(/^github-readonly +\S/m);
     expect(JSON.parse(presetsJson?.stdout ?? '').map((p: { name: string }) => p.name)).toContain('pypi');
+  });
+
+  it('models list, with no Docker engine where DOCKER_HOST points', async () => {
+    const [list] = await expectSame(home, [['models', 'list'], ['models', 'list', '--json']], { DOCKER_HOST: `unix://${join(home, 'no-engine.sock')}` });
+    expect(list).toMatchObject({ code: 1, stderr: expect.stringMatching(/the Docker engine does not answer on .*no-engine\.sock \(ENOENT\)/) });
   });
 
   it('policy validate and explain, and sandbox run', async () => {
