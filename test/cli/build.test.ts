@@ -68,6 +68,8 @@ describe('the built CLI (dist/) and the TypeScript sources', () => {
     ['completion', 'bash'],
     ['completion', 'zsh'],
     ['completion', 'fish'],
+    ['policy', 'schema'],
+    ['policy', 'schema', '--kind', 'preset'],
     ['sandbox', 'run', '--', 'true'],
     ['sandbox', 'run', '--', 'sh', '-c', 'echo inside; exit 3'],
   ];
