@@ -64,6 +64,13 @@ static void close_all_but(struct setup *s)
 int main(int argc, char **argv)
 {
     struct config *c = &g_cfg;
+    /* `nemoclaw doctor`'s probe: the kernel's Landlock ABI (0: none or disabled), which Node
+     * cannot ask for (a raw syscall). Nothing else runs. */
+    if (argc == 2 && !strcmp(argv[1], "--landlock-abi")) {
+        if (printf("%d\n", landlock_abi()) < 0 || fflush(stdout) != 0)
+            return 1;
+        return 0;
+    }
     g_args_start = argv[0];
     g_args_end = argv[argc - 1] + strlen(argv[argc - 1]);
     cli_parse(argc, argv, c);

@@ -81,8 +81,10 @@ export function kernelVerdict(rel: string): Verdict {
 export function landlockVerdict(abi: number | null, lsmList: string | null): Verdict {
   const enable = 'add lsm=landlock,lockdown,yama,integrity,apparmor to GRUB_CMDLINE_LINUX in /etc/default/grub, then: update-grub && reboot';
   if (abi === null) {
-    if (lsmList !== null && lsmList.split(',').includes('landlock')) return { status: 'warn', detail: 'enabled (lsm list) but ABI not probed (python3 missing)', fix: 'apt-get install -y python3' };
-    return { status: 'fail', detail: 'could not probe Landlock', fix: 'apt-get install -y python3' };
+    // No helper to ask (not built) and no python3 either.
+    const fix = 'npm run setup  (builds the helper, which probes it; or: apt-get install -y python3)';
+    if (lsmList !== null && lsmList.split(',').includes('landlock')) return { status: 'warn', detail: 'enabled (lsm list) but ABI not probed (no helper built, no python3)', fix };
+    return { status: 'fail', detail: 'could not probe Landlock (no helper built, no python3)', fix };
   }
   if (abi <= 0) return { status: 'fail', detail: 'Landlock not enabled in this kernel', fix: enable };
   if (abi < 4) return { status: 'warn', detail: `ABI ${abi}: no TCP rules (policies with hard_requirement refuse to run)`, fix: 'apt-get install -y -t bookworm-backports linux-image-amd64 && reboot' };
@@ -178,12 +180,14 @@ function findLibrary(prefix: string): string | null {
   return null;
 }
 
-// Landlock's ABI comes from landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-// Node cannot make raw syscalls, python3's ctypes can (444 on x86_64 and arm64 alike).
+// Landlock's ABI comes from landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION), a
+// raw syscall Node cannot make: the helper answers it (`--landlock-abi`, the same call its
+// sandboxes make). Before the helper is built (doctor is what one runs when setup failed),
+// python3's ctypes can (444 on x86_64 and arm64 alike), where python3 is installed.
 const LANDLOCK_PROBE = 'import ctypes;l=ctypes.CDLL(None,use_errno=True);print(l.syscall(444,None,0,1))';
 
-async function landlockAbi(): Promise<number | null> {
-  const r = await run('python3', ['-c', LANDLOCK_PROBE], 5000);
+async function landlockAbi(helper: string): Promise<number | null> {
+  const r = existsSync(helper) ? await run(helper, ['--landlock-abi'], 5000) : await run('python3', ['-c', LANDLOCK_PROBE], 5000);
   if (!r.ok) return null;
   const n = Number(r.out);
   return Number.isInteger(n) ? Math.max(n, 0) : null;
@@ -369,7 +373,7 @@ const DOCKER_SOCKET = '/var/run/docker.sock';
 
 export const CHECKS: readonly Check[] = [
   { name: 'kernel', required: () => true, probe: () => kernelVerdict(release()) },
-  { name: 'landlock', required: () => true, probe: async () => landlockVerdict(await landlockAbi(), read('/sys/kernel/security/lsm')) },
+  { name: 'landlock', required: () => true, probe: async (ctx) => landlockVerdict(await landlockAbi(ctx.helper), read('/sys/kernel/security/lsm')) },
   { name: 'seccomp', required: () => true, probe: () => seccompVerdict(read('/proc/sys/kernel/seccomp/actions_avail')) },
   {
     name: 'user namespaces',

@@ -321,4 +321,22 @@ describe('nemoclaw doctor --json', () => {
       if (c.status !== 'pass') expect(String(c.fix).length).toBeGreaterThan(0);
     }
   });
+
+  it('reports the Landlock ABI the sandboxes enforce, asked of the helper: no python3 needed', () => {
+    expect(helperBuilt, `make -C native failed:\n${build.output}`).toBe(true);
+    // PATH names an empty folder: no python3 (a fresh Debian 12 has none), nothing else either.
+    const r = nemoclaw(['doctor', '--json'], { PATH: mkdtempSync(join(scratch, 'empty-path-')) });
+    const landlock = (JSON.parse(r.stdout) as { checks: Array<{ name: string; detail: string }> }).checks.find((c) => c.name === 'landlock');
+    // What a sandbox on this kernel reports it enforces (the helper's ready event).
+    const ran = run(['true'], ['--json']);
+    const ended = ran.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { enforcement?: { landlock?: { abi?: number } } })
+      .find((l) => l.enforcement !== undefined);
+    const abi = ended?.enforcement?.landlock?.abi;
+    expect(abi, ran.stderr).toEqual(expect.any(Number));
+    if ((abi as number) > 0) expect(landlock?.detail).toMatch(new RegExp(`^ABI ${abi}\\b`));
+    else expect(landlock?.detail).toBe('Landlock not enabled in this kernel');
+  });
 });
