@@ -148,6 +148,10 @@ class Writer implements AuditLog {
   }
 
   async open(): Promise<void> {
+    // Building the writer loaded node:crypto (the bundle loads it at first use: milliseconds of
+    // main-thread work): I/O that came in meanwhile is served before the key is loaded and the
+    // chain resumed under the lock.
+    await ioTurn();
     ensurePrivateDirs(this.dir);
     cleanLockLeftovers(this.dir);
     try {
@@ -426,8 +430,20 @@ class Writer implements AuditLog {
   }
 }
 
+/**
+ * One turn of the event loop, so that I/O already waiting (a sandbox's ready report, whose go a
+ * one-shot `sandbox run` sends) is handled between the long synchronous steps of an open rather
+ * than after all of them: the log is opened while the process has other work, and none of it
+ * should wait for the log's crypto (issue 23).
+ */
+function ioTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Opens (creating if needed) the audit log under home/audit and recovers a torn tail. */
 export async function openAuditLog(opts: OpenOptions): Promise<AuditLog> {
+  // The caller has usually just loaded this module (milliseconds of main-thread work).
+  await ioTurn();
   const w = new Writer(opts);
   await w.open();
   return w;

@@ -62,6 +62,20 @@ describe('openAuditLog', () => {
     expect(rec.event).toMatchObject({ class_uid: 3003, kind: 'approval.decision', decision: 'allow_once', actor: { user: 'alice' }, policy_revision: 'r7' });
   });
 
+  it('serves I/O that is already due before its synchronous work (a sandbox waits for its go meanwhile)', async () => {
+    const h = home();
+    // Queued before the open: it must run before the open creates anything (a one-shot run sends
+    // the helper its go from such a callback).
+    let sawAuditDir: boolean | null = null;
+    setImmediate(() => {
+      sawAuditDir = existsSync(join(h, 'audit'));
+    });
+    const log = await openAuditLog({ home: h, heartbeatMs: 0 });
+    await log.close();
+    expect(sawAuditDir).toBe(false);
+    expect((await verifyAudit({ home: h })).summary).toBe('ok');
+  });
+
   it('breaks a stale lock left by a dead process', async () => {
     const h = home();
     const w0 = await openAuditLog({ home: h, heartbeatMs: 0 });
