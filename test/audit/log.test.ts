@@ -153,6 +153,20 @@ describe('openAuditLog', () => {
     expect((await verifyAudit({ home: h })).summary).toBe('ok');
   });
 
+  it('removes the private key of an epoch a crashed rotation never published, keeping the current one', async () => {
+    const h = home();
+    const a = await openAuditLog({ home: h, heartbeatMs: 0 });
+    await fill(a, 10);
+    await a.close();
+    const keys = join(h, 'keys', 'audit');
+    writeFileSync(join(keys, 'epoch-2.pem'), generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
+    const b = await openAuditLog({ home: h, heartbeatMs: 0 });
+    expect(readdirSync(keys).filter((n) => n.endsWith('.pem'))).toEqual(['epoch-1.pem']);
+    await fill(b, 5, 10);
+    await b.close();
+    expect((await verifyAudit({ home: h })).summary).toBe('ok');
+  });
+
   it('rotates segments and links each new one to the previous', async () => {
     const h = home();
     const w = await openAuditLog({ home: h, heartbeatMs: 0, segmentBytes: 32 * 1024 });
