@@ -265,8 +265,10 @@ function auditRecord(e: SandboxEvent): { record: AuditEventInput; durable: boole
  * Loads src/audit only after the helper is spawned, so the log's crypto never delays the
  * sandbox, then writes each record as it comes (in order: the log appends in call order, records
  * of one turn in one group commit): a long run killed midway still left its start and enforcement
- * records. Records seen before the log is open wait in a queue. With an unusable log the run goes
- * on and one warning says it was not audited (the exit status stays the command's).
+ * records. Records seen before the log is open wait in a queue, so the start record may follow
+ * the workload's start by a few milliseconds (docs/audit.md, "Concurrency and crashes"). With an
+ * unusable log the run goes on and one warning says it was not audited (the exit status stays
+ * the command's).
  */
 function runAudit(report: (line: string) => void) {
   const pending: Array<{ record: AuditEventInput; durable: boolean }> = [];
