@@ -2,7 +2,6 @@
 // whether the sandbox cannot work without it, how to probe, how to fix); the probes read /proc
 // and /sys or ask a program, and the verdicts are pure functions of what was read so that each
 // rule is unit-tested with made-up facts.
-import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, readdirSync, statSync, statfsSync } from 'node:fs';
 import { release } from 'node:os';
 import { dirname } from 'node:path';
@@ -41,10 +40,16 @@ function read(path: string): string | null {
   }
 }
 
-function run(cmd: string, args: string[], timeoutMs: number): Promise<{ ok: boolean; out: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout) => resolve({ ok: err === null, out: String(stdout).trim() }));
-  });
+/**
+ * A probe command's status and output. execa, loaded here only: this file is part of the sandbox
+ * component's bundle chunk, which every verb that starts or names a sandbox loads, and a static
+ * import of node:child_process's execFile loaded child_process for all of them (`agents list`,
+ * issue 23).
+ */
+async function run(cmd: string, args: string[], timeoutMs: number): Promise<{ ok: boolean; out: string }> {
+  const { execa } = await import('execa');
+  const r = await execa(cmd, args, { timeout: timeoutMs, reject: false, stdin: 'ignore', stderr: 'ignore' });
+  return { ok: !r.failed, out: String(r.stdout ?? '').trim() };
 }
 
 const pass = (detail: string): Verdict => ({ status: 'pass', detail, fix: '' });
