@@ -51,7 +51,8 @@ writeFileSync(
   ['version: 1', 'filesystem_policy:', '  read_write: [/tmp]', 'network_policies:', '  github:', '    endpoints: [{ host: api.github.com, port: 443, protocol: rest, access: read-only }]', '    binaries: [{ path: /usr/bin/curl }]', ''].join('\n'),
 );
 // Both entries share one compile cache, filled by the warm-up rounds, as bin/nemoclaw's would be.
-const env = { ...process.env, NEMOCLAW_HOME: home, NODE_COMPILE_CACHE: join(home, 'compile-cache') };
+// DOCKER_HOST names a socket nobody serves: `models list` answers 1 (no engine) on every host.
+const env = { ...process.env, NEMOCLAW_HOME: home, NODE_COMPILE_CACHE: join(home, 'compile-cache'), DOCKER_HOST: `unix://${join(home, 'no-engine.sock')}` };
 const servedEnv = { ...env, NEMOCLAW_HOME: servedHome };
 
 interface Verb {
@@ -78,11 +79,14 @@ const VERBS: Verb[] = [
   { args: ['audit', 'verify'], status: 0 },
   { args: ['audit', 'tail'], status: 0 },
   { args: ['completion', 'bash'], status: 0 },
-  // Verbs commander parses (no fast path): the target is every verb's, not only the looped ones'.
+  // The listings and others outside those loops: the target is every verb's. Since 2026-12-06
+  // the first four take the fast path too; `policy schema` to a pipe is the build's recording.
   { args: ['audit', 'checkpoints', '--last'], status: 0 },
   { args: ['providers', 'list'], status: 0 },
   { args: ['agents', 'list'], status: 0 },
   { args: ['policy', 'presets'], status: 0 },
+  { args: ['models', 'list'], status: 1 },
+  { args: ['policy', 'schema'], status: 0 },
   { args: ['sandbox', 'run', '--', 'true'], status: 0, sandbox: true },
   // With `nemoclaw serve` running: what a user waits for at the prompt.
   { args: ['list'], status: 0, served: true },
