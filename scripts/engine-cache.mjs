@@ -2,13 +2,14 @@
 // of the policy engine script (scripts/policy-engine.mjs says why), after a run over what the CLI's
 // policy verbs do with it: every shipped blueprint and preset loaded and compiled, a policy
 // explained, a broken one diagnosed. The cache then holds every function those runs compiled.
+// Beside it, what the engine gave for each shipped preset (presetsMemoOf).
 // build.mjs runs it on the Node that runs the CLI (a cache from another V8 is rejected) in the
 // build's private folder, which is swapped in whole once done: a plain write is enough. Plain
 // JavaScript.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ENGINE_FILE, engineCacheOf, loadEngine } from './policy-engine.mjs';
+import { ENGINE_FILE, engineCacheOf, loadEngine, presetsMemoOf } from './policy-engine.mjs';
 
 const [build] = process.argv.slice(2);
 const engine = pathToFileURL(join(build, ENGINE_FILE));
@@ -55,6 +56,13 @@ for (const name of await policy.listBlueprints()) {
   policy.compileSandboxSpec(policy.blueprintPolicy(bp));
   policy.blueprintDigest(bp);
 }
-for (const { name } of await policy.listPresets()) await policy.loadPreset(name);
+// Each shipped preset's name and description as this engine read them, keyed by its exact text:
+// `policy presets` lists a preset whose text is here without parsing it again (src/cli/presets.ts).
+const presets = {};
+for (const { name, description, file } of await policy.listPresets()) {
+  await policy.loadPreset(name);
+  presets[readFileSync(file, 'utf8')] = { name, description };
+}
 
 writeFileSync(engineCacheOf(engine), script.createCachedData());
+writeFileSync(presetsMemoOf(engine), `${JSON.stringify(presets)}\n`);

@@ -25,6 +25,15 @@ export function engineCacheOf(engine) {
 }
 
 /**
+ * What the engine gave for each shipped preset, keyed by the preset's exact text: beside it too.
+ * `policy presets` lists from it without running the engine (src/cli/presets.ts, which names the
+ * same place from its own URL).
+ */
+export function presetsMemoOf(engine) {
+  return new URL('presets.json', engine);
+}
+
+/**
  * Runs ENGINE (a file: URL of engine.js) and returns its exports, with how its cache fared:
  * 'accepted', 'rejected' (by V8), 'stale' (older than engine.js) or 'none'. IMPORTS are the
  * modules outside src/policy that it imports lazily, by specifier (engine.js calls them instead

@@ -70,6 +70,7 @@ const VERB_MODULES = {
   'cli/approvals': () => import('./approvals.ts'),
   'cli/audit': () => import('./audit.ts'),
   'cli/policy': () => import('./policy.ts'),
+  'cli/presets': () => import('./presets.ts'),
   'cli/sandbox': () => import('./sandbox.ts'),
   'cli/doctor': () => import('./doctor.ts'),
   'cli/demo': () => import('./demo.ts'),
@@ -172,7 +173,7 @@ export const FAST_VERBS: readonly FastVerb[] = [
   { words: ['providers', 'list'], flags: { '--json': 'json' }, options: {}, module: 'cli/providers', run: (m, _, f) => m.providersList(f) },
   { words: ['agents', 'list'], flags: { '--json': 'json' }, options: {}, module: 'cli/agents', run: (m, _, f) => m.agentsList(f) },
   { words: ['models', 'list'], flags: { '--json': 'json' }, options: {}, module: 'cli/models', run: (m, _, f) => m.modelsList(f) },
-  { words: ['policy', 'presets'], flags: { '--json': 'json' }, options: {}, module: 'cli/policy', run: (m, _, f) => m.policyPresets(f) },
+  { words: ['policy', 'presets'], flags: { '--json': 'json' }, options: {}, module: 'cli/presets', run: (m, _, f) => m.policyPresets(f) },
   {
     words: ['policy', 'validate'],
     flags: { '--json': 'json' },

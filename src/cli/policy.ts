@@ -24,6 +24,7 @@ import {
 } from '../policy/index.ts';
 import type { Diagnostic, NetworkPolicy, Policy } from '../policy/index.ts';
 import { exitCodes, exitQuietlyOnEpipe, printJson, showOn, stderr, stdout, UsageError, writeOut } from './output.ts';
+import { policyPresets, printPresets } from './presets.ts';
 
 type Kind = 'policy' | 'preset' | 'blueprint';
 
@@ -158,11 +159,9 @@ export const policyExplain = reading(async (file: string, opts: { json?: boolean
   else writeOut(renderExplanation(x));
 });
 
-/** `policy presets [--json]` as its commander action runs it (see policyValidate). */
-export const policyPresets = reading(async (opts: { json?: boolean }) => {
-  const list = await listPresets();
-  if (opts.json) printJson(list.map(({ name, description }) => ({ name, description })));
-  else for (const p of list) stdout.write(`${p.name.padEnd(18)} ${p.description}\n`);
+/** `policy presets [--json]` with every preset parsed here (presets.ts says when). */
+export const policyPresetsParsed = reading(async (opts: { json?: boolean }) => {
+  printPresets(await listPresets(), opts);
 });
 
 export function register(program: Command): void {

@@ -70,6 +70,8 @@ describe('the built CLI (dist/) and the TypeScript sources', () => {
     ['completion', 'fish'],
     ['policy', 'schema'],
     ['policy', 'schema', '--kind', 'preset'],
+    ['policy', 'presets'],
+    ['policy', 'presets', '--json'],
     ['sandbox', 'run', '--', 'true'],
     ['sandbox', 'run', '--', 'sh', '-c', 'echo inside; exit 3'],
   ];
@@ -129,6 +131,42 @@ describe("the policy engine's code cache, made by the build", () => {
     const launches = [...readFileSync(join(root, 'bin', 'nemoclaw'), 'utf8').matchAll(/exec "\$node" (.*) "\$entry"/g)].map((m) => (m[1] as string).split(' '));
     expect(launches.length).toBeGreaterThanOrEqual(2);
     for (const flags of launches) expect({ flags, cache: engineCache(root, flags) }).toEqual({ flags, cache: 'accepted' });
+  });
+});
+
+describe('policy presets from the build', () => {
+  // The bundle's policy presets with a hook that reports every open of the engine script: whether
+  // the engine ran at all, with NEMOCLAW_BLUEPRINTS naming `blueprints`.
+  const hook = `data:text/javascript,${encodeURIComponent(
+    "import fs from 'node:fs'; const open = fs.openSync; fs.openSync = (p, ...a) => { if (String(p).endsWith('/policy/engine.js')) process.stderr.write('ENGINE-RUN\\n'); return open(p, ...a); };",
+  )}`;
+  const presets = (blueprints: string) => {
+    const r = spawnSync(node, ['--import', hook, join(root, 'dist', 'bundle', 'cli', 'main.js'), 'policy', 'presets'], { encoding: 'utf8', env: { ...process.env, NEMOCLAW_BLUEPRINTS: blueprints }, timeout: 30_000 });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr.replace('ENGINE-RUN\n', ''), engineRun: r.stderr.includes('ENGINE-RUN') };
+  };
+  const copyOfShipped = (name: string): string => {
+    const dir = join(scratch, name);
+    cpSync(join(root, 'blueprints'), dir, { recursive: true });
+    return dir;
+  };
+
+  it('lists the shipped presets without running the engine, as the engine lists them', () => {
+    const r = presets(copyOfShipped('shipped'));
+    expect(r).toMatchObject({ status: 0, engineRun: false, stderr: '' });
+    expect(r.stdout).toMatch(/^pypi +\S/m);
+    // The engine's own answer, from the sources (which have no such record of the build's).
+    const sources = spawnSync(node, ['--disable-warning=ExperimentalWarning', join(root, 'src', 'cli', 'main.ts'), 'policy', 'presets'], { encoding: 'utf8', env: { ...process.env, NEMOCLAW_BLUEPRINTS: join(scratch, 'shipped') } });
+    expect(r.stdout).toBe(sources.stdout);
+  });
+
+  it('runs the engine for a preset the build did not read: an edited one is listed as edited, a broken one refused with its position', () => {
+    const edited = copyOfShipped('edited');
+    const pypi = join(edited, 'presets', 'pypi.yaml');
+    writeFileSync(pypi, readFileSync(pypi, 'utf8').replace(/description: .*/, 'description: edited after the build'));
+    expect(presets(edited)).toMatchObject({ status: 0, engineRun: true, stdout: expect.stringMatching(/^pypi +edited after the build$/m) });
+    const broken = copyOfShipped('broken');
+    writeFileSync(join(broken, 'presets', 'pypi.yaml'), 'preset:\n  name: pypi\n  description: no rules\nnetwork_policies:\n  x:\n    endpoints: [{ host: "*.com", port: 443 }]\n');
+    expect(presets(broken)).toMatchObject({ status: 1, engineRun: true, stdout: '', stderr: expect.stringMatching(/pypi\.yaml:\d+:\d+/) });
   });
 });
 
