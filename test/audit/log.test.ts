@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fingerprint, openAuditLog, verifyAudit } from '../../src/audit/index.ts';
-import { cpPath, fill, readLines, removeHome, segPath, segments, tempHome } from './helpers.ts';
+import { cpPath, fill, makeLog, readLines, removeHome, segPath, segments, tempHome } from './helpers.ts';
 
 const homes: string[] = [];
 function home(): string {
@@ -16,6 +16,16 @@ function home(): string {
 afterEach(() => {
   for (const h of homes.splice(0)) removeHome(h);
 });
+/** A home whose closed log holds n records (helpers.ts makeLog), removed after the test. */
+async function loggedHome(n: number): Promise<string> {
+  const h = await makeLog(n);
+  homes.push(h);
+  return h;
+}
+/** An Ed25519 private key no keys.json names, as PEM. */
+function strangerKeyPem(): string {
+  return generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+}
 
 describe('openAuditLog', () => {
   it('continues the chain across reopen, resuming from the last checkpoint', async () => {
@@ -144,22 +154,16 @@ describe('openAuditLog', () => {
   });
 
   it('refuses to open with a private key that is not the one keys.json names', async () => {
-    const h = home();
-    const a = await openAuditLog({ home: h, heartbeatMs: 0 });
-    await fill(a, 10);
-    await a.close();
-    writeFileSync(join(h, 'keys', 'audit', 'epoch-1.pem'), generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
+    const h = await loggedHome(10);
+    writeFileSync(join(h, 'keys', 'audit', 'epoch-1.pem'), strangerKeyPem());
     await expect(openAuditLog({ home: h, heartbeatMs: 0 })).rejects.toThrow('audit signing key does not match keys.json');
     expect((await verifyAudit({ home: h })).summary).toBe('ok');
   });
 
   it('removes the private key of an epoch a crashed rotation never published, keeping the current one', async () => {
-    const h = home();
-    const a = await openAuditLog({ home: h, heartbeatMs: 0 });
-    await fill(a, 10);
-    await a.close();
+    const h = await loggedHome(10);
     const keys = join(h, 'keys', 'audit');
-    writeFileSync(join(keys, 'epoch-2.pem'), generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string);
+    writeFileSync(join(keys, 'epoch-2.pem'), strangerKeyPem());
     const b = await openAuditLog({ home: h, heartbeatMs: 0 });
     expect(readdirSync(keys).filter((n) => n.endsWith('.pem'))).toEqual(['epoch-1.pem']);
     await fill(b, 5, 10);
