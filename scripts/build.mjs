@@ -25,11 +25,21 @@ export const BUILD_DIR = 'dist';
 export const TSCONFIGS = ['tsconfig.json', 'tsconfig.build.json'];
 /**
  * Commands whose output depends on nothing but the build (not the home, the host, the terminal
- * when it is not one): recorded at build time in dist/cli/recorded.json. Help to a pipe is
+ * when it is not one): recorded at build time in dist/cli/recorded/, one file per command
+ * (recordedName). Help to a pipe is
  * commander's at 80 columns; completion scripts read sandbox names when the shell runs them;
  * the policy JSON Schema is the engine's zod schemas, converted (~20 ms of work on each run).
  */
 const RECORDED = [['--help'], ['-h'], ['completion', 'bash'], ['completion', 'zsh'], ['policy', 'schema']];
+
+/**
+ * A recorded command's file: its words, encoded so that no argument names a path. main.ts looks
+ * a command up by the same name (recorded()), so a command with no recording costs it one failed
+ * open instead of reading and parsing every recording.
+ */
+function recordedName(args) {
+  return `${encodeURIComponent(args.join(' '))}.txt`;
+}
 export const STAMP = '.built';
 
 /** find(1) arguments (after the root) that print the first input newer than the stamp. */
@@ -118,16 +128,15 @@ export function build(root, say = (m) => process.stderr.write(`build: ${m}\n`)) 
     // recorded so that the built CLI prints it without loading commander or the verb
     // (src/cli/main.ts, recorded()).
     const built = existsSync(join(next, 'bundle', 'cli', 'main.js')) ? join(next, 'bundle', 'cli', 'main.js') : join(next, 'cli', 'main.js');
-    const outputs = {};
+    mkdirSync(join(next, 'cli', 'recorded'));
     for (const args of RECORDED) {
       const h = spawnSync(existsSync(node24) ? node24 : process.execPath, [built, ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
       if (h.status !== 0 || h.stdout === '') {
         say(`the built CLI's ${args.join(' ')} failed (exit ${h.status ?? h.signal}); bin/nemoclaw keeps running the TypeScript sources\n${h.stderr}`);
         return false;
       }
-      outputs[args.join(' ')] = h.stdout;
+      writeFileSync(join(next, 'cli', 'recorded', recordedName(args)), h.stdout);
     }
-    writeFileSync(join(next, 'cli', 'recorded.json'), `${JSON.stringify(outputs, null, 1)}\n`);
     const dist = join(root, BUILD_DIR);
     const old = join(work, 'old');
     try {

@@ -16,13 +16,14 @@ import { UsageError, exitCodes, exitQuietlyOnEpipe, stderr, stdoutIsTerminal, wr
 
 const VERSION = '0.1.0';
 
-/** What the build recorded for these arguments (their stdout, status 0), if anything. */
+/**
+ * What the build recorded for these arguments (their stdout, status 0), if anything: the file
+ * scripts/build.mjs recordedName() names for them (their words, encoded: no argument names a path).
+ */
 function recorded(args: string[]): string | undefined {
   try {
-    const file = process.getBuiltinModule('node:fs').readFileSync(new URL('./recorded.json', import.meta.url), 'utf8');
-    const outputs = JSON.parse(file) as Record<string, string>;
-    const key = args.join(' ');
-    return Object.hasOwn(outputs, key) ? outputs[key] : undefined;
+    const dir = process.getBuiltinModule('node:url').fileURLToPath(new URL('./recorded/', import.meta.url));
+    return process.getBuiltinModule('node:fs').readFileSync(`${dir}${encodeURIComponent(args.join(' '))}.txt`, 'utf8');
   } catch {
     return undefined;
   }
@@ -49,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
   // NEMOCLAW_CLI_FAST=0 sends them to commander too: test/cli/fast-path.test.ts compares the two.
   const fast = process.env.NEMOCLAW_CLI_FAST === '0' ? undefined : fastRoute(argv.slice(2));
   // `nemoclaw --help` or `completion bash` to a pipe or file: the output the same command gave
-  // when the build was made (scripts/build.mjs records it in dist/cli/recorded.json by running
+  // when the build was made (scripts/build.mjs records it in dist/cli/recorded/ by running
   // this file), printed without loading commander or the verb (issue 23). Only for commands whose
   // output depends on nothing but the build; not on a terminal, whose width commander wraps help
   // to; not from the sources, which have no recording.
