@@ -230,6 +230,20 @@ async function buildEngine(esbuild, options, root, out) {
   return { names, specifiers: [...specifiers], sources };
 }
 
+/**
+ * yaml's ES module build, what the package exports under the `default` condition (esbuild on the
+ * node platform takes its `node` one, the CommonJS build: the same sources, compiled twice). Its
+ * modules are hoisted into one scope where the CommonJS ones each stay a function with its exports
+ * copied between them: the engine script is ~65 KB smaller, and runs its top level ~0.7 ms faster
+ * (issue 23). The two builds differ only where nemoclaw never goes: warnings are printed with
+ * console.warn instead of process.emitWarning (load.ts asks for none), `!!binary` decodes with atob
+ * instead of Buffer (a YAML 1.1 tag; policies are read as 1.2), and LOG_TOKENS/LOG_STREAM debug
+ * output is not read from the environment.
+ */
+function yamlEsBuild(root) {
+  return join(dirname(createRequire(join(root, 'package.json')).resolve('yaml/package.json')), 'browser', 'index.js');
+}
+
 /** The module that stands for src/policy/index.ts in the CLI's bundle: it runs the engine script. */
 function policyDoor(root, engine) {
   const imports = engine.specifiers.map((s) => `${JSON.stringify(s)}: () => import(${JSON.stringify(s)})`);
@@ -277,6 +291,7 @@ export async function bundle(root, out) {
     },
     metafile: true,
     logLevel: 'silent',
+    alias: { yaml: yamlEsBuild(root) },
   };
   const engine = await buildEngine(esbuild, options, root, out);
   if (typeof engine === 'string') return engine;

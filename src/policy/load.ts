@@ -134,7 +134,10 @@ let lastParse: { text: string; lc: LineCounter; doc: Document } | undefined;
 function parseYaml(text: string): { lc: LineCounter; doc: Document } {
   if (lastParse?.text !== text) {
     const lc = new LineCounter();
-    lastParse = { text, lc, doc: parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, strict: true, version: '1.2' }) };
+    // logLevel 'error': a collection used as a key (`? [a, b]`) is reported by the schema as an
+    // unknown key at its line; yaml's own warning would come on top, as a Node process warning
+    // once per conversion (documentKind and the loader each convert), without a position.
+    lastParse = { text, lc, doc: parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, strict: true, version: '1.2', logLevel: 'error' }) };
   }
   return lastParse;
 }

@@ -52,6 +52,15 @@ describe('nemoclaw policy validate', () => {
     );
   });
 
+  it('reports a collection used as a key once, as an unknown key, without a Node process warning', () => {
+    const odd = file('odd-key.yaml', 'version: 1\n? [a, b]\n: x\n');
+    const r = nemoclaw('validate', odd);
+    expect(r.code).toBe(1);
+    expect(r.err.split('\n')[0]).toBe(`${odd}:1:1: [ a, b ]: unknown key \`[ a, b ]\``);
+    expect(r.err).not.toContain('Warning');
+    expect(r.err.split('\n')).toHaveLength(4);
+  });
+
   it('reports a missing file and YAML syntax errors the same way, with --json too', () => {
     const syntax = file('syntax.yaml', 'version: 1\nlimits: [\n');
     const r = nemoclaw('validate', '--json', syntax, join(home, 'missing.yaml'));
