@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UsageError, exitCodes, exitQuietlyOnEpipe, parseSince, printJson, showOn, stdout } from './output.ts';
+import { UsageError, exitCodes, exitQuietlyOnEpipe, parseSince, printJson, showOn, stdout, writeOut } from './output.ts';
 import type { Show } from './output.ts';
 import { checkInclusion, checkpointToOtlp, endCursor, lastRecords, openAuditLog, parseCheckpointText, parseRecord, postOtlp, proveInclusion, pruneAudit, readCheckpoints, readRecords, readSince, recordToOtlp, toCef, toOcsf, verifyAudit } from '../audit/index.ts';
 import type { OtlpLogRecord, RawRecord } from '../audit/index.ts';
@@ -121,13 +121,15 @@ function quietOnEpipe(): void {
 
 /** `audit checkpoints [--json] [--last]` as its commander action runs it (see auditVerify). */
 export function auditCheckpoints(o: { json?: boolean; last?: boolean }): void {
+  exitQuietlyOnEpipe();
   let cps = readCheckpoints(home());
   if (o.last === true) cps = cps.slice(-1);
   if (o.json === true) {
     printJson(o.last === true ? (cps[0] ?? null) : cps);
     return;
   }
-  for (const c of cps) process.stdout.write(`${String(c.size).padStart(8)}  ${c.ts}  ${c.reason.padEnd(12)}  key ${c.key_id} (epoch ${c.epoch})  seg ${c.segment}  root ${c.root}\n`);
+  // writeOut, not process.stdout: building the stream would load node:stream for a listing.
+  for (const c of cps) writeOut(`${String(c.size).padStart(8)}  ${c.ts}  ${c.reason.padEnd(12)}  key ${c.key_id} (epoch ${c.epoch})  seg ${c.segment}  root ${c.root}\n`);
 }
 
 export function register(program: Command): void {

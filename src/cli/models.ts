@@ -4,7 +4,7 @@
 // for it (docs/design.md, "CLI start-up").
 import type { Command } from 'commander';
 import type * as ModelsDoor from '../models/index.ts';
-import { exitCodes, printJson, showOn } from './output.ts';
+import { exitCodes, exitQuietlyOnEpipe, printJson, showOn, writeOut } from './output.ts';
 
 function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
@@ -80,11 +80,13 @@ function line(i: ModelsDoor.ModelInfo): string {
  * path (commands.ts FAST_VERBS, issue 23), which passes the same flags commander does.
  */
 export async function modelsList(flags: { json?: boolean }): Promise<void> {
+  // `nemoclaw models list | head -1`: status 0, quietly, as the other listings.
+  exitQuietlyOnEpipe();
   await run(flags, async ({ models }) => {
     const list = await models.list();
     if (flags.json) printJson(list);
-    else if (list.length === 0) process.stdout.write('no models: nemoclaw models start NAME --engine vllm --image IMAGE --model ID\n');
-    else for (const i of list) process.stdout.write(line(i));
+    else if (list.length === 0) writeOut('no models: nemoclaw models start NAME --engine vllm --image IMAGE --model ID\n');
+    else for (const i of list) writeOut(line(i));
     return exitCodes.ok;
   });
 }

@@ -297,6 +297,18 @@ describe('a reader that goes away', { timeout: 60_000 }, () => {
     }
   });
 
+  it('ends audit checkpoints quietly with status 0, both ways, with checkpoints to list', async () => {
+    const home = freshHome();
+    for (let run = 0; run < 3; run++) {
+      const log = await openAuditLog({ home, heartbeatMs: 0 });
+      await log.append({ kind: 'sandbox.lifecycle', activity: 'start', sandbox: `sb-${run}` });
+      await log.close();
+    }
+    for (const args of [['audit', 'checkpoints'], ['audit', 'checkpoints', '--json'], ['audit', 'checkpoints', '--last']]) {
+      for (const env of BOTH_WAYS) expect(await withReaderGone(home, args, env), `${args.join(' ')} ${JSON.stringify(env)}`).toEqual({ code: 0, stderr: '' });
+    }
+  });
+
   it('ends help, the version and the read-only listings quietly with status 0', async () => {
     const home = freshHome();
     const listings = [['list'], ['list', '--json'], ['policy', 'presets'], ['policy', 'schema'], ['--help'], ['help', 'sandbox'], ['--version'], ['completion', 'bash'], ['providers', 'list'], ['agents', 'list', '--json'], ['inference', 'get'], ['doctor', '--json']];

@@ -32,9 +32,11 @@ interface Run {
   stderr: string;
 }
 
-function models(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+/** `nemoclaw models ARGS`; with readerGone, its stdout is closed at once (a reader that went away). */
+function models(args: string[], env: NodeJS.ProcessEnv = {}, o: { readerGone?: boolean } = {}): Promise<Run> {
   return new Promise((done) => {
     const p = spawn(NODE, ['--disable-warning=ExperimentalWarning', MAIN, 'models', ...args], { env: { ...process.env, NEMOCLAW_HOME: home, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (o.readerGone === true) p.stdout.destroy();
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -129,6 +131,10 @@ describe('nemoclaw models (real dockerd, stand-in image)', () => {
     const list = await models(['list', '--json']);
     expect(list.code, list.stderr).toBe(0);
     expect(JSON.parse(list.stdout)).toMatchObject([{ name: 'vllm-a', engine: 'vllm', image, model: 'qwen2.5-stand-in', port, state: 'running', registered: true, gpus: 'none' }]);
+    // A reader that goes away (`models list | head -0`) ends the listing quietly, both ways.
+    for (const env of [{}, { NEMOCLAW_CLI_FAST: '0' }]) {
+      for (const args of [['list'], ['list', '--json']]) expect(await models(args, env, { readerGone: true }), `${args.join(' ')} ${JSON.stringify(env)}`).toMatchObject({ code: 0, stderr: '' });
+    }
     const logs = await models(['logs', 'vllm-a']);
     expect(logs.code).toBe(0);
     expect(logs.stdout).toContain('stand-in model server (not NIM, not vLLM)');
