@@ -30,7 +30,7 @@ export const TSCONFIGS = ['tsconfig.json', 'tsconfig.build.json'];
  * commander's at 80 columns; completion scripts read sandbox names when the shell runs them;
  * the policy JSON Schema is the engine's zod schemas, converted (~20 ms of work on each run).
  */
-const RECORDED = [['--help'], ['-h'], ['completion', 'bash'], ['completion', 'zsh'], ['policy', 'schema']];
+const RECORDED = [['--help'], ['-h'], ['help'], ['completion', 'bash'], ['completion', 'zsh'], ['policy', 'schema']];
 
 /**
  * A recorded command's file: its words, encoded so that no argument names a path. main.ts looks

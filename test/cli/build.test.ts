@@ -61,6 +61,7 @@ describe('the built CLI (dist/) and the TypeScript sources', () => {
     ['--version'],
     ['--help'],
     ['-h'],
+    ['help'],
     ['help', 'policy'],
     ['no-such-verb'],
     ['policy', 'validate', good, bad],
