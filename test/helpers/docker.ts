@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { releaseLock, tryLock } from '../../src/state/index.ts';
 import { waitFor } from './wait.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -23,6 +24,20 @@ export interface Engine {
   started: boolean;
   log: string;
   stop(): Promise<void>;
+}
+
+/**
+ * The engine is one per machine, and a test file that starts dockerd also stops it (and one stops
+ * and restarts it mid-file): two such files running at once (vitest's two workers) would start
+ * two dockerds on one pid file, or pull the engine from under each other. So each takes a turn:
+ * this waits for the machine-wide turn (src/state's lock: a holder that died is broken, never one
+ * that runs) and returns the function that gives it back, for afterAll, after the engine's stop.
+ */
+export async function engineTurn(withinMs = 200_000): Promise<() => void> {
+  mkdirSync(STATE, { recursive: true });
+  const lock = join(STATE, 'turn.lock');
+  await waitFor(() => tryLock(lock).acquired, () => `the Docker engine's turn (${lock} held by a running test file)`, { withinMs, everyMs: 250 });
+  return () => releaseLock(lock);
 }
 
 /** `GET /_ping` over the socket, with curl-free Node: true when the engine answers OK. */

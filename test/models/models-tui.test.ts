@@ -12,7 +12,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Models, ModelWatch, type WatchStatus, type WatchedModel } from '../../src/models/index.ts';
 import { startGpuMonitor, withOwners, type GpuProcess } from '../../src/telemetry/index.ts';
-import { ensureDockerd, ensureStandInImage } from '../helpers/docker.ts';
+import { engineTurn, ensureDockerd, ensureStandInImage } from '../helpers/docker.ts';
 import type { Engine } from '../helpers/docker.ts';
 import { waitFor } from '../helpers/wait.ts';
 import type { Served } from '../supervisor/harness.ts';
@@ -27,6 +27,7 @@ const MODEL = 'tui-a';
 const SANDBOX = 'gpu-job';
 
 let engine: Engine;
+let giveTurnBack: (() => void) | undefined;
 let image: string;
 let sv: Served;
 let ws: string;
@@ -53,6 +54,8 @@ function fakeApps(): string {
 }
 
 beforeAll(async () => {
+  // One test file at a time uses (starts, restarts, stops) the machine's engine.
+  giveTurnBack = await engineTurn();
   engine = await ensureDockerd();
   image = ensureStandInImage();
   ({ sv, ws } = await serveFresh());
@@ -75,6 +78,7 @@ afterAll(async () => {
   await sv?.api.call('DELETE', `/v1/sandboxes/${SANDBOX}`).catch(() => {});
   await sv?.stop();
   await engine?.stop();
+  giveTurnBack?.();
 }, 60_000);
 
 const track = endedAfterEach();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LABEL, buildSpec, homeId, hostHasGpu } from '../../src/models/index.ts';
-import { ensureDockerd, ensureStandInImage } from '../helpers/docker.ts';
+import { engineTurn, ensureDockerd, ensureStandInImage } from '../helpers/docker.ts';
 import type { Engine } from '../helpers/docker.ts';
 import { waitFor } from '../helpers/wait.ts';
 import type { Served } from '../supervisor/harness.ts';
@@ -19,6 +19,7 @@ import { MAIN, NODE, freshHome, serveFresh } from '../supervisor/harness.ts';
 import { freePort } from '../helpers/ports.ts';
 
 let engine: Engine;
+let giveTurnBack: (() => void) | undefined;
 let image: string;
 let sv: Served;
 let ws: string;
@@ -68,6 +69,8 @@ function provider(name: string): { url: string; type: string; location: string }
 }
 
 beforeAll(async () => {
+  // One test file at a time uses (starts, restarts, stops) the machine's engine.
+  giveTurnBack = await engineTurn();
   engine = await ensureDockerd();
   image = ensureStandInImage();
   ({ sv, ws } = await serveFresh());
@@ -81,6 +84,7 @@ afterAll(async () => {
   await docker.getContainer('nc-foreign-model').remove({ force: true }).catch(() => {});
   await sv?.stop();
   await engine?.stop();
+  giveTurnBack?.();
 }, 60_000);
 
 describe('nemoclaw models (real dockerd, stand-in image)', () => {
