@@ -7,6 +7,7 @@
 // inference.local and never hold the key.
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Agent, AgentOptions } from 'node:http';
 import type Docker from 'dockerode';
 import type { ContainerInspectInfo } from 'dockerode';
 import { ProviderStore } from '../inference/index.ts';
@@ -82,6 +83,25 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * The HTTP agent dockerode's requests go through: Node's global agent's settings (keep-alive),
+ * naming no TLS server. Without one, http's agent derives a server name from each request's Host
+ * header and tests it with net.isIP, whose IPv6 regular expression takes ~3.5 ms to compile on
+ * its first use: every `models` verb's first request paid it (issue 23). The engine is reached
+ * over a unix socket or plain TCP (engineAddress), where nothing reads a server name.
+ * docker-modem takes `agent` from dockerode's options (dockerode's types do not list it), and
+ * logs every request's options with util.inspect (showHidden, any depth) whether or not its debug
+ * output is on: the agent shows itself as its name, not as its pools of sockets (~2.5 ms).
+ */
+function engineAgent(): Agent {
+  const http = process.getBuiltinModule('node:http');
+  // The options Node made its global agent with (keep-alive and the rest); @types/node omits the field.
+  const global = (http.globalAgent as unknown as { options: AgentOptions }).options;
+  const agent = new http.Agent({ ...global, servername: '' } as AgentOptions);
+  Object.defineProperty(agent, Symbol.for('nodejs.util.inspect.custom'), { value: () => 'nemoclaw engine agent' });
+  return agent;
+}
+
 export class Models {
   readonly docker: Docker;
   readonly where: string;
@@ -99,7 +119,7 @@ export class Models {
     this.home = home;
     this.env = env;
     const a = engineAddress(env);
-    this.docker = new (loadDockerode())(a.opts);
+    this.docker = new (loadDockerode())({ ...a.opts, agent: engineAgent() } as Docker.DockerOptions);
     this.where = a.where;
     this.providers = new ProviderStore(home);
     this.recordDir = join(home, 'models');
