@@ -96,8 +96,8 @@ async function portFree(port: number): Promise<boolean> {
 function engineAgent(): Agent {
   const http = process.getBuiltinModule('node:http');
   // The options Node made its global agent with (keep-alive and the rest); @types/node omits the field.
-  const global = (http.globalAgent as unknown as { options: AgentOptions }).options;
-  const agent = new http.Agent({ ...global, servername: '' } as AgentOptions);
+  const globalOptions = (http.globalAgent as unknown as { options: AgentOptions }).options;
+  const agent = new http.Agent({ ...globalOptions, servername: '' } as AgentOptions);
   Object.defineProperty(agent, Symbol.for('nodejs.util.inspect.custom'), { value: () => 'nemoclaw engine agent' });
   return agent;
 }
