@@ -101,6 +101,12 @@ describe('ApiClient.call', () => {
     expect(seen).toMatchObject({ method: 'POST', contentType: 'application/json' });
   });
 
+  it('reads an answer of many reads whole (each read is copied out of the reused buffer)', async () => {
+    // ~1 MB each way, every element different: a read kept by reference would be overwritten by the next.
+    const items = Array.from({ length: 40_000 }, (_, i) => `item-${i}-é-${(i * 7919) % 10007}`);
+    expect(await api.call('POST', '/ok', { items })).toEqual({ hello: 'wörld', echo: { items } });
+  });
+
   it('turns an error status into ApiError with the body', async () => {
     const err = await api.call('GET', '/missing').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
