@@ -8,7 +8,7 @@
 // always did. Run from the sources there is no such file: their engine may not be the build's.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { blueprintsDir } from '../policy/types.ts';
 import { exitQuietlyOnEpipe, printJson, stdout } from './output.ts';
 
 export interface PresetSummary {
@@ -34,7 +34,7 @@ export async function policyPresets(opts: { json?: boolean }): Promise<void> {
   printPresets(known, opts);
 }
 
-/** Every preset in the folder the engine lists (src/policy blueprint.ts presetsDir()), if the build read each one's text. */
+/** Every preset in the folder the engine lists (blueprintsDir()/presets), if the build read each one's text. */
 function fromBuild(): PresetSummary[] | null {
   let byText: Record<string, PresetSummary>;
   try {
@@ -44,7 +44,7 @@ function fromBuild(): PresetSummary[] | null {
   } catch {
     return null;
   }
-  const dir = join(process.env['NEMOCLAW_BLUEPRINTS'] ?? fileURLToPath(new URL('../../blueprints/', import.meta.url)), 'presets');
+  const dir = join(blueprintsDir(), 'presets');
   const out: PresetSummary[] = [];
   try {
     for (const f of readdirSync(dir).filter((n) => n.endsWith('.yaml')).sort()) {

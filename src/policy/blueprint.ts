@@ -4,7 +4,6 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as z from 'zod/mini';
 import { defaultPolicy } from './compile.ts';
 import { diagnosticAt, parsePolicy, parsePreset, parseWithSchema, PolicyError } from './load.ts';
@@ -12,12 +11,8 @@ import { blueprintModelSchemas } from './blueprint-models.ts';
 import { endpointLabel, networkPolicyConflicts } from './overlap.ts';
 import { described, policySchemas } from './schema.ts';
 import type { NetworkPolicy, Policy, Preset } from './schema.ts';
+import { blueprintsDir } from './types.ts';
 import { parseSize } from './units.ts';
-
-/** The shipped blueprints/ directory (overridable for tests with NEMOCLAW_BLUEPRINTS). */
-export function blueprintsDir(): string {
-  return process.env['NEMOCLAW_BLUEPRINTS'] ?? fileURLToPath(new URL('../../blueprints/', import.meta.url));
-}
 
 function presetsDir(): string {
   return join(blueprintsDir(), 'presets');

@@ -25,7 +25,8 @@ export { MergeConflictError, mergeNetworkPolicies, removeNetworkPolicies, ruleIn
 export type { Blueprint, BlueprintSpec } from './blueprint.ts';
 export { MODEL_ENGINES, gpusFlag } from './blueprint-models.ts';
 export type { BlueprintModel } from './blueprint-models.ts';
-export { blueprintSchema, loadBlueprint, blueprintPolicy, blueprintDigest, listPresets, loadPreset, listBlueprints, blueprintsDir } from './blueprint.ts';
+export { blueprintSchema, loadBlueprint, blueprintPolicy, blueprintDigest, listPresets, loadPreset, listBlueprints } from './blueprint.ts';
+export { blueprintsDir } from './types.ts';
 export type { TraceEvent } from './trace.ts';
 export { parseTraceLine } from './trace.ts';
 export type { Simulation, SimulationResult, Outcome } from './simulate.ts';

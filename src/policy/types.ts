@@ -1,6 +1,8 @@
 // Contract types of the policy component: what it hands to the sandbox (SandboxSpec) and to the
 // egress proxy (EgressRuleSet + decideEgress). Other components import these through
-// src/policy/index.ts only. Extend by adding fields; never change a field's meaning.
+// src/policy/index.ts, or this file, a light door that imports nothing heavy (eslint.config.js).
+// Extend by adding fields; never change a field's meaning.
+import { fileURLToPath } from 'node:url';
 
 /** Static sections of a policy compiled for one sandbox; src/sandbox turns it into helper argv. */
 export interface SandboxSpec {
@@ -83,3 +85,13 @@ export const MIN_TMP_BYTES = 1024 * 1024;
 export const MIN_LOG_BYTES = 256 * 1024;
 export const MIN_LOG_FILE_BYTES = 64 * 1024;
 export const MAX_LOG_FILES = 100;
+
+/**
+ * The shipped blueprints/ directory (overridable for tests with NEMOCLAW_BLUEPRINTS); its presets
+ * are in presets/. Here, in this light door, rather than in blueprint.ts: `policy presets`
+ * (src/cli/presets.ts) lists the same folder the engine reads without loading the engine.
+ */
+export function blueprintsDir(): string {
+  return process.env['NEMOCLAW_BLUEPRINTS'] ?? fileURLToPath(new URL('../../blueprints/', import.meta.url));
+}
+
