@@ -16,19 +16,20 @@ export const exitCodes = {
 export class UsageError extends Error {}
 
 /**
- * A --since or --before value: "2026-11-22T01:00:00Z", "2026-11-22", or a relative age: 30s, 10m,
- * 2h, 7d. Here rather than in audit.ts, its first user: `policy learn` imported it from there, which
- * put audit.ts in a chunk shared by both, one file more for every `audit verify` and `audit tail`
- * (each file Node loads costs ~0.3 ms, issue 23); output.ts is loaded by every verb anyway.
+ * A --since or --before value as ms since the epoch: an age (500ms, 30s, 10m, 2h, 7d) or a date
+ * ("2026-11-22", "2026-11-22T01:00:00Z"). The one parser of every verb that takes such a flag
+ * (audit, policy learn, NAME logs); here because output.ts is loaded by every verb anyway, and an
+ * import from a verb's module would put that module in a chunk shared with the importer, one file
+ * more for each of them to load (each costs ~0.3 ms, issue 23).
  */
-export function parseSince(value: string, nowMs: number): number {
-  const rel = /^(\d+)([smhd])$/.exec(value);
+export function parseSince(value: string, nowMs: number = Date.now()): number {
+  const rel = /^(\d+)(ms|s|m|h|d)$/.exec(value);
   if (rel !== null) {
-    const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[rel[2] as 's' | 'm' | 'h' | 'd'];
+    const unit = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[rel[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
     return nowMs - Number(rel[1]) * unit;
   }
   const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new UsageError(`--since: not a time: ${value} (use RFC 3339, a date, or 10m/2h/7d)`);
+  if (Number.isNaN(t)) throw new UsageError(`--since: not a time: ${value} (a duration such as 30s, 10m, 2h, 7d, or a date: 2026-11-22, RFC 3339)`);
   return t;
 }
 

@@ -13,7 +13,7 @@ import { registerChat } from './chat.ts';
 // chat, confirm and commander (issue 23). Imported here only by import(): a module that is also
 // imported statically would be a shared chunk of the bundle behind an entry file that re-exports
 // it, one file more for the fast path to load.
-export { parseSince } from './supervisor-client.ts';
+export { parseSince } from './output.ts';
 const views = () => import('./sandboxes.ts');
 
 const enc = encodeURIComponent;

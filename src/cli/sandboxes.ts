@@ -4,12 +4,12 @@
 // parsed flags.
 import type { Command } from 'commander';
 import type { BusEvent, LearningView, SandboxView } from '../supervisor/index.ts';
-import { UsageError, exitQuietlyOnEpipe, jsonText, showOn, stderr, stdout } from './output.ts';
+import { UsageError, exitQuietlyOnEpipe, jsonText, parseSince, showOn, stderr, stdout } from './output.ts';
 // src/state is loaded with the light client anyway; a static import spares `list` without a
 // supervisor the bundle's entry file for a lazily imported state door (issue 23).
 import { homePaths, sandboxPaths } from '../state/index.ts';
 import { ApiClient, SupervisorUnavailableError } from '../supervisor/client.ts';
-import { client, parseSince, printOut, runVerb, svExit } from './supervisor-client.ts';
+import { client, printOut, runVerb, svExit } from './supervisor-client.ts';
 
 export function describeSandbox(s: SandboxView): string {
   const exit = s.lastExit ? `  last exit: ${s.lastExit.reason}${s.lastExit.code !== null ? ` ${s.lastExit.code}` : ''}${s.lastExit.signal ? ` ${s.lastExit.signal}` : ''}` : '';

@@ -6,7 +6,7 @@
 // statically: every verb that loads this file talks to the supervisor, and a static import is one
 // file fewer to load (the bundle's entry file for a lazily imported module) and one await less.
 import { ApiClient, ApiError, SupervisorUnavailableError } from '../supervisor/client.ts';
-import { UsageError, jsonText, showOn, stderr, stdout } from './output.ts';
+import { jsonText, showOn, stderr, stdout } from './output.ts';
 
 export const svExit = { ok: 0, failure: 1, usage: 2, noSupervisor: 3, notFound: 4, conflict: 5 } as const;
 
@@ -46,11 +46,3 @@ export function printOut(flags: JsonFlag, json: unknown, human: string): void {
   stdout.write(flags.json ? `${jsonText(json, 2)}\n` : showOn(stdout)(human, { newlines: true, tabs: 'keep' }));
 }
 
-/** `10m`, `2h`, `30s`, `1d` ago, or an ISO date: ms since the epoch. */
-export function parseSince(v: string, now = Date.now()): number {
-  const m = /^(\d+)(ms|s|m|h|d)$/.exec(v);
-  if (m) return now - Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new UsageError(`--since ${v}: a duration (30s, 10m, 2h, 1d) or a date`);
-  return t;
-}
