@@ -106,6 +106,20 @@ function isIdentifier(name) {
   }
 }
 
+let startupMemo;
+/**
+ * The builtins a bare Node has loaded by the time it runs a script (this Node: build.mjs runs this
+ * file on the Node that runs the bundle). Asked once per build: the engine's and the CLI's plugins
+ * both need it.
+ */
+function startupBuiltins() {
+  if (startupMemo === undefined) {
+    const bare = spawnSync(process.execPath, ['-p', 'JSON.stringify(process.moduleLoadList)'], { encoding: 'utf8' });
+    startupMemo = new Set(JSON.parse(bare.stdout).filter((m) => m.startsWith('NativeModule ')).map((m) => `node:${m.slice(13)}`));
+  }
+  return startupMemo;
+}
+
 /**
  * The plugin that keeps other packages external and pins `import.meta.url` to the per-file build.
  * For the CLI's bundle, DOOR is the module that stands for src/policy/index.ts (policyDoor()); for
@@ -114,10 +128,7 @@ function isIdentifier(name) {
 function nemoclawPlugin(root, { door, engine } = {}) {
   const src = join(root, 'src');
   const policyIndex = join(src, 'policy', 'index.ts');
-  // The builtins a bare Node has loaded by the time it runs a script (this Node: build.mjs runs
-  // this file on the Node that runs the bundle).
-  const bare = spawnSync(process.execPath, ['-p', 'JSON.stringify(process.moduleLoadList)'], { encoding: 'utf8' });
-  const startup = new Set(JSON.parse(bare.stdout).filter((m) => m.startsWith('NativeModule ')).map((m) => `node:${m.slice(13)}`));
+  const startup = startupBuiltins();
   return {
     name: 'nemoclaw',
     setup(b) {
