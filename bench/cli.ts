@@ -18,12 +18,15 @@
 // for), a real `nemoclaw serve` in a second throwaway NEMOCLAW_HOME with one stopped sandbox,
 // started before the rounds and stopped after them.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { staleness } from '../scripts/build.mjs';
 import { ENGINE_FILE, loadEngine } from '../scripts/policy-engine.mjs';
+import { defaultSandboxSpec, helperPath } from '../src/sandbox/index.ts';
+import { channelHelperArgv } from './helper-argv.ts';
 import { report } from './summary.ts';
 
 const args = process.argv.slice(2);
@@ -54,6 +57,23 @@ writeFileSync(
 // DOCKER_HOST names a socket nobody serves: `models list` answers 1 (no engine) on every host.
 const env = { ...process.env, NEMOCLAW_HOME: home, NODE_COMPILE_CACHE: join(home, 'compile-cache'), DOCKER_HOST: `unix://${join(home, 'no-engine.sock')}` };
 const servedEnv = { ...env, NEMOCLAW_HOME: servedHome };
+
+// The floor under `sandbox run -- true` (bench/floor-run.mjs): Node spawning the same helper for
+// the same default policy and workspace, with the ready/go handshake, then also with the least the
+// audit's invariants cost per run (node:crypto, the signing key, a chained and signed append,
+// fdatasync). Printed beside the verb, so its ratio can be read against what no CLI written in
+// Node could go below here: nemoclaw's own work is the difference.
+const floorDir = join(home, 'floor');
+mkdirSync(join(floorDir, 'cache'), { recursive: true, mode: 0o700 });
+const floorArgv = join(floorDir, 'argv.json');
+writeFileSync(floorArgv, JSON.stringify([helperPath(), ...channelHelperArgv(defaultSandboxSpec(), workspace, join(floorDir, 'cache', 'seccomp'), ['true'])]));
+const floorKey = join(floorDir, 'signing.pem');
+writeFileSync(floorKey, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+const floorScript = fileURLToPath(new URL('./floor-run.mjs', import.meta.url));
+const FLOORS = [
+  { name: 'floor: node spawning the helper (ready, go)', argv: [floorScript, floorArgv] },
+  { name: 'floor: the same + the audit\'s crypto and fdatasync', argv: [floorScript, floorArgv, floorKey, join(floorDir, 'audit.log')] },
+];
 
 interface Verb {
   args: string[];
@@ -171,10 +191,15 @@ try {
   const built = VERBS.map(() => [] as number[]);
   const ts = VERBS.map(() => [] as number[]);
   const other = VERBS.map(() => [] as number[]);
+  const floors = FLOORS.map(() => [] as number[]);
   for (let round = 0; round < WARMUP + ROUNDS; round++) {
     const keep = round >= WARMUP;
     const b = time(node, ['-e', '0'], 0);
     if (keep) base.push(b);
+    FLOORS.forEach((fl, i) => {
+      const t = time(node, fl.argv, 0);
+      if (keep) floors[i]?.push(t);
+    });
     VERBS.forEach((v, i) => {
       const t = time(bin, v.args, v.status, v.served);
       if (keep) built[i]?.push(t);
@@ -206,6 +231,14 @@ try {
     const least = Math.min(...(built[i] ?? []));
     lines.push(`${name.padEnd(42)}${f(m)}  ${ratio.toFixed(2)}x  (target <= ${limit}x) ${met ? 'ok    ' : 'MISSED'}   min ${f(least)} ${(least / bMin).toFixed(2)}x${extra}`);
     report({ bench: 'cli', metric: `${name} (median${cpu ? ' CPU time' : ''})`, value: m, unit: 'ms', ratio, baseline: 'node -e 0', target: `ratio <= ${limit}`, met });
+    if (v.sandbox) {
+      FLOORS.forEach((fl, j) => {
+        const fm = median(floors[j] ?? []);
+        const least = Math.min(...(floors[j] ?? []));
+        lines.push(`  ${fl.name.padEnd(60)}${f(fm)}  ${(fm / b).toFixed(2)}x${' '.repeat(24)}min ${f(least)} ${(least / bMin).toFixed(2)}x`);
+        report({ bench: 'cli', metric: `${fl.name} (median${cpu ? ' CPU time' : ''})`, value: fm, unit: 'ms', ratio: fm / b, baseline: 'node -e 0' });
+      });
+    }
   });
   // A source edited during the run makes bin/nemoclaw run the sources from then on: say so rather
   // than pass those rounds off as the build's.

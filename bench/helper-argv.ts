@@ -13,3 +13,13 @@ export function bareHelperArgv(spec: SandboxSpec, workspace: string, argv: strin
   const kept = full.filter((a, i) => !CHANNEL_OPTIONS.includes(a) && !CHANNEL_OPTIONS.includes(full[i - 1] ?? '') && !CHANNEL_FLAGS.includes(a));
   return [...kept, '--', ...argv];
 }
+
+/**
+ * The helper's argv as `nemoclaw sandbox run` gives it, events on fd 3 and control on fd 4, the
+ * workload waiting for go, its seccomp filter cached in cacheDir; without the protected paths,
+ * whose placeholders are the CLI's own work (bench/floor-run.mjs runs it).
+ */
+export function channelHelperArgv(spec: SandboxSpec, workspace: string, cacheDir: string, argv: string[]): string[] {
+  const full = specToHelperArgv(spec, { workspace, eventsFd: 3, controlFd: 4, tty: false, env: workloadEnv({}), sandboxId: 'bench-floor', exists: existsSync });
+  return [...full, '--seccomp-cache', cacheDir, '--', ...argv];
+}
