@@ -67,6 +67,7 @@ export const NAME = Symbol('sandbox name');
 const VERB_MODULES = {
   'cli/sandboxes': () => import('./sandboxes.ts'),
   'cli/chat': () => import('./chat.ts'),
+  'cli/exec': () => import('./exec.ts'),
   'cli/approvals': () => import('./approvals.ts'),
   'cli/audit': () => import('./audit.ts'),
   'cli/policy': () => import('./policy.ts'),
@@ -153,6 +154,8 @@ export const FAST_VERBS: readonly FastVerb[] = [
   },
   // A turn from a script (`nemoclaw NAME chat MESSAGE`); without a message it reads standard input: commander's.
   { words: [NAME, 'chat'], flags: { '--json': 'json', '--cancel': 'cancel' }, options: {}, operands: { min: 1, max: Infinity }, module: 'cli/chat', run: (m, name, f, words) => m.sandboxChat(name, words, f) },
+  // What scripts run in a running sandbox, in loops: only the shape with `--` before the command.
+  { words: [NAME, 'exec'], flags: { '--tty': 'tty' }, options: {}, operands: { min: 1, max: Infinity, afterDashDash: true }, module: 'cli/exec', run: (m, name, f, command) => m.sandboxExec(name, command, f) },
   { words: ['approvals', 'list'], flags: { '--json': 'json' }, options: { '--socket': 'socket' }, module: 'cli/approvals', run: (m, _, f) => m.listApprovals(f) },
   {
     words: ['audit', 'verify'],

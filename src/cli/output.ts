@@ -53,13 +53,13 @@ function attachEpipe(): void {
 function directWriter(fd: 1 | 2, stream: () => NodeJS.WriteStream, onFallback: (err: NodeJS.ErrnoException) => void) {
   let viaStream = false;
   return {
-    write(text: string): void {
+    write(data: string | Uint8Array): void {
       if (viaStream) {
-        stream().write(text);
+        stream().write(data);
         return;
       }
       const fs = process.getBuiltinModule('node:fs');
-      const bytes = Buffer.from(text);
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
       let done = 0;
       try {
         while (done < bytes.length) done += fs.writeSync(fd, bytes, done);
@@ -86,9 +86,9 @@ const outWriter = directWriter(
 );
 const errWriter = directWriter(2, () => process.stderr, () => {});
 
-/** Writes all of TEXT to stdout (see above). */
-export function writeOut(text: string): void {
-  outWriter.write(text);
+/** Writes all of DATA (text, or bytes as they are) to stdout (see above). */
+export function writeOut(data: string | Uint8Array): void {
+  outWriter.write(data);
 }
 
 /**
@@ -138,8 +138,8 @@ export const stderr = {
   get isTTY(): boolean {
     return fdIsTerminal(2);
   },
-  write(text: string): void {
-    errWriter.write(text);
+  write(data: string | Uint8Array): void {
+    errWriter.write(data);
   },
 };
 

@@ -15,69 +15,10 @@ import { registerChat } from './chat.ts';
 // it, one file more for the fast path to load.
 export { parseSince } from './output.ts';
 const views = () => import('./sandboxes.ts');
+// exec and connect live in exec.ts, which the fast path loads for `NAME exec` (the same reason).
+const sessions = () => import('./exec.ts');
 
 const enc = encodeURIComponent;
-
-/** Runs argv in the sandbox through the supervisor; resolves with its exit status. */
-export async function attach(name: string, argv: string[], tty: boolean): Promise<number> {
-  const { FrameParser, frame, resizeFrame, parseExit } = await import('../supervisor/index.ts');
-  const c = await client();
-  const out = process.stdout;
-  const { socket, head } = await c.exec(name, {
-    argv,
-    tty,
-    cols: out.columns ?? 80,
-    rows: out.rows ?? 24,
-    env: tty ? { TERM: process.env.TERM ?? 'xterm-256color' } : {},
-  });
-  const stdin = process.stdin;
-  const raw = tty && stdin.isTTY === true;
-  if (raw) stdin.setRawMode(true);
-  let status: number | null = null;
-  const parser = new FrameParser((f) => {
-    if (f.type === 'o') out.write(f.payload);
-    else if (f.type === 'r') process.stderr.write(f.payload);
-    else if (f.type === 'x') {
-      const e = parseExit(f.payload);
-      status = e.code ?? 128 + (e.signal ?? 0);
-    } else if (f.type === 'f') {
-      process.stderr.write(`nemoclaw: exec failed in the sandbox: ${showOn(process.stderr)(f.payload.toString('utf8'))}\n`);
-      status = 125;
-    }
-  });
-  const onData = (chunk: Buffer): void => {
-    socket.write(frame('i', chunk));
-  };
-  const onEnd = (): void => {
-    socket.write(frame('e'));
-  };
-  const onResize = (): void => {
-    socket.write(resizeFrame(out.columns ?? 80, out.rows ?? 24));
-  };
-  const forward = (sig: NodeJS.Signals): void => {
-    socket.write(frame('k', Buffer.from([sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1])));
-  };
-  stdin.on('data', onData);
-  stdin.on('end', onEnd);
-  out.on('resize', onResize);
-  const sigs: NodeJS.Signals[] = raw ? [] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  for (const s of sigs) process.on(s, forward);
-  if (head.length > 0) parser.push(head);
-  socket.on('data', (chunk: Buffer) => parser.push(chunk));
-  await new Promise<void>((done) => {
-    socket.on('close', () => done());
-    socket.on('error', () => done());
-  });
-  stdin.off('data', onData);
-  stdin.off('end', onEnd);
-  out.off('resize', onResize);
-  for (const s of sigs) process.off(s, forward);
-  if (raw) stdin.setRawMode(false);
-  stdin.pause();
-  stdin.unref?.();
-  return status ?? svExit.failure;
-}
-
 
 export function register(program: Command): void {
   const name = process.argv[2] ?? '';
@@ -165,10 +106,13 @@ export function register(program: Command): void {
     .description('run a command inside the running sandbox, with exactly its restrictions')
     .option('--tty', 'on a pseudo-terminal inside the sandbox')
     .argument('<command...>', 'command and arguments (after --)')
-    .action((command: string[], flags: { tty?: boolean }) => runVerb({}, () => attach(name, command, flags.tty === true)));
+    .action(async (command: string[], flags: { tty?: boolean }) => (await sessions()).sandboxExec(name, command, flags));
   registerChat(cmd, name);
   cmd
     .command('connect')
     .description('an interactive shell inside the running sandbox (PTY, same restrictions)')
-    .action(() => runVerb({}, () => attach(name, ['/bin/sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash -i; else exec sh -i; fi'], true)));
+    .action(async () => {
+      const { attach } = await sessions();
+      await runVerb({}, () => attach(name, ['/bin/sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash -i; else exec sh -i; fi'], true));
+    });
 }

@@ -3,19 +3,16 @@ import type { Socket } from 'node:net';
 import type { ExecRequest } from './exec.ts';
 import { homePaths } from '../state/index.ts';
 
+// The exec frames' codec, for clients of an exec session (`nemoclaw NAME exec|connect`).
+export { FrameParser, frame, parseExit, resizeFrame } from './exec.ts';
+export type { ExitFrame, Frame } from './exec.ts';
+
 // JSON calls and NDJSON streams speak HTTP/1.1 over node:net, not node:http: http's client, agent,
 // parser and server modules (~15 of Node's internal modules) cost a CLI verb ~4 ms of the ~13 ms
 // that `nemoclaw list` may take beyond `node -e 0` (issue 23). The peer is the supervisor, which
 // answers with a Content-Length (sendJson) or chunked (NDJSON streams); an answer that is not
-// well-formed HTTP fails closed, as bad_response. exec's Upgrade still goes through node:http, taken
-// through process.getBuiltinModule, not an ESM import, which evaluates every export: its lazy
-// WebSocket getters load Node's bundled undici, ~40 ms on each CLI start.
-
-// A unix socket carries no TLS, so each exec request names no TLS server: otherwise http's agent
-// derives one from the Host header and tests it with net.isIP, whose IPv6 regular expression
-// takes 3-20 ms to compile on its first use (issue 23). '' is what the agent would derive for an
-// address; only TLS reads it.
-const NO_SERVERNAME: object = { servername: '' };
+// well-formed HTTP fails closed, as bad_response. exec's Upgrade too: a 101 hands the socket over
+// to the exec frames (exec.ts), anything else is a refusal with a JSON body.
 
 /** Node's own rule for a request path (http's ERR_UNESCAPED_CHARACTERS): no controls, no spaces. */
 const BAD_PATH = /[^\u0021-\u00ff]/;
@@ -344,32 +341,79 @@ export class ApiClient {
     };
   }
 
-  /** Opens an exec session: frames (see exec.ts) flow on the returned socket. */
+  /**
+   * Opens an exec session: frames (see exec.ts) flow on the returned socket, paused until its
+   * reader has a 'data' listener and resumes it; head is what came after the 101 in the same read.
+   * The Upgrade is spoken over node:net, as call() is, rather than through node:http, whose client,
+   * agent and parser modules cost every `nemoclaw NAME exec` ~4 ms (issue 23).
+   */
   exec(name: string, er: ExecRequest): Promise<{ socket: Socket; head: Buffer }> {
-    const { request } = process.getBuiltinModule('node:http');
     return new Promise((resolve, reject) => {
-      const req = request({
-        ...NO_SERVERNAME,
-        socketPath: this.socketPath,
-        method: 'POST',
-        path: `/v1/sandboxes/${encodeURIComponent(name)}/exec`,
-        headers: { connection: 'Upgrade', upgrade: 'nemoclaw-exec', 'x-nemoclaw-exec': Buffer.from(JSON.stringify(er)).toString('base64') },
-      });
-      req.on('upgrade', (_res, socket, head) => resolve({ socket, head }));
-      req.on('response', (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => {
+      if (noSocket(this.socketPath)) return reject(new SupervisorUnavailableError(this.socketPath));
+      const path = `/v1/sandboxes/${encodeURIComponent(name)}/exec`;
+      const request = Buffer.from(
+        `POST ${path} HTTP/1.1\r\nhost: localhost\r\nconnection: Upgrade\r\nupgrade: nemoclaw-exec\r\nx-nemoclaw-exec: ${Buffer.from(JSON.stringify(er)).toString('base64')}\r\ncontent-length: 0\r\n\r\n`,
+        'latin1',
+      );
+      const socket = process.getBuiltinModule('node:net').createConnection({ path: this.socketPath });
+      let settled = false;
+      const settle = (err: Error | null, value?: { socket: Socket; head: Buffer }): void => {
+        if (settled) return;
+        settled = true;
+        socket.off('data', onData);
+        if (err !== null) {
+          socket.destroy();
+          reject(err);
+        } else resolve(value as { socket: Socket; head: Buffer });
+      };
+      // Anything but a 101 is an answer with a JSON body (refused: 400, 404, 409), read whole.
+      let status = 0;
+      const body: Buffer[] = [];
+      const refusal = new ResponseReader({
+        onHead: (h) => (status = h.status),
+        onBody: (b) => body.push(b),
+        onEnd: () => {
           try {
-            reject(new ApiError(res.statusCode ?? 0, JSON.parse(text) as Record<string, unknown>));
+            settle(new ApiError(status, JSON.parse(Buffer.concat(body).toString('utf8')) as Record<string, unknown>));
           } catch {
-            reject(new ApiError(res.statusCode ?? 0, { error: 'bad_response' }));
+            settle(new ApiError(status, { error: 'bad_response' }));
           }
-        });
+        },
       });
-      req.on('error', (err: NodeJS.ErrnoException) => reject(unavailable(err, this.socketPath)));
-      req.end();
+      let seen: Buffer = Buffer.alloc(0);
+      let upgraded: boolean | null = null;
+      const onData = (chunk: Buffer): void => {
+        try {
+          if (upgraded === false) return refusal.push(chunk);
+          seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+          const end = seen.indexOf('\r\n\r\n');
+          if (end < 0) {
+            if (seen.length > MAX_HEAD) throw new BadResponse('response head too large');
+            return;
+          }
+          const head = parseHead(seen.toString('latin1', 0, end));
+          if (head === null) throw new BadResponse('not an HTTP/1.1 response');
+          upgraded = head.status === 101 && head.headers.get('upgrade')?.toLowerCase() === 'nemoclaw-exec';
+          if (upgraded) {
+            socket.pause();
+            return settle(null, { socket, head: seen.subarray(end + 4) });
+          }
+          refusal.push(seen);
+        } catch (err) {
+          settle(answerError(err as Error, status, this.socketPath));
+        }
+      };
+      socket.on('data', onData);
+      socket.once('end', () => {
+        try {
+          if (upgraded === false) refusal.closed();
+          else throw new BadResponse('the connection closed before the answer was complete');
+        } catch (err) {
+          settle(answerError(err as Error, status, this.socketPath));
+        }
+      });
+      socket.on('error', (err) => settle(unavailable(err, this.socketPath)));
+      socket.write(request);
     });
   }
 }

@@ -1,4 +1,4 @@
-// The CLI's fast path (issue 23): `list`, `NAME status|logs|chat`, `approvals list`, `audit
+// The CLI's fast path (issue 23): `list`, `NAME status|logs|chat|exec`, `approvals list`, `audit
 // verify|tail`, the listings (`audit checkpoints`, `providers|agents list`, `policy presets`) and
 // more in their plain shapes run without commander (src/cli/commands.ts FAST_VERBS). Each
 // shape here runs both ways, fast and through commander (NEMOCLAW_CLI_FAST=0), against a real
@@ -53,6 +53,8 @@ describe('fastRoute: which arguments skip commander', () => {
     [['audit', 'tail', '-n', '3', '-f'], { lines: '3', follow: true }],
     [['audit', 'tail', '--lines', '0', '--json'], { lines: '0', json: true }],
     [['my-box', 'chat', 'hello', 'there', '--json'], { json: true }],
+    [['my-box', 'exec', '--', 'true'], { tty: undefined }],
+    [['my-box', 'exec', '--tty', '--', 'sh', '-c', 'tty'], { tty: true }],
     [['policy', 'validate', 'a.yaml'], { kind: 'auto' }],
     [['policy', 'validate', 'a.yaml', '--kind', 'preset', 'b.yaml', '--json'], { kind: 'preset', json: true }],
     [['policy', 'explain', 'p.yaml', '--json'], { json: true }],
@@ -94,6 +96,10 @@ describe('fastRoute: which arguments skip commander', () => {
     [['approvals', 'approve', 'x']],
     [['my-box', 'chat']],
     [['my-box', 'chat', '--history']],
+    [['my-box', 'exec', 'true']],
+    [['my-box', 'exec', '--']],
+    [['my-box', 'exec', '--json', '--', 'true']],
+    [['my-box', 'exec', '--tty', '--tty', '--', 'true']],
     [['my-box', 'chat', 'hi', '--history', '5']],
     [['policy', 'validate']],
     [['policy', 'validate', '--', 'a.yaml']],
@@ -118,11 +124,12 @@ describe('fastRoute: which arguments skip commander', () => {
 });
 
 describe('fastRoute: operands', () => {
-  it("are policy validate's and explain's files, and the command after sandbox run's --", () => {
+  it("are policy validate's and explain's files, and the command after sandbox run's and exec's --", () => {
     expect(fastRoute(['policy', 'validate', 'a.yaml', '--json', 'b.yaml'])?.operands).toEqual(['a.yaml', 'b.yaml']);
     expect(fastRoute(['policy', 'explain', 'p.yaml'])?.operands).toEqual(['p.yaml']);
     // After `--`, flags of the command are its own, not nemoclaw's.
     expect(fastRoute(['sandbox', 'run', '--json', '--', 'ls', '--json', '-la', '--'])).toMatchObject({ flags: { json: true }, operands: ['ls', '--json', '-la', '--'] });
+    expect(fastRoute(['my-box', 'exec', '--', 'sh', '--tty', '--'])).toMatchObject({ name: 'my-box', flags: {}, operands: ['sh', '--tty', '--'] });
   });
 });
 
@@ -140,7 +147,10 @@ describe('fast path and commander give the same answers', { timeout: 120_000 }, 
     const c = await cli(home, ['create', 'talker', '--workspace', ws, '--policy', policy, '--', 'sh', '-c', 'echo one; echo "tw\u00f6 \u001b[31mred"; echo err >&2']);
     expect(c.code, c.stderr + c.stdout).toBe(0);
     expect((await cli(home, ['create', 'idle', '--stopped', '--workspace', ws, '--policy', policy, '--', 'true'])).code).toBe(0);
+    // One that runs, for exec.
+    expect((await cli(home, ['create', 'runner', '--workspace', ws, '--policy', policy, '--', 'sleep', '600'])).code).toBe(0);
     await waitFor(async () => ((await sv.api.call<{ sandbox: { state: string } }>('GET', '/v1/sandboxes/talker')).sandbox.state === 'exited' ? true : null), 'talker exits', { withinMs: 20_000 });
+    await waitFor(async () => ((await sv.api.call<{ sandbox: { state: string } }>('GET', '/v1/sandboxes/runner')).sandbox.state === 'running' ? true : null), 'runner runs', { withinMs: 20_000 });
   });
   afterAll(async () => {
     await sv.stop();
@@ -171,9 +181,21 @@ describe('fast path and commander give the same answers', { timeout: 120_000 }, 
       ['talker', 'chat', 'hello', '--json'],
       ['nobody', 'chat', 'hello'],
     ]);
+    // exec: the command's output and status, a command that is not there, a stopped sandbox (5)
+    // and no such sandbox (4).
+    const [out, missing, stopped, nobody] = await expectSame(home, [
+      ['runner', 'exec', '--', 'sh', '-c', 'printf "one\\ntw\\303\\266 \\033[31mred\\n"; echo err >&2; exit 3'],
+      ['runner', 'exec', '--', 'no-such-program'],
+      ['idle', 'exec', '--', 'true'],
+      ['nobody', 'exec', '--', 'true'],
+    ]);
+    expect(out).toEqual({ code: 3, stdout: 'one\ntw\u00f6 \u001b[31mred\n', stderr: 'err\n' });
+    expect(missing?.code).toBe(127);
+    expect(stopped).toMatchObject({ code: 5, stderr: expect.stringMatching(/sandbox idle is not running/) });
+    expect(nobody).toMatchObject({ code: 4, stderr: expect.stringMatching(/no sandbox named nobody/) });
     // What was compared is the verbs' real answers.
     expect(list?.stdout).toMatch(/^idle {2}stopped[\s\S]*^talker {2}exited/m);
-    expect(JSON.parse(listJson?.stdout ?? '')).toMatchObject({ supervisor: true, sandboxes: [{ name: 'idle' }, { name: 'talker' }] });
+    expect(JSON.parse(listJson?.stdout ?? '')).toMatchObject({ supervisor: true, sandboxes: [{ name: 'idle' }, { name: 'runner' }, { name: 'talker' }] });
     expect(status?.stdout).toMatch(/^talker {2}exited/);
     expect(logs).toMatchObject({ code: 0, stdout: 'one\ntw\u00f6 \u001b[31mred\n', stderr: 'err\n' });
     expect(logsJson?.stdout.trim().split('\n').map((l) => JSON.parse(l).line)).toEqual(['one', 'tw\u00f6 \u001b[31mred', 'err']);
@@ -183,7 +205,7 @@ describe('fast path and commander give the same answers', { timeout: 120_000 }, 
 
   it('without a supervisor, and for the audit trail it left', async () => {
     await sv.stop();
-    const [list, status, logs, approvals, verify, tail] = await expectSame(home, [
+    const [list, status, logs, approvals, verify, tail, , , , , , , , exec] = await expectSame(home, [
       ['list'],
       ['talker', 'status'],
       ['talker', 'logs'],
@@ -197,7 +219,9 @@ describe('fast path and commander give the same answers', { timeout: 120_000 }, 
       ['audit', 'tail', '-n', '2', '--json'],
       ['audit', 'tail', '--lines', 'x'],
       ['audit', 'verify', '--keys', join(home, 'no-such-keys.json')],
+      ['runner', 'exec', '--', 'true'],
     ]);
+    expect(exec).toMatchObject({ code: 3, stderr: expect.stringMatching(/no supervisor is running/) });
     expect(list).toMatchObject({ code: 0, stdout: expect.stringMatching(/no supervisor is running/) });
     expect(status).toMatchObject({ code: 3, stderr: expect.stringMatching(/no supervisor is running/) });
     expect(logs?.code).toBe(3);

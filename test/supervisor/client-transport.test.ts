@@ -1,7 +1,9 @@
 // The control API client's HTTP/1.1 over node:net (src/supervisor/client.ts, issue 23): JSON calls
 // and NDJSON streams against a real node:http server on a unix socket (Content-Length, chunked,
 // errors, a stream followed then aborted), and against raw sockets that answer what no HTTP
-// server should (fails closed as bad_response). The response reader is also fed byte by byte.
+// server should (fails closed as bad_response); exec's Upgrade against raw sockets (a 101 with
+// frames in the same write, a refusal, what is neither). The response reader is also fed byte by
+// byte.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -10,7 +12,8 @@ import type { Server as NetServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient, ApiError, ResponseReader, SupervisorUnavailableError } from '../../src/supervisor/client.ts';
+import { ApiClient, ApiError, FrameParser, ResponseReader, SupervisorUnavailableError, frame } from '../../src/supervisor/client.ts';
+import type { Frame } from '../../src/supervisor/client.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const { createServer } = process.getBuiltinModule('node:http');
@@ -191,6 +194,69 @@ describe('ApiClient.stream', () => {
 
   it('no supervisor: SupervisorUnavailableError', async () => {
     await expect(new ApiClient(join(dir, 'absent.sock')).stream('/x', () => {}).done).rejects.toBeInstanceOf(SupervisorUnavailableError);
+  });
+});
+
+describe('ApiClient.exec', () => {
+  /** A socket whose server keeps the request it got, answers `reply` and closes. */
+  async function execServer(name: string, reply: Buffer): Promise<{ path: string; request: () => string }> {
+    const path = join(dir, `exec-${name}.sock`);
+    let request = '';
+    const s = createNetServer((c: Socket) => {
+      c.on('data', (d: Buffer) => {
+        request += d.toString('latin1');
+        if (request.includes('\r\n\r\n')) c.end(reply);
+      });
+      c.on('error', () => {});
+    });
+    rawServers.push(s);
+    await new Promise<void>((r) => s.listen(path, r));
+    return { path, request: () => request };
+  }
+
+  const UPGRADE = 'HTTP/1.1 101 Switching Protocols\r\nupgrade: nemoclaw-exec\r\nconnection: Upgrade\r\n\r\n';
+
+  it('upgrades, and the frames that came in the same write as the 101 are not lost', async () => {
+    const exit = Buffer.alloc(8);
+    exit.writeInt32BE(7, 0);
+    const srv = await execServer('ok', Buffer.concat([Buffer.from(UPGRADE, 'latin1'), frame('o', 'hé'), frame('r', 'err'), frame('x', exit)]));
+    const { socket, head } = await new ApiClient(srv.path).exec('my box', { argv: ['sh', '-c', 'x'], tty: false });
+    const frames: Frame[] = [];
+    const parser = new FrameParser((f) => frames.push(f));
+    parser.push(head);
+    const closed = new Promise((r) => socket.on('close', r));
+    socket.on('data', (d: Buffer) => parser.push(d));
+    socket.resume();
+    await closed;
+    expect(frames.map((f) => [f.type, f.type === 'x' ? f.payload.readInt32BE(0) : f.payload.toString('utf8')])).toEqual([['o', 'hé'], ['r', 'err'], ['x', 7]]);
+    // What the supervisor's upgradeExec reads: the path, the Upgrade, the request in its header.
+    const req = srv.request();
+    expect(req).toMatch(/^POST \/v1\/sandboxes\/my%20box\/exec HTTP\/1\.1\r\n/);
+    expect(req).toMatch(/\r\nupgrade: nemoclaw-exec\r\n/);
+    const sent = /\r\nx-nemoclaw-exec: ([A-Za-z0-9+/=]+)\r\n/.exec(req)?.[1] ?? '';
+    expect(JSON.parse(Buffer.from(sent, 'base64').toString('utf8'))).toMatchObject({ argv: ['sh', '-c', 'x'], tty: false });
+  });
+
+  it('a refusal is ApiError with its body', async () => {
+    const body = '{"error":"not_running","reason":"sandbox b is not running"}\n';
+    const srv = await execServer('refused', Buffer.from(`HTTP/1.1 409 Conflict\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`));
+    const err = await new ApiClient(srv.path).exec('b', { argv: ['true'], tty: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 409, message: 'sandbox b is not running', body: { error: 'not_running' } });
+  });
+
+  it.each([
+    ['not HTTP', 'SSH-2.0-OpenSSH\r\n\r\n'],
+    ['a 101 to another protocol', 'HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n'],
+    ['a cut-off refusal', 'HTTP/1.1 404 Not Found\r\ncontent-length: 50\r\n\r\n{"a":'],
+    ['nothing before the close', ''],
+  ])('fails closed on %s', async (name, reply) => {
+    const srv = await execServer(name.replace(/\W/g, '-'), Buffer.from(reply, 'latin1'));
+    await expect(new ApiClient(srv.path).exec('b', { argv: ['true'], tty: false })).rejects.toMatchObject({ body: { error: 'bad_response' } });
+  });
+
+  it('no socket: SupervisorUnavailableError', async () => {
+    await expect(new ApiClient(join(dir, 'absent.sock')).exec('b', { argv: ['true'], tty: false })).rejects.toBeInstanceOf(SupervisorUnavailableError);
   });
 });
 
