@@ -15,8 +15,8 @@
 // printed first, so a figure is never taken from the fallback without saying so.
 // The verbs that talk to the supervisor are timed twice: as a script sees them on a machine with
 // no supervisor (they answer 3, or 1), and with one running (`(served)` rows: what a user waits
-// for), a real `nemoclaw serve` in a second throwaway NEMOCLAW_HOME with one stopped sandbox,
-// started before the rounds and stopped after them.
+// for), a real `nemoclaw serve` in a second throwaway NEMOCLAW_HOME with one stopped sandbox and
+// one running (for `NAME exec -- true`), started before the rounds and stopped after them.
 import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -113,6 +113,8 @@ const VERBS: Verb[] = [
   { args: ['approvals', 'list'], status: 0, served: true },
   { args: ['bench-bot', 'status'], status: 0, served: true },
   { args: ['bench-bot', 'logs'], status: 0, served: true },
+  // A command in a running sandbox, as scripts and the headless mode run them.
+  { args: ['bench-runner', 'exec', '--', 'true'], status: 0, served: true },
 ];
 
 function median(xs: number[]): number {
@@ -146,7 +148,7 @@ function entryInUse(): string {
   return `the build in dist/ (policy engine's code cache: ${existsSync(engine) ? loadEngine(pathToFileURL(engine), {}).cache : 'no engine script'})`;
 }
 
-/** `nemoclaw serve` for the (served) rows, answering, with the stopped sandbox bench-bot; fails after 30 s. */
+/** `nemoclaw serve` for the (served) rows, answering, with the stopped sandbox bench-bot and the running bench-runner; fails after 30 s. */
 async function startSupervisor(): Promise<ReturnType<typeof spawn>> {
   const sv = spawn(bin, ['serve'], { env: servedEnv, cwd: workspace, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
@@ -162,6 +164,8 @@ async function startSupervisor(): Promise<ReturnType<typeof spawn>> {
     }
     const c = spawnSync(bin, ['create', 'bench-bot', '--stopped', '--policy', policy, '--workspace', workspace, '--', 'true'], { env: servedEnv, cwd: workspace, encoding: 'utf8', timeout: 20_000 });
     if (c.status !== 0) throw new Error(`nemoclaw create bench-bot exited ${c.status ?? c.signal}: ${c.stderr.trim()}`);
+    const r = spawnSync(bin, ['create', 'bench-runner', '--policy', policy, '--workspace', workspace, '--', 'sleep', '3600'], { env: servedEnv, cwd: workspace, encoding: 'utf8', timeout: 20_000 });
+    if (r.status !== 0) throw new Error(`nemoclaw create bench-runner exited ${r.status ?? r.signal}: ${r.stderr.trim()}`);
     return sv;
   } catch (e) {
     await stopSupervisor(sv);
