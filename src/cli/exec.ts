@@ -4,8 +4,10 @@
 // path (commands.ts FAST_VERBS) loads this file without commander, and it loads only the
 // supervisor's light door (client.ts), not the supervisor (issue 23).
 import { FrameParser, frame, parseExit, resizeFrame } from '../supervisor/client.ts';
-import { showOn, stderr, stdout } from './output.ts';
+import { exitQuietlyOnEpipe, showOn, stderr, stdout } from './output.ts';
 import { client, runVerb, svExit } from './supervisor-client.ts';
+
+const SIGPIPE_STATUS = 128 + 13;
 
 /** `NAME exec` as its commander action runs it; exported for the fast path, which passes the same flags. */
 export async function sandboxExec(name: string, command: string[], flags: { tty?: boolean }): Promise<void> {
@@ -14,6 +16,10 @@ export async function sandboxExec(name: string, command: string[], flags: { tty?
 
 /** Runs argv in the sandbox through the supervisor; resolves with its exit status. */
 export async function attach(name: string, argv: string[], tty: boolean): Promise<number> {
+  // `nemoclaw NAME exec -- CMD | head -1`: once the reader is gone, nemoclaw exits quietly with
+  // 141 (128 + SIGPIPE), what the shell gives a local command cut off so; its leaving hangs up
+  // the session, and the exec server SIGKILLs the command's process group (native/PROTOCOL.md).
+  exitQuietlyOnEpipe(SIGPIPE_STATUS);
   const c = await client();
   // Only a terminal session reads the terminal's size (and so builds process.stdout); without
   // --tty the sandbox's side is no terminal and the size is never used.

@@ -40,11 +40,12 @@ export function parseSince(value: string, nowMs: number = Date.now()): number {
 // pipe, EPIPE...), for good, so that nothing written later overtakes what the stream still holds.
 // Linux writes process.stdout and process.stderr synchronously to files, pipes and terminals, so
 // code that writes through both keeps its order.
-let epipeQuiet = false;
+/** The status a reader going away ends the process with; null: not asked for (EPIPE is an error). */
+let epipeStatus: number | null = null;
 
 function attachEpipe(): void {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(exitCodes.ok);
+    if (err.code === 'EPIPE') process.exit(epipeStatus ?? exitCodes.ok);
     throw err;
   });
 }
@@ -79,8 +80,8 @@ const outWriter = directWriter(
   1,
   () => process.stdout,
   (err) => {
-    if (!epipeQuiet) return;
-    if (err.code === 'EPIPE') process.exit(exitCodes.ok);
+    if (epipeStatus === null) return;
+    if (err.code === 'EPIPE') process.exit(epipeStatus);
     attachEpipe();
   },
 );
@@ -92,12 +93,12 @@ export function writeOut(data: string | Uint8Array): void {
 }
 
 /**
- * From now on, stdout's reader going away (EPIPE) ends the process quietly with status 0:
- * `nemoclaw audit tail | head`. Through process.stdout too, once writeOut uses it.
+ * From now on, stdout's reader going away (EPIPE) ends the process quietly with STATUS (0 unless
+ * given): `nemoclaw audit tail | head`. Through process.stdout too, once writeOut uses it.
  */
-export function exitQuietlyOnEpipe(): void {
-  if (epipeQuiet) return;
-  epipeQuiet = true;
+export function exitQuietlyOnEpipe(status: number = exitCodes.ok): void {
+  if (epipeStatus !== null) return;
+  epipeStatus = status;
   if (outWriter.viaStream) attachEpipe();
 }
 

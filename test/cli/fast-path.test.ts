@@ -341,7 +341,7 @@ describe('a reader that goes away', { timeout: 60_000 }, () => {
     }
   });
 
-  it('ends NAME logs (both ways) and events quietly with status 0', async () => {
+  it('ends NAME logs (both ways) and events quietly with status 0, and exec with 141', async () => {
     const home = freshHome();
     const ws = workspace(home);
     const sv = await serve(home);
@@ -356,6 +356,18 @@ describe('a reader that goes away', { timeout: 60_000 }, () => {
         expect(await withReaderGone(home, ['chatty', 'logs'], env), JSON.stringify(env)).toEqual({ code: 0, stderr: '' });
       }
       expect(await withReaderGone(home, ['events', '--since', '0'])).toEqual({ code: 0, stderr: '' });
+      // exec ends as a local command cut off by its reader would: 141 (128 + SIGPIPE), quietly;
+      // the command it ran (which would print forever) is gone with the session.
+      const r = await cli(home, ['create', 'runner', '--workspace', ws, '--policy', policy, '--', 'sleep', '600']);
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      for (const env of BOTH_WAYS) {
+        expect(await withReaderGone(home, ['runner', 'exec', '--', 'sh', '-c', 'while :; do echo y; done'], env), JSON.stringify(env)).toEqual({ code: 141, stderr: '' });
+      }
+      // The sandbox's processes by command line: the workload is there, the loop is not (killed
+      // once the supervisor saw the hang-up, which may take a moment).
+      const processes = async (): Promise<string> => (await cli(home, ['runner', 'exec', '--', 'sh', '-c', 'for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < "$f"; echo; done'])).stdout;
+      await waitFor(async () => ((await processes()).includes('while :') ? null : true), 'the cut-off command is gone', { withinMs: 10_000 });
+      expect(await processes()).toMatch(/^sleep 600 $/m);
     } finally {
       await sv.stop();
     }
