@@ -13,16 +13,15 @@
 // cannot read SO_PEERCRED, so the `by.user` a client sends is recorded as claimed; it is
 // cross-checked against nothing but the file permissions.
 
-import { chmodSync, lstatSync, mkdirSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
 import { homePaths, nemoclawHome } from '../state/index.ts';
 import { readJsonBody, sendJson } from './http.ts';
 import { ApprovalRefusedError } from './queue.ts';
 import { noQueueError } from './types.ts';
 import type { ApprovalQueue } from './queue.ts';
-import type { ApprovalDecisionInput, ApprovalItem, ApprovalResult, DecidedBy } from './queue.ts';
+import type { ApprovalDecisionInput, ApprovalItem, ApprovalResult } from './queue.ts';
 
 // node:http through process.getBuiltinModule, not an ESM import, which evaluates every export: its
 // lazy WebSocket getters load Node's bundled undici, ~40 ms on each CLI start (issue 23).
@@ -37,36 +36,6 @@ const NO_SERVERNAME: object = { servername: '' };
 /** `$NEMOCLAW_HOME/run/approvals.sock` (NEMOCLAW_HOME defaults to ~/.nemoclaw). */
 export function defaultApprovalsSocket(env: NodeJS.ProcessEnv = process.env): string {
   return homePaths(nemoclawHome(env)).approvals;
-}
-
-/** Who is deciding: the OS user and the terminal or SSH origin of this process. */
-export function currentDecider(env: NodeJS.ProcessEnv = process.env): DecidedBy {
-  let user = env.USER ?? 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    // no passwd entry: keep $USER
-  }
-  const ssh = env.SSH_CONNECTION?.split(' ')[0];
-  const tty = ttyName();
-  const origin = ssh ? `ssh:${ssh}${tty ? ` ${tty}` : ''}` : tty ? `tty:${tty}` : 'cli';
-  return { user, origin };
-}
-
-/** The terminal on standard input (Linux: /proc/self/fd/0), or null. */
-function ttyName(): string | null {
-  for (const fd of [0, 1, 2]) {
-    try {
-      const p = `/proc/self/fd/${fd}`;
-      if (statSync(p).isCharacterDevice()) {
-        const name = readlinkSync(p);
-        if (name.startsWith('/dev/pts/') || name.startsWith('/dev/tty')) return name;
-      }
-    } catch {
-      // not a terminal
-    }
-  }
-  return null;
 }
 
 function parseDecision(v: unknown): ApprovalDecisionInput | string {
@@ -140,7 +109,6 @@ export async function serveApprovals(queue: ApprovalQueue, socketPath: string = 
   };
 }
 
-
 function call(socketPath: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
@@ -165,15 +133,10 @@ function call(socketPath: string, method: string, path: string, body?: unknown):
   });
 }
 
-/** Client side of the control API (used by `nemoclaw approvals`). */
+/** Client side of the control API: the list, as `nemoclaw approvals list` asks it when its light GET gets no plain answer (decisions: src/cli/approvals.ts, over the light transport). */
 export const approvalsClient = {
   async list(socketPath: string): Promise<ApprovalItem[]> {
     const r = await call(socketPath, 'GET', '/v1/approvals');
     return (r.body.items as ApprovalItem[]) ?? [];
-  },
-  async decide(socketPath: string, id: string, d: ApprovalDecisionInput): Promise<{ ok: true; result: ApprovalResult } | { ok: false; status: number; reason: string }> {
-    const r = await call(socketPath, 'POST', `/v1/approvals/${encodeURIComponent(id)}/decision`, d);
-    if (r.status === 200) return { ok: true, result: r.body.result as ApprovalResult };
-    return { ok: false, status: r.status, reason: String(r.body.reason ?? r.body.error) };
   },
 };

@@ -13,7 +13,8 @@ export type {
   ApprovalQueueOptions,
   ApprovalQueueEvents,
 } from './queue.ts';
-export { serveApprovals, approvalsClient, defaultApprovalsSocket, currentDecider } from './control.ts';
+export { serveApprovals, approvalsClient, defaultApprovalsSocket } from './control.ts';
+export { currentDecider } from './client.ts';
 export { ApprovalsUnavailableError, noQueueError } from './types.ts';
 export type { ApprovalsServer } from './control.ts';
 export { policyStorePersistHook } from './persist.ts';

@@ -2,11 +2,12 @@
 // queue's control API (src/approvals/control.ts) on $NEMOCLAW_HOME/run/approvals.sock, served by
 // whoever owns the queue (`nemoclaw serve` / the TUI). Without one it says so and exits 1.
 import type { Command } from 'commander';
-import type { ApprovalItem } from '../approvals/index.ts';
-// The light door: the queue's code and node:http are not what `approvals list` needs (issue 23).
+import type { ApprovalDecisionInput, ApprovalItem, ApprovalResult } from '../approvals/index.ts';
+// The light doors: the queue's code and node:http are not what `approvals list|approve|deny` need (issue 23).
+import { currentDecider } from '../approvals/client.ts';
 import { ApprovalsUnavailableError, noQueueError } from '../approvals/types.ts';
 import { homePaths } from '../state/index.ts';
-import { ApiClient } from '../supervisor/client.ts';
+import { ApiClient, ApiError, SupervisorUnavailableError } from '../supervisor/client.ts';
 import { exitCodes, exitQuietlyOnEpipe, printJson, showOn, stderr, stdout } from './output.ts';
 
 interface Flags {
@@ -14,6 +15,9 @@ interface Flags {
   json?: boolean;
   always?: boolean;
 }
+
+/** An approval's id as the queue makes them (control.ts routes only these). */
+const ID = /^[0-9a-f]{1,32}$/;
 
 function age(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
@@ -91,6 +95,55 @@ export function listApprovals(flags: Flags): Promise<void> {
   });
 }
 
+/** What the control API answered a decision (src/approvals/control.ts). */
+type Decided = { ok: true; result: ApprovalResult } | { ok: false; reason: string };
+
+/**
+ * POSTs one decision over the supervisor client's light transport (no node:http, no queue code;
+ * issue 23). Asked once, never again: a second POST of a decision that was taken would answer
+ * not_pending. No socket, or nobody listening on it: no queue is served (the queue client's words).
+ */
+async function postDecision(path: string, id: string, body: ApprovalDecisionInput): Promise<Decided> {
+  if (!process.getBuiltinModule('node:fs').existsSync(path)) throw noQueueError(path);
+  // Ids are the queue's hex (`approvals list`); anything else could only meet the API's bare 404.
+  if (!ID.test(id)) return { ok: false, reason: `no pending approval ${id}: ids are hexadecimal, as nemoclaw approvals list shows them` };
+  try {
+    const r = await new ApiClient(path).call<{ result: ApprovalResult }>('POST', `/v1/approvals/${encodeURIComponent(id)}/decision`, body);
+    return { ok: true, result: r.result };
+  } catch (err) {
+    if (err instanceof SupervisorUnavailableError) throw noQueueError(path);
+    if (err instanceof ApiError) return { ok: false, reason: String(err.body.reason ?? err.body.error) };
+    throw err;
+  }
+}
+
+/**
+ * `nemoclaw approvals approve|deny ID [--always] [--socket PATH] [--json]` as its commander action
+ * runs it; exported for the fast path (commands.ts FAST_VERBS), which passes the same flags.
+ */
+export function decideApproval(verdict: 'allow' | 'deny', id: string, flags: Flags): Promise<void> {
+  return run(async () => {
+    const r = await postDecision(flags.socket ?? homePaths().approvals, id, { verdict, always: flags.always === true, by: currentDecider() });
+    if (!r.ok) {
+      if (flags.json) printJson({ ok: false, reason: r.reason });
+      else stderr.write(`nemoclaw: ${showOn(stderr)(r.reason)}\n`);
+      return exitCodes.failure;
+    }
+    const failed = r.result.always && r.result.persisted === false;
+    if (flags.json) printJson(r.result);
+    else if (failed) {
+      // "allow always" that could not be written fails closed: the request was denied.
+      const applied = r.result.verdict === verdict ? `${verdict} once` : `${r.result.verdict} (NOT allowed)`;
+      stdout.write(`${id}: ${applied} by ${r.result.by.user} (${r.result.by.origin})\n`);
+      stderr.write(`nemoclaw: "${verdict} always" failed, policy NOT written: ${showOn(stderr)(r.result.persistError ?? 'unknown error')}\n`);
+    } else {
+      const persisted = r.result.always ? ' (policy revision written)' : '';
+      stdout.write(`${id}: ${r.result.verdict}${r.result.always ? ' always' : ' once'} by ${r.result.by.user} (${r.result.by.origin})${persisted}\n`);
+    }
+    return failed ? exitCodes.failure : exitCodes.ok;
+  });
+}
+
 export function register(program: Command): void {
   const cmd = program.command('approvals').description('list and decide pending approvals (needs a running `nemoclaw serve`)');
   const socketOpt = (c: Command) => c.option('--socket <path>', 'control socket of the approval queue (default: $NEMOCLAW_HOME/run/approvals.sock)');
@@ -104,28 +157,6 @@ export function register(program: Command): void {
     socketOpt(cmd.command(`${name} <id>`).description(`${verdict} a pending request${verdict === 'allow' ? ' once' : ''}; --always records a policy rule`))
       .option('--always', `${verdict} always: writes a policy revision`)
       .option('--json', 'print JSON')
-      .action((id: string, flags: Flags) =>
-        run(async () => {
-          const { approvalsClient, currentDecider, defaultApprovalsSocket } = await import('../approvals/index.ts');
-          const r = await approvalsClient.decide(flags.socket ?? defaultApprovalsSocket(), id, { verdict, always: flags.always === true, by: currentDecider() });
-          if (!r.ok) {
-            if (flags.json) printJson({ ok: false, reason: r.reason });
-            else process.stderr.write(`nemoclaw: ${showOn(process.stderr)(r.reason)}\n`);
-            return exitCodes.failure;
-          }
-          const failed = r.result.always && r.result.persisted === false;
-          if (flags.json) printJson(r.result);
-          else if (failed) {
-            // "allow always" that could not be written fails closed: the request was denied.
-            const applied = r.result.verdict === verdict ? `${verdict} once` : `${r.result.verdict} (NOT allowed)`;
-            process.stdout.write(`${id}: ${applied} by ${r.result.by.user} (${r.result.by.origin})\n`);
-            process.stderr.write(`nemoclaw: "${verdict} always" failed, policy NOT written: ${showOn(process.stderr)(r.result.persistError ?? 'unknown error')}\n`);
-          } else {
-            const persisted = r.result.always ? ' (policy revision written)' : '';
-            process.stdout.write(`${id}: ${r.result.verdict}${r.result.always ? ' always' : ' once'} by ${r.result.by.user} (${r.result.by.origin})${persisted}\n`);
-          }
-          return failed ? exitCodes.failure : exitCodes.ok;
-        }),
-      );
+      .action((id: string, flags: Flags) => decideApproval(verdict, id, flags));
   }
 }

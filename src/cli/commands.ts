@@ -157,6 +157,17 @@ export const FAST_VERBS: readonly FastVerb[] = [
   // What scripts run in a running sandbox, in loops: only the shape with `--` before the command.
   { words: [NAME, 'exec'], flags: { '--tty': 'tty' }, options: {}, operands: { min: 1, max: Infinity, afterDashDash: true }, module: 'cli/exec', run: (m, name, f, command) => m.sandboxExec(name, command, f) },
   { words: ['approvals', 'list'], flags: { '--json': 'json' }, options: { '--socket': 'socket' }, module: 'cli/approvals', run: (m, _, f) => m.listApprovals(f) },
+  // Decisions from scripts and over SSH (the headless mode's other door).
+  ...(['approve', 'deny'] as const).map(
+    (word): FastVerb => ({
+      words: ['approvals', word],
+      flags: { '--always': 'always', '--json': 'json' },
+      options: { '--socket': 'socket' },
+      operands: { min: 1, max: 1 },
+      module: 'cli/approvals',
+      run: (m, _, f, [id]) => m.decideApproval(word === 'approve' ? 'allow' : 'deny', id as string, f),
+    }),
+  ),
   {
     words: ['audit', 'verify'],
     flags: { '--json': 'json' },

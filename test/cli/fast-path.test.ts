@@ -1,4 +1,4 @@
-// The CLI's fast path (issue 23): `list`, `NAME status|logs|chat|exec`, `approvals list`, `audit
+// The CLI's fast path (issue 23): `list`, `NAME status|logs|chat|exec`, `approvals list|approve|deny`, `audit
 // verify|tail`, the listings (`audit checkpoints`, `providers|agents list`, `policy presets`) and
 // more in their plain shapes run without commander (src/cli/commands.ts FAST_VERBS). Each
 // shape here runs both ways, fast and through commander (NEMOCLAW_CLI_FAST=0), against a real
@@ -48,6 +48,8 @@ describe('fastRoute: which arguments skip commander', () => {
     [['my-box', 'status', '--json'], { json: true }],
     [['my-box', 'logs', '--follow', '--tail', '5', '--since', '10m', '--raw', '--json'], { follow: true, tail: '5', since: '10m', raw: true, json: true }],
     [['approvals', 'list', '--socket', '/tmp/x.sock'], { socket: '/tmp/x.sock' }],
+    [['approvals', 'approve', '0a1b'], { always: undefined }],
+    [['approvals', 'deny', 'ff', '--always', '--json', '--socket', '/tmp/x.sock'], { always: true, json: true, socket: '/tmp/x.sock' }],
     [['audit', 'verify', '--trusted-checkpoint', 'cp.json', '--keys', 'k.json'], { trustedCheckpoint: 'cp.json', keys: 'k.json' }],
     [['audit', 'tail'], { lines: '20' }],
     [['audit', 'tail', '-n', '3', '-f'], { lines: '3', follow: true }],
@@ -93,7 +95,10 @@ describe('fastRoute: which arguments skip commander', () => {
     [['-x', 'status']],
     [['constructor', 'status', 'constructor']],
     [['my-box', 'stop']],
-    [['approvals', 'approve', 'x']],
+    [['approvals', 'approve']],
+    [['approvals', 'approve', 'a', 'b']],
+    [['approvals', 'deny', '--', 'a']],
+    [['approvals', 'decide', 'a']],
     [['my-box', 'chat']],
     [['my-box', 'chat', '--history']],
     [['my-box', 'exec', 'true']],
@@ -181,6 +186,18 @@ describe('fast path and commander give the same answers', { timeout: 120_000 }, 
       ['talker', 'chat', 'hello', '--json'],
       ['nobody', 'chat', 'hello'],
     ]);
+    // Decisions (a real one: test/supervisor/approvals.test.ts): an id the queue never makes, one
+    // that is not pending, as JSON, and a socket nobody serves.
+    const [notId, notPending, asJson, noQueue] = await expectSame(home, [
+      ['approvals', 'approve', 'not-an-id'],
+      ['approvals', 'deny', 'abc123'],
+      ['approvals', 'approve', 'abc123', '--always', '--json'],
+      ['approvals', 'deny', 'abc123', '--socket', join(home, 'run', 'none.sock')],
+    ]);
+    expect(notId).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/^nemoclaw: no pending approval not-an-id: ids are hexadecimal/) });
+    expect(notPending).toMatchObject({ code: 1, stderr: expect.stringMatching(/^nemoclaw: no pending approval abc123 \(unknown, timed out, or already decided\)/) });
+    expect(JSON.parse(asJson?.stdout ?? '')).toEqual({ ok: false, reason: expect.stringMatching(/^no pending approval abc123 /) });
+    expect(noQueue).toMatchObject({ code: 1, stderr: expect.stringMatching(/no approval queue/) });
     // exec: the command's output and status, a command that is not there, a stopped sandbox (5)
     // and no such sandbox (4).
     const [out, missing, stopped, nobody] = await expectSame(home, [
@@ -205,7 +222,7 @@ describe('fast path and commander give the same answers', { timeout: 120_000 }, 
 
   it('without a supervisor, and for the audit trail it left', async () => {
     await sv.stop();
-    const [list, status, logs, approvals, verify, tail, , , , , , , , exec] = await expectSame(home, [
+    const [list, status, logs, approvals, verify, tail, , , , , , , , exec, decision] = await expectSame(home, [
       ['list'],
       ['talker', 'status'],
       ['talker', 'logs'],
@@ -220,8 +237,10 @@ describe('fast path and commander give the same answers', { timeout: 120_000 }, 
       ['audit', 'tail', '--lines', 'x'],
       ['audit', 'verify', '--keys', join(home, 'no-such-keys.json')],
       ['runner', 'exec', '--', 'true'],
+      ['approvals', 'approve', 'abc123'],
     ]);
     expect(exec).toMatchObject({ code: 3, stderr: expect.stringMatching(/no supervisor is running/) });
+    expect(decision).toMatchObject({ code: 1, stderr: expect.stringMatching(/no approval queue/) });
     expect(list).toMatchObject({ code: 0, stdout: expect.stringMatching(/no supervisor is running/) });
     expect(status).toMatchObject({ code: 3, stderr: expect.stringMatching(/no supervisor is running/) });
     expect(logs?.code).toBe(3);
