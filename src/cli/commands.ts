@@ -154,6 +154,10 @@ export const FAST_VERBS: readonly FastVerb[] = [
   },
   // A turn from a script (`nemoclaw NAME chat MESSAGE`); without a message it reads standard input: commander's.
   { words: [NAME, 'chat'], flags: { '--json': 'json', '--cancel': 'cancel' }, options: {}, operands: { min: 1, max: Infinity }, module: 'cli/chat', run: (m, name, f, words) => m.sandboxChat(name, words, f) },
+  ...(['stop', 'start', 'restart'] as const).map(
+    (verb): FastVerb => ({ words: [NAME, verb], flags: { '--json': 'json' }, options: {}, module: 'cli/sandboxes', run: (m, name, f) => m.sandboxLifecycle(name, verb, f) }),
+  ),
+  { words: [NAME, 'pins'], flags: { '--json': 'json' }, options: {}, module: 'cli/sandboxes', run: (m, name, f) => m.sandboxPins(name, f) },
   // What scripts run in a running sandbox, in loops: only the shape with `--` before the command.
   { words: [NAME, 'exec'], flags: { '--tty': 'tty' }, options: {}, operands: { min: 1, max: Infinity, afterDashDash: true }, module: 'cli/exec', run: (m, name, f, command) => m.sandboxExec(name, command, f) },
   { words: ['approvals', 'list'], flags: { '--json': 'json' }, options: { '--socket': 'socket' }, module: 'cli/approvals', run: (m, _, f) => m.listApprovals(f) },

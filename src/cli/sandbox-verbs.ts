@@ -2,7 +2,6 @@
 // routes here when argv[2] is not a verb but argv[3] is one of these. Unknown names get
 // "did you mean" suggestions from the supervisor (edit distance).
 import type { Command } from 'commander';
-import type { SandboxView } from '../supervisor/index.ts';
 import type { LogsFlags } from './sandboxes.ts';
 import { UsageError, showOn } from './output.ts';
 import { client, printOut, runVerb, svExit } from './supervisor-client.ts';
@@ -23,13 +22,6 @@ const enc = encodeURIComponent;
 export function register(program: Command): void {
   const name = process.argv[2] ?? '';
   const cmd = program.command(name).description(`manage sandbox ${name}`);
-  const view = async (verb: string, flags: { json?: boolean }): Promise<number> => {
-    const c = await client();
-    const r = await c.call<{ sandbox: SandboxView }>('POST', `/v1/sandboxes/${enc(name)}/${verb}`);
-    const { describeSandbox } = await views();
-    printOut(flags, r, describeSandbox(r.sandbox));
-    return svExit.ok;
-  };
   cmd
     .command('status')
     .description('state, restarts, last exit, enforcement')
@@ -40,7 +32,7 @@ export function register(program: Command): void {
       .command(verb)
       .description(`${verb} the sandbox`)
       .option('--json', 'print {"sandbox": {...}}')
-      .action((flags: { json?: boolean }) => runVerb(flags, () => view(verb, flags)));
+      .action(async (flags: { json?: boolean }) => (await views()).sandboxLifecycle(name, verb, flags));
   }
   cmd
     .command('destroy')
@@ -66,16 +58,7 @@ export function register(program: Command): void {
     .command('pins')
     .description('binaries pinned on first use (exe path and sha256)')
     .option('--json', 'print {"pins": {path: sha256}}')
-    .action((flags: { json?: boolean }) =>
-      runVerb(flags, async () => {
-        const r = await (await client()).call<{ pins: Record<string, string> }>('GET', `/v1/sandboxes/${enc(name)}/pins`);
-        // The path is the workload's own file name: one inert line per pin on a terminal.
-        const show = showOn(process.stdout);
-        const rows = Object.entries(r.pins).map(([exe, sha]) => `${show(sha)}  ${show(exe)}\n`);
-        printOut(flags, r, rows.length > 0 ? rows.join('') : `nothing pinned in ${name}\n`);
-        return svExit.ok;
-      }),
-    );
+    .action(async (flags: { json?: boolean }) => (await views()).sandboxPins(name, flags));
   cmd
     .command('unpin')
     .description('forget the pin of a binary (every pin without PATH), e.g. after a legitimate upgrade; its next use pins it again')

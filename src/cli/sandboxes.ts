@@ -80,6 +80,31 @@ export function sandboxStatus(name: string, flags: { json?: boolean }): Promise<
   });
 }
 
+/**
+ * `nemoclaw NAME stop|start|restart [--json]`: the sandbox as the supervisor left it. Here, beside
+ * status, for the fast path (commands.ts FAST_VERBS) as much as for commander.
+ */
+export function sandboxLifecycle(name: string, verb: 'stop' | 'start' | 'restart', flags: { json?: boolean }): Promise<void> {
+  return runVerb(flags, async () => {
+    const r = await (await client()).call<{ sandbox: SandboxView }>('POST', `/v1/sandboxes/${encodeURIComponent(name)}/${verb}`);
+    printOut(flags, r, describeSandbox(r.sandbox));
+    return svExit.ok;
+  });
+}
+
+/** `nemoclaw NAME pins [--json]`: binaries pinned on first use. */
+export function sandboxPins(name: string, flags: { json?: boolean }): Promise<void> {
+  exitQuietlyOnEpipe();
+  return runVerb(flags, async () => {
+    const r = await (await client()).call<{ pins: Record<string, string> }>('GET', `/v1/sandboxes/${encodeURIComponent(name)}/pins`);
+    // The path is the workload's own file name: one inert line per pin on a terminal.
+    const show = showOn(stdout);
+    const rows = Object.entries(r.pins).map(([exe, sha]) => `${show(sha)}  ${show(exe)}\n`);
+    printOut(flags, r, rows.length > 0 ? rows.join('') : `nothing pinned in ${name}\n`);
+    return svExit.ok;
+  });
+}
+
 export interface LogsFlags {
   follow?: boolean;
   since?: string;

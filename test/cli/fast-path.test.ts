@@ -1,4 +1,5 @@
-// The CLI's fast path (issue 23): `list`, `NAME status|logs|chat|exec`, `approvals list|approve|deny`, `audit
+// The CLI's fast path (issue 23): `list`, `NAME status|logs|chat|exec|stop|start|restart|pins`,
+// `approvals list|approve|deny`, `audit
 // verify|tail`, the listings (`audit checkpoints`, `providers|agents list`, `policy presets`) and
 // more in their plain shapes run without commander (src/cli/commands.ts FAST_VERBS). Each
 // shape here runs both ways, fast and through commander (NEMOCLAW_CLI_FAST=0), against a real
@@ -56,6 +57,10 @@ describe('fastRoute: which arguments skip commander', () => {
     [['audit', 'tail', '--lines', '0', '--json'], { lines: '0', json: true }],
     [['my-box', 'chat', 'hello', 'there', '--json'], { json: true }],
     [['my-box', 'exec', '--', 'true'], { tty: undefined }],
+    [['my-box', 'stop'], { json: undefined }],
+    [['my-box', 'start', '--json'], { json: true }],
+    [['my-box', 'restart'], { json: undefined }],
+    [['my-box', 'pins', '--json'], { json: true }],
     [['my-box', 'exec', '--tty', '--', 'sh', '-c', 'tty'], { tty: true }],
     [['policy', 'validate', 'a.yaml'], { kind: 'auto' }],
     [['policy', 'validate', 'a.yaml', '--kind', 'preset', 'b.yaml', '--json'], { kind: 'preset', json: true }],
@@ -94,7 +99,9 @@ describe('fastRoute: which arguments skip commander', () => {
     [['a b', 'status']],
     [['-x', 'status']],
     [['constructor', 'status', 'constructor']],
-    [['my-box', 'stop']],
+    [['my-box', 'stop', 'now']],
+    [['my-box', 'destroy', '--yes']],
+    [['my-box', 'unpin']],
     [['approvals', 'approve']],
     [['approvals', 'approve', 'a', 'b']],
     [['approvals', 'deny', '--', 'a']],
@@ -198,6 +205,18 @@ describe('fast path and commander give the same answers', { timeout: 120_000 }, 
     expect(notPending).toMatchObject({ code: 1, stderr: expect.stringMatching(/^nemoclaw: no pending approval abc123 \(unknown, timed out, or already decided\)/) });
     expect(JSON.parse(asJson?.stdout ?? '')).toEqual({ ok: false, reason: expect.stringMatching(/^no pending approval abc123 /) });
     expect(noQueue).toMatchObject({ code: 1, stderr: expect.stringMatching(/no approval queue/) });
+    // The lifecycle verbs and pins. A restart answers with the new process, so its two answers
+    // are compared without the pid and the last exit; the rest are the same answers.
+    const restarts = await bothWays(home, ['runner', 'restart']);
+    const noPid = (r: CliResult): CliResult => ({ ...r, stdout: r.stdout.replace(/\(pid \d+\)/, '(pid N)').replace(/ {2}last exit: .*$/m, '') });
+    expect(noPid(restarts.fast)).toEqual(noPid(restarts.commander));
+    expect(restarts.fast).toMatchObject({ code: 0, stdout: expect.stringMatching(/^runner {2}running \(pid \d+\)/) });
+    const [idleStop, idleStopJson, pins, pinsJson, none] = await expectSame(home, [['idle', 'stop'], ['idle', 'stop', '--json'], ['runner', 'pins'], ['runner', 'pins', '--json'], ['nobody', 'restart']]);
+    expect(idleStop).toMatchObject({ code: 0, stdout: expect.stringMatching(/^idle {2}stopped/) });
+    expect(JSON.parse(idleStopJson?.stdout ?? '')).toMatchObject({ sandbox: { name: 'idle', state: 'stopped' } });
+    expect(pins).toEqual({ code: 0, stdout: 'nothing pinned in runner\n', stderr: '' });
+    expect(JSON.parse(pinsJson?.stdout ?? '')).toEqual({ pins: {} });
+    expect(none).toMatchObject({ code: 4, stderr: expect.stringMatching(/no sandbox named nobody/) });
     // exec: the command's output and status, a command that is not there, a stopped sandbox (5)
     // and no such sandbox (4).
     const [out, missing, stopped, nobody] = await expectSame(home, [
