@@ -164,7 +164,8 @@ async function startSupervisor(): Promise<ReturnType<typeof spawn>> {
     }
     const c = spawnSync(bin, ['create', 'bench-bot', '--stopped', '--policy', policy, '--workspace', workspace, '--', 'true'], { env: servedEnv, cwd: workspace, encoding: 'utf8', timeout: 20_000 });
     if (c.status !== 0) throw new Error(`nemoclaw create bench-bot exited ${c.status ?? c.signal}: ${c.stderr.trim()}`);
-    const r = spawnSync(bin, ['create', 'bench-runner', '--policy', policy, '--workspace', workspace, '--', 'sleep', '3600'], { env: servedEnv, cwd: workspace, encoding: 'utf8', timeout: 20_000 });
+    // The default policy (the bench's own reads only /tmp: no `sleep` to run).
+    const r = spawnSync(bin, ['create', 'bench-runner', '--workspace', workspace, '--', 'sleep', '3600'], { env: servedEnv, cwd: workspace, encoding: 'utf8', timeout: 20_000 });
     if (r.status !== 0) throw new Error(`nemoclaw create bench-runner exited ${r.status ?? r.signal}: ${r.stderr.trim()}`);
     return sv;
   } catch (e) {
