@@ -405,6 +405,7 @@ export class ApiClient {
       };
       socket.on('data', onData);
       socket.once('end', () => {
+        if (settled) return; // the session's own end, after the 101
         try {
           if (upgraded === false) refusal.closed();
           else throw new BadResponse('the connection closed before the answer was complete');
@@ -412,6 +413,8 @@ export class ApiClient {
           settle(answerError(err as Error, status, this.socketPath));
         }
       });
+      // Kept after the 101 too: an error in the turn before the caller's own listener is attached
+      // must not go unhandled (the caller hears of it as the socket's close).
       socket.on('error', (err) => settle(unavailable(err, this.socketPath)));
       socket.write(request);
     });
