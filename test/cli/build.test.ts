@@ -259,7 +259,9 @@ describe('bin/nemoclaw picks the build only while it is fresh', () => {
     expect(nemoclaw('tui', '--help')).toMatchObject({ status: 0, stdout: expect.stringMatching(/^Usage: nemoclaw tui/) });
     fresh();
     at('src/cli/sandbox-verbs.ts', 10);
-    expect(nemoclaw('bench-bot', 'stop')).toEqual({ status: 0, stdout: 'sources bench-bot stop\n', stderr: '' });
+    expect(nemoclaw('bench-bot', 'unpin')).toEqual({ status: 0, stdout: 'sources bench-bot unpin\n', stderr: '' });
+    // `stop` is a fast-path verb of sandboxes.ts, which loads nothing of sandbox-verbs.ts: the build runs it.
+    expect(nemoclaw('bench-bot', 'stop')).toMatchObject({ status: 3, stdout: '', stderr: expect.stringMatching(/no supervisor is running/) });
     fresh();
     at('src/sandbox/janitor.ts', 10); // imported by nothing: `sandbox run` starts it as a process
     expect(nemoclaw('--version')).toEqual(BUILT);
