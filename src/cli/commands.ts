@@ -144,6 +144,14 @@ export type FastVerb = { [M in VerbModule]: FastVerbOf<M> }[VerbModule];
 // test/cli/fast-path.test.ts runs every shape both ways and compares stdout, stderr and exit status.
 export const FAST_VERBS: readonly FastVerb[] = [
   { words: ['list'], flags: { '--json': 'json' }, options: {}, module: 'cli/sandboxes', run: (m, _, f) => m.listSandboxes(f) },
+  {
+    words: ['events'],
+    flags: { '--follow': 'follow', '--json': 'json' },
+    options: { '--since': 'since', '--sandbox': 'sandbox' },
+    defaults: { since: '0' },
+    module: 'cli/sandboxes',
+    run: (m, _, f) => m.sandboxEvents(f as FastFlags & { since: string }),
+  },
   { words: [NAME, 'status'], flags: { '--json': 'json' }, options: {}, module: 'cli/sandboxes', run: (m, name, f) => m.sandboxStatus(name, f) },
   {
     words: [NAME, 'logs'],

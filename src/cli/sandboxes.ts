@@ -181,6 +181,38 @@ export function formatEvent(e: BusEvent | Record<string, unknown>): string {
   return `${head} ${JSON.stringify(rest)}\n`;
 }
 
+export interface EventsFlags {
+  follow?: boolean;
+  since: string;
+  sandbox?: string;
+  json?: boolean;
+}
+
+/**
+ * `nemoclaw events [--follow] [--since SEQ] [--sandbox NAME] [--json]` as its commander action
+ * runs it; exported for the fast path (commands.ts FAST_VERBS): scripts poll it with --since.
+ */
+export function sandboxEvents(flags: EventsFlags): Promise<void> {
+  return runVerb(flags, async () => {
+    const since = Number(flags.since);
+    if (!Number.isInteger(since) || since < 0) throw new UsageError('--since: a sequence number');
+    const c = await client();
+    const q = new URLSearchParams({ since: String(since) });
+    if (flags.follow) q.set('follow', '1');
+    if (flags.sandbox) q.set('sandbox', flags.sandbox);
+    // formatEvent already writes log lines and helper fields JSON-escaped; on a terminal the
+    // C1 and bidi controls that JSON.stringify leaves raw are shown inert too. `events | head`
+    // ends quietly when head has read enough.
+    exitQuietlyOnEpipe();
+    const show = showOn(stdout);
+    const s = c.stream(`/v1/events?${q}`, (e) => stdout.write(flags.json ? `${jsonText(e)}\n` : show(formatEvent(e), { newlines: true })));
+    const stop = (): void => s.abort();
+    process.once('SIGINT', stop);
+    await s.done;
+    return svExit.ok;
+  });
+}
+
 export function registerEvents(program: Command): void {
   program
     .command('events')
@@ -189,24 +221,5 @@ export function registerEvents(program: Command): void {
     .option('--since <seq>', 'only events after this sequence number', '0')
     .option('--sandbox <name>', 'only this sandbox')
     .option('--json', 'NDJSON, one event per line')
-    .action((flags: { follow?: boolean; since: string; sandbox?: string; json?: boolean }) =>
-      runVerb(flags, async () => {
-        const since = Number(flags.since);
-        if (!Number.isInteger(since) || since < 0) throw new UsageError('--since: a sequence number');
-        const c = await client();
-        const q = new URLSearchParams({ since: String(since) });
-        if (flags.follow) q.set('follow', '1');
-        if (flags.sandbox) q.set('sandbox', flags.sandbox);
-        // formatEvent already writes log lines and helper fields JSON-escaped; on a terminal the
-        // C1 and bidi controls that JSON.stringify leaves raw are shown inert too. `events | head`
-        // ends quietly when head has read enough.
-        exitQuietlyOnEpipe();
-        const show = showOn(stdout);
-        const s = c.stream(`/v1/events?${q}`, (e) => stdout.write(flags.json ? `${jsonText(e)}\n` : show(formatEvent(e), { newlines: true })));
-        const stop = (): void => s.abort();
-        process.once('SIGINT', stop);
-        await s.done;
-        return svExit.ok;
-      }),
-    );
+    .action((flags: EventsFlags) => sandboxEvents(flags));
 }

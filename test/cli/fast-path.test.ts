@@ -1,4 +1,4 @@
-// The CLI's fast path (issue 23): `list`, `NAME status|logs|chat|exec|stop|start|restart|pins`,
+// The CLI's fast path (issue 23): `list`, `events`, `NAME status|logs|chat|exec|stop|start|restart|pins`,
 // `approvals list|approve|deny`, `audit
 // verify|tail`, the listings (`audit checkpoints`, `providers|agents list`, `policy presets`) and
 // more in their plain shapes run without commander (src/cli/commands.ts FAST_VERBS). Each
@@ -45,6 +45,8 @@ describe('fastRoute: which arguments skip commander', () => {
   it.each([
     [['list'], { json: undefined }],
     [['list', '--json'], { json: true }],
+    [['events'], { since: '0' }],
+    [['events', '--since', '5', '--sandbox', 'my-box', '--json', '--follow'], { since: '5', sandbox: 'my-box', json: true, follow: true }],
     [['my-box', 'status'], {}],
     [['my-box', 'status', '--json'], { json: true }],
     [['my-box', 'logs', '--follow', '--tail', '5', '--since', '10m', '--raw', '--json'], { follow: true, tail: '5', since: '10m', raw: true, json: true }],
@@ -83,6 +85,8 @@ describe('fastRoute: which arguments skip commander', () => {
     [['list', '--help']],
     [['list', '-h']],
     [['list', 'extra']],
+    [['events', 'extra']],
+    [['events', '--since']],
     [['list', '--json', '--json']],
     [['list', '--jsn']],
     [['my-box', 'logs', '--tail']],
@@ -193,6 +197,17 @@ describe('fast path and commander give the same answers', { timeout: 120_000 }, 
       ['talker', 'chat', 'hello', '--json'],
       ['nobody', 'chat', 'hello'],
     ]);
+    // The event stream of a sandbox that no longer changes, past its end, and a bad --since.
+    const [events, eventsJson, pastEnd, badSince] = await expectSame(home, [
+      ['events', '--sandbox', 'talker'],
+      ['events', '--sandbox', 'talker', '--since', '2', '--json'],
+      ['events', '--since', '1000000'],
+      ['events', '--since', 'x'],
+    ]);
+    expect(events?.stdout).toMatch(/ talker sandbox\.created /);
+    expect(eventsJson?.stdout.trim().split('\n').map((l) => JSON.parse(l).sandbox)).toContain('talker');
+    expect(pastEnd).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(badSince).toMatchObject({ code: 2, stderr: expect.stringMatching(/--since: a sequence number/) });
     // Decisions (a real one: test/supervisor/approvals.test.ts): an id the queue never makes, one
     // that is not pending, as JSON, and a socket nobody serves.
     const [notId, notPending, asJson, noQueue] = await expectSame(home, [
@@ -241,7 +256,7 @@ describe('fast path and commander give the same answers', { timeout: 120_000 }, 
 
   it('without a supervisor, and for the audit trail it left', async () => {
     await sv.stop();
-    const [list, status, logs, approvals, verify, tail, , , , , , , , exec, decision] = await expectSame(home, [
+    const [list, status, logs, approvals, verify, tail, , , , , , , , exec, decision, eventsNone] = await expectSame(home, [
       ['list'],
       ['talker', 'status'],
       ['talker', 'logs'],
@@ -257,9 +272,11 @@ describe('fast path and commander give the same answers', { timeout: 120_000 }, 
       ['audit', 'verify', '--keys', join(home, 'no-such-keys.json')],
       ['runner', 'exec', '--', 'true'],
       ['approvals', 'approve', 'abc123'],
+      ['events'],
     ]);
     expect(exec).toMatchObject({ code: 3, stderr: expect.stringMatching(/no supervisor is running/) });
     expect(decision).toMatchObject({ code: 1, stderr: expect.stringMatching(/no approval queue/) });
+    expect(eventsNone).toMatchObject({ code: 3, stderr: expect.stringMatching(/no supervisor is running/) });
     expect(list).toMatchObject({ code: 0, stdout: expect.stringMatching(/no supervisor is running/) });
     expect(status).toMatchObject({ code: 3, stderr: expect.stringMatching(/no supervisor is running/) });
     expect(logs?.code).toBe(3);
