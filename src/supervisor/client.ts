@@ -67,6 +67,12 @@ interface ResponseHandlers {
   onBody(bytes: Buffer): void;
   /** The body is complete (framing says so, or the peer closed a close-delimited one). */
   onEnd(): void;
+  /**
+   * A 101 Switching Protocols, for a request that asked for one (exec's Upgrade): REST is what
+   * came after its head, the new protocol's first bytes; the reader is done. Without this
+   * handler a 1xx is no answer of ours and fails closed.
+   */
+  onUpgrade?(head: ResponseHead, rest: Buffer): void;
 }
 
 /**
@@ -101,6 +107,13 @@ export class ResponseReader {
         return;
       }
       const head = parseHead(this.#buf.toString('latin1', 0, end));
+      if (head?.status === 101 && this.#on.onUpgrade !== undefined) {
+        const rest = this.#buf.subarray(end + 4);
+        this.#done = true;
+        this.#buf = Buffer.alloc(0);
+        this.#on.onUpgrade(head, rest);
+        return;
+      }
       const framing = head === null ? null : framingOf(head);
       if (head === null || framing === null) throw new BadResponse('not an HTTP/1.1 response');
       this.#framing = framing;
@@ -369,7 +382,7 @@ export class ApiClient {
       // Anything but a 101 is an answer with a JSON body (refused: 400, 404, 409), read whole.
       let status = 0;
       const body: Buffer[] = [];
-      const refusal = new ResponseReader({
+      const reader = new ResponseReader({
         onHead: (h) => (status = h.status),
         onBody: (b) => body.push(b),
         onEnd: () => {
@@ -379,39 +392,23 @@ export class ApiClient {
             settle(new ApiError(status, { error: 'bad_response' }));
           }
         },
+        onUpgrade: (h, rest) => {
+          if (h.headers.get('upgrade')?.toLowerCase() !== 'nemoclaw-exec') throw new BadResponse('a 101 to another protocol');
+          socket.pause();
+          settle(null, { socket, head: rest });
+        },
       });
-      let seen: Buffer = Buffer.alloc(0);
-      let upgraded: boolean | null = null;
-      const onData = (chunk: Buffer): void => {
+      const guard = (fn: () => void): void => {
         try {
-          if (upgraded === false) return refusal.push(chunk);
-          seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
-          const end = seen.indexOf('\r\n\r\n');
-          if (end < 0) {
-            if (seen.length > MAX_HEAD) throw new BadResponse('response head too large');
-            return;
-          }
-          const head = parseHead(seen.toString('latin1', 0, end));
-          if (head === null) throw new BadResponse('not an HTTP/1.1 response');
-          upgraded = head.status === 101 && head.headers.get('upgrade')?.toLowerCase() === 'nemoclaw-exec';
-          if (upgraded) {
-            socket.pause();
-            return settle(null, { socket, head: seen.subarray(end + 4) });
-          }
-          refusal.push(seen);
+          fn();
         } catch (err) {
           settle(answerError(err as Error, status, this.socketPath));
         }
       };
+      const onData = (chunk: Buffer): void => guard(() => reader.push(chunk));
       socket.on('data', onData);
       socket.once('end', () => {
-        if (settled) return; // the session's own end, after the 101
-        try {
-          if (upgraded === false) refusal.closed();
-          else throw new BadResponse('the connection closed before the answer was complete');
-        } catch (err) {
-          settle(answerError(err as Error, status, this.socketPath));
-        }
+        if (!settled) guard(() => reader.closed()); // after the 101 it is the session's own end
       });
       // Kept after the 101 too: an error in the turn before the caller's own listener is attached
       // must not go unhandled (the caller hears of it as the socket's close).
