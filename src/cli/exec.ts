@@ -4,7 +4,7 @@
 // path (commands.ts FAST_VERBS) loads this file without commander, and it loads only the
 // supervisor's light door (client.ts), not the supervisor (issue 23).
 import { FrameParser, frame, parseExit, resizeFrame } from '../supervisor/client.ts';
-import { exitQuietlyOnEpipe, showOn, stderr, stdout } from './output.ts';
+import { exitQuietlyOnEpipe, showOn, stderr, stdinAtEnd, stdout } from './output.ts';
 import { client, runVerb, svExit } from './supervisor-client.ts';
 
 const SIGPIPE_STATUS = 128 + 13;
@@ -31,8 +31,7 @@ export async function attach(name: string, argv: string[], tty: boolean): Promis
     rows: out?.rows ?? 24,
     env: tty ? { TERM: process.env.TERM ?? 'xterm-256color' } : {},
   });
-  // Standard input that can only be at its end is said so at once, without building process.stdin
-  // (a file stream over /dev/null: ~3 ms of a script's `exec`, issue 23).
+  // Standard input that can only be at its end is said so at once (output.ts; issue 23).
   const stdin = stdinAtEnd() ? null : process.stdin;
   const raw = tty && stdin?.isTTY === true;
   if (raw) stdin?.setRawMode(true);
@@ -87,13 +86,3 @@ export async function attach(name: string, argv: string[], tty: boolean): Promis
   return status ?? svExit.failure;
 }
 
-/** Standard input is /dev/null, or there is none (fd 0 closed): nothing will ever be read from it. */
-function stdinAtEnd(): boolean {
-  const fs = process.getBuiltinModule('node:fs');
-  try {
-    const st = fs.fstatSync(0);
-    return st.isCharacterDevice() && st.rdev === fs.statSync('/dev/null').rdev;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EBADF';
-  }
-}

@@ -114,12 +114,29 @@ function fdIsTerminal(fd: 1 | 2): boolean {
   if (known !== undefined) return known;
   const fs = process.getBuiltinModule('node:fs');
   try {
-    if (!fs.fstatSync(fd).isCharacterDevice()) return (terminal[fd] = false);
-    if (fs.readlinkSync(`/proc/self/fd/${fd}`) === '/dev/null') return (terminal[fd] = false);
+    const st = fs.fstatSync(fd);
+    if (!st.isCharacterDevice() || isDevNull(st)) return (terminal[fd] = false);
   } catch {
-    // No /proc, or the fd closed: the real test decides.
+    // The fd closed: the real test decides.
   }
   return (terminal[fd] = (fd === 1 ? process.stdout : process.stderr).isTTY === true);
+}
+
+/** The character device /dev/null is (same device number), wherever the fd came from. */
+function isDevNull(st: { isCharacterDevice(): boolean; rdev: number }): boolean {
+  return st.isCharacterDevice() && st.rdev === process.getBuiltinModule('node:fs').statSync('/dev/null').rdev;
+}
+
+/**
+ * Standard input is /dev/null, or there is none (fd 0 closed): nothing will ever be read from it,
+ * known without building process.stdin (a stream; over /dev/null a file stream, ~3 ms).
+ */
+export function stdinAtEnd(): boolean {
+  try {
+    return isDevNull(process.getBuiltinModule('node:fs').fstatSync(0));
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EBADF';
+  }
 }
 
 export function stdoutIsTerminal(): boolean {
