@@ -45,13 +45,15 @@ async function run(fn: () => Promise<number>): Promise<void> {
   }
 }
 
-/**
- * The pending items: a GET on the light transport first, the queue's client when it fails. No
- * socket to ask: no queue is served, said as the queue's client says it, without loading it.
- */
+/** Throws when there is no socket to ask: no queue is served, said as the queue's client says it, without loading it. */
+function queueServed(path: string): void {
+  if (!process.getBuiltinModule('node:fs').existsSync(path)) throw noQueueError(path);
+}
+
+/** The pending items: a GET on the light transport first, the queue's client when it fails. */
 async function pendingItems(socket: string | undefined): Promise<ApprovalItem[]> {
   const path = socket ?? homePaths().approvals;
-  if (!process.getBuiltinModule('node:fs').existsSync(path)) throw noQueueError(path);
+  queueServed(path);
   try {
     const r = await new ApiClient(path).call<{ items?: ApprovalItem[] }>('GET', '/v1/approvals');
     if (Array.isArray(r.items)) return r.items;
@@ -104,7 +106,7 @@ type Decided = { ok: true; result: ApprovalResult } | { ok: false; reason: strin
  * not_pending. No socket, or nobody listening on it: no queue is served (the queue client's words).
  */
 async function postDecision(path: string, id: string, body: ApprovalDecisionInput): Promise<Decided> {
-  if (!process.getBuiltinModule('node:fs').existsSync(path)) throw noQueueError(path);
+  queueServed(path);
   // Ids are the queue's hex (`approvals list`); anything else could only meet the API's bare 404.
   if (!ID.test(id)) return { ok: false, reason: `no pending approval ${id}: ids are hexadecimal, as nemoclaw approvals list shows them` };
   try {
