@@ -61,8 +61,7 @@ export class Sealer {
     if (!force) {
       let stamp = 'none';
       try {
-        const st = statSync(join(keysDir(home), 'keys.json'));
-        stamp = `${st.ino}:${st.mtimeMs}:${st.size}`;
+        stamp = keysStampOf(home);
       } catch {
         // created below
       }
@@ -81,8 +80,7 @@ export class Sealer {
       this.lostKey = { keyId: cur.keyId, epoch: cur.epoch };
       this.ctx.recoveries.push({ kind: 'audit.recovery', activity: 'lost-signing-key', detail: { key_id: cur.keyId, epoch: cur.epoch } });
     }
-    const st = statSync(join(keysDir(home), 'keys.json'));
-    this.keysStamp = `${st.ino}:${st.mtimeMs}:${st.size}`;
+    this.keysStamp = keysStampOf(home);
   }
 
   private cpPath(): string {
@@ -216,4 +214,10 @@ export class Sealer {
     if (this.cpFd !== null) closeSync(this.cpFd);
     this.cpFd = null;
   }
+}
+
+/** keys.json as it is on disk now (inode, mtime, size): changed when another writer rotated. */
+function keysStampOf(home: string): string {
+  const st = statSync(join(keysDir(home), 'keys.json'));
+  return `${st.ino}:${st.mtimeMs}:${st.size}`;
 }
