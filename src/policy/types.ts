@@ -94,4 +94,3 @@ export const MAX_LOG_FILES = 100;
 export function blueprintsDir(): string {
   return process.env['NEMOCLAW_BLUEPRINTS'] ?? fileURLToPath(new URL('../../blueprints/', import.meta.url));
 }
-
